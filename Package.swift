@@ -1,0 +1,41 @@
+// swift-tools-version:6.2
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import PackageDescription
+
+/// The core and the C skin are checked for memory safety: every unsafe expression must be marked,
+/// and an unmarked one fails the build.
+let strictMemorySafety: [SwiftSetting] = [
+    .strictMemorySafety(),
+    .treatWarning("StrictMemorySafety", as: .error),
+]
+
+let package = Package(
+    name: "keybound",
+    products: [
+        .library(name: "Keybound", targets: ["Keybound"]),
+    ],
+    targets: [
+        // libcrypto from the system (OpenSSL 3, Debian's libssl-dev). Only Keybound/Crypto/OpenSSL imports it.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+        ),
+        // Lets Swift see the hand-written public C header, include/keybound.h.
+        .target(name: "CKeybound"),
+        // The verification core: no Foundation, no package dependencies.
+        .target(
+            name: "Keybound",
+            dependencies: ["COpenSSL"],
+            swiftSettings: strictMemorySafety
+        ),
+        .testTarget(
+            name: "KeyboundTests",
+            dependencies: ["Keybound"]
+        ),
+    ]
+)

@@ -1,0 +1,219 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+/// The one error every Keybound check throws.
+///
+/// Each failure carries a stable ``Code`` (the pinned number of the C ABI status enum and of the CLI's
+/// `code`), and a short ``reason`` naming the failed check. The reason never echoes request bytes, so it
+/// is safe to put in a response header.
+///
+/// Equality and hashing compare the code only, so tests can write `#expect(throws: KeyboundError(.proofTyp))`.
+public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable {
+    /// What failed, as a pinned, append-only number with its name, RFC error and HTTP status.
+    public let code: Code
+    private let backing: Backing
+
+    /// A short human-readable reason naming the failed check. It never contains request bytes.
+    public var reason: String { backing.reason }
+
+    /// Where the error was made, for diagnostics (`#fileID:line`).
+    public var location: String { "\(backing.file):\(backing.line)" }
+
+    /// Makes an error of this code, with an optional reason (the code's summary when empty).
+    public init(_ code: Code, reason: String = "", file: String = #fileID, line: UInt = #line) {
+        self.code = code
+        self.backing = Backing(reason: reason.isEmpty ? code.summary : reason, file: file, line: line)
+    }
+
+    public static func == (lhs: KeyboundError, rhs: KeyboundError) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+
+    public var description: String { "KeyboundError.\(code.name) (\(code.rawValue)): \(reason)" }
+
+    // Immutable after init: safe to share between threads.
+    private final class Backing: Sendable {
+        let reason: String
+        let file: String
+        let line: UInt
+        init(reason: String, file: String, line: UInt) {
+            self.reason = reason
+            self.file = file
+            self.line = line
+        }
+    }
+}
+
+extension KeyboundError {
+    /// Builds an error off the hot path.
+    @inline(never)
+    static func make(_ code: Code, _ reason: String, file: String = #fileID, line: UInt = #line) -> KeyboundError {
+        KeyboundError(code, reason: reason, file: file, line: line)
+    }
+}
+
+// MARK: - Codes
+
+extension KeyboundError {
+    /// A stable failure code. The numbers are pinned by DESIGN "Errors" and are append-only.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate let backing: Backing
+
+        fileprivate init(_ backing: Backing) { self.backing = backing }
+
+        /// Looks a code up by its pinned number; `nil` for numbers Keybound does not define.
+        public init?(rawValue: Int) {
+            guard let backing = Backing(rawValue: rawValue) else { return nil }
+            self.backing = backing
+        }
+
+        /// The pinned number (also the C ABI `kb_status` value and the CLI `code`).
+        public var rawValue: Int { backing.rawValue }
+
+        public var description: String { name }
+
+        /// Every code Keybound defines, in numeric order.
+        public static var allCodes: [Code] { Backing.allCases.map(Code.init) }
+
+        public static let missingAuthorization = Code(.missingAuthorization)
+        public static let unsupportedScheme = Code(.unsupportedScheme)
+        public static let malformedAuthorization = Code(.malformedAuthorization)
+        public static let missingDPoPProof = Code(.missingDPoPProof)
+        public static let multipleDPoPProofs = Code(.multipleDPoPProofs)
+        public static let proofMalformed = Code(.proofMalformed)
+        public static let proofTyp = Code(.proofTyp)
+        public static let proofAlg = Code(.proofAlg)
+        public static let proofJWK = Code(.proofJWK)
+        public static let proofCrit = Code(.proofCrit)
+        public static let proofSignature = Code(.proofSignature)
+        public static let proofClaims = Code(.proofClaims)
+        public static let proofHTM = Code(.proofHTM)
+        public static let proofHTU = Code(.proofHTU)
+        public static let proofIAT = Code(.proofIAT)
+        public static let proofATH = Code(.proofATH)
+        public static let proofReplayed = Code(.proofReplayed)
+        public static let nonceRequired = Code(.nonceRequired)
+        public static let nonceInvalid = Code(.nonceInvalid)
+        public static let tokenMalformed = Code(.tokenMalformed)
+        public static let tokenTyp = Code(.tokenTyp)
+        public static let tokenAlg = Code(.tokenAlg)
+        public static let tokenKidUnknown = Code(.tokenKidUnknown)
+        public static let tokenKeyMismatch = Code(.tokenKeyMismatch)
+        public static let tokenSignature = Code(.tokenSignature)
+        public static let tokenIssuer = Code(.tokenIssuer)
+        public static let tokenAudience = Code(.tokenAudience)
+        public static let tokenExpired = Code(.tokenExpired)
+        public static let tokenNotYetValid = Code(.tokenNotYetValid)
+        public static let tokenClaims = Code(.tokenClaims)
+        public static let tokenBinding = Code(.tokenBinding)
+        public static let tokenRevoked = Code(.tokenRevoked)
+        public static let keyRevoked = Code(.keyRevoked)
+        public static let replayCacheFull = Code(.replayCacheFull)
+        public static let replayStoreUnavailable = Code(.replayStoreUnavailable)
+        public static let `internal` = Code(.internal)
+
+        /// Configuration errors (an invalid JWKS, a bad policy value): not request failures, so they
+        /// have no HTTP meaning of their own. The C ABI reports them in its 900+ range.
+        public static let invalidConfiguration = Code(.invalidConfiguration)
+        public static let invalidJWKS = Code(.invalidJWKS)
+
+        /// The stable snake_case name (the CLI's `name`).
+        public var name: String { backing.info.name }
+        /// The RFC error (`error` in the challenge), or `nil` where the RFCs give none.
+        public var rfcError: String? { backing.info.rfcError }
+        /// The HTTP status a resource server answers with.
+        public var httpStatus: Int { backing.info.status }
+        /// The HTTP status in token-endpoint mode (RFC 9449 §5): 400, except server-side failures.
+        public var tokenEndpointHTTPStatus: Int { httpStatus >= 500 ? httpStatus : 400 }
+        /// A one-line summary of when this code is produced.
+        public var summary: String { backing.info.summary }
+    }
+}
+
+extension KeyboundError.Code {
+    fileprivate enum Backing: Int, CaseIterable, Sendable {
+        case missingAuthorization = 100
+        case unsupportedScheme = 101
+        case malformedAuthorization = 102
+        case missingDPoPProof = 103
+        case multipleDPoPProofs = 104
+        case proofMalformed = 200
+        case proofTyp = 201
+        case proofAlg = 202
+        case proofJWK = 203
+        case proofCrit = 204
+        case proofSignature = 205
+        case proofClaims = 206
+        case proofHTM = 207
+        case proofHTU = 208
+        case proofIAT = 209
+        case proofATH = 210
+        case proofReplayed = 211
+        case nonceRequired = 220
+        case nonceInvalid = 221
+        case tokenMalformed = 300
+        case tokenTyp = 301
+        case tokenAlg = 302
+        case tokenKidUnknown = 303
+        case tokenKeyMismatch = 304
+        case tokenSignature = 305
+        case tokenIssuer = 306
+        case tokenAudience = 307
+        case tokenExpired = 308
+        case tokenNotYetValid = 309
+        case tokenClaims = 310
+        case tokenBinding = 311
+        case tokenRevoked = 312
+        case keyRevoked = 313
+        case replayCacheFull = 500
+        case replayStoreUnavailable = 501
+        case `internal` = 502
+        case invalidConfiguration = 902
+        case invalidJWKS = 903
+
+        // swift-format-ignore
+        var info: (name: String, rfcError: String?, status: Int, summary: String) {
+            switch self {
+            case .missingAuthorization: ("missing_authorization", nil, 401, "no Authorization value")
+            case .unsupportedScheme: ("unsupported_scheme", nil, 401, "authorization scheme is not DPoP")
+            case .malformedAuthorization: ("malformed_authorization", "invalid_request", 400, "DPoP authorization value is not a token68")
+            case .missingDPoPProof: ("missing_dpop_proof", "invalid_dpop_proof", 401, "no DPoP header value")
+            case .multipleDPoPProofs: ("multiple_dpop_proofs", "invalid_request", 400, "more than one DPoP header value")
+            case .proofMalformed: ("proof_malformed", "invalid_dpop_proof", 401, "DPoP proof is not a well-formed compact JWS")
+            case .proofTyp: ("proof_typ", "invalid_dpop_proof", 401, "DPoP proof typ is not dpop+jwt")
+            case .proofAlg: ("proof_alg", "invalid_dpop_proof", 401, "DPoP proof alg is missing or not allowed")
+            case .proofJWK: ("proof_jwk", "invalid_dpop_proof", 401, "DPoP proof jwk is missing, private, weak or disagrees with alg")
+            case .proofCrit: ("proof_crit", "invalid_dpop_proof", 401, "DPoP proof has a crit header Keybound does not understand")
+            case .proofSignature: ("proof_signature", "invalid_dpop_proof", 401, "DPoP proof signature is not valid")
+            case .proofClaims: ("proof_claims", "invalid_dpop_proof", 401, "DPoP proof claims are missing or of the wrong type")
+            case .proofHTM: ("proof_htm", "invalid_dpop_proof", 401, "DPoP proof htm differs from the request method")
+            case .proofHTU: ("proof_htu", "invalid_dpop_proof", 401, "DPoP proof htu is invalid or differs from the request URL")
+            case .proofIAT: ("proof_iat", "invalid_dpop_proof", 401, "DPoP proof iat is outside the acceptance window")
+            case .proofATH: ("proof_ath", "invalid_dpop_proof", 401, "DPoP proof ath is missing or differs from the access token hash")
+            case .proofReplayed: ("proof_replayed", "invalid_dpop_proof", 401, "DPoP proof was already used")
+            case .nonceRequired: ("nonce_required", "use_dpop_nonce", 401, "Resource server requires nonce in DPoP proof")
+            case .nonceInvalid: ("nonce_invalid", "use_dpop_nonce", 401, "DPoP proof nonce is invalid or stale")
+            case .tokenMalformed: ("token_malformed", "invalid_token", 401, "access token is not a well-formed compact JWS")
+            case .tokenTyp: ("token_typ", "invalid_token", 401, "access token typ is not accepted")
+            case .tokenAlg: ("token_alg", "invalid_token", 401, "access token alg is missing or not allowed")
+            case .tokenKidUnknown: ("token_kid_unknown", "invalid_token", 401, "no issuer key for the access token kid")
+            case .tokenKeyMismatch: ("token_key_mismatch", "invalid_token", 401, "access token alg disagrees with the issuer key")
+            case .tokenSignature: ("token_signature", "invalid_token", 401, "access token signature is not valid")
+            case .tokenIssuer: ("token_issuer", "invalid_token", 401, "access token issuer is missing or not trusted")
+            case .tokenAudience: ("token_audience", "invalid_token", 401, "access token audience is not accepted")
+            case .tokenExpired: ("token_expired", "invalid_token", 401, "access token has expired")
+            case .tokenNotYetValid: ("token_not_yet_valid", "invalid_token", 401, "access token is not yet valid")
+            case .tokenClaims: ("token_claims", "invalid_token", 401, "access token claims are missing or of the wrong type")
+            case .tokenBinding: ("token_binding", "invalid_token", 401, "Invalid DPoP key binding")
+            case .tokenRevoked: ("token_revoked", "invalid_token", 401, "access token has been revoked")
+            case .keyRevoked: ("key_revoked", "invalid_token", 401, "the bound client key has been revoked")
+            case .replayCacheFull: ("replay_cache_full", nil, 503, "replay cache is at capacity")
+            case .replayStoreUnavailable: ("replay_store_unavailable", nil, 503, "replay store did not answer in time")
+            case .internal: ("internal", nil, 500, "internal error in the crypto backend")
+            case .invalidConfiguration: ("invalid_configuration", nil, 500, "the verifier configuration is invalid")
+            case .invalidJWKS: ("invalid_jwks", nil, 500, "the JWKS document is invalid")
+            }
+        }
+    }
+}

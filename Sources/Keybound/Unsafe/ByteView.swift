@@ -1,0 +1,152 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A borrowed, read-only, bounds-checked view of contiguous bytes: the one way parsing code reads input.
+///
+/// A `ByteView` is only ever made inside a `withByteView`-style closure over storage that outlives the
+/// closure (a `String`'s UTF-8, an array, a stack scratch buffer), and is never stored past it.
+/// Every read is bounds-checked, so code outside `Unsafe/` works with it as it would with an array.
+///
+/// - Warning: Do not escape a `ByteView` from the closure that vends it.
+@safe
+@usableFromInline
+struct ByteView {
+    @usableFromInline
+    let _base: UnsafeRawBufferPointer
+
+    /// Wraps memory the caller keeps alive for as long as the view is used.
+    @unsafe
+    @inlinable
+    init(_unsafeBytes base: UnsafeRawBufferPointer) {
+        unsafe self._base = base
+    }
+
+    @inlinable
+    var count: Int { unsafe _base.count }
+
+    @inlinable
+    var isEmpty: Bool { count == 0 }
+
+    /// The byte at `index`; traps on an index outside `0..<count` (a bug, never input-driven).
+    @inlinable
+    subscript(index: Int) -> UInt8 {
+        precondition(index >= 0 && index < count, "ByteView index out of range")
+        // Safe because the index was just checked against the buffer's bounds.
+        return unsafe _base[index]
+    }
+
+    /// A sub-view of `range`, which must lie within `0..<count`.
+    @inlinable
+    subscript(range: Range<Int>) -> ByteView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "ByteView range out of bounds")
+        // Safe because the range was checked, and the slice borrows the same storage.
+        return unsafe ByteView(_unsafeBytes: UnsafeRawBufferPointer(rebasing: _base[range]))
+    }
+
+    /// True when the bytes equal `other` byte for byte.
+    @inlinable
+    func elementsEqual(_ other: ByteView) -> Bool {
+        guard count == other.count else { return false }
+        guard count > 0 else { return true }
+        // Safe because both buffers have `count` readable bytes.
+        return unsafe memcmp(_base.baseAddress!, other._base.baseAddress!, count) == 0
+    }
+
+    /// True when the bytes equal the UTF-8 of a static string.
+    @inlinable
+    func elementsEqual(_ literal: StaticString) -> Bool {
+        guard count == literal.utf8CodeUnitCount else { return false }
+        guard count > 0 else { return true }
+        // Safe because both buffers have `count` readable bytes.
+        return unsafe memcmp(_base.baseAddress!, literal.utf8Start, count) == 0
+    }
+
+    /// The index of the first `byte` at or after `from`, or `nil`.
+    @inlinable
+    func firstIndex(of byte: UInt8, from: Int = 0) -> Int? {
+        var i = from
+        while i < count {
+            if self[i] == byte { return i }
+            i &+= 1
+        }
+        return nil
+    }
+
+    /// Copies the bytes into a new array (for values that must outlive the view).
+    func copyToArray() -> [UInt8] {
+        unsafe [UInt8](_base)
+    }
+
+    /// Decodes the bytes as UTF-8 (the caller has validated them), into a new `String`.
+    func decodeString() -> String {
+        unsafe String(decoding: _base, as: UTF8.self)
+    }
+
+    /// Calls `body` with the raw buffer, for the crypto backend and the C skin only.
+    ///
+    /// - Warning: Do not escape the pointer from the closure.
+    @unsafe
+    @inlinable
+    func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try unsafe body(_base)
+    }
+}
+
+// MARK: - Vending views
+
+extension ByteView {
+    /// Calls `body` with a view of an array's bytes.
+    @inlinable
+    static func with<R, E: Error>(_ bytes: [UInt8], _ body: (ByteView) throws(E) -> R) throws(E) -> R {
+        let result: Result<R, E> = unsafe bytes.withUnsafeBytes { raw in
+            // Safe because the view lives only inside the closure, while the array's storage is borrowed.
+            do throws(E) {
+                return .success(try body(unsafe ByteView(_unsafeBytes: raw)))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Calls `body` with a view of a string's UTF-8, without copying when the string is native.
+    @inlinable
+    static func with<R, E: Error>(utf8 string: String, _ body: (ByteView) throws(E) -> R) throws(E) -> R {
+        let result: Result<R, E>? = unsafe string.utf8.withContiguousStorageIfAvailable { buffer in
+            // Safe because the view lives only inside the closure, while the string's storage is borrowed.
+            do throws(E) {
+                return .success(try body(unsafe ByteView(_unsafeBytes: UnsafeRawBufferPointer(buffer))))
+            } catch {
+                return .failure(error)
+            }
+        }
+        if let result { return try result.get() }
+        var copy = string
+        copy.makeContiguousUTF8()
+        return try with(utf8: copy, body)
+    }
+
+    /// Calls `body` with a view of a substring's UTF-8, without copying when its base is native.
+    @inlinable
+    static func with<R, E: Error>(utf8 string: Substring, _ body: (ByteView) throws(E) -> R) throws(E) -> R {
+        let result: Result<R, E>? = unsafe string.utf8.withContiguousStorageIfAvailable { buffer in
+            do throws(E) {
+                return .success(try body(unsafe ByteView(_unsafeBytes: UnsafeRawBufferPointer(buffer))))
+            } catch {
+                return .failure(error)
+            }
+        }
+        if let result { return try result.get() }
+        return try with(utf8: String(string), body)
+    }
+}
