@@ -110,21 +110,37 @@ struct ScratchBuffer {
     }
 }
 
-/// Calls `body` with an empty scratch buffer of `capacity` bytes, on the stack when the thread has room.
+/// Calls `body` with an empty scratch buffer of `capacity` bytes, taken from the calling thread's arena.
+///
+/// The arena is allocated once per thread (on first use) and reused, so decoding a request allocates nothing on
+/// the heap. Requests bigger than the arena's free space fall back to a heap block, freed when `body` returns.
 @inlinable
 func withScratch<R, E: Error>(capacity: Int, _ body: (inout ScratchBuffer) throws(E) -> R) throws(E) -> R {
     precondition(capacity >= 0, "negative scratch capacity")
-    let result: Result<R, E> = unsafe withUnsafeTemporaryAllocation(
-        byteCount: max(capacity, 1),
-        alignment: 16
-    ) { raw in
-        // Safe because the buffer lives only inside this closure, and `body` may not escape it.
-        var scratch = unsafe ScratchBuffer(_unsafeBytes: UnsafeMutableRawBufferPointer(rebasing: raw[0..<capacity]))
-        do throws(E) {
-            return .success(try body(&scratch))
-        } catch {
-            return .failure(error)
-        }
+    return try unsafe ScratchArena.withRegion(byteCount: capacity) { (region) throws(E) -> R in
+        // Safe because the region is exclusively ours until this closure returns, and `body` may not escape it.
+        var scratch = unsafe ScratchBuffer(_unsafeBytes: region)
+        return try body(&scratch)
     }
-    return try result.get()
+}
+
+// MARK: - Fixed-width words
+
+extension ScratchBuffer {
+    /// Appends a `UInt32` in native byte order (for small tables kept in scratch memory).
+    @inlinable
+    mutating func appendWord(_ value: UInt32) {
+        precondition(remaining >= 4, "ScratchBuffer overflow")
+        // Safe because 4 bytes remain; the store is unaligned-tolerant.
+        unsafe _base.storeBytes(of: value, toByteOffset: count, as: UInt32.self)
+        count &+= 4
+    }
+
+    /// The `UInt32` stored at byte offset `offset` by ``appendWord(_:)``.
+    @inlinable
+    func word(at offset: Int) -> UInt32 {
+        precondition(offset >= 0 && offset &+ 4 <= count, "ScratchBuffer word out of range")
+        // Safe because [offset, offset + 4) was checked to be written.
+        return unsafe _base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
+    }
 }

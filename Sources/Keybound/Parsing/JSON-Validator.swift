@@ -1,0 +1,303 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+extension JSON {
+    /// The one-pass strict validator behind ``JSON/parseObject(_:maxDepth:failingWith:)``.
+    ///
+    /// Member names of the objects being read are kept in `names` as 16-byte entries
+    /// (start, end, hash of the unescaped name, has-escapes flag); an object's entries are dropped when it closes.
+    struct Validator {
+        let bytes: ByteView
+        let code: KeyboundError.Code
+        let maxDepth: Int
+        var names: ScratchBuffer
+        var i = 0
+
+        init(bytes: ByteView, code: KeyboundError.Code, maxDepth: Int, names: ScratchBuffer) {
+            self.bytes = bytes
+            self.code = code
+            self.maxDepth = maxDepth
+            self.names = names
+        }
+
+        @inline(never)
+        func fail(_ reason: String) -> KeyboundError {
+            KeyboundError.make(code, reason)
+        }
+
+        mutating func parseDocument() throws(KeyboundError) -> JSONValue {
+            skipWhitespace()
+            guard i < bytes.count else { throw fail("JSON is empty") }
+            guard bytes[i] == UInt8(ascii: "{") else { throw fail("JSON is not an object") }
+            let root = try parseValue(depth: 1)
+            skipWhitespace()
+            guard i == bytes.count else { throw fail("JSON has trailing bytes") }
+            return root
+        }
+
+        mutating func skipWhitespace() {
+            while i < bytes.count, JSON.isWhitespace(bytes[i]) { i &+= 1 }
+        }
+
+        mutating func parseValue(depth: Int) throws(KeyboundError) -> JSONValue {
+            guard i < bytes.count else { throw fail("JSON ends early") }
+            let start = i
+            switch bytes[i] {
+            case UInt8(ascii: "{"):
+                guard depth <= maxDepth else { throw fail("JSON nesting is too deep") }
+                try parseObjectBody(depth: depth)
+                return JSONValue(kind: .object, bytes: bytes[start..<i], hasEscapes: false)
+            case UInt8(ascii: "["):
+                guard depth <= maxDepth else { throw fail("JSON nesting is too deep") }
+                try parseArrayBody(depth: depth)
+                return JSONValue(kind: .array, bytes: bytes[start..<i], hasEscapes: false)
+            case UInt8(ascii: "\""):
+                let escaped = try parseString()
+                return JSONValue(kind: .string, bytes: bytes[start..<i], hasEscapes: escaped)
+            case UInt8(ascii: "t"):
+                try expectLiteral("true")
+                return JSONValue(kind: .true, bytes: bytes[start..<i], hasEscapes: false)
+            case UInt8(ascii: "f"):
+                try expectLiteral("false")
+                return JSONValue(kind: .false, bytes: bytes[start..<i], hasEscapes: false)
+            case UInt8(ascii: "n"):
+                try expectLiteral("null")
+                return JSONValue(kind: .null, bytes: bytes[start..<i], hasEscapes: false)
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                try parseNumber()
+                return JSONValue(kind: .number, bytes: bytes[start..<i], hasEscapes: false)
+            default:
+                throw fail("JSON has an unexpected byte")
+            }
+        }
+
+        mutating func expectLiteral(_ literal: StaticString) throws(KeyboundError) {
+            let n = literal.utf8CodeUnitCount
+            guard bytes.count &- i >= n, bytes[i..<(i &+ n)].elementsEqual(literal) else {
+                throw fail("JSON has an invalid literal")
+            }
+            i &+= n
+        }
+
+        mutating func parseObjectBody(depth: Int) throws(KeyboundError) {
+            i &+= 1  // {
+            let base = names.count
+            defer { names.removeLast(names.count &- base) }
+            skipWhitespace()
+            if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+                i &+= 1
+                return
+            }
+            while true {
+                guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("JSON member name is not a string") }
+                let nameStart = i
+                let escaped = try parseString()
+                try recordName(start: nameStart &+ 1, end: i &- 1, escaped: escaped, objectBase: base)
+                skipWhitespace()
+                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("JSON member lacks a colon") }
+                i &+= 1
+                skipWhitespace()
+                _ = try parseValue(depth: depth &+ 1)
+                skipWhitespace()
+                guard i < bytes.count else { throw fail("JSON object is not closed") }
+                if bytes[i] == UInt8(ascii: "}") {
+                    i &+= 1
+                    return
+                }
+                guard bytes[i] == UInt8(ascii: ",") else { throw fail("JSON object has an unexpected byte") }
+                i &+= 1
+                skipWhitespace()
+            }
+        }
+
+        mutating func parseArrayBody(depth: Int) throws(KeyboundError) {
+            i &+= 1  // [
+            skipWhitespace()
+            if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
+                i &+= 1
+                return
+            }
+            while true {
+                _ = try parseValue(depth: depth &+ 1)
+                skipWhitespace()
+                guard i < bytes.count else { throw fail("JSON array is not closed") }
+                if bytes[i] == UInt8(ascii: "]") {
+                    i &+= 1
+                    return
+                }
+                guard bytes[i] == UInt8(ascii: ",") else { throw fail("JSON array has an unexpected byte") }
+                i &+= 1
+                skipWhitespace()
+            }
+        }
+
+        // MARK: Duplicate names
+
+        /// FNV-1a over the unescaped bytes of a name.
+        func nameHash(_ content: ByteView, escaped: Bool) -> UInt32 {
+            var h: UInt32 = 0x811C_9DC5
+            if !escaped {
+                for k in 0..<content.count { h = (h ^ UInt32(content[k])) &* 0x0100_0193 }
+                return h
+            }
+            withScratch(capacity: content.count) { scratch in
+                JSON.unescape(content, into: &scratch)
+                let v = scratch.view
+                for k in 0..<v.count { h = (h ^ UInt32(v[k])) &* 0x0100_0193 }
+            }
+            return h
+        }
+
+        func namesEqual(_ a: ByteView, _ aEscaped: Bool, _ b: ByteView, _ bEscaped: Bool) -> Bool {
+            if !aEscaped && !bEscaped { return a.elementsEqual(b) }
+            return withScratch(capacity: a.count &+ b.count) { scratch in
+                JSON.unescape(a, into: &scratch)
+                let split = scratch.count
+                JSON.unescape(b, into: &scratch)
+                let all = scratch.view
+                return all[0..<split].elementsEqual(all[split..<all.count])
+            }
+        }
+
+        mutating func recordName(start: Int, end: Int, escaped: Bool, objectBase: Int) throws(KeyboundError) {
+            let content = bytes[start..<end]
+            let hash = nameHash(content, escaped: escaped)
+            var entry = objectBase
+            while entry < names.count {
+                if names.word(at: entry &+ 8) == hash {
+                    let s = Int(names.word(at: entry)), e = Int(names.word(at: entry &+ 4))
+                    let otherEscaped = names.word(at: entry &+ 12) != 0
+                    if namesEqual(bytes[s..<e], otherEscaped, content, escaped) {
+                        throw fail("JSON has a duplicate member name")
+                    }
+                }
+                entry &+= 16
+            }
+            // Offsets fit in 32 bits: documents are bounded far below 4 GiB by every caller's size limit.
+            names.appendWord(UInt32(truncatingIfNeeded: start))
+            names.appendWord(UInt32(truncatingIfNeeded: end))
+            names.appendWord(hash)
+            names.appendWord(escaped ? 1 : 0)
+        }
+
+        // MARK: Strings
+
+        /// Validates a string starting at its opening quote; returns whether it has escapes.
+        mutating func parseString() throws(KeyboundError) -> Bool {
+            i &+= 1  // opening quote
+            var escaped = false
+            while true {
+                guard i < bytes.count else { throw fail("JSON string is not closed") }
+                let b = bytes[i]
+                switch b {
+                case UInt8(ascii: "\""):
+                    i &+= 1
+                    return escaped
+                case UInt8(ascii: "\\"):
+                    escaped = true
+                    try parseEscape()
+                case 0x00..<0x20:
+                    throw fail("JSON string has a raw control character")
+                case 0x20..<0x80:
+                    i &+= 1
+                default:
+                    try parseUTF8Sequence()
+                }
+            }
+        }
+
+        mutating func parseEscape() throws(KeyboundError) {
+            guard i &+ 1 < bytes.count else { throw fail("JSON string ends in an escape") }
+            let e = bytes[i &+ 1]
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                i &+= 2
+            case UInt8(ascii: "u"):
+                i &+= 2
+                let unit = try readHex4()
+                if unit == 0 { throw fail("JSON string contains U+0000") }
+                if unit >= 0xDC00 && unit < 0xE000 { throw fail("JSON string has a lone low surrogate") }
+                if unit >= 0xD800 && unit < 0xDC00 {
+                    guard bytes.count &- i >= 6, bytes[i] == UInt8(ascii: "\\"), bytes[i &+ 1] == UInt8(ascii: "u")
+                    else { throw fail("JSON string has a lone high surrogate") }
+                    i &+= 2
+                    let low = try readHex4()
+                    guard low >= 0xDC00 && low < 0xE000 else { throw fail("JSON string has a lone high surrogate") }
+                }
+            default:
+                throw fail("JSON string has an invalid escape")
+            }
+        }
+
+        mutating func readHex4() throws(KeyboundError) -> UInt32 {
+            guard bytes.count &- i >= 4 else { throw fail("JSON \\u escape is short") }
+            var v: UInt32 = 0
+            for k in 0..<4 {
+                guard let h = JSON.hexValue(bytes[i &+ k]) else { throw fail("JSON \\u escape is not hex") }
+                v = v << 4 | h
+            }
+            i &+= 4
+            return v
+        }
+
+        /// Validates one multi-byte UTF-8 sequence (Unicode Table 3-7: no overlongs, no surrogates, ≤ U+10FFFF).
+        mutating func parseUTF8Sequence() throws(KeyboundError) {
+            let b0 = bytes[i]
+            var need = 0
+            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+            switch b0 {
+            case 0xC2...0xDF: need = 1
+            case 0xE0: need = 2; lo = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: need = 2
+            case 0xED: need = 2; hi = 0x9F
+            case 0xF0: need = 3; lo = 0x90
+            case 0xF1...0xF3: need = 3
+            case 0xF4: need = 3; hi = 0x8F
+            default: throw fail("JSON string is not valid UTF-8")
+            }
+            guard bytes.count &- i > need else { throw fail("JSON string is not valid UTF-8") }
+            let b1 = bytes[i &+ 1]
+            guard b1 >= lo && b1 <= hi else { throw fail("JSON string is not valid UTF-8") }
+            var k = 2
+            while k <= need {
+                guard bytes[i &+ k] & 0xC0 == 0x80 else { throw fail("JSON string is not valid UTF-8") }
+                k &+= 1
+            }
+            i &+= need &+ 1
+        }
+
+        // MARK: Numbers
+
+        /// Validates `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?` (RFC 8259 §6).
+        mutating func parseNumber() throws(KeyboundError) {
+            if bytes[i] == UInt8(ascii: "-") { i &+= 1 }
+            guard i < bytes.count, isDigit(bytes[i]) else { throw fail("JSON number has no digits") }
+            if bytes[i] == UInt8(ascii: "0") {
+                i &+= 1
+                if i < bytes.count, isDigit(bytes[i]) { throw fail("JSON number has a leading zero") }
+            } else {
+                skipDigits()
+            }
+            if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+                i &+= 1
+                guard i < bytes.count, isDigit(bytes[i]) else { throw fail("JSON number has an empty fraction") }
+                skipDigits()
+            }
+            if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+                i &+= 1
+                if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i &+= 1 }
+                guard i < bytes.count, isDigit(bytes[i]) else { throw fail("JSON number has an empty exponent") }
+                skipDigits()
+            }
+        }
+
+        func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+
+        mutating func skipDigits() {
+            while i < bytes.count, isDigit(bytes[i]) { i &+= 1 }
+        }
+    }
+}
