@@ -1,0 +1,64 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+/// A JWS in compact serialization (RFC 7515 §3.1, §7.1), as three borrowed segments of the original text.
+///
+/// The signing input is the original ASCII `header.payload`, never a re-serialisation (RFC 7515 §5.2).
+struct CompactJWS {
+    /// The encoded protected header.
+    let encodedHeader: ByteView
+    /// The encoded payload.
+    let encodedPayload: ByteView
+    /// The encoded signature (empty for an unsecured JWS, which no allow-list accepts).
+    let encodedSignature: ByteView
+    /// `encodedHeader.encodedPayload`, exactly as received.
+    let signingInput: ByteView
+
+    /// Splits `token` into its three segments.
+    ///
+    /// The size bound is checked before anything else, and the scan stops at a third dot, so a token of a million
+    /// dots costs one bounded pass (ATTACKS C2, C6).
+    ///
+    /// - Throws: `KeyboundError(code)` when the token is longer than `maxBytes` or does not have exactly three
+    ///   segments.
+    static func split(_ token: ByteView, maxBytes: Int, failingWith code: KeyboundError.Code) throws(KeyboundError)
+        -> CompactJWS
+    {
+        guard token.count <= maxBytes else { throw .make(code, "JWS is larger than the size limit") }
+        guard let firstDot = token.firstIndex(of: UInt8(ascii: ".")),
+            let secondDot = token.firstIndex(of: UInt8(ascii: "."), from: firstDot &+ 1)
+        else { throw .make(code, "JWS does not have three segments") }
+        guard token.firstIndex(of: UInt8(ascii: "."), from: secondDot &+ 1) == nil else {
+            throw .make(code, "JWS has more than three segments")
+        }
+        return CompactJWS(
+            encodedHeader: token[0..<firstDot],
+            encodedPayload: token[(firstDot &+ 1)..<secondDot],
+            encodedSignature: token[(secondDot &+ 1)..<token.count],
+            signingInput: token[0..<secondDot]
+        )
+    }
+
+    /// Decodes the header and payload as JSON objects and the signature as bytes, into scratch memory, and calls
+    /// `body` with views of them. Nothing is copied to the heap.
+    ///
+    /// - Throws: `KeyboundError(code)` for non-canonical base64url in any segment, or a header or payload that is not
+    ///   a strict JSON object within `maxDepth`; and whatever `body` throws.
+    func withDecoded<R>(
+        maxDepth: Int,
+        failingWith code: KeyboundError.Code,
+        _ body: (_ header: JSONValue, _ payload: JSONValue, _ signature: ByteView) throws(KeyboundError) -> R
+    ) throws(KeyboundError) -> R {
+        try Base64URL.withDecoded(encodedHeader, failingWith: code) { (headerBytes) throws(KeyboundError) -> R in
+            let header = try JSON.parseObject(headerBytes, maxDepth: maxDepth, failingWith: code)
+            return try Base64URL.withDecoded(encodedPayload, failingWith: code) { (payloadBytes) throws(KeyboundError) -> R in
+                let payload = try JSON.parseObject(payloadBytes, maxDepth: maxDepth, failingWith: code)
+                return try Base64URL.withDecoded(encodedSignature, failingWith: code) { (signature) throws(KeyboundError) -> R in
+                    try body(header, payload, signature)
+                }
+            }
+        }
+    }
+}
