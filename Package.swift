@@ -33,9 +33,11 @@ let package = Package(
             dependencies: ["COpenSSL"],
             swiftSettings: strictMemorySafety
         ),
+        // Test support: counts the test thread's heap allocations (interposes malloc in the test binary only).
+        .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
         .testTarget(
             name: "KeyboundTests",
-            dependencies: ["Keybound"]
+            dependencies: ["Keybound", "CMallocCounter"]
         ),
     ]
 )
