@@ -5,6 +5,9 @@
 #ifndef KEYBOUND_COPENSSL_SHIM_H
 #define KEYBOUND_COPENSSL_SHIM_H
 
+#include <limits.h>
+
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -31,6 +34,41 @@ static inline int COpenSSL_SHA256(const void *data, size_t len, void *out) {
 static inline int COpenSSL_EVP_Digest(const void *data, size_t len, void *out, const EVP_MD *md) {
     unsigned int outLen = 0;
     return EVP_Digest(data, len, (unsigned char *)out, &outLen, md, NULL);
+}
+
+/* Signatures and keys (Keybound/Crypto/OpenSSL). */
+
+static inline int COpenSSL_EVP_DigestVerify(EVP_MD_CTX *ctx, const void *sig, size_t sigLen,
+                                            const void *tbs, size_t tbsLen) {
+    /* An empty message may come with a NULL pointer; give OpenSSL a real one. */
+    static const unsigned char empty[1] = {0};
+    if (tbsLen == 0) tbs = empty;
+    if (sigLen == 0) sig = empty;
+    return EVP_DigestVerify(ctx, (const unsigned char *)sig, sigLen, (const unsigned char *)tbs, tbsLen);
+}
+
+static inline BIGNUM *COpenSSL_BN_bin2bn(const void *bytes, size_t len) {
+    if (len > (size_t)INT_MAX) return NULL;
+    return BN_bin2bn((const unsigned char *)bytes, (int)len, NULL);
+}
+
+static inline EVP_PKEY *COpenSSL_EVP_PKEY_new_raw_public_key_ex(const char *keyType, const void *pub, size_t len) {
+    return EVP_PKEY_new_raw_public_key_ex(NULL, keyType, NULL, (const unsigned char *)pub, len);
+}
+
+/* EVP_PKEY_PUBLIC_KEY is a composite macro Swift cannot import. */
+static inline int COpenSSL_EVP_PKEY_PUBLIC_KEY(void) { return EVP_PKEY_PUBLIC_KEY; }
+
+/* HMAC-SHA-256 into a 32-byte buffer; 1 on success. The key length is bounded by the caller. */
+static inline int COpenSSL_HMAC_SHA256(const void *key, size_t keyLen, const void *data, size_t dataLen, void *out) {
+    unsigned int outLen = 0;
+    if (keyLen > (size_t)INT_MAX) return 0;
+    /* HMAC() treats a NULL key as "reuse the previous key"; an empty key must still be a real pointer. */
+    static const unsigned char empty[1] = {0};
+    const void *k = keyLen == 0 ? (const void *)empty : key;
+    const unsigned char *d = dataLen == 0 ? empty : (const unsigned char *)data;
+    return HMAC(EVP_sha256(), k, (int)keyLen, d, dataLen, (unsigned char *)out, &outLen) != NULL
+        && outLen == 32;
 }
 
 #endif

@@ -1,0 +1,179 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+internal import COpenSSL
+
+/// A validated public key: owns one OpenSSL `EVP_PKEY`, built from JWK members (RFC 7517, RFC 7518 §6, RFC 8037 §2).
+///
+/// Keys are built with `OSSL_PARAM_BLD` + `EVP_PKEY_fromdata` (or the raw Ed25519 constructor), never with the
+/// DER/PEM decoders, which take global locks in OpenSSL 3.0 (DESIGN, measured facts).
+///
+/// - Note: `PublicKey` is thread-safe: it is immutable after construction, and OpenSSL allows concurrent
+///   verifications with one `EVP_PKEY` (each builds its own context).
+@safe
+package final class PublicKey: @unchecked Sendable {
+    /// The key type and the parameter that decides which algorithms it verifies.
+    package let kind: KeyKind
+
+    /// The owned `EVP_PKEY *`, freed in `deinit`. Only the OpenSSL backend reads it.
+    let pkey: OpaquePointer
+
+    private init(kind: KeyKind, takingOwnershipOf pkey: OpaquePointer) {
+        self.kind = kind
+        unsafe self.pkey = pkey
+    }
+
+    deinit {
+        unsafe EVP_PKEY_free(pkey)
+    }
+
+    // MARK: - EC
+
+    /// Builds an EC public key from a JWK's decoded coordinates (RFC 7518 §6.2.1).
+    ///
+    /// - Parameters:
+    ///   - curve: the JWK `crv`.
+    ///   - x: the decoded big-endian `x`, exactly ``ECCurve/coordinateByteCount`` bytes.
+    ///   - y: the decoded big-endian `y`, exactly ``ECCurve/coordinateByteCount`` bytes.
+    ///   - code: the code to throw when the key is rejected (e.g. `.proofJWK`, `.invalidJWKS`).
+    /// - Throws: `code` when a coordinate has the wrong length or is not below p, or the point is not on the curve;
+    ///   `.internal` when OpenSSL fails for another reason.
+    static func ec(
+        curve: ECCurve,
+        x: ByteView,
+        y: ByteView,
+        rejectingAs code: KeyboundError.Code
+    ) throws(KeyboundError) -> PublicKey {
+        try checkECCoordinates(curve: curve, x: x, y: y, rejectingAs: code)
+        let groupName: StaticString =
+            switch curve {
+            case .p256: "prime256v1"
+            case .p384: "secp384r1"
+            case .p521: "secp521r1"
+            }
+        // The uncompressed SEC 1 point 04 || x || y; OpenSSL's decoder checks that it lies on the curve.
+        let pkey = try unsafe withScratch(capacity: 1 &+ 2 &* curve.coordinateByteCount) {
+            (point: inout ScratchBuffer) throws(KeyboundError) -> OpaquePointer in
+            point.append(0x04)
+            point.append(x)
+            point.append(y)
+            return try unsafe point.view.withUnsafeBytes { (bytes) throws(KeyboundError) -> OpaquePointer in
+                try unsafe fromData(keyType: "EC", rejectingAs: code, "EC point is not on the curve") { bld in
+                    unsafe OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, groupName.cString, 0) == 1
+                        && OSSL_PARAM_BLD_push_octet_string(
+                            bld,
+                            OSSL_PKEY_PARAM_PUB_KEY,
+                            bytes.baseAddress,
+                            bytes.count
+                        ) == 1
+                }
+            }
+        }
+        return unsafe PublicKey(kind: .ec(curve), takingOwnershipOf: pkey)
+    }
+
+    // MARK: - RSA
+
+    /// Builds an RSA public key from a JWK's decoded `n` and `e` (RFC 7518 §6.3.1).
+    ///
+    /// - Parameters:
+    ///   - n: the modulus, big-endian, minimal length (no leading zero octet).
+    ///   - e: the public exponent, big-endian, minimal length; odd, 3 ≤ e < 2^32.
+    ///   - modulusBits: the accepted modulus sizes (``defaultRSAModulusBits`` by default policy, up to 8192).
+    ///   - code: the code to throw when the key is rejected.
+    /// - Throws: `code` when a rule of ``checkRSAParameters(n:e:modulusBits:rejectingAs:)`` fails or OpenSSL
+    ///   refuses the key; `.internal` when OpenSSL fails for another reason.
+    static func rsa(
+        n: ByteView,
+        e: ByteView,
+        modulusBits: ClosedRange<Int>,
+        rejectingAs code: KeyboundError.Code
+    ) throws(KeyboundError) -> PublicKey {
+        let bits = try checkRSAParameters(n: n, e: e, modulusBits: modulusBits, rejectingAs: code)
+        let modulus = unsafe n.withUnsafeBytes { unsafe COpenSSL_BN_bin2bn($0.baseAddress, $0.count) }
+        let exponent = unsafe e.withUnsafeBytes { unsafe COpenSSL_BN_bin2bn($0.baseAddress, $0.count) }
+        defer {
+            unsafe BN_free(modulus)
+            unsafe BN_free(exponent)
+        }
+        guard let modulus = unsafe modulus, let exponent = unsafe exponent else {
+            ERR_clear_error()
+            throw KeyboundError.make(.internal, "BN_bin2bn failed")
+        }
+        let pkey = try unsafe fromData(keyType: "RSA", rejectingAs: code, "OpenSSL refused the RSA key") { bld in
+            unsafe OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, modulus) == 1
+                && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, exponent) == 1
+        }
+        return unsafe PublicKey(kind: .rsa(modulusBits: bits), takingOwnershipOf: pkey)
+    }
+
+    // MARK: - Ed25519
+
+    /// Builds an Ed25519 public key from a JWK's decoded `x` (RFC 8037 §2).
+    ///
+    /// - Parameters:
+    ///   - x: exactly 32 bytes, canonical (y < p) and not a small-order point.
+    ///   - code: the code to throw when the key is rejected.
+    /// - Throws: `code` when a rule of ``checkEd25519(x:rejectingAs:)`` fails; `.internal` when OpenSSL fails.
+    static func ed25519(x: ByteView, rejectingAs code: KeyboundError.Code) throws(KeyboundError) -> PublicKey {
+        try checkEd25519(x: x, rejectingAs: code)
+        let pkey = unsafe x.withUnsafeBytes { bytes in
+            unsafe COpenSSL_EVP_PKEY_new_raw_public_key_ex("ED25519", bytes.baseAddress, bytes.count)
+        }
+        guard let pkey = unsafe pkey else {
+            ERR_clear_error()
+            throw KeyboundError.make(.internal, "EVP_PKEY_new_raw_public_key_ex failed")
+        }
+        return unsafe PublicKey(kind: .ed25519, takingOwnershipOf: pkey)
+    }
+
+    // MARK: - Backend
+
+    /// Runs `EVP_PKEY_fromdata` for a public key of `keyType` with the parameters `push` adds.
+    ///
+    /// Allocation and setup failures throw `.internal`; a refusal by `EVP_PKEY_fromdata` itself (the key's
+    /// fault) throws `code` with `reason`. The error queue is cleared on every failure path.
+    @unsafe
+    private static func fromData(
+        keyType: StaticString,
+        rejectingAs code: KeyboundError.Code,
+        _ reason: String,
+        _ push: (OpaquePointer) -> Bool
+    ) throws(KeyboundError) -> OpaquePointer {
+        guard let bld = unsafe OSSL_PARAM_BLD_new() else {
+            ERR_clear_error()
+            throw KeyboundError.make(.internal, "OSSL_PARAM_BLD_new failed")
+        }
+        defer { unsafe OSSL_PARAM_BLD_free(bld) }
+        guard unsafe push(bld), let params = unsafe OSSL_PARAM_BLD_to_param(bld) else {
+            ERR_clear_error()
+            throw KeyboundError.make(.internal, "building OSSL_PARAMs failed")
+        }
+        defer { unsafe OSSL_PARAM_free(params) }
+        guard let ctx = unsafe EVP_PKEY_CTX_new_from_name(nil, keyType.cString, nil) else {
+            ERR_clear_error()
+            throw KeyboundError.make(.internal, "EVP_PKEY_CTX_new_from_name failed")
+        }
+        defer { unsafe EVP_PKEY_CTX_free(ctx) }
+        guard unsafe EVP_PKEY_fromdata_init(ctx) == 1 else {
+            ERR_clear_error()
+            throw KeyboundError.make(.internal, "EVP_PKEY_fromdata_init failed")
+        }
+        var pkey: OpaquePointer? = nil
+        guard unsafe EVP_PKEY_fromdata(ctx, &pkey, COpenSSL_EVP_PKEY_PUBLIC_KEY(), params) == 1, let pkey = unsafe pkey else {
+            ERR_clear_error()
+            throw KeyboundError.make(code, reason)
+        }
+        return unsafe pkey
+    }
+}
+
+extension StaticString {
+    /// The literal as a C string (string literals are NUL-terminated and immortal).
+    @unsafe
+    fileprivate var cString: UnsafePointer<CChar> {
+        unsafe UnsafeRawPointer(utf8Start).assumingMemoryBound(to: CChar.self)
+    }
+}
