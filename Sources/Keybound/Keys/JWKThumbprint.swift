@@ -1,0 +1,70 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+/// RFC 7638 JWK thumbprints: SHA-256 over the required members in lexicographic order, without whitespace,
+/// encoded base64url. This is the `jkt` that binds an access token to a client key (RFC 9449 §6.1).
+enum JWKThumbprint {
+    /// The base64url length of a SHA-256 thumbprint.
+    static let encodedCount = 43
+
+    /// The SHA-256 thumbprint of a JWK already accepted by ``JWK/publicKey(_:modulusBits:rejectingAs:)``.
+    ///
+    /// Only the required members are hashed (EC `crv,kty,x,y`; RSA `e,kty,n`; OKP `crv,kty,x`): `kid`, `alg`,
+    /// `use` and member order do not change it (ATTACKS D4c). Values are taken after unescaping.
+    static func digest(of jwk: JSONValue, rejectingAs code: KeyboundError.Code) throws(KeyboundError) -> SHA256Digest {
+        guard let type = try JWK.keyType(of: jwk, rejectingAs: code) else {
+            throw .make(code, "jwk kty is not supported")
+        }
+        // The required members in lexicographic order; `kty` is written as its canonical value.
+        let (before, kty, after): ([StaticString], StaticString, [StaticString])
+        switch type {
+        case .ec: (before, kty, after) = (["crv"], "EC", ["x", "y"])
+        case .rsa: (before, kty, after) = (["e"], "RSA", ["n"])
+        case .okp: (before, kty, after) = (["crv"], "OKP", ["x"])
+        }
+        return try withScratch(capacity: jwk.bytes.count &+ 32) { (out) throws(KeyboundError) -> SHA256Digest in
+            out.append(UInt8(ascii: "{"))
+            for name in before {
+                try appendMember(name, of: jwk, to: &out, rejectingAs: code)
+                out.append(UInt8(ascii: ","))
+            }
+            out.append("\"kty\":\"")
+            out.append(kty)
+            out.append(UInt8(ascii: "\""))
+            for name in after {
+                out.append(UInt8(ascii: ","))
+                try appendMember(name, of: jwk, to: &out, rejectingAs: code)
+            }
+            out.append(UInt8(ascii: "}"))
+            return Digest.sha256(out.view)
+        }
+    }
+
+    /// Appends `"name":"value"` with the member's unescaped string value.
+    private static func appendMember(
+        _ name: StaticString,
+        of jwk: JSONValue,
+        to out: inout ScratchBuffer,
+        rejectingAs code: KeyboundError.Code
+    ) throws(KeyboundError) {
+        let value = try JWK.member(jwk, name, rejectingAs: code)
+        out.append(UInt8(ascii: "\""))
+        out.append(name)
+        out.append("\":\"")
+        // Canonical base64url and curve names never need escaping; refuse anything that would.
+        try value.withUnescapedString { (text) throws(KeyboundError) in
+            for k in 0..<text.count where text[k] == UInt8(ascii: "\"") || text[k] == UInt8(ascii: "\\") || text[k] < 0x20 {
+                throw .make(code, "jwk member cannot be part of a thumbprint")
+            }
+            out.append(text)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// The thumbprint as its base64url text (allocates).
+    static func string(of jwk: JSONValue, rejectingAs code: KeyboundError.Code) throws(KeyboundError) -> String {
+        try digest(of: jwk, rejectingAs: code).withByteView { Base64URL.encode($0) }
+    }
+}
