@@ -1,0 +1,99 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+/// The `Authorization` request header of a DPoP-protected resource request (RFC 9449 §7.1, DESIGN check 1).
+///
+/// The functions are `internal` rather than `package` because ``ByteView`` is internal.
+package enum AuthorizationHeader {
+    /// Parses `Authorization: DPoP <token68>` and returns the range of the token in `value`.
+    ///
+    /// The grammar is RFC 9110 §11.4 `credentials = auth-scheme [ 1*SP token68 ]`, narrowed by DESIGN check 1:
+    /// the scheme is a `token` compared case-insensitively with `DPoP` (RFC 9110 §11.1), followed by exactly one
+    /// space and a `token68` (RFC 9110 §11.2) that runs to the end of the value:
+    /// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`. The value must already be the single
+    /// field value with its surrounding optional whitespace removed (RFC 9110 §5.5); any whitespace left at its
+    /// start makes the scheme unrecognisable, any at its end is junk after the token.
+    ///
+    /// - Parameter value: The `Authorization` field value.
+    /// - Returns: The range of the token68 in `value`.
+    /// - Throws:
+    ///   - ``KeyboundError/Code/missingAuthorization`` when `value` is empty;
+    ///   - ``KeyboundError/Code/unsupportedScheme`` when the scheme is not `DPoP` (so `Bearer` too: no downgrade),
+    ///     including a value that does not start with a `token`;
+    ///   - ``KeyboundError/Code/malformedAuthorization`` when the scheme is `DPoP` but is not followed by exactly
+    ///     one space and a token68 ending the value (`DPoP`, `DPoP `, `DPoP  x`, `DPoP x y`, `DPoP x,y`,
+    ///     `DPoP a=b`, control or non-ASCII bytes).
+    static func dpopToken(in value: ByteView) throws(KeyboundError) -> Range<Int> {
+        guard !value.isEmpty else {
+            throw KeyboundError.make(.missingAuthorization, "no Authorization value")
+        }
+        var index = 0
+        while index < value.count && value[index].isTokenCharacter { index &+= 1 }
+        guard isDPoPScheme(value[0..<index]) else {
+            throw KeyboundError.make(.unsupportedScheme, "authorization scheme is not DPoP")
+        }
+        guard index < value.count else {
+            throw KeyboundError.make(.malformedAuthorization, "no token after the DPoP scheme")
+        }
+        guard value[index] == UInt8(ascii: " ") else {
+            throw KeyboundError.make(.malformedAuthorization, "DPoP scheme is not followed by a space")
+        }
+        index &+= 1
+        let start = index
+        while index < value.count && value[index].isToken68Character { index &+= 1 }
+        guard index > start else {
+            throw KeyboundError.make(.malformedAuthorization, "no token68 after the DPoP scheme and one space")
+        }
+        while index < value.count && value[index] == UInt8(ascii: "=") { index &+= 1 }
+        guard index == value.count else {
+            throw KeyboundError.make(.malformedAuthorization, "DPoP token is not a token68")
+        }
+        return start..<index
+    }
+
+    /// As ``dpopToken(in:)-(ByteView)``, with a missing header (`nil`) reported as
+    /// ``KeyboundError/Code/missingAuthorization``.
+    static func dpopToken(in value: ByteView?) throws(KeyboundError) -> Range<Int> {
+        guard let value else {
+            throw KeyboundError.make(.missingAuthorization, "no Authorization value")
+        }
+        return try dpopToken(in: value)
+    }
+
+    /// True when `scheme` is `DPoP` in any case (RFC 9110 §11.1: auth-scheme is case-insensitive).
+    private static func isDPoPScheme(_ scheme: ByteView) -> Bool {
+        scheme.count == 4 && scheme[0] | 0x20 == UInt8(ascii: "d") && scheme[1] | 0x20 == UInt8(ascii: "p")
+            && scheme[2] | 0x20 == UInt8(ascii: "o") && scheme[3] | 0x20 == UInt8(ascii: "p")
+    }
+}
+
+extension UInt8 {
+    /// tchar (RFC 9110 §5.6.2): "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" /
+    /// "|" / "~" / DIGIT / ALPHA.
+    fileprivate var isTokenCharacter: Bool {
+        switch self {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "!"), UInt8(ascii: "#")...UInt8(ascii: "'"),
+            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"),
+            UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
+        default:
+            false
+        }
+    }
+
+    /// The characters of token68 before its "=" padding (RFC 9110 §11.2): ALPHA / DIGIT / "-" / "." / "_" /
+    /// "~" / "+" / "/".
+    fileprivate var isToken68Character: Bool {
+        switch self {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+            UInt8(ascii: "~"), UInt8(ascii: "+"), UInt8(ascii: "/"):
+            true
+        default:
+            false
+        }
+    }
+}

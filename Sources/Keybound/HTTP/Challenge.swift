@@ -1,0 +1,110 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+/// What a server sends back when a request fails verification (DESIGN "Errors").
+///
+/// The text comes only from Keybound's own strings (the code's RFC error and the error's ``KeyboundError/reason``,
+/// which never echoes request bytes) and from the configured algorithm names; every value is still escaped and
+/// stripped of bytes that cannot appear in a header, so a response can never be split.
+public enum Challenge {
+    /// The `WWW-Authenticate` value a resource server answers with (RFC 9449 §7.1, Figures 15, 16 and 24).
+    ///
+    /// The form is `DPoP error="…", error_description="…", algs="…"`, each attribute present only when it has
+    /// something to say:
+    /// - `error` and `error_description` are left out when `error` is `nil` (a bare challenge, for a request that
+    ///   carried no credentials) and also when the code has no RFC error (``KeyboundError/Code/rfcError`` is
+    ///   `nil`: missing credentials, an unsupported scheme, or a server-side failure). RFC 6750 §3.1 asks for no
+    ///   error information when the request lacks authentication information or used an unsupported method, and
+    ///   an `error_description` is only ever additional detail about an `error` (RFC 6750 §3), so it never
+    ///   appears alone.
+    /// - `algs` lists the allowed algorithms separated by one space, and is left out when `algs` is empty (or
+    ///   holds only empty names).
+    ///
+    /// Values are quoted strings (RFC 9110 §5.6.4): `"` and `\` are escaped with a backslash, and any character
+    /// outside visible ASCII and space (a space inside an algorithm name included) becomes `?`.
+    ///
+    /// - Parameters:
+    ///   - error: The failure, or `nil` for a bare challenge.
+    ///   - algs: The JWS algorithms the server accepts for proofs, e.g. `["ES256", "PS256"]`.
+    /// - Returns: The header value, without the `WWW-Authenticate:` name.
+    public static func wwwAuthenticate(for error: KeyboundError?, algs: [String]) -> String {
+        var value = "DPoP"
+        var separator = " "
+        if let error, let rfcError = error.code.rfcError {
+            value += separator + "error=\"" + quotedContent(rfcError, keepingSpace: false) + "\""
+            separator = ", "
+            value += separator + "error_description=\"" + quotedContent(error.reason, keepingSpace: true) + "\""
+        }
+        let names = algs.filter { !$0.isEmpty }.map { quotedContent($0, keepingSpace: false) }
+        if !names.isEmpty {
+            value += separator + "algs=\"" + names.joined(separator: " ") + "\""
+        }
+        return value
+    }
+
+    /// The JSON body of an error answered by a token endpoint (RFC 9449 §5, RFC 6749 §5.2):
+    /// `{"error":"…","error_description":"…"}`, compact, with RFC 8259 §7 string escaping.
+    ///
+    /// `error` is the code's RFC error. For a code without one, it is `server_error` when the code's HTTP status
+    /// is 5xx (a failure on the server's side, named as in RFC 6749 §4.1.2.1), and `invalid_request`
+    /// (RFC 6749 §5.2) otherwise. The description is the error's ``KeyboundError/reason``.
+    ///
+    /// - Parameter error: The failure.
+    /// - Returns: The body, to be sent with ``KeyboundError/Code/tokenEndpointHTTPStatus`` and
+    ///   `Content-Type: application/json`.
+    public static func tokenEndpointErrorBody(for error: KeyboundError) -> String {
+        let name = error.code.rfcError ?? (error.code.httpStatus >= 500 ? "server_error" : "invalid_request")
+        return "{\"error\":\"" + jsonStringContent(name) + "\",\"error_description\":\""
+            + jsonStringContent(error.reason) + "\"}"
+    }
+
+    // MARK: - Escaping
+
+    /// The inside of a quoted-string (RFC 9110 §5.6.4): `"` and `\` as quoted-pairs, visible ASCII as is, space
+    /// when `keepingSpace`, and `?` for anything else.
+    private static func quotedContent(_ text: String, keepingSpace: Bool) -> String {
+        var result = ""
+        result.unicodeScalars.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x22, 0x5C:
+                result.unicodeScalars.append("\\")
+                result.unicodeScalars.append(scalar)
+            case 0x21...0x7E:
+                result.unicodeScalars.append(scalar)
+            case 0x20 where keepingSpace:
+                result.unicodeScalars.append(scalar)
+            default:
+                result.unicodeScalars.append("?")
+            }
+        }
+        return result
+    }
+
+    /// The inside of a JSON string (RFC 8259 §7): `"`, `\` and control characters escaped, the rest as is.
+    private static func jsonStringContent(_ text: String) -> String {
+        var result = ""
+        result.unicodeScalars.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x22: result += "\\\""
+            case 0x5C: result += "\\\\"
+            case 0x08: result += "\\b"
+            case 0x0C: result += "\\f"
+            case 0x0A: result += "\\n"
+            case 0x0D: result += "\\r"
+            case 0x09: result += "\\t"
+            case 0x00...0x1F:
+                let hex: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
+                result += "\\u00"
+                result.append(hex[Int(scalar.value >> 4)])
+                result.append(hex[Int(scalar.value & 0x0F)])
+            default:
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,493 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+/// Normalisation and comparison of the DPoP `htu` claim against the request URL (RFC 9449 §4.3 check 9).
+///
+/// Both sides are parsed as absolute `http`/`https` URIs (RFC 3986 §3) and reduced to the canonical form
+/// `scheme://host[:port]path` described in DESIGN "Contracts → htu":
+///
+/// - scheme and host are lower-cased, ASCII only (RFC 3986 §6.2.2.1); no IDN mapping, no trailing-dot folding;
+/// - the default port (80 for `http`, 443 for `https`) is dropped, and so is an empty port (`host:`), which
+///   RFC 3986 §3.2.3 and §6.2.3 make equivalent to no port; a port is read as a decimal number, so leading
+///   zeros are allowed and dropped (`:080` is port 80); port 0 and ports above 65535 are refused;
+/// - an empty path becomes `/` (RFC 3986 §6.2.3, RFC 9110 §4.2.3);
+/// - percent-escapes of unreserved characters are decoded, every other escape is upper-cased, in the host as
+///   well as in the path (RFC 3986 §6.2.2.1, §6.2.2.2); a letter decoded in the host is lower-cased;
+/// - dot segments are removed (RFC 3986 §5.2.4, §6.2.2.3), after decoding, so `%2E%2E` is a dot segment;
+/// - the path is otherwise kept byte for byte (case-sensitive, no trailing-slash folding, `%2F` stays `%2F`);
+/// - an IPv6 literal is validated against RFC 3986's `IPv6address` and its hex digits lower-cased, but not
+///   otherwise rewritten (no RFC 5952 compression); IPvFuture and zone identifiers are refused;
+/// - query and fragment are dropped. Since nothing in them is compared, they are only checked for bytes that can
+///   never appear in a URI (controls, space, DEL, non-ASCII); raw `|`, `{` or a stray `%` there is tolerated,
+///   as browsers send them unescaped in queries.
+///
+/// Refused: an empty input, a relative reference, another scheme, a missing authority, userinfo, an empty or
+/// invalid host, a malformed `%` escape in the scheme, host or path, a port outside 1–65535 or with non-digits,
+/// and any byte that RFC 3986 does not allow where it occurs (this includes surrounding whitespace).
+///
+/// The functions are `internal` rather than `package` because ``ByteView`` and ``ScratchBuffer`` are internal.
+package enum HTU {
+    /// The longest `htu` ``matches(htu:canonicalRequestURL:)`` accepts, in bytes: a whole proof is at most
+    /// 8 KiB (DESIGN "Contracts → Defaults"), so a longer `htu` cannot come from an acceptable proof.
+    package static var maximumLength: Int { 8192 }
+
+    /// Normalises an absolute `http`/`https` URI and appends its canonical form `scheme://host[:port]path`
+    /// (query and fragment dropped) to `out`.
+    ///
+    /// The canonical form is never longer than the input plus one byte (the `/` of an empty path), and the
+    /// input is refused unless `out` has room for that much.
+    ///
+    /// - Parameters:
+    ///   - uri: The URI's bytes, with nothing around them.
+    ///   - out: Where the canonical form is appended. On failure it is left as it was.
+    ///   - code: The code every failure is reported with (``KeyboundError/Code/proofHTU`` for an `htu`).
+    /// - Throws: `KeyboundError(code)` when the URI is refused (see ``HTU``), or longer than `out` can hold.
+    static func normalize(
+        _ uri: ByteView,
+        into out: inout ScratchBuffer,
+        failingWith code: KeyboundError.Code
+    ) throws(KeyboundError) {
+        let source = URIBytes(head: uri, tail: uri[0..<0])
+        let start = out.count
+        do {
+            try canonicalize(source, into: &out, code: code)
+        } catch {
+            out.removeLast(out.count &- start)
+            throw error
+        }
+    }
+
+    /// Appends the canonical request URL made of a configured external base URL and the request's
+    /// origin-form target: `canonical(B without its trailing slash + originFormPath)`.
+    ///
+    /// `base` must itself be an absolute `http`/`https` URI with a host and without query or fragment.
+    /// `originFormPath` is the request-target in origin-form (RFC 9110 §3.2.1, RFC 9112 §3.2.1):
+    /// `absolute-path [ "?" query ]`, so it starts with `/` and carries no fragment.
+    ///
+    /// - Parameters:
+    ///   - base: The external base URL, e.g. `https://api.example.com/v1/`.
+    ///   - originFormPath: The request-target as received, e.g. `/items?page=2`.
+    ///   - out: Where the canonical form is appended. On failure it is left as it was.
+    ///   - code: The code every failure is reported with.
+    /// - Throws: `KeyboundError(code)` when the path is not origin-form, the base is not a valid absolute URI
+    ///   without query or fragment, the joined URI is refused, or it is longer than `out` can hold.
+    static func normalize(
+        base: ByteView,
+        originFormPath: ByteView,
+        into out: inout ScratchBuffer,
+        failingWith code: KeyboundError.Code
+    ) throws(KeyboundError) {
+        guard !originFormPath.isEmpty, originFormPath[0] == .slash else {
+            throw KeyboundError.make(code, "request target is not in origin-form")
+        }
+        guard originFormPath.firstIndex(of: .hash) == nil else {
+            throw KeyboundError.make(code, "request target carries a fragment")
+        }
+        guard base.firstIndex(of: .question) == nil, base.firstIndex(of: .hash) == nil else {
+            throw KeyboundError.make(code, "base URL has a query or fragment")
+        }
+        let start = out.count
+        do {
+            // Validate the base on its own first: stripping the slash of `https://` would otherwise let the
+            // path supply the host.
+            try canonicalize(URIBytes(head: base, tail: base[0..<0]), into: &out, code: code)
+            out.removeLast(out.count &- start)
+            var baseCount = base.count
+            if baseCount > 0 && base[baseCount &- 1] == .slash { baseCount &-= 1 }
+            try canonicalize(URIBytes(head: base[0..<baseCount], tail: originFormPath), into: &out, code: code)
+        } catch {
+            out.removeLast(out.count &- start)
+            throw error
+        }
+    }
+
+    /// True iff `htu` names the same resource as the request URL (RFC 9449 §4.3 check 9).
+    ///
+    /// `htu` is normalised into stack scratch (no heap allocation) and compared byte for byte with
+    /// `canonicalRequestURL`, which must already be canonical (made by one of the `normalize` functions).
+    ///
+    /// - Throws: ``KeyboundError/Code/proofHTU`` when `htu` is refused (see ``HTU``) or longer than
+    ///   ``maximumLength``.
+    static func matches(htu: ByteView, canonicalRequestURL: ByteView) throws(KeyboundError) -> Bool {
+        guard htu.count <= maximumLength else {
+            throw KeyboundError.make(.proofHTU, "htu is longer than the limit")
+        }
+        return try withScratch(capacity: htu.count &+ 1) { (scratch: inout ScratchBuffer) throws(KeyboundError) -> Bool in
+            try normalize(htu, into: &scratch, failingWith: .proofHTU)
+            return scratch.view.elementsEqual(canonicalRequestURL)
+        }
+    }
+}
+
+// MARK: - Parsing
+
+extension HTU {
+    /// The bytes of one URI, held as two views so that a base URL and a request path are joined without copying.
+    private struct URIBytes {
+        let head: ByteView
+        let tail: ByteView
+
+        var count: Int { head.count + tail.count }
+
+        subscript(index: Int) -> UInt8 {
+            index < head.count ? head[index] : tail[index &- head.count]
+        }
+    }
+
+    /// Parses `source` as an absolute http(s) URI and appends its canonical form. May leave partial output on
+    /// failure; the callers roll it back.
+    private static func canonicalize(
+        _ source: URIBytes,
+        into out: inout ScratchBuffer,
+        code: KeyboundError.Code
+    ) throws(KeyboundError) {
+        let count = source.count
+        guard count > 0 else { throw KeyboundError.make(code, "URI is empty") }
+        // Every output byte stands for at least one input byte, except the "/" of an empty path: with this
+        // room, no append below can overflow.
+        guard count < out.remaining else { throw KeyboundError.make(code, "URI is longer than the buffer") }
+
+        // scheme ":" "//" (RFC 3986 §3.1, §3.2; RFC 9110 §4.2.1 and §4.2.2 require an authority).
+        guard source[0].isASCIILetter else {
+            throw KeyboundError.make(code, "URI is not absolute")
+        }
+        var index = 1
+        while index < count && source[index].isSchemeCharacter { index &+= 1 }
+        guard index < count && source[index] == .colon else {
+            throw KeyboundError.make(code, "URI is not absolute")
+        }
+        // The scheme is case-insensitive (RFC 3986 §3.1).
+        let startsWithHTTP =
+            index >= 4 && source[0].lowercasedASCII == UInt8(ascii: "h")
+            && source[1].lowercasedASCII == UInt8(ascii: "t") && source[2].lowercasedASCII == UInt8(ascii: "t")
+            && source[3].lowercasedASCII == UInt8(ascii: "p")
+        let isHTTPS: Bool
+        if startsWithHTTP && index == 4 {
+            isHTTPS = false
+        } else if startsWithHTTP && index == 5 && source[4].lowercasedASCII == UInt8(ascii: "s") {
+            isHTTPS = true
+        } else {
+            throw KeyboundError.make(code, "URI scheme is not http or https")
+        }
+        index &+= 1
+        guard index &+ 1 < count && source[index] == .slash && source[index &+ 1] == .slash else {
+            throw KeyboundError.make(code, "URI has no authority")
+        }
+        index &+= 2
+        out.append(isHTTPS ? "https://" : "http://")
+
+        // authority = host [ ":" port ] (RFC 3986 §3.2); userinfo is refused.
+        var authorityEnd = index
+        while authorityEnd < count {
+            let byte = source[authorityEnd]
+            if byte == .slash || byte == .question || byte == .hash { break }
+            if byte == .at { throw KeyboundError.make(code, "URI has userinfo") }
+            authorityEnd &+= 1
+        }
+        index = try appendHost(source, from: index, to: authorityEnd, into: &out, code: code)
+        if index < authorityEnd {
+            // appendHost stops only at the end of the authority or at the ":" before the port.
+            try appendPort(source, from: index &+ 1, to: authorityEnd, isHTTPS: isHTTPS, into: &out, code: code)
+        }
+
+        // path-abempty (RFC 3986 §3.3), then query and fragment, which are checked and dropped.
+        index = authorityEnd
+        var pathEnd = index
+        while pathEnd < count && source[pathEnd] != .question && source[pathEnd] != .hash { pathEnd &+= 1 }
+        if index == pathEnd {
+            out.append(UInt8.slash)
+        } else {
+            try appendPath(source, from: index, to: pathEnd, into: &out, code: code)
+        }
+        index = pathEnd
+        while index < count {
+            // "?" and "#" themselves are visible ASCII; nothing more is asked of a part that is not compared.
+            guard source[index].isVisibleASCII else {
+                throw KeyboundError.make(code, "URI query or fragment has a byte not allowed in a URI")
+            }
+            index &+= 1
+        }
+    }
+
+    /// Appends the host of `source[start..<end]` (the authority) and returns the index where it stopped:
+    /// `end`, or the `:` that starts the port.
+    private static func appendHost(
+        _ source: URIBytes,
+        from start: Int,
+        to end: Int,
+        into out: inout ScratchBuffer,
+        code: KeyboundError.Code
+    ) throws(KeyboundError) -> Int {
+        var index = start
+        if index < end && source[index] == .leftBracket {
+            // IP-literal = "[" IPv6address "]" (RFC 3986 §3.2.2); IPvFuture and zone ids are refused.
+            var close = index &+ 1
+            while close < end && source[close] != .rightBracket { close &+= 1 }
+            guard close < end, isIPv6Address(source, from: index &+ 1, to: close) else {
+                throw KeyboundError.make(code, "URI host is not a valid IPv6 literal")
+            }
+            while index <= close {
+                out.append(source[index].lowercasedASCII)
+                index &+= 1
+            }
+            guard index == end || source[index] == .colon else {
+                throw KeyboundError.make(code, "URI has bytes after the IPv6 literal")
+            }
+            return index
+        }
+        // reg-name = *( unreserved / pct-encoded / sub-delims ), non-empty for http(s) (RFC 9110 §4.2.1).
+        while index < end && source[index] != .colon {
+            let byte = source[index]
+            if byte == .percent {
+                let decoded = try decodeEscape(source, at: index, code: code)
+                appendNormalizedEscape(decoded, lowercasing: true, into: &out)
+                index &+= 3
+            } else if byte.isUnreserved || byte.isSubDelimiter {
+                out.append(byte.lowercasedASCII)
+                index &+= 1
+            } else {
+                throw KeyboundError.make(code, "URI host has a byte not allowed in a host")
+            }
+        }
+        guard index > start else { throw KeyboundError.make(code, "URI host is empty") }
+        return index
+    }
+
+    /// Appends `:port` for the port digits in `source[start..<end]`, unless they are empty or the scheme's
+    /// default (RFC 3986 §3.2.3, §6.2.3).
+    private static func appendPort(
+        _ source: URIBytes,
+        from start: Int,
+        to end: Int,
+        isHTTPS: Bool,
+        into out: inout ScratchBuffer,
+        code: KeyboundError.Code
+    ) throws(KeyboundError) {
+        guard start < end else { return }
+        var value = 0
+        var index = start
+        while index < end {
+            let byte = source[index]
+            guard byte.isASCIIDigit else { throw KeyboundError.make(code, "URI port is not a number") }
+            // value ≤ 65535 before this step, so this cannot overflow.
+            value = value &* 10 &+ Int(byte &- UInt8.zero)
+            guard value <= 65535 else { throw KeyboundError.make(code, "URI port is out of range") }
+            index &+= 1
+        }
+        guard value >= 1 else { throw KeyboundError.make(code, "URI port is out of range") }
+        guard value != (isHTTPS ? 443 : 80) else { return }
+        out.append(UInt8.colon)
+        var divisor = 10000
+        var started = false
+        while divisor > 0 {
+            let digit = value / divisor
+            if digit > 0 || started {
+                out.append(UInt8.zero &+ UInt8(truncatingIfNeeded: digit))
+                started = true
+            }
+            value %= divisor
+            divisor /= 10
+        }
+    }
+
+    /// Appends the path `source[start..<end]`, which starts with `/`, with escapes normalised and dot segments
+    /// removed (RFC 3986 §5.2.4), one segment at a time.
+    private static func appendPath(
+        _ source: URIBytes,
+        from start: Int,
+        to end: Int,
+        into out: inout ScratchBuffer,
+        code: KeyboundError.Code
+    ) throws(KeyboundError) {
+        // The output path is always "/" segment "/" segment …, starting at pathStart.
+        let pathStart = out.count
+        var index = start
+        while index < end {
+            // source[index] is "/": the path starts with one and each segment stops at the next.
+            index &+= 1
+            let segmentStart = out.count
+            out.append(UInt8.slash)
+            while index < end && source[index] != .slash {
+                let byte = source[index]
+                if byte == .percent {
+                    let decoded = try decodeEscape(source, at: index, code: code)
+                    appendNormalizedEscape(decoded, lowercasing: false, into: &out)
+                    index &+= 3
+                } else if byte.isPathCharacter {
+                    out.append(byte)
+                    index &+= 1
+                } else {
+                    throw KeyboundError.make(code, "URI path has a byte not allowed in a path")
+                }
+            }
+            let isLast = index >= end
+            let segmentLength = out.count &- segmentStart &- 1
+            if segmentLength == 1 && out[segmentStart &+ 1] == .dot {
+                // "." : drop it; a final one leaves the directory's trailing slash.
+                out.removeLast(2)
+                if isLast { out.append(UInt8.slash) }
+            } else if segmentLength == 2 && out[segmentStart &+ 1] == .dot && out[segmentStart &+ 2] == .dot {
+                // ".." : drop it and the segment before it, if any; a final one leaves a trailing slash.
+                out.removeLast(3)
+                if out.count > pathStart {
+                    // out[pathStart] is "/", so this stops at or after pathStart.
+                    var slash = out.count &- 1
+                    while out[slash] != .slash { slash &-= 1 }
+                    out.removeLast(out.count &- slash)
+                }
+                if isLast { out.append(UInt8.slash) }
+            }
+        }
+    }
+
+    /// The byte a `%XX` escape at `index` stands for.
+    private static func decodeEscape(
+        _ source: URIBytes,
+        at index: Int,
+        code: KeyboundError.Code
+    ) throws(KeyboundError) -> UInt8 {
+        guard index &+ 2 < source.count,
+            let high = source[index &+ 1].hexValue,
+            let low = source[index &+ 2].hexValue
+        else {
+            throw KeyboundError.make(code, "URI has a malformed percent-escape")
+        }
+        return high &<< 4 | low
+    }
+
+    /// Appends a decoded escape: the character itself when unreserved (RFC 3986 §6.2.2.2), else `%XX` with
+    /// upper-case hex (§6.2.2.1).
+    private static func appendNormalizedEscape(_ byte: UInt8, lowercasing: Bool, into out: inout ScratchBuffer) {
+        if byte.isUnreserved {
+            out.append(lowercasing ? byte.lowercasedASCII : byte)
+        } else {
+            out.append(UInt8.percent)
+            out.append(upperHexDigit(byte &>> 4))
+            out.append(upperHexDigit(byte & 0x0F))
+        }
+    }
+
+    private static func upperHexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8.zero &+ nibble : UInt8(ascii: "A") &+ (nibble &- 10)
+    }
+
+    /// IPv6address (RFC 3986 §3.2.2): at most eight h16 pieces (one to four hex digits) separated by ":", at most
+    /// one "::" standing for one or more zero pieces, optionally ending in a dotted IPv4 address (two pieces).
+    private static func isIPv6Address(_ source: URIBytes, from start: Int, to end: Int) -> Bool {
+        var index = start
+        var pieces = 0
+        var sawDoubleColon = false
+        if index &+ 1 < end && source[index] == .colon && source[index &+ 1] == .colon {
+            sawDoubleColon = true
+            index &+= 2
+        }
+        while index < end {
+            var digits = 0
+            while index &+ digits < end && source[index &+ digits].hexValue != nil { digits &+= 1 }
+            if index &+ digits < end && source[index &+ digits] == .dot {
+                // The last piece is an IPv4address, worth two pieces.
+                guard isIPv4Address(source, from: index, to: end) else { return false }
+                pieces &+= 2
+                index = end
+                break
+            }
+            guard digits >= 1 && digits <= 4 else { return false }
+            pieces &+= 1
+            index &+= digits
+            if index == end { break }
+            guard source[index] == .colon else { return false }
+            index &+= 1
+            if index < end && source[index] == .colon {
+                guard !sawDoubleColon else { return false }
+                sawDoubleColon = true
+                index &+= 1
+                if index == end { break }
+            } else if index == end {
+                return false  // a single trailing ":"
+            }
+            if pieces > 8 { return false }
+        }
+        if sawDoubleColon { return pieces <= 7 }
+        return pieces == 8
+    }
+
+    /// IPv4address = dec-octet "." dec-octet "." dec-octet "." dec-octet (RFC 3986 §3.2.2): no leading zeros.
+    private static func isIPv4Address(_ source: URIBytes, from start: Int, to end: Int) -> Bool {
+        var index = start
+        var octets = 0
+        while true {
+            var value = 0
+            var digits = 0
+            while index < end && source[index].isASCIIDigit && digits < 4 {
+                value = value &* 10 &+ Int(source[index] &- UInt8.zero)
+                digits &+= 1
+                index &+= 1
+            }
+            guard digits >= 1 && digits <= 3 && value <= 255 else { return false }
+            guard digits == 1 || source[index &- digits] != UInt8.zero else { return false }
+            octets &+= 1
+            if octets == 4 { return index == end }
+            guard index < end && source[index] == .dot else { return false }
+            index &+= 1
+        }
+    }
+}
+
+// MARK: - Character classes (RFC 3986 §2)
+
+extension UInt8 {
+    fileprivate static let slash = UInt8(ascii: "/")
+    fileprivate static let question = UInt8(ascii: "?")
+    fileprivate static let hash = UInt8(ascii: "#")
+    fileprivate static let colon = UInt8(ascii: ":")
+    fileprivate static let at = UInt8(ascii: "@")
+    fileprivate static let percent = UInt8(ascii: "%")
+    fileprivate static let dot = UInt8(ascii: ".")
+    fileprivate static let zero = UInt8(ascii: "0")
+    fileprivate static let leftBracket = UInt8(ascii: "[")
+    fileprivate static let rightBracket = UInt8(ascii: "]")
+
+    fileprivate var isASCIILetter: Bool { (self | 0x20) >= UInt8(ascii: "a") && (self | 0x20) <= UInt8(ascii: "z") }
+    fileprivate var isASCIIDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
+    fileprivate var isVisibleASCII: Bool { self >= 0x21 && self <= 0x7E }
+
+    fileprivate var lowercasedASCII: UInt8 {
+        self >= UInt8(ascii: "A") && self <= UInt8(ascii: "Z") ? self | 0x20 : self
+    }
+
+    /// ALPHA / DIGIT / "+" / "-" / "." (RFC 3986 §3.1).
+    fileprivate var isSchemeCharacter: Bool {
+        isASCIILetter || isASCIIDigit || self == UInt8(ascii: "+") || self == UInt8(ascii: "-") || self == .dot
+    }
+
+    /// unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" (RFC 3986 §2.3).
+    fileprivate var isUnreserved: Bool {
+        isASCIILetter || isASCIIDigit || self == UInt8(ascii: "-") || self == .dot || self == UInt8(ascii: "_")
+            || self == UInt8(ascii: "~")
+    }
+
+    /// sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "=" (RFC 3986 §2.2).
+    fileprivate var isSubDelimiter: Bool {
+        switch self {
+        case UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&")...UInt8(ascii: ","), UInt8(ascii: ";"),
+            UInt8(ascii: "="):
+            true
+        default:
+            false
+        }
+    }
+
+    /// pchar without pct-encoded: unreserved / sub-delims / ":" / "@" (RFC 3986 §3.3).
+    fileprivate var isPathCharacter: Bool { isUnreserved || isSubDelimiter || self == .colon || self == .at }
+
+    fileprivate var hexValue: UInt8? {
+        switch self {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): self &- UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): self &- UInt8(ascii: "a") &+ 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): self &- UInt8(ascii: "A") &+ 10
+        default: nil
+        }
+    }
+}
