@@ -13,10 +13,13 @@
 public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable {
     /// What failed, as a pinned, append-only number with its name, RFC error and HTTP status.
     public let code: Code
-    private let backing: Backing
+    private var backing: Backing
 
     /// A short human-readable reason naming the failed check. It never contains request bytes.
     public var reason: String { backing.reason }
+
+    /// A fresh nonce for the `DPoP-Nonce` response header, carried by `use_dpop_nonce` errors (RFC 9449 §8, §9).
+    public var dpopNonce: String? { backing.dpopNonce }
 
     /// Where the error was made, for diagnostics (`#fileID:line`).
     public var location: String { "\(backing.file):\(backing.line)" }
@@ -24,7 +27,14 @@ public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable 
     /// Makes an error of this code, with an optional reason (the code's summary when empty).
     public init(_ code: Code, reason: String = "", file: String = #fileID, line: UInt = #line) {
         self.code = code
-        self.backing = Backing(reason: reason.isEmpty ? code.summary : reason, file: file, line: line)
+        self.backing = Backing(reason: reason.isEmpty ? code.summary : reason, file: file, line: line, dpopNonce: nil)
+    }
+
+    /// The same error, carrying a fresh nonce for the `DPoP-Nonce` header.
+    public func withDPoPNonce(_ nonce: String) -> KeyboundError {
+        var copy = self
+        copy.backing = Backing(reason: backing.reason, file: backing.file, line: backing.line, dpopNonce: nonce)
+        return copy
     }
 
     public static func == (lhs: KeyboundError, rhs: KeyboundError) -> Bool { lhs.code == rhs.code }
@@ -37,10 +47,12 @@ public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable 
         let reason: String
         let file: String
         let line: UInt
-        init(reason: String, file: String, line: UInt) {
+        let dpopNonce: String?
+        init(reason: String, file: String, line: UInt, dpopNonce: String?) {
             self.reason = reason
             self.file = file
             self.line = line
+            self.dpopNonce = dpopNonce
         }
     }
 }

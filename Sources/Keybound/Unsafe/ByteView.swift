@@ -150,3 +150,17 @@ extension ByteView {
         return try with(utf8: String(string), body)
     }
 }
+
+// MARK: - Hashing
+
+extension ByteView {
+    /// SipHash of the bytes under the process's random seed (Swift's `Hasher`), so that clients cannot aim
+    /// collisions at one bucket of a cache.
+    @inlinable
+    func seededHash() -> Int {
+        var hasher = Hasher()
+        // Safe because the buffer is only read during the call.
+        unsafe hasher.combine(bytes: _base)
+        return hasher.finalize()
+    }
+}
