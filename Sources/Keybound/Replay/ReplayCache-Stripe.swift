@@ -1,0 +1,217 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import Synchronization
+
+/// One stripe of a ``ReplayCache``: a mutex around a fixed open-addressed table (DESIGN "Replay").
+///
+/// - Note: ReplayCacheStripe is thread-safe: every access to its table holds its lock.
+final class ReplayCacheStripe: Sendable {
+    /// Bytes per slot: two fingerprint words and one expiry word.
+    static let bytesPerSlot = ReplayStripeTable.wordsPerSlot * 8
+    /// Slots allocated per entry of capacity (the inverse of the maximum load factor, 1/2).
+    static let slotsPerEntry = 2
+
+    private let table: Mutex<ReplayStripeTable>
+    /// Re-states the lock's happens-before for ThreadSanitizer: on Linux, a contended `Mutex` is taken and released
+    /// by the runtime's futex code (`_lockSlow`), which TSan does not see, so it reports the table accesses as races.
+    /// An acquiring load after taking the lock and a releasing store before dropping it (plain moves on x86-64) give
+    /// TSan the same ordering the lock already guarantees; the table is reachable only inside the lock.
+    private let sanitizerFence = Atomic<UInt32>(0)
+    /// Table bytes held, fixed at init.
+    let allocatedBytes: Int
+    /// Keeps one stripe's lock word and counters off the next stripe's cache line (the objects are allocated
+    /// back to back), so threads working on different stripes do not share a line.
+    private let _padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+
+    /// A stripe that may hold `capacity` live entries, in `2 × capacity` slots.
+    init(capacity: Int, hasher: ReplayFingerprintHasher) {
+        let slotCount = capacity * Self.slotsPerEntry
+        self.table = Mutex(ReplayStripeTable(limit: capacity, slotCount: slotCount, hasher: hasher))
+        self.allocatedBytes = slotCount * Self.bytesPerSlot
+    }
+
+    /// Runs `body` on the table under the stripe's lock.
+    private func withTable<Result: Sendable>(_ body: (inout ReplayStripeTable) -> Result) -> Result {
+        table.withLock { table in
+            _ = sanitizerFence.load(ordering: .acquiring)
+            defer { sanitizerFence.store(0, ordering: .releasing) }
+            return body(&table)
+        }
+    }
+
+    /// The occupied slots (live plus not yet reclaimed).
+    var occupied: Int {
+        withTable { $0.occupied }
+    }
+
+    /// Insert-if-absent under the stripe's lock; see ``ReplayStripeTable/insert(f0:f1:slotHash:expiresAt:now:)``.
+    func insert(f0: UInt64, f1: UInt64, slotHash: UInt64, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
+        withTable { $0.insert(f0: f0, f1: f1, slotHash: slotHash, expiresAt: expiresAt, now: now) }
+    }
+}
+
+/// A linearly probed table of (fingerprint, expiry) slots, allocated once; not thread-safe (its stripe locks it).
+///
+/// Slot `i` is `words[3i]`, `words[3i + 1]` (the 128-bit fingerprint) and `words[3i + 2]`, the expiry coded so that
+/// unsigned order is time order: `UInt64(bitPattern: expiresAt) ^ 1 << 63`. Code 0 (`Int64.min`) marks an empty
+/// slot. Expired entries stay in place, occupied, until a probe reuses their slot or a sweep removes them, so every
+/// probe run stays contiguous: a key is absent only once a probe from its home reaches an empty slot.
+///
+/// Invariant: `occupied <= limit < slotCount` whenever `limit > 0`, so every probe meets an empty slot.
+struct ReplayStripeTable {
+    static let wordsPerSlot = 3
+
+    /// Fingerprint words and expiry codes, `wordsPerSlot` per slot.
+    private var words: [UInt64]
+    /// The number of slots (`2 × limit`).
+    let slotCount: Int
+    /// The most occupied slots (live plus expired-not-reclaimed) the table takes: the stripe's share of capacity.
+    let limit: Int
+    /// Slots holding an entry, live or expired.
+    private(set) var occupied: Int = 0
+    /// A lower bound of the expiry codes of the occupied slots (`UInt64.max` when none): no entry can have expired
+    /// while `nowCode <= oldestExpiry`, so a sweep then would free nothing.
+    private var oldestExpiry: UInt64 = .max
+    /// Recomputes home slots during a sweep.
+    private let hasher: ReplayFingerprintHasher
+
+    init(limit: Int, slotCount: Int, hasher: ReplayFingerprintHasher) {
+        self.words = [UInt64](repeating: 0, count: slotCount * Self.wordsPerSlot)
+        self.slotCount = slotCount
+        self.limit = limit
+        self.hasher = hasher
+    }
+
+    /// The order-preserving code of a time: `Int64.min` → 0, `Int64.max` → `UInt64.max`.
+    static func code(_ time: Int64) -> UInt64 {
+        UInt64(bitPattern: time) ^ (1 << 63)
+    }
+
+    /// The home slot of a left-aligned slot hash: `slotHash × slotCount / 2^64`, in `0..<slotCount`.
+    private func home(_ slotHash: UInt64) -> Int {
+        Int(truncatingIfNeeded: slotHash.multipliedFullWidth(by: UInt64(slotCount)).high)
+    }
+
+    /// The slot after `index`, wrapping at the end.
+    private func next(_ index: Int) -> Int {
+        let following = index + 1
+        return following == slotCount ? 0 : following
+    }
+
+    private mutating func store(_ index: Int, _ f0: UInt64, _ f1: UInt64, _ expiry: UInt64) {
+        let base = index * Self.wordsPerSlot
+        words[base] = f0
+        words[base + 1] = f1
+        words[base + 2] = expiry
+        if expiry < oldestExpiry { oldestExpiry = expiry }
+    }
+
+    private mutating func clear(_ index: Int) {
+        let base = index * Self.wordsPerSlot
+        words[base] = 0
+        words[base + 1] = 0
+        words[base + 2] = 0
+    }
+
+    /// The first empty slot at or after `index` (one exists by the invariant).
+    private func firstEmpty(from index: Int) -> Int {
+        var slot = index
+        while words[slot * Self.wordsPerSlot + 2] != 0 {
+            slot = next(slot)
+        }
+        return slot
+    }
+
+    /// Atomic (under the stripe lock) insert-if-absent of a fingerprint.
+    ///
+    /// Probes from the home slot to the first empty slot: a live match is `.replayed`; otherwise the entry goes into
+    /// the first expired slot passed (or the expired match), else into the empty slot if the table is under its
+    /// limit, else, after a sweep that could free something, into the first empty slot from home; else `.full`.
+    /// - Complexity: O(probe length); a sweep, O(slotCount), runs at most once per distinct `now` while full.
+    mutating func insert(f0: UInt64, f1: UInt64, slotHash: UInt64, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
+        guard slotCount > 0 else { return .full }
+        let nowCode = Self.code(now)
+        // `Int64.min` codes as 0, the empty mark: such an entry (live only when now == Int64.min) is kept one second
+        // longer, which errs on the side of reporting a replay.
+        let expiry = max(Self.code(expiresAt), 1)
+        let homeSlot = home(slotHash)
+        var index = homeSlot
+        var reusable = -1
+        while true {
+            let base = index * Self.wordsPerSlot
+            let stored = words[base + 2]
+            if stored == 0 { break }
+            if words[base] == f0 && words[base + 1] == f1 {
+                if stored >= nowCode { return .replayed }
+                // The same key, expired: it may be recorded again, in its own slot.
+                if expiry >= nowCode { store(index, f0, f1, expiry) }
+                return .inserted
+            }
+            if reusable < 0 && stored < nowCode { reusable = index }
+            index = next(index)
+        }
+        // Absent. A proof already past its window needs no entry.
+        if expiry < nowCode { return .inserted }
+        if reusable >= 0 {
+            store(reusable, f0, f1, expiry)
+            return .inserted
+        }
+        if occupied < limit {
+            store(index, f0, f1, expiry)
+            occupied += 1
+            return .inserted
+        }
+        if oldestExpiry < nowCode {
+            sweep(nowCode: nowCode)
+            if occupied < limit {
+                store(firstEmpty(from: homeSlot), f0, f1, expiry)
+                occupied += 1
+                return .inserted
+            }
+        }
+        return .full
+    }
+
+    /// Removes every entry expired at `nowCode` and re-places the entries whose probe run they broke.
+    ///
+    /// One pass over the slots, starting after a slot that is empty before the sweep (no probe run crosses it). In
+    /// each run of occupied slots, once an expired entry has been removed, every later live entry of that run is
+    /// taken out and re-inserted from its home slot: the first empty slot from there is at or before its old slot,
+    /// so slots not yet visited are untouched and every run stays contiguous.
+    private mutating func sweep(nowCode: UInt64) {
+        let start = firstEmpty(from: 0)
+        var index = start
+        var holeInRun = false
+        var oldest = UInt64.max
+        for _ in 1..<slotCount {
+            index = next(index)
+            let base = index * Self.wordsPerSlot
+            let stored = words[base + 2]
+            if stored == 0 {
+                holeInRun = false
+                continue
+            }
+            if stored < nowCode {
+                clear(index)
+                occupied -= 1
+                holeInRun = true
+                continue
+            }
+            if holeInRun {
+                let f0 = words[base]
+                let f1 = words[base + 1]
+                clear(index)
+                let target = firstEmpty(from: home(hasher.slotHash(of: hasher.hash(f0, f1))))
+                let targetBase = target * Self.wordsPerSlot
+                words[targetBase] = f0
+                words[targetBase + 1] = f1
+                words[targetBase + 2] = stored
+            }
+            if stored < oldest { oldest = stored }
+        }
+        oldestExpiry = oldest
+    }
+}

@@ -1,0 +1,175 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+/// The default ``ReplayStore``: an in-process, lock-striped, fixed-memory replay cache (RFC 9449 §11.1; DESIGN
+/// "Replay"; ATTACKS D10, D11).
+///
+/// **Layout.** `stripeCount` independent stripes (a power of two), each a `Mutex` around an open-addressed,
+/// linearly probed table allocated once at init. Stripe `i` may hold `capacity / stripeCount` live entries (the first
+/// `capacity % stripeCount` stripes one more, so the shares add up to `capacity`) in twice as many slots, so no
+/// table is ever more than half occupied. A slot is 24 bytes: a 128-bit fingerprint of the key (`w0 ^ mix(w2)`,
+/// `w1 ^ mix(w3)` with a fixed bijective mix, so every key byte counts) and the full 64-bit expiry; an all-zero expiry
+/// word marks an empty slot.
+/// That is ``bytesPerEntry`` = 24 × 2 = **48 bytes per live entry at capacity**, and ``allocatedBytes`` =
+/// `48 × capacity` (48 MiB, 50,331,648 bytes, for the default 1,048,576 entries).
+///
+/// **Placement.** The stripe (top bits) and the home slot (remaining bits, range-reduced) come from SipHash (Swift's
+/// `Hasher`, randomly seeded per process) of the fingerprint, further keyed with 128 random bits drawn at init, so a
+/// client cannot aim keys at one stripe or one probe run (ATTACKS D11d).
+///
+/// **Bound and reclamation.** Capacity is a hard bound: a stripe whose share is occupied answers `.full` and never
+/// evicts a live entry (ATTACKS D11e). Because placement is random, a stripe can reach its share a little before the
+/// whole cache reaches `capacity`. Expired entries are reclaimed without a background thread: a probe reuses the
+/// first expired slot it passes, and a stripe about to answer `.full` first sweeps out its expired entries, but only
+/// if one of them can have expired since its last sweep (it tracks a lower bound of its entries' expiries), so a
+/// stripe full of live entries answers `.full` in O(probe) and sweeps at most once per distinct `now`.
+///
+/// Insert never allocates. Keys are expected to be SHA-256 digests, whose fingerprints collide with probability
+/// about 2^-128 per pair; two keys that agree on the 128-bit fingerprint are one key to the cache.
+///
+/// - Note: ReplayCache is thread-safe.
+public final class ReplayCache: ReplayStore, Sendable {
+    /// The most live entries the cache holds.
+    public let capacity: Int
+    /// The stripes; the count is a power of two.
+    private let stripes: [ReplayCacheStripe]
+    /// The keyed hash that places fingerprints.
+    private let hasher: ReplayFingerprintHasher
+
+    /// The largest capacity accepted (2^32 entries, 192 GiB of table): keeps every size computation far from overflow.
+    package static let maximumCapacity = 1 << 32
+    /// The largest stripe count accepted.
+    package static let maximumStripeCount = 1 << 12
+    /// The stripe count used when none is given for large capacities.
+    package static let defaultStripeCount = 64
+    /// The fewest entries per stripe the default stripe count aims for (fewer stripes for tiny capacities).
+    package static let minimumDefaultStripeShare = 1024
+
+    /// Makes an empty cache; all its table memory is allocated here, once.
+    /// - Parameters:
+    ///   - capacity: the most live entries held, `0...(1 << 32)`; 0 makes a cache that answers `.full` to everything.
+    ///   - stripeCount: a power of two in `1...4096`; by default 64, halved until each stripe's share is at least
+    ///     1,024 entries (or down to 1).
+    /// - Precondition: `capacity` and `stripeCount` are in range (a configuration error, never input-driven).
+    public init(capacity: Int = 1_048_576, stripeCount: Int? = nil) {
+        precondition(capacity >= 0 && capacity <= Self.maximumCapacity, "ReplayCache capacity out of range")
+        let stripes = stripeCount ?? Self.defaultStripeCount(forCapacity: capacity)
+        precondition(
+            stripes >= 1 && stripes <= Self.maximumStripeCount && stripes & (stripes - 1) == 0,
+            "ReplayCache stripeCount must be a power of two in 1...4096"
+        )
+        var generator = SystemRandomNumberGenerator()
+        let hasher = ReplayFingerprintHasher(
+            seed0: generator.next(),
+            seed1: generator.next(),
+            stripeBits: stripes.trailingZeroBitCount
+        )
+        let share = capacity / stripes
+        let extra = capacity % stripes
+        var built = [ReplayCacheStripe]()
+        built.reserveCapacity(stripes)
+        for index in 0..<stripes {
+            built.append(ReplayCacheStripe(capacity: share + (index < extra ? 1 : 0), hasher: hasher))
+        }
+        self.capacity = capacity
+        self.stripes = built
+        self.hasher = hasher
+    }
+
+    /// The default stripe count for `capacity`: 64, halved while a stripe's share would be under 1,024 entries.
+    package static func defaultStripeCount(forCapacity capacity: Int) -> Int {
+        var count = defaultStripeCount
+        while count > 1 && capacity / count < minimumDefaultStripeShare {
+            count >>= 1
+        }
+        return count
+    }
+
+    /// The number of stripes.
+    package var stripeCount: Int { stripes.count }
+
+    /// The occupied slots: live entries plus expired ones not yet reclaimed (reuse or sweep frees them lazily).
+    /// A snapshot: other threads may change it as soon as it is read.
+    public var count: Int {
+        var total = 0
+        for stripe in stripes {
+            total += stripe.occupied
+        }
+        return total
+    }
+
+    /// The table memory per live entry at capacity: slot bytes (24) divided by the maximum load factor (1/2) = 48.
+    public static var bytesPerEntry: Int { ReplayCacheStripe.bytesPerSlot * ReplayCacheStripe.slotsPerEntry }
+
+    /// The table memory the cache holds, fixed at init: `capacity × bytesPerEntry` (object headers aside).
+    public var allocatedBytes: Int {
+        var total = 0
+        for stripe in stripes {
+            total += stripe.allocatedBytes
+        }
+        return total
+    }
+
+    /// A fixed bijective, non-linear mix of a word (the 64-bit finalizer of MurmurHash3), so that the fingerprint
+    /// `(w0 ^ mix(w2), w1 ^ mix(w3))` of two keys with related halves (the same bit flipped in both) still differs.
+    static func mix(_ word: UInt64) -> UInt64 {
+        var x = word
+        x ^= x >> 33
+        x &*= 0xFF51_AFD7_ED55_8CCD
+        x ^= x >> 33
+        x &*= 0xC4CE_B9FE_1A85_EC53
+        x ^= x >> 33
+        return x
+    }
+
+    /// Records `key` unless a live entry for it exists (atomic insert-if-absent; see ``ReplayStore``).
+    ///
+    /// An entry is live while `now <= expiresAt`. A key whose `expiresAt` is already before `now` is answered
+    /// `.inserted` (or `.replayed` if a live entry exists) without being stored. Any `Int64` times are accepted.
+    /// - Returns: `.inserted`, `.replayed`, or `.full` when the key's stripe holds its share of live entries.
+    /// - Complexity: O(probe length) amortised; never allocates.
+    public func insert(_ key: ReplayKey, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
+        let f0 = key.w0 ^ Self.mix(key.w2)
+        let f1 = key.w1 ^ Self.mix(key.w3)
+        let hash = hasher.hash(f0, f1)
+        return stripes[hasher.stripe(of: hash)].insert(
+            f0: f0,
+            f1: f1,
+            slotHash: hasher.slotHash(of: hash),
+            expiresAt: expiresAt,
+            now: now
+        )
+    }
+}
+
+/// The keyed hash that places a fingerprint: SipHash-1-3 (`Hasher`, per-process seed) over a per-cache 128-bit seed
+/// and the fingerprint. The top `stripeBits` bits choose the stripe, the rest the home slot.
+struct ReplayFingerprintHasher: Sendable {
+    let seed0: UInt64
+    let seed1: UInt64
+    /// log2 of the stripe count, 0...12.
+    let stripeBits: Int
+
+    /// The 64-bit keyed hash of a fingerprint.
+    func hash(_ f0: UInt64, _ f1: UInt64) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(seed0)
+        hasher.combine(seed1)
+        hasher.combine(f0)
+        hasher.combine(f1)
+        return UInt64(truncatingIfNeeded: hasher.finalize())
+    }
+
+    /// The stripe index: the top `stripeBits` bits of `hash`.
+    func stripe(of hash: UInt64) -> Int {
+        // A smart shift by 64 (stripeBits == 0) yields 0.
+        Int(truncatingIfNeeded: hash >> (64 - stripeBits))
+    }
+
+    /// The bits left for the slot once the stripe bits are dropped (left-aligned).
+    func slotHash(of hash: UInt64) -> UInt64 {
+        hash << stripeBits
+    }
+}

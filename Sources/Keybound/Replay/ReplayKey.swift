@@ -1,0 +1,100 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+/// The fleet-wide replay key of a DPoP proof (RFC 9449 §11.1; DESIGN "Contracts → Replay store").
+///
+/// `k = SHA-256(u16be(len jkt) ‖ jkt ‖ u16be(len jti) ‖ jti)`, computed by the verifier, so every instance (and a
+/// shared store) sees the same key for the same proof. The 32 bytes are held inline, without allocation, as four
+/// 64-bit words: word `i` is the big-endian reading of bytes `8·i ..< 8·i + 8`, so `bytes[0]` is the most significant
+/// byte of word 0 and `bytes[31]` the least significant byte of word 3.
+public struct ReplayKey: Hashable, Sendable {
+    /// Bytes 0..<8, big-endian.
+    let w0: UInt64
+    /// Bytes 8..<16, big-endian.
+    let w1: UInt64
+    /// Bytes 16..<24, big-endian.
+    let w2: UInt64
+    /// Bytes 24..<32, big-endian.
+    let w3: UInt64
+
+    /// The number of bytes in a key (a SHA-256 digest).
+    public static let byteCount = 32
+
+    /// Wraps a 32-byte key; `nil` unless `bytes` holds exactly 32 bytes.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == Self.byteCount else { return nil }
+        self.init(words: (Self.word(bytes, 0), Self.word(bytes, 8), Self.word(bytes, 16), Self.word(bytes, 24)))
+    }
+
+    /// Wraps four words, each the big-endian packing of 8 consecutive key bytes (see ``ReplayKey``).
+    package init(words: (UInt64, UInt64, UInt64, UInt64)) {
+        self.w0 = words.0
+        self.w1 = words.1
+        self.w2 = words.2
+        self.w3 = words.3
+    }
+
+    /// The four words, each the big-endian packing of 8 consecutive key bytes.
+    package var words: (UInt64, UInt64, UInt64, UInt64) { (w0, w1, w2, w3) }
+
+    /// The 32 key bytes.
+    public var bytes: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(Self.byteCount)
+        for word in [w0, w1, w2, w3] {
+            var shift: UInt64 = 56
+            while true {
+                out.append(UInt8(truncatingIfNeeded: word >> shift))
+                if shift == 0 { break }
+                shift -= 8
+            }
+        }
+        return out
+    }
+
+    /// The unpadded base64url (RFC 4648 §5) of the 32 bytes: 43 characters, for a shared store's key names.
+    public var base64URL: String {
+        let input = bytes
+        var out = [UInt8]()
+        out.reserveCapacity(44)
+        var index = 0
+        while index < input.count {
+            let remaining = input.count - index
+            let b0 = UInt32(input[index])
+            let b1 = remaining > 1 ? UInt32(input[index + 1]) : 0
+            let b2 = remaining > 2 ? UInt32(input[index + 2]) : 0
+            let group = b0 << 16 | b1 << 8 | b2
+            out.append(Self.base64URLDigit(group >> 18))
+            out.append(Self.base64URLDigit(group >> 12))
+            if remaining > 1 { out.append(Self.base64URLDigit(group >> 6)) }
+            if remaining > 2 { out.append(Self.base64URLDigit(group)) }
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    // MARK: - Helpers
+
+    /// The big-endian word at `bytes[offset ..< offset + 8]` (the caller checked the count).
+    private static func word(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
+        var value: UInt64 = 0
+        for i in offset..<(offset + 8) {
+            value = value << 8 | UInt64(bytes[i])
+        }
+        return value
+    }
+
+    /// The base64url alphabet character (RFC 4648 §5, Table 2) for the low 6 bits of `value`.
+    private static func base64URLDigit(_ value: UInt32) -> UInt8 {
+        let v = UInt8(truncatingIfNeeded: value & 0x3F)
+        switch v {
+        case 0..<26: return 0x41 + v  // A-Z
+        case 26..<52: return 0x61 + (v - 26)  // a-z
+        case 52..<62: return 0x30 + (v - 52)  // 0-9
+        case 62: return 0x2D  // -
+        default: return 0x5F  // _
+        }
+    }
+}
