@@ -24,7 +24,7 @@
 ///   as browsers send them unescaped in queries.
 ///
 /// Refused: an empty input, a relative reference, another scheme, a missing authority, userinfo, an empty or
-/// invalid host, a malformed `%` escape in the scheme, host or path, a port outside 1–65535 or with non-digits,
+/// invalid host, a malformed `%` escape in the host or path, a port outside 1–65535 or with non-digits,
 /// and any byte that RFC 3986 does not allow where it occurs (this includes surrounding whitespace).
 ///
 /// The functions are `internal` rather than `package` because ``ByteView`` and ``ScratchBuffer`` are internal.
@@ -114,7 +114,8 @@ package enum HTU {
         guard htu.count <= maximumLength else {
             throw KeyboundError.make(.proofHTU, "htu is longer than the limit")
         }
-        return try withScratch(capacity: htu.count &+ 1) { (scratch: inout ScratchBuffer) throws(KeyboundError) -> Bool in
+        return try withScratch(capacity: htu.count &+ 1) {
+            (scratch: inout ScratchBuffer) throws(KeyboundError) -> Bool in
             try normalize(htu, into: &scratch, failingWith: .proofHTU)
             return scratch.view.elementsEqual(canonicalRequestURL)
         }

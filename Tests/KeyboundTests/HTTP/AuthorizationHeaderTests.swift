@@ -30,7 +30,9 @@ struct AuthorizationCase: Sendable, CustomTestStringConvertible {
         self.value = bytes
         self.code = code
     }
-    var testDescription: String { "\(value.map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : "\\x\($0)" }.joined()) → \(code)" }
+    var testDescription: String {
+        "\(value.map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : "\\x\($0)" }.joined()) → \(code)"
+    }
 }
 
 @Suite("AuthorizationHeader")
@@ -43,7 +45,8 @@ struct AuthorizationHeaderTests {
         #expect(try token("dPoP x") == "x")
         // RFC 9449 Figure 13's access token.
         #expect(
-            try token("DPoP Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU") == "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"
+            try token("DPoP Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU")
+                == "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"
         )
         // A JWT, every token68 character, and trailing padding.
         #expect(try token("DPoP eyJhbGciOiJFUzI1NiJ9.e30.c2ln") == "eyJhbGciOiJFUzI1NiJ9.e30.c2ln")

@@ -60,9 +60,11 @@ struct ChallengeTests {
     func figuresFromVectors() throws {
         #expect(try wwwAuthenticate(figure: 15) == Challenge.wwwAuthenticate(for: nil, algs: ["ES256", "PS256"]))
         #expect(
-            try wwwAuthenticate(figure: 16) == Challenge.wwwAuthenticate(for: KeyboundError(.tokenBinding), algs: ["ES256"])
+            try wwwAuthenticate(figure: 16)
+                == Challenge.wwwAuthenticate(for: KeyboundError(.tokenBinding), algs: ["ES256"])
         )
-        #expect(try wwwAuthenticate(figure: 24) == Challenge.wwwAuthenticate(for: KeyboundError(.nonceRequired), algs: []))
+        #expect(
+            try wwwAuthenticate(figure: 24) == Challenge.wwwAuthenticate(for: KeyboundError(.nonceRequired), algs: []))
     }
 
     // MARK: Attributes present or not
@@ -103,7 +105,8 @@ struct ChallengeTests {
         let error = KeyboundError(.proofIAT, reason: "iat is too far in the future")
         #expect(
             Challenge.wwwAuthenticate(for: error, algs: ["ES256", "ES384"])
-                == #"DPoP error="invalid_dpop_proof", error_description="iat is too far in the future", algs="ES256 ES384""#
+                == #"DPoP error="invalid_dpop_proof", error_description="iat is too far in the future", "#
+                + #"algs="ES256 ES384""#
         )
     }
 
@@ -137,10 +140,13 @@ struct ChallengeTests {
         let error = KeyboundError(.nonceRequired, reason: "Authorization server requires nonce in DPoP proof")
         let body = Challenge.tokenEndpointErrorBody(for: error)
         #expect(
-            body == #"{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}"#
+            body
+                == #"{"error":"use_dpop_nonce","#
+                + #""error_description":"Authorization server requires nonce in DPoP proof"}"#
         )
         // Figure 20's body, whitespace aside.
-        let figure20 = #"{"error": "use_dpop_nonce", "error_description": "Authorization server requires nonce in DPoP proof"}"#
+        let figure20 =
+            #"{"error": "use_dpop_nonce", "error_description": "Authorization server requires nonce in DPoP proof"}"#
         #expect(try jsonObject(body) == jsonObject(figure20))
         #expect(error.code.tokenEndpointHTTPStatus == 400)
         #expect(

@@ -436,7 +436,8 @@ struct HTUTests {
         #expect(try canonical(base: "https://api.example.com", path: "/") == "https://api.example.com/")
         #expect(try canonical(base: "https://api.example.com/", path: "/") == "https://api.example.com/")
         #expect(
-            try canonical(base: "HTTPS://API.example.com:443/v1/", path: "/items/%7e1") == "https://api.example.com/v1/items/~1"
+            try canonical(base: "HTTPS://API.example.com:443/v1/", path: "/items/%7e1")
+                == "https://api.example.com/v1/items/~1"
         )
         #expect(try canonical(base: "https://api.example.com/v1", path: "/items") == "https://api.example.com/v1/items")
         #expect(try canonical(base: "http://[::1]:8080/", path: "/a") == "http://[::1]:8080/a")
