@@ -1,0 +1,115 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+/// How a ``Verifier`` judges requests. The defaults are DESIGN "Contracts → Defaults".
+public struct VerifierPolicy: Sendable {
+    /// Algorithms accepted for DPoP proofs (default: all eleven Keybound supports; never `none` or HMAC).
+    public var proofAlgorithms: [JWSAlgorithm] = JWSAlgorithm.allSupported
+    /// Algorithms accepted for access tokens (default: all eleven Keybound supports).
+    public var tokenAlgorithms: [JWSAlgorithm] = JWSAlgorithm.allSupported
+    /// How old a proof may be, in seconds (RFC 9449 §11.1). Default 60.
+    public var proofMaxAgeSeconds: Int64 = 60
+    /// Allowed clock difference, in seconds, for `iat`, `exp` and `nbf`. Default 5.
+    public var clockSkewSeconds: Int64 = 5
+    /// Accept only `typ` `at+jwt` or `application/at+jwt` on access tokens (RFC 9068 §4). By default `JWT` and an
+    /// absent `typ` are accepted too, since many issuers still send them. `dpop+jwt` is never accepted.
+    public var strictTokenType = false
+    /// The largest access token, in bytes (default 8 KiB).
+    public var maxTokenBytes = 8192
+    /// The largest DPoP proof, in bytes (default 8 KiB).
+    public var maxProofBytes = 8192
+    /// The deepest JSON nesting read in any header or payload (default 16, at most 64).
+    public var maxJSONDepth = 16
+    /// The longest proof `jti`, in bytes after unescaping (default 256; RFC 9449 §11.1).
+    public var maxJTIBytes = 256
+    /// Accepted RSA modulus sizes, for proof keys and issuer keys (default 2048–4096, at most 8192).
+    public var rsaModulusBits: ClosedRange<Int> = 2048...4096
+    /// Nonces (RFC 9449 §8): `nil` (the default) turns them off and a proof's `nonce` claim is ignored; an issuer
+    /// makes them required.
+    public var nonces: NonceIssuer? = nil
+    /// How many client (proof) keys to cache by their exact JWK bytes (default 65,536).
+    public var proofKeyCacheSize = 65_536
+    /// How many verified access tokens to cache by their SHA-256 (default 65,536).
+    public var tokenCacheSize = 65_536
+    /// The capacity of the in-process replay cache, when no other store is given (default 1,048,576).
+    public var replayCacheCapacity = 1_048_576
+    /// The external base URL of this server (for servers behind proxies): the request URL is this, without its
+    /// trailing slash, followed by the request's origin-form path. When `nil`, requests carry absolute URLs.
+    /// Never taken from forwarded headers.
+    public var externalBaseURL: String? = nil
+    /// The least time, in seconds, between two key-miss notifications for one issuer (default 30).
+    public var keyMissIntervalSeconds: Int64 = 30
+    /// The most revocations (token `jti`s plus client keys) kept at once (default 1,000,000).
+    public var maxRevocations = 1_000_000
+    /// Whether challenges list the accepted proof algorithms (`algs`, RFC 9449 §7.1). Default true.
+    public var advertiseAlgorithms = true
+
+    public init() {}
+
+    /// Checks every value; throws `KeyboundError(.invalidConfiguration)` naming the first bad one.
+    func validate() throws(KeyboundError) {
+        func fail(_ reason: String) -> KeyboundError { .make(.invalidConfiguration, reason) }
+        guard !proofAlgorithms.isEmpty else { throw fail("proofAlgorithms is empty") }
+        guard !tokenAlgorithms.isEmpty else { throw fail("tokenAlgorithms is empty") }
+        guard (0...86_400).contains(proofMaxAgeSeconds) else { throw fail("proofMaxAgeSeconds must be 0...86400") }
+        guard (0...3_600).contains(clockSkewSeconds) else { throw fail("clockSkewSeconds must be 0...3600") }
+        guard (64...(1 << 20)).contains(maxTokenBytes) else { throw fail("maxTokenBytes must be 64...1048576") }
+        guard (64...(1 << 20)).contains(maxProofBytes) else { throw fail("maxProofBytes must be 64...1048576") }
+        guard (2...JSON.depthCeiling).contains(maxJSONDepth) else { throw fail("maxJSONDepth must be 2...64") }
+        guard (1...4096).contains(maxJTIBytes) else { throw fail("maxJTIBytes must be 1...4096") }
+        guard rsaModulusBits.lowerBound >= 2048 && rsaModulusBits.upperBound <= 8192 else {
+            throw fail("rsaModulusBits must lie within 2048...8192")
+        }
+        guard (0...(1 << 24)).contains(proofKeyCacheSize) else { throw fail("proofKeyCacheSize must be 0...16777216") }
+        guard (0...(1 << 24)).contains(tokenCacheSize) else { throw fail("tokenCacheSize must be 0...16777216") }
+        guard (1...(1 << 30)).contains(replayCacheCapacity) else { throw fail("replayCacheCapacity must be 1...2^30") }
+        guard keyMissIntervalSeconds >= 0 else { throw fail("keyMissIntervalSeconds must not be negative") }
+        guard maxRevocations >= 0 else { throw fail("maxRevocations must not be negative") }
+    }
+}
+
+/// An issuer whose access tokens the verifier accepts: its `iss`, its keys and the audiences this server answers to.
+public struct TrustedIssuer: Sendable {
+    /// The exact `iss` value (compared byte for byte, no normalisation).
+    public var identifier: String
+    /// The `aud` values this server accepts from this issuer (a token must name at least one).
+    public var audiences: [String]
+    /// The issuer's signing keys.
+    public var keys: JWKSet
+
+    public init(identifier: String, audiences: [String], keys: JWKSet) {
+        self.identifier = identifier
+        self.audiences = audiences
+        self.keys = keys
+    }
+}
+
+/// What a resource server received: the method, the URL as it sees it, and the two authorization headers.
+public struct DPoPRequest: Sendable {
+    /// The HTTP method, case-sensitive (RFC 9110 §9.1).
+    public var method: String
+    /// The request URL: absolute (`https://host/path?query`), or, when the policy has an external base URL, the
+    /// origin-form path (`/path?query`).
+    public var url: String
+    /// The `Authorization` header value, or `nil` when absent.
+    public var authorization: String?
+    /// Every `DPoP` header value, in order (empty when absent).
+    public var dpop: [String]
+
+    public init(method: String, url: String, authorization: String?, dpop: [String]) {
+        self.method = method
+        self.url = url
+        self.authorization = authorization
+        self.dpop = dpop
+    }
+}
+
+/// A request for the key-miss hook: a token named a `kid` the issuer's key set does not have.
+public struct KeyMiss: Sendable, Hashable {
+    /// The issuer whose keys should be fetched again.
+    public var issuer: String
+    /// The `kid` that was not found (`nil` when the token had none and the set has several keys).
+    public var kid: String?
+}
