@@ -20,7 +20,7 @@ public struct ReplayKey: Hashable, Sendable {
     let w3: UInt64
 
     /// The number of bytes in a key (a SHA-256 digest).
-    public static let byteCount = 32
+    package static let byteCount = 32
 
     /// Wraps a 32-byte key; `nil` unless `bytes` holds exactly 32 bytes.
     public init?(bytes: [UInt8]) {
