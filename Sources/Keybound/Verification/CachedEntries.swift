@@ -1,0 +1,177 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import Synchronization
+
+/// A client (proof) key, cached by the exact bytes of the proof's `jwk` member, so that a returning client costs
+/// neither a JWK parse, nor a key construction, nor a thumbprint.
+///
+/// - Note: Immutable and thread-safe.
+final class ClientKey: Sendable {
+    let key: PublicKey
+    /// The RFC 7638 thumbprint, base64url (the `jkt`).
+    let jkt: String
+    /// The ASCII bytes of ``jkt``.
+    let jktBytes: [UInt8]
+    /// The JWK's own `alg` member, when it has one: the proof's `alg` must then be the same.
+    let declaredAlgorithm: JWSAlgorithm?
+
+    init(key: PublicKey, jkt: String, declaredAlgorithm: JWSAlgorithm?) {
+        self.key = key
+        self.jkt = jkt
+        self.jktBytes = Array(jkt.utf8)
+        self.declaredAlgorithm = declaredAlgorithm
+    }
+}
+
+/// An access token whose signature and issuer-level claims were verified, cached by the SHA-256 of the token (which
+/// `ath` needs anyway). Time claims, binding and revocation are checked again on every request.
+///
+/// - Note: Immutable and thread-safe.
+final class VerifiedToken: Sendable {
+    let issuer: IssuerState
+    /// The issuer's key generation when this token was verified; a rotation makes the entry stale.
+    let keyGeneration: UInt64
+    /// The decoded payload (validated JSON), for claim lookups.
+    let payload: [UInt8]
+    let subject: String?
+    let clientID: String?
+    let scope: String?
+    let tokenID: String?
+    let tokenIDBytes: [UInt8]?
+    let expiresAt: Double
+    let notBefore: Double?
+    /// The `cnf.jkt` the token is bound to, as ASCII bytes.
+    let boundJKT: [UInt8]
+
+    init(
+        issuer: IssuerState, keyGeneration: UInt64, payload: [UInt8], subject: String?, clientID: String?,
+        scope: String?, tokenID: String?, expiresAt: Double, notBefore: Double?, boundJKT: [UInt8]
+    ) {
+        self.issuer = issuer
+        self.keyGeneration = keyGeneration
+        self.payload = payload
+        self.subject = subject
+        self.clientID = clientID
+        self.scope = scope
+        self.tokenID = tokenID
+        self.tokenIDBytes = tokenID.map { Array($0.utf8) }
+        self.expiresAt = expiresAt
+        self.notBefore = notBefore
+        self.boundJKT = boundJKT
+    }
+}
+
+/// A trusted issuer and its current keys, replaceable at run time.
+///
+/// - Note: Thread-safe. Readers take the key set's lock only long enough to retain the current set, so a rotation
+///   never leaves a window where neither the old nor the new set is in force.
+final class IssuerState: Sendable {
+    let identifier: String
+    let identifierBytes: [UInt8]
+    let audiences: [[UInt8]]
+    private let keySet: Mutex<JWKSet>
+    /// Bumped on every rotation; cached tokens verified under an older generation are verified again.
+    let generation = Atomic<UInt64>(0)
+    /// The `now` of the last key-miss notification, for rate limiting.
+    let lastKeyMiss = Atomic<Int64>(Int64.min)
+
+    init(_ issuer: TrustedIssuer) {
+        identifier = issuer.identifier
+        identifierBytes = Array(issuer.identifier.utf8)
+        audiences = issuer.audiences.map { Array($0.utf8) }
+        keySet = Mutex(issuer.keys)
+    }
+
+    var keys: JWKSet { keySet.withLock { $0 } }
+
+    func replaceKeys(_ keys: JWKSet) {
+        keySet.withLock { current in
+            current = keys
+            generation.add(1, ordering: .sequentiallyConsistent)
+        }
+    }
+
+    /// True when a key-miss notification may fire at `now` (at most one per `interval` seconds), and records it.
+    func claimKeyMissSlot(now: Int64, interval: Int64) -> Bool {
+        let last = lastKeyMiss.load(ordering: .relaxed)
+        if last != Int64.min {
+            let (next, overflow) = last.addingReportingOverflow(interval)
+            if !overflow && now < next { return false }
+        }
+        return lastKeyMiss.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
+    }
+}
+
+/// Revoked access tokens (by `jti`) and client keys (by `jkt`), each until a given time.
+///
+/// Bounded by a configured size; expired entries are dropped when room is needed. Lookups are skipped entirely
+/// while nothing is revoked, and compare exact bytes (no Unicode normalisation).
+///
+/// - Note: Thread-safe.
+final class RevocationList: Sendable {
+    struct Entry {
+        let bytes: [UInt8]
+        let until: Int64
+    }
+
+    struct State {
+        var tokens: [Int: [Entry]] = [:]
+        var keys: [Int: [Entry]] = [:]
+        var count = 0
+    }
+
+    private let state = Mutex(State())
+    private let isEmpty = Atomic<Bool>(true)
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    enum Kind { case token, key }
+
+    func revoke(_ kind: Kind, _ value: String, until: Int64, now: Int64) throws(KeyboundError) {
+        let bytes = Array(value.utf8)
+        let hash = ByteView.with(bytes) { $0.seededHash() }
+        try state.withLock { (state) throws(KeyboundError) in
+            if state.count >= capacity { Self.prune(&state, now: now) }
+            guard state.count < capacity else { throw .make(.invalidConfiguration, "revocation list is full") }
+            let entry = Entry(bytes: bytes, until: until)
+            switch kind {
+            case .token: state.tokens[hash, default: []].append(entry)
+            case .key: state.keys[hash, default: []].append(entry)
+            }
+            state.count &+= 1
+            isEmpty.store(false, ordering: .releasing)
+        }
+    }
+
+    static func prune(_ state: inout State, now: Int64) {
+        func keepLive(_ map: inout [Int: [Entry]]) -> Int {
+            var n = 0
+            for (hash, entries) in map {
+                let live = entries.filter { $0.until >= now }
+                n &+= live.count
+                map[hash] = live.isEmpty ? nil : live
+            }
+            return n
+        }
+        state.count = keepLive(&state.tokens) &+ keepLive(&state.keys)
+    }
+
+    /// True when `value` is revoked at `now`.
+    func isRevoked(_ kind: Kind, _ value: ByteView, now: Int64) -> Bool {
+        if isEmpty.load(ordering: .acquiring) { return false }
+        let hash = value.seededHash()
+        return state.withLock { state in
+            let entries = (kind == .token ? state.tokens[hash] : state.keys[hash]) ?? []
+            for entry in entries where entry.until >= now {
+                if ByteView.with(entry.bytes, { $0.elementsEqual(value) }) { return true }
+            }
+            return false
+        }
+    }
+
+    var count: Int { state.withLock { $0.count } }
+}

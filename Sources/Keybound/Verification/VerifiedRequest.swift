@@ -1,0 +1,64 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+/// What a successful verification established.
+///
+/// It refers to the verifier's cached entries instead of copying claims, so making one allocates nothing; claims
+/// are read when asked for.
+public struct VerifiedRequest: Sendable {
+    let clientKey: ClientKey
+    let token: VerifiedToken?
+    let proof: String
+    let nonces: NonceIssuer?
+    let now: Int64
+
+    /// The RFC 7638 thumbprint of the client's proof key (in token-endpoint mode: the value to put in the new
+    /// token's `cnf.jkt`).
+    public var jkt: String { clientKey.jkt }
+    /// The token's `sub`, when it is a JWT that has one.
+    public var subject: String? { token?.subject }
+    /// The token's `client_id` (RFC 9068 §2.2).
+    public var clientID: String? { token?.clientID }
+    /// The token's `scope` (RFC 9068 §2.2.3), space-separated.
+    public var scope: String? { token?.scope }
+    /// The token's `jti`.
+    public var tokenJTI: String? { token?.tokenID }
+    /// The token's `exp`, Unix seconds.
+    public var expiresAt: Double? { token?.expiresAt }
+    /// The token's issuer.
+    public var issuer: String? { token?.issuer.identifier }
+
+    /// The proof's `jti` (decoded from the proof on first use).
+    public var proofJTI: String {
+        (try? ByteView.with(utf8: proof) { (bytes) throws(KeyboundError) -> String in
+            let jws = try CompactJWS.split(bytes, maxBytes: Int.max, failingWith: .proofMalformed)
+            return try Base64URL.withDecoded(jws.encodedPayload, failingWith: .proofMalformed) { (payloadBytes) throws(KeyboundError) -> String in
+                let payload = try JSON.parseObject(payloadBytes, maxDepth: JSON.depthCeiling, failingWith: .proofMalformed)
+                return payload.member("jti")?.stringValue() ?? ""
+            }
+        }) ?? ""
+    }
+
+    /// The raw JSON text of a claim of the access token (any JSON type), or `nil` when absent or not a JWT.
+    /// Member names compare byte for byte after unescaping.
+    public func claim(_ name: String) -> String? {
+        guard let token else { return nil }
+        return try? ByteView.with(token.payload) { (bytes) throws(KeyboundError) -> String? in
+            let payload = try JSON.parseObject(bytes, maxDepth: JSON.depthCeiling, failingWith: .tokenMalformed)
+            return ByteView.with(utf8: name) { wanted -> String? in
+                var found: String? = nil
+                payload.forEachMember { key, value in
+                    if found == nil, key.stringEquals(wanted) { found = value.bytes.decodeString() }
+                }
+                return found
+            }
+        }
+    }
+
+    /// A fresh nonce for the response's `DPoP-Nonce` header when nonces are on (RFC 9449 §8), else `nil`.
+    public var dpopNonce: String? {
+        try? nonces?.mint(now: now, jkt: clientKey.jkt)
+    }
+}

@@ -1,0 +1,283 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+/// Everything verified about a request except the replay check, which comes last.
+struct Checked {
+    let clientKey: ClientKey
+    let token: VerifiedToken?
+    let proof: String
+    let replayKey: ReplayKey
+    let replayExpiresAt: Int64
+}
+
+extension Verifier {
+    /// Runs checks 1–6 of DESIGN "The checks" and computes the replay key (check 7 is the caller's).
+    func check(_ request: DPoPRequest, mode: VerificationMode, now: Int64) throws(KeyboundError) -> Checked {
+        // 1. Headers: `Authorization: DPoP <token68>` (not in token-endpoint mode), then exactly one DPoP value.
+        let wantsToken = mode != .tokenEndpoint
+        if wantsToken {
+            guard let authorization = request.authorization, !authorization.isEmpty else {
+                throw .make(.missingAuthorization, "no Authorization value")
+            }
+            _ = authorization
+        }
+        guard let proof = request.dpop.first, !proof.isEmpty else { throw .make(.missingDPoPProof, "no DPoP value") }
+        guard request.dpop.count == 1 else { throw .make(.multipleDPoPProofs, "more than one DPoP header value") }
+        return try ByteView.with(utf8: proof) { (proofBytes) throws(KeyboundError) -> Checked in
+            // A proxy that folded two DPoP lines into one leaves a comma, which no JWS contains (RFC 9110 §5.3).
+            guard proofBytes.firstIndex(of: UInt8(ascii: ",")) == nil else {
+                throw .make(.multipleDPoPProofs, "the DPoP value holds more than one proof")
+            }
+            return try withTokenBytes(request, wanted: wantsToken) { (tokenBytes) throws(KeyboundError) -> Checked in
+                try withCanonicalRequestURL(request.url) { (requestURL) throws(KeyboundError) -> Checked in
+                    try ByteView.with(utf8: request.method) { (method) throws(KeyboundError) -> Checked in
+                        try checkProof(proofBytes, proof: proof, token: tokenBytes, mode: mode, method: method,
+                                       requestURL: requestURL, now: now)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with the access token's bytes from `Authorization: DPoP <token>` (nil in token-endpoint mode).
+    func withTokenBytes<R>(
+        _ request: DPoPRequest,
+        wanted: Bool,
+        _ body: (ByteView?) throws(KeyboundError) -> R
+    ) throws(KeyboundError) -> R {
+        guard wanted, let authorization = request.authorization else { return try body(nil) }
+        return try ByteView.with(utf8: authorization) { (value) throws(KeyboundError) -> R in
+            let range = try AuthorizationHeader.dpopToken(in: value)
+            return try body(value[range])
+        }
+    }
+
+    /// Calls `body` with the canonical form of the request URL (with the external base URL when configured).
+    /// A request URL that cannot be normalised fails closed as an `htu` mismatch.
+    func withCanonicalRequestURL<R>(
+        _ url: String,
+        _ body: (ByteView) throws(KeyboundError) -> R
+    ) throws(KeyboundError) -> R {
+        try ByteView.with(utf8: url) { (urlBytes) throws(KeyboundError) -> R in
+            let baseCount = externalBaseURL?.count ?? 0
+            return try withScratch(capacity: urlBytes.count &+ baseCount &+ 8) { (out) throws(KeyboundError) -> R in
+                if let externalBaseURL {
+                    try ByteView.with(externalBaseURL) { (base) throws(KeyboundError) in
+                        try HTU.normalize(base: base, originFormPath: urlBytes, into: &out, failingWith: .proofHTU)
+                    }
+                } else {
+                    try HTU.normalize(urlBytes, into: &out, failingWith: .proofHTU)
+                }
+                return try body(out.view)
+            }
+        }
+    }
+
+    // MARK: - The proof
+
+    func checkProof(
+        _ proofBytes: ByteView,
+        proof: String,
+        token tokenBytes: ByteView?,
+        mode: VerificationMode,
+        method: ByteView,
+        requestURL: ByteView,
+        now: Int64
+    ) throws(KeyboundError) -> Checked {
+        // 2. Both JWS: compact, three segments, within size limits (base64url is checked as each is decoded).
+        let proofJWS = try CompactJWS.split(proofBytes, maxBytes: policy.maxProofBytes, failingWith: .proofMalformed)
+        var tokenJWS: CompactJWS? = nil
+        if let tokenBytes, mode == .resource {
+            tokenJWS = try CompactJWS.split(tokenBytes, maxBytes: policy.maxTokenBytes, failingWith: .tokenMalformed)
+        }
+        return try proofJWS.withDecoded(maxDepth: policy.maxJSONDepth, failingWith: .proofMalformed) {
+            (header, payload, signature) throws(KeyboundError) -> Checked in
+            // 3. Proof header.
+            let alg = try checkProofHeader(header)
+            let clientKey = try clientKey(header, alg: alg)
+            // 4. Proof claims.
+            let jti = try proofClaims(payload, method: method, requestURL: requestURL)
+            let iat = try checkIAT(payload, now: now)
+            if let tokenBytes {
+                try checkATH(payload, token: tokenBytes)
+            }
+            try checkNonce(payload, clientKey: clientKey, now: now)
+            // 5. The access token and its binding.
+            var token: VerifiedToken? = nil
+            switch mode {
+            case .resource:
+                guard let tokenJWS, let tokenBytes else { throw .make(.missingAuthorization, "no access token") }
+                let verified = try verifiedToken(tokenJWS, tokenBytes: tokenBytes, now: now)
+                try checkTokenUse(verified, clientKey: clientKey, now: now)
+                token = verified
+            case .opaqueToken(let boundJKT):
+                let bound = ByteView.with(utf8: boundJKT) { ByteView.with(clientKey.jktBytes, $0.elementsEqual) }
+                guard bound else { throw .make(.tokenBinding, "Invalid DPoP key binding") }
+                try checkKeyNotRevoked(clientKey, now: now)
+            case .tokenEndpoint:
+                try checkKeyNotRevoked(clientKey, now: now)
+            }
+            // 6. The proof's signature, with the proof's own key.
+            guard try SignatureVerifier.verify(alg, key: clientKey.key, signingInput: proofJWS.signingInput,
+                                               signature: signature)
+            else { throw .make(.proofSignature, "DPoP proof signature is not valid") }
+            // 7 (prepared here, done by the caller): the replay key and the last instant the proof is acceptable.
+            let replayKey = try jti.withUnescapedString { (jtiBytes) throws(KeyboundError) -> ReplayKey in
+                try Self.replayKey(jkt: clientKey.jktBytes, jti: jtiBytes)
+            }
+            let expiry = (iat + Double(policy.proofMaxAgeSeconds) + Double(policy.clockSkewSeconds)).rounded(.up)
+            // Safe conversion: iat passed the window check, so |expiry| is far below 2^63.
+            let replayExpiresAt = Int64(exactly: expiry) ?? Int64.max
+            return Checked(clientKey: clientKey, token: token, proof: proof, replayKey: replayKey,
+                           replayExpiresAt: replayExpiresAt)
+        }
+    }
+
+    /// Check 3: `typ`, `alg`, `crit` (RFC 9449 §4.3 checks 4–6, RFC 7515 §4.1.11). Returns the algorithm.
+    func checkProofHeader(_ header: JSONValue) throws(KeyboundError) -> JWSAlgorithm {
+        guard let typ = header.member("typ"), typ.stringEquals("dpop+jwt") else {
+            throw .make(.proofTyp, "DPoP proof typ is not dpop+jwt")
+        }
+        guard let algValue = header.member("alg"), algValue.kind == .string else {
+            throw .make(.proofAlg, "DPoP proof alg is missing or not a string")
+        }
+        let named: JWSAlgorithm? = algValue.withUnescapedString { JWSAlgorithm.named($0) }
+        guard let alg = named, policy.proofAlgorithms.contains(alg) else {
+            throw .make(.proofAlg, "DPoP proof alg is not allowed")
+        }
+        guard header.member("crit") == nil else {
+            throw .make(.proofCrit, "DPoP proof has a crit header Keybound does not understand")
+        }
+        return alg
+    }
+
+    /// Check 3, continued: the public key in `jwk`, from the cache when this exact JWK was seen before; its type,
+    /// curve and declared `alg` must agree with the proof's `alg` on every request, cached or not.
+    func clientKey(_ header: JSONValue, alg: JWSAlgorithm) throws(KeyboundError) -> ClientKey {
+        guard let jwk = header.member("jwk"), jwk.kind == .object else {
+            throw .make(.proofJWK, "DPoP proof has no jwk object")
+        }
+        let clientKey: ClientKey
+        if let cached = proofKeys.value(for: jwk.bytes) {
+            clientKey = cached
+        } else {
+            let key = try JWK.publicKey(jwk, modulusBits: policy.rsaModulusBits, rejectingAs: .proofJWK)
+            var declared: JWSAlgorithm? = nil
+            if let alg = try JWK.declaredAlgorithmName(jwk, rejectingAs: .proofJWK) {
+                declared = alg.withUnescapedString { JWSAlgorithm.named($0) }
+                guard declared != nil else { throw .make(.proofJWK, "DPoP proof jwk declares an unknown alg") }
+            }
+            let jkt = try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK)
+            clientKey = ClientKey(key: key, jkt: jkt, declaredAlgorithm: declared)
+            proofKeys.insert(clientKey, for: jwk.bytes)
+        }
+        guard clientKey.key.supports(alg) else {
+            throw .make(.proofJWK, "DPoP proof jwk does not match the proof alg")
+        }
+        if let declared = clientKey.declaredAlgorithm, declared != alg {
+            throw .make(.proofJWK, "DPoP proof jwk declares another alg")
+        }
+        return clientKey
+    }
+
+    /// Check 4: `jti`, `htm`, `htu` (RFC 9449 §4.3 checks 8–9). Returns the `jti`.
+    func proofClaims(
+        _ payload: JSONValue,
+        method: ByteView,
+        requestURL: ByteView
+    ) throws(KeyboundError) -> JSONValue {
+        guard let jti = payload.member("jti"), jti.kind == .string else {
+            throw .make(.proofClaims, "DPoP proof jti is missing or not a string")
+        }
+        let jtiCount = jti.unescapedStringCount
+        guard jtiCount > 0 && jtiCount <= policy.maxJTIBytes else {
+            throw .make(.proofClaims, "DPoP proof jti is empty or too long")
+        }
+        guard let htm = payload.member("htm"), htm.kind == .string else {
+            throw .make(.proofClaims, "DPoP proof htm is missing or not a string")
+        }
+        guard let htu = payload.member("htu"), htu.kind == .string else {
+            throw .make(.proofClaims, "DPoP proof htu is missing or not a string")
+        }
+        guard let iat = payload.member("iat"), iat.kind == .number else {
+            throw .make(.proofClaims, "DPoP proof iat is missing or not a number")
+        }
+        _ = iat
+        guard htm.stringEquals(method) else { throw .make(.proofHTM, "DPoP proof htm differs from the request method") }
+        let matches = try htu.withUnescapedString { (htuBytes) throws(KeyboundError) -> Bool in
+            try HTU.matches(htu: htuBytes, canonicalRequestURL: requestURL)
+        }
+        guard matches else { throw .make(.proofHTU, "DPoP proof htu differs from the request URL") }
+        return jti
+    }
+
+    /// Check 4, continued: `now − maxAge − skew ≤ iat ≤ now + skew` (DESIGN "Contracts → Time edges").
+    func checkIAT(_ payload: JSONValue, now: Int64) throws(KeyboundError) -> Double {
+        guard let iat = payload.member("iat")?.numericDate() else {
+            throw .make(.proofIAT, "DPoP proof iat is out of range")
+        }
+        let current = Double(now)
+        let earliest = current - Double(policy.proofMaxAgeSeconds) - Double(policy.clockSkewSeconds)
+        let latest = current + Double(policy.clockSkewSeconds)
+        guard iat >= earliest && iat <= latest else { throw .make(.proofIAT, "DPoP proof iat is outside the window") }
+        return iat
+    }
+
+    /// Check 4, continued: `ath` is base64url(SHA-256(access token)) (RFC 9449 §4.3 check 12 and §7).
+    func checkATH(_ payload: JSONValue, token: ByteView) throws(KeyboundError) {
+        guard let ath = payload.member("ath"), ath.kind == .string else {
+            throw .make(.proofATH, "DPoP proof ath is missing")
+        }
+        let digest = Digest.sha256(token)
+        let equal = withScratch(capacity: 43) { expected -> Bool in
+            digest.withByteView { Base64URL.encode($0, into: &expected) }
+            return ath.withUnescapedString { constantTimeEquals($0, expected.view) }
+        }
+        guard equal else { throw .make(.proofATH, "DPoP proof ath differs from the access token hash") }
+    }
+
+    /// Check 4, continued: the nonce, when the policy requires one (RFC 9449 §8, §9). Failures carry a fresh nonce.
+    func checkNonce(_ payload: JSONValue, clientKey: ClientKey, now: Int64) throws(KeyboundError) {
+        guard let nonces = policy.nonces else { return }
+        let context = nonces.boundToKey ? clientKey.jktBytes : []
+        try ByteView.with(context) { (context) throws(KeyboundError) in
+            guard let nonce = payload.member("nonce") else {
+                let fresh = try nonces.mint(now: now, context: context)
+                throw KeyboundError.make(.nonceRequired, "Resource server requires nonce in DPoP proof")
+                    .withDPoPNonce(fresh)
+            }
+            var valid = false
+            if nonce.kind == .string && !nonce.hasEscapes {
+                valid = try nonces.isValid(nonce.rawStringContent, now: now, context: context)
+            }
+            if !valid {
+                let fresh = try nonces.mint(now: now, context: context)
+                throw KeyboundError.make(.nonceInvalid, "DPoP proof nonce is invalid or stale").withDPoPNonce(fresh)
+            }
+        }
+    }
+
+    /// The fleet-wide replay key `SHA-256(u16be(len jkt) ‖ jkt ‖ u16be(len jti) ‖ jti)` (DESIGN "Contracts").
+    static func replayKey(jkt: [UInt8], jti: ByteView) throws(KeyboundError) -> ReplayKey {
+        guard jkt.count <= 0xFFFF && jti.count <= 0xFFFF else { throw .make(.proofClaims, "jti is too long") }
+        let digest = withScratch(capacity: 4 &+ jkt.count &+ jti.count) { input -> SHA256Digest in
+            input.append(UInt8(truncatingIfNeeded: jkt.count >> 8))
+            input.append(UInt8(truncatingIfNeeded: jkt.count))
+            ByteView.with(jkt) { input.append($0) }
+            input.append(UInt8(truncatingIfNeeded: jti.count >> 8))
+            input.append(UInt8(truncatingIfNeeded: jti.count))
+            input.append(jti)
+            return Digest.sha256(input.view)
+        }
+        return digest.withByteView { bytes -> ReplayKey in
+            func word(_ offset: Int) -> UInt64 {
+                var w: UInt64 = 0
+                for k in 0..<8 { w = w << 8 | UInt64(bytes[offset &+ k]) }
+                return w
+            }
+            return ReplayKey(words: (word(0), word(8), word(16), word(24)))
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+extension Verifier {
+    /// Check 5 for a JWT access token (RFC 9068, RFC 8725, RFC 9449 §6–7): from the cache when this exact token was
+    /// verified under the issuer's current keys, otherwise verified in full and cached by its SHA-256.
+    ///
+    /// What is cached is only what does not depend on time or on the proof: the time claims, the binding and
+    /// revocation are checked by ``checkTokenUse(_:clientKey:now:)`` on every request.
+    func verifiedToken(_ jws: CompactJWS, tokenBytes: ByteView, now: Int64) throws(KeyboundError) -> VerifiedToken {
+        let hash = Digest.sha256(tokenBytes)
+        if let cached = hash.withByteView({ tokens.value(for: $0) }),
+            cached.keyGeneration == cached.issuer.generation.load(ordering: .acquiring)
+        {
+            return cached
+        }
+        let verified = try jws.withDecoded(maxDepth: policy.maxJSONDepth, failingWith: .tokenMalformed) {
+            (header, payload, signature) throws(KeyboundError) -> VerifiedToken in
+            try verifyTokenContents(jws, header: header, payload: payload, signature: signature, now: now)
+        }
+        hash.withByteView { tokens.insert(verified, for: $0) }
+        return verified
+    }
+
+    func verifyTokenContents(
+        _ jws: CompactJWS,
+        header: JSONValue,
+        payload: JSONValue,
+        signature: ByteView,
+        now: Int64
+    ) throws(KeyboundError) -> VerifiedToken {
+        // Header: alg allowed, typ accepted, no crit (RFC 8725 §3.1, §3.11; RFC 9068 §4; RFC 7515 §4.1.11).
+        guard let algValue = header.member("alg"), algValue.kind == .string else {
+            throw .make(.tokenAlg, "access token alg is missing or not a string")
+        }
+        let named: JWSAlgorithm? = algValue.withUnescapedString { JWSAlgorithm.named($0) }
+        guard let alg = named, policy.tokenAlgorithms.contains(alg) else {
+            throw .make(.tokenAlg, "access token alg is not allowed")
+        }
+        try checkTokenType(header)
+        guard header.member("crit") == nil else {
+            throw .make(.tokenMalformed, "access token has a crit header Keybound does not understand")
+        }
+        // The issuer, from `iss`: keys are looked up per issuer (ATTACKS D6).
+        guard let iss = payload.member("iss") else { throw .make(.tokenIssuer, "access token has no iss") }
+        guard iss.kind == .string else { throw .make(.tokenClaims, "access token iss is not a string") }
+        let found: IssuerState? = iss.withUnescapedString { name in
+            issuers.first { issuer in ByteView.with(issuer.identifierBytes) { $0.elementsEqual(name) } }
+        }
+        guard let issuer = found else { throw .make(.tokenIssuer, "access token issuer is not trusted") }
+        // Keys: read the generation before the set, so a rotation in between only makes this entry stale.
+        let generation = issuer.generation.load(ordering: .acquiring)
+        let keys = issuer.keys
+        let kid = header.member("kid")
+        let entry: JWKSet.Entry?
+        if let kid {
+            entry = kid.kind == .string ? kid.withUnescapedString { keys.entry(forKid: $0) } : nil
+        } else {
+            entry = keys.entry(forKid: nil)
+        }
+        guard let entry else {
+            reportKeyMiss(issuer, kid: kid, now: now)
+            throw .make(.tokenKidUnknown, "no issuer key for the access token kid")
+        }
+        guard entry.key.supports(alg), entry.algorithm == nil || entry.algorithm == alg else {
+            throw .make(.tokenKeyMismatch, "access token alg disagrees with the issuer key")
+        }
+        guard try SignatureVerifier.verify(alg, key: entry.key, signingInput: jws.signingInput, signature: signature)
+        else { throw .make(.tokenSignature, "access token signature is not valid") }
+        // Claims (RFC 7519 §4.1, RFC 9068 §2.2, RFC 7800 §3.1).
+        try checkAudience(payload, issuer: issuer)
+        guard let expValue = payload.member("exp") else { throw .make(.tokenClaims, "access token has no exp") }
+        guard let exp = expValue.numericDate() else { throw .make(.tokenClaims, "access token exp is not a NumericDate") }
+        var notBefore: Double? = nil
+        if let nbf = payload.member("nbf") {
+            guard let value = nbf.numericDate() else { throw .make(.tokenClaims, "access token nbf is not a NumericDate") }
+            notBefore = value
+        }
+        if let iat = payload.member("iat"), iat.numericDate() == nil {
+            throw .make(.tokenClaims, "access token iat is not a NumericDate")
+        }
+        let subject = try optionalString(payload, "sub")
+        let clientID = try optionalString(payload, "client_id")
+        let scope = try optionalString(payload, "scope")
+        let tokenID = try optionalString(payload, "jti")
+        guard let cnf = payload.member("cnf") else { throw .make(.tokenBinding, "access token has no cnf") }
+        guard cnf.kind == .object else { throw .make(.tokenClaims, "access token cnf is not an object") }
+        guard let jkt = cnf.member("jkt"), jkt.kind == .string else {
+            throw .make(.tokenBinding, "access token has no cnf.jkt")
+        }
+        let boundJKT = jkt.withUnescapedString { $0.copyToArray() }
+        return VerifiedToken(
+            issuer: issuer, keyGeneration: generation, payload: payload.bytes.copyToArray(), subject: subject,
+            clientID: clientID, scope: scope, tokenID: tokenID, expiresAt: exp, notBefore: notBefore,
+            boundJKT: boundJKT
+        )
+    }
+
+    /// `typ` of an access token: `at+jwt` or `application/at+jwt` always; `JWT` or none unless strict; never
+    /// anything else (RFC 9068 §4, RFC 8725 §3.11). Compared exactly.
+    func checkTokenType(_ header: JSONValue) throws(KeyboundError) {
+        guard let typ = header.member("typ") else {
+            if policy.strictTokenType { throw .make(.tokenTyp, "access token has no typ") }
+            return
+        }
+        if typ.stringEquals("at+jwt") || typ.stringEquals("application/at+jwt") { return }
+        if !policy.strictTokenType && typ.stringEquals("JWT") { return }
+        throw .make(.tokenTyp, "access token typ is not accepted")
+    }
+
+    /// `aud`: a string or an array of strings, one of which this server accepts from this issuer (RFC 7519 §4.1.3).
+    func checkAudience(_ payload: JSONValue, issuer: IssuerState) throws(KeyboundError) {
+        guard let aud = payload.member("aud") else { throw .make(.tokenAudience, "access token has no aud") }
+        func accepted(_ value: JSONValue) -> Bool {
+            value.withUnescapedString { name in
+                issuer.audiences.contains { expected in ByteView.with(expected) { $0.elementsEqual(name) } }
+            }
+        }
+        switch aud.kind {
+        case .string:
+            guard accepted(aud) else { throw .make(.tokenAudience, "access token audience is not accepted") }
+        case .array:
+            var match = false
+            var wrongType = false
+            aud.forEachElement { element in
+                if element.kind != .string {
+                    wrongType = true
+                } else if accepted(element) {
+                    match = true
+                }
+            }
+            if wrongType { throw .make(.tokenClaims, "access token aud holds a non-string") }
+            guard match else { throw .make(.tokenAudience, "access token audience is not accepted") }
+        default:
+            throw .make(.tokenClaims, "access token aud is not a string or an array")
+        }
+    }
+
+    func optionalString(_ payload: JSONValue, _ name: StaticString) throws(KeyboundError) -> String? {
+        guard let value = payload.member(name) else { return nil }
+        guard value.kind == .string else { throw .make(.tokenClaims, "access token claim is not a string") }
+        return value.stringValue()
+    }
+
+    /// The per-request part of check 5: time claims with skew, the binding to the proof key, and revocation,
+    /// whether the token came from the cache or not.
+    func checkTokenUse(_ token: VerifiedToken, clientKey: ClientKey, now: Int64) throws(KeyboundError) {
+        let current = Double(now)
+        let skew = Double(policy.clockSkewSeconds)
+        guard current < token.expiresAt + skew else { throw .make(.tokenExpired, "access token has expired") }
+        if let nbf = token.notBefore, nbf > current + skew {
+            throw .make(.tokenNotYetValid, "access token is not yet valid")
+        }
+        let bound = ByteView.with(token.boundJKT) { boundJKT in
+            ByteView.with(clientKey.jktBytes) { constantTimeEquals(boundJKT, $0) }
+        }
+        guard bound else { throw .make(.tokenBinding, "Invalid DPoP key binding") }
+        if let tokenID = token.tokenIDBytes,
+            ByteView.with(tokenID, { revocations.isRevoked(.token, $0, now: now) })
+        {
+            throw .make(.tokenRevoked, "access token has been revoked")
+        }
+        try checkKeyNotRevoked(clientKey, now: now)
+    }
+
+    func checkKeyNotRevoked(_ clientKey: ClientKey, now: Int64) throws(KeyboundError) {
+        if ByteView.with(clientKey.jktBytes, { revocations.isRevoked(.key, $0, now: now) }) {
+            throw .make(.keyRevoked, "the bound client key has been revoked")
+        }
+    }
+
+    /// Tells the host, at most once per interval per issuer, that a token named a key it lacks.
+    func reportKeyMiss(_ issuer: IssuerState, kid: JSONValue?, now: Int64) {
+        guard let onKeyMiss, issuer.claimKeyMissSlot(now: now, interval: policy.keyMissIntervalSeconds) else { return }
+        let kidString = kid.flatMap { $0.kind == .string ? $0.stringValue() : nil }
+        onKeyMiss(KeyMiss(issuer: issuer.identifier, kid: kidString))
+    }
+}

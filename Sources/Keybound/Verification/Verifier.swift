@@ -1,0 +1,242 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+/// What kind of request is being verified.
+public enum VerificationMode: Sendable, Hashable {
+    /// A resource request: `Authorization: DPoP <JWT access token>` plus a proof (RFC 9449 §7).
+    case resource
+    /// A token-endpoint request: a proof alone, as at login or refresh (RFC 9449 §5). The result's ``VerifiedRequest/jkt``
+    /// is the thumbprint to bind the new token to.
+    case tokenEndpoint
+    /// A resource request with an opaque access token that the host has introspected: the host supplies the `jkt`
+    /// the token is bound to, and Keybound checks the proof, `ath` and the binding.
+    case opaqueToken(boundJKT: String)
+}
+
+/// Verifies DPoP requests (RFC 9449) with DPoP-bound JWT access tokens (RFC 9068): the product.
+///
+/// Configure one verifier per server with the trusted issuers and a ``VerifierPolicy``, then call
+/// ``verify(_:mode:now:)`` for every request, from any thread. The verifier is immutable apart from its caches,
+/// its key sets (``replaceKeys(forIssuer:with:)``) and its revocation list, all internally synchronised; there is
+/// no actor hop on the hot path. It never reads the wall clock: `now` is always passed in (Unix seconds).
+///
+/// The checks run cheap-first in the order of DESIGN "The checks"; the replay store records the proof only after
+/// every other check has passed.
+///
+/// - Note: `Verifier` is thread-safe.
+public final class Verifier: Sendable {
+    let policy: VerifierPolicy
+    let issuers: [IssuerState]
+    let replayStore: ReplayBackend
+    let proofKeys: BoundedCache<ClientKey>
+    let tokens: BoundedCache<VerifiedToken>
+    let revocations: RevocationList
+    let counters = OutcomeCounters()
+    let onKeyMiss: (@Sendable (KeyMiss) -> Void)?
+    let externalBaseURL: [UInt8]?
+    let challengeAlgorithms: [String]
+
+    enum ReplayBackend: Sendable {
+        case inProcess(ReplayCache)
+        case sync(any ReplayStore)
+        case async(any AsyncReplayStore)
+    }
+
+    /// The largest JWK a proof may carry and still be cached (RSA-8192 JWKs are about 1.4 KiB).
+    static let maximumCachedJWKBytes = 2048
+
+    /// Creates a verifier.
+    ///
+    /// - Parameters:
+    ///   - issuers: the issuers whose tokens are accepted (at least one, unless only token-endpoint or opaque-token
+    ///     modes are used).
+    ///   - policy: the rules; ``VerifierPolicy/init()`` gives DESIGN's defaults.
+    ///   - replayStore: a shared store; `nil` (the default) uses an in-process ``ReplayCache`` of
+    ///     ``VerifierPolicy/replayCacheCapacity`` entries.
+    ///   - onKeyMiss: called (at most once per ``VerifierPolicy/keyMissIntervalSeconds`` per issuer) when a token
+    ///     names a key the issuer's set lacks, so the host can fetch the JWKS again. Keybound does no network I/O.
+    /// - Throws: `KeyboundError(.invalidConfiguration)` for an invalid policy, duplicate issuers or a bad base URL.
+    public convenience init(
+        issuers: [TrustedIssuer],
+        policy: VerifierPolicy = VerifierPolicy(),
+        replayStore: (any ReplayStore)? = nil,
+        onKeyMiss: (@Sendable (KeyMiss) -> Void)? = nil
+    ) throws(KeyboundError) {
+        let backend: ReplayBackend
+        if let replayStore {
+            backend = .sync(replayStore)
+        } else {
+            try policy.validate()
+            backend = .inProcess(ReplayCache(capacity: policy.replayCacheCapacity))
+        }
+        try self.init(issuers: issuers, policy: policy, backend: backend, onKeyMiss: onKeyMiss)
+    }
+
+    /// Creates a verifier whose replay store does network I/O: use the `async` ``verify(_:mode:now:)`` with it, so
+    /// that no event-loop thread waits on the store.
+    public convenience init(
+        issuers: [TrustedIssuer],
+        policy: VerifierPolicy = VerifierPolicy(),
+        asyncReplayStore: any AsyncReplayStore,
+        onKeyMiss: (@Sendable (KeyMiss) -> Void)? = nil
+    ) throws(KeyboundError) {
+        try self.init(issuers: issuers, policy: policy, backend: .async(asyncReplayStore), onKeyMiss: onKeyMiss)
+    }
+
+    init(
+        issuers: [TrustedIssuer],
+        policy: VerifierPolicy,
+        backend: ReplayBackend,
+        onKeyMiss: (@Sendable (KeyMiss) -> Void)?
+    ) throws(KeyboundError) {
+        try policy.validate()
+        var seen = Set<[UInt8]>()
+        for issuer in issuers {
+            guard !issuer.identifier.isEmpty else { throw .make(.invalidConfiguration, "an issuer identifier is empty") }
+            guard seen.insert(Array(issuer.identifier.utf8)).inserted else {
+                throw .make(.invalidConfiguration, "an issuer is configured twice")
+            }
+        }
+        if let base = policy.externalBaseURL {
+            // The base URL must itself be a valid absolute http(s) URL without query or fragment.
+            try ByteView.with(utf8: base) { (bytes) throws(KeyboundError) in
+                try ByteView.with(utf8: "/") { (slash) throws(KeyboundError) in
+                    try withScratch(capacity: bytes.count &+ 8) { (out) throws(KeyboundError) in
+                        try HTU.normalize(base: bytes, originFormPath: slash, into: &out, failingWith: .invalidConfiguration)
+                    }
+                }
+            }
+            self.externalBaseURL = Array(base.utf8)
+        } else {
+            self.externalBaseURL = nil
+        }
+        self.policy = policy
+        self.issuers = issuers.map(IssuerState.init)
+        self.replayStore = backend
+        self.proofKeys = BoundedCache(capacity: policy.proofKeyCacheSize, maximumKeyBytes: Self.maximumCachedJWKBytes)
+        self.tokens = BoundedCache(capacity: policy.tokenCacheSize, maximumKeyBytes: 32)
+        self.revocations = RevocationList(capacity: policy.maxRevocations)
+        self.onKeyMiss = onKeyMiss
+        self.challengeAlgorithms = policy.advertiseAlgorithms ? policy.proofAlgorithms.map(\.rawValue) : []
+    }
+
+    // MARK: - Verifying
+
+    /// Verifies one request.
+    ///
+    /// - Parameters:
+    ///   - request: the method, URL and header values as received.
+    ///   - mode: resource (default), token-endpoint or opaque-token.
+    ///   - now: the current time, Unix seconds.
+    /// - Returns: what was verified: the client key's `jkt` and, for JWT access tokens, the token's claims.
+    /// - Throws: `KeyboundError` with the code of the first failed check. With an ``AsyncReplayStore``, call the
+    ///   `async` overload instead: this one throws `.invalidConfiguration`.
+    public func verify(
+        _ request: DPoPRequest,
+        mode: VerificationMode = .resource,
+        now: Int64
+    ) throws(KeyboundError) -> VerifiedRequest {
+        do throws(KeyboundError) {
+            let checked = try check(request, mode: mode, now: now)
+            let outcome: ReplayInsertResult
+            switch replayStore {
+            case .inProcess(let cache): outcome = cache.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+            case .sync(let store): outcome = store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+            case .async: throw KeyboundError.make(.invalidConfiguration, "the replay store is asynchronous: use await verify")
+            }
+            return try finish(checked, outcome, now: now)
+        } catch {
+            counters.record(error.code)
+            throw error
+        }
+    }
+
+    /// Verifies one request, awaiting the replay store when it does network I/O (nothing else suspends).
+    public func verify(
+        _ request: DPoPRequest,
+        mode: VerificationMode = .resource,
+        now: Int64
+    ) async throws(KeyboundError) -> VerifiedRequest {
+        do throws(KeyboundError) {
+            let checked = try check(request, mode: mode, now: now)
+            let outcome: ReplayInsertResult
+            switch replayStore {
+            case .inProcess(let cache): outcome = cache.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+            case .sync(let store): outcome = store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+            case .async(let store):
+                outcome = await store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+            }
+            return try finish(checked, outcome, now: now)
+        } catch {
+            counters.record(error.code)
+            throw error
+        }
+    }
+
+    func finish(_ checked: Checked, _ outcome: ReplayInsertResult, now: Int64) throws(KeyboundError) -> VerifiedRequest {
+        switch outcome {
+        case .inserted:
+            counters.recordSuccess()
+            return VerifiedRequest(clientKey: checked.clientKey, token: checked.token, proof: checked.proof,
+                                   nonces: policy.nonces, now: now)
+        case .replayed: throw .make(.proofReplayed, "this proof was already used")
+        case .full: throw .make(.replayCacheFull, "the replay cache is at capacity")
+        case .unavailable: throw .make(.replayStoreUnavailable, "the replay store did not answer")
+        }
+    }
+
+    // MARK: - Keys, revocation, nonces, challenges
+
+    /// Installs a new key set for an issuer (JWKS rotation). Requests verifying at the same moment use either the old
+    /// or the new set, never neither; cached tokens verified under the old set are verified again.
+    ///
+    /// - Throws: `KeyboundError(.invalidConfiguration)` for an issuer this verifier does not trust.
+    public func replaceKeys(forIssuer identifier: String, with keys: JWKSet) throws(KeyboundError) {
+        let bytes = Array(identifier.utf8)
+        guard let issuer = issuers.first(where: { $0.identifierBytes == bytes }) else {
+            throw .make(.invalidConfiguration, "no such issuer")
+        }
+        issuer.replaceKeys(keys)
+    }
+
+    /// Revokes an access token by its `jti` until `until` (Unix seconds, usually the token's `exp`).
+    public func revokeToken(jti: String, until: Int64, now: Int64) throws(KeyboundError) {
+        try revocations.revoke(.token, jti, until: until, now: now)
+    }
+
+    /// Revokes a client key by its `jkt` until `until`: every token bound to it is refused ("log out this device").
+    public func revokeKey(jkt: String, until: Int64, now: Int64) throws(KeyboundError) {
+        try revocations.revoke(.key, jkt, until: until, now: now)
+    }
+
+    /// A fresh nonce for the `DPoP-Nonce` response header, or `nil` when nonces are off.
+    public func mintNonce(now: Int64, jkt: String? = nil) throws(KeyboundError) -> String? {
+        try policy.nonces?.mint(now: now, jkt: jkt)
+    }
+
+    /// The `WWW-Authenticate` value for a refusal (RFC 9449 §7.1), or for a bare challenge when `error` is `nil`.
+    /// Lists the accepted proof algorithms unless the policy turns that off, or the error asks for a nonce.
+    public func wwwAuthenticate(for error: KeyboundError?) -> String {
+        let isNonce = error?.code == .nonceRequired || error?.code == .nonceInvalid
+        return Challenge.wwwAuthenticate(for: error, algs: isNonce ? [] : challengeAlgorithms)
+    }
+
+    /// The counters since this verifier was made.
+    public var metrics: VerifierMetrics {
+        let proofStats = proofKeys.statistics
+        let tokenStats = tokens.statistics
+        var replayCount: Int? = nil
+        var replayCapacity: Int? = nil
+        if case .inProcess(let cache) = replayStore {
+            replayCount = cache.count
+            replayCapacity = cache.capacity
+        }
+        return VerifierMetrics(
+            verified: counters.successes, refused: counters.refusals, replayCacheCount: replayCount,
+            replayCacheCapacity: replayCapacity, proofKeyCacheHits: proofStats.hits,
+            proofKeyCacheMisses: proofStats.misses, tokenCacheHits: tokenStats.hits, tokenCacheMisses: tokenStats.misses
+        )
+    }
+}
