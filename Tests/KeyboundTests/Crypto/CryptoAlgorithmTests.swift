@@ -13,7 +13,9 @@ struct CryptoAlgorithmTests {
     func allSupported() {
         let names = JWSAlgorithm.allSupported.map(\.rawValue)
         #expect(
-            names == ["ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA", "Ed25519"]
+            names == [
+                "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA", "Ed25519",
+            ]
         )
         for alg in JWSAlgorithm.allSupported {
             #expect(JWSAlgorithm(rawValue: alg.rawValue) == alg)

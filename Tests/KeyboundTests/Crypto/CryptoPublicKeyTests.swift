@@ -115,7 +115,9 @@ struct CryptoPublicKeyTests {
         for bits in [512, 1024, 2047, 4097, 8192] {
             #expect(throws: KeyboundError(.proofJWK), "\(bits)") { try T.rsaKey(n: Self.oddNumber(bits: bits), e: e) }
         }
-        #expect(try T.rsaKey(n: Self.oddNumber(bits: 8192), e: e, modulusBits: 2048...8192).kind == .rsa(modulusBits: 8192))
+        #expect(
+            try T.rsaKey(n: Self.oddNumber(bits: 8192), e: e, modulusBits: 2048...8192).kind == .rsa(modulusBits: 8192)
+        )
         #expect(throws: KeyboundError(.proofJWK)) {
             try T.rsaKey(n: Self.oddNumber(bits: 8193), e: e, modulusBits: 2048...16384)
         }

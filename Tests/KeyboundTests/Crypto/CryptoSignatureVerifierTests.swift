@@ -106,16 +106,18 @@ struct CryptoSignatureVerifierTests {
         ]
         for (alg, key, sig) in cases {
             let half = sig.count / 2
-            for bad in [[], Array(sig.dropLast()), sig + [0], [0] + sig, sig + sig, Array(sig.prefix(half)),
-                Self.der(r: Array(sig[..<half]), s: Array(sig[half...]))]
-            {
+            for bad in [
+                [], Array(sig.dropLast()), sig + [0], [0] + sig, sig + sig, Array(sig.prefix(half)),
+                Self.der(r: Array(sig[..<half]), s: Array(sig[half...])),
+            ] {
                 #expect(try !verify(alg, key, bad), "\(alg) \(bad.count)")
             }
         }
         // ES512 with 130, 131 and 133 bytes (P-521 halves are 66 bytes).
         let sig = F.es512Signature
         for count in [128, 130, 131, 133] {
-            let bad = count < sig.count ? Array(sig.prefix(count)) : sig + [UInt8](repeating: 0, count: count - sig.count)
+            let bad =
+                count < sig.count ? Array(sig.prefix(count)) : sig + [UInt8](repeating: 0, count: count - sig.count)
             #expect(try !verify(.es512, p521, bad))
         }
     }
@@ -145,7 +147,9 @@ struct CryptoSignatureVerifierTests {
                 #expect(try !verify(alg, key, br + bs), "\(alg)")
             }
             // The range check itself: 1 ≤ x < n.
-            for (value, inRange) in [(zero, false), (one, true), (nMinus1, true), (n, false), (nPlus1, false), (ones, false)] {
+            for (value, inRange) in [
+                (zero, false), (one, true), (nMinus1, true), (n, false), (nPlus1, false), (ones, false),
+            ] {
                 #expect(ByteView.with(value) { SignatureVerifier.isScalar($0, belowOrderOf: curve) } == inRange)
             }
         }
@@ -227,6 +231,30 @@ struct CryptoSignatureVerifierTests {
         // R = 0 and an all-zero signature.
         #expect(try !verify(.ed25519, ed, [UInt8](repeating: 0, count: 32) + Array(sig[32...])))
         #expect(try !verify(.ed25519, ed, [UInt8](repeating: 0, count: 64)))
+    }
+
+    // MARK: - Sharing
+
+    @Test("one key verifies from many tasks at once (PublicKey is Sendable and immutable)")
+    func concurrentUse() async throws {
+        let cases: [(JWSAlgorithm, PublicKey, [UInt8])] = [
+            (.es256, p256, F.es256Signature), (.rs256, rsa, F.rs256Signature), (.ps256, rsa, F.ps256Signature),
+            (.ed25519, ed, F.ed25519Signature),
+        ]
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<16 {
+                let (alg, key, signature) = cases[index % cases.count]
+                group.addTask {
+                    var ok = true
+                    for _ in 0..<20 {
+                        ok = ok && ((try? T.verify(alg, key, message: F.message, signature: signature)) ?? false)
+                    }
+                    return ok
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.count == 16 && results.allSatisfy { $0 })
     }
 
     // MARK: - Helpers

@@ -25,13 +25,13 @@ private typealias T = CryptoTestSupport
 /// - `ecdh_secp*_webcrypto_test.json`: the `public` JWK is imported with ``PublicKey/ec(curve:x:y:rejectingAs:)``
 ///   on the JWK's *own* `crv` (a context-free JWK import, as the proof `jwk` is). An unsupported `crv`
 ///   (`P-256K`) is rejected by name. A `WrongCurve`/`ModifiedGroup` key that is valid on another supported curve
-///   imports, and is then rejected by the curve pinning of the file's curve (`supports(ES256)` is false for a P-384 key): this is how a JWS
-///   verifier meets it, since the algorithm fixes the curve (RFC 7518 §3.4).
+///   imports, and is then rejected by the curve pinning of the file's curve (`supports(ES256)` is false for a
+///   P-384 key): this is how a JWS verifier meets it, since the algorithm fixes the curve (RFC 7518 §3.4).
 @Suite(
     "Crypto: Wycheproof",
     .enabled(
         if: WycheproofLocation.directory != nil,
-        "Wycheproof vectors not found at ../shared/vectors/wycheproof (relative to the repository); .ci/run fails on this"
+        "Wycheproof vectors not found at <repository>/../shared/vectors/wycheproof; .ci/run fails on this"
     )
 )
 struct CryptoWycheproofTests {
@@ -316,8 +316,8 @@ private struct Tally {
     /// Prints the summary line and asserts that every vector of the file ran and passed.
     func finish(expectedCount: Int, sourceLocation: SourceLocation = #_sourceLocation) {
         print(
-            "wycheproof \(file): run \(run), passed \(passed), valid \(valid)/invalid \(invalid)/acceptable \(acceptable), "
-                + "skipped \(skipped) (none)"
+            "wycheproof \(file): run \(run), passed \(passed), "
+                + "valid \(valid)/invalid \(invalid)/acceptable \(acceptable), skipped \(skipped) (none)"
         )
         #expect(run + skipped == expectedCount, "\(file): numberOfTests", sourceLocation: sourceLocation)
         #expect(skipped == 0, "\(file): no vector is skipped", sourceLocation: sourceLocation)

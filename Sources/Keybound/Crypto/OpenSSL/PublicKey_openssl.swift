@@ -162,7 +162,8 @@ package final class PublicKey: @unchecked Sendable {
             throw KeyboundError.make(.internal, "EVP_PKEY_fromdata_init failed")
         }
         var pkey: OpaquePointer? = nil
-        guard unsafe EVP_PKEY_fromdata(ctx, &pkey, COpenSSL_EVP_PKEY_PUBLIC_KEY(), params) == 1, let pkey = unsafe pkey else {
+        guard unsafe EVP_PKEY_fromdata(ctx, &pkey, COpenSSL_EVP_PKEY_PUBLIC_KEY(), params) == 1, let pkey = unsafe pkey
+        else {
             ERR_clear_error()
             throw KeyboundError.make(code, reason)
         }
