@@ -27,7 +27,10 @@ extension PublicKey {
     // MARK: - EC (RFC 7518 §6.2.1)
 
     /// Checks the JWK coordinates: each exactly the field size (RFC 7518 §6.2.1.2-§6.2.1.3) and below p.
-    /// Whether the point lies on the curve is the backend's check.
+    ///
+    /// Whether the point lies on the curve is the backend's check. (OpenSSL 3.0.19's `EVP_PKEY_fromdata` also
+    /// refuses x + p and y + p for a valid P-521 point, checked by hand; the rule lives here so every backend
+    /// enforces it.)
     static func checkECCoordinates(
         curve: ECCurve,
         x: ByteView,
@@ -48,8 +51,9 @@ extension PublicKey {
 
     /// Checks `n` and `e` (decoded Base64urlUInt, RFC 7518 §2) and returns the modulus size in bits.
     ///
-    /// Both are minimal (non-empty, no leading zero octet); `n` is odd with a bit length inside `modulusBits`
-    /// intersected with ``rsaModulusBitsLimit`` (an empty intersection accepts nothing); `e` is odd with 3 ≤ e < 2^32 (DESIGN "Contracts", ATTACKS A8).
+    /// Both are minimal (non-empty, no leading zero octet). `n` is odd, with a bit length inside `modulusBits`
+    /// intersected with ``rsaModulusBitsLimit`` (an empty intersection accepts nothing). `e` is odd with
+    /// 3 ≤ e < 2^32 (DESIGN "Contracts", RFC 8017 §3.1, ATTACKS A8).
     static func checkRSAParameters(
         n: ByteView,
         e: ByteView,

@@ -61,10 +61,10 @@ package final class PublicKey: @unchecked Sendable {
             point.append(y)
             return try unsafe point.view.withUnsafeBytes { (bytes) throws(KeyboundError) -> OpaquePointer in
                 try unsafe fromData(keyType: "EC", rejectingAs: code, "EC point is not on the curve") { bld in
-                    unsafe OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, groupName.cString, 0) == 1
+                    unsafe OSSL_PARAM_BLD_push_utf8_string(bld, ParamName.group.cString, groupName.cString, 0) == 1
                         && OSSL_PARAM_BLD_push_octet_string(
                             bld,
-                            OSSL_PKEY_PARAM_PUB_KEY,
+                            ParamName.publicKey.cString,
                             bytes.baseAddress,
                             bytes.count
                         ) == 1
@@ -103,8 +103,8 @@ package final class PublicKey: @unchecked Sendable {
             throw KeyboundError.make(.internal, "BN_bin2bn failed")
         }
         let pkey = try unsafe fromData(keyType: "RSA", rejectingAs: code, "OpenSSL refused the RSA key") { bld in
-            unsafe OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, modulus) == 1
-                && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, exponent) == 1
+            unsafe OSSL_PARAM_BLD_push_BN(bld, ParamName.rsaN.cString, modulus) == 1
+                && OSSL_PARAM_BLD_push_BN(bld, ParamName.rsaE.cString, exponent) == 1
         }
         return unsafe PublicKey(kind: .rsa(modulusBits: bits), takingOwnershipOf: pkey)
     }
@@ -162,12 +162,22 @@ package final class PublicKey: @unchecked Sendable {
             throw KeyboundError.make(.internal, "EVP_PKEY_fromdata_init failed")
         }
         var pkey: OpaquePointer? = nil
-        guard unsafe EVP_PKEY_fromdata(ctx, &pkey, COpenSSL_EVP_PKEY_PUBLIC_KEY(), params) == 1, let pkey = unsafe pkey else {
+        guard unsafe EVP_PKEY_fromdata(ctx, &pkey, COpenSSL_EVP_PKEY_PUBLIC_KEY(), params) == 1, let pkey = unsafe pkey
+        else {
             ERR_clear_error()
             throw KeyboundError.make(code, reason)
         }
         return unsafe pkey
     }
+}
+
+/// OpenSSL parameter names as immortal C strings: `OSSL_PARAM_BLD` keeps the name pointer until
+/// `OSSL_PARAM_BLD_to_param`, so a temporary bridged from a Swift `String` would dangle.
+private enum ParamName {
+    static let group: StaticString = "group"  // OSSL_PKEY_PARAM_GROUP_NAME
+    static let publicKey: StaticString = "pub"  // OSSL_PKEY_PARAM_PUB_KEY
+    static let rsaN: StaticString = "n"  // OSSL_PKEY_PARAM_RSA_N
+    static let rsaE: StaticString = "e"  // OSSL_PKEY_PARAM_RSA_E
 }
 
 extension StaticString {

@@ -60,7 +60,11 @@ extension SignatureVerifier {
     }
 
     /// Verifies a 64-byte Ed25519 signature (pure EdDSA: no pre-hash, one-shot, RFC 8032 §5.1.7).
-    static func verifyEd25519(key: PublicKey, signingInput: ByteView, signature: ByteView) throws(KeyboundError) -> Bool {
+    static func verifyEd25519(
+        key: PublicKey,
+        signingInput: ByteView,
+        signature: ByteView
+    ) throws(KeyboundError) -> Bool {
         try digestVerify(md: nil, key: key, pssHash: nil, signingInput: signingInput, signature: signature)
     }
 

@@ -1,0 +1,109 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import Foundation
+
+@testable import Keybound
+
+/// Small helpers for the Crypto tests (namespaced so they cannot clash with other areas' helpers).
+enum CryptoTestSupport {
+    /// Decodes lower- or upper-case hex (the concatenation of `parts`); nil on a malformed string.
+    static func hexOrNil(_ parts: [String]) -> [UInt8]? {
+        let text = Array(parts.joined().utf8)
+        guard text.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count / 2)
+        var i = 0
+        while i < text.count {
+            guard let h = nibble(text[i]), let l = nibble(text[i + 1]) else { return nil }
+            out.append(h << 4 | l)
+            i += 2
+        }
+        return out
+    }
+
+    /// Decodes hex that the test itself wrote (a malformed literal is a test bug: it records an issue).
+    static func hex(_ parts: String...) -> [UInt8] {
+        hexOrNil(parts) ?? []
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// Decodes unpadded base64url (RFC 4648 §5) with Foundation; nil on malformed input.
+    static func base64URL(_ text: String) -> [UInt8]? {
+        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while s.count % 4 != 0 { s.append("=") }
+        return Data(base64Encoded: s).map { [UInt8]($0) }
+    }
+
+    /// Strips leading zero octets (Wycheproof writes big integers with a sign octet), keeping one byte.
+    static func minimal(_ bytes: [UInt8]) -> [UInt8] {
+        var start = 0
+        while start < bytes.count - 1 && bytes[start] == 0 { start += 1 }
+        return Array(bytes[start...])
+    }
+
+    /// Left-pads or strips leading zeros to exactly `size` bytes; nil when the value does not fit.
+    static func fixedWidth(_ bytes: [UInt8], _ size: Int) -> [UInt8]? {
+        let m = minimal(bytes)
+        if m.count > size { return nil }
+        return [UInt8](repeating: 0, count: size - m.count) + m
+    }
+
+    // MARK: - Building keys and verifying from arrays
+
+    static func ecKey(_ curve: ECCurve, x: [UInt8], y: [UInt8]) throws(KeyboundError) -> PublicKey {
+        try ByteView.with(x) { (xv) throws(KeyboundError) -> PublicKey in
+            try ByteView.with(y) { (yv) throws(KeyboundError) -> PublicKey in
+                try PublicKey.ec(curve: curve, x: xv, y: yv, rejectingAs: .proofJWK)
+            }
+        }
+    }
+
+    static func rsaKey(
+        n: [UInt8],
+        e: [UInt8],
+        modulusBits: ClosedRange<Int> = PublicKey.defaultRSAModulusBits
+    ) throws(KeyboundError) -> PublicKey {
+        try ByteView.with(n) { (nv) throws(KeyboundError) -> PublicKey in
+            try ByteView.with(e) { (ev) throws(KeyboundError) -> PublicKey in
+                try PublicKey.rsa(n: nv, e: ev, modulusBits: modulusBits, rejectingAs: .proofJWK)
+            }
+        }
+    }
+
+    static func ed25519Key(x: [UInt8]) throws(KeyboundError) -> PublicKey {
+        try ByteView.with(x) { (xv) throws(KeyboundError) -> PublicKey in
+            try PublicKey.ed25519(x: xv, rejectingAs: .proofJWK)
+        }
+    }
+
+    static func verify(
+        _ alg: JWSAlgorithm,
+        _ key: PublicKey,
+        message: [UInt8],
+        signature: [UInt8]
+    ) throws(KeyboundError) -> Bool {
+        try ByteView.with(message) { (m) throws(KeyboundError) -> Bool in
+            try ByteView.with(signature) { (s) throws(KeyboundError) -> Bool in
+                try SignatureVerifier.verify(alg, key: key, signingInput: m, signature: s)
+            }
+        }
+    }
+}
+
+extension CryptoFixtures {
+    /// Lets the generated fixture file write `hex("…", "…")`.
+    static func hex(_ parts: String...) -> [UInt8] {
+        CryptoTestSupport.hexOrNil(parts) ?? []
+    }
+}
