@@ -37,7 +37,9 @@ let package = Package(
         .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
         .testTarget(
             name: "KeyboundTests",
-            dependencies: ["Keybound", "CMallocCounter"]
+            dependencies: ["Keybound", "CMallocCounter"],
+            // JSON fixtures are read from the source tree by path, not bundled.
+            exclude: ["Fixtures"]
         ),
     ]
 )
