@@ -68,3 +68,24 @@ enum JWKThumbprint {
         try digest(of: jwk, rejectingAs: code).withByteView { Base64URL.encode($0) }
     }
 }
+
+// MARK: - Public API
+
+/// RFC 7638 thumbprints of JWKs, as the `jkt` values RFC 9449 binds tokens to.
+public enum Thumbprint {
+    /// The base64url SHA-256 thumbprint of a public JWK given as JSON text (only the required members count).
+    ///
+    /// - Throws: `KeyboundError(.proofJWK)` when the text is not a public EC, RSA or OKP JWK Keybound accepts.
+    public static func jkt(ofJWK json: String) throws(KeyboundError) -> String {
+        try ByteView.with(utf8: json) { (bytes) throws(KeyboundError) -> String in
+            let jwk = try JSON.parseObject(bytes, maxDepth: 16, failingWith: .proofJWK)
+            _ = try JWK.publicKey(jwk, modulusBits: 2048...8192, rejectingAs: .proofJWK)
+            return try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK)
+        }
+    }
+
+    /// The `ath` value for an access token: base64url(SHA-256(token)) (RFC 9449 §4.2).
+    public static func accessTokenHash(_ token: String) -> String {
+        ByteView.with(utf8: token) { bytes in Digest.sha256(bytes).withByteView { Base64URL.encode($0) } }
+    }
+}

@@ -158,3 +158,14 @@ package enum Base64URL {
         ByteView.with(bytes) { encode($0) }
     }
 }
+
+// MARK: - For other modules of the package
+
+extension Base64URL {
+    /// Strictly decodes base64url text, or `nil` when it is not canonical base64url.
+    package static func decode(_ text: String) -> [UInt8]? {
+        try? ByteView.with(utf8: text) { (view) throws(KeyboundError) -> [UInt8] in
+            try decodeToArray(view, failingWith: .proofMalformed)
+        }
+    }
+}
