@@ -27,8 +27,22 @@ static inline int COpenSSL_CRYPTO_memcmp(const void *a, const void *b, size_t le
     return CRYPTO_memcmp(a, b, len);
 }
 
+/* SHA-256 with a context on the caller's stack. OpenSSL 3's one-shot SHA256() goes through EVP_Q_digest, which
+ * fetches the algorithm and allocates a context on every call; the low-level functions do neither. They are marked
+ * deprecated in 3.0 but remain part of its API; Keybound uses them only for ath, thumbprints and replay keys (public
+ * data), while signature verification always goes through EVP. */
 static inline int COpenSSL_SHA256(const void *data, size_t len, void *out) {
-    return SHA256((const unsigned char *)data, len, (unsigned char *)out) != NULL;
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+    SHA256_CTX ctx;
+    int ok = SHA256_Init(&ctx) && SHA256_Update(&ctx, data, len) && SHA256_Final((unsigned char *)out, &ctx);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+    return ok;
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 }
 
 static inline int COpenSSL_EVP_Digest(const void *data, size_t len, void *out, const EVP_MD *md) {

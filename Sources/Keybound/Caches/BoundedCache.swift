@@ -3,8 +3,6 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-import Synchronization
-
 /// A fixed-size, lock-striped cache from byte strings to immutable objects.
 ///
 /// The slots are allocated once; each key maps (by a seeded hash) to one stripe and a pair of slots in it, and a
@@ -29,8 +27,8 @@ final class BoundedCache<Value: AnyObject & Sendable>: Sendable {
 
     /// One lock and the slots it guards.
     final class Stripe: Sendable {
-        let state: Mutex<StripeState>
-        init(slots: Int) { state = Mutex(StripeState(slots: Array(repeating: nil, count: slots))) }
+        let state: Locked<StripeState>
+        init(slots: Int) { state = Locked(StripeState(slots: Array(repeating: nil, count: slots))) }
         func withLock<R>(_ body: (inout StripeState) -> R) -> R { state.withLock { body(&$0) } }
     }
 
@@ -128,5 +126,17 @@ final class BoundedCache<Value: AnyObject & Sendable>: Sendable {
         var n = 0
         for stripe in stripes { stripe.withLock { stripe in n &+= stripe.slots.reduce(0) { $0 &+ ($1 == nil ? 0 : 1) } } }
         return n
+    }
+}
+
+extension BoundedCache where Value == ClientKey {
+    /// The cached client key of a proof's `jwk` (tests and diagnostics).
+    func value(forTesting proof: String) -> ClientKey? {
+        try? ByteView.with(utf8: proof) { (bytes) throws(KeyboundError) -> ClientKey? in
+            let jws = try CompactJWS.split(bytes, maxBytes: Int.max, failingWith: .proofMalformed)
+            return try jws.withDecoded(maxDepth: 16, failingWith: .proofMalformed) { (header, _, _) -> ClientKey? in
+                header.member("jwk").flatMap { value(for: $0.bytes) }
+            }
+        }
     }
 }

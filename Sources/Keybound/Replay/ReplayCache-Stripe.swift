@@ -3,8 +3,6 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-import Synchronization
-
 /// One stripe of a ``ReplayCache``: a mutex around a fixed open-addressed table (DESIGN "Replay").
 ///
 /// - Note: ReplayCacheStripe is thread-safe: every access to its table holds its lock.
@@ -14,12 +12,8 @@ final class ReplayCacheStripe: Sendable {
     /// Slots allocated per entry of capacity (the inverse of the maximum load factor, 1/2).
     static let slotsPerEntry = 2
 
-    private let table: Mutex<ReplayStripeTable>
-    /// Re-states the lock's happens-before for ThreadSanitizer: on Linux, a contended `Mutex` is taken and released
-    /// by the runtime's futex code (`_lockSlow`), which TSan does not see, so it reports the table accesses as races.
-    /// An acquiring load after taking the lock and a releasing store before dropping it (plain moves on x86-64) give
-    /// TSan the same ordering the lock already guarantees; the table is reachable only inside the lock.
-    private let sanitizerFence = Atomic<UInt32>(0)
+    /// The table, behind a pthread mutex (``Locked``), which ThreadSanitizer sees.
+    private let table: Locked<ReplayStripeTable>
     /// Table bytes held, fixed at init.
     let allocatedBytes: Int
     /// Keeps one stripe's lock word and counters off the next stripe's cache line (the objects are allocated
@@ -29,17 +23,13 @@ final class ReplayCacheStripe: Sendable {
     /// A stripe that may hold `capacity` live entries, in `2 × capacity` slots.
     init(capacity: Int, hasher: ReplayFingerprintHasher) {
         let slotCount = capacity * Self.slotsPerEntry
-        self.table = Mutex(ReplayStripeTable(limit: capacity, slotCount: slotCount, hasher: hasher))
+        self.table = Locked(ReplayStripeTable(limit: capacity, slotCount: slotCount, hasher: hasher))
         self.allocatedBytes = slotCount * Self.bytesPerSlot
     }
 
     /// Runs `body` on the table under the stripe's lock.
     private func withTable<Result: Sendable>(_ body: (inout ReplayStripeTable) -> Result) -> Result {
-        table.withLock { table in
-            _ = sanitizerFence.load(ordering: .acquiring)
-            defer { sanitizerFence.store(0, ordering: .releasing) }
-            return body(&table)
-        }
+        table.withLock { table in body(&table) }
     }
 
     /// The occupied slots (live plus not yet reclaimed).

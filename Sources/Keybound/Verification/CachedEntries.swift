@@ -72,7 +72,7 @@ final class IssuerState: Sendable {
     let identifier: String
     let identifierBytes: [UInt8]
     let audiences: [[UInt8]]
-    private let keySet: Mutex<JWKSet>
+    private let keySet: Locked<JWKSet>
     /// Bumped on every rotation; cached tokens verified under an older generation are verified again.
     let generation = Atomic<UInt64>(0)
     /// The `now` of the last key-miss notification, for rate limiting.
@@ -82,7 +82,7 @@ final class IssuerState: Sendable {
         identifier = issuer.identifier
         identifierBytes = Array(issuer.identifier.utf8)
         audiences = issuer.audiences.map { Array($0.utf8) }
-        keySet = Mutex(issuer.keys)
+        keySet = Locked(issuer.keys)
     }
 
     var keys: JWKSet { keySet.withLock { $0 } }
@@ -123,7 +123,7 @@ final class RevocationList: Sendable {
         var count = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let isEmpty = Atomic<Bool>(true)
     let capacity: Int
 
