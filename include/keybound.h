@@ -509,7 +509,7 @@ typedef struct kb_metrics {
 /* Fills *out with the verifier's counters: the fields this library knows, up to out->struct_size bytes
  * (a caller built against a newer header keeps its newer fields untouched).
  * Returns KB_OK, or KB_ERR_INVALID_ARGUMENT for a NULL argument or a struct_size smaller than this first
- * layout (80 bytes). Thread-safe (the counters are read one by one, not as one snapshot). */
+ * layout (72 bytes). Thread-safe (the counters are read one by one, not as one snapshot). */
 KB_API KB_WARN_UNUSED_RESULT kb_status kb_verifier_metrics(const kb_verifier *KB_NULLABLE verifier,
                                                            kb_metrics *KB_NULLABLE out);
 

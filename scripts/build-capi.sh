@@ -29,7 +29,7 @@ cd "$root"
 scratch="$root/.build-capi"
 set -x
 swift build -c release --product KeyboundCABI --scratch-path "$scratch" \
-    -Xswiftc -static-stdlib \
+    -Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
     -Xlinker --version-script="$root/scripts/capi/keybound.map" \
     -Xlinker -soname=libkeybound.so.0
 set +x

@@ -79,7 +79,7 @@ struct ErrorBuffer {
             var n = min(utf8.count, capacity &- 1)
             // Do not cut a multi-byte character in two.
             while unsafe n > 0 && n < utf8.count && utf8[n] & 0xC0 == 0x80 { n &-= 1 }
-            if n > 0, let source = unsafe utf8.baseAddress {
+            if n > 0, let source = utf8.baseAddress {
                 // Safe because n < capacity (the caller's buffer) and n <= utf8.count.
                 unsafe UnsafeMutableRawPointer(base).copyMemory(from: UnsafeRawPointer(source), byteCount: n)
             }
@@ -105,14 +105,14 @@ struct OwnedBytes {
 
     /// Replaces the contents with `bytes`.
     mutating func set(_ bytes: UnsafeRawBufferPointer) {
-        let needed = unsafe bytes.count
+        let needed = bytes.count
         if unsafe needed > capacity || base == nil {
             let newCapacity = max(needed, 2 &* capacity, 64)
             unsafe base?.deallocate()
             unsafe base = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 1)
             capacity = newCapacity
         }
-        if needed > 0, let source = unsafe bytes.baseAddress, let base = unsafe base {
+        if needed > 0, let source = bytes.baseAddress, let base = unsafe base {
             unsafe base.copyMemory(from: source, byteCount: needed)
         }
         count = needed

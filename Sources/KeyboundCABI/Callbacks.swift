@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-public import CKeybound
+import CKeybound
 import Keybound
 
 /// An external replay store given as C function pointers plus a context (DESIGN "Contracts → Replay store").

@@ -139,8 +139,9 @@ public func kb_mint_nonce(
         }
         return nonce.withUTF8 { bytes -> kb_status in
             unsafe outLength.pointee = bytes.count
-            guard unsafe bytes.count <= destination.count, let out = unsafe out else { return Status.bufferTooSmall }
-            if let source = unsafe bytes.baseAddress {
+            guard bytes.count <= destination.count, let out = unsafe out else { return Status.bufferTooSmall }
+            if let source = bytes.baseAddress {
+                // Safe because `out` has `outCapacity` bytes, checked to hold `bytes.count`.
                 unsafe UnsafeMutableRawPointer(out).copyMemory(from: source, byteCount: bytes.count)
             }
             return Status.ok
@@ -189,7 +190,7 @@ public func kb_revoke_jkt(
 }
 
 /// The size of the first `kb_metrics` layout; a caller's `struct_size` must be at least this.
-let metricsFirstLayoutSize = 80
+let metricsFirstLayoutSize = 72
 
 @c @implementation
 public func kb_verifier_metrics(_ verifier: OpaquePointer?, _ out: UnsafeMutablePointer<kb_metrics>?) -> kb_status {
