@@ -36,7 +36,7 @@ for cxx in g++ clang++; do
 done
 
 step "exports: nm -D --defined-only shows only kb_*, and every declared function"
-nm -D --defined-only "$lib" | awk '{print $NF}' | sort -u > "$work/exported.txt"
+nm -D --defined-only "$lib" | awk '{print $NF}' | sed 's/@.*//' | sort -u > "$work/exported.txt"
 gcc -E -P -x c "$dist/include/keybound.h" | grep -oE '\bkb_[a-z0-9_]+[[:space:]]*\(' | tr -d '( ' | sort -u \
     > "$work/declared.txt"
 others="$(grep -v '^kb_' "$work/exported.txt" || true)"
