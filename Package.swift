@@ -43,3 +43,22 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: - C ABI (issue 4): libkeybound.so, its tests and the pure-C smoke consumer.
+// The dynamic product is named KeyboundCABI (the CLI owns `keybound`); scripts/build-capi.sh installs it as
+// libkeybound.so.0 with the static Swift stdlib, an export list and the SONAME passed on the command line.
+package.products.append(.library(name: "KeyboundCABI", type: .dynamic, targets: ["KeyboundCABI"]))
+package.targets.append(contentsOf: [
+    // The @c @implementation exports of include/keybound.h (imported through CKeybound).
+    .target(
+        name: "KeyboundCABI",
+        dependencies: ["Keybound", "CKeybound"],
+        swiftSettings: strictMemorySafety
+    ),
+    // A pure-C consumer of the header, built and run by `swift run keybound-abi-smoke`.
+    .executableTarget(name: "keybound-abi-smoke", dependencies: ["KeyboundCABI", "CKeybound"]),
+    .testTarget(
+        name: "KeyboundCABITests",
+        dependencies: ["KeyboundCABI", "CKeybound", "Keybound", "CMallocCounter"]
+    ),
+])

@@ -15,61 +15,85 @@ struct Checked {
 extension Verifier {
     /// Runs checks 1–6 of DESIGN "The checks" and computes the replay key (check 7 is the caller's).
     func check(_ request: DPoPRequest, mode: VerificationMode, now: Int64) throws(KeyboundError) -> Checked {
-        // 1. Headers: `Authorization: DPoP <token68>` (not in token-endpoint mode), then exactly one DPoP value.
-        let wantsToken = mode != .tokenEndpoint
-        if wantsToken {
-            guard let authorization = request.authorization, !authorization.isEmpty else {
-                throw .make(.missingAuthorization, "no Authorization value")
-            }
-            _ = authorization
-        }
-        // A present value, even an empty one or two proofs folded into one line by a proxy, is parsed as one JWS and
-        // refused as malformed (RFC 9449 §4.3 check 2).
-        guard let proof = request.dpop.first else { throw .make(.missingDPoPProof, "no DPoP value") }
-        guard request.dpop.count == 1 else { throw .make(.multipleDPoPProofs, "more than one DPoP header value") }
-        return try ByteView.with(utf8: proof) { (proofBytes) throws(KeyboundError) -> Checked in
-            try withTokenBytes(request, wanted: wantsToken) { (tokenBytes) throws(KeyboundError) -> Checked in
-                try withCanonicalRequestURL(request.url) { (requestURL) throws(KeyboundError) -> Checked in
-                    try ByteView.with(utf8: request.method) { (method) throws(KeyboundError) -> Checked in
-                        try checkProof(proofBytes, proof: proof, token: tokenBytes, mode: mode, method: method,
-                                       requestURL: requestURL, now: now)
+        try ByteView.with(utf8: request.method) { (method) throws(KeyboundError) -> Checked in
+            try ByteView.with(utf8: request.url) { (url) throws(KeyboundError) -> Checked in
+                try Self.withOptionalView(request.authorization) { (authorization) throws(KeyboundError) -> Checked in
+                    try Self.withOptionalView(request.dpop.first) { (firstProof) throws(KeyboundError) -> Checked in
+                        try check(method: method, url: url, authorization: authorization, dpopCount: request.dpop.count,
+                                  firstProof: firstProof, proof: request.dpop.first ?? "", mode: mode, now: now)
                     }
                 }
             }
         }
     }
 
+    /// Checks 1–6 over borrowed bytes (the request as the C skin receives it, or a ``DPoPRequest``'s UTF-8).
+    /// `proof` is the proof as a `String` for ``VerifiedRequest/proofJTI``; the bytes path passes an empty one.
+    func check(
+        method: ByteView,
+        url: ByteView,
+        authorization: ByteView?,
+        dpopCount: Int,
+        firstProof: ByteView?,
+        proof: String,
+        mode: VerificationMode,
+        now: Int64
+    ) throws(KeyboundError) -> Checked {
+        // 1. Headers: `Authorization: DPoP <token68>` (not in token-endpoint mode), then exactly one DPoP value.
+        let wantsToken = mode != .tokenEndpoint
+        if wantsToken {
+            guard let authorization, !authorization.isEmpty else {
+                throw .make(.missingAuthorization, "no Authorization value")
+            }
+        }
+        // A present value, even an empty one or two proofs folded into one line by a proxy, is parsed as one JWS and
+        // refused as malformed (RFC 9449 §4.3 check 2).
+        guard let proofBytes = firstProof else { throw .make(.missingDPoPProof, "no DPoP value") }
+        guard dpopCount == 1 else { throw .make(.multipleDPoPProofs, "more than one DPoP header value") }
+        return try withTokenBytes(authorization, wanted: wantsToken) { (tokenBytes) throws(KeyboundError) -> Checked in
+            try withCanonicalRequestURL(url) { (requestURL) throws(KeyboundError) -> Checked in
+                try checkProof(proofBytes, proof: proof, token: tokenBytes, mode: mode, method: method,
+                               requestURL: requestURL, now: now)
+            }
+        }
+    }
+
+    /// Calls `body` with a view of `string`'s UTF-8, or with `nil`.
+    static func withOptionalView<R>(
+        _ string: String?,
+        _ body: (ByteView?) throws(KeyboundError) -> R
+    ) throws(KeyboundError) -> R {
+        guard let string else { return try body(nil) }
+        return try ByteView.with(utf8: string) { (view) throws(KeyboundError) -> R in try body(view) }
+    }
+
     /// Calls `body` with the access token's bytes from `Authorization: DPoP <token>` (nil in token-endpoint mode).
     func withTokenBytes<R>(
-        _ request: DPoPRequest,
+        _ authorization: ByteView?,
         wanted: Bool,
         _ body: (ByteView?) throws(KeyboundError) -> R
     ) throws(KeyboundError) -> R {
-        guard wanted, let authorization = request.authorization else { return try body(nil) }
-        return try ByteView.with(utf8: authorization) { (value) throws(KeyboundError) -> R in
-            let range = try AuthorizationHeader.dpopToken(in: value)
-            return try body(value[range])
-        }
+        guard wanted, let authorization else { return try body(nil) }
+        let range = try AuthorizationHeader.dpopToken(in: authorization)
+        return try body(authorization[range])
     }
 
     /// Calls `body` with the canonical form of the request URL (with the external base URL when configured).
     /// A request URL that cannot be normalised fails closed as an `htu` mismatch.
     func withCanonicalRequestURL<R>(
-        _ url: String,
+        _ urlBytes: ByteView,
         _ body: (ByteView) throws(KeyboundError) -> R
     ) throws(KeyboundError) -> R {
-        try ByteView.with(utf8: url) { (urlBytes) throws(KeyboundError) -> R in
-            let baseCount = externalBaseURL?.count ?? 0
-            return try withScratch(capacity: urlBytes.count &+ baseCount &+ 8) { (out) throws(KeyboundError) -> R in
-                if let externalBaseURL {
-                    try ByteView.with(externalBaseURL) { (base) throws(KeyboundError) in
-                        try HTU.normalize(base: base, originFormPath: urlBytes, into: &out, failingWith: .proofHTU)
-                    }
-                } else {
-                    try HTU.normalize(urlBytes, into: &out, failingWith: .proofHTU)
+        let baseCount = externalBaseURL?.count ?? 0
+        return try withScratch(capacity: urlBytes.count &+ baseCount &+ 8) { (out) throws(KeyboundError) -> R in
+            if let externalBaseURL {
+                try ByteView.with(externalBaseURL) { (base) throws(KeyboundError) in
+                    try HTU.normalize(base: base, originFormPath: urlBytes, into: &out, failingWith: .proofHTU)
                 }
-                return try body(out.view)
+            } else {
+                try HTU.normalize(urlBytes, into: &out, failingWith: .proofHTU)
             }
+            return try body(out.view)
         }
     }
 

@@ -1,0 +1,98 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+// Entry points over raw bytes for the C skin (KeyboundCABI): the request arrives as C buffers, and making `String`s
+// of it would allocate on every request. Nothing here keeps a pointer past the call.
+
+extension Verifier {
+    /// Verifies one request given as borrowed bytes (RFC 9449 §4.3, §7): the same checks, in the same order, as
+    /// ``verify(_:mode:now:)``, without making a `String` of any input.
+    ///
+    /// - Parameters:
+    ///   - method, url: the request method and URL bytes.
+    ///   - authorization: the `Authorization` value, or `nil` when absent.
+    ///   - dpopCount: how many `DPoP` values the request carried; `firstProof` is the first of them (`nil` when none).
+    /// - Returns: the verified request. Its ``VerifiedRequest/proofJTI`` is empty: read the proof's `jti` with
+    ///   ``Verifier/withProofJTI(_:_:)`` while the proof bytes are alive.
+    /// - Warning: every buffer must stay valid for the duration of the call only.
+    @unsafe
+    package func verify(
+        method: UnsafeRawBufferPointer,
+        url: UnsafeRawBufferPointer,
+        authorization: UnsafeRawBufferPointer?,
+        dpopCount: Int,
+        firstProof: UnsafeRawBufferPointer?,
+        mode: VerificationMode,
+        now: Int64
+    ) throws(KeyboundError) -> VerifiedRequest {
+        do throws(KeyboundError) {
+            // Safe because the views live only for this call, during which the caller keeps the buffers alive.
+            let checked = try unsafe check(
+                method: ByteView(_unsafeBytes: method), url: ByteView(_unsafeBytes: url),
+                authorization: authorization.map { unsafe ByteView(_unsafeBytes: $0) }, dpopCount: dpopCount,
+                firstProof: firstProof.map { unsafe ByteView(_unsafeBytes: $0) }, proof: "", mode: mode, now: now)
+            let outcome: ReplayInsertResult
+            switch replayStore {
+            case .inProcess(let cache): outcome = cache.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+            case .sync(let store): outcome = store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+            case .async: throw KeyboundError.make(.invalidConfiguration, "the replay store is asynchronous: use await verify")
+            }
+            return try finish(checked, outcome, now: now)
+        } catch {
+            counters.record(error.code)
+            throw error
+        }
+    }
+
+    /// Calls `body` with the unescaped bytes of a proof's `jti` claim, or with `nil` when the proof has none or is
+    /// not a well-formed compact JWS (RFC 9449 §4.2). Allocates nothing.
+    @unsafe
+    package static func withProofJTI<R>(_ proof: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        var result: R? = nil
+        // Safe because the view lives only for this call, during which the caller keeps the buffer alive.
+        let view = unsafe ByteView(_unsafeBytes: proof)
+        do throws(KeyboundError) {
+            let jws = try CompactJWS.split(view, maxBytes: Int.max, failingWith: .proofMalformed)
+            try Base64URL.withDecoded(jws.encodedPayload, failingWith: .proofMalformed) { (payloadBytes) throws(KeyboundError) in
+                let payload = try JSON.parseObject(payloadBytes, maxDepth: JSON.depthCeiling, failingWith: .proofMalformed)
+                if let jti = payload.member("jti"), jti.kind == .string {
+                    jti.withUnescapedString { bytes in
+                        result = unsafe bytes.withUnsafeBytes { raw in unsafe body(raw) }
+                    }
+                }
+            }
+        } catch {
+            result = nil
+        }
+        if let result { return result }
+        return body(nil)
+    }
+}
+
+extension VerifiedRequest {
+    /// Calls `body` with the raw JSON text of the access token's claim `name` (exact bytes after unescaping the
+    /// member name), or with `nil` when absent or when the token is not a JWT (RFC 7519 §4). Allocates nothing.
+    @unsafe
+    package func withClaimJSON<R>(_ name: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        guard let token else { return body(nil) }
+        var result: R? = nil
+        // Safe because the view lives only for this call, during which the caller keeps the buffer alive.
+        let wanted = unsafe ByteView(_unsafeBytes: name)
+        do throws(KeyboundError) {
+            try ByteView.with(token.payload) { (bytes) throws(KeyboundError) in
+                let payload = try JSON.parseObject(bytes, maxDepth: JSON.depthCeiling, failingWith: .tokenMalformed)
+                payload.forEachMember { key, value in
+                    if result == nil, key.stringEquals(wanted) {
+                        result = unsafe value.bytes.withUnsafeBytes { raw in unsafe body(raw) }
+                    }
+                }
+            }
+        } catch {
+            result = nil
+        }
+        if let result { return result }
+        return body(nil)
+    }
+}

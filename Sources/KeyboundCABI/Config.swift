@@ -1,0 +1,230 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+public import CKeybound
+import Keybound
+
+/// What a `kb_config` holds: a builder read by `kb_verifier_new`. Used by one thread at a time (the header says so).
+final class ConfigBox {
+    struct Issuer {
+        let identifier: String
+        let jwks: [UInt8]
+        var audiences: [String]
+    }
+
+    var policy = VerifierPolicy()
+    var rsaMinimumBits = 2048
+    var rsaMaximumBits = 4096
+    var issuers: [Issuer] = []
+    var nonceMode: Int64 = 0
+    var nonceWindowSeconds: Int64 = 300
+    var nonceSecrets: [[UInt8]] = []
+    var replayStore: CReplayStore? = nil
+    var keyMiss: KeyMissCallback? = nil
+
+    /// The algorithms of a `KB_ALG_*` mask, in bit order.
+    static let algorithmBits: [JWSAlgorithm] = [
+        .es256, .es384, .es512, .rs256, .rs384, .rs512, .ps256, .ps384, .ps512, .edDSA, .ed25519,
+    ]
+
+    static func algorithms(mask: Int64) -> [JWSAlgorithm]? {
+        let all = Int64(1) << Int64(algorithmBits.count) - 1
+        guard mask > 0 && mask & ~all == 0 else { return nil }
+        var result: [JWSAlgorithm] = []
+        for (bit, alg) in algorithmBits.enumerated() where mask & (Int64(1) << Int64(bit)) != 0 {
+            result.append(alg)
+        }
+        return result
+    }
+}
+
+extension ConfigBox {
+    /// The handle's box, borrowed for the call.
+    @unsafe
+    static func from(_ handle: OpaquePointer?) -> ConfigBox? {
+        guard let handle = unsafe handle else { return nil }
+        return unsafe Unmanaged<ConfigBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    }
+}
+
+// MARK: - Exports
+
+@c @implementation
+public func kb_config_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> kb_status {
+    guard let out = unsafe out else { return Status.invalidArgument }
+    unsafe out.pointee = OpaquePointer(Unmanaged.passRetained(ConfigBox()).toOpaque())
+    return Status.ok
+}
+
+@c @implementation
+public func kb_config_free(_ cfg: OpaquePointer?) {
+    guard let cfg = unsafe cfg else { return }
+    unsafe Unmanaged<ConfigBox>.fromOpaque(UnsafeRawPointer(cfg)).release()
+}
+
+@c @implementation
+public func kb_config_set_int(_ cfg: OpaquePointer?, _ option: kb_option, _ value: Int64) -> kb_status {
+    guard let box = unsafe ConfigBox.from(cfg) else { return Status.invalidArgument }
+    // Int is 64 bits on every platform Keybound supports; a narrower Int refuses what it cannot hold.
+    let int = Int(exactly: value)
+    func setInt(_ assign: (Int) -> Void) -> kb_status {
+        guard let int else { return Status.invalidConfig }
+        assign(int)
+        return Status.ok
+    }
+    switch option {
+    case Int32(KB_OPT_PROOF_MAX_AGE_SECONDS): box.policy.proofMaxAgeSeconds = value
+    case Int32(KB_OPT_CLOCK_SKEW_SECONDS): box.policy.clockSkewSeconds = value
+    case Int32(KB_OPT_STRICT_TOKEN_TYPE):
+        guard value == 0 || value == 1 else { return Status.invalidConfig }
+        box.policy.strictTokenType = value == 1
+    case Int32(KB_OPT_MAX_TOKEN_BYTES): return setInt { box.policy.maxTokenBytes = $0 }
+    case Int32(KB_OPT_MAX_PROOF_BYTES): return setInt { box.policy.maxProofBytes = $0 }
+    case Int32(KB_OPT_MAX_JSON_DEPTH): return setInt { box.policy.maxJSONDepth = $0 }
+    case Int32(KB_OPT_MAX_JTI_BYTES): return setInt { box.policy.maxJTIBytes = $0 }
+    case Int32(KB_OPT_RSA_MIN_BITS): return setInt { box.rsaMinimumBits = $0 }
+    case Int32(KB_OPT_RSA_MAX_BITS): return setInt { box.rsaMaximumBits = $0 }
+    case Int32(KB_OPT_PROOF_KEY_CACHE_SIZE): return setInt { box.policy.proofKeyCacheSize = $0 }
+    case Int32(KB_OPT_TOKEN_CACHE_SIZE): return setInt { box.policy.tokenCacheSize = $0 }
+    case Int32(KB_OPT_REPLAY_CACHE_CAPACITY): return setInt { box.policy.replayCacheCapacity = $0 }
+    case Int32(KB_OPT_KEY_MISS_INTERVAL_SECONDS): box.policy.keyMissIntervalSeconds = value
+    case Int32(KB_OPT_MAX_REVOCATIONS): return setInt { box.policy.maxRevocations = $0 }
+    case Int32(KB_OPT_ADVERTISE_ALGORITHMS):
+        guard value == 0 || value == 1 else { return Status.invalidConfig }
+        box.policy.advertiseAlgorithms = value == 1
+    case Int32(KB_OPT_PROOF_ALGORITHMS):
+        guard let algs = ConfigBox.algorithms(mask: value) else { return Status.invalidConfig }
+        box.policy.proofAlgorithms = algs
+    case Int32(KB_OPT_TOKEN_ALGORITHMS):
+        guard let algs = ConfigBox.algorithms(mask: value) else { return Status.invalidConfig }
+        box.policy.tokenAlgorithms = algs
+    case Int32(KB_OPT_NONCE_MODE):
+        guard (0...2).contains(value) else { return Status.invalidConfig }
+        box.nonceMode = value
+    case Int32(KB_OPT_NONCE_WINDOW_SECONDS): box.nonceWindowSeconds = value
+    default: return Status.invalidArgument  // unknown, or a string option
+    }
+    return Status.ok
+}
+
+@c @implementation
+public func kb_config_set_str(
+    _ cfg: OpaquePointer?,
+    _ option: kb_option,
+    _ value: UnsafePointer<UInt8>?,
+    _ valueLength: Int
+) -> kb_status {
+    guard let box = unsafe ConfigBox.from(cfg) else { return Status.invalidArgument }
+    do throws(InvalidArgument) {
+        switch option {
+        case Int32(KB_OPT_EXTERNAL_BASE_URL):
+            if unsafe value == nil && valueLength == 0 {
+                box.policy.externalBaseURL = nil
+            } else {
+                box.policy.externalBaseURL = try unsafe cString(value, valueLength)
+            }
+            return Status.ok
+        default:
+            return Status.invalidArgument
+        }
+    } catch {
+        return Status.invalidArgument
+    }
+}
+
+@c @implementation
+public func kb_config_add_issuer(
+    _ cfg: OpaquePointer?,
+    _ issuer: UnsafePointer<UInt8>?,
+    _ issuerLength: Int,
+    _ jwksJSON: UnsafePointer<UInt8>?,
+    _ jwksLength: Int
+) -> kb_status {
+    guard let box = unsafe ConfigBox.from(cfg) else { return Status.invalidArgument }
+    do throws(InvalidArgument) {
+        let identifier = try unsafe cString(issuer, issuerLength)
+        let jwks = try unsafe cBytes(jwksJSON, jwksLength)
+        guard !identifier.isEmpty else { return Status.invalidConfig }
+        guard !box.issuers.contains(where: { $0.identifier == identifier }) else { return Status.invalidConfig }
+        box.issuers.append(ConfigBox.Issuer(identifier: identifier, jwks: jwks, audiences: []))
+        return Status.ok
+    } catch {
+        return Status.invalidArgument
+    }
+}
+
+@c @implementation
+public func kb_config_add_audience(
+    _ cfg: OpaquePointer?,
+    _ issuer: UnsafePointer<UInt8>?,
+    _ issuerLength: Int,
+    _ audience: UnsafePointer<UInt8>?,
+    _ audienceLength: Int
+) -> kb_status {
+    guard let box = unsafe ConfigBox.from(cfg) else { return Status.invalidArgument }
+    do throws(InvalidArgument) {
+        let identifier = try unsafe cString(issuer, issuerLength)
+        let audience = try unsafe cString(audience, audienceLength)
+        guard let index = box.issuers.firstIndex(where: { $0.identifier == identifier }) else {
+            return Status.invalidConfig
+        }
+        box.issuers[index].audiences.append(audience)
+        return Status.ok
+    } catch {
+        return Status.invalidArgument
+    }
+}
+
+@c @implementation
+public func kb_config_add_nonce_secret(
+    _ cfg: OpaquePointer?,
+    _ secret: UnsafePointer<UInt8>?,
+    _ secretLength: Int
+) -> kb_status {
+    guard let box = unsafe ConfigBox.from(cfg) else { return Status.invalidArgument }
+    do throws(InvalidArgument) {
+        let bytes = try unsafe cBytes(secret, secretLength)
+        guard bytes.count >= 32 else { return Status.invalidConfig }
+        box.nonceSecrets.append(bytes)
+        return Status.ok
+    } catch {
+        return Status.invalidArgument
+    }
+}
+
+@c @implementation
+public func kb_config_set_replay_store(
+    _ cfg: OpaquePointer?,
+    _ vtable: UnsafePointer<kb_replay_store_vtable>?,
+    _ ctx: UnsafeMutableRawPointer?
+) -> kb_status {
+    guard let box = unsafe ConfigBox.from(cfg) else { return Status.invalidArgument }
+    guard let vtable = unsafe vtable else {
+        box.replayStore = nil
+        return Status.ok
+    }
+    // Read the size first, then only the fields it covers (the first version: size, insert, destroy).
+    let size = unsafe vtable.pointer(to: \.struct_size)?.pointee ?? 0
+    guard Int(size) >= MemoryLayout<kb_replay_store_vtable>.size else { return Status.invalidArgument }
+    let table = unsafe vtable.pointee
+    guard let insert = unsafe table.insert else { return Status.invalidArgument }
+    box.replayStore = unsafe CReplayStore(insert: insert, destroy: table.destroy, context: ctx)
+    return Status.ok
+}
+
+@c @implementation
+public func kb_config_set_key_miss_callback(
+    _ cfg: OpaquePointer?,
+    _ fn: kb_key_miss_fn?,
+    _ ctx: UnsafeMutableRawPointer?
+) -> kb_status {
+    guard let box = unsafe ConfigBox.from(cfg) else { return Status.invalidArgument }
+    if let fn = unsafe fn {
+        box.keyMiss = unsafe KeyMissCallback(function: fn, context: ctx)
+    } else {
+        box.keyMiss = nil
+    }
+    return Status.ok
+}

@@ -1,0 +1,292 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+public import CKeybound
+import Keybound
+
+/// What a `kb_result` holds: the outcome of the last verification, in byte buffers that are reused from one
+/// verification to the next (they only grow), so that a warm verification allocates nothing here.
+/// Used by one thread at a time (the header says so).
+final class ResultBox {
+    /// One slot per `KB_FIELD_*` (index = field number), plus one for the last claim read.
+    static let claimSlot = 14
+    static let slotCount = 15
+
+    var used = false
+    var status: Int32 = Status.invalidArgument
+    var httpStatus: Int32 = 0
+    var hasExpiry = false
+    var expiry: Double = 0
+    var slots = [OwnedBytes](repeating: OwnedBytes(), count: ResultBox.slotCount)
+    /// The last successful verification, kept for claim lookups (it refers to the verifier's cached token).
+    var verified: VerifiedRequest? = nil
+
+    deinit {
+        for index in slots.indices { slots[index].release() }
+    }
+
+    @unsafe
+    static func from(_ handle: OpaquePointer?) -> ResultBox? {
+        guard let handle = unsafe handle else { return nil }
+        return unsafe Unmanaged<ResultBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    }
+
+    func reset() {
+        used = true
+        status = Status.invalidArgument
+        httpStatus = 0
+        hasExpiry = false
+        expiry = 0
+        verified = nil
+        for index in slots.indices { slots[index].clear() }
+    }
+
+    func set(_ field: Int32, _ value: String?) {
+        guard let value else { return }
+        slots[Int(field)].set(value)
+    }
+
+    /// Records a success: the claims are copied into the result's own buffers.
+    @unsafe
+    func succeed(_ request: VerifiedRequest, proof: UnsafeRawBufferPointer, noncesOn: Bool) {
+        status = Status.ok
+        httpStatus = 200
+        set(Int32(KB_FIELD_SUB), request.subject)
+        set(Int32(KB_FIELD_CLIENT_ID), request.clientID)
+        set(Int32(KB_FIELD_SCOPE), request.scope)
+        set(Int32(KB_FIELD_JKT), request.jkt)
+        set(Int32(KB_FIELD_TOKEN_JTI), request.tokenJTI)
+        set(Int32(KB_FIELD_ISSUER), request.issuer)
+        unsafe Verifier.withProofJTI(proof) { jti in
+            if let jti = unsafe jti { unsafe slots[Int(KB_FIELD_PROOF_JTI)].set(jti) }
+        }
+        if let exp = request.expiresAt {
+            hasExpiry = true
+            expiry = exp
+        }
+        if noncesOn { set(Int32(KB_FIELD_DPOP_NONCE), request.dpopNonce) }
+        verified = request
+    }
+
+    /// Records a refusal: the status, its names, and the response values for the mode.
+    func fail(_ code: Int32, reason: String, tokenEndpoint: Bool, challenge: String?, body: String?, nonce: String?) {
+        status = code
+        let entry = Status.entry(code)
+        let http = entry?.httpStatus ?? 500
+        httpStatus = tokenEndpoint && http < 500 ? 400 : http
+        if let entry {
+            slots[Int(KB_FIELD_ERROR_NAME)].set(entry.name)
+            if entry.rfcError.utf8CodeUnitCount > 0 { slots[Int(KB_FIELD_RFC_ERROR)].set(entry.rfcError) }
+        }
+        set(Int32(KB_FIELD_ERROR_DESCRIPTION), reason)
+        set(Int32(KB_FIELD_WWW_AUTHENTICATE), challenge)
+        set(Int32(KB_FIELD_ERROR_BODY), body)
+        set(Int32(KB_FIELD_DPOP_NONCE), nonce)
+    }
+
+    func fail(_ error: KeyboundError, verifier: Verifier, tokenEndpoint: Bool) {
+        fail(Status.of(error), reason: error.reason, tokenEndpoint: tokenEndpoint,
+             challenge: tokenEndpoint ? nil : verifier.wwwAuthenticate(for: error),
+             body: tokenEndpoint ? Challenge.tokenEndpointErrorBody(for: error) : nil, nonce: error.dpopNonce)
+    }
+
+    func failInvalidArgument(_ reason: String) {
+        fail(Status.invalidArgument, reason: reason, tokenEndpoint: false, challenge: nil, body: nil, nonce: nil)
+    }
+}
+
+// MARK: - Verifying
+
+enum RequestMode {
+    case resource
+    case tokenEndpoint
+    case opaque
+}
+
+/// The one implementation behind `kb_verify`, `kb_verify_token_endpoint` and `kb_verify_opaque`: checks every C
+/// argument, then calls the byte-level Swift entry point; nothing is kept after the call.
+@unsafe
+func verifyRequest(
+    _ mode: RequestMode,
+    _ verifier: OpaquePointer?,
+    _ method: UnsafePointer<UInt8>?, _ methodLength: Int,
+    _ url: UnsafePointer<UInt8>?, _ urlLength: Int,
+    _ authorization: UnsafePointer<UInt8>?, _ authorizationLength: Int,
+    _ dpop: UnsafePointer<UnsafePointer<UInt8>?>?, _ dpopLengths: UnsafePointer<Int>?, _ dpopCount: Int,
+    _ boundJKT: UnsafePointer<UInt8>?, _ boundJKTLength: Int,
+    _ now: Int64,
+    _ result: OpaquePointer?
+) -> kb_status {
+    guard let box = unsafe ResultBox.from(result) else { return Status.invalidArgument }
+    box.reset()
+    guard let verifierBox = unsafe VerifierBox.from(verifier) else {
+        box.failInvalidArgument("verifier is NULL")
+        return box.status
+    }
+    do throws(InvalidArgument) {
+        let methodBytes = try unsafe cBuffer(method, methodLength)
+        let urlBytes = try unsafe cBuffer(url, urlLength)
+        let authorizationBytes = try unsafe cOptionalBuffer(authorization, authorizationLength)
+        guard dpopCount >= 0 else { throw InvalidArgument() }
+        var firstProof: UnsafeRawBufferPointer? = nil
+        if dpopCount > 0 {
+            guard let dpop = unsafe dpop, let dpopLengths = unsafe dpopLengths else { throw InvalidArgument() }
+            // Every value is checked, though only the first is read when there is one.
+            for index in 0..<dpopCount {
+                let value = try unsafe cBuffer(dpop[index], dpopLengths[index])
+                if index == 0 { unsafe firstProof = value }
+            }
+        }
+        let verificationMode: VerificationMode
+        switch mode {
+        case .resource: verificationMode = .resource
+        case .tokenEndpoint: verificationMode = .tokenEndpoint
+        case .opaque: verificationMode = .opaqueToken(boundJKT: try unsafe cString(boundJKT, boundJKTLength))
+        }
+        do throws(KeyboundError) {
+            let verified = try unsafe verifierBox.verifier.verify(
+                method: methodBytes, url: urlBytes, authorization: authorizationBytes, dpopCount: dpopCount,
+                firstProof: firstProof, mode: verificationMode, now: now)
+            // A success implies exactly one proof.
+            unsafe box.succeed(verified, proof: firstProof ?? UnsafeRawBufferPointer(start: nil, count: 0),
+                               noncesOn: verifierBox.noncesOn)
+        } catch {
+            box.fail(error, verifier: verifierBox.verifier, tokenEndpoint: mode == .tokenEndpoint)
+        }
+    } catch {
+        box.failInvalidArgument("an argument is NULL or a length is invalid")
+    }
+    return box.status
+}
+
+@c @implementation
+public func kb_verify(
+    _ verifier: OpaquePointer?,
+    _ method: UnsafePointer<UInt8>?, _ methodLength: Int,
+    _ url: UnsafePointer<UInt8>?, _ urlLength: Int,
+    _ authorization: UnsafePointer<UInt8>?, _ authorizationLength: Int,
+    _ dpop: UnsafePointer<UnsafePointer<UInt8>?>?, _ dpopLengths: UnsafePointer<Int>?, _ dpopCount: Int,
+    _ now: Int64,
+    _ result: OpaquePointer?
+) -> kb_status {
+    unsafe verifyRequest(.resource, verifier, method, methodLength, url, urlLength, authorization, authorizationLength,
+                         dpop, dpopLengths, dpopCount, nil, 0, now, result)
+}
+
+@c @implementation
+public func kb_verify_token_endpoint(
+    _ verifier: OpaquePointer?,
+    _ method: UnsafePointer<UInt8>?, _ methodLength: Int,
+    _ url: UnsafePointer<UInt8>?, _ urlLength: Int,
+    _ dpop: UnsafePointer<UnsafePointer<UInt8>?>?, _ dpopLengths: UnsafePointer<Int>?, _ dpopCount: Int,
+    _ now: Int64,
+    _ result: OpaquePointer?
+) -> kb_status {
+    unsafe verifyRequest(.tokenEndpoint, verifier, method, methodLength, url, urlLength, nil, 0,
+                         dpop, dpopLengths, dpopCount, nil, 0, now, result)
+}
+
+@c @implementation
+public func kb_verify_opaque(
+    _ verifier: OpaquePointer?,
+    _ method: UnsafePointer<UInt8>?, _ methodLength: Int,
+    _ url: UnsafePointer<UInt8>?, _ urlLength: Int,
+    _ authorization: UnsafePointer<UInt8>?, _ authorizationLength: Int,
+    _ dpop: UnsafePointer<UnsafePointer<UInt8>?>?, _ dpopLengths: UnsafePointer<Int>?, _ dpopCount: Int,
+    _ boundJKT: UnsafePointer<UInt8>?, _ boundJKTLength: Int,
+    _ now: Int64,
+    _ result: OpaquePointer?
+) -> kb_status {
+    unsafe verifyRequest(.opaque, verifier, method, methodLength, url, urlLength, authorization, authorizationLength,
+                         dpop, dpopLengths, dpopCount, boundJKT, boundJKTLength, now, result)
+}
+
+// MARK: - Result exports
+
+@c @implementation
+public func kb_result_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> kb_status {
+    guard let out = unsafe out else { return Status.invalidArgument }
+    unsafe out.pointee = OpaquePointer(Unmanaged.passRetained(ResultBox()).toOpaque())
+    return Status.ok
+}
+
+@c @implementation
+public func kb_result_free(_ result: OpaquePointer?) {
+    guard let result = unsafe result else { return }
+    unsafe Unmanaged<ResultBox>.fromOpaque(UnsafeRawPointer(result)).release()
+}
+
+@c @implementation
+public func kb_result_status(_ result: OpaquePointer?) -> kb_status {
+    guard let box = unsafe ResultBox.from(result), box.used else { return Status.invalidArgument }
+    return box.status
+}
+
+@c @implementation
+public func kb_result_http_status(_ result: OpaquePointer?) -> Int32 {
+    guard let box = unsafe ResultBox.from(result), box.used else { return 0 }
+    return box.httpStatus
+}
+
+/// Writes a slot's view to the caller's out-parameters (NULL/0 when absent).
+@unsafe
+func writeView(_ slot: OwnedBytes, _ out: UnsafeMutablePointer<UnsafePointer<UInt8>?>, _ length: UnsafeMutablePointer<Int>) {
+    if slot.isPresent, let base = unsafe slot.base {
+        unsafe out.pointee = UnsafePointer(base.assumingMemoryBound(to: UInt8.self))
+        unsafe length.pointee = slot.count
+    } else {
+        unsafe out.pointee = nil
+        unsafe length.pointee = 0
+    }
+}
+
+@c @implementation
+public func kb_result_field(
+    _ result: OpaquePointer?,
+    _ field: kb_field,
+    _ out: UnsafeMutablePointer<UnsafePointer<UInt8>?>?,
+    _ outLength: UnsafeMutablePointer<Int>?
+) -> kb_status {
+    guard let box = unsafe ResultBox.from(result), let out = unsafe out, let outLength = unsafe outLength,
+        field >= Int32(KB_FIELD_SUB) && field <= Int32(KB_FIELD_ERROR_BODY)
+    else { return Status.invalidArgument }
+    unsafe writeView(box.slots[Int(field)], out, outLength)
+    return Status.ok
+}
+
+@c @implementation
+public func kb_result_exp(
+    _ result: OpaquePointer?,
+    _ present: UnsafeMutablePointer<Int32>?,
+    _ exp: UnsafeMutablePointer<Double>?
+) -> kb_status {
+    guard let box = unsafe ResultBox.from(result), let present = unsafe present, let exp = unsafe exp else {
+        return Status.invalidArgument
+    }
+    unsafe present.pointee = box.hasExpiry ? 1 : 0
+    unsafe exp.pointee = box.hasExpiry ? box.expiry : 0
+    return Status.ok
+}
+
+@c @implementation
+public func kb_result_claim(
+    _ result: OpaquePointer?,
+    _ name: UnsafePointer<UInt8>?,
+    _ nameLength: Int,
+    _ out: UnsafeMutablePointer<UnsafePointer<UInt8>?>?,
+    _ outLength: UnsafeMutablePointer<Int>?
+) -> kb_status {
+    guard let box = unsafe ResultBox.from(result), let out = unsafe out, let outLength = unsafe outLength,
+        let nameBytes = try? unsafe cBuffer(name, nameLength)
+    else { return Status.invalidArgument }
+    box.slots[ResultBox.claimSlot].clear()
+    if let verified = box.verified {
+        unsafe verified.withClaimJSON(nameBytes) { json in
+            if let json = unsafe json { unsafe box.slots[ResultBox.claimSlot].set(json) }
+        }
+    }
+    unsafe writeView(box.slots[ResultBox.claimSlot], out, outLength)
+    return Status.ok
+}

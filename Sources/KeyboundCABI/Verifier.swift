@@ -1,0 +1,229 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+public import CKeybound
+import Keybound
+
+/// What a `kb_verifier` holds: the Swift verifier (thread-safe) and whether nonces are on.
+final class VerifierBox: Sendable {
+    let verifier: Verifier
+    let noncesOn: Bool
+    /// The accepted RSA modulus sizes, for JWKS replacements.
+    let rsaModulusBits: ClosedRange<Int>
+
+    init(verifier: Verifier, noncesOn: Bool, rsaModulusBits: ClosedRange<Int>) {
+        self.verifier = verifier
+        self.noncesOn = noncesOn
+        self.rsaModulusBits = rsaModulusBits
+    }
+
+    @unsafe
+    static func from(_ handle: OpaquePointer?) -> VerifierBox? {
+        guard let handle = unsafe handle else { return nil }
+        return unsafe Unmanaged<VerifierBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    }
+
+    /// Builds a verifier from a configuration; every failure is a `KeyboundError` with a reason for `errbuf`.
+    static func make(_ config: ConfigBox) throws(KeyboundError) -> VerifierBox {
+        var policy = config.policy
+        guard config.rsaMinimumBits <= config.rsaMaximumBits else {
+            throw KeyboundError(.invalidConfiguration, reason: "RSA_MIN_BITS is above RSA_MAX_BITS")
+        }
+        policy.rsaModulusBits = config.rsaMinimumBits...config.rsaMaximumBits
+        if config.nonceMode != 0 {
+            policy.nonces = try NonceIssuer(secrets: config.nonceSecrets, windowSeconds: config.nonceWindowSeconds,
+                                            boundToKey: config.nonceMode == 2)
+        }
+        var issuers: [TrustedIssuer] = []
+        for (index, issuer) in config.issuers.enumerated() {
+            let keys: JWKSet
+            do throws(KeyboundError) {
+                keys = try JWKSet(json: issuer.jwks, rsaModulusBits: policy.rsaModulusBits)
+            } catch {
+                throw KeyboundError(error.code, reason: "issuer \(index): \(error.reason)")
+            }
+            issuers.append(TrustedIssuer(identifier: issuer.identifier, audiences: issuer.audiences, keys: keys))
+        }
+        let keyMiss = config.keyMiss
+        var onKeyMiss: (@Sendable (KeyMiss) -> Void)? = nil
+        if let keyMiss {
+            onKeyMiss = { miss in keyMiss.call(miss) }
+        }
+        let verifier = try Verifier(issuers: issuers, policy: policy, replayStore: config.replayStore,
+                                    onKeyMiss: onKeyMiss)
+        return VerifierBox(verifier: verifier, noncesOn: policy.nonces != nil, rsaModulusBits: policy.rsaModulusBits)
+    }
+}
+
+// MARK: - Exports
+
+@c @implementation
+public func kb_verifier_new(
+    _ cfg: OpaquePointer?,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?,
+    _ errbuf: UnsafeMutablePointer<CChar>?,
+    _ errbufLength: Int
+) -> kb_status {
+    if let out = unsafe out { unsafe out.pointee = nil }
+    guard let errors = try? unsafe ErrorBuffer(errbuf, errbufLength) else { return Status.invalidArgument }
+    guard let config = unsafe ConfigBox.from(cfg), let out = unsafe out else {
+        errors.write("cfg and out must not be NULL")
+        return Status.invalidArgument
+    }
+    do throws(KeyboundError) {
+        let box = try VerifierBox.make(config)
+        unsafe out.pointee = OpaquePointer(Unmanaged.passRetained(box).toOpaque())
+        return Status.ok
+    } catch {
+        errors.write(error.reason)
+        return Status.of(error)
+    }
+}
+
+@c @implementation
+public func kb_verifier_free(_ verifier: OpaquePointer?) {
+    guard let verifier = unsafe verifier else { return }
+    unsafe Unmanaged<VerifierBox>.fromOpaque(UnsafeRawPointer(verifier)).release()
+}
+
+@c @implementation
+public func kb_verifier_replace_jwks(
+    _ verifier: OpaquePointer?,
+    _ issuer: UnsafePointer<UInt8>?,
+    _ issuerLength: Int,
+    _ jwksJSON: UnsafePointer<UInt8>?,
+    _ jwksLength: Int,
+    _ errbuf: UnsafeMutablePointer<CChar>?,
+    _ errbufLength: Int
+) -> kb_status {
+    guard let errors = try? unsafe ErrorBuffer(errbuf, errbufLength) else { return Status.invalidArgument }
+    guard let box = unsafe VerifierBox.from(verifier),
+        let identifier = try? unsafe cString(issuer, issuerLength),
+        let json = try? unsafe cBytes(jwksJSON, jwksLength)
+    else {
+        errors.write("a NULL verifier, an invalid buffer or a non-UTF-8 issuer")
+        return Status.invalidArgument
+    }
+    do throws(KeyboundError) {
+        let keys = try JWKSet(json: json, rsaModulusBits: box.rsaModulusBits)
+        try box.verifier.replaceKeys(forIssuer: identifier, with: keys)
+        return Status.ok
+    } catch {
+        errors.write(error.reason)
+        return Status.of(error)
+    }
+}
+
+@c @implementation
+public func kb_mint_nonce(
+    _ verifier: OpaquePointer?,
+    _ now: Int64,
+    _ jkt: UnsafePointer<UInt8>?,
+    _ jktLength: Int,
+    _ out: UnsafeMutablePointer<UInt8>?,
+    _ outCapacity: Int,
+    _ outLength: UnsafeMutablePointer<Int>?
+) -> kb_status {
+    guard let box = unsafe VerifierBox.from(verifier), let outLength = unsafe outLength else {
+        return Status.invalidArgument
+    }
+    guard let jkt = try? unsafe cString(jkt, jktLength),
+        let destination = try? unsafe cBuffer(UnsafePointer(out), outCapacity)
+    else { return Status.invalidArgument }
+    guard box.noncesOn else { return Status.invalidConfig }
+    do throws(KeyboundError) {
+        guard var nonce = try box.verifier.mintNonce(now: now, jkt: jkt.isEmpty ? nil : jkt) else {
+            return Status.invalidConfig
+        }
+        return nonce.withUTF8 { bytes -> kb_status in
+            unsafe outLength.pointee = bytes.count
+            guard bytes.count <= destination.count, let out = unsafe out else { return Status.bufferTooSmall }
+            if let source = bytes.baseAddress {
+                // Safe because `out` has `outCapacity` bytes, checked to hold `bytes.count`.
+                unsafe UnsafeMutableRawPointer(out).copyMemory(from: source, byteCount: bytes.count)
+            }
+            return Status.ok
+        }
+    } catch {
+        return Status.of(error)
+    }
+}
+
+@c @implementation
+public func kb_revoke_token_jti(
+    _ verifier: OpaquePointer?,
+    _ jti: UnsafePointer<UInt8>?,
+    _ jtiLength: Int,
+    _ until: Int64,
+    _ now: Int64
+) -> kb_status {
+    guard let box = unsafe VerifierBox.from(verifier), let jti = try? unsafe cString(jti, jtiLength) else {
+        return Status.invalidArgument
+    }
+    do throws(KeyboundError) {
+        try box.verifier.revokeToken(jti: jti, until: until, now: now)
+        return Status.ok
+    } catch {
+        return Status.of(error)
+    }
+}
+
+@c @implementation
+public func kb_revoke_jkt(
+    _ verifier: OpaquePointer?,
+    _ jkt: UnsafePointer<UInt8>?,
+    _ jktLength: Int,
+    _ until: Int64,
+    _ now: Int64
+) -> kb_status {
+    guard let box = unsafe VerifierBox.from(verifier), let jkt = try? unsafe cString(jkt, jktLength) else {
+        return Status.invalidArgument
+    }
+    do throws(KeyboundError) {
+        try box.verifier.revokeKey(jkt: jkt, until: until, now: now)
+        return Status.ok
+    } catch {
+        return Status.of(error)
+    }
+}
+
+/// The size of the first `kb_metrics` layout; a caller's `struct_size` must be at least this.
+let metricsFirstLayoutSize = 72
+
+@c @implementation
+public func kb_verifier_metrics(_ verifier: OpaquePointer?, _ out: UnsafeMutablePointer<kb_metrics>?) -> kb_status {
+    guard let box = unsafe VerifierBox.from(verifier), let out = unsafe out else { return Status.invalidArgument }
+    // Read only the size before trusting the rest of the caller's struct.
+    let size = unsafe out.pointer(to: \.struct_size)?.pointee ?? 0
+    guard Int(size) >= metricsFirstLayoutSize else { return Status.invalidArgument }
+    let metrics = box.verifier.metrics
+    func count(_ n: Int) -> UInt64 { UInt64(clamping: n) }
+    func optionalCount(_ n: Int?) -> UInt64 { n.map(count) ?? UInt64.max }
+    var refused = 0
+    for (_, n) in metrics.refused { refused = refused.addingReportingOverflow(n).partialValue }
+    unsafe out.pointee.reserved = 0
+    unsafe out.pointee.verified = count(metrics.verified)
+    unsafe out.pointee.refused = count(refused)
+    unsafe out.pointee.replay_cache_count = optionalCount(metrics.replayCacheCount)
+    unsafe out.pointee.replay_cache_capacity = optionalCount(metrics.replayCacheCapacity)
+    unsafe out.pointee.proof_key_cache_hits = count(metrics.proofKeyCacheHits)
+    unsafe out.pointee.proof_key_cache_misses = count(metrics.proofKeyCacheMisses)
+    unsafe out.pointee.token_cache_hits = count(metrics.tokenCacheHits)
+    unsafe out.pointee.token_cache_misses = count(metrics.tokenCacheMisses)
+    return Status.ok
+}
+
+@c @implementation
+public func kb_verifier_refusals(
+    _ verifier: OpaquePointer?,
+    _ status: kb_status,
+    _ out: UnsafeMutablePointer<UInt64>?
+) -> kb_status {
+    guard let box = unsafe VerifierBox.from(verifier), let out = unsafe out, Status.isVerificationStatus(status),
+        let code = KeyboundError.Code(rawValue: Int(status))
+    else { return Status.invalidArgument }
+    unsafe out.pointee = UInt64(clamping: box.verifier.metrics.refusals(code))
+    return Status.ok
+}

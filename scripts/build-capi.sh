@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+#===----------------------------------------------------------------------===#
+# SPDX-License-Identifier: Apache-2.0
+# This source file is part of the Keybound open source project.
+#===----------------------------------------------------------------------===#
+# Builds the self-contained C library and lays it out for installation:
+#   DIR/include/keybound.h
+#   DIR/lib/libkeybound.so.0          (the file; SONAME libkeybound.so.0)
+#   DIR/lib/libkeybound.so -> libkeybound.so.0
+#   DIR/lib/pkgconfig/keybound.pc     (relocatable: prefix=${pcfiledir}/../..)
+# Usage: scripts/build-capi.sh [--prefix DIR]   (default DIR: dist)
+# The release build uses its own scratch path (.build-capi), so the static-stdlib flags never rebuild .build.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+prefix="$root/dist"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --prefix) prefix="$2"; shift 2 ;;
+        --prefix=*) prefix="${1#--prefix=}"; shift ;;
+        -h|--help) sed -n '5,12p' "$0"; exit 0 ;;
+        *) echo "build-capi.sh: unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+mkdir -p "$prefix"
+prefix="$(cd "$prefix" && pwd)"
+
+cd "$root"
+scratch="$root/.build-capi"
+set -x
+swift build -c release --product KeyboundCABI --scratch-path "$scratch" \
+    -Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
+    -Xlinker --version-script="$root/scripts/capi/keybound.map" \
+    -Xlinker -soname=libkeybound.so.0
+set +x
+built="$(swift build -c release --product KeyboundCABI --scratch-path "$scratch" --show-bin-path)/libKeyboundCABI.so"
+[ -f "$built" ] || { echo "build-capi.sh: $built was not built" >&2; exit 1; }
+
+version="$(sed -n 's/^#define KB_VERSION_STRING "\(.*\)"$/\1/p' include/keybound.h)"
+[ -n "$version" ] || { echo "build-capi.sh: no KB_VERSION_STRING in include/keybound.h" >&2; exit 1; }
+
+mkdir -p "$prefix/include" "$prefix/lib/pkgconfig"
+install -m 0644 include/keybound.h "$prefix/include/keybound.h"
+install -m 0755 "$built" "$prefix/lib/libkeybound.so.0"
+ln -sf libkeybound.so.0 "$prefix/lib/libkeybound.so"
+cat > "$prefix/lib/pkgconfig/keybound.pc" <<PC
+prefix=\${pcfiledir}/../..
+includedir=\${prefix}/include
+libdir=\${prefix}/lib
+
+Name: keybound
+Description: Verifier of RFC 9449 DPoP requests (C API)
+Version: $version
+Requires.private: libcrypto
+Cflags: -I\${includedir}
+Libs: -L\${libdir} -lkeybound
+PC
+echo "build-capi.sh: installed into $prefix"
+ls -l "$prefix/lib"
