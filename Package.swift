@@ -33,6 +33,8 @@ let package = Package(
             dependencies: ["COpenSSL"],
             swiftSettings: strictMemorySafety
         ),
+        // The README's "verify a request" example, compiled by every build (swift run keybound-example).
+        .executableTarget(name: "keybound-example", dependencies: ["Keybound"], path: "Examples/VerifyRequest"),
         // Test support: counts the test thread's heap allocations (interposes malloc in the test binary only).
         .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
         .testTarget(

@@ -88,7 +88,37 @@ extension PublicKey {
         guard e.count > 1 || e[0] >= 3 else {
             throw KeyboundError.make(code, "RSA exponent is below 3")
         }
+        guard !hasROCAFingerprint(n) else {
+            throw KeyboundError.make(code, "RSA modulus has the ROCA (CVE-2017-15361) fingerprint")
+        }
         return bits
+    }
+
+    /// The small primes of the ROCA test: every vulnerable key's modulus is `k·M + (65537^a mod M)` for a primorial
+    /// `M` that contains all of them, whatever the key size.
+    static let rocaPrimes: [UInt32] = [
+        3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109,
+        113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
+    ]
+
+    /// Whether `n` carries the fingerprint of keys made by the vulnerable Infineon generator (Nemec et al., "The
+    /// Return of Coppersmith's Attack", CCS 2017; CVE-2017-15361): `n mod p` is a power of 65537 modulo every prime
+    /// `p` in ``rocaPrimes``. A sound modulus passes this by chance with probability about 2^-154.
+    static func hasROCAFingerprint(_ n: ByteView) -> Bool {
+        for p in rocaPrimes {
+            var remainder: UInt32 = 0
+            for i in 0..<n.count { remainder = (remainder &* 256 &+ UInt32(n[i])) % p }
+            // Walk the powers of 65537 mod p until they cycle back to 1.
+            let generator = 65537 % p
+            var power: UInt32 = 1
+            var found = false
+            repeat {
+                if power == remainder { found = true; break }
+                power = power &* generator % p
+            } while power != 1
+            if !found { return false }
+        }
+        return true
     }
 
     // MARK: - Ed25519 (RFC 8037 §2, RFC 8032 §5.1.3)

@@ -61,4 +61,21 @@ struct CompactJWS {
             }
         }
     }
+
+    /// Like ``withDecoded(maxDepth:failingWith:_:)`` for a JWS whose payload is any bytes (RFC 7515; JWTs go through
+    /// the JSON form): the header is read as a JSON object, the payload only checked to be canonical base64url.
+    func withDecodedHeader<R>(
+        maxDepth: Int,
+        failingWith code: KeyboundError.Code,
+        _ body: (_ header: JSONValue, _ signature: ByteView) throws(KeyboundError) -> R
+    ) throws(KeyboundError) -> R {
+        try Base64URL.withDecoded(encodedHeader, failingWith: code) { (headerBytes) throws(KeyboundError) -> R in
+            let header = try JSON.parseObject(headerBytes, maxDepth: maxDepth, failingWith: code)
+            return try Base64URL.withDecoded(encodedPayload, failingWith: code) { (_) throws(KeyboundError) -> R in
+                try Base64URL.withDecoded(encodedSignature, failingWith: code) { (signature) throws(KeyboundError) -> R in
+                    try body(header, signature)
+                }
+            }
+        }
+    }
 }

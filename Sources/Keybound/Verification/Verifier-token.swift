@@ -53,22 +53,12 @@ extension Verifier {
         // Keys: read the generation before the set, so a rotation in between only makes this entry stale.
         let generation = issuer.generation.load(ordering: .acquiring)
         let keys = issuer.keys
-        let kid = header.member("kid")
-        let entry: JWKSet.Entry?
-        if let kid {
-            entry = kid.kind == .string ? kid.withUnescapedString { keys.entry(forKid: $0) } : nil
-        } else {
-            entry = keys.entry(forKid: nil)
+        do throws(KeyboundError) {
+            try Self.checkSignature(jws, alg: alg, kid: header.member("kid"), signature: signature, keys: keys)
+        } catch {
+            if error.code == .tokenKidUnknown { reportKeyMiss(issuer, kid: header.member("kid"), now: now) }
+            throw error
         }
-        guard let entry else {
-            reportKeyMiss(issuer, kid: kid, now: now)
-            throw .make(.tokenKidUnknown, "no issuer key for the access token kid")
-        }
-        guard entry.key.supports(alg), entry.algorithm == nil || entry.algorithm == alg else {
-            throw .make(.tokenKeyMismatch, "access token alg disagrees with the issuer key")
-        }
-        guard try SignatureVerifier.verify(alg, key: entry.key, signingInput: jws.signingInput, signature: signature)
-        else { throw .make(.tokenSignature, "access token signature is not valid") }
         // Claims (RFC 7519 §4.1, RFC 9068 §2.2, RFC 7800 §3.1).
         try checkAudience(payload, issuer: issuer)
         guard let expValue = payload.member("exp") else { throw .make(.tokenClaims, "access token has no exp") }
@@ -96,6 +86,33 @@ extension Verifier {
             clientID: clientID, scope: scope, tokenID: tokenID, expiresAt: exp, notBefore: notBefore,
             boundJKT: boundJKT
         )
+    }
+
+    /// The signature of a JWS under an issuer's keys: the key is found by the header's `kid` (exact bytes; without a
+    /// `kid`, only in a one-key set), must agree with `alg` in type, curve and any declared `alg`, and must verify the
+    /// signature over the original signing input. Key material named in the header (`jwk`, `jku`, `x5u`, `x5c`) is
+    /// never used (RFC 8725 §3.10; ATTACKS A4, A6).
+    ///
+    /// - Throws: `.tokenKidUnknown`, `.tokenKeyMismatch` or `.tokenSignature`.
+    static func checkSignature(
+        _ jws: CompactJWS,
+        alg: JWSAlgorithm,
+        kid: JSONValue?,
+        signature: ByteView,
+        keys: JWKSet
+    ) throws(KeyboundError) {
+        let entry: JWKSet.Entry?
+        if let kid {
+            entry = kid.kind == .string ? kid.withUnescapedString { keys.entry(forKid: $0) } : nil
+        } else {
+            entry = keys.entry(forKid: nil)
+        }
+        guard let entry else { throw .make(.tokenKidUnknown, "no issuer key for the access token kid") }
+        guard entry.key.supports(alg), entry.algorithm == nil || entry.algorithm == alg else {
+            throw .make(.tokenKeyMismatch, "access token alg disagrees with the issuer key")
+        }
+        guard try SignatureVerifier.verify(alg, key: entry.key, signingInput: jws.signingInput, signature: signature)
+        else { throw .make(.tokenSignature, "access token signature is not valid") }
     }
 
     /// `typ` of an access token: `at+jwt` or `application/at+jwt` always; `JWT` or none unless strict; never

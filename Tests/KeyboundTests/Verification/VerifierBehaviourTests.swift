@@ -232,4 +232,52 @@ struct VerifierBehaviourTests {
             }
         }
     }
+
+    @Test("a malleated ECDSA proof (s → n − s) verifies but is the same proof: refused as a replay (ATTACKS B3)")
+    func malleatedProofIsReplay() throws {
+        let testCase = try #require(scenario.validResourceCases.first { $0.name.contains("ES256 proof") })
+        let parts = testCase.dpop[0].split(separator: ".").map(String.init)
+        var signature = try #require(Base64URL.decode(parts[2]))
+        #expect(signature.count == 64)
+        // n − s over 32-byte big-endian numbers (P-256 order from ATTACKS §F).
+        let order: [UInt8] = Array(hex: "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")
+        var borrow = 0
+        for i in stride(from: 31, through: 0, by: -1) {
+            let d = Int(order[i]) - Int(signature[32 + i]) - borrow
+            signature[32 + i] = UInt8((d + 256) % 256)
+            borrow = d < 0 ? 1 : 0
+        }
+        var malleated = testCase.request
+        malleated.dpop = [parts[0] + "." + parts[1] + "." + Base64URL.encode(signature)]
+        // On its own, the malleated proof is valid...
+        #expect(throws: Never.self) { try scenario.makeVerifier().verify(malleated, now: scenario.now) }
+        // ...but after the original it is a replay: the replay key is (jkt, jti), never the proof's bytes.
+        let verifier = try scenario.makeVerifier()
+        _ = try verifier.verify(testCase.request, now: scenario.now)
+        #expect(throws: KeyboundError(.proofReplayed)) { try verifier.verify(malleated, now: scenario.now) }
+    }
+
+    @Test("refused proofs leave nothing in the replay cache (insert only after every other check, ATTACKS D11c)")
+    func refusalsDoNotFillTheCache() throws {
+        let verifier = try scenario.makeVerifier()
+        var refused = 0
+        for testCase in scenario.cases where !testCase.expectOK {
+            do { _ = try verifier.verify(testCase.request, mode: testCase.verificationMode, now: scenario.now) } catch { refused += 1 }
+        }
+        #expect(refused > 400)
+        #expect(verifier.metrics.replayCacheCount == 0)
+    }
+}
+
+extension Array where Element == UInt8 {
+    init(hex: String) {
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            bytes.append(UInt8(hex[index..<next], radix: 16) ?? 0)
+            index = next
+        }
+        self = bytes
+    }
 }
