@@ -17,6 +17,8 @@ let package = Package(
     name: "keybound",
     products: [
         .library(name: "Keybound", targets: ["Keybound"]),
+        // --- CLI and signing (branch `cli`) ---
+        .library(name: "KeyboundSigning", targets: ["KeyboundSigning"]),
     ],
     targets: [
         // libcrypto from the system (OpenSSL 3, Debian's libssl-dev). Only Keybound/Crypto/OpenSSL imports it.
@@ -41,5 +43,9 @@ let package = Package(
             // JSON fixtures are read from the source tree by path, not bundled.
             exclude: ["Fixtures"]
         ),
+        // --- CLI and signing (branch `cli`) ---
+        // Signing (test keys, tokens, proofs): not part of the verification core.
+        .target(name: "KeyboundSigning", dependencies: ["Keybound", "COpenSSL"]),
+        .testTarget(name: "KeyboundSigningTests", dependencies: ["Keybound", "KeyboundSigning"]),
     ]
 )
