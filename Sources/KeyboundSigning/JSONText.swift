@@ -10,11 +10,11 @@ import Keybound
 /// The writer escapes strings per RFC 8259 §7. The reader parses one object strictly (no duplicate member names,
 /// bounded depth and size) and keeps the string members; other values are checked for syntax and kept as their
 /// raw text.
-enum JSONText {
+package enum JSONText {
     // MARK: - Writing
 
     /// `text` as a quoted JSON string (RFC 8259 §7): `"`, `\` and control characters escaped, the rest as is.
-    static func quoted(_ text: String) -> String {
+    package static func quoted(_ text: String) -> String {
         var result = "\""
         result.unicodeScalars.reserveCapacity(text.utf8.count &+ 2)
         for scalar in text.unicodeScalars {
@@ -40,11 +40,13 @@ enum JSONText {
     }
 
     /// Builds a compact JSON object from members whose values are already JSON texts, in the given order.
-    struct ObjectWriter {
-        private(set) var text = "{"
+    package struct ObjectWriter {
+        package private(set) var text = "{"
         private var first = true
 
-        mutating func raw(_ name: String, _ jsonValue: String) {
+        package init() {}
+
+        package mutating func raw(_ name: String, _ jsonValue: String) {
             if !first { text += "," }
             first = false
             text += JSONText.quoted(name)
@@ -52,64 +54,91 @@ enum JSONText {
             text += jsonValue
         }
 
-        mutating func string(_ name: String, _ value: String) { raw(name, JSONText.quoted(value)) }
-        mutating func string(_ name: String, _ value: String?) { if let value { string(name, value) } }
-        mutating func integer(_ name: String, _ value: Int64) { raw(name, String(value)) }
-        mutating func integer(_ name: String, _ value: Int64?) { if let value { integer(name, value) } }
+        package mutating func string(_ name: String, _ value: String) { raw(name, JSONText.quoted(value)) }
+        package mutating func string(_ name: String, _ value: String?) { if let value { string(name, value) } }
+        package mutating func integer(_ name: String, _ value: Int64) { raw(name, String(value)) }
+        package mutating func integer(_ name: String, _ value: Int64?) { if let value { integer(name, value) } }
 
-        func finished() -> String { text + "}" }
+        package func finished() -> String { text + "}" }
     }
 
     // MARK: - Reading
 
-    /// A member value of a parsed object.
-    enum Value: Equatable {
+    /// A parsed JSON value. Numbers keep their exact text.
+    package indirect enum Value: Equatable, Sendable {
         case string(String)
-        /// Any other JSON value, as its exact text.
-        case other(String)
+        case number(String)
+        case bool(Bool)
+        case null
+        case array([Value])
+        case object(Object)
     }
 
-    /// The members of a parsed JSON object, in document order.
-    struct Object {
-        let members: [(name: String, value: Value)]
+    /// The members of a parsed JSON object, in document order (names are unique).
+    package struct Object: Equatable, Sendable {
+        package let members: [Member]
 
-        /// The string value of `name`; `nil` when absent; throws when present but not a string.
+        package struct Member: Equatable, Sendable {
+            package let name: String
+            package let value: Value
+        }
+
+        /// The value of member `name`, or `nil` when absent.
+        package subscript(_ name: String) -> Value? { members.first { $0.name == name }?.value }
+
+        /// The string value of `name`; `nil` when absent; throws `code` when present but not a string.
         func string(_ name: String, failingWith code: KeyboundError.Code) throws(KeyboundError) -> String? {
-            guard let member = members.first(where: { $0.name == name }) else { return nil }
-            guard case .string(let text) = member.value else {
+            guard let value = self[name] else { return nil }
+            guard case .string(let text) = value else {
                 throw KeyboundError(code, reason: "JWK member \(name) is not a string")
             }
             return text
         }
 
-        func has(_ name: String) -> Bool { members.contains { $0.name == name } }
+        func has(_ name: String) -> Bool { self[name] != nil }
     }
 
-    /// The largest text ``parseObject(_:failingWith:)`` reads.
-    static let maximumBytes = 1 << 20
-    /// The deepest nesting ``parseObject(_:failingWith:)`` accepts.
-    static let maximumDepth = 16
+    /// The largest text read.
+    package static let maximumBytes = 1 << 20
+    /// The deepest nesting accepted by default.
+    package static let defaultMaximumDepth = 16
 
     /// Parses `text` as exactly one JSON object (surrounding whitespace allowed).
     static func parseObject(_ text: String, failingWith code: KeyboundError.Code) throws(KeyboundError) -> Object {
-        let bytes = Array(text.utf8)
-        guard bytes.count <= maximumBytes else { throw KeyboundError(code, reason: "JSON text is too large") }
-        var reader = Reader(bytes: bytes, code: code)
-        reader.skipWhitespace()
-        let object = try reader.object(depth: 1)
-        reader.skipWhitespace()
-        guard reader.atEnd else { throw KeyboundError(code, reason: "JSON text has trailing bytes") }
+        guard case .object(let object) = try parse(Array(text.utf8), failingWith: code) else {
+            throw KeyboundError(code, reason: "JSON text is not an object")
+        }
         return object
+    }
+
+    /// Parses `bytes` strictly as one JSON value (RFC 8259): UTF-8 only, no duplicate member names, no lone
+    /// surrogates, at most `maxDepth` levels of arrays and objects and ``maximumBytes`` bytes.
+    ///
+    /// - Throws: `code`, with a reason that names the problem and its byte offset but never echoes the input.
+    package static func parse(
+        _ bytes: [UInt8],
+        maxDepth: Int = defaultMaximumDepth,
+        failingWith code: KeyboundError.Code
+    ) throws(KeyboundError) -> Value {
+        guard bytes.count <= maximumBytes else { throw KeyboundError(code, reason: "JSON text is too large") }
+        var reader = Reader(bytes: bytes, code: code, maxDepth: maxDepth)
+        reader.skipWhitespace()
+        let value = try reader.value(depth: 0)
+        reader.skipWhitespace()
+        guard reader.atEnd else { throw KeyboundError(code, reason: "JSON text has trailing bytes at byte \(reader.index)") }
+        return value
     }
 
     private struct Reader {
         let bytes: [UInt8]
         let code: KeyboundError.Code
+        let maxDepth: Int
         var index = 0
 
-        init(bytes: [UInt8], code: KeyboundError.Code) {
+        init(bytes: [UInt8], code: KeyboundError.Code, maxDepth: Int) {
             self.bytes = bytes
             self.code = code
+            self.maxDepth = maxDepth
         }
 
         var atEnd: Bool { index >= bytes.count }
@@ -127,10 +156,33 @@ enum JSONText {
             index += 1
         }
 
+        /// One value; `depth` counts the arrays and objects around it.
+        mutating func value(depth: Int) throws(KeyboundError) -> Value {
+            guard let byte = peek() else { throw fail("JSON text ends early") }
+            switch byte {
+            case UInt8(ascii: "{"): return .object(try object(depth: depth &+ 1))
+            case UInt8(ascii: "["): return .array(try array(depth: depth &+ 1))
+            case UInt8(ascii: "\""): return .string(try string())
+            case UInt8(ascii: "t"):
+                try literal("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try literal("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try literal("null")
+                return .null
+            default:
+                let start = index
+                try number()
+                return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+            }
+        }
+
         mutating func object(depth: Int) throws(KeyboundError) -> Object {
-            guard depth <= JSONText.maximumDepth else { throw fail("JSON nesting is too deep") }
+            guard depth <= maxDepth else { throw fail("JSON nesting is deeper than \(maxDepth)") }
             try expect(UInt8(ascii: "{"))
-            var members: [(name: String, value: Value)] = []
+            var members: [Object.Member] = []
             var names = Set<String>()
             skipWhitespace()
             if peek() == UInt8(ascii: "}") {
@@ -144,15 +196,7 @@ enum JSONText {
                 skipWhitespace()
                 try expect(UInt8(ascii: ":"))
                 skipWhitespace()
-                let value: Value
-                if peek() == UInt8(ascii: "\"") {
-                    value = .string(try string())
-                } else {
-                    let start = index
-                    try skipValue(depth: depth &+ 1)
-                    value = .other(String(decoding: bytes[start..<index], as: UTF8.self))
-                }
-                members.append((name, value))
+                members.append(Object.Member(name: name, value: try value(depth: depth)))
                 skipWhitespace()
                 if peek() == UInt8(ascii: ",") {
                     index += 1
@@ -163,38 +207,25 @@ enum JSONText {
             }
         }
 
-        /// Checks the syntax of one value that is not a top-level object member string.
-        mutating func skipValue(depth: Int) throws(KeyboundError) {
-            guard depth <= JSONText.maximumDepth else { throw fail("JSON nesting is too deep") }
-            guard let byte = peek() else { throw fail("JSON text ends early") }
-            switch byte {
-            case UInt8(ascii: "{"):
-                _ = try object(depth: depth)
-            case UInt8(ascii: "["):
+        mutating func array(depth: Int) throws(KeyboundError) -> [Value] {
+            guard depth <= maxDepth else { throw fail("JSON nesting is deeper than \(maxDepth)") }
+            try expect(UInt8(ascii: "["))
+            var elements: [Value] = []
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") {
                 index += 1
+                return elements
+            }
+            while true {
                 skipWhitespace()
-                if peek() == UInt8(ascii: "]") {
+                elements.append(try value(depth: depth))
+                skipWhitespace()
+                if peek() == UInt8(ascii: ",") {
                     index += 1
-                    return
+                    continue
                 }
-                while true {
-                    skipWhitespace()
-                    try skipValue(depth: depth &+ 1)
-                    skipWhitespace()
-                    if peek() == UInt8(ascii: ",") {
-                        index += 1
-                        continue
-                    }
-                    try expect(UInt8(ascii: "]"))
-                    return
-                }
-            case UInt8(ascii: "\""):
-                _ = try string()
-            case UInt8(ascii: "t"): try literal("true")
-            case UInt8(ascii: "f"): try literal("false")
-            case UInt8(ascii: "n"): try literal("null")
-            default:
-                try number()
+                try expect(UInt8(ascii: "]"))
+                return elements
             }
         }
 
@@ -298,10 +329,10 @@ enum JSONText {
 }
 
 /// Unpadded base64url encoding (RFC 4648 §5, RFC 7515 §2) for the texts signing writes.
-enum B64URL {
+package enum B64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count &+ 2) / 3 &* 4)
         var index = 0
@@ -320,5 +351,5 @@ enum B64URL {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func encode(_ text: String) -> String { encode(Array(text.utf8)) }
+    package static func encode(_ text: String) -> String { encode(Array(text.utf8)) }
 }
