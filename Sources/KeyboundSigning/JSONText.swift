@@ -5,11 +5,10 @@
 
 import Keybound
 
-/// Writing and reading the small JSON texts signing needs, without Foundation (RFC 8259).
+/// Writing and reading the small JSON texts signing and the command-line tool need, without Foundation (RFC 8259).
 ///
-/// The writer escapes strings per RFC 8259 §7. The reader parses one object strictly (no duplicate member names,
-/// bounded depth and size) and keeps the string members; other values are checked for syntax and kept as their
-/// raw text.
+/// The writer escapes strings per RFC 8259 §7. The reader is strict and bounded: UTF-8 only, no duplicate member
+/// names, no lone surrogates, bounded nesting and size; its error reasons name a byte offset, never the input.
 package enum JSONText {
     // MARK: - Writing
 

@@ -25,37 +25,37 @@ struct TokenCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The issuer's private JWK: a file, - for standard input, or inline JSON.", valueName: "issuer-jwk"))
     var key: String
 
-    @Option(help: ArgumentHelp("The issuer (iss).", valueName: "iss"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The issuer (iss).", valueName: "iss"))
     var iss: String
 
-    @Option(help: ArgumentHelp("An audience (aud; repeatable).", valueName: "aud"))
+    @Option(parsing: .unconditionalSingleValue, help: ArgumentHelp("An audience (aud; repeatable).", valueName: "aud"))
     var aud: [String]
 
-    @Option(help: ArgumentHelp("The subject (sub).", valueName: "sub"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The subject (sub).", valueName: "sub"))
     var sub: String
 
-    @Option(help: ArgumentHelp("The client key's thumbprint (cnf.jkt).", valueName: "jkt"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The client key's thumbprint (cnf.jkt).", valueName: "jkt"))
     var jkt: String
 
     @Option(help: ArgumentHelp("Lifetime: exp = iat + ttl (default 300).", valueName: "seconds"))
     var ttl: Int64 = 300
 
-    @Option(help: ArgumentHelp("The scope, space-separated.", valueName: "scope"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The scope, space-separated.", valueName: "scope"))
     var scope: String?
 
-    @Option(name: .customLong("client-id"), help: ArgumentHelp("The client_id claim.", valueName: "id"))
+    @Option(name: .customLong("client-id"), parsing: .unconditional, help: ArgumentHelp("The client_id claim.", valueName: "id"))
     var clientID: String?
 
-    @Option(help: ArgumentHelp("The header kid (default: the key's kid).", valueName: "kid"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The header kid (default: the key's kid).", valueName: "kid"))
     var kid: String?
 
-    @Option(help: ArgumentHelp("The token's jti (default: random).", valueName: "id"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The token's jti (default: random).", valueName: "id"))
     var jti: String?
 
     @Option(help: ArgumentHelp("The iat (default: now).", valueName: "unix-seconds"))
     var iat: Int64?
 
-    @Option(help: ArgumentHelp("The header typ (default at+jwt).", valueName: "typ"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The header typ (default at+jwt).", valueName: "typ"))
     var typ: String = "at+jwt"
 
     func validate() throws {
@@ -98,25 +98,25 @@ struct ProofCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The client's private JWK: a file, - for standard input, or inline JSON.", valueName: "client-jwk"))
     var key: String
 
-    @Option(help: ArgumentHelp("The request method (htm).", valueName: "method"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The request method (htm).", valueName: "method"))
     var method: String
 
-    @Option(help: ArgumentHelp("The request URL (htu is it without query and fragment).", valueName: "url"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The request URL (htu is it without query and fragment).", valueName: "url"))
     var url: String
 
     @Option(help: ArgumentHelp("The algorithm, when the JWK has no alg (needed for RSA keys).", valueName: "alg"))
     var alg: String?
 
-    @Option(help: ArgumentHelp("The access token the proof goes with (sets ath).", valueName: "token"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The access token the proof goes with (sets ath).", valueName: "token"))
     var token: String?
 
-    @Option(help: ArgumentHelp("A nonce from the server's DPoP-Nonce header.", valueName: "nonce"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("A nonce from the server's DPoP-Nonce header.", valueName: "nonce"))
     var nonce: String?
 
     @Option(help: ArgumentHelp("The iat (default: now).", valueName: "unix-seconds"))
     var iat: Int64?
 
-    @Option(help: ArgumentHelp("The proof's jti (default: random).", valueName: "id"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The proof's jti (default: random).", valueName: "id"))
     var jti: String?
 
     func run() throws {
@@ -152,7 +152,7 @@ struct NonceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The time (default: now).", valueName: "unix-seconds"))
     var now: Int64?
 
-    @Option(help: ArgumentHelp("Bind the nonce to this key thumbprint.", valueName: "jkt"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Bind the nonce to this key thumbprint.", valueName: "jkt"))
     var jkt: String?
 
     @OptionGroup var nonceOptions: NonceOptions

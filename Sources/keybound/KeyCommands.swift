@@ -86,7 +86,7 @@ struct Keygen: ParsableCommand {
     @Flag(help: "Also print the public JWK, on a second line.")
     var `public` = false
 
-    @Option(help: ArgumentHelp("The kid to give the key.", valueName: "kid"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The kid to give the key.", valueName: "kid"))
     var kid: String?
 
     @Option(name: .customLong("rsa-bits"), help: ArgumentHelp("RSA modulus size, 2048...8192 (default 2048).", valueName: "bits"))

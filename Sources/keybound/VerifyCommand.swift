@@ -38,10 +38,10 @@ struct Verify: ParsableCommand {
     @Option(help: ArgumentHelp("The issuer's JWKS document (required except in token-endpoint mode).", valueName: "path"))
     var jwks: String?
 
-    @Option(help: ArgumentHelp("The trusted issuer (exact iss; required except in token-endpoint mode).", valueName: "iss"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The trusted issuer (exact iss; required except in token-endpoint mode).", valueName: "iss"))
     var issuer: String?
 
-    @Option(help: ArgumentHelp("An accepted audience (repeatable; at least one except in token-endpoint mode).", valueName: "aud"))
+    @Option(parsing: .unconditionalSingleValue, help: ArgumentHelp("An accepted audience (repeatable; at least one except in token-endpoint mode).", valueName: "aud"))
     var audience: [String] = []
 
     // MARK: Policy
@@ -67,13 +67,13 @@ struct Verify: ParsableCommand {
     @Option(help: ArgumentHelp("resource, token-endpoint or opaque (default resource).", valueName: "mode"))
     var mode: Mode = .resource
 
-    @Option(help: ArgumentHelp("The jkt an opaque token is bound to (opaque mode; a batch line's \"jkt\" overrides it).", valueName: "jkt"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The jkt an opaque token is bound to (opaque mode; a batch line's \"jkt\" overrides it).", valueName: "jkt"))
     var jkt: String?
 
-    @Option(name: .customLong("revoke-token-jti"), help: ArgumentHelp("Refuse tokens with this jti (repeatable).", valueName: "id"))
+    @Option(name: .customLong("revoke-token-jti"), parsing: .unconditionalSingleValue, help: ArgumentHelp("Refuse tokens with this jti (repeatable).", valueName: "id"))
     var revokeTokenJTI: [String] = []
 
-    @Option(name: .customLong("revoke-jkt"), help: ArgumentHelp("Refuse tokens bound to this key (repeatable).", valueName: "jkt"))
+    @Option(name: .customLong("revoke-jkt"), parsing: .unconditionalSingleValue, help: ArgumentHelp("Refuse tokens bound to this key (repeatable).", valueName: "jkt"))
     var revokeJKT: [String] = []
 
     @Option(name: .customLong("replay-capacity"), help: ArgumentHelp("Replay cache entries (default 1048576).", valueName: "n"))
@@ -91,16 +91,16 @@ struct Verify: ParsableCommand {
 
     // MARK: One request
 
-    @Option(help: ArgumentHelp("The request method.", valueName: "method"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The request method.", valueName: "method"))
     var method: String?
 
-    @Option(help: ArgumentHelp("The request URL (absolute, or origin-form with --base-url).", valueName: "url"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The request URL (absolute, or origin-form with --base-url).", valueName: "url"))
     var url: String?
 
-    @Option(help: ArgumentHelp("The Authorization header value (absent when not given).", valueName: "value"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The Authorization header value (absent when not given).", valueName: "value"))
     var authorization: String?
 
-    @Option(help: ArgumentHelp("One DPoP header value (repeatable; none means the header is absent).", valueName: "value"))
+    @Option(parsing: .unconditionalSingleValue, help: ArgumentHelp("One DPoP header value (repeatable; none means the header is absent).", valueName: "value"))
     var dpop: [String] = []
 
     // MARK: Many requests
