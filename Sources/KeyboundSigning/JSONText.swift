@@ -124,7 +124,9 @@ package enum JSONText {
         reader.skipWhitespace()
         let value = try reader.value(depth: 0)
         reader.skipWhitespace()
-        guard reader.atEnd else { throw KeyboundError(code, reason: "JSON text has trailing bytes at byte \(reader.index)") }
+        guard reader.atEnd else {
+            throw KeyboundError(code, reason: "JSON text has trailing bytes at byte \(reader.index)")
+        }
         return value
     }
 
@@ -290,7 +292,9 @@ package enum JSONText {
                             index += 1
                             try expect(UInt8(ascii: "u"))
                             let low = try hex4()
-                            guard (0xDC00...0xDFFF).contains(low) else { throw fail("JSON string has a lone surrogate") }
+                            guard (0xDC00...0xDFFF).contains(low) else {
+                                throw fail("JSON string has a lone surrogate")
+                            }
                             scalar = 0x10000 &+ ((scalar &- 0xD800) << 10) &+ (low &- 0xDC00)
                         } else if (0xDC00...0xDFFF).contains(scalar) {
                             throw fail("JSON string has a lone surrogate")

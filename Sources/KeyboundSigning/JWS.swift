@@ -13,7 +13,8 @@ public enum JWS {
     /// valid or not. The header should name `key.algorithm` in its `alg`.
     ///
     /// - Returns: `base64url(header) "." base64url(payload) "." base64url(signature)`.
-    public static func compact(headerJSON: String, payloadJSON: String, key: SigningKey) throws(KeyboundError) -> String {
+    public static func compact(headerJSON: String, payloadJSON: String, key: SigningKey) throws(KeyboundError) -> String
+    {
         let signingInput = B64URL.encode(Array(headerJSON.utf8)) + "." + B64URL.encode(Array(payloadJSON.utf8))
         let signature = try key.sign(Array(signingInput.utf8))
         return signingInput + "." + B64URL.encode(signature)

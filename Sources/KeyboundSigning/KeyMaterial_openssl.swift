@@ -29,7 +29,9 @@ final class KeyMaterial: @unchecked Sendable {
             publicMembers = [("kty", "EC"), ("crv", curve.jwkName), ("x", enc(x)), ("y", enc(y))]
             privateMembers = [("d", enc(d))]
         case .rsa:
-            publicMembers = [("kty", "RSA"), ("n", enc(try Self.bnParam(pkey, "n"))), ("e", enc(try Self.bnParam(pkey, "e")))]
+            publicMembers = [
+                ("kty", "RSA"), ("n", enc(try Self.bnParam(pkey, "n"))), ("e", enc(try Self.bnParam(pkey, "e"))),
+            ]
             privateMembers = [
                 ("d", enc(try Self.bnParam(pkey, "d"))),
                 ("p", enc(try Self.bnParam(pkey, "rsa-factor1"))),
@@ -65,7 +67,9 @@ final class KeyMaterial: @unchecked Sendable {
         keyType: KeyType,
         _ configure: (OpaquePointer) -> Bool
     ) throws(KeyboundError) -> KeyMaterial {
-        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, name, nil) else { throw openSSLFailure("EVP_PKEY_CTX_new_from_name") }
+        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, name, nil) else {
+            throw openSSLFailure("EVP_PKEY_CTX_new_from_name")
+        }
         defer { EVP_PKEY_CTX_free(ctx) }
         var pkey: OpaquePointer? = nil
         guard EVP_PKEY_keygen_init(ctx) == 1, configure(ctx), EVP_PKEY_generate(ctx, &pkey) == 1, let pkey else {
@@ -76,10 +80,12 @@ final class KeyMaterial: @unchecked Sendable {
 
     // MARK: - Importing
 
-    static func importEC(_ curve: ECCurveName, x: [UInt8], y: [UInt8], d: [UInt8]) throws(KeyboundError) -> KeyMaterial {
+    static func importEC(_ curve: ECCurveName, x: [UInt8], y: [UInt8], d: [UInt8]) throws(KeyboundError) -> KeyMaterial
+    {
         let n = curve.byteCount
         guard x.count == n, y.count == n, d.count == n else {
-            throw KeyboundError(.invalidConfiguration, reason: "the private JWK x, y or d has the wrong length for \(curve.jwkName)")
+            throw KeyboundError(
+                .invalidConfiguration, reason: "the private JWK x, y or d has the wrong length for \(curve.jwkName)")
         }
         let point = [0x04] + x + y
         let pkey = try fromData("EC", bignums: [d]) { bld, bignums in
@@ -110,7 +116,9 @@ final class KeyMaterial: @unchecked Sendable {
         guard x.count == 32, d.count == 32 else {
             throw KeyboundError(.invalidConfiguration, reason: "the Ed25519 private JWK x or d is not 32 bytes")
         }
-        let made = d.withUnsafeBufferPointer { EVP_PKEY_new_raw_private_key_ex(nil, "ED25519", nil, $0.baseAddress, 32) }
+        let made = d.withUnsafeBufferPointer {
+            EVP_PKEY_new_raw_private_key_ex(nil, "ED25519", nil, $0.baseAddress, 32)
+        }
         guard let pkey = made else { throw openSSLFailure("EVP_PKEY_new_raw_private_key_ex") }
         let material = try KeyMaterial(taking: pkey, keyType: .okp)
         guard Base64URL.decode(material.publicMembers[2].1) == x else {
@@ -159,7 +167,8 @@ final class KeyMaterial: @unchecked Sendable {
         defer { EVP_PKEY_CTX_free(ctx) }
         guard EVP_PKEY_pairwise_check(ctx) == 1 else {
             ERR_clear_error()
-            throw KeyboundError(.invalidConfiguration, reason: "the private JWK's public and private members do not match")
+            throw KeyboundError(
+                .invalidConfiguration, reason: "the private JWK's public and private members do not match")
         }
         return material
     }
@@ -171,9 +180,13 @@ final class KeyMaterial: @unchecked Sendable {
     // MARK: - Reading parameters
 
     /// A BIGNUM parameter as big-endian bytes: minimal, or left-padded to `padTo` bytes.
-    private static func bnParam(_ pkey: OpaquePointer, _ name: String, padTo: Int? = nil) throws(KeyboundError) -> [UInt8] {
+    private static func bnParam(_ pkey: OpaquePointer, _ name: String, padTo: Int? = nil) throws(KeyboundError)
+        -> [UInt8]
+    {
         var bn: OpaquePointer? = nil
-        guard EVP_PKEY_get_bn_param(pkey, name, &bn) == 1, let bn else { throw openSSLFailure("reading key parameter \(name)") }
+        guard EVP_PKEY_get_bn_param(pkey, name, &bn) == 1, let bn else {
+            throw openSSLFailure("reading key parameter \(name)")
+        }
         defer { BN_clear_free(bn) }
         let minimal = Int((BN_num_bits(bn) + 7) / 8)
         let count = padTo ?? max(minimal, 1)
@@ -219,7 +232,9 @@ final class KeyMaterial: @unchecked Sendable {
         guard let mctx = EVP_MD_CTX_new() else { throw Self.openSSLFailure("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(mctx) }
         var pctx: OpaquePointer? = nil
-        guard EVP_DigestSignInit(mctx, &pctx, md, nil, pkey) == 1 else { throw Self.openSSLFailure("EVP_DigestSignInit") }
+        guard EVP_DigestSignInit(mctx, &pctx, md, nil, pkey) == 1 else {
+            throw Self.openSSLFailure("EVP_DigestSignInit")
+        }
         if pss {
             guard let pctx, EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1,
                 EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1,
@@ -233,7 +248,9 @@ final class KeyMaterial: @unchecked Sendable {
         guard sizing == 1, length > 0 else { throw Self.openSSLFailure("EVP_DigestSign (length)") }
         var signature = [UInt8](repeating: 0, count: length)
         let signed = signature.withUnsafeMutableBufferPointer { out in
-            message.withUnsafeBufferPointer { EVP_DigestSign(mctx, out.baseAddress, &length, $0.baseAddress, input.count) }
+            message.withUnsafeBufferPointer {
+                EVP_DigestSign(mctx, out.baseAddress, &length, $0.baseAddress, input.count)
+            }
         }
         guard signed == 1 else { throw Self.openSSLFailure("EVP_DigestSign") }
         signature.removeSubrange(length...)

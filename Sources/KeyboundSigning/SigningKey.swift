@@ -52,7 +52,8 @@ public final class SigningKey: @unchecked Sendable {
         case .ec(let curve): material = try KeyMaterial.generateEC(curve)
         case .rsa:
             guard (2048...8192).contains(rsaBits), rsaBits % 8 == 0 else {
-                throw KeyboundError(.invalidConfiguration, reason: "RSA keys must have 2048...8192 bits, a multiple of 8")
+                throw KeyboundError(
+                    .invalidConfiguration, reason: "RSA keys must have 2048...8192 bits, a multiple of 8")
             }
             material = try KeyMaterial.generateRSA(bits: rsaBits)
         case .okp: material = try KeyMaterial.generateEd25519()

@@ -86,7 +86,8 @@ struct LineReader {
 
 /// One batch input line, read as a request.
 ///
-/// `{"method": …, "url": …, "authorization": …, "dpop": …, "jkt": …}`: `method` and `url` are required strings;
+/// `{"method": …, "url": …, "authorization": …, "dpop": …, "jkt": …}`: `method` and `url` are required
+/// strings;
 /// `authorization` is a string, `null` or absent; `dpop` is a string (one header value, even empty), an array of
 /// strings, `null` or absent (`[]`, `null` and absent all mean no `DPoP` header); `jkt` (opaque-token mode) is a
 /// string, `null` or absent. Other members are ignored. The JSON is read strictly (RFC 8259, UTF-8, no duplicate
@@ -136,7 +137,8 @@ struct BatchLine {
         default: return .failure(ToolError("jkt is not a string or null"))
         }
         return .success(
-            BatchLine(request: DPoPRequest(method: method, url: url, authorization: authorization, dpop: dpop), jkt: jkt)
+            BatchLine(
+                request: DPoPRequest(method: method, url: url, authorization: authorization, dpop: dpop), jkt: jkt)
         )
     }
 }

@@ -22,7 +22,9 @@ struct TokenCommand: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The issuer's private JWK: a file, - for standard input, or inline JSON.", valueName: "issuer-jwk"))
+    @Option(
+        help: ArgumentHelp(
+            "The issuer's private JWK: a file, - for standard input, or inline JSON.", valueName: "issuer-jwk"))
     var key: String
 
     @Option(parsing: .unconditional, help: ArgumentHelp("The issuer (iss).", valueName: "iss"))
@@ -43,7 +45,9 @@ struct TokenCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("The scope, space-separated.", valueName: "scope"))
     var scope: String?
 
-    @Option(name: .customLong("client-id"), parsing: .unconditional, help: ArgumentHelp("The client_id claim.", valueName: "id"))
+    @Option(
+        name: .customLong("client-id"), parsing: .unconditional,
+        help: ArgumentHelp("The client_id claim.", valueName: "id"))
     var clientID: String?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("The header kid (default: the key's kid).", valueName: "kid"))
@@ -89,28 +93,36 @@ struct ProofCommand: ParsableCommand {
             htu is the URL without its query and fragment; ath is set when --token is given.
 
             Example:
+              URL=https://api.example/x
               curl -H "Authorization: DPoP $TOKEN" \\
-                -H "DPoP: $(keybound proof --key client.jwk --method GET --url https://api.example/x --token "$TOKEN")" \\
-                https://api.example/x
+                -H "DPoP: $(keybound proof --key client.jwk --method GET --url "$URL" --token "$TOKEN")" \\
+                "$URL"
             """
     )
 
-    @Option(help: ArgumentHelp("The client's private JWK: a file, - for standard input, or inline JSON.", valueName: "client-jwk"))
+    @Option(
+        help: ArgumentHelp(
+            "The client's private JWK: a file, - for standard input, or inline JSON.", valueName: "client-jwk"))
     var key: String
 
     @Option(parsing: .unconditional, help: ArgumentHelp("The request method (htm).", valueName: "method"))
     var method: String
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The request URL (htu is it without query and fragment).", valueName: "url"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The request URL (htu is it without query and fragment).", valueName: "url"))
     var url: String
 
     @Option(help: ArgumentHelp("The algorithm, when the JWK has no alg (needed for RSA keys).", valueName: "alg"))
     var alg: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The access token the proof goes with (sets ath).", valueName: "token"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The access token the proof goes with (sets ath).", valueName: "token"))
     var token: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("A nonce from the server's DPoP-Nonce header.", valueName: "nonce"))
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("A nonce from the server's DPoP-Nonce header.", valueName: "nonce"))
     var nonce: String?
 
     @Option(help: ArgumentHelp("The iat (default: now).", valueName: "unix-seconds"))

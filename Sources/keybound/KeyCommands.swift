@@ -25,7 +25,8 @@ struct ThumbprintCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The JWK: inline JSON, a file, or - for standard input (the default).", valueName: "jwk"))
+    @Argument(
+        help: ArgumentHelp("The JWK: inline JSON, a file, or - for standard input (the default).", valueName: "jwk"))
     var jwk: String = "-"
 
     func run() throws {
@@ -80,7 +81,10 @@ struct Keygen: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The JWS algorithm: \(JWSAlgorithm.allSupported.map(\.rawValue).joined(separator: ", ")).", valueName: "alg"))
+    @Option(
+        help: ArgumentHelp(
+            "The JWS algorithm: \(JWSAlgorithm.allSupported.map(\.rawValue).joined(separator: ", ")).", valueName: "alg"
+        ))
     var alg: String
 
     @Flag(help: "Also print the public JWK, on a second line.")
@@ -89,10 +93,14 @@ struct Keygen: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("The kid to give the key.", valueName: "kid"))
     var kid: String?
 
-    @Option(name: .customLong("rsa-bits"), help: ArgumentHelp("RSA modulus size, 2048...8192 (default 2048).", valueName: "bits"))
+    @Option(
+        name: .customLong("rsa-bits"),
+        help: ArgumentHelp("RSA modulus size, 2048...8192 (default 2048).", valueName: "bits"))
     var rsaBits: Int = 2048
 
-    @Option(name: .customLong("jwks-out"), help: ArgumentHelp("Also write {\"keys\":[public JWK]} to this file.", valueName: "path"))
+    @Option(
+        name: .customLong("jwks-out"),
+        help: ArgumentHelp("Also write {\"keys\":[public JWK]} to this file.", valueName: "path"))
     var jwksOut: String?
 
     func run() throws {

@@ -40,7 +40,8 @@ final class OutputWriter {
 ///
 /// Members are written in a fixed order, compact, with RFC 8259 string escaping.
 enum Verdict {
-    /// `{"ok":true,"sub":…,"client_id":…,"scope":…,"jkt":"…","exp":…,"token_jti":…,"proof_jti":"…"}`, plus
+    /// `{"ok":true,"sub":…,"client_id":…,"scope":…,"jkt":"…","exp":…,"token_jti":…,"proof_jti":"…"}`,
+    /// plus
     /// `"dpop_nonce"` when nonces are on. Claims the token lacks, and every token claim in token-endpoint and
     /// opaque-token modes, are `null`.
     static func success(_ verified: VerifiedRequest, noncesOn: Bool) -> String {
@@ -57,7 +58,8 @@ enum Verdict {
         return out.finished()
     }
 
-    /// `{"ok":false,"code":…,"name":"…","error":"…"|null,"status":…,"reason":"…","www_authenticate":"…"}`, plus
+    /// `{"ok":false,"code":…,"name":"…","error":"…"|null,"status":…,"reason":"…","www_authenticate":"…"}`,
+    /// plus
     /// `"dpop_nonce"` when the error carries a fresh nonce (`use_dpop_nonce`). In token-endpoint mode the status is
     /// the token endpoint's (400 except server failures) and `www_authenticate` is `null` (RFC 9449 §5: no challenge).
     static func refusal(_ error: KeyboundError, verifier: Verifier, tokenEndpoint: Bool) -> String {

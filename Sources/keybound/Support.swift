@@ -92,7 +92,8 @@ struct NonceOptions: ParsableArguments {
     )
     var secretFile: String?
 
-    @Option(name: .customLong("nonce-window"), help: ArgumentHelp("Nonce window length in seconds.", valueName: "seconds"))
+    @Option(
+        name: .customLong("nonce-window"), help: ArgumentHelp("Nonce window length in seconds.", valueName: "seconds"))
     var window: Int64 = 300
 
     static let environmentVariable = "KEYBOUND_NONCE_SECRETS"

@@ -35,18 +35,26 @@ struct Verify: ParsableCommand {
 
     // MARK: Trust
 
-    @Option(help: ArgumentHelp("The issuer's JWKS document (required except in token-endpoint mode).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp("The issuer's JWKS document (required except in token-endpoint mode).", valueName: "path"))
     var jwks: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The trusted issuer (exact iss; required except in token-endpoint mode).", valueName: "iss"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The trusted issuer (exact iss; required except in token-endpoint mode).", valueName: "iss"))
     var issuer: String?
 
-    @Option(parsing: .unconditionalSingleValue, help: ArgumentHelp("An accepted audience (repeatable; at least one except in token-endpoint mode).", valueName: "aud"))
+    @Option(
+        parsing: .unconditionalSingleValue,
+        help: ArgumentHelp(
+            "An accepted audience (repeatable; at least one except in token-endpoint mode).", valueName: "aud"))
     var audience: [String] = []
 
     // MARK: Policy
 
-    @Option(help: ArgumentHelp("Comma-separated algorithm allow-list for proofs and tokens (default: all eleven).", valueName: "list"))
+    @Option(
+        help: ArgumentHelp(
+            "Comma-separated algorithm allow-list for proofs and tokens (default: all eleven).", valueName: "list"))
     var algs: String?
 
     @Option(name: .customLong("max-age"), help: ArgumentHelp("Proof max age (default 60).", valueName: "seconds"))
@@ -55,33 +63,50 @@ struct Verify: ParsableCommand {
     @Option(help: ArgumentHelp("Allowed clock skew (default 5).", valueName: "seconds"))
     var skew: Int64?
 
-    @Option(help: ArgumentHelp("A fixed clock for every request (default: the real clock, read per request).", valueName: "unix-seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "A fixed clock for every request (default: the real clock, read per request).", valueName: "unix-seconds"))
     var now: Int64?
 
     @Flag(name: .customLong("strict-token-type"), help: "Accept only typ at+jwt or application/at+jwt on tokens.")
     var strictTokenType = false
 
-    @Option(name: .customLong("base-url"), help: ArgumentHelp("External base URL (servers behind proxies): request URLs are then origin-form paths.", valueName: "url"))
+    @Option(
+        name: .customLong("base-url"),
+        help: ArgumentHelp(
+            "External base URL (servers behind proxies): request URLs are then origin-form paths.", valueName: "url"))
     var baseURL: String?
 
     @Option(help: ArgumentHelp("resource, token-endpoint or opaque (default resource).", valueName: "mode"))
     var mode: Mode = .resource
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The jkt an opaque token is bound to (opaque mode; a batch line's \"jkt\" overrides it).", valueName: "jkt"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "The jkt an opaque token is bound to (opaque mode; a batch line's \"jkt\" overrides it).", valueName: "jkt")
+    )
     var jkt: String?
 
-    @Option(name: .customLong("revoke-token-jti"), parsing: .unconditionalSingleValue, help: ArgumentHelp("Refuse tokens with this jti (repeatable).", valueName: "id"))
+    @Option(
+        name: .customLong("revoke-token-jti"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("Refuse tokens with this jti (repeatable).", valueName: "id"))
     var revokeTokenJTI: [String] = []
 
-    @Option(name: .customLong("revoke-jkt"), parsing: .unconditionalSingleValue, help: ArgumentHelp("Refuse tokens bound to this key (repeatable).", valueName: "jkt"))
+    @Option(
+        name: .customLong("revoke-jkt"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("Refuse tokens bound to this key (repeatable).", valueName: "jkt"))
     var revokeJKT: [String] = []
 
-    @Option(name: .customLong("replay-capacity"), help: ArgumentHelp("Replay cache entries (default 1048576).", valueName: "n"))
+    @Option(
+        name: .customLong("replay-capacity"),
+        help: ArgumentHelp("Replay cache entries (default 1048576).", valueName: "n"))
     var replayCapacity: Int?
 
     // MARK: Nonces
 
-    @Flag(name: .customLong("require-nonce"), help: "Require DPoP nonces (RFC 9449 §8); secrets from --nonce-secret-file or KEYBOUND_NONCE_SECRETS.")
+    @Flag(
+        name: .customLong("require-nonce"),
+        help: "Require DPoP nonces (RFC 9449 §8); secrets from --nonce-secret-file or KEYBOUND_NONCE_SECRETS.")
     var requireNonce = false
 
     @Flag(name: .customLong("nonce-bound-to-key"), help: "Bind nonces to the proof key's jkt.")
@@ -94,13 +119,19 @@ struct Verify: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("The request method.", valueName: "method"))
     var method: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The request URL (absolute, or origin-form with --base-url).", valueName: "url"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The request URL (absolute, or origin-form with --base-url).", valueName: "url"))
     var url: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The Authorization header value (absent when not given).", valueName: "value"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The Authorization header value (absent when not given).", valueName: "value"))
     var authorization: String?
 
-    @Option(parsing: .unconditionalSingleValue, help: ArgumentHelp("One DPoP header value (repeatable; none means the header is absent).", valueName: "value"))
+    @Option(
+        parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("One DPoP header value (repeatable; none means the header is absent).", valueName: "value"))
     var dpop: [String] = []
 
     // MARK: Many requests

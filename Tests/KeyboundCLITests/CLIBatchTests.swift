@@ -27,13 +27,18 @@ struct CLIBatchTests {
             "{\"keys\":[\(issuer.publicJWK(includingAlg: true)),\(issuer2.publicJWK(includingAlg: true))]}"
         )
         // Client keys of several algorithms (mostly ES256, the common case).
-        let algorithms: [JWSAlgorithm] = [.es256, .es256, .es256, .es256, .edDSA, .ed25519, .es384, .ps256, .rs256, .es512]
+        let algorithms: [JWSAlgorithm] = [
+            .es256, .es256, .es256, .es256, .edDSA, .ed25519, .es384, .ps256, .rs256, .es512,
+        ]
         let clients = try algorithms.map { try SigningKey.generate($0) }
-        func token(for client: SigningKey, index: Int, exp: Int64 = now + 600, aud: String = audience,
-                   jkt: String? = nil, kid: String = "i1", jti: String? = nil) throws -> String {
+        func token(
+            for client: SigningKey, index: Int, exp: Int64 = now + 600, aud: String = audience,
+            jkt: String? = nil, kid: String = "i1", jti: String? = nil
+        ) throws -> String {
             try DPoPBuilder.accessToken(
-                AccessTokenClaims(iss: issuerName, aud: [aud], sub: "user-\(index)", scope: "s", jkt: jkt ?? client.thumbprint,
-                                  iat: now - 30, exp: exp, jti: jti ?? "t-\(index)", kid: kid),
+                AccessTokenClaims(
+                    iss: issuerName, aud: [aud], sub: "user-\(index)", scope: "s", jkt: jkt ?? client.thumbprint,
+                    iat: now - 30, exp: exp, jti: jti ?? "t-\(index)", kid: kid),
                 key: kid == "i2" ? issuer2 : issuer
             )
         }
@@ -41,7 +46,9 @@ struct CLIBatchTests {
         let pssTokens = try clients.enumerated().map { try token(for: $1, index: $0, kid: "i2", jti: "p-\($0)") }
         let expired = try clients.enumerated().map { try token(for: $1, index: $0, exp: now - 100) }
         let wrongAudience = try clients.enumerated().map { try token(for: $1, index: $0, aud: "https://elsewhere") }
-        let unbound = try clients.enumerated().map { try token(for: $1, index: $0, jkt: clients[($0 + 1) % clients.count].thumbprint) }
+        let unbound = try clients.enumerated().map {
+            try token(for: $1, index: $0, jkt: clients[($0 + 1) % clients.count].thumbprint)
+        }
         let revoked = try clients.enumerated().map { try token(for: $1, index: $0, jti: "revoked-\($0)") }
         let unknownKid = try clients.enumerated().map { try token(for: $1, index: $0, kid: "nope") }
 
@@ -61,8 +68,9 @@ struct CLIBatchTests {
             func proof(method: String = "GET", url u: String = url, iat: Int64 = now, token t: String? = nil)
                 throws -> String
             {
-                try DPoPBuilder.proof(key: client, method: method, url: u, iat: iat, jti: jti,
-                                      accessToken: t ?? tokens[c])
+                try DPoPBuilder.proof(
+                    key: client, method: method, url: u, iat: iat, jti: jti,
+                    accessToken: t ?? tokens[c])
             }
             func add(_ line: String, _ code: Int, jkt: String? = nil) {
                 lines.append(line)
@@ -77,7 +85,8 @@ struct CLIBatchTests {
                 accepted.append((line, client.thumbprint, jti))
             case 55..<60:
                 let t = pssTokens[c]
-                add(requestLine(method: "GET", url: url, authorization: "DPoP " + t, dpop: [try proof(token: t)]), 0,
+                add(
+                    requestLine(method: "GET", url: url, authorization: "DPoP " + t, dpop: [try proof(token: t)]), 0,
                     jkt: client.thumbprint)
             case 60..<63:
                 // A replay of an earlier accepted line (not distinct, and refused).
@@ -86,29 +95,70 @@ struct CLIBatchTests {
                     expected.append(Expected(code: 211, jkt: nil, proofJTI: nil))
                 }
             case 63: add(requestLine(method: "POST", url: url, authorization: auth, dpop: try proof()), 207)
-            case 64: add(requestLine(method: "GET", url: url, authorization: auth, dpop: try proof(url: "https://api.example/other")), 208)
-            case 65: add(requestLine(method: "GET", url: url, authorization: auth, dpop: try proof(iat: now - 300)), 209)
+            case 64:
+                add(
+                    requestLine(
+                        method: "GET", url: url, authorization: auth, dpop: try proof(url: "https://api.example/other")
+                    ),
+                    208)
+            case 65:
+                add(requestLine(method: "GET", url: url, authorization: auth, dpop: try proof(iat: now - 300)), 209)
             case 66: add(requestLine(method: "GET", url: url, authorization: auth, dpop: try proof(iat: now + 60)), 209)
-            case 67: add(requestLine(method: "GET", url: url, authorization: auth, dpop: flipByte(ofSegment: 2, in: try proof(), at: index)), 205)
+            case 67:
+                add(
+                    requestLine(
+                        method: "GET", url: url, authorization: auth,
+                        dpop: flipByte(ofSegment: 2, in: try proof(), at: index)), 205)
             case 68:
                 let bad = flipByte(ofSegment: 2, in: tokens[c], at: index)
-                add(requestLine(method: "GET", url: url, authorization: "DPoP " + bad, dpop: try proof(token: bad)), 305)
-            case 69: add(requestLine(method: "GET", url: url, authorization: auth, dpop: try proof(token: tokens[(c + 1) % clients.count])), 210)
+                add(
+                    requestLine(method: "GET", url: url, authorization: "DPoP " + bad, dpop: try proof(token: bad)), 305
+                )
+            case 69:
+                add(
+                    requestLine(
+                        method: "GET", url: url, authorization: auth,
+                        dpop: try proof(token: tokens[(c + 1) % clients.count])), 210)
             case 70: add(requestLine(method: "GET", url: url, authorization: auth, dpop: nil), 103)
             case 71: add(requestLine(method: "GET", url: url, authorization: auth, dpop: []), 103)
-            case 72: add(requestLine(method: "GET", url: url, authorization: auth, dpop: [try proof(), try proof()]), 104)
-            case 73: add(requestLine(method: "GET", url: url, authorization: "Bearer " + tokens[c], dpop: try proof()), 101)
+            case 72:
+                add(requestLine(method: "GET", url: url, authorization: auth, dpop: [try proof(), try proof()]), 104)
+            case 73:
+                add(requestLine(method: "GET", url: url, authorization: "Bearer " + tokens[c], dpop: try proof()), 101)
             case 74: add(requestLine(method: "GET", url: url, authorization: nil, dpop: try proof()), 100)
-            case 75: add(requestLine(method: "GET", url: url, authorization: "DPoP " + expired[c], dpop: try proof(token: expired[c])), 308)
-            case 76: add(requestLine(method: "GET", url: url, authorization: "DPoP " + wrongAudience[c], dpop: try proof(token: wrongAudience[c])), 307)
-            case 77: add(requestLine(method: "GET", url: url, authorization: "DPoP " + unbound[c], dpop: try proof(token: unbound[c])), 311)
-            case 78: add(requestLine(method: "GET", url: url, authorization: "DPoP " + revoked[c], dpop: try proof(token: revoked[c])), 312)
-            case 79: add(requestLine(method: "GET", url: url, authorization: "DPoP " + unknownKid[c], dpop: try proof(token: unknownKid[c])), 303)
+            case 75:
+                add(
+                    requestLine(
+                        method: "GET", url: url, authorization: "DPoP " + expired[c], dpop: try proof(token: expired[c])
+                    ), 308)
+            case 76:
+                add(
+                    requestLine(
+                        method: "GET", url: url, authorization: "DPoP " + wrongAudience[c],
+                        dpop: try proof(token: wrongAudience[c])), 307)
+            case 77:
+                add(
+                    requestLine(
+                        method: "GET", url: url, authorization: "DPoP " + unbound[c], dpop: try proof(token: unbound[c])
+                    ), 311)
+            case 78:
+                add(
+                    requestLine(
+                        method: "GET", url: url, authorization: "DPoP " + revoked[c], dpop: try proof(token: revoked[c])
+                    ), 312)
+            case 79:
+                add(
+                    requestLine(
+                        method: "GET", url: url, authorization: "DPoP " + unknownKid[c],
+                        dpop: try proof(token: unknownKid[c])), 303)
             case 80:
                 // A proof with typ JWT.
                 let header = "{\"typ\":\"JWT\",\"alg\":\"\(client.algorithm)\",\"jwk\":\(client.publicJWK)}"
                 let body = DPoPBuilder.proofPayload(method: "GET", url: url, iat: now, jti: jti, accessToken: tokens[c])
-                add(requestLine(method: "GET", url: url, authorization: auth, dpop: try JWS.compact(headerJSON: header, payloadJSON: body, key: client)), 201)
+                add(
+                    requestLine(
+                        method: "GET", url: url, authorization: auth,
+                        dpop: try JWS.compact(headerJSON: header, payloadJSON: body, key: client)), 201)
             case 81: add(requestLine(method: "GET", url: url, authorization: auth, dpop: "not.a.jws"), 200)
             case 82: add(requestLine(method: "GET", url: url, authorization: "DPoP", dpop: try proof()), 102)
             case 83: add("{\"method\":\"GET\",\"url\":7}", 950)
@@ -143,7 +193,9 @@ struct CLIBatchTests {
                 try? FileManager.default.removeItem(at: target)
                 try FileManager.default.copyItem(at: URL(fileURLWithPath: dir.path(name)), to: target)
             }
-            let command = arguments.map { $0.hasPrefix(dir.url.path) ? "$DIR/" + URL(fileURLWithPath: $0).lastPathComponent : $0 }
+            let command = arguments.map {
+                $0.hasPrefix(dir.url.path) ? "$DIR/" + URL(fileURLWithPath: $0).lastPathComponent : $0
+            }
             try Data(("keybound " + command.joined(separator: " ") + "\n").utf8)
                 .write(to: URL(fileURLWithPath: keep).appendingPathComponent("command.txt"))
         }
@@ -160,7 +212,8 @@ struct CLIBatchTests {
         for (n, (output, want)) in zip(outputs, expected).enumerated() {
             let verdict = try parseJSONLine(output)
             if want.code == 0 {
-                let ok = verdict["ok"] as? Bool == true && verdict["jkt"] as? String == want.jkt
+                let ok =
+                    verdict["ok"] as? Bool == true && verdict["jkt"] as? String == want.jkt
                     && verdict["proof_jti"] as? String == want.proofJTI
                 if !ok { mismatches += 1 }
                 #expect(ok, "line \(n): expected success, got \(output)")
@@ -173,7 +226,8 @@ struct CLIBatchTests {
         }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let verifiedCount = expected.filter { $0.code == 0 }.count
-        print("""
+        print(
+            """
             keybound verify --batch: \(expected.count) requests (\(verifiedCount) verified, \
             \(expected.count - verifiedCount) refused) in \(String(format: "%.3f", seconds)) s, \
             \(Int(Double(expected.count) / seconds)) requests/s including process start and JSON I/O \
@@ -205,7 +259,8 @@ struct CLIBatchTests {
                 inputs.append(Array("{\"method\":\"G".utf8) + [0xC3, 0x28, 0xFF] + Array("\",\"url\":\"u\"}".utf8))
             case 3:
                 let depth = Int.random(in: 1...5_000, using: &generator)
-                inputs.append(Array(String(repeating: "[", count: depth).utf8) + Array(String(repeating: "]", count: depth).utf8))
+                inputs.append(
+                    Array(String(repeating: "[", count: depth).utf8) + Array(String(repeating: "]", count: depth).utf8))
             case 4:
                 // Wrong types for each field.
                 var object: [String] = []
@@ -219,14 +274,21 @@ struct CLIBatchTests {
             case 6:
                 // Valid shape, garbage header values.
                 let garbage = String(decoding: random(40, from: Array("abcXYZ.-_= \t\"".utf8)), as: UTF8.self)
-                let line = requestLine(method: "GET", url: "https://api.example/", authorization: garbage, dpop: [garbage])
+                let line = requestLine(
+                    method: "GET", url: "https://api.example/", authorization: garbage, dpop: [garbage])
                 inputs.append(Array(line.utf8))
             case 7:
                 // Over 64 KiB, with and without structure.
                 let size = (1 << 16) + Int.random(in: 1...5_000, using: &generator)
-                inputs.append(n % 20 == 7 ? random(size, from: jsonish) : Array(("{\"method\":\"" + String(repeating: "G", count: size) + "\"}").utf8))
+                inputs.append(
+                    n % 20 == 7
+                        ? random(size, from: jsonish)
+                        : Array(("{\"method\":\"" + String(repeating: "G", count: size) + "\"}").utf8))
             case 8:
-                inputs.append(Array("{\"method\":\"GET\",\"url\":\"u\",\"dpop\":\"\(String(repeating: "A", count: 60_000))\"}".utf8))
+                inputs.append(
+                    Array(
+                        "{\"method\":\"GET\",\"url\":\"u\",\"dpop\":\"\(String(repeating: "A", count: 60_000))\"}".utf8)
+                )
             default:
                 inputs.append([0x00, 0x01, 0x7F, 0x0D] + random(10))
             }
@@ -254,7 +316,8 @@ struct CLIBatchTests {
         try dir.write("jwks.json", "{\"keys\":[\(issuer.publicJWK)]}")
         let batch = try dir.write("fuzz.jsonl", Data(stream))
         for source in ["file", "stdin"] {
-            let run = source == "file"
+            let run =
+                source == "file"
                 ? try keybound(verifyFlags(jwks: dir.path("jwks.json")) + ["--batch", batch])
                 : try keybound(verifyFlags(jwks: dir.path("jwks.json")) + ["--batch", "-"], stdin: Data(stream))
             #expect(run.exitedNormally, "\(source): the process was killed")
@@ -270,7 +333,9 @@ struct CLIBatchTests {
             #expect(codes.isSubset(of: Set(KeyboundError.Code.allCodes.map(\.rawValue) + [950])), "\(codes)")
             // The 64 KiB edge: the last two lines.
             #expect(try parseJSONLine(run.lines[run.lines.count - 2])["code"] as? Int != 950)
-            #expect(try parseJSONLine(run.lines[run.lines.count - 1])["reason"] as? String == "line is longer than 65536 bytes")
+            #expect(
+                try parseJSONLine(run.lines[run.lines.count - 1])["reason"] as? String
+                    == "line is longer than 65536 bytes")
         }
     }
 
@@ -296,7 +361,8 @@ struct CLIBatchTests {
         let client = try SigningKey.generate(.es256)
         try dir.write("jwks.json", "{\"keys\":[\(issuer.publicJWK)]}")
         let token = try DPoPBuilder.accessToken(
-            AccessTokenClaims(iss: issuerName, aud: [audience], sub: "s", jkt: client.thumbprint, iat: now, exp: now + 60),
+            AccessTokenClaims(
+                iss: issuerName, aud: [audience], sub: "s", jkt: client.thumbprint, iat: now, exp: now + 60),
             key: issuer
         )
         let process = Process()
@@ -309,9 +375,11 @@ struct CLIBatchTests {
         try process.run()
         let reader = output.fileHandleForReading.fileDescriptor
         for n in 0..<3 {
-            let proof = try DPoPBuilder.proof(key: client, method: "GET", url: "https://api.example/", iat: now,
-                                              jti: "i\(n)", accessToken: token)
-            let line = requestLine(method: "GET", url: "https://api.example/", authorization: "DPoP " + token, dpop: proof)
+            let proof = try DPoPBuilder.proof(
+                key: client, method: "GET", url: "https://api.example/", iat: now,
+                jti: "i\(n)", accessToken: token)
+            let line = requestLine(
+                method: "GET", url: "https://api.example/", authorization: "DPoP " + token, dpop: proof)
             input.fileHandleForWriting.write(Data((line + "\n").utf8))
             // The answer must arrive while standard input is still open.
             let answer = try #require(readLine(fd: reader, timeoutMilliseconds: 20_000), "no answer to line \(n)")

@@ -14,7 +14,9 @@ struct CLIRoundTripTests {
     func roundTrip(_ alg: JWSAlgorithm) throws {
         let dir = try TempDir()
         // Issuer: keygen with a kid and a JWKS file.
-        let issuerRun = try keybound(["keygen", "--alg", alg.rawValue, "--kid", "iss-1", "--jwks-out", dir.path("jwks.json")])
+        let issuerRun = try keybound([
+            "keygen", "--alg", alg.rawValue, "--kid", "iss-1", "--jwks-out", dir.path("jwks.json"),
+        ])
         #expect(issuerRun.status == 0, "\(issuerRun.stderr)")
         let issuerKey = try dir.write("issuer.jwk", issuerRun.stdout)
         // Client: keygen with --public; the public half is the second line.
@@ -32,7 +34,8 @@ struct CLIRoundTripTests {
 
         let tokenRun = try keybound([
             "token", "--key", issuerKey, "--iss", issuerName, "--aud", audience, "--sub", "alice", "--jkt", jkt,
-            "--scope", "read write", "--client-id", "c-1", "--iat", String(now - 5), "--ttl", "600", "--jti", "tok-\(alg)",
+            "--scope", "read write", "--client-id", "c-1", "--iat", String(now - 5), "--ttl", "600", "--jti",
+            "tok-\(alg)",
         ])
         #expect(tokenRun.status == 0, "\(tokenRun.stderr)")
         let token = tokenRun.trimmed
@@ -75,8 +78,10 @@ struct CLIRoundTripTests {
             "proof", "--key", clientKey, "--method", "PATCH", "--url", url, "--token", badToken, "--iat", String(now),
         ]).trimmed
         let badTokenRun = try keybound(
-            verifyFlags(jwks: jwks) + ["--method", "PATCH", "--url", url, "--authorization", "DPoP " + badToken,
-                                       "--dpop", proofForBad]
+            verifyFlags(jwks: jwks) + [
+                "--method", "PATCH", "--url", url, "--authorization", "DPoP " + badToken,
+                "--dpop", proofForBad,
+            ]
         )
         #expect(badTokenRun.status == 1)
         #expect(try badTokenRun.json()["code"] as? Int == 305)
@@ -92,7 +97,8 @@ struct CLIRoundTripTests {
 
         // Token-endpoint mode: the proof alone.
         let tokenEndpointProof = try keybound([
-            "proof", "--key", clientKey, "--method", "POST", "--url", "https://issuer.example/token", "--iat", String(now),
+            "proof", "--key", clientKey, "--method", "POST", "--url", "https://issuer.example/token", "--iat",
+            String(now),
         ]).trimmed
         let te = try keybound([
             "verify", "--mode", "token-endpoint", "--now", String(now), "--method", "POST", "--url",
@@ -125,22 +131,30 @@ struct CLIVerifyTests {
             try dir.write("jwks.json", "{\"keys\":[\(issuer.publicJWK(includingAlg: true))]}")
             try dir.write("client.jwk", client.privateJWK)
             token = try DPoPBuilder.accessToken(
-                AccessTokenClaims(iss: issuerName, aud: [audience], sub: "bob", jkt: client.thumbprint, iat: now,
-                                  exp: now + 300, jti: "tj-1", kid: "k1"),
+                AccessTokenClaims(
+                    iss: issuerName, aud: [audience], sub: "bob", jkt: client.thumbprint, iat: now,
+                    exp: now + 300, jti: "tj-1", kid: "k1"),
                 key: issuer
             )
         }
 
-        func proof(_ jti: String = UUID().uuidString, method: String = "GET", url: String? = nil, iat: Int64 = now,
-                   nonce: String? = nil, token: String? = nil) throws -> String {
-            try DPoPBuilder.proof(key: client, method: method, url: url ?? self.url, iat: iat, jti: jti,
-                                  accessToken: token ?? self.token, nonce: nonce)
+        func proof(
+            _ jti: String = UUID().uuidString, method: String = "GET", url: String? = nil, iat: Int64 = now,
+            nonce: String? = nil, token: String? = nil
+        ) throws -> String {
+            try DPoPBuilder.proof(
+                key: client, method: method, url: url ?? self.url, iat: iat, jti: jti,
+                accessToken: token ?? self.token, nonce: nonce)
         }
 
-        func single(_ extra: [String] = [], proof: String? = nil, environment: [String: String] = [:]) throws -> RunResult {
+        func single(_ extra: [String] = [], proof: String? = nil, environment: [String: String] = [:]) throws
+            -> RunResult
+        {
             try keybound(
-                verifyFlags(jwks: jwks) + ["--method", "GET", "--url", url, "--authorization", "DPoP " + token,
-                                           "--dpop", proof ?? self.proof()] + extra,
+                verifyFlags(jwks: jwks) + [
+                    "--method", "GET", "--url", url, "--authorization", "DPoP " + token,
+                    "--dpop", proof ?? self.proof(),
+                ] + extra,
                 environment: environment
             )
         }
@@ -155,13 +169,28 @@ struct CLIVerifyTests {
         try s.dir.write("short.hex", String(repeating: "ab", count: 16) + "\n")
         let cases: [(String, [String], [String: String])] = [
             ("no arguments", ["verify"], [:]),
-            ("no issuer", ["verify", "--jwks", s.jwks, "--audience", audience, "--method", "GET", "--url", s.url], [:]),
-            ("no audience", ["verify", "--jwks", s.jwks, "--issuer", issuerName, "--method", "GET", "--url", s.url], [:]),
-            ("no jwks", ["verify", "--issuer", issuerName, "--audience", audience, "--method", "GET", "--url", s.url], [:]),
+            (
+                "no issuer", ["verify", "--jwks", s.jwks, "--audience", audience, "--method", "GET", "--url", s.url],
+                [:]
+            ),
+            (
+                "no audience", ["verify", "--jwks", s.jwks, "--issuer", issuerName, "--method", "GET", "--url", s.url],
+                [:]
+            ),
+            (
+                "no jwks",
+                ["verify", "--issuer", issuerName, "--audience", audience, "--method", "GET", "--url", s.url], [:]
+            ),
             ("no url", verifyFlags(jwks: s.jwks) + ["--method", "GET"], [:]),
-            ("unreadable JWKS", verifyFlags(jwks: s.dir.path("missing.json")) + ["--method", "GET", "--url", s.url], [:]),
+            (
+                "unreadable JWKS", verifyFlags(jwks: s.dir.path("missing.json")) + ["--method", "GET", "--url", s.url],
+                [:]
+            ),
             ("invalid JWKS", verifyFlags(jwks: s.dir.path("bad.json")) + ["--method", "GET", "--url", s.url], [:]),
-            ("JWKS not JSON", verifyFlags(jwks: s.dir.path("notjson.json")) + ["--method", "GET", "--url", s.url], [:]),
+            (
+                "JWKS not JSON", verifyFlags(jwks: s.dir.path("notjson.json")) + ["--method", "GET", "--url", s.url],
+                [:]
+            ),
             ("unknown alg", base + ["--algs", "ES256,HS256"], [:]),
             ("bad mode", base + ["--mode", "bearer"], [:]),
             ("bad max age", base + ["--max-age", "-1"], [:]),
@@ -213,7 +242,9 @@ struct CLIVerifyTests {
         let bare = try missing.json()
         #expect(bare["code"] as? Int == 100)
         #expect(bare["error"] is NSNull)
-        #expect(bare["www_authenticate"] as? String == "DPoP algs=\"ES256 ES384 ES512 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA Ed25519\"")
+        #expect(
+            bare["www_authenticate"] as? String
+                == "DPoP algs=\"ES256 ES384 ES512 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA Ed25519\"")
     }
 
     @Test("--algs restricts proofs and tokens, and the challenge lists them")
@@ -232,7 +263,9 @@ struct CLIVerifyTests {
         let s = try Setup()
         #expect(try s.single(proof: try s.proof(iat: now - 65)).status == 0)  // 60 + 5
         #expect(try s.single(proof: try s.proof(iat: now - 66)).json()["code"] as? Int == 209)
-        #expect(try s.single(["--max-age", "10", "--skew", "0"], proof: try s.proof(iat: now - 11)).json()["code"] as? Int == 209)
+        #expect(
+            try s.single(["--max-age", "10", "--skew", "0"], proof: try s.proof(iat: now - 11)).json()["code"] as? Int
+                == 209)
         #expect(try s.single(["--max-age", "10", "--skew", "0"], proof: try s.proof(iat: now - 10)).status == 0)
         #expect(try s.single(["--now", String(now + 400)]).json()["code"] as? Int == 209)
     }
@@ -249,13 +282,17 @@ struct CLIVerifyTests {
     func strictType() throws {
         let s = try Setup()
         let jwtToken = try DPoPBuilder.accessToken(
-            AccessTokenClaims(iss: issuerName, aud: [audience], sub: "bob", jkt: s.client.thumbprint, iat: now,
-                              exp: now + 300, kid: "k1"),
+            AccessTokenClaims(
+                iss: issuerName, aud: [audience], sub: "bob", jkt: s.client.thumbprint, iat: now,
+                exp: now + 300, kid: "k1"),
             key: s.issuer, typ: "JWT"
         )
-        let flags = verifyFlags(jwks: s.jwks) + ["--method", "GET", "--url", s.url, "--authorization", "DPoP " + jwtToken]
+        let flags =
+            verifyFlags(jwks: s.jwks) + ["--method", "GET", "--url", s.url, "--authorization", "DPoP " + jwtToken]
         #expect(try keybound(flags + ["--dpop", try s.proof(token: jwtToken)]).status == 0)
-        #expect(try keybound(flags + ["--dpop", try s.proof(token: jwtToken), "--strict-token-type"]).json()["code"] as? Int == 301)
+        #expect(
+            try keybound(flags + ["--dpop", try s.proof(token: jwtToken), "--strict-token-type"]).json()["code"] as? Int
+                == 301)
     }
 
     @Test("--base-url with origin-form request URLs")
@@ -263,8 +300,10 @@ struct CLIVerifyTests {
         let s = try Setup()
         let proof = try s.proof(url: "https://api.example/base/r")
         let run = try keybound(
-            verifyFlags(jwks: s.jwks) + ["--base-url", "https://api.example/base/", "--method", "GET", "--url", "/r?x=1",
-                                         "--authorization", "DPoP " + s.token, "--dpop", proof]
+            verifyFlags(jwks: s.jwks) + [
+                "--base-url", "https://api.example/base/", "--method", "GET", "--url", "/r?x=1",
+                "--authorization", "DPoP " + s.token, "--dpop", proof,
+            ]
         )
         #expect(run.status == 0, "\(run.stdout)")
     }
@@ -272,7 +311,8 @@ struct CLIVerifyTests {
     @Test("--dpop: none, one empty value, two values")
     func dpopValues() throws {
         let s = try Setup()
-        let flags = verifyFlags(jwks: s.jwks) + ["--method", "GET", "--url", s.url, "--authorization", "DPoP " + s.token]
+        let flags =
+            verifyFlags(jwks: s.jwks) + ["--method", "GET", "--url", s.url, "--authorization", "DPoP " + s.token]
         #expect(try keybound(flags).json()["code"] as? Int == 103)
         #expect(try keybound(flags + ["--dpop", ""]).json()["code"] as? Int == 200)
         #expect(try keybound(flags + ["--dpop", try s.proof(), "--dpop", try s.proof()]).json()["code"] as? Int == 104)
@@ -282,8 +322,10 @@ struct CLIVerifyTests {
     func opaque() throws {
         let s = try Setup()
         let opaqueToken = "opaque-token-value"
-        let flags = ["verify", "--jwks", s.jwks, "--issuer", issuerName, "--audience", audience, "--now", String(now),
-                     "--mode", "opaque"]
+        let flags = [
+            "verify", "--jwks", s.jwks, "--issuer", issuerName, "--audience", audience, "--now", String(now),
+            "--mode", "opaque",
+        ]
         let single = flags + ["--method", "GET", "--url", s.url, "--authorization", "DPoP " + opaqueToken]
         let ok = try keybound(single + ["--jkt", s.client.thumbprint, "--dpop", try s.proof(token: opaqueToken)])
         #expect(ok.status == 0, "\(ok.stdout)")
@@ -291,9 +333,11 @@ struct CLIVerifyTests {
         let wrong = try keybound(single + ["--jkt", s.issuer.thumbprint, "--dpop", try s.proof(token: opaqueToken)])
         #expect(try wrong.json()["code"] as? Int == 311)
         let lines = [
-            requestLine(method: "GET", url: s.url, authorization: "DPoP " + opaqueToken,
-                        dpop: try s.proof(token: opaqueToken), jkt: s.client.thumbprint),
-            requestLine(method: "GET", url: s.url, authorization: "DPoP " + opaqueToken, dpop: try s.proof(token: opaqueToken)),
+            requestLine(
+                method: "GET", url: s.url, authorization: "DPoP " + opaqueToken,
+                dpop: try s.proof(token: opaqueToken), jkt: s.client.thumbprint),
+            requestLine(
+                method: "GET", url: s.url, authorization: "DPoP " + opaqueToken, dpop: try s.proof(token: opaqueToken)),
         ]
         let batch = try s.dir.write("opaque.jsonl", lines.joined(separator: "\n"))
         let run = try keybound(flags + ["--batch", batch])
@@ -308,8 +352,10 @@ struct CLIVerifyTests {
     @Test("token-endpoint mode answers 400 without a challenge")
     func tokenEndpointRefusal() throws {
         let s = try Setup()
-        let run = try keybound(["verify", "--mode", "token-endpoint", "--now", String(now), "--method", "POST", "--url",
-                                "https://issuer.example/token", "--dpop", try s.proof()])
+        let run = try keybound([
+            "verify", "--mode", "token-endpoint", "--now", String(now), "--method", "POST", "--url",
+            "https://issuer.example/token", "--dpop", try s.proof(),
+        ])
         #expect(run.status == 1)
         let verdict = try run.json()
         #expect(verdict["code"] as? Int == 207)
@@ -345,23 +391,36 @@ struct CLIVerifyTests {
         #expect(ok.status == 0, "\(ok.stdout)")
         #expect(try ok.json()["dpop_nonce"] as? String == issued)
         // A nonce minted under the old secret is still valid; one under an unknown secret is not.
-        let oldOnly = try keybound(["nonce", "--now", String(now)], environment: ["KEYBOUND_NONCE_SECRETS": secretOld]).trimmed
+        let oldOnly = try keybound(["nonce", "--now", String(now)], environment: ["KEYBOUND_NONCE_SECRETS": secretOld])
+            .trimmed
         #expect(try s.single(["--require-nonce"], proof: try s.proof(nonce: oldOnly), environment: env).status == 0)
-        let stranger = try keybound(["nonce", "--now", String(now)],
-                                    environment: ["KEYBOUND_NONCE_SECRETS": String(repeating: "c3", count: 32)]).trimmed
+        let stranger = try keybound(
+            ["nonce", "--now", String(now)],
+            environment: ["KEYBOUND_NONCE_SECRETS": String(repeating: "c3", count: 32)]
+        ).trimmed
         let invalid = try s.single(["--require-nonce"], proof: try s.proof(nonce: stranger), environment: env).json()
         #expect(invalid["code"] as? Int == 221)
         #expect(invalid["dpop_nonce"] as? String == issued)
         // Stale: two windows later.
-        #expect(try s.single(["--require-nonce", "--now", String(now + 600)], proof: try s.proof(iat: now + 600, nonce: minted),
-                             environment: env).json()["code"] as? Int == 221)
+        #expect(
+            try s.single(
+                ["--require-nonce", "--now", String(now + 600)], proof: try s.proof(iat: now + 600, nonce: minted),
+                environment: env
+            ).json()["code"] as? Int == 221)
         // Bound to the key.
-        let bound = try keybound(["nonce", "--now", String(now), "--jkt", s.client.thumbprint], environment: env).trimmed
+        let bound = try keybound(["nonce", "--now", String(now), "--jkt", s.client.thumbprint], environment: env)
+            .trimmed
         #expect(bound != minted)
-        #expect(try s.single(["--require-nonce", "--nonce-bound-to-key"], proof: try s.proof(nonce: bound),
-                             environment: env).status == 0)
-        #expect(try s.single(["--require-nonce", "--nonce-bound-to-key"], proof: try s.proof(nonce: minted),
-                             environment: env).json()["code"] as? Int == 221)
+        #expect(
+            try s.single(
+                ["--require-nonce", "--nonce-bound-to-key"], proof: try s.proof(nonce: bound),
+                environment: env
+            ).status == 0)
+        #expect(
+            try s.single(
+                ["--require-nonce", "--nonce-bound-to-key"], proof: try s.proof(nonce: minted),
+                environment: env
+            ).json()["code"] as? Int == 221)
         // Without --require-nonce a nonce claim is ignored and no dpop_nonce is printed.
         let off = try s.single(proof: try s.proof(nonce: "anything"))
         #expect(off.status == 0)
@@ -419,8 +478,10 @@ struct CLIToolTests {
         let key = try SigningKey(privateJWK: rsa.trimmed)
         #expect(key.kid == "r1")
         #expect(try key.sign([1]).count == 384)
-        for bad in [["keygen"], ["keygen", "--alg", "HS256"], ["keygen", "--alg", "none"], ["keygen", "--alg", "es256"],
-                    ["keygen", "--alg", "RS256", "--rsa-bits", "1024"]] {
+        for bad in [
+            ["keygen"], ["keygen", "--alg", "HS256"], ["keygen", "--alg", "none"], ["keygen", "--alg", "es256"],
+            ["keygen", "--alg", "RS256", "--rsa-bits", "1024"],
+        ] {
             let run = try keybound(bad)
             #expect(run.status == 2, "\(bad)")
             #expect(run.stdout.isEmpty)
@@ -432,8 +493,10 @@ struct CLIToolTests {
         let dir = try TempDir()
         let issuer = try SigningKey.generate(.es256, kid: "kk")
         let keyFile = try dir.write("issuer.jwk", issuer.privateJWK)
-        let run = try keybound(["token", "--key", keyFile, "--iss", "i", "--aud", "a1", "--aud", "a2", "--sub", "s",
-                                "--jkt", "J", "--iat", "100", "--typ", "JWT"])
+        let run = try keybound([
+            "token", "--key", keyFile, "--iss", "i", "--aud", "a1", "--aud", "a2", "--sub", "s",
+            "--jkt", "J", "--iat", "100", "--typ", "JWT",
+        ])
         #expect(run.status == 0)
         let claims = try payload(of: run.trimmed)
         #expect(claims["aud"] as? [String] == ["a1", "a2"])
@@ -443,20 +506,30 @@ struct CLIToolTests {
         #expect(try header(of: run.trimmed)["typ"] as? String == "JWT")
         #expect(try header(of: run.trimmed)["kid"] as? String == "kk")
         // Values that start with '-' (base64url thumbprints and ids can) are values, not options.
-        let dashed = try keybound(["token", "--key", keyFile, "--iss", "i", "--aud", "a", "--sub", "-s", "--jkt", "-J",
-                                   "--jti", "-t"])
+        let dashed = try keybound([
+            "token", "--key", keyFile, "--iss", "i", "--aud", "a", "--sub", "-s", "--jkt", "-J",
+            "--jti", "-t",
+        ])
         #expect(dashed.status == 0, "\(dashed.stderr)")
         #expect((try payload(of: dashed.trimmed)["cnf"] as? [String: Any])?["jkt"] as? String == "-J")
         #expect(try payload(of: dashed.trimmed)["sub"] as? String == "-s")
         // The key from standard input and inline.
-        #expect(try keybound(["token", "--key", "-", "--iss", "i", "--aud", "a", "--sub", "s", "--jkt", "J"],
-                             stdin: Data(issuer.privateJWK.utf8)).status == 0)
-        #expect(try keybound(["token", "--key", issuer.privateJWK, "--iss", "i", "--aud", "a", "--sub", "s", "--jkt", "J"]).status == 0)
+        #expect(
+            try keybound(
+                ["token", "--key", "-", "--iss", "i", "--aud", "a", "--sub", "s", "--jkt", "J"],
+                stdin: Data(issuer.privateJWK.utf8)
+            ).status == 0)
+        #expect(
+            try keybound(["token", "--key", issuer.privateJWK, "--iss", "i", "--aud", "a", "--sub", "s", "--jkt", "J"])
+                .status == 0)
         for bad in [
             ["token", "--key", keyFile, "--iss", "i", "--sub", "s", "--jkt", "J"],
             ["token", "--key", dir.path("none"), "--iss", "i", "--aud", "a", "--sub", "s", "--jkt", "J"],
             ["token", "--key", issuer.publicJWK, "--iss", "i", "--aud", "a", "--sub", "s", "--jkt", "J"],
-            ["token", "--key", keyFile, "--iss", "i", "--aud", "a", "--sub", "s", "--jkt", "J", "--iat", String(Int64.max)],
+            [
+                "token", "--key", keyFile, "--iss", "i", "--aud", "a", "--sub", "s", "--jkt", "J", "--iat",
+                String(Int64.max),
+            ],
         ] {
             let run = try keybound(bad)
             #expect(run.status == 2, "\(bad)")
@@ -470,8 +543,10 @@ struct CLIToolTests {
         let noAlg = rsa.privateJWK.replacingOccurrences(of: ",\"alg\":\"RS256\"", with: "")
         #expect(!noAlg.contains("alg"))
         #expect(try keybound(["proof", "--key", noAlg, "--method", "GET", "--url", "https://a/"]).status == 2)
-        let run = try keybound(["proof", "--key", noAlg, "--alg", "PS256", "--method", "GET", "--url", "https://a/b#c",
-                                "--nonce", "N1", "--token", "T"])
+        let run = try keybound([
+            "proof", "--key", noAlg, "--alg", "PS256", "--method", "GET", "--url", "https://a/b#c",
+            "--nonce", "N1", "--token", "T",
+        ])
         #expect(run.status == 0)
         #expect(try header(of: run.trimmed)["alg"] as? String == "PS256")
         #expect(try header(of: run.trimmed)["typ"] as? String == "dpop+jwt")
@@ -481,7 +556,9 @@ struct CLIToolTests {
         #expect(claims["ath"] as? String == Thumbprint.accessTokenHash("T"))
         #expect(claims["htm"] as? String == "GET")
         // Conflicting --alg.
-        #expect(try keybound(["proof", "--key", rsa.privateJWK, "--alg", "PS256", "--method", "GET", "--url", "https://a/"]).status == 2)
+        #expect(
+            try keybound(["proof", "--key", rsa.privateJWK, "--alg", "PS256", "--method", "GET", "--url", "https://a/"])
+                .status == 2)
         #expect(try keybound(["proof", "--key", rsa.privateJWK, "--method", "GET"]).status == 2)
     }
 

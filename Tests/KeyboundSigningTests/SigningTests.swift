@@ -142,19 +142,26 @@ struct SigningKeyTests {
         let withoutAlg = String(decoding: try JSONSerialization.data(withJSONObject: members), as: UTF8.self)
         #expect(try SigningKey(privateJWK: withoutAlg).algorithm == .es384)
         #expect(try SigningKey(privateJWK: withoutAlg, algorithm: .es384).algorithm == .es384)
-        #expect(throws: KeyboundError(.invalidConfiguration)) { try SigningKey(privateJWK: withoutAlg, algorithm: .es256) }
-        #expect(throws: KeyboundError(.invalidConfiguration)) { try SigningKey(privateJWK: ec.privateJWK, algorithm: .es512) }
+        #expect(throws: KeyboundError(.invalidConfiguration)) {
+            try SigningKey(privateJWK: withoutAlg, algorithm: .es256)
+        }
+        #expect(throws: KeyboundError(.invalidConfiguration)) {
+            try SigningKey(privateJWK: ec.privateJWK, algorithm: .es512)
+        }
 
         let ed = try key(.ed25519)
         #expect(try SigningKey(privateJWK: ed.privateJWK).algorithm == .ed25519)
-        #expect(try SigningKey(privateJWK: ed.privateJWK.replacingOccurrences(of: "\"alg\":\"Ed25519\",", with: ""))
-            .algorithm == .edDSA)
+        #expect(
+            try SigningKey(privateJWK: ed.privateJWK.replacingOccurrences(of: "\"alg\":\"Ed25519\",", with: ""))
+                .algorithm == .edDSA)
 
         let rsa = try key(.rs256)
         let rsaWithoutAlg = rsa.privateJWK.replacingOccurrences(of: "\"alg\":\"RS256\",", with: "")
         #expect(throws: KeyboundError(.invalidConfiguration)) { try SigningKey(privateJWK: rsaWithoutAlg) }
         #expect(try SigningKey(privateJWK: rsaWithoutAlg, algorithm: .ps512).algorithm == .ps512)
-        #expect(throws: KeyboundError(.invalidConfiguration)) { try SigningKey(privateJWK: rsa.privateJWK, algorithm: .es256) }
+        #expect(throws: KeyboundError(.invalidConfiguration)) {
+            try SigningKey(privateJWK: rsa.privateJWK, algorithm: .es256)
+        }
     }
 
     @Test("bad private JWKs are refused with invalid_configuration")
@@ -231,8 +238,9 @@ struct SigningKeyTests {
                             accessToken: token
                         )
                         _ = try v.verify(
-                            DPoPRequest(method: "GET", url: "https://api.example/x", authorization: "DPoP " + token,
-                                        dpop: [proof]),
+                            DPoPRequest(
+                                method: "GET", url: "https://api.example/x", authorization: "DPoP " + token,
+                                dpop: [proof]),
                             now: now
                         )
                     }
@@ -272,10 +280,12 @@ struct DPoPBuilderTests {
     func tokenEndpoint(_ alg: JWSAlgorithm) throws {
         let client = try key(alg)
         let v = try verifier(issuerKey: try key(.es256))
-        let proof = try DPoPBuilder.proof(key: client, method: "POST", url: "https://issuer.example/token", iat: now,
-                                          jti: "te-\(alg)")
-        let request = DPoPRequest(method: "POST", url: "https://issuer.example/token", authorization: nil,
-                                  dpop: [proof])
+        let proof = try DPoPBuilder.proof(
+            key: client, method: "POST", url: "https://issuer.example/token", iat: now,
+            jti: "te-\(alg)")
+        let request = DPoPRequest(
+            method: "POST", url: "https://issuer.example/token", authorization: nil,
+            dpop: [proof])
         let verified = try v.verify(request, mode: .tokenEndpoint, now: now)
         #expect(verified.jkt == client.thumbprint)
         #expect(verified.subject == nil)
@@ -292,8 +302,9 @@ struct DPoPBuilderTests {
             try DPoPBuilder.proof(key: client, method: "GET", url: url, iat: now, jti: jti, accessToken: t)
         }
         func verify(_ token: String, _ proof: String) throws {
-            _ = try v.verify(DPoPRequest(method: "GET", url: url, authorization: "DPoP " + token, dpop: [proof]),
-                             now: now)
+            _ = try v.verify(
+                DPoPRequest(method: "GET", url: url, authorization: "DPoP " + token, dpop: [proof]),
+                now: now)
         }
         for index in [0, 17, 31] {
             // Proof signature and proof payload (the jti byte changes, the signature no longer covers it).
@@ -306,7 +317,9 @@ struct DPoPBuilderTests {
             }
             // Token signature and token payload: the proof is made for the changed token, so only the token fails.
             let badSignature = try flipByte(ofSegment: 2, in: token, at: index)
-            #expect(throws: KeyboundError(.tokenSignature)) { try verify(badSignature, try proof("d\(index)", badSignature)) }
+            #expect(throws: KeyboundError(.tokenSignature)) {
+                try verify(badSignature, try proof("d\(index)", badSignature))
+            }
         }
         // A payload byte inside the sub claim's value: still valid JSON, so the signature check is what refuses it.
         let tampered = try tamperSub(token)
@@ -336,8 +349,9 @@ struct DPoPBuilderTests {
         let sub = "a\"b\\c\n\t\u{1}é😀/"
         let token = try DPoPBuilder.accessToken(claims(jkt: client.thumbprint, kid: issuer.kid, sub: sub), key: issuer)
         let jti = "j\"\\\u{7f}\u{1f}"
-        let proof = try DPoPBuilder.proof(key: client, method: "GET", url: "https://api.example/", iat: now, jti: jti,
-                                          accessToken: token, nonce: "n\"1")
+        let proof = try DPoPBuilder.proof(
+            key: client, method: "GET", url: "https://api.example/", iat: now, jti: jti,
+            accessToken: token, nonce: "n\"1")
         let verified = try v.verify(
             DPoPRequest(method: "GET", url: "https://api.example/", authorization: "DPoP " + token, dpop: [proof]),
             now: now
@@ -382,8 +396,9 @@ struct DPoPBuilderTests {
         c.nbf = now - 1
         c.extraClaims = [.init(name: "roles", json: "[\"admin\"]")]
         let token = try DPoPBuilder.accessToken(c, key: issuer, typ: nil)
-        let proof = try DPoPBuilder.proof(key: client, method: "GET", url: "https://api.example/", iat: now, jti: "o",
-                                          accessToken: token)
+        let proof = try DPoPBuilder.proof(
+            key: client, method: "GET", url: "https://api.example/", iat: now, jti: "o",
+            accessToken: token)
         let verified = try v.verify(
             DPoPRequest(method: "GET", url: "https://api.example/", authorization: "DPoP " + token, dpop: [proof]),
             now: now
@@ -391,11 +406,13 @@ struct DPoPBuilderTests {
         #expect(verified.claim("roles") == "[\"admin\"]")
         // Without cnf the token is not bound.
         let unbound = try DPoPBuilder.accessToken(claims(jkt: nil, kid: issuer.kid), key: issuer)
-        let proof2 = try DPoPBuilder.proof(key: client, method: "GET", url: "https://api.example/", iat: now, jti: "u",
-                                           accessToken: unbound)
+        let proof2 = try DPoPBuilder.proof(
+            key: client, method: "GET", url: "https://api.example/", iat: now, jti: "u",
+            accessToken: unbound)
         #expect(throws: KeyboundError(.tokenBinding)) {
             try v.verify(
-                DPoPRequest(method: "GET", url: "https://api.example/", authorization: "DPoP " + unbound, dpop: [proof2]),
+                DPoPRequest(
+                    method: "GET", url: "https://api.example/", authorization: "DPoP " + unbound, dpop: [proof2]),
                 now: now
             )
         }
