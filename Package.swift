@@ -17,6 +17,13 @@ let package = Package(
     name: "keybound",
     products: [
         .library(name: "Keybound", targets: ["Keybound"]),
+        // --- CLI and signing (branch `cli`) ---
+        .library(name: "KeyboundSigning", targets: ["KeyboundSigning"]),
+        .executable(name: "keybound", targets: ["keybound"]),
+    ],
+    dependencies: [
+        // --- CLI and signing (branch `cli`): argument parsing, for the `keybound` tool only ---
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // libcrypto from the system (OpenSSL 3, Debian's libssl-dev). Only Keybound/Crypto/OpenSSL imports it.
@@ -43,6 +50,19 @@ let package = Package(
             // JSON fixtures are read from the source tree by path, not bundled.
             exclude: ["Fixtures"]
         ),
+        // --- CLI and signing (branch `cli`) ---
+        // Signing (test keys, tokens, proofs): not part of the verification core.
+        .target(name: "KeyboundSigning", dependencies: ["Keybound", "COpenSSL"]),
+        .testTarget(name: "KeyboundSigningTests", dependencies: ["Keybound", "KeyboundSigning"]),
+        // The command-line tool (issue 5). The only user of swift-argument-parser; may use Foundation.
+        .executableTarget(
+            name: "keybound",
+            dependencies: [
+                "Keybound", "KeyboundSigning", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Runs the built `keybound` binary (the dependency makes `swift build --build-tests` build it first).
+        .testTarget(name: "KeyboundCLITests", dependencies: ["keybound", "Keybound", "KeyboundSigning"]),
     ]
 )
 

@@ -1,0 +1,180 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import ArgumentParser
+import Foundation
+import Keybound
+import KeyboundSigning
+
+/// `keybound token`: a DPoP-bound JWT access token, for tests and demos.
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Print a DPoP-bound access token (RFC 9068 JWT with cnf.jkt), for tests and demos.",
+        discussion: """
+            Keybound is not an authorization server: this makes tokens to test a resource server with.
+
+            Example:
+              keybound token --key issuer.jwk --iss https://issuer.example --aud https://api.example \\
+                --sub alice --scope "read write" --jkt "$(keybound thumbprint client.jwk)"
+            """
+    )
+
+    @Option(
+        help: ArgumentHelp(
+            "The issuer's private JWK: a file, - for standard input, or inline JSON.", valueName: "issuer-jwk"))
+    var key: String
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The issuer (iss).", valueName: "iss"))
+    var iss: String
+
+    @Option(parsing: .unconditionalSingleValue, help: ArgumentHelp("An audience (aud; repeatable).", valueName: "aud"))
+    var aud: [String]
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The subject (sub).", valueName: "sub"))
+    var sub: String
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The client key's thumbprint (cnf.jkt).", valueName: "jkt"))
+    var jkt: String
+
+    @Option(help: ArgumentHelp("Lifetime: exp = iat + ttl (default 300).", valueName: "seconds"))
+    var ttl: Int64 = 300
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The scope, space-separated.", valueName: "scope"))
+    var scope: String?
+
+    @Option(
+        name: .customLong("client-id"), parsing: .unconditional,
+        help: ArgumentHelp("The client_id claim.", valueName: "id"))
+    var clientID: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The header kid (default: the key's kid).", valueName: "kid"))
+    var kid: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The token's jti (default: random).", valueName: "id"))
+    var jti: String?
+
+    @Option(help: ArgumentHelp("The iat (default: now).", valueName: "unix-seconds"))
+    var iat: Int64?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The header typ (default at+jwt).", valueName: "typ"))
+    var typ: String = "at+jwt"
+
+    func validate() throws {
+        guard !aud.isEmpty else { throw ValidationError("give at least one --aud") }
+        guard ttl >= 0 else { throw ValidationError("--ttl must not be negative") }
+    }
+
+    func run() throws {
+        let signer = try Inputs.signingKey(key)
+        let issuedAt = iat ?? Inputs.clock()
+        let (expiry, overflow) = issuedAt.addingReportingOverflow(ttl)
+        guard !overflow else { throw ToolError("--iat plus --ttl overflows") }
+        let claims = AccessTokenClaims(
+            iss: iss, aud: aud, sub: sub, clientID: clientID, scope: scope, jkt: jkt, iat: issuedAt, exp: expiry,
+            jti: jti ?? Inputs.randomID(), kid: kid ?? signer.kid
+        )
+        do {
+            print(try DPoPBuilder.accessToken(claims, key: signer, typ: typ))
+        } catch {
+            throw ToolError("cannot sign the token: \(error.reason)")
+        }
+    }
+}
+
+/// `keybound proof`: a DPoP proof for one request.
+struct ProofCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proof",
+        abstract: "Print a DPoP proof (RFC 9449 §4) for one request.",
+        discussion: """
+            htu is the URL without its query and fragment; ath is set when --token is given.
+
+            Example:
+              URL=https://api.example/x
+              curl -H "Authorization: DPoP $TOKEN" \\
+                -H "DPoP: $(keybound proof --key client.jwk --method GET --url "$URL" --token "$TOKEN")" \\
+                "$URL"
+            """
+    )
+
+    @Option(
+        help: ArgumentHelp(
+            "The client's private JWK: a file, - for standard input, or inline JSON.", valueName: "client-jwk"))
+    var key: String
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The request method (htm).", valueName: "method"))
+    var method: String
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The request URL (htu is it without query and fragment).", valueName: "url"))
+    var url: String
+
+    @Option(help: ArgumentHelp("The algorithm, when the JWK has no alg (needed for RSA keys).", valueName: "alg"))
+    var alg: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The access token the proof goes with (sets ath).", valueName: "token"))
+    var token: String?
+
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("A nonce from the server's DPoP-Nonce header.", valueName: "nonce"))
+    var nonce: String?
+
+    @Option(help: ArgumentHelp("The iat (default: now).", valueName: "unix-seconds"))
+    var iat: Int64?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The proof's jti (default: random).", valueName: "id"))
+    var jti: String?
+
+    func run() throws {
+        let signer = try Inputs.signingKey(key, algorithm: alg)
+        do {
+            print(
+                try DPoPBuilder.proof(
+                    key: signer, method: method, url: url, iat: iat ?? Inputs.clock(), jti: jti ?? Inputs.randomID(),
+                    accessToken: token, nonce: nonce
+                )
+            )
+        } catch {
+            throw ToolError("cannot sign the proof: \(error.reason)")
+        }
+    }
+}
+
+/// `keybound nonce`: a nonce as the verifier would issue it.
+struct NonceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nonce",
+        abstract: "Print a DPoP nonce as 'keybound verify --require-nonce' would issue it.",
+        discussion: """
+            Secrets come from --nonce-secret-file PATH or the KEYBOUND_NONCE_SECRETS environment variable (hex,
+            newest first), never from the command line. With --jkt the nonce is bound to that key (use
+            'verify --nonce-bound-to-key').
+
+            Example:
+              KEYBOUND_NONCE_SECRETS=$(openssl rand -hex 32) keybound nonce
+            """
+    )
+
+    @Option(help: ArgumentHelp("The time (default: now).", valueName: "unix-seconds"))
+    var now: Int64?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Bind the nonce to this key thumbprint.", valueName: "jkt"))
+    var jkt: String?
+
+    @OptionGroup var nonceOptions: NonceOptions
+
+    func run() throws {
+        let issuer = try nonceOptions.issuer(boundToKey: jkt != nil)
+        do {
+            print(try issuer.mint(now: now ?? Inputs.clock(), jkt: jkt))
+        } catch {
+            throw ToolError("cannot make a nonce: \(error.reason)")
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import ArgumentParser
+import Foundation
+
+/// The `keybound` command-line tool: verify DPoP requests (RFC 9449) one at a time or in JSON Lines batches, and
+/// make the thumbprints, test keys, tokens, proofs and nonces needed to try a DPoP server.
+///
+/// Exit status: 0 on success (every request verified), 1 when `verify` refused a request, 2 for a usage or
+/// configuration error (with a one-line message on standard error). Help requests print to standard output, exit 0.
+@main
+struct KeyboundTool {
+    static func main() {
+        let status: Int32
+        do {
+            var command = try Root.parseAsRoot()
+            try command.run()
+            status = 0
+        } catch let exit as ExitCode {
+            status = exit.rawValue
+        } catch let error as ToolError {
+            Console.error(error.message)
+            status = 2
+        } catch {
+            if Root.exitCode(for: error) == .success {
+                // --help, help SUBCOMMAND
+                print(Root.fullMessage(for: error))
+                status = 0
+            } else {
+                Console.error(Root.message(for: error))
+                status = 2
+            }
+        }
+        Console.flush()
+        exit(status)
+    }
+}
+
+struct Root: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keybound",
+        abstract: "Verify DPoP requests (RFC 9449) and make test keys, tokens, proofs and nonces.",
+        discussion: """
+            Exit status: 0 success, 1 a request was refused (verify), 2 usage or configuration error.
+
+            Example:
+              keybound keygen --alg ES256 > client.jwk
+              keybound proof --key client.jwk --method GET --url https://api.example.com/x
+            """,
+        subcommands: [
+            Verify.self, ThumbprintCommand.self, Keygen.self, TokenCommand.self, ProofCommand.self,
+            NonceCommand.self,
+        ]
+    )
+}
+
+/// A usage, input or configuration error: printed as one line on standard error, exit status 2.
+struct ToolError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Standard error output, one line per message, and the shared flush of standard output.
+enum Console {
+    static func error(_ message: String) {
+        let line = "keybound: " + message.split(whereSeparator: \.isNewline).joined(separator: " ") + "\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    static func flush() { fflush(nil) }
+}

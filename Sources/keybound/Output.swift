@@ -1,0 +1,112 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Keybound
+import KeyboundSigning
+
+/// Buffered writes to standard output; flushed when asked, when the buffer is large, and at the end.
+final class OutputWriter {
+    private var buffer: [UInt8] = []
+    private let limit = 1 << 16
+
+    init() { buffer.reserveCapacity(limit) }
+
+    func writeLine(_ line: String) {
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= limit { flush() }
+    }
+
+    func flush() {
+        // Anything print() buffered goes first.
+        fflush(nil)
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer[offset...].withUnsafeBytes { Foundation.write(1, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                break  // standard output is gone (EPIPE): nothing more can be told
+            }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The JSON line printed for each verified or refused request (the shapes of issue 5).
+///
+/// Members are written in a fixed order, compact, with RFC 8259 string escaping.
+enum Verdict {
+    /// `{"ok":true,"sub":…,"client_id":…,"scope":…,"jkt":"…","exp":…,"token_jti":…,"proof_jti":"…"}`,
+    /// plus
+    /// `"dpop_nonce"` when nonces are on. Claims the token lacks, and every token claim in token-endpoint and
+    /// opaque-token modes, are `null`.
+    static func success(_ verified: VerifiedRequest, noncesOn: Bool) -> String {
+        var out = JSONText.ObjectWriter()
+        out.raw("ok", "true")
+        out.raw("sub", json(verified.subject))
+        out.raw("client_id", json(verified.clientID))
+        out.raw("scope", json(verified.scope))
+        out.raw("jkt", JSONText.quoted(verified.jkt))
+        out.raw("exp", verified.expiresAt.map(number) ?? "null")
+        out.raw("token_jti", json(verified.tokenJTI))
+        out.raw("proof_jti", JSONText.quoted(verified.proofJTI))
+        if noncesOn { out.raw("dpop_nonce", json(verified.dpopNonce)) }
+        return out.finished()
+    }
+
+    /// `{"ok":false,"code":…,"name":"…","error":"…"|null,"status":…,"reason":"…","www_authenticate":"…"}`,
+    /// plus
+    /// `"dpop_nonce"` when the error carries a fresh nonce (`use_dpop_nonce`). In token-endpoint mode the status is
+    /// the token endpoint's (400 except server failures) and `www_authenticate` is `null` (RFC 9449 §5: no challenge).
+    static func refusal(_ error: KeyboundError, verifier: Verifier, tokenEndpoint: Bool) -> String {
+        fields(
+            code: error.code.rawValue, name: error.code.name, rfcError: error.code.rfcError,
+            status: tokenEndpoint ? error.code.tokenEndpointHTTPStatus : error.code.httpStatus, reason: error.reason,
+            challenge: tokenEndpoint ? nil : verifier.wwwAuthenticate(for: error), nonce: error.dpopNonce
+        )
+    }
+
+    /// The code, name, RFC error and status of a batch line that is not a request (DESIGN "Errors": 900 range).
+    static let invalidLineCode = 950
+    static let invalidLineName = "invalid_input_line"
+
+    /// The error line for a batch input line that is not a request. `reason` is the tool's own text, never input.
+    static func invalidLine(_ reason: String, algs: [String], tokenEndpoint: Bool) -> String {
+        let description = reason.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "\"", with: "\\\"")
+        var challenge = "DPoP error=\"invalid_request\", error_description=\"\(description)\""
+        if !algs.isEmpty { challenge += ", algs=\"" + algs.joined(separator: " ") + "\"" }
+        return fields(
+            code: invalidLineCode, name: invalidLineName, rfcError: "invalid_request", status: 400, reason: reason,
+            challenge: tokenEndpoint ? nil : challenge, nonce: nil
+        )
+    }
+
+    private static func fields(
+        code: Int, name: String, rfcError: String?, status: Int, reason: String, challenge: String?, nonce: String?
+    ) -> String {
+        var out = JSONText.ObjectWriter()
+        out.raw("ok", "false")
+        out.raw("code", String(code))
+        out.raw("name", JSONText.quoted(name))
+        out.raw("error", json(rfcError))
+        out.raw("status", String(status))
+        out.raw("reason", JSONText.quoted(reason))
+        out.raw("www_authenticate", json(challenge))
+        if let nonce { out.raw("dpop_nonce", JSONText.quoted(nonce)) }
+        return out.finished()
+    }
+
+    private static func json(_ text: String?) -> String { text.map(JSONText.quoted) ?? "null" }
+
+    /// A NumericDate: an integer when it is one, else the shortest decimal that reads back the same.
+    private static func number(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        if value == value.rounded(), abs(value) < 9.0e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+}

@@ -1,0 +1,282 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import ArgumentParser
+import Foundation
+import Keybound
+
+/// `keybound verify`: one request from flags, or a JSON Lines batch, through one `Verifier`.
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Verify DPoP requests with the same verifier as the library.",
+        discussion: """
+            One request from flags, or many with --batch (JSON Lines, one request per line:
+            {"method": ..., "url": ..., "authorization": ..., "dpop": ..., "jkt": ...}).
+            Prints one JSON line per request. Exit status: 0 all verified, 1 any refused, 2 usage or
+            configuration error. Nonce secrets come from --nonce-secret-file or KEYBOUND_NONCE_SECRETS,
+            never from the command line.
+
+            Examples:
+              keybound verify --jwks jwks.json --issuer https://issuer.example --audience https://api.example \\
+                --method GET --url https://api.example/orders \\
+                --authorization "DPoP $TOKEN" --dpop "$PROOF"
+              keybound verify --jwks jwks.json --issuer https://issuer.example --audience https://api.example \\
+                --now 1760000000 --batch requests.jsonl
+            """
+    )
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case resource
+        case tokenEndpoint = "token-endpoint"
+        case opaque
+    }
+
+    // MARK: Trust
+
+    @Option(
+        help: ArgumentHelp("The issuer's JWKS document (required except in token-endpoint mode).", valueName: "path"))
+    var jwks: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The trusted issuer (exact iss; required except in token-endpoint mode).", valueName: "iss"))
+    var issuer: String?
+
+    @Option(
+        parsing: .unconditionalSingleValue,
+        help: ArgumentHelp(
+            "An accepted audience (repeatable; at least one except in token-endpoint mode).", valueName: "aud"))
+    var audience: [String] = []
+
+    // MARK: Policy
+
+    @Option(
+        help: ArgumentHelp(
+            "Comma-separated algorithm allow-list for proofs and tokens (default: all eleven).", valueName: "list"))
+    var algs: String?
+
+    @Option(name: .customLong("max-age"), help: ArgumentHelp("Proof max age (default 60).", valueName: "seconds"))
+    var maxAge: Int64?
+
+    @Option(help: ArgumentHelp("Allowed clock skew (default 5).", valueName: "seconds"))
+    var skew: Int64?
+
+    @Option(
+        help: ArgumentHelp(
+            "A fixed clock for every request (default: the real clock, read per request).", valueName: "unix-seconds"))
+    var now: Int64?
+
+    @Flag(name: .customLong("strict-token-type"), help: "Accept only typ at+jwt or application/at+jwt on tokens.")
+    var strictTokenType = false
+
+    @Option(
+        name: .customLong("base-url"),
+        help: ArgumentHelp(
+            "External base URL (servers behind proxies): request URLs are then origin-form paths.", valueName: "url"))
+    var baseURL: String?
+
+    @Option(help: ArgumentHelp("resource, token-endpoint or opaque (default resource).", valueName: "mode"))
+    var mode: Mode = .resource
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "The jkt an opaque token is bound to (opaque mode; a batch line's \"jkt\" overrides it).", valueName: "jkt")
+    )
+    var jkt: String?
+
+    @Option(
+        name: .customLong("revoke-token-jti"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("Refuse tokens with this jti (repeatable).", valueName: "id"))
+    var revokeTokenJTI: [String] = []
+
+    @Option(
+        name: .customLong("revoke-jkt"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("Refuse tokens bound to this key (repeatable).", valueName: "jkt"))
+    var revokeJKT: [String] = []
+
+    @Option(
+        name: .customLong("replay-capacity"),
+        help: ArgumentHelp("Replay cache entries (default 1048576).", valueName: "n"))
+    var replayCapacity: Int?
+
+    // MARK: Nonces
+
+    @Flag(
+        name: .customLong("require-nonce"),
+        help: "Require DPoP nonces (RFC 9449 §8); secrets from --nonce-secret-file or KEYBOUND_NONCE_SECRETS.")
+    var requireNonce = false
+
+    @Flag(name: .customLong("nonce-bound-to-key"), help: "Bind nonces to the proof key's jkt.")
+    var nonceBoundToKey = false
+
+    @OptionGroup var nonceOptions: NonceOptions
+
+    // MARK: One request
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The request method.", valueName: "method"))
+    var method: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The request URL (absolute, or origin-form with --base-url).", valueName: "url"))
+    var url: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The Authorization header value (absent when not given).", valueName: "value"))
+    var authorization: String?
+
+    @Option(
+        parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("One DPoP header value (repeatable; none means the header is absent).", valueName: "value"))
+    var dpop: [String] = []
+
+    // MARK: Many requests
+
+    @Option(help: ArgumentHelp("JSON Lines file of requests, or - for standard input.", valueName: "path"))
+    var batch: String?
+
+    func validate() throws {
+        if batch != nil {
+            guard method == nil, url == nil, authorization == nil, dpop.isEmpty else {
+                throw ValidationError("--batch cannot be combined with --method, --url, --authorization or --dpop")
+            }
+        } else {
+            guard method != nil, url != nil else {
+                throw ValidationError("give --method and --url for one request, or --batch PATH")
+            }
+            if mode == .opaque && jkt == nil { throw ValidationError("opaque mode needs --jkt") }
+        }
+        if mode != .tokenEndpoint {
+            guard jwks != nil, issuer != nil, !audience.isEmpty else {
+                throw ValidationError("--jwks, --issuer and --audience are required in \(mode.rawValue) mode")
+            }
+        }
+        if nonceBoundToKey && !requireNonce { throw ValidationError("--nonce-bound-to-key needs --require-nonce") }
+        if nonceOptions.secretFile != nil && !requireNonce {
+            throw ValidationError("--nonce-secret-file needs --require-nonce")
+        }
+    }
+
+    func run() throws {
+        let verifier = try makeVerifier()
+        let out = OutputWriter()
+        var refused = false
+        if let batch {
+            let interactive = batch == "-"
+            let fd: Int32 = interactive ? 0 : open(batch, O_RDONLY)
+            guard fd >= 0 else { throw ToolError("cannot open batch file \(batch)") }
+            defer { if !interactive { close(fd) } }
+            let algs = challengeAlgorithms()
+            try LineReader(fd: fd).forEachLine { line in
+                let text: String
+                switch line {
+                case .tooLong:
+                    text = Verdict.invalidLine(
+                        "line is longer than \(LineReader.defaultLimit) bytes", algs: algs,
+                        tokenEndpoint: mode == .tokenEndpoint
+                    )
+                    refused = true
+                case .text(let bytes):
+                    let (verdict, ok) = judge(BatchLine.parse(bytes), verifier: verifier, algs: algs)
+                    text = verdict
+                    if !ok { refused = true }
+                }
+                out.writeLine(text)
+                if interactive { out.flush() }
+            }
+        } else {
+            let request = DPoPRequest(method: method ?? "", url: url ?? "", authorization: authorization, dpop: dpop)
+            let (verdict, ok) = judge(
+                .success(BatchLine(request: request, jkt: nil)), verifier: verifier, algs: challengeAlgorithms()
+            )
+            out.writeLine(verdict)
+            refused = !ok
+        }
+        out.flush()
+        if refused { throw ExitCode(1) }
+    }
+
+    /// Verifies one parsed line: its JSON verdict and whether it verified.
+    private func judge(_ parsed: Result<BatchLine, ToolError>, verifier: Verifier, algs: [String]) -> (String, Bool) {
+        let line: BatchLine
+        switch parsed {
+        case .failure(let error):
+            return (Verdict.invalidLine(error.message, algs: algs, tokenEndpoint: mode == .tokenEndpoint), false)
+        case .success(let parsed): line = parsed
+        }
+        let verificationMode: VerificationMode
+        switch mode {
+        case .resource: verificationMode = .resource
+        case .tokenEndpoint: verificationMode = .tokenEndpoint
+        case .opaque:
+            guard let bound = line.jkt ?? jkt else {
+                return (Verdict.invalidLine("opaque mode needs a jkt", algs: algs, tokenEndpoint: false), false)
+            }
+            verificationMode = .opaqueToken(boundJKT: bound)
+        }
+        do {
+            let verified = try verifier.verify(line.request, mode: verificationMode, now: now ?? Inputs.clock())
+            return (Verdict.success(verified, noncesOn: requireNonce), true)
+        } catch {
+            return (Verdict.refusal(error, verifier: verifier, tokenEndpoint: mode == .tokenEndpoint), false)
+        }
+    }
+
+    /// The algorithms a challenge lists (the proof allow-list).
+    private func challengeAlgorithms() -> [String] {
+        ((try? algs.map { (list) throws(ToolError) in try Inputs.algorithms(list) }) ?? nil)?.map(\.rawValue)
+            ?? JWSAlgorithm.allSupported.map(\.rawValue)
+    }
+
+    // MARK: - Configuration
+
+    private func makeVerifier() throws(ToolError) -> Verifier {
+        var policy = VerifierPolicy()
+        if let algs {
+            let list = try Inputs.algorithms(algs)
+            policy.proofAlgorithms = list
+            policy.tokenAlgorithms = list
+        }
+        if let maxAge { policy.proofMaxAgeSeconds = maxAge }
+        if let skew { policy.clockSkewSeconds = skew }
+        policy.strictTokenType = strictTokenType
+        policy.externalBaseURL = baseURL
+        if let replayCapacity {
+            policy.replayCacheCapacity = replayCapacity
+        } else if batch == nil {
+            policy.replayCacheCapacity = 1024  // one request: no need for a large cache
+        }
+        if requireNonce { policy.nonces = try nonceOptions.issuer(boundToKey: nonceBoundToKey) }
+
+        var issuers: [TrustedIssuer] = []
+        if let jwks, let issuer {
+            let document = try Inputs.read(path: jwks, what: "JWKS")
+            let keys: JWKSet
+            do {
+                keys = try JWKSet(json: document, rsaModulusBits: policy.rsaModulusBits)
+            } catch {
+                throw ToolError("invalid JWKS \(jwks): \(error.reason)")
+            }
+            guard keys.count > 0 else { throw ToolError("JWKS \(jwks) has no usable key") }
+            issuers.append(TrustedIssuer(identifier: issuer, audiences: audience, keys: keys))
+        }
+        let verifier: Verifier
+        do {
+            verifier = try Verifier(issuers: issuers, policy: policy)
+        } catch {
+            throw ToolError("invalid configuration: \(error.reason)")
+        }
+        let start = now ?? Inputs.clock()
+        do {
+            for id in revokeTokenJTI { try verifier.revokeToken(jti: id, until: .max, now: start) }
+            for key in revokeJKT { try verifier.revokeKey(jkt: key, until: .max, now: start) }
+        } catch {
+            throw ToolError("invalid revocation: \(error.reason)")
+        }
+        return verifier
+    }
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# This source file is part of the Keybound open source project.
+#
+# CI for the `keybound` command-line tool, beyond `swift test` (which already runs Tests/KeyboundCLITests
+# against the built binary). This runs the worked example of docs/cli.md, as a newcomer would paste it, so
+# the documentation cannot drift from the tool. Needs: the Swift toolchain and libssl-dev (nothing else).
+# Assumes `swift build` already ran in the repository root; reuses .build.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+echo "+ swift build --product keybound" >&2
+swift build --product keybound
+BIN="$(swift build --show-bin-path)"
+export PATH="$BIN:$PATH"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+run() { echo "+ $*" >&2; "$@"; }
+
+run keybound keygen --alg ES256 --kid issuer-1 --jwks-out jwks.json > issuer.jwk
+run keybound keygen --alg ES256 > client.jwk
+JKT=$(run keybound thumbprint client.jwk)
+TOKEN=$(run keybound token --key issuer.jwk --iss https://issuer.example --aud https://api.example \
+    --sub alice --scope read --jkt "$JKT")
+PROOF=$(run keybound proof --key client.jwk --method GET --url https://api.example/orders --token "$TOKEN")
+out=$(run keybound verify --jwks jwks.json --issuer https://issuer.example --audience https://api.example \
+    --method GET --url https://api.example/orders --authorization "DPoP $TOKEN" --dpop "$PROOF")
+echo "$out"
+case "$out" in
+    '{"ok":true,"sub":"alice",'*) ;;
+    *) echo "FAIL: the worked example did not verify" >&2; exit 1 ;;
+esac
+
+# The same request twice in one batch: the second is a replay (exit status 1).
+line=$(printf '{"method":"GET","url":"https://api.example/orders","authorization":"DPoP %s","dpop":"%s"}' \
+    "$TOKEN" "$PROOF")
+printf '%s\n%s\n' "$line" "$line" > requests.jsonl
+set +e
+batch=$(keybound verify --jwks jwks.json --issuer https://issuer.example --audience https://api.example \
+    --batch requests.jsonl)
+status=$?
+set -e
+echo "$batch"
+if [ "$status" -ne 1 ] || ! grep -q '"name":"proof_replayed"' <<<"$batch"; then
+    echo "FAIL: the replay was not refused with exit status 1 (got $status)" >&2
+    exit 1
+fi
+echo "cli.sh: worked example OK"
