@@ -17,12 +17,12 @@ let package = Package(
     name: "keybound",
     products: [
         .library(name: "Keybound", targets: ["Keybound"]),
-        // --- CLI and signing (branch `cli`) ---
+        // --- CLI and signing ---
         .library(name: "KeyboundSigning", targets: ["KeyboundSigning"]),
         .executable(name: "keybound", targets: ["keybound"]),
     ],
     dependencies: [
-        // --- CLI and signing (branch `cli`): argument parsing, for the `keybound` tool only ---
+        // --- CLI and signing: argument parsing, for the `keybound` tool only ---
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
@@ -50,7 +50,7 @@ let package = Package(
             // JSON fixtures are read from the source tree by path, not bundled.
             exclude: ["Fixtures"]
         ),
-        // --- CLI and signing (branch `cli`) ---
+        // --- CLI and signing ---
         // Signing (test keys, tokens, proofs): not part of the verification core.
         .target(name: "KeyboundSigning", dependencies: ["Keybound", "COpenSSL"]),
         .testTarget(name: "KeyboundSigningTests", dependencies: ["Keybound", "KeyboundSigning"]),
