@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
         .testTarget(
             name: "KeyboundTests",
-            dependencies: ["Keybound", "CMallocCounter"],
+            dependencies: ["Keybound", "CMallocCounter", "KeyboundSigning"],
             // JSON fixtures are read from the source tree by path, not bundled.
             exclude: ["Fixtures"]
         ),

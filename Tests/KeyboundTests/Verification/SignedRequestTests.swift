@@ -1,0 +1,168 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import KeyboundSigning
+import Testing
+
+@testable import Keybound
+
+/// A small issuer, API and clients built in-process with KeyboundSigning, for checks that need fresh proofs.
+struct SignedWorld {
+    let now: Int64 = 1_700_000_000
+    let issuerKey: SigningKey
+    let issuer = "https://issuer.example"
+    let audience = "https://api.example.com"
+    let url = "https://api.example.com/orders?page=2"
+
+    init() throws(KeyboundError) {
+        issuerKey = try SigningKey.generate(.es256, kid: "k1")
+    }
+
+    var jwks: JWKSet { get throws(KeyboundError) { try JWKSet(json: #"{"keys":["# + issuerKey.publicJWK(includingAlg: true) + "]}") } }
+
+    func verifier(_ configure: (inout VerifierPolicy) -> Void = { _ in }) throws(KeyboundError) -> Verifier {
+        var policy = VerifierPolicy()
+        configure(&policy)
+        return try Verifier(issuers: [TrustedIssuer(identifier: issuer, audiences: [audience], keys: try jwks)],
+                            policy: policy)
+    }
+
+    func token(for client: SigningKey, jti: String = "t-1", exp: Int64? = nil) throws(KeyboundError) -> String {
+        try DPoPBuilder.accessToken(
+            AccessTokenClaims(iss: issuer, aud: [audience], sub: "user-7", scope: "orders:read", jkt: client.thumbprint,
+                              iat: now, exp: exp ?? now + 600, jti: jti, kid: "k1"),
+            key: issuerKey)
+    }
+
+    func request(client: SigningKey, token: String, jti: String, iat: Int64? = nil, nonce: String? = nil)
+        throws(KeyboundError) -> DPoPRequest
+    {
+        let proof = try DPoPBuilder.proof(key: client, method: "POST", url: url, iat: iat ?? now, jti: jti,
+                                          accessToken: token, nonce: nonce)
+        return DPoPRequest(method: "POST", url: url, authorization: "DPoP \(token)", dpop: [proof])
+    }
+}
+
+@Suite("Signed requests")
+struct SignedRequestTests {
+    @Test("the world is consistent: a fresh request verifies")
+    func baseline() throws {
+        let world = try SignedWorld()
+        let client = try SigningKey.generate(.es256)
+        let verified = try world.verifier().verify(
+            try world.request(client: client, token: try world.token(for: client), jti: "p-1"), now: world.now)
+        #expect(verified.jkt == client.thumbprint)
+        #expect(verified.scope == "orders:read")
+    }
+
+    @Test("a cached token presented with a proof from another key is refused (311), stolen-token scenario")
+    func cachedTokenOtherKey() throws {
+        let world = try SignedWorld()
+        let verifier = try world.verifier()
+        let owner = try SigningKey.generate(.es256)
+        let thief = try SigningKey.generate(.es256)
+        let token = try world.token(for: owner)
+        _ = try verifier.verify(try world.request(client: owner, token: token, jti: "p-1"), now: world.now)
+        #expect(verifier.metrics.tokenCacheMisses == 1)
+        #expect(throws: KeyboundError(.tokenBinding)) {
+            try verifier.verify(try world.request(client: thief, token: token, jti: "p-2"), now: world.now)
+        }
+        #expect(verifier.metrics.tokenCacheHits == 1)  // the refusal came from the cached entry's binding
+    }
+
+    @Test("the same jti spelled with an escape is the same jti: a replay (ATTACKS C5e)")
+    func escapedJTIIsReplay() throws {
+        let world = try SignedWorld()
+        let verifier = try world.verifier()
+        let client = try SigningKey.generate(.es256)
+        let token = try world.token(for: client)
+        _ = try verifier.verify(try world.request(client: client, token: token, jti: "abc"), now: world.now)
+        // Build a proof whose payload spells the jti as "\u0061bc".
+        let payload = DPoPBuilder.proofPayload(method: "POST", url: world.url, iat: world.now, jti: "abc",
+                                               accessToken: token)
+            .replacingOccurrences(of: #""jti":"abc""#, with: #""jti":"\u0061bc""#)
+        #expect(payload.contains(#"\u0061bc"#))
+        let proof = try JWS.compact(headerJSON: DPoPBuilder.proofHeader(key: client), payloadJSON: payload, key: client)
+        let request = DPoPRequest(method: "POST", url: world.url, authorization: "DPoP \(token)", dpop: [proof])
+        #expect(throws: KeyboundError(.proofReplayed)) { try verifier.verify(request, now: world.now) }
+    }
+
+    @Test("nonces end to end: missing → 220 with a fresh nonce, retried → accepted, stale → 221 with a fresh one")
+    func nonces() throws {
+        let world = try SignedWorld()
+        let issuer = try NonceIssuer(secrets: [[UInt8](repeating: 7, count: 32)], boundToKey: true)
+        let verifier = try world.verifier { $0.nonces = issuer }
+        let client = try SigningKey.generate(.es256)
+        let token = try world.token(for: client)
+        var fresh: String? = nil
+        do {
+            _ = try verifier.verify(try world.request(client: client, token: token, jti: "p-1"), now: world.now)
+            Issue.record("a proof without a nonce was accepted")
+        } catch {
+            #expect(error.code == .nonceRequired)
+            #expect(error.code.rfcError == "use_dpop_nonce")
+            #expect(verifier.wwwAuthenticate(for: error)
+                == #"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#)
+            fresh = error.dpopNonce
+        }
+        let nonce = try #require(fresh)
+        let verified = try verifier.verify(try world.request(client: client, token: token, jti: "p-2", nonce: nonce),
+                                           now: world.now)
+        #expect(verified.dpopNonce != nil)
+        // The same nonce two windows later is stale; another key cannot use this key's nonce.
+        do {
+            _ = try verifier.verify(
+                try world.request(client: client, token: token, jti: "p-3", iat: world.now + 600, nonce: nonce),
+                now: world.now + 600)
+            Issue.record("a stale nonce was accepted")
+        } catch {
+            #expect(error.code == .nonceInvalid)
+            #expect(error.dpopNonce != nil && error.dpopNonce != nonce)
+        }
+        let other = try SigningKey.generate(.es256)
+        #expect(throws: KeyboundError(.nonceInvalid)) {
+            try verifier.verify(try world.request(client: other, token: try world.token(for: other), jti: "p-4",
+                                                  nonce: nonce), now: world.now)
+        }
+    }
+
+    @Test("the replay cache at capacity refuses (500) and accepts again once the earlier proofs' window has passed")
+    func cacheRecovers() throws {
+        let world = try SignedWorld()
+        let verifier = try world.verifier { $0.replayCacheCapacity = 4 }
+        let client = try SigningKey.generate(.es256)
+        let token = try world.token(for: client, exp: world.now + 3600)
+        var accepted = 0
+        var full = 0
+        for i in 0..<16 {
+            do {
+                _ = try verifier.verify(try world.request(client: client, token: token, jti: "a-\(i)"), now: world.now)
+                accepted += 1
+            } catch {
+                if error.code == .replayCacheFull { full += 1 }
+            }
+        }
+        #expect(accepted >= 1 && accepted <= 4)
+        #expect(accepted + full == 16)
+        // After iat + 60 + 5 the entries have expired: new proofs are accepted again.
+        let later = world.now + 66
+        #expect(throws: Never.self) {
+            try verifier.verify(try world.request(client: client, token: token, jti: "b-1", iat: later), now: later)
+        }
+    }
+
+    @Test("a cached token is refused once its jkt is revoked, whatever the proof")
+    func revokedKeyWithCachedToken() throws {
+        let world = try SignedWorld()
+        let verifier = try world.verifier()
+        let client = try SigningKey.generate(.es256)
+        let token = try world.token(for: client)
+        _ = try verifier.verify(try world.request(client: client, token: token, jti: "p-1"), now: world.now)
+        try verifier.revokeKey(jkt: client.thumbprint, until: world.now + 3600, now: world.now)
+        #expect(throws: KeyboundError(.keyRevoked)) {
+            try verifier.verify(try world.request(client: client, token: token, jti: "p-2"), now: world.now)
+        }
+    }
+}
