@@ -20,20 +20,20 @@ cd "$work"
 
 run() { echo "+ $*" >&2; "$@"; }
 
-run keybound keygen --alg ES256 --kid issuer-1 --jwks-out jwks.json > issuer.jwk
-run keybound keygen --alg ES256 > client.jwk
-JKT=$(run keybound thumbprint client.jwk)
-TOKEN=$(run keybound token --key issuer.jwk --iss https://issuer.example --aud https://api.example \
-    --sub alice --scope read --jkt "$JKT")
-PROOF=$(run keybound proof --key client.jwk --method GET --url https://api.example/orders --token "$TOKEN")
-out=$(run keybound verify --jwks jwks.json --issuer https://issuer.example --audience https://api.example \
-    --method GET --url https://api.example/orders --authorization "DPoP $TOKEN" --dpop "$PROOF")
+# The README's worked example, extracted and run exactly as written (a newcomer pastes the same block).
+example=$(awk '/<!-- worked-example/{f=1; next} f && /^```sh/{g=1; next} g && /^```/{exit} g{print}' \
+    "$OLDPWD/README.md")
+[ -n "$example" ] || { echo "FAIL: no worked example found in README.md" >&2; exit 1; }
+printf '%s\n' "$example" > example.sh
+echo "+ source example.sh (README.md, Command line)" >&2
+# Sourced (with set -euo pipefail in force), so TOKEN and PROOF stay defined for the replay check below.
+source ./example.sh > example.out
+out=$(cat example.out)
 echo "$out"
 case "$out" in
     '{"ok":true,"sub":"alice",'*) ;;
     *) echo "FAIL: the worked example did not verify" >&2; exit 1 ;;
 esac
-
 # The same request twice in one batch: the second is a replay (exit status 1).
 line=$(printf '{"method":"GET","url":"https://api.example/orders","authorization":"DPoP %s","dpop":"%s"}' \
     "$TOKEN" "$PROOF")
