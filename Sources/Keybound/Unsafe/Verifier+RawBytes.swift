@@ -33,13 +33,7 @@ extension Verifier {
                 method: ByteView(_unsafeBytes: method), url: ByteView(_unsafeBytes: url),
                 authorization: authorization.map { unsafe ByteView(_unsafeBytes: $0) }, dpopCount: dpopCount,
                 firstProof: firstProof.map { unsafe ByteView(_unsafeBytes: $0) }, proof: "", mode: mode, now: now)
-            let outcome: ReplayInsertResult
-            switch replayStore {
-            case .inProcess(let cache): outcome = cache.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-            case .sync(let store): outcome = store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-            case .async: throw KeyboundError.make(.invalidConfiguration, "the replay store is asynchronous: use await verify")
-            }
-            return try finish(checked, outcome, now: now)
+            return try finish(checked, try recordSynchronously(checked, now: now), now: now)
         } catch {
             counters.record(error.code)
             throw error

@@ -140,13 +140,7 @@ public final class Verifier: Sendable {
     ) throws(KeyboundError) -> VerifiedRequest {
         do throws(KeyboundError) {
             let checked = try check(request, mode: mode, now: now)
-            let outcome: ReplayInsertResult
-            switch replayStore {
-            case .inProcess(let cache): outcome = cache.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-            case .sync(let store): outcome = store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-            case .async: throw KeyboundError.make(.invalidConfiguration, "the replay store is asynchronous: use await verify")
-            }
-            return try finish(checked, outcome, now: now)
+            return try finish(checked, try recordSynchronously(checked, now: now), now: now)
         } catch {
             counters.record(error.code)
             throw error
@@ -172,6 +166,15 @@ public final class Verifier: Sendable {
         } catch {
             counters.record(error.code)
             throw error
+        }
+    }
+
+    /// Check 7 with a store that answers synchronously (the in-process cache, or a host's `ReplayStore`).
+    func recordSynchronously(_ checked: Checked, now: Int64) throws(KeyboundError) -> ReplayInsertResult {
+        switch replayStore {
+        case .inProcess(let cache): return cache.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+        case .sync(let store): return store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+        case .async: throw .make(.invalidConfiguration, "the replay store is asynchronous: use await verify")
         }
     }
 
