@@ -15,9 +15,9 @@ public enum JWS {
     /// - Returns: `base64url(header) "." base64url(payload) "." base64url(signature)`.
     public static func compact(headerJSON: String, payloadJSON: String, key: SigningKey) throws(KeyboundError) -> String
     {
-        let signingInput = B64URL.encode(Array(headerJSON.utf8)) + "." + B64URL.encode(Array(payloadJSON.utf8))
+        let signingInput = Base64URL.encode(Array(headerJSON.utf8)) + "." + Base64URL.encode(Array(payloadJSON.utf8))
         let signature = try key.sign(Array(signingInput.utf8))
-        return signingInput + "." + B64URL.encode(signature)
+        return signingInput + "." + Base64URL.encode(signature)
     }
 }
 

@@ -286,7 +286,7 @@ final class KeyMaterial: @unchecked Sendable {
     }
 }
 
-private func enc(_ bytes: [UInt8]) -> String { B64URL.encode(bytes) }
+private func enc(_ bytes: [UInt8]) -> String { Base64URL.encode(bytes) }
 
 /// A string literal as a C string. `OSSL_PARAM_BLD` keeps the parameter-name pointers it is given until the
 /// parameters are built, so names must outlive the builder: literals are NUL-terminated and immortal.

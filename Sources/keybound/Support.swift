@@ -71,7 +71,7 @@ enum Inputs {
     /// A fresh random identifier: 16 random bytes, base64url (22 characters).
     static func randomID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return B64URL.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return Base64URL.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     /// `text` cut to 64 characters with control characters replaced, for quoting user input in an error message.

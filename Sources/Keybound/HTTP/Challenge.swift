@@ -83,28 +83,9 @@ public enum Challenge {
         return result
     }
 
-    /// The inside of a JSON string (RFC 8259 §7): `"`, `\` and control characters escaped, the rest as is.
+    /// The inside of a JSON string (RFC 8259 §7): the quoted form without its quotes.
     private static func jsonStringContent(_ text: String) -> String {
-        var result = ""
-        result.unicodeScalars.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x22: result += "\\\""
-            case 0x5C: result += "\\\\"
-            case 0x08: result += "\\b"
-            case 0x0C: result += "\\f"
-            case 0x0A: result += "\\n"
-            case 0x0D: result += "\\r"
-            case 0x09: result += "\\t"
-            case 0x00...0x1F:
-                let hex: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
-                result += "\\u00"
-                result.append(hex[Int(scalar.value >> 4)])
-                result.append(hex[Int(scalar.value & 0x0F)])
-            default:
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
+        String(JSONTree.quoted(text).dropFirst().dropLast())
     }
+
 }

@@ -154,7 +154,7 @@ package enum Base64URL {
     }
 
     /// The unpadded base64url encoding of `bytes`, as a new string.
-    static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         ByteView.with(bytes) { encode($0) }
     }
 }
