@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-// Generated with Python `cryptography` by the script at the end of this file; do not edit by hand.
+// Generated with Python `cryptography` by scripts/fixtures/crypto_fixtures.py; do not edit by hand.
 
 /// Keys and signatures made by an independent implementation, over ``message``.
 enum CryptoFixtures {
@@ -139,88 +139,3 @@ enum CryptoFixtures {
         "29d8c6e43ac0cca21e490c9cd54dd106"
     )
 }
-
-/* The generator, verbatim:
-
-#!/usr/bin/env python3
-# SPDX-License-Identifier: Apache-2.0
-# This source file is part of the Keybound open source project.
-#
-# Generates CryptoFixtures.swift: keys and signatures made by Python `cryptography` (an oracle independent of
-# Keybound), for the Crypto unit tests. This script is kept verbatim at the end of CryptoFixtures.swift (SwiftPM
-# would warn about a .py file inside the test target). To regenerate, from Tests/KeyboundTests/Crypto/Fixtures:
-#   sed -n '/^#!\/usr\/bin\/env python3$/,/^# END OF GENERATOR$/p' CryptoFixtures.swift > /tmp/gen.py
-#   python3 /tmp/gen.py /tmp/gen.py > CryptoFixtures.swift
-# Signatures are randomised (ECDSA, PSS), so a re-run changes the bytes but not the meaning.
-import sys
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
-
-MESSAGE = b"eyJhbGciOiJFUzI1NiIsInR5cCI6ImRwb3Arand0In0.eyJqdGkiOiJmaXh0dXJlIn0"
-
-def raw_ecdsa(key, curve_bytes, h):
-    r, s = utils.decode_dss_signature(key.sign(MESSAGE, ec.ECDSA(h)))
-    return r.to_bytes(curve_bytes, "big") + s.to_bytes(curve_bytes, "big")
-
-def ec_key(curve, size, h):
-    key = ec.generate_private_key(curve)
-    nums = key.public_key().public_numbers()
-    return nums.x.to_bytes(size, "big"), nums.y.to_bytes(size, "big"), raw_ecdsa(key, size, h), key
-
-def minimal(i):
-    return i.to_bytes((i.bit_length() + 7) // 8, "big")
-
-out = {}
-out["message"] = MESSAGE
-x, y, sig, k256 = ec_key(ec.SECP256R1(), 32, hashes.SHA256())
-out.update(p256X=x, p256Y=y, es256Signature=sig)
-x, y, sig, k384 = ec_key(ec.SECP384R1(), 48, hashes.SHA384())
-out.update(p384X=x, p384Y=y, es384Signature=sig)
-out["p384WithSHA256Signature"] = raw_ecdsa(k384, 48, hashes.SHA256())  # ATTACKS A3 (a)
-x, y, sig, _ = ec_key(ec.SECP521R1(), 66, hashes.SHA512())
-out.update(p521X=x, p521Y=y, es512Signature=sig)
-
-rkey = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-pn = rkey.public_key().public_numbers()
-out.update(rsaN=minimal(pn.n), rsaE=minimal(pn.e))
-out["rs256Signature"] = rkey.sign(MESSAGE, padding.PKCS1v15(), hashes.SHA256())
-out["rs512Signature"] = rkey.sign(MESSAGE, padding.PKCS1v15(), hashes.SHA512())
-def pss(h, mgf_h, salt):
-    return rkey.sign(MESSAGE, padding.PSS(mgf=padding.MGF1(mgf_h), salt_length=salt), h)
-out["ps256Signature"] = pss(hashes.SHA256(), hashes.SHA256(), 32)
-out["ps384Signature"] = pss(hashes.SHA384(), hashes.SHA384(), 48)
-out["ps256Salt0Signature"] = pss(hashes.SHA256(), hashes.SHA256(), 0)
-out["ps256Salt20Signature"] = pss(hashes.SHA256(), hashes.SHA256(), 20)
-out["ps256Salt64Signature"] = pss(hashes.SHA256(), hashes.SHA256(), 64)
-out["ps256MGF1SHA1Signature"] = pss(hashes.SHA256(), hashes.SHA1(), 32)
-out["ps256MGF1SHA512Signature"] = pss(hashes.SHA256(), hashes.SHA512(), 32)
-
-ekey = ed25519.Ed25519PrivateKey.generate()
-from cryptography.hazmat.primitives import serialization
-out["ed25519X"] = ekey.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-out["ed25519Signature"] = ekey.sign(MESSAGE)
-
-def swift_array(b):
-    h = b.hex()
-    lines = [h[i:i + 96] for i in range(0, len(h), 96)]
-    return "hex(\n" + ",\n".join(f'        "{l}"' for l in lines) + "\n    )"
-
-print("""//===----------------------------------------------------------------------===//
-// SPDX-License-Identifier: Apache-2.0
-// This source file is part of the Keybound open source project.
-//===----------------------------------------------------------------------===//
-
-// Generated with Python `cryptography` by the script at the end of this file; do not edit by hand.
-
-/// Keys and signatures made by an independent implementation, over ``message``.
-enum CryptoFixtures {""")
-for name, value in out.items():
-    print(f"    static let {name}: [UInt8] = {swift_array(value)}")
-print("}")
-print()
-print("/* The generator, verbatim:")
-print()
-print(open(sys.argv[1]).read().rstrip("\n"))
-print("*/")
-# END OF GENERATOR
-*/
