@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
+// libFuzzer target: FuzzEntryPoints.json (see Sources/Keybound/Fuzzing/FuzzEntryPoints.swift).
+import FuzzSupport
+@_spi(Fuzzing) import Keybound
+
+runFuzzer { data, size in
+    _ = FuzzEntryPoints.json(fuzzInput(data, size))
+    return 0
+}

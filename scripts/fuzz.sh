@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Builds the libFuzzer targets of Fuzz/ (Swift, -sanitize=fuzzer,address) and runs each for a given time, on its
+# committed seed corpus, logging executions and coverage to Fuzz/runs.log.
+#
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      default: 60 seconds, every target
+#
+# New inputs found go to Fuzz/corpus-work/<target>/ (not committed); crashes, leaks and timeouts to
+# Fuzz/artifacts/<target>/. Minimise a corpus before committing with -merge=1 (see Fuzz/README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(base64url json compact-jws jwk jwks verify)
+python3 scripts/fuzz/make-corpus.py
+swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+bin=$(swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --show-bin-path)
+status=0
+for target in "${targets[@]}"; do
+    mkdir -p "Fuzz/corpus-work/$target" "Fuzz/artifacts/$target"
+    echo "=== fuzz-$target for ${seconds}s"
+    log=$(mktemp)
+    set +e
+    "$bin/fuzz-$target" "Fuzz/corpus-work/$target" "Fuzz/corpus/$target" -max_total_time="$seconds" \
+        -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="Fuzz/artifacts/$target/" 2>"$log"
+    rc=$?
+    set -e
+    runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
+    cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+    ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+    line="$(date -u +%Y-%m-%dT%H:%MZ) fuzz-$target seconds=$seconds runs=$runs cov=$cov ft=$ft exit=$rc"
+    echo "$line" | tee -a Fuzz/runs.log
+    if [ $rc -ne 0 ]; then tail -40 "$log"; status=1; fi
+    rm -f "$log"
+done
+exit $status
