@@ -46,7 +46,7 @@ public struct RedisConfiguration: Sendable, Hashable {
     ///
     /// - Throws: `KeyboundError(.invalidConfiguration)` naming what is wrong.
     public init(url: String) throws(KeyboundError) {
-        func fail(_ why: String) -> KeyboundError { .make(.invalidConfiguration, "replay store URL: \(why)") }
+        func fail(_ why: String) -> KeyboundError { KeyboundError(.invalidConfiguration, reason: "replay store URL: \(why)") }
         if url.hasPrefix("unix://") {
             let rest = String(url.dropFirst("unix://".count))
             let parts = rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
@@ -126,7 +126,7 @@ public struct RedisConfiguration: Sendable, Hashable {
 
     /// Checks every value; throws `KeyboundError(.invalidConfiguration)` naming the first bad one.
     public func validate() throws(KeyboundError) {
-        func fail(_ why: String) -> KeyboundError { .make(.invalidConfiguration, why) }
+        func fail(_ why: String) -> KeyboundError { KeyboundError(.invalidConfiguration, reason: why) }
         guard (1...60_000).contains(connectTimeoutMilliseconds) else { throw fail("connect timeout must be 1...60000 ms") }
         guard (1...60_000).contains(commandTimeoutMilliseconds) else { throw fail("command timeout must be 1...60000 ms") }
         guard (1...1_024).contains(poolSize) else { throw fail("poolSize must be 1...1024") }

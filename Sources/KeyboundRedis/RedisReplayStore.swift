@@ -23,7 +23,8 @@ public import Keybound
 /// **Restart guard.** Redis run without persistence forgets every key when it restarts, which would let a proof
 /// accepted just before the restart be accepted again. On every new connection the store writes
 /// `<prefix>epoch` = `now` if absent (`SET NX`) and reads it back: the time the current Redis data set began. A proof
-/// whose `iat` (`expiresAt − acceptanceWindowSeconds`) is earlier than that epoch is refused as `.unavailable`.
+/// whose `iat` (`expiresAt − acceptanceWindowSeconds`) is not later than that epoch second is refused as `.unavailable`
+/// (it may have been accepted by the Redis that was lost).
 ///
 /// **Async.** The `async` insert runs the same blocking call on the store's own threads (one per pooled connection),
 /// so an event-loop thread never waits on Redis.
@@ -137,11 +138,11 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
         return result ?? .unavailable
     }
 
-    /// Whether the proof's `iat` (`expiresAt − window`) is not earlier than the current Redis epoch.
+    /// Whether the proof's `iat` (`expiresAt − window`) is after the second the current Redis data set began.
     private func issuedAfterEpoch(expiresAt: Int64) -> Bool {
         let current = monitor.withLock { epoch }
         let (issued, overflow) = expiresAt.subtractingReportingOverflow(configuration.acceptanceWindowSeconds)
-        return overflow || issued >= current
+        return overflow || issued > current
     }
 
     /// Lends a connection (opening it if needed) to `body`, which answers a value and whether the connection is still

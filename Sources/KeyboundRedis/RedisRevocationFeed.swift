@@ -67,9 +67,9 @@ public final class RedisRevocationFeed: @unchecked Sendable {
     ) throws(KeyboundError) {
         try configuration.validate()
         guard (1...1_000).contains(pollIntervalMilliseconds) else {
-            throw .make(.invalidConfiguration, "pollIntervalMilliseconds must be 1...1000")
+            throw KeyboundError(.invalidConfiguration, reason: "pollIntervalMilliseconds must be 1...1000")
         }
-        guard retentionSeconds > 0 else { throw .make(.invalidConfiguration, "retentionSeconds must be positive") }
+        guard retentionSeconds > 0 else { throw KeyboundError(.invalidConfiguration, reason: "retentionSeconds must be positive") }
         self.configuration = configuration
         self.streamKey = streamKey
         self.pollIntervalMilliseconds = pollIntervalMilliseconds
@@ -119,7 +119,7 @@ public final class RedisRevocationFeed: @unchecked Sendable {
             return result
         }
         guard case .success(.string) = reply else {
-            throw .make(.replayStoreUnavailable, "the revocation feed could not publish to \(configuration.redactedURL)")
+            throw KeyboundError(.replayStoreUnavailable, reason: "the revocation feed could not publish to \(configuration.redactedURL)")
         }
     }
 
