@@ -34,7 +34,7 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
     /// The configuration it was made with.
     public let configuration: RedisConfiguration
     private let monitor = Monitor()
-    private var slots: [Slot]
+    private let slots: [Slot]
     private var free: [Int]
     /// The newest epoch read from Redis (Unix seconds): proofs issued before it are refused.
     private var epoch: Int64 = .min

@@ -59,19 +59,19 @@ KEYBOUND_REDIS_URL="$url" run swift test "${scratch[@]}" --filter KeyboundRedisT
 
 say "(a) fleet: 3 processes x 4 threads, overlapping proofs, one Redis"
 mkdir -p "$work/fleet"
-run "$fleet" gen "$work/fleet" 6000 16 "$url"
+run "$fleet" gen "$work/fleet" 3000 16 "$url"
 start_ms=$(( $(date +%s%3N) + 1500 ))
-# Proofs 0..5999, all started at the same instant: A and B offer every proof in the same order (a race on each one),
-# C offers them from the middle (3000..8999, wrapping); each process also re-offers every tenth proof to itself.
-"$fleet" run "$work/fleet" "$url" A 0 6000 4 "$start_ms" > "$work/A.out" &
+# Proofs 0..2999, all started at the same instant: A and B offer every proof in the same order (a race on each one),
+# C offers them from the middle (1500..4499, wrapping); each process also re-offers every tenth proof to itself.
+"$fleet" run "$work/fleet" "$url" A 0 3000 4 "$start_ms" > "$work/A.out" &
 pa=$!
-"$fleet" run "$work/fleet" "$url" B 0 6000 4 "$start_ms" > "$work/B.out" &
+"$fleet" run "$work/fleet" "$url" B 0 3000 4 "$start_ms" > "$work/B.out" &
 pb=$!
-"$fleet" run "$work/fleet" "$url" C 3000 9000 4 "$start_ms" > "$work/C.out" &
+"$fleet" run "$work/fleet" "$url" C 1500 4500 4 "$start_ms" > "$work/C.out" &
 pc=$!
 wait "$pa" && wait "$pb" && wait "$pc" || { cat "$work"/?.out; die "a fleet process failed"; }
 cat "$work/A.out" "$work/B.out" "$work/C.out"
-run "$fleet" check "$work/fleet" 6000
+run "$fleet" check "$work/fleet" 3000
 echo "replay keys in Redis: $(cli dbsize)"
 
 say "CLI: keybound verify --replay-store, twice over the same batch"
