@@ -35,9 +35,11 @@ start_redis() {
     die "redis-server did not start"
 }
 stop_redis() {
-    if [ -f "$work/redis.pid" ] && kill -0 "$(cat "$work/redis.pid")" 2>/dev/null; then
-        kill "$(cat "$work/redis.pid")"
-        for _ in $(seq 100); do kill -0 "$(cat "$work/redis.pid")" 2>/dev/null || break; sleep 0.05; done
+    local pid
+    pid="$(cat "$work/redis.pid" 2>/dev/null || true)"
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill "$pid"
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
     fi
 }
 cleanup() { stop_redis; rm -rf "$work"; }
@@ -61,11 +63,11 @@ say "(a) fleet: 3 processes x 4 threads, overlapping proofs, one Redis"
 mkdir -p "$work/fleet"
 run "$fleet" gen "$work/fleet" 3000 16 "$url"
 start_ms=$(( $(date +%s%3N) + 1500 ))
-# Proofs 0..2999, all started at the same instant: A and B offer every proof in the same order (a race on each one),
-# C offers them from the middle (1500..4499, wrapping); each process also re-offers every tenth proof to itself.
+# Proofs 0..2999, all started at the same instant: A offers 0..2999, B the same from the end (they race where they
+# meet), C from the middle (1500..4499, wrapping); each process also re-offers every tenth proof to itself.
 "$fleet" run "$work/fleet" "$url" A 0 3000 4 "$start_ms" > "$work/A.out" &
 pa=$!
-"$fleet" run "$work/fleet" "$url" B 0 3000 4 "$start_ms" > "$work/B.out" &
+"$fleet" run "$work/fleet" "$url" B 0 3000 4 "$start_ms" reverse > "$work/B.out" &
 pb=$!
 "$fleet" run "$work/fleet" "$url" C 1500 4500 4 "$start_ms" > "$work/C.out" &
 pc=$!

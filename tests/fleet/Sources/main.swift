@@ -6,7 +6,7 @@
 // keybound-fleet: the driver of scripts/ci/redis.sh. Several of these processes, each a Verifier with a Redis replay
 // store, share one redis-server. Subcommands:
 //   gen DIR N KEYS URL            issuer JWKS, KEYS client keys and tokens, N proofs (requests.jsonl, CLI batch format)
-//   run DIR URL NAME FROM TO THREADS START_MS   verify requests[FROM..<TO] on THREADS threads from START_MS (Unix ms)
+//   run DIR URL NAME FROM TO THREADS START_MS [reverse]   verify requests[FROM..<TO] on THREADS threads from START_MS (Unix ms)
 //   check DIR N                   every proof accepted exactly once across the accepted-*.txt files
 //   outage URL SECONDS            fresh proofs and cross-instance replays while the script stops and restarts Redis
 //   ttl URL                       one proof through the store; prints its Redis key and the expected PTTL range
@@ -185,8 +185,10 @@ case "run":
     let threads = intArgument(7)
     let startMs = Int64(intArgument(8))
     let lines = read(dir + "/requests.jsonl").split(separator: "\n")
-    let requests = (from..<to).map { Request.parse(lines[$0 % lines.count]) }
-    let indices = (from..<to).map { $0 % lines.count }
+    // An optional 9th argument, "reverse", offers the range from its end.
+    let order = arguments.count > 9 && arguments[9] == "reverse" ? Array((from..<to).reversed()) : Array(from..<to)
+    let requests = order.map { Request.parse(lines[$0 % lines.count]) }
+    let indices = order.map { $0 % lines.count }
     let redis = redisStore(argument(3))
     let store = LayeredReplayStore(shared: redis)
     let verifier = makeVerifier(jwks: read(dir + "/jwks.json"), store: store)
