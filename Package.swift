@@ -84,3 +84,44 @@ package.targets.append(contentsOf: [
         dependencies: ["KeyboundCABI", "CKeybound", "Keybound", "CMallocCounter"]
     ),
 ])
+
+// MARK: - Redis (issue 7): a shared replay store and fleet-wide revocations, behind the package trait "Redis".
+// Off by default: `swift build` / `swift test` then never import or link hiredis (KeyboundRedis compiles to an empty
+// module and the fleet tool to a stub). `swift build --traits Redis` turns it on: KeyboundRedis links Debian's
+// libhiredis-dev (0.14) through CHiredis, the CLI gains `verify --replay-store`, KeyboundCABI the kb_redis_* exports
+// (the KB_WITH_REDIS section of include/keybound.h; scripts/build-capi.sh --with-redis).
+package.traits = [
+    .trait(name: "Redis", description: "Redis replay store and revocation feed (needs libhiredis-dev)."),
+]
+package.targets.append(contentsOf: [
+    .systemLibrary(
+        name: "CHiredis",
+        pkgConfig: "hiredis",
+        providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]
+    ),
+    .target(
+        name: "KeyboundRedis",
+        dependencies: ["Keybound", .target(name: "CHiredis", condition: .when(traits: ["Redis"]))]
+    ),
+    .testTarget(name: "KeyboundRedisTests", dependencies: ["Keybound", "KeyboundSigning", "KeyboundRedis"]),
+    // Fleet test and benchmark driver for scripts/ci/redis.sh (several verifier processes sharing one Redis).
+    .executableTarget(
+        name: "keybound-fleet",
+        dependencies: ["Keybound", "KeyboundSigning", "KeyboundRedis"],
+        path: "tests/fleet/Sources"
+    ),
+])
+for target in package.targets {
+    switch target.name {
+    case "keybound":
+        target.dependencies.append("KeyboundRedis")
+    case "KeyboundCABI":
+        target.dependencies.append("KeyboundRedis")
+        // Lets the @c @implementation exports see the guarded kb_redis_* declarations of include/keybound.h.
+        target.swiftSettings = (target.swiftSettings ?? []) + [
+            .unsafeFlags(["-Xcc", "-DKB_WITH_REDIS"], .when(traits: ["Redis"])),
+        ]
+    default:
+        break
+    }
+}

@@ -8,16 +8,20 @@
 #   DIR/lib/libkeybound.so.0          (the file; SONAME libkeybound.so.0)
 #   DIR/lib/libkeybound.so -> libkeybound.so.0
 #   DIR/lib/pkgconfig/keybound.pc     (relocatable: prefix=${pcfiledir}/../..)
-# Usage: scripts/build-capi.sh [--prefix DIR]   (default DIR: dist)
+# Usage: scripts/build-capi.sh [--prefix DIR] [--with-redis]   (default DIR: dist)
+# --with-redis builds the Redis flavour instead (the "Redis" trait; needs libhiredis-dev): libkeybound-redis.so.0 and
+# keybound-redis.pc (Cflags -DKB_WITH_REDIS, which shows the kb_redis_* section of keybound.h), in .build-capi-redis.
 # The release build uses its own scratch path (.build-capi), so the static-stdlib flags never rebuild .build.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="$root/dist"
+redis=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --prefix) prefix="$2"; shift 2 ;;
         --prefix=*) prefix="${1#--prefix=}"; shift ;;
+        --with-redis) redis=1; shift ;;
         -h|--help) sed -n '5,12p' "$0"; exit 0 ;;
         *) echo "build-capi.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -27,13 +31,20 @@ prefix="$(cd "$prefix" && pwd)"
 
 cd "$root"
 scratch="$root/.build-capi"
+name=keybound
+traits=()
+if [ "$redis" = 1 ]; then
+    scratch="$root/.build-capi-redis"
+    name=keybound-redis
+    traits=(--traits Redis)
+fi
 set -x
-swift build -c release --product KeyboundCABI --scratch-path "$scratch" \
+swift build -c release --product KeyboundCABI --scratch-path "$scratch" "${traits[@]}" \
     -Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
     -Xlinker --version-script="$root/scripts/capi/keybound.map" \
-    -Xlinker -soname=libkeybound.so.0
+    -Xlinker -soname=lib$name.so.0
 set +x
-built="$(swift build -c release --product KeyboundCABI --scratch-path "$scratch" --show-bin-path)/libKeyboundCABI.so"
+built="$(swift build -c release --product KeyboundCABI --scratch-path "$scratch" "${traits[@]}" --show-bin-path)/libKeyboundCABI.so"
 [ -f "$built" ] || { echo "build-capi.sh: $built was not built" >&2; exit 1; }
 
 version="$(sed -n 's/^#define KB_VERSION_STRING "\(.*\)"$/\1/p' include/keybound.h)"
@@ -41,19 +52,22 @@ version="$(sed -n 's/^#define KB_VERSION_STRING "\(.*\)"$/\1/p' include/keybound
 
 mkdir -p "$prefix/include" "$prefix/lib/pkgconfig"
 install -m 0644 include/keybound.h "$prefix/include/keybound.h"
-install -m 0755 "$built" "$prefix/lib/libkeybound.so.0"
-ln -sf libkeybound.so.0 "$prefix/lib/libkeybound.so"
-cat > "$prefix/lib/pkgconfig/keybound.pc" <<PC
+install -m 0755 "$built" "$prefix/lib/lib$name.so.0"
+ln -sf lib$name.so.0 "$prefix/lib/lib$name.so"
+requires=libcrypto
+cflags=
+if [ "$redis" = 1 ]; then requires="libcrypto hiredis"; cflags=" -DKB_WITH_REDIS"; fi
+cat > "$prefix/lib/pkgconfig/$name.pc" <<PC
 prefix=\${pcfiledir}/../..
 includedir=\${prefix}/include
 libdir=\${prefix}/lib
 
-Name: keybound
+Name: $name
 Description: Verifier of RFC 9449 DPoP requests (C API)
 Version: $version
-Requires.private: libcrypto
-Cflags: -I\${includedir}
-Libs: -L\${libdir} -lkeybound
+Requires.private: $requires
+Cflags: -I\${includedir}$cflags
+Libs: -L\${libdir} -l$name
 PC
 echo "build-capi.sh: installed into $prefix"
 ls -l "$prefix/lib"

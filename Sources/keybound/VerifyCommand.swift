@@ -102,6 +102,13 @@ struct Verify: ParsableCommand {
         help: ArgumentHelp("Replay cache entries (default 1048576).", valueName: "n"))
     var replayCapacity: Int?
 
+    @Option(
+        name: .customLong("replay-store"),
+        help: ArgumentHelp(
+            "A replay store shared by many instances: redis://[:password@]HOST:PORT/DB or unix://PATH (Redis builds).",
+            valueName: "url"))
+    var replayStore: String?
+
     // MARK: Nonces
 
     @Flag(
@@ -264,9 +271,10 @@ struct Verify: ParsableCommand {
             guard keys.count > 0 else { throw ToolError("JWKS \(jwks) has no usable key") }
             issuers.append(TrustedIssuer(identifier: issuer, audiences: audience, keys: keys))
         }
+        let shared = try ReplayStoreOption.store(url: replayStore)
         let verifier: Verifier
         do {
-            verifier = try Verifier(issuers: issuers, policy: policy)
+            verifier = try Verifier(issuers: issuers, policy: policy, replayStore: shared)
         } catch {
             throw ToolError("invalid configuration: \(error.reason)")
         }

@@ -1,0 +1,82 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+#if Redis
+public import CKeybound
+import Keybound
+import KeyboundRedis
+
+/// What a `kb_redis_store` holds: the Redis store with an in-process cache in front (issue 7).
+final class RedisStoreBox: Sendable {
+    let store: LayeredReplayStore
+
+    init(_ store: LayeredReplayStore) {
+        self.store = store
+    }
+}
+
+@c @implementation
+public func kb_redis_store_new(
+    _ url: UnsafePointer<UInt8>?,
+    _ urlLength: Int,
+    _ poolSize: UInt32,
+    _ timeoutMilliseconds: UInt32,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> kb_status {
+    guard let out = unsafe out else { return Status.invalidArgument }
+    unsafe out.pointee = nil
+    let text: String
+    do throws(InvalidArgument) {
+        text = try unsafe cString(url, urlLength)
+    } catch {
+        return Status.invalidArgument
+    }
+    do throws(KeyboundError) {
+        var configuration = try RedisConfiguration(url: text)
+        if poolSize != 0 { configuration.poolSize = Int(poolSize) }
+        if timeoutMilliseconds != 0 { configuration.commandTimeoutMilliseconds = Int(timeoutMilliseconds) }
+        let store = try RedisReplayStore(configuration: configuration)
+        let box = RedisStoreBox(LayeredReplayStore(shared: store))
+        unsafe out.pointee = OpaquePointer(Unmanaged.passRetained(box).toOpaque())
+        return Status.ok
+    } catch {
+        return Status.invalidConfig
+    }
+}
+
+@c @implementation
+public func kb_config_set_redis_store(_ cfg: OpaquePointer?, _ store: OpaquePointer?) -> kb_status {
+    guard let cfg = unsafe cfg, let store = unsafe store else { return Status.invalidArgument }
+    // The config's reference: released by the table's destroy when no config or verifier holds the store.
+    let context = unsafe Unmanaged<RedisStoreBox>.fromOpaque(UnsafeRawPointer(store)).retain().toOpaque()
+    var table = kb_replay_store_vtable()
+    table.struct_size = UInt32(MemoryLayout<kb_replay_store_vtable>.size)
+    unsafe table.insert = { context, key, expiresAt, now in
+        guard let context = unsafe context, let key = unsafe key else { return Int32(KB_REPLAY_UNAVAILABLE) }
+        let box = unsafe Unmanaged<RedisStoreBox>.fromOpaque(context).takeUnretainedValue()
+        let bytes = unsafe Array(UnsafeBufferPointer(start: key, count: 32))
+        guard let replayKey = ReplayKey(bytes: bytes) else { return Int32(KB_REPLAY_UNAVAILABLE) }
+        switch box.store.insert(replayKey, expiresAt: expiresAt, now: now) {
+        case .inserted: return Int32(KB_REPLAY_INSERTED)
+        case .replayed: return Int32(KB_REPLAY_REPLAYED)
+        case .full: return Int32(KB_REPLAY_FULL)
+        case .unavailable: return Int32(KB_REPLAY_UNAVAILABLE)
+        }
+    }
+    unsafe table.destroy = { context in
+        guard let context = unsafe context else { return }
+        unsafe Unmanaged<RedisStoreBox>.fromOpaque(context).release()
+    }
+    let status = unsafe kb_config_set_replay_store(cfg, &table, context)
+    if status != Status.ok { unsafe Unmanaged<RedisStoreBox>.fromOpaque(context).release() }
+    return status
+}
+
+@c @implementation
+public func kb_redis_store_free(_ store: OpaquePointer?) {
+    guard let store = unsafe store else { return }
+    unsafe Unmanaged<RedisStoreBox>.fromOpaque(UnsafeRawPointer(store)).release()
+}
+#endif

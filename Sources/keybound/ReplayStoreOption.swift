@@ -1,0 +1,25 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import Keybound
+import KeyboundRedis
+
+/// `verify --replay-store URL`: the shared replay store (issue 7), available when built with the Redis trait.
+enum ReplayStoreOption {
+    /// The store for `url` (`redis://[:password@]HOST:PORT/DB` or `unix://PATH[?db=N&password=P]`), with an
+    /// in-process cache in front; `nil` when no URL is given.
+    static func store(url: String?) throws(ToolError) -> (any ReplayStore)? {
+        guard let url else { return nil }
+        #if Redis
+        do {
+            return LayeredReplayStore(shared: try RedisReplayStore(url: url))
+        } catch {
+            throw ToolError("invalid --replay-store: \(error.reason)")
+        }
+        #else
+        throw ToolError("--replay-store needs a build with Redis support: swift build --traits Redis")
+        #endif
+    }
+}
