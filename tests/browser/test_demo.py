@@ -168,8 +168,11 @@ def test_captured_token_and_proofs_get_nothing_outside_the_browser(driver, demo_
 
     # The token alone, as a bearer token: refused.
     status, body, headers = send("GET", url, authorization=f"Bearer {token}")
-    assert status == 401 and body["code"] == "unsupported_scheme", body
+    assert status == 401 and body["code"] == "missing_dpop_proof", body
     assert headers["WWW-Authenticate"].startswith("DPoP")
+    # The token alone under the DPoP scheme: refused too.
+    status, body, _ = send("GET", url, authorization=f"DPoP {token}")
+    assert status == 401 and body["code"] == "missing_dpop_proof", body
 
     # The token with a valid proof from another key: refused, the token is bound to the browser's key.
     attacker = AttackerKey()

@@ -4,6 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+public import HTTPTypes
 public import Hummingbird
 public import Keybound
 

@@ -134,7 +134,7 @@ public final class JWKSRefresher: Service, Sendable {
 
     /// The hook to pass as the verifier's `onKeyMiss`: starts a fetch unless one ran within the cooldown.
     public var onKeyMiss: @Sendable (KeyMiss) -> Void {
-        { [self] miss in _ = self.keyMissed(miss) }
+        { [self] miss in _ = self.keyMissed(issuer: miss.issuer) }
     }
 
     /// How many fetches have been started.
@@ -162,8 +162,8 @@ public final class JWKSRefresher: Service, Sendable {
     /// Starts a fetch for a key miss, unless the miss is for another issuer or a fetch started within the cooldown.
     /// Returns the fetch it started or joined, or `nil` when it ignored the miss.
     @discardableResult
-    func keyMissed(_ miss: KeyMiss) -> Task<Outcome, Never>? {
-        guard miss.issuer == configuration.issuer else { return nil }
+    func keyMissed(issuer: String) -> Task<Outcome, Never>? {
+        guard issuer == configuration.issuer else { return nil }
         let time = now()
         return state.withLock { state -> Task<Outcome, Never>? in
             if let running = state.inFlight { return running }

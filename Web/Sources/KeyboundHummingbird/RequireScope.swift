@@ -3,6 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
+public import HTTPTypes
 public import Hummingbird
 public import Keybound
 

@@ -4,6 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Keybound
 import KeyboundHummingbird
@@ -128,15 +129,15 @@ struct Demo: Sendable {
     }
 
     static func object(_ members: [(String, Value)]) -> String {
-        let body = members.map { name, value -> String in
-            let text: String
+        var dictionary: [String: Any] = [:]
+        for (name, value) in members {
             switch value {
-            case .string(let string): text = DPoPErrorResponse.jsonString(string)
-            case .number(let number): text = String(number)
+            case .string(let string): dictionary[name] = string
+            case .number(let number): dictionary[name] = number
             }
-            return DPoPErrorResponse.jsonString(name) + ":" + text
         }
-        return "{" + body.joined(separator: ",") + "}"
+        let data = (try? JSONSerialization.data(withJSONObject: dictionary, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func json(
@@ -169,10 +170,10 @@ struct StaticPages: Sendable {
     let pages: [Page]
 
     static let files: [(name: String, path: String, contentType: String)] = [
-        ("index.html", "", "text/html; charset=utf-8"),
-        ("app.js", "app.js", "text/javascript; charset=utf-8"),
-        ("dpop.js", "dpop.js", "text/javascript; charset=utf-8"),
-        ("app.css", "app.css", "text/css; charset=utf-8"),
+        ("index.html", "/", "text/html; charset=utf-8"),
+        ("app.js", "/app.js", "text/javascript; charset=utf-8"),
+        ("dpop.js", "/dpop.js", "text/javascript; charset=utf-8"),
+        ("app.css", "/app.css", "text/css; charset=utf-8"),
     ]
 
     init() throws {

@@ -34,8 +34,8 @@ do {
         router: demo.router(),
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "keybound-demo"),
         onServerRunning: { _ in
-            print("keybound-demo: listening on \(options.baseURL) (nonces \(options.nonces ? "on" : "off"))")
-            fflush(stdout)
+            let line = "keybound-demo: listening on \(options.baseURL) (nonces \(options.nonces ? "on" : "off"))\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
         }
     )
     try await app.runService()

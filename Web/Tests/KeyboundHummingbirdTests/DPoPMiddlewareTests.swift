@@ -4,6 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Keybound
@@ -131,11 +132,19 @@ struct DPoPMiddlewareTests {
     @Test func aBearerTokenIsRefused() async throws {
         let verifier = try fixture.verifier()
         let token = try fixture.token()
+        let proof = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await app(verifier).test(.router) { client in
-            let response = try await client.execute(
+            // Alone, as a stolen bearer token would be sent: no proof.
+            let alone = try await client.execute(
                 uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [], scheme: "Bearer"))
-            #expect(response.status == .unauthorized)
-            #expect(response.code == "unsupported_scheme")
+            #expect(alone.status == .unauthorized)
+            #expect(alone.code == "missing_dpop_proof")
+            // With a valid proof but the Bearer scheme (RFC 9449 §7.1: DPoP-bound tokens use the DPoP scheme).
+            let withProof = try await client.execute(
+                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [proof], scheme: "Bearer"))
+            #expect(withProof.status == .unauthorized)
+            #expect(withProof.code == "unsupported_scheme")
+            #expect(withProof.headers[.wwwAuthenticate]?.hasPrefix("DPoP algs=") == true)
         }
     }
 
