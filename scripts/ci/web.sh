@@ -22,7 +22,8 @@ if ! python3 -c 'import pytest, cryptography' 2>/dev/null; then
     run python3 -m pip install -q -r requirements-dev.txt
 fi
 selenium_pin="$(grep -E '^selenium==' tests/browser/requirements.txt)"
-if [ "$(python3 -c 'import selenium; print("selenium==" + selenium.__version__)' 2>/dev/null)" != "$selenium_pin" ]; then
+installed="$(python3 -c 'import selenium; print("selenium==" + selenium.__version__)' 2>/dev/null || true)"
+if [ "$installed" != "$selenium_pin" ]; then
     run python3 -m pip install -q -r tests/browser/requirements.txt
 fi
 
@@ -79,7 +80,8 @@ started=$(date +%s.%N)
 status=0
 run python3 -m pytest -v -p no:cacheprovider tests/browser || status=$?
 finished=$(date +%s.%N)
-echo "web.sh: browser test took $(python3 -c "print(f'{$finished - $started:.1f}')") s (screenshots in $KEYBOUND_SCREENSHOT_DIR)"
+took="$(python3 -c "print(f'{$finished - $started:.1f}')")"
+echo "web.sh: browser test took $took s (screenshots in $KEYBOUND_SCREENSHOT_DIR)"
 if [ "$status" -ne 0 ]; then
     echo "FAIL: the browser test failed (exit $status); demo logs:" >&2
     cat "$work/plain.log" "$work/nonces.log" >&2

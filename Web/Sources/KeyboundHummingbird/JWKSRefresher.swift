@@ -21,9 +21,8 @@ import Synchronization
 /// ```swift
 /// let refresher = try JWKSRefresher(.init(issuer: "https://id.example", jwksURL: "https://id.example/jwks.json"))
 /// let first = try await refresher.fetchKeys()
-/// let verifier = try Verifier(
-///     issuers: [TrustedIssuer(identifier: "https://id.example", audiences: ["https://api.example"], keys: first.keys)],
-///     onKeyMiss: refresher.onKeyMiss)
+/// let issuer = TrustedIssuer(identifier: "https://id.example", audiences: ["https://api.example"], keys: first.keys)
+/// let verifier = try Verifier(issuers: [issuer], onKeyMiss: refresher.onKeyMiss)
 /// refresher.attach(verifier, nextRefreshAt: first.expiresAt)
 /// // …then run it as a service beside the server: Application(router: router, services: [refresher])
 /// ```

@@ -88,8 +88,8 @@ public struct InsufficientScope: HTTPResponseError {
         headers[.wwwAuthenticate] =
             "DPoP error=\"insufficient_scope\", error_description=\"\(description)\", scope=\"\(Self.quoted(scope))\""
         let body =
-            "{\"error\":\"insufficient_scope\",\"error_description\":\"\(description)\",\"code\":\"insufficient_scope\","
-            + "\"scope\":" + DPoPErrorResponse.jsonString(scope) + "}"
+            "{\"error\":\"insufficient_scope\",\"error_description\":\"\(description)\","
+            + "\"code\":\"insufficient_scope\",\"scope\":" + DPoPErrorResponse.jsonString(scope) + "}"
         return Response(status: .forbidden, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 

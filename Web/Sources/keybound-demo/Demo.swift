@@ -54,7 +54,9 @@ struct Demo: Sendable {
 
         // Token endpoint (RFC 9449 §5): a proof alone, no access token yet; the new token is bound to its key.
         router.group("token")
-            .add(middleware: DPoPMiddleware(verifier: verifier, requestURL: .externalBaseURL(base), mode: .tokenEndpoint))
+            .add(
+                middleware: DPoPMiddleware(verifier: verifier, requestURL: .externalBaseURL(base), mode: .tokenEndpoint)
+            )
             .post { _, context in try issueToken(context) }
 
         // The protected API: every request carries a DPoP-bound token and a fresh proof.
@@ -156,7 +158,12 @@ struct Demo: Sendable {
 /// A thread-safe counter for order numbers.
 final class Counter: Sendable {
     private let value = Mutex(0)
-    func next() -> Int { value.withLock { $0 += 1; return $0 } }
+    func next() -> Int {
+        value.withLock {
+            $0 += 1
+            return $0
+        }
+    }
 }
 
 /// The page and its modules, read once from the bundle.
@@ -194,7 +201,8 @@ struct StaticPages: Sendable {
                 headers[.cacheControl] = "no-cache"
                 // Only the demo's own scripts and styles; no inline code, nothing from elsewhere.
                 headers[.contentSecurityPolicy] = "default-src 'self'; object-src 'none'; base-uri 'none'"
-                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: page.body)))
+                return Response(
+                    status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: page.body)))
             }
         }
     }

@@ -29,7 +29,8 @@ struct DPoPMiddlewareTests {
     ) -> some ApplicationProtocol {
         let router = Router(context: BasicDPoPRequestContext.self)
         let now: @Sendable () -> Int64 = { Fixture.now }
-        let api = router.group("api").add(middleware: DPoPMiddleware(verifier: verifier, requestURL: requestURL, now: now))
+        let api = router.group("api").add(
+            middleware: DPoPMiddleware(verifier: verifier, requestURL: requestURL, now: now))
         api.requireScope("orders:read").get("orders") { _, context in
             "sub=\(context.dpop?.subject ?? "-") jkt=\(context.dpop?.jkt ?? "-")"
         }
@@ -88,14 +89,16 @@ struct DPoPMiddlewareTests {
         let token = try fixture.token()
         let source = RequestURLSource.trustedForwardedHeaders(defaultScheme: "http")
         try await app(verifier, requestURL: source).test(.router) { client in
-            var headers = Fixture.headers(token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)])
+            var headers = Fixture.headers(
+                token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)])
             headers[HTTPField.Name("X-Forwarded-Host")!] = "api.example"
             headers[HTTPField.Name("X-Forwarded-Proto")!] = "https"
             let accepted = try await client.execute(uri: "/api/orders", method: .get, headers: headers)
             #expect(accepted.status == .ok)
 
             // Without the proxy's headers there is no host to build a URL from: refused, not guessed.
-            let bare = Fixture.headers(token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)])
+            let bare = Fixture.headers(
+                token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)])
             let refused = try await client.execute(uri: "/api/orders", method: .get, headers: bare)
             #expect(refused.status == .unauthorized)
             #expect(refused.code == "proof_htu")
@@ -141,7 +144,8 @@ struct DPoPMiddlewareTests {
             #expect(alone.code == "missing_dpop_proof")
             // With a valid proof but the Bearer scheme (RFC 9449 §7.1: DPoP-bound tokens use the DPoP scheme).
             let withProof = try await client.execute(
-                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [proof], scheme: "Bearer"))
+                uri: "/api/orders", method: .get,
+                headers: Fixture.headers(token: token, proofs: [proof], scheme: "Bearer"))
             #expect(withProof.status == .unauthorized)
             #expect(withProof.code == "unsupported_scheme")
             #expect(withProof.headers[.wwwAuthenticate]?.hasPrefix("DPoP algs=") == true)
@@ -224,7 +228,8 @@ struct DPoPMiddlewareTests {
         try await app(verifier).test(.router) { client in
             let first = try await client.execute(
                 uri: "/api/orders", method: .get,
-                headers: Fixture.headers(token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)]))
+                headers: Fixture.headers(
+                    token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)]))
             #expect(first.status == .unauthorized)
             #expect(first.code == "nonce_required")
             #expect(first.headers[.wwwAuthenticate]?.hasPrefix("DPoP error=\"use_dpop_nonce\"") == true)
@@ -253,12 +258,14 @@ struct DPoPMiddlewareTests {
         try await app(verifier).test(.router) { client in
             let allowed = try await client.execute(
                 uri: "/api/orders", method: .get,
-                headers: Fixture.headers(token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)]))
+                headers: Fixture.headers(
+                    token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)]))
             #expect(allowed.status == .ok)
 
             let denied = try await client.execute(
                 uri: "/api/admin", method: .get,
-                headers: Fixture.headers(token: token, proofs: [try fixture.proof("GET", "\(api)/api/admin", token: token)]))
+                headers: Fixture.headers(
+                    token: token, proofs: [try fixture.proof("GET", "\(api)/api/admin", token: token)]))
             #expect(denied.status == .forbidden)
             #expect(denied.code == "insufficient_scope")
             let challenge = try #require(denied.headers[.wwwAuthenticate])
@@ -267,7 +274,8 @@ struct DPoPMiddlewareTests {
 
             let inHandler = try await client.execute(
                 uri: "/api/checked", method: .get,
-                headers: Fixture.headers(token: token, proofs: [try fixture.proof("GET", "\(api)/api/checked", token: token)]))
+                headers: Fixture.headers(
+                    token: token, proofs: [try fixture.proof("GET", "\(api)/api/checked", token: token)]))
             #expect(inHandler.status == .forbidden)
             #expect(inHandler.code == "insufficient_scope")
         }
@@ -279,7 +287,8 @@ struct DPoPMiddlewareTests {
         try await app(verifier).test(.router) { client in
             let response = try await client.execute(
                 uri: "/api/orders", method: .get,
-                headers: Fixture.headers(token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)]))
+                headers: Fixture.headers(
+                    token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)]))
             #expect(response.status == .forbidden)
             #expect(response.code == "insufficient_scope")
         }

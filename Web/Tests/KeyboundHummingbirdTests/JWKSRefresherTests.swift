@@ -55,7 +55,8 @@ final class JWKSServer: Sendable {
         headers[.contentType] = "application/json"
         if let cacheControl = answer.cacheControl { headers[.cacheControl] = cacheControl }
         if let age = answer.age { headers[HTTPField.Name("Age")!] = age }
-        return Response(status: answer.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+        return Response(
+            status: answer.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
     }
 
     /// Runs `body` with the server listening on a loopback port, passing the JWKS URL.
@@ -92,12 +93,14 @@ struct JWKSRefresherTests {
         let token = (try? fixture.token(signedBy: key)) ?? ""
         let proof = (try? fixture.proof("GET", "https://api.example/orders", token: token)) ?? ""
         return try verifier.verify(
-            DPoPRequest(method: "GET", url: "https://api.example/orders", authorization: "DPoP \(token)", dpop: [proof]),
+            DPoPRequest(
+                method: "GET", url: "https://api.example/orders", authorization: "DPoP \(token)", dpop: [proof]),
             now: Fixture.now)
     }
 
     @Test func installsAFetchedSetAndHonoursMaxAge() async throws {
-        let server = JWKSServer(.init(body: Fixture.jwks([fixture.issuerKey, newKey]), cacheControl: "public, max-age=120"))
+        let server = JWKSServer(
+            .init(body: Fixture.jwks([fixture.issuerKey, newKey]), cacheControl: "public, max-age=120"))
         try await server.serve { url in
             let clock = ManualClock(Fixture.now)
             let refresher = try refresher(url, clock: clock)
@@ -146,7 +149,9 @@ struct JWKSRefresherTests {
             server.set(.init(body: "{\"keys\":[]}"))
             let third = await refresher.refresh()
             #expect(third.nextRefreshAt == Fixture.now + 120)
-            if case .failed(let reason, _) = third { #expect(reason.hasPrefix("invalid_jwks")) } else {
+            if case .failed(let reason, _) = third {
+                #expect(reason.hasPrefix("invalid_jwks"))
+            } else {
                 Issue.record("expected a failure, got \(third)")
             }
             #expect(try verify(verifier, tokenSignedBy: fixture.issuerKey).subject == "alice")
@@ -179,7 +184,8 @@ struct JWKSRefresherTests {
             let clock = ManualClock(Fixture.now)
             let refresher = try refresher(url, clock: clock)
             // The verifier reports every miss; the refresher's cooldown is what limits fetches.
-            let verifier = try fixture.verifier(configure: { $0.keyMissIntervalSeconds = 0 }, onKeyMiss: refresher.onKeyMiss)
+            let verifier = try fixture.verifier(
+                configure: { $0.keyMissIntervalSeconds = 0 }, onKeyMiss: refresher.onKeyMiss)
             refresher.attach(verifier)
 
             #expect(throws: KeyboundError(.tokenKidUnknown)) { try verify(verifier, tokenSignedBy: newKey) }
