@@ -234,6 +234,22 @@ struct JWKSRefresherTests {
         }
     }
 
+    @Test func runFetchesWhenDueAndStopsWhenCancelled() async throws {
+        let server = JWKSServer(.init(body: Fixture.jwks([fixture.issuerKey, newKey]), cacheControl: "max-age=900"))
+        try await server.serve { url in
+            let refresher = try refresher(url, clock: ManualClock(Fixture.now))
+            refresher.attach(try fixture.verifier())  // no expiry given: the first fetch is due at once
+            let service = Task { try await refresher.run() }
+            // Bounded wait for the service's first fetch (no timing assertion: only that it happens).
+            for _ in 0..<1_000 where refresher.nextRefreshAt == nil { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(refresher.nextRefreshAt == Fixture.now + 900)
+            // The clock does not move: the service waits for max-age instead of fetching again.
+            service.cancel()
+            try await service.value
+            #expect(server.hits.withLock { $0 } == 1)
+        }
+    }
+
     @Test func plainHTTPIsRefusedUnlessAllowed() {
         #expect(throws: KeyboundError(.invalidConfiguration)) {
             try JWKSRefresher(.init(issuer: Fixture.issuer, jwksURL: "http://issuer.example/jwks.json"))
