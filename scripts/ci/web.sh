@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# This source file is part of the Keybound open source project.
+#
+# CI for the Web package (issue 8): the Hummingbird middleware's and JWKS refresher's unit tests, then the demo in a
+# real headless Chromium. Needs: the Swift toolchain and libssl-dev; Debian's chromium and chromium-driver; Python 3
+# with pytest, cryptography and selenium (pinned in tests/browser/requirements.txt). Missing browser packages are
+# installed here. The Web package builds in Web/.build (its own dependency graph: Hummingbird, AsyncHTTPClient), so
+# the first run builds those (several minutes on 2 cores).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root="$(pwd)"
+
+run() { echo "+ $*" >&2; "$@"; }
+
+# --- What the browser test needs ----------------------------------------------------------------------------------
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    run apt-get update -qq
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 chromium chromium-driver
+fi
+if ! python3 -c 'import pytest, cryptography' 2>/dev/null; then
+    run python3 -m pip install -q -r requirements-dev.txt
+fi
+selenium_pin="$(grep -E '^selenium==' tests/browser/requirements.txt)"
+installed="$(python3 -c 'import selenium; print("selenium==" + selenium.__version__)' 2>/dev/null || true)"
+if [ "$installed" != "$selenium_pin" ]; then
+    run python3 -m pip install -q -r tests/browser/requirements.txt
+fi
+
+# --- Build and unit tests (debug: the demo needs no optimisation, and one debug build serves both) ----------------
+run swift build --package-path Web --build-tests
+run swift test --package-path Web --skip-build
+bin="$(swift build --package-path Web --show-bin-path)"
+
+# --- The demo, twice: nonces off and on, each on a free loopback port ---------------------------------------------
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+start_demo() { # name port [flags...]
+    local name="$1" port="$2"
+    shift 2
+    echo "+ $bin/keybound-demo --port $port $* &" >&2
+    "$bin/keybound-demo" --port "$port" "$@" > "$work/$name.log" 2>&1 &
+    pids+=("$!")
+    local url="http://127.0.0.1:$port"
+    for _ in $(seq 1 100); do
+        if python3 -c "import urllib.request; urllib.request.urlopen('$url/.well-known/jwks.json', timeout=1)" \
+            2>/dev/null; then
+            echo "$name demo up at $url" >&2
+            return 0
+        fi
+        if ! kill -0 "${pids[-1]}" 2>/dev/null; then break; fi
+        sleep 0.2
+    done
+    echo "FAIL: the $name demo did not start; its output:" >&2
+    cat "$work/$name.log" >&2
+    exit 1
+}
+
+plain_port="$(free_port)"
+start_demo plain "$plain_port"
+nonce_port="$(free_port)"
+start_demo nonces "$nonce_port" --nonces
+
+# --- The browser test -----------------------------------------------------------------------------------------------
+export KEYBOUND_DEMO_URL="http://127.0.0.1:$plain_port"
+export KEYBOUND_DEMO_NONCE_URL="http://127.0.0.1:$nonce_port"
+export KEYBOUND_SCREENSHOT_DIR="${KEYBOUND_SCREENSHOT_DIR:-$root/Web/.build/screenshots}"
+started=$(date +%s.%N)
+status=0
+run python3 -m pytest -v -p no:cacheprovider tests/browser || status=$?
+finished=$(date +%s.%N)
+took="$(python3 -c "print(f'{$finished - $started:.1f}')")"
+echo "web.sh: browser test took $took s (screenshots in $KEYBOUND_SCREENSHOT_DIR)"
+if [ "$status" -ne 0 ]; then
+    echo "FAIL: the browser test failed (exit $status); demo logs:" >&2
+    cat "$work/plain.log" "$work/nonces.log" >&2
+    exit "$status"
+fi
+echo "web.sh: OK"

@@ -1,0 +1,246 @@
+# SPDX-License-Identifier: Apache-2.0
+# This source file is part of the Keybound open source project.
+"""End-to-end: the demo page in a real headless Chromium, and an attacker outside it (RFC 9449).
+
+The page keeps a non-extractable WebCrypto key in IndexedDB, logs in with it and signs a fresh proof for every call.
+From outside the browser, what an attacker could capture (the access token, a proof already sent) gets nothing.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+
+# --- The page -------------------------------------------------------------------------------------------------------
+
+
+def page(driver, action, *args):
+    """Runs `window.keybound[action](...args)` in the page and returns its result (a JSON-like value)."""
+    script = """
+        const done = arguments[arguments.length - 1];
+        const [action, args] = [arguments[0], arguments[1]];
+        window.keybound.ready
+            .then(() => window.keybound[action](...args))
+            .then((value) => done({ value }), (error) => done({ failure: String(error) }));
+    """
+    outcome = driver.execute_async_script(script, action, list(args))
+    assert "failure" not in outcome, f"{action} failed in the page: {outcome['failure']}"
+    return outcome["value"]
+
+
+def open_page(driver, url):
+    driver.get(url + "/")
+    return page(driver, "state")
+
+
+def save_screenshot(driver, name):
+    folder = os.environ.get("KEYBOUND_SCREENSHOT_DIR") or tempfile.gettempdir()
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, name)
+    assert driver.save_screenshot(path), "the screenshot was not saved"
+    print(f"screenshot: {path}")
+    return path
+
+
+# --- Outside the browser --------------------------------------------------------------------------------------------
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class AttackerKey:
+    """Another P-256 key, as an attacker holding a captured token would have."""
+
+    def __init__(self):
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        numbers = self.key.public_key().public_numbers()
+        self.jwk = {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": b64url(numbers.x.to_bytes(32, "big")),
+            "y": b64url(numbers.y.to_bytes(32, "big")),
+        }
+
+    def proof(self, method, url, token=None, nonce=None):
+        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk}
+        payload = {"jti": str(uuid.uuid4()), "htm": method, "htu": url, "iat": int(time.time())}
+        if token:
+            payload["ath"] = b64url(hashlib.sha256(token.encode()).digest())
+        if nonce:
+            payload["nonce"] = nonce
+        signing_input = (
+            b64url(json.dumps(header, separators=(",", ":")).encode())
+            + "."
+            + b64url(json.dumps(payload, separators=(",", ":")).encode())
+        )
+        der = self.key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der)
+        return signing_input + "." + b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+
+
+def send(method, url, authorization=None, proof=None):
+    """An HTTP request from outside the browser: (status, JSON body, headers)."""
+    request = urllib.request.Request(url, method=method)
+    if authorization:
+        request.add_header("Authorization", authorization)
+    if proof:
+        request.add_header("DPoP", proof)
+    if method == "POST":
+        request.add_header("Content-Type", "application/json")
+        request.data = b"{}"
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null"), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null"), error.headers
+
+
+# --- The tests ------------------------------------------------------------------------------------------------------
+
+
+def test_non_extractable_key_logs_in_calls_the_api_and_survives_a_reload(driver, demo_url):
+    state = open_page(driver, demo_url)
+    assert state["created"] is True
+    assert state["extractable"] is False
+    jkt = state["jkt"]
+
+    # The private key cannot leave the browser: exportKey fails in the page, in every format.
+    export = page(driver, "tryExport")
+    assert export == {"refused": True, "jwk": "InvalidAccessError", "pkcs8": "InvalidAccessError"}
+
+    login = page(driver, "login")
+    assert login["status"] == 200, login
+    assert login["body"]["token_type"] == "DPoP"
+    assert login["body"]["jkt"] == jkt  # the token is bound to this key's thumbprint
+
+    me = page(driver, "me")
+    assert me["status"] == 200, me
+    assert me["body"]["sub"] == "demo-user"
+    assert me["body"]["jkt"] == jkt
+
+    order = page(driver, "order", "espresso")
+    assert order["status"] == 201, order
+    assert order["body"]["item"] == "espresso"
+
+    # Every call carries a fresh proof.
+    again = page(driver, "me")
+    assert again["status"] == 200
+    assert again["body"]["proof_jti"] != me["body"]["proof_jti"]
+
+    # A route needing a scope the token lacks: 403 insufficient_scope.
+    admin = page(driver, "admin")
+    assert admin["status"] == 403
+    assert admin["body"]["error"] == "insufficient_scope"
+
+    page(driver, "me")  # the screenshot shows a successful call on top
+    save_screenshot(driver, "keybound-demo.png")
+
+    # After a reload the same key comes back from IndexedDB and the token bound to it keeps working.
+    driver.refresh()
+    restored = page(driver, "state")
+    assert restored["created"] is False
+    assert restored["jkt"] == jkt
+    assert restored["extractable"] is False
+    after = page(driver, "me")
+    assert after["status"] == 200, after
+    assert after["body"]["jkt"] == jkt
+
+
+def test_captured_token_and_proofs_get_nothing_outside_the_browser(driver, demo_url):
+    open_page(driver, demo_url)
+    assert page(driver, "login")["status"] == 200
+    me = page(driver, "me")
+    assert me["status"] == 200
+    captured = page(driver, "lastRequest")
+    token, proof, url = captured["accessToken"], captured["proof"], captured["url"]
+    assert url == demo_url + "/api/me"
+
+    # The token alone, as a bearer token: refused.
+    status, body, headers = send("GET", url, authorization=f"Bearer {token}")
+    assert status == 401 and body["code"] == "missing_dpop_proof", body
+    assert headers["WWW-Authenticate"].startswith("DPoP")
+    # The token alone under the DPoP scheme: refused too.
+    status, body, _ = send("GET", url, authorization=f"DPoP {token}")
+    assert status == 401 and body["code"] == "missing_dpop_proof", body
+
+    # The token with a valid proof from another key: refused, the token is bound to the browser's key.
+    attacker = AttackerKey()
+    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=attacker.proof("GET", url, token))
+    assert status == 401 and body["code"] == "token_binding", body
+
+    # The proof the page already sent, replayed with its token: refused.
+    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=proof)
+    assert status == 401 and body["code"] == "proof_replayed", body
+
+    # Control: a proof the page signed but did not send does work from outside, so the refusals above are real.
+    unsent = page(driver, "proofFor", "GET", "/api/me")
+    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=unsent)
+    assert status == 200 and body["sub"] == "demo-user", body
+
+    # "Log out this device": the key is revoked, and its token with it, inside and outside the browser.
+    spare = page(driver, "proofFor", "GET", "/api/me")
+    logout = page(driver, "logout")
+    assert logout["status"] == 200, logout
+    refused = page(driver, "me")
+    assert refused["status"] == 401 and refused["body"]["code"] == "key_revoked", refused
+    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=spare)
+    assert status == 401 and body["code"] == "key_revoked", body
+    # Nor can the revoked key get a new token.
+    relogin = page(driver, "login")
+    assert relogin["status"] == 400 and relogin["body"]["code"] == "key_revoked", relogin
+
+
+def test_nonces_on_the_page_retries_once_after_use_dpop_nonce(driver, nonce_demo_url):
+    open_page(driver, nonce_demo_url)
+
+    # The first proof has no nonce: the token endpoint answers 400 use_dpop_nonce with a DPoP-Nonce, and the page
+    # retries once with it (RFC 9449 §8).
+    login = page(driver, "login")
+    assert login["status"] == 200, login
+    assert login["retried"] is True
+    assert [a["status"] for a in login["attempts"]] == [400, 200]
+    assert login["attempts"][0]["error"] == "use_dpop_nonce"
+
+    # The page keeps the newest nonce, so the next calls need no retry.
+    me = page(driver, "me")
+    assert me["status"] == 200 and me["retried"] is False, me
+    order = page(driver, "order", "tea")
+    assert order["status"] == 201 and order["retried"] is False, order
+
+    # A nonce the server no longer accepts (here: made up) is refused with 401 use_dpop_nonce and a fresh nonce, and
+    # the page recovers by retrying once.
+    page(driver, "setNonce", "stale-nonce-the-server-never-issued")
+    recovered = page(driver, "me")
+    assert recovered["status"] == 200 and recovered["retried"] is True, recovered
+    assert recovered["attempts"][0]["status"] == 401
+    assert recovered["attempts"][0]["error"] == "use_dpop_nonce"
+    assert page(driver, "state")["nonce"] != "stale-nonce-the-server-never-issued"
+
+    # From outside: a proof without a nonce is told to use one; the page's sent proof replayed is still refused.
+    captured = page(driver, "lastRequest")
+    attacker = AttackerKey()
+    url = nonce_demo_url + "/api/me"
+    token = page(driver, "state")["token"]
+    status, body, headers = send("GET", url, authorization=f"DPoP {token}", proof=attacker.proof("GET", url, token))
+    assert status == 401 and body["error"] == "use_dpop_nonce", body
+    assert headers["DPoP-Nonce"]
+    assert 'error="use_dpop_nonce"' in headers["WWW-Authenticate"]
+    nonce = headers["DPoP-Nonce"]
+    status, body, _ = send(
+        "GET", url, authorization=f"DPoP {token}", proof=attacker.proof("GET", url, token, nonce=nonce)
+    )
+    assert status == 401 and body["code"] == "token_binding", body
+    status, body, _ = send(captured["method"], captured["url"], f"DPoP {captured['accessToken']}", captured["proof"])
+    assert status == 401 and body["code"] == "proof_replayed", body
+    save_screenshot(driver, "keybound-demo-nonces.png")
