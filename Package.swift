@@ -84,3 +84,10 @@ package.targets.append(contentsOf: [
         dependencies: ["KeyboundCABI", "CKeybound", "Keybound", "CMallocCounter"]
     ),
 ])
+
+// MARK: - Benchmarks (issue 6): the raw-OpenSSL baseline that `keybound bench` measures the verifier against.
+// Plain libcrypto calls in C, nothing of Keybound's; only the CLI links it.
+package.targets.append(.target(name: "CKeyboundBench", linkerSettings: [.linkedLibrary("crypto")]))
+for target in package.targets where target.name == "keybound" {
+    target.dependencies.append("CKeyboundBench")
+}
