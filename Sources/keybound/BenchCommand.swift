@@ -53,12 +53,20 @@ struct BenchCommand: ParsableCommand {
             valueName: "n"))
     var coldRequests: Int = 4000
 
+    @Option(
+        name: .customLong("max-requests"),
+        help: ArgumentHelp(
+            "Cap every pool at this many requests (default: no cap beyond --cold-requests; for quick smoke runs).",
+            valueName: "n"))
+    var maxRequests: Int?
+
     @Flag(help: "Print one JSON object on standard output.")
     var json = false
 
     func validate() throws {
         guard seconds > 0 && seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
         guard coldRequests >= 16 else { throw ValidationError("--cold-requests must be at least 16") }
+        if let maxRequests, maxRequests < 16 { throw ValidationError("--max-requests must be at least 16") }
         _ = try threadCounts()
         for name in scenarios where BenchScenario(rawValue: name) == nil {
             throw ValidationError("unknown scenario \(name)")
@@ -129,6 +137,7 @@ struct BenchCommand: ParsableCommand {
             }
             var size = Int(estimate * parallelism * seconds * 1.15) + 64
             if scenario != .warm { size = min(size, coldRequests) }
+            if let maxRequests { size = min(size, maxRequests) }
             progress("\(scenario.rawValue): building \(size) requests…")
             let started = benchNanos()
             let pool = try fixtures.pool(scenario, count: size)

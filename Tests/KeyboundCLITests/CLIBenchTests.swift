@@ -12,7 +12,9 @@ import Testing
 struct CLIBenchTests {
     @Test("--json prints the issue's object; every proof is accepted in every scenario and thread count")
     func jsonShape() throws {
-        let result = try keybound(["bench", "--seconds", "0.2", "--threads", "1,2", "--cold-requests", "64", "--json"])
+        let result = try keybound([
+            "bench", "--seconds", "0.2", "--threads", "1,2", "--cold-requests", "64", "--max-requests", "400", "--json",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let object = try result.json()
         #expect(object["backend"] as? String == "openssl")
@@ -45,7 +47,7 @@ struct CLIBenchTests {
     func otherAlgorithms() throws {
         let result = try keybound([
             "bench", "--seconds", "0.1", "--threads", "1", "--proof-alg", "EdDSA", "--token-alg", "ES256",
-            "--scenario", "warm", "--scenario", "new-client-key", "--cold-requests", "32",
+            "--scenario", "warm", "--scenario", "new-client-key", "--cold-requests", "32", "--max-requests", "200",
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("warm"))
@@ -55,7 +57,10 @@ struct CLIBenchTests {
 
     @Test("usage errors exit 2")
     func usage() throws {
-        for arguments in [["--seconds", "0"], ["--threads", "0"], ["--scenario", "cold"], ["--proof-alg", "HS256"]] {
+        for arguments in [
+            ["--seconds", "0"], ["--threads", "0"], ["--scenario", "cold"], ["--proof-alg", "HS256"],
+            ["--max-requests", "3"],
+        ] {
             let result = try keybound(["bench"] + arguments)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")
         }
