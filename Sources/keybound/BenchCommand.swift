@@ -60,6 +60,9 @@ struct BenchCommand: ParsableCommand {
             valueName: "n"))
     var maxRequests: Int?
 
+    @Flag(name: .customLong("skip-replay"), help: "Do not measure the replay cache (insert time, memory at capacity).")
+    var skipReplay = false
+
     @Flag(help: "Print one JSON object on standard output.")
     var json = false
 
@@ -164,10 +167,17 @@ struct BenchCommand: ParsableCommand {
             }
         }
 
+        var replay: BenchReplayReport? = nil
+        if !skipReplay {
+            progress("replay cache: inserts and memory at capacity (1,048,576 entries)…")
+            replay = BenchReplayReport.measure()
+        }
         if json {
-            print(jsonReport(version: version, es256: es256.perSecond, rs256: rs256.perSecond, rows: rows))
+            print(jsonReport(version: version, es256: es256.perSecond, rs256: rs256.perSecond, rows: rows,
+                             replay: replay))
         } else {
-            print(textReport(version: version, es256: es256.perSecond, rs256: rs256.perSecond, rows: rows))
+            print(textReport(version: version, es256: es256.perSecond, rs256: rs256.perSecond, rows: rows,
+                             replay: replay))
         }
         let incomplete = rows.filter { $0.keybound.accepted != $0.keybound.requests || $0.keybound.requests == 0 }
         if !incomplete.isEmpty {
@@ -185,7 +195,9 @@ struct BenchCommand: ParsableCommand {
         rows.first { $0.scenario == row.scenario && $0.threads == 1 }
     }
 
-    private func jsonReport(version: String, es256: Double, rs256: Double, rows: [Row]) -> String {
+    private func jsonReport(
+        version: String, es256: Double, rs256: Double, rows: [Row], replay: BenchReplayReport?
+    ) -> String {
         func number(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
         var scenarioTexts: [String] = []
         for row in rows {
@@ -221,10 +233,19 @@ struct BenchCommand: ParsableCommand {
         return "{\"backend\":\"openssl\",\"cores\":\(cores),\"openssl_version\":\(JSONText.quoted(version)),"
             + "\"seconds\":\(seconds),"
             + "\"openssl\":{\"es256_verify_per_second\":\(number(es256)),\"rs256_verify_per_second\":\(number(rs256))},"
-            + "\"scenarios\":[" + scenarioTexts.joined(separator: ",") + "]}"
+            + "\"scenarios\":[" + scenarioTexts.joined(separator: ",") + "]"
+            + (replay.map { report in
+                ",\"replay_cache\":{\"capacity\":\(report.capacity),\"bytes_per_entry\":\(report.bytesPerEntry),"
+                    + "\"allocated_bytes\":\(report.allocatedBytes),"
+                    + "\"insert_p50_ns\":\(number(report.insertP50Nanos)),\"insert_p99_ns\":\(number(report.insertP99Nanos)),"
+                    + "\"resident_growth_at_capacity_bytes\":\(report.residentGrowthAtCapacityBytes),"
+                    + "\"live_at_capacity\":\(report.liveAtCapacity),\"insert_p50_ns_1e3_live\":\(number(report.smallInsertP50Nanos)),\"live_while_timing\":\(report.liveWhileTiming)}"
+            } ?? "") + "}"
     }
 
-    private func textReport(version: String, es256: Double, rs256: Double, rows: [Row]) -> String {
+    private func textReport(
+        version: String, es256: Double, rs256: Double, rows: [Row], replay: BenchReplayReport?
+    ) -> String {
         var lines: [String] = []
         lines.append("keybound bench — \(version), \(cores) cores, proofs \(proofAlg), tokens \(tokenAlg), "
             + "\(seconds) s per run")
@@ -250,6 +271,15 @@ struct BenchCommand: ParsableCommand {
         }
         lines.append("")
         lines.append("ratio = Keybound / raw OpenSSL doing the same signature work, same run, same thread count.")
+        if let replay {
+            lines.append(String(
+                format: "replay cache: %d bytes per live entry (%d bytes for %d entries); insert p50 %.0f ns at %d live "
+                    + "entries (p99 of 1,024-insert batches %.0f ns), %.0f ns at ~1,000 live entries; resident growth "
+                    + "at capacity %d bytes",
+                replay.bytesPerEntry, replay.allocatedBytes, replay.capacity, replay.insertP50Nanos,
+                replay.liveWhileTiming, replay.insertP99Nanos, replay.smallInsertP50Nanos,
+                replay.residentGrowthAtCapacityBytes))
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -41,6 +41,9 @@ struct CLIBenchTests {
         }
         #expect(names == ["warm": [1, 2], "new-token": [1, 2], "new-client-key": [1, 2]])
         #expect(result.stderr.contains("bench: "), "progress goes to standard error")
+        let replay = try #require(object["replay_cache"] as? [String: Any])
+        #expect(replay["bytes_per_entry"] as? Int == 48)
+        #expect((replay["insert_p50_ns"] as? Double ?? 0) > 0)
     }
 
     @Test("other algorithms and the human report")
@@ -48,6 +51,7 @@ struct CLIBenchTests {
         let result = try keybound([
             "bench", "--seconds", "0.1", "--threads", "1", "--proof-alg", "EdDSA", "--token-alg", "ES256",
             "--scenario", "warm", "--scenario", "new-client-key", "--cold-requests", "32", "--max-requests", "200",
+            "--skip-replay",
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("warm"))
