@@ -60,6 +60,11 @@ struct BenchCommand: ParsableCommand {
             valueName: "n"))
     var maxRequests: Int?
 
+    @Option(
+        name: .customLong("replay-capacity"),
+        help: ArgumentHelp("The replay cache capacity measured (default 1048576, the default policy's).", valueName: "n"))
+    var replayCapacity: Int = 1 << 20
+
     @Flag(name: .customLong("skip-replay"), help: "Do not measure the replay cache (insert time, memory at capacity).")
     var skipReplay = false
 
@@ -70,6 +75,9 @@ struct BenchCommand: ParsableCommand {
         guard seconds > 0 && seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
         guard coldRequests >= 16 else { throw ValidationError("--cold-requests must be at least 16") }
         if let maxRequests, maxRequests < 16 { throw ValidationError("--max-requests must be at least 16") }
+        guard (8192...(1 << 26)).contains(replayCapacity) else {
+            throw ValidationError("--replay-capacity must be in 8192...67108864")
+        }
         _ = try threadCounts()
         for name in scenarios where BenchScenario(rawValue: name) == nil {
             throw ValidationError("unknown scenario \(name)")
@@ -169,8 +177,8 @@ struct BenchCommand: ParsableCommand {
 
         var replay: BenchReplayReport? = nil
         if !skipReplay {
-            progress("replay cache: inserts and memory at capacity (1,048,576 entries)…")
-            replay = BenchReplayReport.measure()
+            progress("replay cache: inserts and memory at capacity (\(replayCapacity) entries)…")
+            replay = BenchReplayReport.measure(capacity: replayCapacity)
         }
         if json {
             print(jsonReport(version: version, es256: es256.perSecond, rs256: rs256.perSecond, rows: rows,

@@ -39,7 +39,7 @@ struct BenchReplayReport {
         let now: Int64 = 1_760_000_000
         // Uncontended inserts. The table is allocated at init but its pages are touched on first use: insert 256 Ki
         // keys first (that touches nearly every page of the 48 MiB table), so page faults are not counted.
-        for key in keys(256 * 1024) { _ = cache.insert(key, expiresAt: now + 60, now: now) }
+        for key in keys(min(256 * 1024, capacity / 4)) { _ = cache.insert(key, expiresAt: now + 60, now: now) }
         report.liveWhileTiming = cache.count
         let batch = 1_024
         let fresh = keys(batch * 128)

@@ -13,7 +13,8 @@ struct CLIBenchTests {
     @Test("--json prints the issue's object; every proof is accepted in every scenario and thread count")
     func jsonShape() throws {
         let result = try keybound([
-            "bench", "--seconds", "0.2", "--threads", "1,2", "--cold-requests", "64", "--max-requests", "400", "--json",
+            "bench", "--seconds", "0.2", "--threads", "1,2", "--cold-requests", "64", "--max-requests", "400",
+            "--replay-capacity", "65536", "--json",
         ])
         #expect(result.status == 0, "\(result.stderr)")
         let object = try result.json()

@@ -17,8 +17,8 @@ if [[ ! -x "$BIN" ]]; then
 fi
 OUT="$(mktemp)"
 trap 'rm -f "$OUT"' EXIT
-echo "+ $BIN bench --seconds 0.3 --cold-requests 200 --max-requests 2000 --json"
-"$BIN" bench --seconds 0.3 --cold-requests 200 --max-requests 2000 --json >"$OUT"
+echo "+ $BIN bench --seconds 0.3 --cold-requests 200 --max-requests 2000 --replay-capacity 65536 --json"
+"$BIN" bench --seconds 0.3 --cold-requests 200 --max-requests 2000 --replay-capacity 65536 --json >"$OUT"
 echo "+ checking the report"
 python3 - "$OUT" <<'PY'
 import json, sys
