@@ -23,8 +23,9 @@ import Darwin
 ///
 /// Layout: a small direct-mapped table per thread, indexed by the `EVP_PKEY` address. A template holds a reference
 /// to its key (`EVP_DigestVerifyInit` takes one), so a key address found in the table cannot have been freed and
-/// reused: a match is the same key. A key's first verify on a thread only records it as a candidate (a new client
-/// key seen once costs no more than before); its second builds the template.
+/// reused: a match is the same key. A key's first verify on a thread builds its template (evicting the slot's
+/// previous one), so from the second verify on, a returning client costs one copy and no initialisation; a key
+/// seen once pays one copy more than a fresh context would.
 ///
 /// - Note: Nothing is shared between threads; the table is freed with its thread.
 enum VerifyTemplates {
@@ -40,8 +41,6 @@ enum VerifyTemplates {
         var key: OpaquePointer?
         var md: OpaquePointer?
         var pss: Bool
-        /// A key seen once on this thread (not referenced: only compared).
-        var candidate: OpaquePointer?
     }
 
     /// The per-thread block: the work context, then the slots.
@@ -51,8 +50,8 @@ enum VerifyTemplates {
         var slots: (Slot, Slot, Slot, Slot, Slot, Slot, Slot, Slot, Slot, Slot, Slot, Slot, Slot, Slot, Slot, Slot)
     }
 
-    /// Returns the thread's work context, initialised for `key`/`md`/`pss` by copying the thread's template, or nil
-    /// when there is no template for this key yet (the caller then initialises a fresh context as before).
+    /// Returns the thread's work context, initialised for `key`/`md`/`pss` by copying the thread's template (built
+    /// now when the slot holds another key), or nil when OpenSSL fails (the caller then uses a fresh context).
     /// The returned context belongs to the thread: use it for one verify, do not free it.
     @unsafe
     static func copiedContext(key: OpaquePointer, md: OpaquePointer, pss: Bool) -> OpaquePointer? {
@@ -65,13 +64,9 @@ enum VerifyTemplates {
             if unsafe slot.pointee.template == nil || slot.pointee.key != key || slot.pointee.md != md
                 || slot.pointee.pss != pss
             {
-                guard unsafe slot.pointee.candidate == key else {
-                    unsafe slot.pointee.candidate = key
-                    return nil
-                }
                 guard let template = unsafe makeTemplate(key: key, md: md, pss: pss) else { return nil }
                 if let old = unsafe slot.pointee.template { unsafe EVP_MD_CTX_free(old) }
-                unsafe slot.pointee = Slot(template: template, key: key, md: md, pss: pss, candidate: nil)
+                unsafe slot.pointee = Slot(template: template, key: key, md: md, pss: pss)
             }
             guard let template = unsafe slot.pointee.template else { return nil }
             if unsafe block.pointee.work == nil {
