@@ -125,3 +125,10 @@ for target in package.targets {
         break
     }
 }
+
+// MARK: - Benchmarks (issue 6): the raw-OpenSSL baseline that `keybound bench` measures the verifier against.
+// Plain libcrypto calls in C, nothing of Keybound's; only the CLI links it.
+package.targets.append(.target(name: "CKeyboundBench", linkerSettings: [.linkedLibrary("crypto")]))
+for target in package.targets where target.name == "keybound" {
+    target.dependencies.append("CKeyboundBench")
+}

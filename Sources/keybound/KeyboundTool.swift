@@ -52,7 +52,7 @@ struct Root: ParsableCommand {
             """,
         subcommands: [
             Verify.self, ThumbprintCommand.self, Keygen.self, TokenCommand.self, ProofCommand.self,
-            NonceCommand.self,
+            NonceCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -86,14 +86,12 @@ extension UInt8 {
 
     /// The characters of token68 before its "=" padding (RFC 9110 §11.2): ALPHA / DIGIT / "-" / "." / "_" /
     /// "~" / "+" / "/".
+    /// A bit per ASCII character (the token is scanned on every request, so this is a mask lookup, not a switch).
     fileprivate var isToken68Character: Bool {
-        switch self {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-            UInt8(ascii: "~"), UInt8(ascii: "+"), UInt8(ascii: "/"):
-            true
-        default:
-            false
-        }
+        // Bits 0–63: "+" "-" "." "/" and the digits; bits 64–127: the letters, "_" and "~".
+        let low: UInt64 = 0x03FF_E800_0000_0000
+        let high: UInt64 = 0x47FF_FFFE_87FF_FFFE
+        let word = self < 64 ? low : high
+        return self < 128 && (word >> UInt64(self & 63)) & 1 == 1
     }
 }

@@ -121,12 +121,23 @@ extension JSONValue {
     }
 
     /// The value of the member named `name` (compared after unescaping), or `nil`.
+    ///
+    /// Stops at the first match: the validator refuses duplicate member names (RFC 8259 §4, ATTACKS), so the first
+    /// is the only one, and the members after it are not scanned.
     func member(_ name: StaticString) -> JSONValue? {
-        var found: JSONValue? = nil
-        forEachMember { (key, value) in
-            if found == nil, key.stringEquals(name) { found = value }
+        precondition(kind == .object)
+        var i = JSON.skipWhitespace(bytes, 1)
+        guard bytes[i] != UInt8(ascii: "}") else { return nil }
+        while true {
+            let key = JSON.scanValue(bytes, i)
+            i = JSON.skipWhitespace(bytes, key.bytes.count &+ i)
+            i = JSON.skipWhitespace(bytes, i &+ 1)  // the colon
+            let value = JSON.scanValue(bytes, i)
+            if key.stringEquals(name) { return value }
+            i = JSON.skipWhitespace(bytes, i &+ value.bytes.count)
+            if bytes[i] == UInt8(ascii: "}") { return nil }
+            i = JSON.skipWhitespace(bytes, i &+ 1)  // the comma
         }
-        return found
     }
 
     /// The number of elements of an array or members of an object.

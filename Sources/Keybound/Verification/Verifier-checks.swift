@@ -122,16 +122,18 @@ extension Verifier {
             // 4. Proof claims.
             let jti = try proofClaims(payload, method: method, requestURL: requestURL)
             let iat = try checkIAT(payload, now: now)
-            if let tokenBytes {
-                try checkATH(payload, token: tokenBytes)
+            // The token's SHA-256 is computed once: `ath` is its base64url and the token cache is keyed by it.
+            let tokenHash = tokenBytes.map { Digest.sha256($0) }
+            if let tokenHash {
+                try checkATH(payload, tokenHash: tokenHash)
             }
             try checkNonce(payload, clientKey: clientKey, now: now)
             // 5. The access token and its binding.
             var token: VerifiedToken? = nil
             switch mode {
             case .resource:
-                guard let tokenJWS, let tokenBytes else { throw .make(.missingAuthorization, "no access token") }
-                let verified = try verifiedToken(tokenJWS, tokenBytes: tokenBytes, now: now)
+                guard let tokenJWS, let tokenHash else { throw .make(.missingAuthorization, "no access token") }
+                let verified = try verifiedToken(tokenJWS, hash: tokenHash, now: now)
                 try checkTokenUse(verified, clientKey: clientKey, now: now)
                 token = verified
             case .opaqueToken(let boundJKT):
@@ -247,12 +249,12 @@ extension Verifier {
         return iat
     }
 
-    /// Check 4, continued: `ath` is base64url(SHA-256(access token)) (RFC 9449 §4.3 check 12 and §7).
-    func checkATH(_ payload: JSONValue, token: ByteView) throws(KeyboundError) {
+    /// Check 4, continued: `ath` is base64url(SHA-256(access token)) (RFC 9449 §4.3 check 12 and §7); `tokenHash`
+    /// is that SHA-256.
+    func checkATH(_ payload: JSONValue, tokenHash digest: SHA256Digest) throws(KeyboundError) {
         guard let ath = payload.member("ath"), ath.kind == .string else {
             throw .make(.proofATH, "DPoP proof ath is missing")
         }
-        let digest = Digest.sha256(token)
         let equal = withScratch(capacity: 43) { expected -> Bool in
             digest.withByteView { Base64URL.encode($0, into: &expected) }
             return ath.withUnescapedString { constantTimeEquals($0, expected.view) }

@@ -8,9 +8,9 @@ extension Verifier {
     /// verified under the issuer's current keys, otherwise verified in full and cached by its SHA-256.
     ///
     /// What is cached is only what does not depend on time or on the proof: the time claims, the binding and
-    /// revocation are checked by ``checkTokenUse(_:clientKey:now:)`` on every request.
-    func verifiedToken(_ jws: CompactJWS, tokenBytes: ByteView, now: Int64) throws(KeyboundError) -> VerifiedToken {
-        let hash = Digest.sha256(tokenBytes)
+    /// revocation are checked by ``checkTokenUse(_:clientKey:now:)`` on every request. `hash` is the SHA-256 of the
+    /// token's bytes (the caller has it already for `ath`).
+    func verifiedToken(_ jws: CompactJWS, hash: SHA256Digest, now: Int64) throws(KeyboundError) -> VerifiedToken {
         if let cached = hash.withByteView({ tokens.value(for: $0) }),
             cached.keyGeneration == cached.issuer.generation.load(ordering: .acquiring)
         {

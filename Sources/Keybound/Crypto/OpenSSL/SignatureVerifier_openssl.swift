@@ -8,7 +8,8 @@ internal import COpenSSL
 /// The OpenSSL half of ``SignatureVerifier``: `EVP_DigestVerify` with the parameters pinned.
 ///
 /// The callers in `SignatureVerifier.swift` have already checked the algorithm/key agreement and the signature's
-/// length and range. Each call uses a fresh `EVP_MD_CTX`. Only a return of 1 from `EVP_DigestVerify` is a valid
+/// length and range. Each call uses a fresh `EVP_MD_CTX`, or a copy of the thread's template context for a key it
+/// has verified with before (``VerifyTemplates``). Only a return of 1 from `EVP_DigestVerify` is a valid
 /// signature (0 is invalid, < 0 an error: ATTACKS E3); failures of the context setup are `.internal`.
 extension SignatureVerifier {
     /// Verifies raw ECDSA scalars `r` and `s` (each in 1 ..< n) by re-encoding them as the DER `ECDSA-Sig-Value`
@@ -86,6 +87,12 @@ extension SignatureVerifier {
             }
             unsafe digest = fetched
         }
+        // A key verified before on this thread: copy the thread's template context (VerifyTemplates_openssl.swift).
+        if let digest = unsafe digest,
+            let work = unsafe VerifyTemplates.copiedContext(key: key.pkey, md: digest, pss: pssHash != nil)
+        {
+            return unsafe finishVerify(work, signingInput: signingInput, signature: signature)
+        }
         guard let mctx = unsafe EVP_MD_CTX_new() else {
             ERR_clear_error()
             throw KeyboundError.make(.internal, "EVP_MD_CTX_new failed")
@@ -106,6 +113,14 @@ extension SignatureVerifier {
                 throw KeyboundError.make(.internal, "setting the RSASSA-PSS parameters failed")
             }
         }
+        // The context is used once: let the final step finalise it in place instead of duplicating it first.
+        unsafe EVP_MD_CTX_set_flags(mctx, EVP_MD_CTX_FLAG_FINALISE)
+        return unsafe finishVerify(mctx, signingInput: signingInput, signature: signature)
+    }
+
+    /// `EVP_DigestVerify` on an initialised context; true only for a return of 1 (ATTACKS E3).
+    @unsafe
+    private static func finishVerify(_ mctx: OpaquePointer, signingInput: ByteView, signature: ByteView) -> Bool {
         let result = unsafe signature.withUnsafeBytes { sig in
             unsafe signingInput.withUnsafeBytes { tbs in
                 unsafe COpenSSL_EVP_DigestVerify(mctx, sig.baseAddress, sig.count, tbs.baseAddress, tbs.count)

@@ -1,0 +1,38 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import Benchmark
+import BenchmarkFixtures
+@_spi(Benchmarks) import Keybound
+
+/// Base64url, the strict JSON reader and compact JWS decoding, for a typical proof and for maximum sizes.
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal, .instructions], maxDuration: .seconds(2))
+
+    let fixtures = try! Fixtures()
+    let proof = Array(try! fixtures.warmRequests(1, tag: "parse")[0].dpop[0].utf8)
+    let segments = proof.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).map(Array.init)
+    let header = Base64URL.decode(String(decoding: segments[0], as: UTF8.self)) ?? []
+    // 8 KiB: the default maxProofBytes; a payload of that size with many members.
+    let bigPayload = Array(("{" + (0..<300).map { "\"claim\($0)\":\"value-\($0)\"" }.joined(separator: ",") + "}").utf8)
+    let bigBase64 = Array(Base64URL.encode(Array(repeating: 0xA5, count: 6144)).utf8)
+
+    Benchmark("Parse.base64url.proofHeader") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.base64URLDecode(segments[0])) }
+    }
+    Benchmark("Parse.base64url.8KiB") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.base64URLDecode(bigBase64)) }
+    }
+    Benchmark("Parse.json.proofHeader") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.parseJSONObject(header)) }
+    }
+    Benchmark("Parse.json.8KiB") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.parseJSONObject(bigPayload)) }
+    }
+    Benchmark("Parse.compactJWS.proof") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.decodeCompactJWS(proof)) }
+    }
+}

@@ -1,0 +1,53 @@
+// swift-tools-version:6.1
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import PackageDescription
+
+/// The benchmark harness (issue 6), a separate package so that Keybound's users never download it.
+/// Run from this folder: `swift package --disable-sandbox benchmark` (see BENCHMARKS.md at the repository root).
+let suites = ["Parse", "Keys", "Verify", "Replay", "CABI", "Baseline", "Peers"]
+
+/// SwiftPM names a path dependency after its folder, so the main package's identity is the checkout's folder name.
+let core = String(Context.packageDirectory.split(separator: "/").dropLast().last ?? "keybound").lowercased()
+
+let package = Package(
+    name: "benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: "../"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        // The Peers suite: the same DPoP checks done with jwt-kit.
+        .package(url: "https://github.com/vapor/jwt-kit", exact: "5.8.0"),
+    ],
+    targets: [
+        // Keys, tokens and proofs for every suite, built before anything is measured.
+        .target(
+            name: "BenchmarkFixtures",
+            dependencies: [
+                .product(name: "Keybound", package: core),
+                .product(name: "KeyboundSigning", package: core),
+            ],
+            path: "Sources/BenchmarkFixtures"
+        ),
+        // Raw libcrypto verification (the floor every ratio is taken against): nothing of Keybound's.
+        .target(name: "CBaseline", path: "Sources/CBaseline", linkerSettings: [.linkedLibrary("crypto")]),
+    ] + suites.map { suite in
+        .executableTarget(
+            name: suite,
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Keybound", package: core),
+                .product(name: "KeyboundSigning", package: core),
+                "BenchmarkFixtures",
+            ]
+                + (suite == "CABI" ? [.product(name: "KeyboundCABI", package: core)] : [])
+                + (suite == "Baseline" ? ["CBaseline"] : [])
+                + (suite == "Peers" ? [.product(name: "JWTKit", package: "jwt-kit")] : []),
+            path: "Benchmarks/\(suite)",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    }
+)

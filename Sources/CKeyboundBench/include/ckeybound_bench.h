@@ -1,0 +1,53 @@
+/*===----------------------------------------------------------------------===
+ * SPDX-License-Identifier: Apache-2.0
+ * This source file is part of the Keybound open source project.
+ *===----------------------------------------------------------------------===*/
+#ifndef CKEYBOUND_BENCH_H
+#define CKEYBOUND_BENCH_H
+
+/* The raw-OpenSSL baseline of `keybound bench` (issue 6): nothing of Keybound's, only libcrypto calls, so the
+ * benchmark can say how far the verifier is from the floor it is built on. Keys are opaque `EVP_PKEY *`. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An EC public key from its JWK coordinates with EVP_PKEY_fromdata (OSSL_PARAM on the stack, no decoder).
+ * `group` is the OpenSSL group name ("prime256v1", "secp384r1", "secp521r1"). NULL on failure. */
+void *kbb_ec_key_fromdata(const char *group, const uint8_t *x, const uint8_t *y, size_t coordinateLength);
+
+/* An RSA public key from its big-endian modulus and exponent with EVP_PKEY_fromdata. NULL on failure. */
+void *kbb_rsa_key_fromdata(const uint8_t *n, size_t nLength, const uint8_t *e, size_t eLength);
+
+/* An Ed25519 public key from its 32 raw bytes with EVP_PKEY_fromdata. NULL on failure. */
+void *kbb_ed25519_key_fromdata(const uint8_t *x, size_t length);
+
+void kbb_key_free(void *key);
+
+/* A fetched EVP_MD for "SHA256", "SHA384" or "SHA512" (fetched once, never freed); NULL for none (Ed25519). */
+const void *kbb_fetch_md(const char *name);
+
+/* Converts a JWS ECDSA signature (r || s, two halves of equal length) into DER. Returns the DER length, 0 on error. */
+size_t kbb_ecdsa_jws_to_der(const uint8_t *rs, size_t length, uint8_t *out, size_t capacity);
+
+/* One verification as a plain OpenSSL user writes it: a fresh EVP_MD_CTX, EVP_DigestVerifyInit (with PSS padding,
+ * salt = digest length, when `pss` is non-zero), EVP_DigestVerify, free. Returns 1 for a valid signature. */
+int kbb_digest_verify(void *key, const void *md, int pss, const uint8_t *sig, size_t sigLength,
+                      const uint8_t *tbs, size_t tbsLength);
+
+/* EVP_PKEY_fromdata of a P-256/P-384/P-521 key, then kbb_digest_verify with it, then EVP_PKEY_free. */
+int kbb_ec_fromdata_verify(const char *group, const uint8_t *x, const uint8_t *y, size_t coordinateLength,
+                           const void *md, const uint8_t *sig, size_t sigLength, const uint8_t *tbs,
+                           size_t tbsLength);
+
+/* OpenSSL_version(OPENSSL_VERSION) of the library actually loaded. */
+const char *kbb_openssl_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,293 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import ArgumentParser
+import CKeyboundBench
+import Foundation
+import Keybound
+import KeyboundSigning
+
+/// `keybound bench`: real verification on the embedded defaults, with ratios to raw OpenSSL (issue 6).
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure verifications per second against raw OpenSSL, on 1 thread and on all cores.",
+        discussion: """
+            Keys, tokens and unique proofs are made in memory before anything is timed; each run uses a fresh
+            verifier on the default policy (in-process replay cache on), and every request must be accepted.
+            Scenarios: warm (cached token, known client key), new-token (new access token each request),
+            new-client-key (new client key and token each request). Each is compared with raw OpenSSL doing the
+            same signature work in the same run and on the same thread count. Progress goes to standard error.
+
+            Example:
+              swift run -c release keybound bench
+              swift run -c release keybound bench --seconds 1 --threads 1,2 --json
+            """
+    )
+
+    @Option(help: ArgumentHelp("Seconds per scenario and thread count (default 3).", valueName: "seconds"))
+    var seconds: Double = 3
+
+    @Option(
+        help: ArgumentHelp(
+            "Thread counts, comma-separated (default: 1 and the number of cores).", valueName: "n[,n…]"))
+    var threads: String?
+
+    @Option(name: .customLong("proof-alg"), help: ArgumentHelp("The proof algorithm (default ES256).", valueName: "alg"))
+    var proofAlg: String = "ES256"
+
+    @Option(name: .customLong("token-alg"), help: ArgumentHelp("The token algorithm (default RS256).", valueName: "alg"))
+    var tokenAlg: String = "RS256"
+
+    @Option(
+        name: .customLong("scenario"),
+        help: ArgumentHelp("Only these scenarios (repeatable): warm, new-token, new-client-key.", valueName: "name"))
+    var scenarios: [String] = []
+
+    @Option(
+        name: .customLong("cold-requests"),
+        help: ArgumentHelp(
+            "The most distinct tokens made for new-token and new-client-key (each costs a signature; default 4000).",
+            valueName: "n"))
+    var coldRequests: Int = 4000
+
+    @Option(
+        name: .customLong("max-requests"),
+        help: ArgumentHelp(
+            "Cap every pool at this many requests (default: no cap beyond --cold-requests; for quick smoke runs).",
+            valueName: "n"))
+    var maxRequests: Int?
+
+    @Option(
+        name: .customLong("replay-capacity"),
+        help: ArgumentHelp("The replay cache capacity measured (default 1048576, the default policy's).", valueName: "n"))
+    var replayCapacity: Int = 1 << 20
+
+    @Flag(name: .customLong("skip-replay"), help: "Do not measure the replay cache (insert time, memory at capacity).")
+    var skipReplay = false
+
+    @Flag(help: "Print one JSON object on standard output.")
+    var json = false
+
+    func validate() throws {
+        guard seconds > 0 && seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
+        guard coldRequests >= 16 else { throw ValidationError("--cold-requests must be at least 16") }
+        if let maxRequests, maxRequests < 16 { throw ValidationError("--max-requests must be at least 16") }
+        guard (8192...(1 << 26)).contains(replayCapacity) else {
+            throw ValidationError("--replay-capacity must be in 8192...67108864")
+        }
+        _ = try threadCounts()
+        for name in scenarios where BenchScenario(rawValue: name) == nil {
+            throw ValidationError("unknown scenario \(name)")
+        }
+    }
+
+    var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    func threadCounts() throws -> [Int] {
+        guard let threads else { return cores > 1 ? [1, cores] : [1] }
+        var counts: [Int] = []
+        for part in threads.split(separator: ",") {
+            guard let value = Int(part.trimmingCharacters(in: .whitespaces)), (1...256).contains(value) else {
+                throw ValidationError("--threads takes thread counts in 1...256, comma-separated")
+            }
+            if !counts.contains(value) { counts.append(value) }
+        }
+        guard !counts.isEmpty else { throw ValidationError("--threads is empty") }
+        return counts
+    }
+
+    /// One scenario at one thread count.
+    struct Row {
+        let scenario: BenchScenario
+        let threads: Int
+        let pool: Int
+        let keybound: BenchMeasurement
+        let baseline: BenchMeasurement
+        var ratio: Double { baseline.perSecond == 0 ? 0 : keybound.perSecond / baseline.perSecond }
+    }
+
+    func run() throws {
+        let proofAlgorithm = try Inputs.algorithm(proofAlg)
+        let tokenAlgorithm = try Inputs.algorithm(tokenAlg)
+        let counts = try threadCounts()
+        let chosen = scenarios.isEmpty ? BenchScenario.allCases : scenarios.compactMap(BenchScenario.init(rawValue:))
+        let version = String(cString: kbb_openssl_version())
+        progress("\(version), \(cores) cores, \(seconds) s per run, threads \(counts.map(String.init).joined(separator: ","))")
+
+        // The reference rates of the "openssl" object: one thread, cached key, fresh context per verify.
+        progress("raw OpenSSL ES256 and RS256 verify rates (1 thread)…")
+        let es256 = try BenchFixtures.rawRate(.es256, threads: 1, seconds: seconds)
+        let rs256 = try BenchFixtures.rawRate(.rs256, threads: 1, seconds: seconds)
+        let proofRate = proofAlgorithm == .es256 ? es256.perSecond
+            : try BenchFixtures.rawRate(proofAlgorithm, threads: 1, seconds: min(seconds, 0.5)).perSecond
+        let tokenRate = tokenAlgorithm == .rs256 ? rs256.perSecond
+            : try BenchFixtures.rawRate(tokenAlgorithm, threads: 1, seconds: min(seconds, 0.5)).perSecond
+
+        let fixtures: BenchFixtures
+        do {
+            fixtures = try BenchFixtures(proofAlgorithm: proofAlgorithm, tokenAlgorithm: tokenAlgorithm,
+                                         now: Inputs.clock())
+        } catch let error as KeyboundError {
+            throw ToolError("bench: cannot make the fixtures: \(error.reason)")
+        }
+        // Pools hold one request per timed call (a proof is never reused within a verifier): enough for the fastest
+        // thread count at the raw rate plus 15 %; the cold pools are capped by --cold-requests, since every request
+        // needs a newly signed token (about 1 ms for RS256), and those runs end when the pool is used up.
+        let parallelism = Double(min(counts.max() ?? 1, cores))
+        var rows: [Row] = []
+        let rounds = max(1, min(6, Int(seconds / 0.25)))
+        let slice = seconds / Double(rounds)
+        for scenario in chosen {
+            let estimate: Double
+            switch scenario {
+            case .warm: estimate = proofRate
+            case .newToken, .newClientKey: estimate = 1 / (1 / proofRate + 1 / tokenRate)
+            }
+            var size = Int(estimate * parallelism * seconds * 1.15) + 64
+            if scenario != .warm { size = min(size, coldRequests) }
+            if let maxRequests { size = min(size, maxRequests) }
+            progress("\(scenario.rawValue): building \(size) requests…")
+            let started = benchNanos()
+            let pool = try fixtures.pool(scenario, count: size)
+            progress(String(format: "  built in %.1f s", Double(benchNanos() - started) / 1e9))
+            for threads in counts {
+                // Rounds of baseline then Keybound, alternating, so that a change in the machine's load hits both.
+                progress("\(scenario.rawValue), \(threads) thread(s): \(rounds) rounds of raw OpenSSL then Keybound…")
+                let verifier = try fixtures.makeRunVerifier(pool)
+                let cursors = BenchCursors(threads: threads, count: pool.requests.count)
+                let limit = scenario == .warm ? Int.max : max(1, pool.requests.count / threads / rounds)
+                var baseline = BenchMeasurement()
+                var keybound = BenchMeasurement()
+                for _ in 0..<rounds {
+                    baseline.merge(try fixtures.runBaseline(scenario, pool, threads: threads, seconds: slice))
+                    keybound.merge(fixtures.runVerifier(
+                        pool, verifier: verifier, cursors: cursors, threads: threads, seconds: slice, limit: limit))
+                }
+                let row = Row(scenario: scenario, threads: threads, pool: size, keybound: keybound, baseline: baseline)
+                progress(String(format: "  %.0f/s vs %.0f/s raw: ratio %.3f", keybound.perSecond,
+                                baseline.perSecond, row.ratio))
+                if let failure = keybound.firstFailure { progress("  refused: \(failure)") }
+                if let failure = baseline.firstFailure { progress("  raw baseline failed: \(failure)") }
+                rows.append(row)
+            }
+        }
+
+        var replay: BenchReplayReport? = nil
+        if !skipReplay {
+            progress("replay cache: inserts and memory at capacity (\(replayCapacity) entries)…")
+            replay = BenchReplayReport.measure(capacity: replayCapacity)
+        }
+        if json {
+            print(jsonReport(version: version, es256: es256.perSecond, rs256: rs256.perSecond, rows: rows,
+                             replay: replay))
+        } else {
+            print(textReport(version: version, es256: es256.perSecond, rs256: rs256.perSecond, rows: rows,
+                             replay: replay))
+        }
+        let incomplete = rows.filter { $0.keybound.accepted != $0.keybound.requests || $0.keybound.requests == 0 }
+        if !incomplete.isEmpty {
+            Console.flush()
+            throw ToolError("bench: some requests were refused (accepted != requests)")
+        }
+    }
+
+    private func progress(_ line: String) {
+        FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))
+    }
+
+    /// The 1-thread row of the same scenario, for speed-ups.
+    private func single(_ row: Row, in rows: [Row]) -> Row? {
+        rows.first { $0.scenario == row.scenario && $0.threads == 1 }
+    }
+
+    private func jsonReport(
+        version: String, es256: Double, rs256: Double, rows: [Row], replay: BenchReplayReport?
+    ) -> String {
+        func number(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
+        var scenarioTexts: [String] = []
+        for row in rows {
+            var fields = [
+                "\"name\":\"\(row.scenario.rawValue)\"",
+                "\"proof_alg\":\"\(proofAlg)\"",
+                "\"token_alg\":\"\(tokenAlg)\"",
+                "\"threads\":\(row.threads)",
+                "\"requests\":\(row.keybound.requests)",
+                "\"accepted\":\(row.keybound.accepted)",
+                "\"verifies_per_second\":\(number(row.keybound.perSecond))",
+                "\"p50_us\":\(number(row.keybound.percentileMicros(0.5), 2))",
+                "\"p99_us\":\(number(row.keybound.percentileMicros(0.99), 2))",
+                "\"baseline_per_second\":\(number(row.baseline.perSecond))",
+                "\"ratio_to_openssl\":\(number(row.ratio, 4))",
+                "\"baseline_p50_us\":\(number(row.baseline.percentileMicros(0.5), 2))",
+                "\"baseline_p99_us\":\(number(row.baseline.percentileMicros(0.99), 2))",
+                "\"elapsed_seconds\":\(number(Double(row.keybound.elapsedNanos) / 1e9, 3))",
+                "\"pool\":\(row.pool)",
+            ]
+            if row.threads > 1, let one = single(row, in: rows), one.keybound.perSecond > 0,
+                one.baseline.perSecond > 0
+            {
+                let speedup = row.keybound.perSecond / one.keybound.perSecond
+                let baselineSpeedup = row.baseline.perSecond / one.baseline.perSecond
+                fields.append("\"speedup\":\(number(speedup, 4))")
+                fields.append("\"baseline_speedup\":\(number(baselineSpeedup, 4))")
+                fields.append("\"speedup_ratio\":\(number(speedup / baselineSpeedup, 4))")
+            }
+            if let failure = row.keybound.firstFailure { fields.append("\"first_refusal\":\(JSONText.quoted(failure))") }
+            scenarioTexts.append("{" + fields.joined(separator: ",") + "}")
+        }
+        return "{\"backend\":\"openssl\",\"cores\":\(cores),\"openssl_version\":\(JSONText.quoted(version)),"
+            + "\"seconds\":\(seconds),"
+            + "\"openssl\":{\"es256_verify_per_second\":\(number(es256)),\"rs256_verify_per_second\":\(number(rs256))},"
+            + "\"scenarios\":[" + scenarioTexts.joined(separator: ",") + "]"
+            + (replay.map { report in
+                ",\"replay_cache\":{\"capacity\":\(report.capacity),\"bytes_per_entry\":\(report.bytesPerEntry),"
+                    + "\"allocated_bytes\":\(report.allocatedBytes),"
+                    + "\"insert_p50_ns\":\(number(report.insertP50Nanos)),\"insert_p99_ns\":\(number(report.insertP99Nanos)),"
+                    + "\"resident_growth_at_capacity_bytes\":\(report.residentGrowthAtCapacityBytes),"
+                    + "\"live_at_capacity\":\(report.liveAtCapacity),\"insert_p50_ns_1e3_live\":\(number(report.smallInsertP50Nanos)),\"live_while_timing\":\(report.liveWhileTiming)}"
+            } ?? "") + "}"
+    }
+
+    private func textReport(
+        version: String, es256: Double, rs256: Double, rows: [Row], replay: BenchReplayReport?
+    ) -> String {
+        var lines: [String] = []
+        lines.append("keybound bench — \(version), \(cores) cores, proofs \(proofAlg), tokens \(tokenAlg), "
+            + "\(seconds) s per run")
+        lines.append(String(format: "raw OpenSSL, 1 thread: ES256 %.0f verifies/s, RS256 %.0f verifies/s", es256, rs256))
+        lines.append("")
+        lines.append(
+            "scenario         threads   requests  verifies/s   p50 µs   p99 µs   raw OpenSSL/s   ratio   speed-up (raw)")
+        for row in rows {
+            var speedup = ""
+            if row.threads > 1, let one = single(row, in: rows), one.keybound.perSecond > 0,
+                one.baseline.perSecond > 0
+            {
+                speedup = String(format: "%.2f× (%.2f×)", row.keybound.perSecond / one.keybound.perSecond,
+                                 row.baseline.perSecond / one.baseline.perSecond)
+            }
+            let accepted = row.keybound.accepted == row.keybound.requests ? "" : "  REFUSED SOME"
+            lines.append(
+                row.scenario.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+                    + String(format: " %7d %10d %11.0f %8.1f %8.1f %15.0f %7.3f   ", row.threads,
+                             row.keybound.requests, row.keybound.perSecond, row.keybound.percentileMicros(0.5),
+                             row.keybound.percentileMicros(0.99), row.baseline.perSecond, row.ratio)
+                    + speedup + accepted)
+        }
+        lines.append("")
+        lines.append("ratio = Keybound / raw OpenSSL doing the same signature work, same run, same thread count.")
+        if let replay {
+            lines.append(String(
+                format: "replay cache: %d bytes per live entry (%d bytes for %d entries); insert p50 %.0f ns at %d live "
+                    + "entries (p99 of 1,024-insert batches %.0f ns), %.0f ns at ~1,000 live entries; resident growth "
+                    + "at capacity %d bytes",
+                replay.bytesPerEntry, replay.allocatedBytes, replay.capacity, replay.insertP50Nanos,
+                replay.liveWhileTiming, replay.insertP99Nanos, replay.smallInsertP50Nanos,
+                replay.residentGrowthAtCapacityBytes))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,190 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Monotonic nanoseconds (`CLOCK_MONOTONIC`): the bench's only clock. The verifier itself is given a fixed `now`.
+@inline(__always)
+func benchNanos() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+}
+
+/// What one timed run (one scenario or baseline, one thread count) measured.
+struct BenchMeasurement {
+    var requests = 0
+    var accepted = 0
+    /// The first refusal's description, when any request was refused.
+    var firstFailure: String?
+    /// From the common start to the last thread's end.
+    var elapsedNanos: UInt64 = 0
+    /// Every request's latency, in nanoseconds, sorted.
+    var latencies: [UInt64] = []
+
+    var perSecond: Double { elapsedNanos == 0 ? 0 : Double(requests) * 1e9 / Double(elapsedNanos) }
+
+    func percentileMicros(_ fraction: Double) -> Double {
+        guard !latencies.isEmpty else { return 0 }
+        let index = min(latencies.count - 1, Int((Double(latencies.count) * fraction).rounded(.down)))
+        return Double(latencies[index]) / 1000
+    }
+}
+
+/// Runs `body` on `threads` threads started together, each over its own contiguous share of `0..<count`, until
+/// the share is done or `seconds` have passed. `body(index)` returns whether request `index` was accepted (or an
+/// error text); it is timed one call at a time.
+///
+/// The threads are plain `Thread`s (not the GCD pool), so `--threads` larger than the core count really runs that
+/// many. Latency arrays are reserved before the start, so the timed loop does not allocate.
+func benchRun(
+    threads: Int,
+    count: Int,
+    seconds: Double,
+    cycle: Bool,
+    cursors: BenchCursors? = nil,
+    limitPerThread: Int = .max,
+    _ body: @escaping @Sendable (Int) -> String?
+) -> BenchMeasurement {
+    final class Slot: @unchecked Sendable {
+        var requests = 0
+        var accepted = 0
+        var failure: String?
+        var end: UInt64 = 0
+        var next = 0
+        var latencies: [UInt64] = []
+    }
+    let slots = (0..<threads).map { _ in Slot() }
+    let ready = DispatchSemaphore(value: 0)
+    let go = DispatchSemaphore(value: 0)
+    let done = DispatchGroup()
+    let startBox = Slot()  // .end holds the common start
+    let budget = UInt64(seconds * 1e9)
+    let share = max(1, count / threads)
+    // With `cycle` (the baselines, which have no replay cache), a thread wraps around its share; otherwise it stops
+    // at its end. The reservation bounds the samples kept: the whole share, or at most what 2 µs requests could do.
+    let reserve = cycle ? min(Int(seconds * 500_000) + 16, 4_000_000) : share + threads
+    for thread in 0..<threads {
+        let slot = slots[thread]
+        slot.latencies.reserveCapacity(reserve)
+        let lower = thread * share
+        let upper = thread == threads - 1 ? max(count, lower + 1) : lower + share
+        let first = cursors?.next[thread] ?? lower
+        done.enter()
+        let worker = Thread {
+            ready.signal()
+            go.wait()
+            let start = startBox.end
+            let deadline = start &+ budget
+            var index = first
+            var handled = 0
+            var now = benchNanos()
+            while now < deadline && handled < limitPerThread {
+                if index >= upper {
+                    guard cycle else { break }
+                    index = lower
+                }
+                let failure = body(index)
+                let after = benchNanos()
+                if slot.latencies.count < reserve { slot.latencies.append(after &- now) }
+                slot.requests &+= 1
+                if let failure {
+                    if slot.failure == nil { slot.failure = failure }
+                } else {
+                    slot.accepted &+= 1
+                }
+                now = after
+                index &+= 1
+                handled &+= 1
+            }
+            slot.end = now
+            slot.next = index
+            done.leave()
+        }
+        worker.stackSize = 1 << 20
+        worker.start()
+    }
+    for _ in 0..<threads { ready.wait() }
+    startBox.end = benchNanos()
+    for _ in 0..<threads { go.signal() }
+    done.wait()
+    var result = BenchMeasurement()
+    var last = startBox.end
+    for slot in slots {
+        result.requests += slot.requests
+        result.accepted += slot.accepted
+        if result.firstFailure == nil { result.firstFailure = slot.failure }
+        last = max(last, slot.end)
+        result.latencies.append(contentsOf: slot.latencies)
+    }
+    result.elapsedNanos = last &- startBox.end
+    if let cursors { cursors.next = slots.map(\.next) }
+    result.latencies.sort()
+    return result
+}
+
+/// Where each thread of a non-cycling run goes on in its share, so a run can be split into rounds.
+final class BenchCursors: @unchecked Sendable {
+    var next: [Int]
+    init(threads: Int, count: Int) {
+        let share = max(1, count / threads)
+        next = (0..<threads).map { $0 * share }
+    }
+}
+
+extension BenchMeasurement {
+    /// Adds another round of the same run.
+    mutating func merge(_ other: BenchMeasurement) {
+        requests += other.requests
+        accepted += other.accepted
+        if firstFailure == nil { firstFailure = other.firstFailure }
+        elapsedNanos += other.elapsedNanos
+        latencies.append(contentsOf: other.latencies)
+        latencies.sort()
+    }
+}
+
+/// Runs `make(index)` for `0..<count` on all cores and returns the results in order (building inputs, untimed).
+func benchParallelMap<T>(_ count: Int, _ make: @Sendable (Int) throws -> T) throws -> [T] {
+    let box = BenchParallelBox<T>(count)
+    let chunks = max(1, min(count, ProcessInfo.processInfo.activeProcessorCount * 4))
+    let size = (count + chunks - 1) / max(chunks, 1)
+    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        let lower = chunk * size
+        let upper = min(count, lower + size)
+        guard lower < upper else { return }
+        var local: [T] = []
+        local.reserveCapacity(upper - lower)
+        do {
+            for index in lower..<upper { local.append(try make(index)) }
+        } catch {
+            box.lock.lock()
+            box.error = error
+            box.lock.unlock()
+            return
+        }
+        box.lock.lock()
+        for (offset, item) in local.enumerated() { box.items[lower + offset] = item }
+        box.lock.unlock()
+    }
+    if let error = box.error { throw error }
+    return box.items.compactMap { $0 }
+}
+
+/// The results of ``benchParallelMap(_:_:)``, filled under a lock.
+private final class BenchParallelBox<T>: @unchecked Sendable {
+    var items: [T?]
+    var error: Error?
+    let lock = NSLock()
+    init(_ count: Int) { items = Array(repeating: nil, count: count) }
+}

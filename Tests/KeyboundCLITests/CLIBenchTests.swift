@@ -1,0 +1,73 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Testing
+
+/// `keybound bench` (issue 6): the JSON shape and `accepted == requests`. No timing is asserted, only that the
+/// figures are there and positive.
+@Suite("CLI: bench")
+struct CLIBenchTests {
+    @Test("--json prints the issue's object; every proof is accepted in every scenario and thread count")
+    func jsonShape() throws {
+        let result = try keybound([
+            "bench", "--seconds", "0.2", "--threads", "1,2", "--cold-requests", "64", "--max-requests", "400",
+            "--replay-capacity", "65536", "--json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try result.json()
+        #expect(object["backend"] as? String == "openssl")
+        #expect((object["cores"] as? Int ?? 0) >= 1)
+        let openssl = try #require(object["openssl"] as? [String: Any])
+        #expect((openssl["es256_verify_per_second"] as? Double ?? 0) > 0)
+        #expect((openssl["rs256_verify_per_second"] as? Double ?? 0) > 0)
+        let scenarios = try #require(object["scenarios"] as? [[String: Any]])
+        #expect(scenarios.count == 6)
+        var names: [String: Set<Int>] = [:]
+        for scenario in scenarios {
+            let name = try #require(scenario["name"] as? String)
+            let threads = try #require(scenario["threads"] as? Int)
+            names[name, default: []].insert(threads)
+            #expect(scenario["proof_alg"] as? String == "ES256")
+            #expect(scenario["token_alg"] as? String == "RS256")
+            let requests = try #require(scenario["requests"] as? Int)
+            #expect(requests > 0)
+            #expect(scenario["accepted"] as? Int == requests, "\(name) \(threads): \(scenario)")
+            for field in ["verifies_per_second", "p50_us", "p99_us", "baseline_per_second", "ratio_to_openssl"] {
+                let value = try #require(scenario[field] as? Double, "\(field) missing in \(scenario)")
+                #expect(value > 0, "\(field)")
+            }
+        }
+        #expect(names == ["warm": [1, 2], "new-token": [1, 2], "new-client-key": [1, 2]])
+        #expect(result.stderr.contains("bench: "), "progress goes to standard error")
+        let replay = try #require(object["replay_cache"] as? [String: Any])
+        #expect(replay["bytes_per_entry"] as? Int == 48)
+        #expect((replay["insert_p50_ns"] as? Double ?? 0) > 0)
+    }
+
+    @Test("other algorithms and the human report")
+    func otherAlgorithms() throws {
+        let result = try keybound([
+            "bench", "--seconds", "0.1", "--threads", "1", "--proof-alg", "EdDSA", "--token-alg", "ES256",
+            "--scenario", "warm", "--scenario", "new-client-key", "--cold-requests", "32", "--max-requests", "200",
+            "--skip-replay",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("warm"))
+        #expect(result.stdout.contains("new-client-key"))
+        #expect(!result.stdout.contains("REFUSED"))
+    }
+
+    @Test("usage errors exit 2")
+    func usage() throws {
+        for arguments in [
+            ["--seconds", "0"], ["--threads", "0"], ["--scenario", "cold"], ["--proof-alg", "HS256"],
+            ["--max-requests", "3"],
+        ] {
+            let result = try keybound(["bench"] + arguments)
+            #expect(result.status == 2, "\(arguments): \(result.stderr)")
+        }
+    }
+}
