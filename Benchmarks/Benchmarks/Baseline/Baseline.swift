@@ -4,6 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Benchmark
+import Keybound
 import BenchmarkFixtures
 import CBaseline
 import KeyboundSigning
@@ -89,27 +90,5 @@ struct RawSignature {
 
     func verify(_ key: UnsafeMutableRawPointer, _ md: UnsafeRawPointer?) -> Int32 {
         kbb_digest_verify(key, md, 0, signature, signature.count, tbs, tbs.count)
-    }
-}
-
-/// Base64url without padding (RFC 4648 §5), for fixtures only.
-enum Base64URLText {
-    static func decode(_ text: String) -> [UInt8] {
-        var table = [UInt8](repeating: 0xFF, count: 256)
-        for (index, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8.enumerated() {
-            table[Int(c)] = UInt8(index)
-        }
-        var out: [UInt8] = []
-        var buffer: UInt32 = 0
-        var bits = 0
-        for c in text.utf8 where table[Int(c)] != 0xFF {
-            buffer = buffer << 6 | UInt32(table[Int(c)])
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: buffer >> UInt32(bits)))
-            }
-        }
-        return out
     }
 }

@@ -40,11 +40,12 @@ let benchmarks: @Sendable () -> Void = {
             let cache = ReplayCache(capacity: live + fresh.count)
             for key in prefill { _ = cache.insert(key, expiresAt: now + 60, now: now) }
             let share = fresh.count / 8
+            let perTask = benchmark.scaledIterations.count / 8
             benchmark.startMeasurement()
             await withTaskGroup(of: Void.self) { group in
                 for task in 0..<8 {
                     group.addTask {
-                        for offset in 0..<(benchmark.scaledIterations.count / 8) {
+                        for offset in 0..<perTask {
                             blackHole(cache.insert(fresh[task * share + offset % share], expiresAt: now + 60, now: now))
                         }
                     }
