@@ -1,0 +1,1 @@
+../../../../Sources/CKeyboundBench/include/ckeybound_bench.h
