@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# This source file is part of the Keybound open source project.
+"""Differential testing, part 2: run generated cases through `keybound verify --batch` and compare verdicts.
+
+    python3 scripts/differential/run.py --cases /tmp/diff --keybound .build/debug/keybound
+
+Reads the directory written by generate.py, runs one `keybound verify --batch` per profile (all requests of a
+profile go through one verifier, in generation order, so replays are seen), and compares each output line with the
+case's expectation: an accepted case must be accepted with the expected `jkt` and `sub`; a refused case must be
+refused with exactly the expected code. A case that names a deliberate difference passes when Keybound gives the
+verdict the allow-list below documents for it. Prints a histogram (fault class -> count and the Keybound codes it
+reached, and the checks reached overall), writes `results.jsonl` and `disagreements.jsonl` next to the cases, and
+exits 1 on any disagreement, 2 on a usage or run error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# Deliberate differences between Keybound and the RFC text, each explained in docs/differential.md (and in the
+# SECURITY.md text proposed there). Key: the `deliberate` id a case carries. `keybound`: the codes Keybound gives
+# instead (0 = accepted). Keep this list short: anything else that differs is a bug in Keybound or in the generator.
+ALLOW_LIST = {
+    # RFC 7515 §4.1.9: typ is a media type, compared case-insensitively, "application/" may be omitted; so
+    # "application/dpop+jwt", "DPOP+JWT" (proof) and "AT+JWT" (token) name the expected types. Keybound compares
+    # typ exactly with the lower-case short forms RFC 9449 §4.2 and RFC 9068 §4 print (DESIGN check 3).
+    "typ-media-type": {201, 301},
+    # RFC 9068 §4 requires typ at+jwt for JWT access tokens; Keybound accepts JWT or no typ by default because many
+    # issuers still send them (DESIGN "Defaults"); --strict-token-type follows the RFC (the strict profile checks it).
+    "token-typ-compat": {0},
+    # RFC 7515 §4.1.4: kid is optional, so a verifier may try the issuer's keys in turn. Keybound verifies a token
+    # without kid only when the issuer has exactly one key (DESIGN "Defaults"): one signature check per token.
+    "token-kid-absent": {303},
+    # RFC 8259 §8.2: "\ud800" is grammatical JSON (an unpaired surrogate escape). Keybound refuses it as malformed
+    # (ATTACKS C5c: such strings have no UTF-8 form and split parsers).
+    "lone-surrogate": {200, 300},
+    # RFC 8259 §7: a nonce spelled with escapes is the same string. Keybound checks the nonce's raw bytes and refuses
+    # escaped spellings (nonce_invalid, with a fresh nonce): a nonce it mints never needs escaping.
+    "nonce-escaped": {221},
+    # RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]: more than one space is allowed.
+    # Keybound accepts exactly one space (ATTACKS D7), as RFC 9449 §7.1's examples and most servers do.
+    "auth-multiple-spaces": {102},
+    # RFC 8259 §7 allows "\u0000" in strings. Keybound refuses U+0000 in any JSON string (SECURITY.md "Decisions"):
+    # C hosts that use strlen would see a truncated value.
+    "nul-escape": {200, 300},
+    # RFC 7519 §2: a NumericDate is any JSON number. Keybound refuses time claims beyond ±2^53 (SECURITY.md
+    # "Decisions"): exact integer arithmetic, no overflow. An exp that far away is refused as token_claims.
+    "numericdate-range": {310},
+}
+
+REQUEST_CODES = {
+    100: "missing_authorization", 101: "unsupported_scheme", 102: "malformed_authorization", 103: "missing_dpop_proof",
+    104: "multiple_dpop_proofs", 200: "proof_malformed", 201: "proof_typ", 202: "proof_alg", 203: "proof_jwk",
+    204: "proof_crit", 205: "proof_signature", 206: "proof_claims", 207: "proof_htm", 208: "proof_htu",
+    209: "proof_iat", 210: "proof_ath", 211: "proof_replayed", 220: "nonce_required", 221: "nonce_invalid",
+    300: "token_malformed", 301: "token_typ", 302: "token_alg", 303: "token_kid_unknown", 304: "token_key_mismatch",
+    305: "token_signature", 306: "token_issuer", 307: "token_audience", 308: "token_expired",
+    309: "token_not_yet_valid", 310: "token_claims", 311: "token_binding", 312: "token_revoked", 313: "key_revoked",
+}
+
+
+def profile_args(name: str, meta: dict, root: Path) -> list[str]:
+    args = ["--jwks", str(root / "jwks.json"), "--issuer", meta["issuer"]]
+    for aud in meta["audiences"]:
+        args += ["--audience", aud]
+    args += ["--now", str(meta["now"]), "--max-age", str(meta["max_age"]), "--skew", str(meta["skew"]),
+             "--revoke-token-jti", meta["revoke_token_jti"], "--revoke-jkt", meta["revoke_jkt"]]
+    extra = meta["profiles"][name]
+    args += extra
+    if "--require-nonce" in extra:
+        args += ["--nonce-secret-file", str(root / "nonce-secrets.txt")]
+    return args
+
+
+def outcome_code(out: dict) -> int:
+    return 0 if out.get("ok") else int(out.get("code", -1))
+
+
+def judge(case: dict, out: dict) -> tuple[str, str]:
+    """('agree' | 'deliberate' | 'disagree', detail)."""
+    exp = case["expect"]
+    got = outcome_code(out)
+    if exp["ok"]:
+        agree = got == 0 and out.get("jkt") == exp["jkt"] and out.get("sub") == exp["sub"]
+        detail = "" if agree else (f"expected accept (jkt {exp['jkt']}, sub {exp['sub']!r}), got "
+                                   + (f"accept (jkt {out.get('jkt')}, sub {out.get('sub')!r})" if got == 0
+                                      else f"{got} {out.get('name')}: {out.get('reason')}"))
+    else:
+        agree = got == exp["code"]
+        detail = "" if agree else (f"expected {exp['code']} {exp['name']}, got "
+                                   + ("accept" if got == 0 else f"{got} {out.get('name')}: {out.get('reason')}"))
+    if agree:
+        return "agree", ""
+    deliberate = case.get("deliberate")
+    if deliberate in ALLOW_LIST and got in ALLOW_LIST[deliberate]:
+        return "deliberate", deliberate
+    return "disagree", detail
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cases", required=True, help="directory written by generate.py")
+    ap.add_argument("--keybound", default=".build/debug/keybound", help="the keybound binary")
+    ap.add_argument("--show", type=int, default=20, help="disagreements printed in full (default 20)")
+    args = ap.parse_args()
+    root = Path(args.cases)
+    meta = json.loads((root / "meta.json").read_text())
+    cases = [json.loads(line) for line in (root / "cases.jsonl").read_text().splitlines() if line.strip()]
+    by_profile: dict[str, list[dict]] = collections.defaultdict(list)
+    for case in cases:
+        by_profile[case["profile"]].append(case)
+
+    results: dict[int, dict] = {}
+    started = time.monotonic()
+    for name, group in by_profile.items():
+        batch = root / f"batch-{name}.jsonl"
+        with open(batch, "w", encoding="utf-8") as f:
+            for case in group:
+                line = {"method": case["method"], "url": case["url"], "authorization": case["authorization"],
+                        "dpop": case["dpop"]}
+                if "jkt" in case:
+                    line["jkt"] = case["jkt"]
+                f.write(json.dumps(line, ensure_ascii=True, separators=(",", ":")) + "\n")
+        cmd = [args.keybound, "verify", *profile_args(name, meta, root), "--batch", str(batch)]
+        (root / f"command-{name}.txt").write_text(" ".join(cmd) + "\n")
+        t0 = time.monotonic()
+        proc = subprocess.run(cmd, capture_output=True)
+        if proc.returncode not in (0, 1):
+            print(f"keybound failed for profile {name} (exit {proc.returncode}): {proc.stderr.decode()[:500]}",
+                  file=sys.stderr)
+            return 2
+        lines = proc.stdout.decode("utf-8").splitlines()
+        if len(lines) != len(group):
+            print(f"profile {name}: {len(group)} requests but {len(lines)} output lines", file=sys.stderr)
+            return 2
+        for case, line in zip(group, lines):
+            results[case["id"]] = json.loads(line)
+        print(f"profile {name:15} {len(group):5} requests in {time.monotonic() - t0:5.1f} s", file=sys.stderr)
+
+    per_class = collections.defaultdict(lambda: collections.Counter())
+    reached = collections.defaultdict(collections.Counter)
+    reached_all = collections.Counter()
+    deliberate_seen = collections.Counter()
+    disagreements = []
+    with open(root / "results.jsonl", "w", encoding="utf-8") as f:
+        for case in cases:
+            out = results[case["id"]]
+            verdict, detail = judge(case, out)
+            per_class[case["class"]][verdict] += 1
+            code = outcome_code(out)
+            name = "ok" if code == 0 else REQUEST_CODES.get(code, str(code))
+            reached[case["class"]][name] += 1
+            reached_all[name] += 1
+            if verdict == "deliberate":
+                deliberate_seen[detail] += 1
+            if verdict == "disagree":
+                disagreements.append({"id": case["id"], "profile": case["profile"], "class": case["class"],
+                                      "fault": case["fault"], "detail": detail, "case": case, "keybound": out})
+            f.write(json.dumps({"id": case["id"], "class": case["class"], "fault": case["fault"], "verdict": verdict,
+                                "keybound": out}, ensure_ascii=True) + "\n")
+    with open(root / "disagreements.jsonl", "w", encoding="utf-8") as f:
+        for d in disagreements:
+            f.write(json.dumps(d, ensure_ascii=True) + "\n")
+
+    print(f"\nseed {meta['seed']}: {len(cases)} cases, {len(by_profile)} profiles, "
+          f"{time.monotonic() - started:.1f} s through {args.keybound}")
+    print(f"\n{'class':8} {'cases':>6} {'agree':>6} {'delib':>6} {'differ':>6}  Keybound verdicts reached")
+    for cls in sorted(per_class, key=lambda c: (c != "valid", c)):
+        c = per_class[cls]
+        total = sum(c.values())
+        codes = ", ".join(f"{n} {k}" for k, n in reached[cls].most_common())
+        print(f"{cls:8} {total:6} {c['agree']:6} {c['deliberate']:6} {c['disagree']:6}  {codes}")
+    print("\nchecks reached (Keybound verdict -> cases):")
+    for code, name in sorted(REQUEST_CODES.items()):
+        print(f"  {code} {name:22} {reached_all[name]:6}")
+    print(f"  0 ok {'':22}{reached_all['ok']:6}")
+    missing = [f"{code} {name}" for code, name in sorted(REQUEST_CODES.items()) if not reached_all[name]]
+    if missing:
+        print("  not reached: " + ", ".join(missing))
+    if deliberate_seen:
+        print("\ndeliberate differences (allow-list, docs/differential.md): "
+              + ", ".join(f"{k} {n}" for k, n in deliberate_seen.most_common()))
+    if disagreements:
+        print(f"\n{len(disagreements)} DISAGREEMENTS (all in {root / 'disagreements.jsonl'}):")
+        for d in disagreements[:args.show]:
+            print(f"  #{d['id']} [{d['profile']}] {d['class']} {d['fault']}: {d['detail']}")
+        return 1
+    print("\nno disagreement")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
