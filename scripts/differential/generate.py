@@ -1490,6 +1490,30 @@ def d6(g: Gen):
     return g.emit(r, "D6", "token jti revoked", 312)
 
 
+@fault("E4", 6)
+def e4_cached_token(g: Gen):
+    """A token verified (and cached) once, presented again: the cache never skips binding or replay checks."""
+    rng = g.rng
+    r = Req(g)
+    case, proof, token = g.emit(r, "E4", "first use of a token (cached)", 0)
+    r2 = Req(g)
+    r2.th_raw = r2.tc_raw = None
+    r2.tsig = None
+    kind = rng.randrange(2)
+    if kind == 0:
+        r2.pkey, r2.palg = g.random_proof_key()
+        if jkt_of(r2.pkey.jwk) == jkt_of(r.pkey.jwk):
+            raise NotApplicable
+        r2.auth = lambda t: "DPoP " + token
+        r2.ath = lambda t: b64u(sha256(token.encode()))
+        return g.emit(r2, "E4", "cached token with another client's proof", 311)
+    r2.pkey, r2.palg = r.pkey, r.palg
+    r2.auth = lambda t: "DPoP " + token
+    r2.ath = lambda t: b64u(sha256(token.encode()))
+    r2.expect_sub = r.tc.get("sub")
+    return g.emit(r2, "E4", "cached token with a new proof by its own key: accepted", 0)
+
+
 @fault("D6-revoked-key", 4)
 def d6_revoked(g: Gen):
     r = Req(g, g.rng.choice(["resource", "resource", "token-endpoint"]))
