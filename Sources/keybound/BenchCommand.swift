@@ -107,6 +107,10 @@ struct BenchCommand: ParsableCommand {
         let keybound: BenchMeasurement
         let baseline: BenchMeasurement
         var ratio: Double { baseline.perSecond == 0 ? 0 : keybound.perSecond / baseline.perSecond }
+        /// The same ratio over CPU time instead of wall time (robust to other work on the machine).
+        var cpuRatio: Double {
+            baseline.perCPUSecond == 0 ? 0 : keybound.perCPUSecond / baseline.perCPUSecond
+        }
     }
 
     func run() throws {
@@ -225,6 +229,9 @@ struct BenchCommand: ParsableCommand {
                 "\"baseline_p99_us\":\(number(row.baseline.percentileMicros(0.99), 2))",
                 "\"elapsed_seconds\":\(number(Double(row.keybound.elapsedNanos) / 1e9, 3))",
                 "\"pool\":\(row.pool)",
+                "\"cpu_verifies_per_second\":\(number(row.keybound.perCPUSecond))",
+                "\"baseline_cpu_per_second\":\(number(row.baseline.perCPUSecond))",
+                "\"cpu_ratio_to_openssl\":\(number(row.cpuRatio, 4))",
             ]
             if row.threads > 1, let one = single(row, in: rows), one.keybound.perSecond > 0,
                 one.baseline.perSecond > 0
@@ -260,7 +267,7 @@ struct BenchCommand: ParsableCommand {
         lines.append(String(format: "raw OpenSSL, 1 thread: ES256 %.0f verifies/s, RS256 %.0f verifies/s", es256, rs256))
         lines.append("")
         lines.append(
-            "scenario         threads   requests  verifies/s   p50 µs   p99 µs   raw OpenSSL/s   ratio   speed-up (raw)")
+            "scenario         threads   requests  verifies/s   p50 µs   p99 µs   raw OpenSSL/s   ratio  cpu ratio   speed-up (raw)")
         for row in rows {
             var speedup = ""
             if row.threads > 1, let one = single(row, in: rows), one.keybound.perSecond > 0,
@@ -272,13 +279,14 @@ struct BenchCommand: ParsableCommand {
             let accepted = row.keybound.accepted == row.keybound.requests ? "" : "  REFUSED SOME"
             lines.append(
                 row.scenario.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
-                    + String(format: " %7d %10d %11.0f %8.1f %8.1f %15.0f %7.3f   ", row.threads,
+                    + String(format: " %7d %10d %11.0f %8.1f %8.1f %15.0f %7.3f %10.3f   ", row.threads,
                              row.keybound.requests, row.keybound.perSecond, row.keybound.percentileMicros(0.5),
-                             row.keybound.percentileMicros(0.99), row.baseline.perSecond, row.ratio)
+                             row.keybound.percentileMicros(0.99), row.baseline.perSecond, row.ratio, row.cpuRatio)
                     + speedup + accepted)
         }
         lines.append("")
-        lines.append("ratio = Keybound / raw OpenSSL doing the same signature work, same run, same thread count.")
+        lines.append("ratio = Keybound / raw OpenSSL doing the same signature work, same run, same thread count;")
+        lines.append("cpu ratio = the same over the threads' CPU time (holds when other work shares the cores).")
         if let replay {
             lines.append(String(
                 format: "replay cache: %d bytes per live entry (%d bytes for %d entries); insert p50 %.0f ns at %d live "

@@ -21,6 +21,15 @@ func benchNanos() -> UInt64 {
     return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
 }
 
+/// CPU nanoseconds consumed by the calling thread (`CLOCK_THREAD_CPUTIME_ID`): unlike wall time, it does not grow
+/// while the thread waits for a core, so rates over it hold on a machine shared with other work.
+@inline(__always)
+func benchThreadCPUNanos() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+    return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+}
+
 /// What one timed run (one scenario or baseline, one thread count) measured.
 struct BenchMeasurement {
     var requests = 0
@@ -29,10 +38,15 @@ struct BenchMeasurement {
     var firstFailure: String?
     /// From the common start to the last thread's end.
     var elapsedNanos: UInt64 = 0
+    /// CPU time of all threads over their timed loops (the clock reads included, for both sides alike).
+    var cpuNanos: UInt64 = 0
     /// Every request's latency, in nanoseconds, sorted.
     var latencies: [UInt64] = []
 
     var perSecond: Double { elapsedNanos == 0 ? 0 : Double(requests) * 1e9 / Double(elapsedNanos) }
+
+    /// Requests per second of CPU time, summed over threads: the per-core rate, independent of waits for a core.
+    var perCPUSecond: Double { cpuNanos == 0 ? 0 : Double(requests) * 1e9 / Double(cpuNanos) }
 
     func percentileMicros(_ fraction: Double) -> Double {
         guard !latencies.isEmpty else { return 0 }
@@ -61,6 +75,7 @@ func benchRun(
         var accepted = 0
         var failure: String?
         var end: UInt64 = 0
+        var cpu: UInt64 = 0
         var next = 0
         var latencies: [UInt64] = []
     }
@@ -88,6 +103,7 @@ func benchRun(
             let deadline = start &+ budget
             var index = first
             var handled = 0
+            let cpuStart = benchThreadCPUNanos()
             var now = benchNanos()
             while now < deadline && handled < limitPerThread {
                 if index >= upper {
@@ -108,6 +124,7 @@ func benchRun(
                 handled &+= 1
             }
             slot.end = now
+            slot.cpu = benchThreadCPUNanos() &- cpuStart
             slot.next = index
             done.leave()
         }
@@ -123,6 +140,7 @@ func benchRun(
     for slot in slots {
         result.requests += slot.requests
         result.accepted += slot.accepted
+        result.cpuNanos += slot.cpu
         if result.firstFailure == nil { result.firstFailure = slot.failure }
         last = max(last, slot.end)
         result.latencies.append(contentsOf: slot.latencies)
@@ -149,6 +167,7 @@ extension BenchMeasurement {
         accepted += other.accepted
         if firstFailure == nil { firstFailure = other.firstFailure }
         elapsedNanos += other.elapsedNanos
+        cpuNanos += other.cpuNanos
         latencies.append(contentsOf: other.latencies)
         latencies.sort()
     }

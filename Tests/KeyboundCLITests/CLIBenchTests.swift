@@ -35,7 +35,7 @@ struct CLIBenchTests {
             let requests = try #require(scenario["requests"] as? Int)
             #expect(requests > 0)
             #expect(scenario["accepted"] as? Int == requests, "\(name) \(threads): \(scenario)")
-            for field in ["verifies_per_second", "p50_us", "p99_us", "baseline_per_second", "ratio_to_openssl"] {
+            for field in ["verifies_per_second", "p50_us", "p99_us", "baseline_per_second", "ratio_to_openssl", "cpu_ratio_to_openssl"] {
                 let value = try #require(scenario[field] as? Double, "\(field) missing in \(scenario)")
                 #expect(value > 0, "\(field)")
             }

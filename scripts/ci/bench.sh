@@ -30,7 +30,7 @@ names = {s["name"] for s in report["scenarios"]}
 assert names == {"warm", "new-token", "new-client-key"}, names
 for s in report["scenarios"]:
     for field in ("proof_alg", "token_alg", "threads", "requests", "accepted", "verifies_per_second", "p50_us",
-                  "p99_us", "baseline_per_second", "ratio_to_openssl"):
+                  "p99_us", "baseline_per_second", "ratio_to_openssl", "cpu_ratio_to_openssl"):
         assert field in s, (field, s)
     assert s["requests"] > 0, s
     assert s["accepted"] == s["requests"], f"{s['name']} on {s['threads']} thread(s): {s['accepted']} of {s['requests']} accepted"
