@@ -132,3 +132,14 @@ package.targets.append(.target(name: "CKeyboundBench", linkerSettings: [.linkedL
 for target in package.targets where target.name == "keybound" {
     target.dependencies.append("CKeyboundBench")
 }
+
+// MARK: - Hardening (issue 9): the CLI's batch reader as a library, so that Fuzz/Targets/batch-line fuzzes the very
+// code `keybound verify --batch` runs. Its API is `@_spi(Batch)`: for the CLI and the fuzzer, not a stable product.
+package.products.append(.library(name: "KeyboundBatch", targets: ["KeyboundBatch"]))
+package.targets.append(contentsOf: [
+    .target(name: "KeyboundBatch", dependencies: ["Keybound", "KeyboundSigning"]),
+    .testTarget(name: "KeyboundBatchTests", dependencies: ["KeyboundBatch", "Keybound"]),
+])
+for target in package.targets where target.name == "keybound" {
+    target.dependencies.append("KeyboundBatch")
+}

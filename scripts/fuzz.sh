@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets of Fuzz/ (Swift, -sanitize=fuzzer,address) and runs each for a given time, on its
-# committed seed corpus, logging executions and coverage to Fuzz/runs.log.
+# committed, minimised seed corpus (Fuzz/seeds/<target>/) plus the seeds generated from our fixtures
+# (Fuzz/corpus/<target>/), logging executions and coverage to Fuzz/runs.log.
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      default: 60 seconds, every target
+#   scripts/fuzz.sh [--no-log] [SECONDS_PER_TARGET] [TARGET...]      default: 60 seconds, every target
 #
+# --no-log runs without appending to Fuzz/runs.log (trial runs; scripts/ci/fuzz-smoke.sh is the CI smoke run).
 # New inputs found go to Fuzz/corpus-work/<target>/ (not committed); crashes, leaks and timeouts to
-# Fuzz/artifacts/<target>/. Minimise a corpus before committing with -merge=1 (see Fuzz/README.md).
+# Fuzz/artifacts/<target>/. scripts/fuzz/minimise.sh folds what was found back into Fuzz/seeds (-merge=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+log_runs=1
+if [ "${1:-}" = "--no-log" ]; then log_runs=0; shift; fi
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(base64url json compact-jws jwk jwks verify)
+[ ${#targets[@]} -gt 0 ] || targets=(base64url json compact-jws jwk jwks verify batch-line)
 python3 scripts/fuzz/make-corpus.py
 swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 bin=$(swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --show-bin-path)
 status=0
 for target in "${targets[@]}"; do
     mkdir -p "Fuzz/corpus-work/$target" "Fuzz/artifacts/$target"
+    seeds=()
+    [ -d "Fuzz/seeds/$target" ] && seeds+=("Fuzz/seeds/$target")
     echo "=== fuzz-$target for ${seconds}s"
     log=$(mktemp)
     set +e
-    "$bin/fuzz-$target" "Fuzz/corpus-work/$target" "Fuzz/corpus/$target" -max_total_time="$seconds" \
+    "$bin/fuzz-$target" "Fuzz/corpus-work/$target" "${seeds[@]}" "Fuzz/corpus/$target" -max_total_time="$seconds" \
         -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="Fuzz/artifacts/$target/" 2>"$log"
     rc=$?
@@ -31,7 +37,7 @@ for target in "${targets[@]}"; do
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
     ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
     line="$(date -u +%Y-%m-%dT%H:%MZ) fuzz-$target seconds=$seconds runs=$runs cov=$cov ft=$ft exit=$rc"
-    echo "$line" | tee -a Fuzz/runs.log
+    if [ $log_runs -eq 1 ]; then echo "$line" | tee -a Fuzz/runs.log; else echo "$line (not logged)"; fi
     if [ $rc -ne 0 ]; then tail -40 "$log"; status=1; fi
     rm -f "$log"
 done

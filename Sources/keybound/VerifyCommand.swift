@@ -6,6 +6,7 @@
 import ArgumentParser
 import Foundation
 import Keybound
+@_spi(Batch) import KeyboundBatch
 
 /// `keybound verify`: one request from flags, or a JSON Lines batch, through one `Verifier`.
 struct Verify: ParsableCommand {
@@ -178,22 +179,26 @@ struct Verify: ParsableCommand {
             guard fd >= 0 else { throw ToolError("cannot open batch file \(batch)") }
             defer { if !interactive { close(fd) } }
             let algs = challengeAlgorithms()
-            try LineReader(fd: fd).forEachLine { line in
-                let text: String
-                switch line {
-                case .tooLong:
-                    text = Verdict.invalidLine(
-                        "line is longer than \(LineReader.defaultLimit) bytes", algs: algs,
-                        tokenEndpoint: mode == .tokenEndpoint
-                    )
-                    refused = true
-                case .text(let bytes):
-                    let (verdict, ok) = judge(BatchLine.parse(bytes), verifier: verifier, algs: algs)
-                    text = verdict
-                    if !ok { refused = true }
+            do throws(BatchError) {
+                try LineReader(fd: fd).forEachLine { line in
+                    let text: String
+                    switch line {
+                    case .tooLong:
+                        text = Verdict.invalidLine(
+                            "line is longer than \(LineReader.defaultLimit) bytes", algs: algs,
+                            tokenEndpoint: mode == .tokenEndpoint
+                        )
+                        refused = true
+                    case .text(let bytes):
+                        let (verdict, ok) = judge(BatchLine.parse(bytes), verifier: verifier, algs: algs)
+                        text = verdict
+                        if !ok { refused = true }
+                    }
+                    out.writeLine(text)
+                    if interactive { out.flush() }
                 }
-                out.writeLine(text)
-                if interactive { out.flush() }
+            } catch {
+                throw ToolError(error.message)
             }
         } else {
             let request = DPoPRequest(method: method ?? "", url: url ?? "", authorization: authorization, dpop: dpop)
@@ -208,7 +213,7 @@ struct Verify: ParsableCommand {
     }
 
     /// Verifies one parsed line: its JSON verdict and whether it verified.
-    private func judge(_ parsed: Result<BatchLine, ToolError>, verifier: Verifier, algs: [String]) -> (String, Bool) {
+    private func judge(_ parsed: Result<BatchLine, BatchError>, verifier: Verifier, algs: [String]) -> (String, Bool) {
         let line: BatchLine
         switch parsed {
         case .failure(let error):

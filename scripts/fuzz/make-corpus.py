@@ -51,5 +51,32 @@ for c in cross["cases"]:
     put("compact-jws", c["jws"])
 for v in cross["thumbprintVariants"]:
     put("jwk", v["jwkText"])
-for name in ["base64url", "json", "compact-jws", "jwk", "jwks", "verify"]:
+# batch-line: byte 0 = line limit (0: the tool's 64 KiB), byte 1 = read chunk size (0: whole), then JSON Lines as
+# `keybound verify --batch` reads them (the CLI tests' shapes: dpop as a string, an array, null; jkt; CRLF; blanks).
+def batch(limit, chunk, text):
+    put("batch-line", bytes([limit, chunk]) + (text.encode() if isinstance(text, str) else text))
+
+batch_lines = []
+for c in chosen[:24]:
+    line = {"method": c["method"], "url": c["url"], "authorization": c.get("authorization"),
+            "dpop": c["dpop"][0] if len(c["dpop"]) == 1 else c["dpop"]}
+    if c["mode"] == "opaque":
+        line["jkt"] = "w4ZumGmd1PcewA9ap18EJ2jooVqa2mKSwosxeU8TKCA"
+    batch_lines.append(json.dumps(line, separators=(",", ":")))
+for i, line in enumerate(batch_lines):
+    batch(0, 0, line + "\n")
+    batch(0, [1, 7, 64, 200][i % 4], line + "\r\n")
+batch(0, 0, "\n".join(batch_lines[:4]) + "\n")
+batch(0, 3, "\r\n\n  \t\n".join(batch_lines[:3]))
+for text in ['{}', '[1]', '{"method":1,"url":"u"}', '{"method":"GET"}', '{"method":"GET","url":"u","dpop":null}',
+             '{"method":"GET","url":"u","dpop":[]}', '{"method":"GET","url":"u","dpop":""}',
+             '{"method":"GET","url":"u","authorization":null,"jkt":null,"x":{"y":[1,2.5e3,true]}}',
+             '{"method":"GET","url":"u","dpop":[1]}', '{"method":"GET","url":"u","jkt":false}',
+             '{"method":"G\\u0045T","url":"https://a/\\ud83d\\ude00","dpop":"a\\nb"}',
+             '{"method":"GET","method":"GET","url":"u"}', '[' * 20, '{"a":' * 17 + '1' + '}' * 17]:
+    batch(0, 0, text + "\n")
+batch(8, 2, "0123456\n01234567\n012345678\n01234567\r\n012345678\r\n \t \n{}")
+batch(1, 1, "\r\n\r\r\n \n{}\n")
+batch(40, 5, '{"method":"GET","url":"https://a/x"}\n{"method":"GET","url":"https://a/xy"}\r\n')
+for name in ["base64url", "json", "compact-jws", "jwk", "jwks", "verify", "batch-line"]:
     print(name, len(os.listdir(out / name)))

@@ -26,6 +26,7 @@ package enum SignatureVerifier {
         signature: ByteView
     ) throws(KeyboundError) -> Bool {
         guard key.supports(alg) else { return false }
+        probeWork(.signatureVerifications)
         switch alg.scheme {
         case .ecdsa(let curve, let hash):
             let size = curve.coordinateByteCount

@@ -24,13 +24,17 @@ package enum AuthorizationHeader {
     ///     including a value that does not start with a `token`;
     ///   - ``KeyboundError/Code/malformedAuthorization`` when the scheme is `DPoP` but is not followed by exactly
     ///     one space and a token68 ending the value (`DPoP`, `DPoP `, `DPoP  x`, `DPoP x y`, `DPoP x,y`,
-    ///     `DPoP a=b`, control or non-ASCII bytes).
-    static func dpopToken(in value: ByteView) throws(KeyboundError) -> Range<Int> {
+    ///     `DPoP a=b`, control or non-ASCII bytes);
+    ///   - ``KeyboundError/Code/tokenMalformed`` when what follows `DPoP ` is longer than `maxTokenBytes`, decided
+    ///     from the length alone: at most the first 5 bytes of an oversized value are read (ATTACKS C6).
+    static func dpopToken(in value: ByteView, maxTokenBytes: Int = .max) throws(KeyboundError) -> Range<Int> {
         guard !value.isEmpty else {
             throw KeyboundError.make(.missingAuthorization, "no Authorization value")
         }
+        // The scheme must be exactly the 4 tchars of `DPoP`: reading a fifth tchar already settles that it is not,
+        // so the scan stops there whatever the value's length.
         var index = 0
-        while index < value.count && value[index].isTokenCharacter { index &+= 1 }
+        while index < value.count && index < 5 && value[index].isTokenCharacter { index &+= 1 }
         guard isDPoPScheme(value[0..<index]) else {
             throw KeyboundError.make(.unsupportedScheme, "authorization scheme is not DPoP")
         }
@@ -42,6 +46,9 @@ package enum AuthorizationHeader {
         }
         index &+= 1
         let start = index
+        guard value.count &- start <= maxTokenBytes else {
+            throw KeyboundError.make(.tokenMalformed, "access token is larger than the limit")
+        }
         while index < value.count && value[index].isToken68Character { index &+= 1 }
         guard index > start else {
             throw KeyboundError.make(.malformedAuthorization, "no token68 after the DPoP scheme and one space")
@@ -55,11 +62,11 @@ package enum AuthorizationHeader {
 
     /// As ``dpopToken(in:)-(ByteView)``, with a missing header (`nil`) reported as
     /// ``KeyboundError/Code/missingAuthorization``.
-    static func dpopToken(in value: ByteView?) throws(KeyboundError) -> Range<Int> {
+    static func dpopToken(in value: ByteView?, maxTokenBytes: Int = .max) throws(KeyboundError) -> Range<Int> {
         guard let value else {
             throw KeyboundError.make(.missingAuthorization, "no Authorization value")
         }
-        return try dpopToken(in: value)
+        return try dpopToken(in: value, maxTokenBytes: maxTokenBytes)
     }
 
     /// True when `scheme` is `DPoP` in any case (RFC 9110 §11.1: auth-scheme is case-insensitive).

@@ -56,6 +56,7 @@ package enum Base64URL {
             throw .make(code, "base64url length is not canonical")
         }
         guard decoded <= out.remaining else { throw .make(code, "base64url value too long") }
+        probeWork(.base64URLDecodedBytes, input.count)
         let fullQuads = input.count / 4
         var i = 0
         var q = 0

@@ -29,6 +29,7 @@ enum JSON {
     ) throws(KeyboundError) -> JSONValue {
         // Each member name needs one 16-byte entry in the duplicate table; names are strings, and every string
         // takes at least two quote characters, so counting quotes bounds the table.
+        probeWork(.jsonParsedBytes, document.count)
         var quotes = 0
         var i = 0
         while i < document.count {

@@ -32,6 +32,11 @@ final class ReplayCacheStripe: Sendable {
         table.withLock { table in body(&table) }
     }
 
+    /// The bytes the table's storage holds, read from the storage itself.
+    var storageBytes: Int {
+        withTable { $0.storageBytes }
+    }
+
     /// The occupied slots (live plus not yet reclaimed).
     var occupied: Int {
         withTable { $0.occupied }
@@ -74,6 +79,9 @@ struct ReplayStripeTable {
         self.limit = limit
         self.hasher = hasher
     }
+
+    /// The bytes the table's storage actually holds (its array's capacity): fixed at init, never grown.
+    var storageBytes: Int { words.capacity &* MemoryLayout<UInt64>.stride }
 
     /// The order-preserving code of a time: `Int64.min` → 0, `Int64.max` → `UInt64.max`.
     static func code(_ time: Int64) -> UInt64 {

@@ -112,6 +112,16 @@ public final class ReplayCache: ReplayStore, Sendable {
         return total
     }
 
+    /// The table memory measured from the stripes' storage (their arrays' capacities), not from the sizes computed
+    /// at init: tests assert it equals ``allocatedBytes`` after any number of inserts (ATTACKS D11).
+    package var storageBytes: Int {
+        var total = 0
+        for stripe in stripes {
+            total += stripe.storageBytes
+        }
+        return total
+    }
+
     /// A fixed bijective, non-linear mix of a word (the 64-bit finalizer of MurmurHash3), so that the fingerprint
     /// `(w0 ^ mix(w2), w1 ^ mix(w3))` of two keys with related halves (the same bit flipped in both) still differs.
     static func mix(_ word: UInt64) -> UInt64 {

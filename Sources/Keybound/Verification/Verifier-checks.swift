@@ -68,13 +68,15 @@ extension Verifier {
     }
 
     /// Calls `body` with the access token's bytes from `Authorization: DPoP <token>` (nil in token-endpoint mode).
+    /// A token longer than ``VerifierPolicy/maxTokenBytes`` (JWT or opaque) is refused from its length alone, before
+    /// any byte of it is read, decoded or hashed.
     func withTokenBytes<R>(
         _ authorization: ByteView?,
         wanted: Bool,
         _ body: (ByteView?) throws(KeyboundError) -> R
     ) throws(KeyboundError) -> R {
         guard wanted, let authorization else { return try body(nil) }
-        let range = try AuthorizationHeader.dpopToken(in: authorization)
+        let range = try AuthorizationHeader.dpopToken(in: authorization, maxTokenBytes: policy.maxTokenBytes)
         return try body(authorization[range])
     }
 
@@ -137,7 +139,9 @@ extension Verifier {
                 try checkTokenUse(verified, clientKey: clientKey, now: now)
                 token = verified
             case .opaqueToken(let boundJKT):
-                let bound = ByteView.with(utf8: boundJKT) { ByteView.with(clientKey.jktBytes, $0.elementsEqual) }
+                let bound = ByteView.with(utf8: boundJKT) { bound in
+                    ByteView.with(clientKey.jktBytes) { constantTimeEquals(bound, $0) }
+                }
                 guard bound else { throw .make(.tokenBinding, "Invalid DPoP key binding") }
                 try checkKeyNotRevoked(clientKey, now: now)
             case .tokenEndpoint:

@@ -20,6 +20,7 @@ extension SHA256Digest {
 extension Digest {
     /// SHA-256 of `data` (FIPS 180-4 §6.2), with OpenSSL's one-shot `SHA256()` (no fetch, no allocation).
     static func sha256(_ data: ByteView) -> SHA256Digest {
+        probeWork(.digestedBytes, data.count)
         var digest = SHA256Digest()
         unsafe withUnsafeMutableBytes(of: &digest._storage) { out in
             unsafe data.withUnsafeBytes { input in
@@ -56,6 +57,7 @@ extension Digest {
 /// Constant-time equality for secrets and secret-derived values: HMAC tags, `ath`, `jkt` (RFC 9449 §4.3,
 /// DESIGN "Nonces"). The lengths are compared first (they are public); the bytes with `CRYPTO_memcmp`.
 func constantTimeEquals(_ a: ByteView, _ b: ByteView) -> Bool {
+    probeConstantTimeComparison(a, b)
     guard a.count == b.count else { return false }
     guard a.count > 0 else { return true }
     return unsafe a.withUnsafeBytes { x in

@@ -119,6 +119,7 @@ package final class PublicKey: @unchecked Sendable {
     /// - Throws: `code` when a rule of ``checkEd25519(x:rejectingAs:)`` fails; `.internal` when OpenSSL fails.
     static func ed25519(x: ByteView, rejectingAs code: KeyboundError.Code) throws(KeyboundError) -> PublicKey {
         try checkEd25519(x: x, rejectingAs: code)
+        probeWork(.publicKeyImports)
         let pkey = unsafe x.withUnsafeBytes { bytes in
             unsafe COpenSSL_EVP_PKEY_new_raw_public_key_ex("ED25519", bytes.baseAddress, bytes.count)
         }
@@ -142,6 +143,7 @@ package final class PublicKey: @unchecked Sendable {
         _ reason: String,
         _ push: (OpaquePointer) -> Bool
     ) throws(KeyboundError) -> OpaquePointer {
+        probeWork(.publicKeyImports)
         guard let bld = unsafe OSSL_PARAM_BLD_new() else {
             ERR_clear_error()
             throw KeyboundError.make(.internal, "OSSL_PARAM_BLD_new failed")

@@ -1,0 +1,120 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Testing
+
+@_spi(Batch) @testable import KeyboundBatch
+
+/// The batch reader of `keybound verify --batch` (JSON Lines, RFC 8259 per line), as the fuzz target
+/// `Fuzz/Targets/batch-line` drives it.
+@Suite("Batch reader")
+struct BatchReaderTests {
+    /// The reference model of the splitter: cut on LF, drop one final CR, `tooLong` past `limit`, skip blank lines;
+    /// an empty segment after the last LF is not a line.
+    static func referenceLines(_ stream: [UInt8], limit: Int) -> [BatchInputLine] {
+        var segments = stream.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
+        if segments.last?.isEmpty == true { segments.removeLast() }
+        var lines: [BatchInputLine] = []
+        for var segment in segments {
+            if segment.last == 0x0D { segment.removeLast() }
+            if segment.count > limit {
+                lines.append(.tooLong)
+            } else if segment.contains(where: { $0 != 0x20 && $0 != 0x09 }) {
+                lines.append(.text(segment))
+            }
+        }
+        return lines
+    }
+
+    static func split(_ stream: [UInt8], limit: Int, chunk: Int) -> [BatchInputLine] {
+        var splitter = BatchLineSplitter(limit: limit)
+        var lines: [BatchInputLine] = []
+        var start = 0
+        while start < stream.count {
+            let end = min(stream.count, start + chunk)
+            splitter.feed(stream[start..<end]) { lines.append($0) }
+            start = end
+        }
+        splitter.finish { lines.append($0) }
+        return lines
+    }
+
+    @Test("the splitter agrees with the reference model for every chunk size, around the limit")
+    func splitterMatchesModel() {
+        // Deterministic streams made of short pieces: limit ± 1 lines, CRLF, lone CR, blanks, a last line without LF.
+        let pieces: [[UInt8]] = [
+            Array("{}".utf8), Array("abcd".utf8), Array("abcde".utf8), Array("abc\r".utf8), Array("abcd\r".utf8),
+            Array("abcde\r".utf8), Array(" \t ".utf8), [], Array("\r".utf8), Array("\r\r".utf8), Array("x\ry".utf8),
+        ]
+        var state: UInt64 = 0x1234_5678
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        for _ in 0..<400 {
+            var stream: [UInt8] = []
+            for _ in 0..<(next() % 8) {
+                stream += pieces[next() % pieces.count]
+                if next() % 5 != 0 { stream.append(0x0A) }
+            }
+            for limit in [0, 3, 4, 5] {
+                let expected = Self.referenceLines(stream, limit: limit)
+                for chunk in 1...(stream.count + 1) {
+                    #expect(Self.split(stream, limit: limit, chunk: chunk) == expected)
+                }
+            }
+        }
+    }
+
+    @Test("the file-descriptor reader delivers what the splitter does (64 KiB limit, one line past it)")
+    func readerFromPipe() throws {
+        let long = [UInt8](repeating: 0x61, count: LineReader.defaultLimit + 1)
+        let exact = [UInt8](repeating: 0x62, count: LineReader.defaultLimit)
+        let stream = Array("{\"a\":1}\r\n\n  \n".utf8) + long + [0x0A] + exact + [0x0D, 0x0A] + Array("last".utf8)
+        let pipe = Pipe()
+        let writer = Thread {
+            pipe.fileHandleForWriting.write(Data(stream))
+            try? pipe.fileHandleForWriting.close()
+        }
+        writer.start()
+        var lines: [BatchInputLine] = []
+        try LineReader(fd: pipe.fileHandleForReading.fileDescriptor).forEachLine { lines.append($0) }
+        #expect(lines == [.text(Array("{\"a\":1}".utf8)), .tooLong, .text(exact), .text(Array("last".utf8))])
+    }
+
+    @Test("a reading failure is a BatchError, not a trap")
+    func readFailure() {
+        #expect(throws: BatchError.self) { try LineReader(fd: -1).forEachLine { _ in } }
+    }
+
+    @Test("line to request: members, types and the exact reasons")
+    func parse() throws {
+        func parsed(_ text: String) -> Result<BatchLine, BatchError> { BatchLine.parse(Array(text.utf8)) }
+        let ok = try parsed(#"{"method":"GET","url":"https://a/x","authorization":"DPoP t","dpop":["p","q"],"jkt":"k","z":[1]}"#).get()
+        #expect(ok.request.method == "GET" && ok.request.url == "https://a/x")
+        #expect(ok.request.authorization == "DPoP t" && ok.request.dpop == ["p", "q"] && ok.jkt == "k")
+        let bare = try parsed(#"{"method":"GET","url":"u","dpop":""}"#).get()
+        #expect(bare.request.authorization == nil && bare.request.dpop == [""] && bare.jkt == nil)
+        let cases: [(String, String)] = [
+            ("[1]", "line is not valid JSON"),
+            (#"{"method":1,"url":"u"}"#, "method is missing or not a string"),
+            (#"{"method":"GET"}"#, "url is missing or not a string"),
+            (#"{"method":"GET","url":"u","authorization":1}"#, "authorization is not a string or null"),
+            (#"{"method":"GET","url":"u","dpop":[1]}"#, "dpop is not a string, an array of strings or null"),
+            (#"{"method":"GET","url":"u","dpop":{}}"#, "dpop is not a string, an array of strings or null"),
+            (#"{"method":"GET","url":"u","jkt":false}"#, "jkt is not a string or null"),
+            (#"{"method":"GET","method":"GET","url":"u"}"#, "line is not valid JSON"),
+            (String(repeating: "[", count: 100_000), "line is not valid JSON"),
+        ]
+        for (text, reason) in cases {
+            guard case .failure(let error) = parsed(text) else {
+                Issue.record("accepted: \(text.prefix(60))")
+                continue
+            }
+            #expect(error.message.hasPrefix(reason), "\(text.prefix(60)): \(error.message)")
+        }
+    }
+}
