@@ -59,7 +59,7 @@ struct BenchMeasurement {
 /// the share is done or `seconds` have passed. `body(index)` returns whether request `index` was accepted (or an
 /// error text); it is timed one call at a time.
 ///
-/// The threads are plain `Thread`s (not the GCD pool), so `--threads` larger than the core count really runs that
+/// The threads are plain POSIX threads (not the GCD pool), so `--threads` larger than the core count really runs that
 /// many. Latency arrays are reserved before the start, so the timed loop does not allocate.
 func benchRun(
     threads: Int,
@@ -82,7 +82,7 @@ func benchRun(
     let slots = (0..<threads).map { _ in Slot() }
     let ready = DispatchSemaphore(value: 0)
     let go = DispatchSemaphore(value: 0)
-    let done = DispatchGroup()
+    var workers: [BenchThread] = []
     let startBox = Slot()  // .end holds the common start
     let budget = UInt64(seconds * 1e9)
     let share = max(1, count / threads)
@@ -95,8 +95,7 @@ func benchRun(
         let lower = thread * share
         let upper = thread == threads - 1 ? max(count, lower + 1) : lower + share
         let first = cursors?.next[thread] ?? lower
-        done.enter()
-        let worker = Thread {
+        let worker = BenchThread {
             ready.signal()
             go.wait()
             let start = startBox.end
@@ -126,15 +125,15 @@ func benchRun(
             slot.end = now
             slot.cpu = benchThreadCPUNanos() &- cpuStart
             slot.next = index
-            done.leave()
         }
-        worker.stackSize = 1 << 20
-        worker.start()
+        workers.append(worker)
     }
     for _ in 0..<threads { ready.wait() }
     startBox.end = benchNanos()
     for _ in 0..<threads { go.signal() }
-    done.wait()
+    // Joined, not just signalled: a thread's exit (its thread-local OpenSSL contexts freed by their destructors) is
+    // over before the next run, and before the process exits.
+    for worker in workers { worker.join() }
     var result = BenchMeasurement()
     var last = startBox.end
     for slot in slots {
@@ -206,4 +205,41 @@ private final class BenchParallelBox<T>: @unchecked Sendable {
     var error: Error?
     let lock = NSLock()
     init(_ count: Int) { items = Array(repeating: nil, count: count) }
+}
+
+/// A POSIX thread with a 1 MiB stack running one closure, joined with ``join()``.
+final class BenchThread {
+    private final class Body {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    private var thread = pthread_t()
+    private var started = false
+
+    init(_ body: @escaping () -> Void) {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setstacksize(&attributes, 1 << 20)
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        let status = pthread_create(&thread, &attributes, { raw in
+            guard let raw else { return nil }
+            Unmanaged<Body>.fromOpaque(raw).takeRetainedValue().run()
+            return nil
+        }, context)
+        guard status == 0 else {
+            // The run cannot go on without its threads (they meet at a barrier); say so and stop.
+            Unmanaged<Body>.fromOpaque(context).release()
+            FileHandle.standardError.write(Data("bench: cannot start a thread (pthread_create: \(status))\n".utf8))
+            exit(1)
+        }
+        started = true
+    }
+
+    func join() {
+        guard started else { return }
+        pthread_join(thread, nil)
+        started = false
+    }
 }
