@@ -132,3 +132,38 @@ package.targets.append(.target(name: "CKeyboundBench", linkerSettings: [.linkedL
 for target in package.targets where target.name == "keybound" {
     target.dependencies.append("CKeyboundBench")
 }
+
+// MARK: - Crypto backends (issue 10): OpenSSL (default trait) and swift-crypto (trait "SwiftCrypto").
+// The core's signature, key, digest and MAC calls go through a `CryptoBackend` chosen per verifier. The OpenSSL backend
+// (Keybound/Crypto/OpenSSL) is compiled in by the default trait "OpenSSL"; without it the core links no libcrypto and
+// `CryptoBackend.default` fails closed. The swift-crypto backend (BoringSSL inside swift-crypto) lives in its own
+// module, KeyboundSwiftCrypto, which compiles to an empty module unless the trait "SwiftCrypto" is on:
+//   swift build --traits default,SwiftCrypto                       both backends, OpenSSL the default
+//   swift build --disable-default-traits --traits SwiftCrypto      swift-crypto only, no libcrypto anywhere in the core
+package.traits.insert(.trait(name: "OpenSSL", description: "The OpenSSL 3 backend over the system libcrypto (libssl-dev)."))
+package.traits.insert(
+    .trait(name: "SwiftCrypto", description: "The swift-crypto (BoringSSL) backend, KeyboundSwiftCrypto.")
+)
+package.traits.insert(.default(enabledTraits: ["OpenSSL"]))
+package.dependencies.append(.package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"))
+package.targets.append(contentsOf: [
+    .target(
+        name: "KeyboundSwiftCrypto",
+        dependencies: [
+            "Keybound",
+            .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
+            .product(name: "_CryptoExtras", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
+        ]
+    ),
+])
+for target in package.targets {
+    switch target.name {
+    case "Keybound":
+        // libcrypto only with the OpenSSL backend.
+        target.dependencies = [.target(name: "COpenSSL", condition: .when(traits: ["OpenSSL"]))]
+    case "KeyboundTests", "KeyboundCABI", "keybound", "KeyboundCABITests":
+        target.dependencies.append("KeyboundSwiftCrypto")
+    default:
+        break
+    }
+}
