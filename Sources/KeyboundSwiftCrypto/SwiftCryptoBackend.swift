@@ -6,7 +6,7 @@
 // The swift-crypto backend (issue 10): BoringSSL, as carried by apple/swift-crypto's `Crypto` and `_CryptoExtras`.
 // Compiled only with the package trait "SwiftCrypto"; without it this module is empty.
 #if SwiftCrypto
-package import Keybound
+public import Keybound
 import Crypto
 import _CryptoExtras
 
@@ -24,7 +24,7 @@ extension CryptoBackend {
     public static let swiftCrypto = CryptoBackend(name: "swift-crypto", provider: SwiftCryptoProvider())
 }
 
-/// The swift-crypto provider: keys are swift-crypto public key values, digests `SHA256.hash(bufferPointer:)`.
+/// The swift-crypto provider: keys are swift-crypto public key values, digests `SHA256.hash(data:)`.
 struct SwiftCryptoProvider: CryptoProvider {
     func makeECKey(curve: ECCurve, x: ByteView, y: ByteView, rejectingAs code: KeyboundError.Code)
         throws(KeyboundError) -> any BackendPublicKey
@@ -67,15 +67,15 @@ struct SwiftCryptoProvider: CryptoProvider {
         }
     }
 
-    func sha256(_ data: ByteView) throws(KeyboundError) -> SHA256Digest {
-        let digest = data.withUnsafeBytes { SHA256.hash(bufferPointer: $0) }
-        return digest.withUnsafeBytes { SHA256Digest(_unsafeDigestBytes: $0) }
+    func sha256(_ data: ByteView) throws(KeyboundError) -> Keybound.SHA256Digest {
+        let digest = data.withUnsafeBytes { SHA256.hash(data: $0) }
+        return digest.withUnsafeBytes { Keybound.SHA256Digest(_unsafeDigestBytes: $0) }
     }
 
-    func hmacSHA256(key: ByteView, message: ByteView) throws(KeyboundError) -> SHA256Digest {
+    func hmacSHA256(key: ByteView, message: ByteView) throws(KeyboundError) -> Keybound.SHA256Digest {
         let symmetric = key.withUnsafeBytes { SymmetricKey(data: $0) }
         let tag = message.withUnsafeBytes { HMAC<SHA256>.authenticationCode(for: $0, using: symmetric) }
-        return tag.withUnsafeBytes { SHA256Digest(_unsafeDigestBytes: $0) }
+        return tag.withUnsafeBytes { Keybound.SHA256Digest(_unsafeDigestBytes: $0) }
     }
 }
 
@@ -117,13 +117,13 @@ final class SwiftCryptoKey: BackendPublicKey {
         switch (storage, scheme) {
         case (.p256(let key), .ecdsa(.p256, .sha256)):
             guard let sig = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-            return key.isValidSignature(sig, for: SHA256.hash(bufferPointer: message))
+            return key.isValidSignature(sig, for: SHA256.hash(data: message))
         case (.p384(let key), .ecdsa(.p384, .sha384)):
             guard let sig = try? P384.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-            return key.isValidSignature(sig, for: SHA384.hash(bufferPointer: message))
+            return key.isValidSignature(sig, for: SHA384.hash(data: message))
         case (.p521(let key), .ecdsa(.p521, .sha512)):
             guard let sig = try? P521.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-            return key.isValidSignature(sig, for: SHA512.hash(bufferPointer: message))
+            return key.isValidSignature(sig, for: SHA512.hash(data: message))
         case (.rsa(let key), .rsaPKCS1v15(let hash)):
             return verifyRSA(key, hash, padding: .insecurePKCS1v1_5, message: message, signature: signature)
         case (.rsa(let key), .rsaPSS(let hash)):
@@ -138,16 +138,16 @@ final class SwiftCryptoKey: BackendPublicKey {
 
     private static func verifyRSA(
         _ key: _RSA.Signing.PublicKey,
-        _ hash: HashFunction,
+        _ hash: Keybound.HashFunction,
         padding: _RSA.Signing.Padding,
         message: UnsafeRawBufferPointer,
         signature: UnsafeRawBufferPointer
     ) -> Bool {
         let sig = _RSA.Signing.RSASignature(rawRepresentation: signature)
         switch hash {
-        case .sha256: return key.isValidSignature(sig, for: SHA256.hash(bufferPointer: message), padding: padding)
-        case .sha384: return key.isValidSignature(sig, for: SHA384.hash(bufferPointer: message), padding: padding)
-        case .sha512: return key.isValidSignature(sig, for: SHA512.hash(bufferPointer: message), padding: padding)
+        case .sha256: return key.isValidSignature(sig, for: SHA256.hash(data: message), padding: padding)
+        case .sha384: return key.isValidSignature(sig, for: SHA384.hash(data: message), padding: padding)
+        case .sha512: return key.isValidSignature(sig, for: SHA512.hash(data: message), padding: padding)
         }
     }
 }

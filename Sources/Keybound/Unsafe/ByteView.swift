@@ -32,16 +32,13 @@ package struct ByteView {
     }
 
     @inlinable
-    @usableFromInline
     package var count: Int { unsafe _base.count }
 
     @inlinable
-    @usableFromInline
     package var isEmpty: Bool { count == 0 }
 
     /// The byte at `index`; traps on an index outside `0..<count` (a bug, never input-driven).
     @inlinable
-    @usableFromInline
     package subscript(index: Int) -> UInt8 {
         precondition(index >= 0 && index < count, "ByteView index out of range")
         // Safe because the index was just checked against the buffer's bounds.
@@ -50,7 +47,6 @@ package struct ByteView {
 
     /// A sub-view of `range`, which must lie within `0..<count`.
     @inlinable
-    @usableFromInline
     package subscript(range: Range<Int>) -> ByteView {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "ByteView range out of bounds")
         // Safe because the range was checked, and the slice borrows the same storage.
@@ -101,7 +97,6 @@ package struct ByteView {
     /// - Warning: Do not escape the pointer from the closure.
     @unsafe
     @inlinable
-    @usableFromInline
     package func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try unsafe body(_base)
     }
@@ -112,7 +107,6 @@ package struct ByteView {
 extension ByteView {
     /// Calls `body` with a view of an array's bytes.
     @inlinable
-    @usableFromInline
     package static func with<R, E: Error>(_ bytes: [UInt8], _ body: (ByteView) throws(E) -> R) throws(E) -> R {
         let result: Result<R, E> = unsafe bytes.withUnsafeBytes { raw in
             // Safe because the view lives only inside the closure, while the array's storage is borrowed.

@@ -20,9 +20,9 @@ extension SHA256Digest {
     @unsafe
     package init(_unsafeDigestBytes bytes: UnsafeRawBufferPointer) {
         self.init()
-        let count = min(unsafe bytes.count, 32)
+        let count = min(bytes.count, 32)
         unsafe withUnsafeMutableBytes(of: &_storage) { out in
-            guard count > 0, let source = unsafe bytes.baseAddress, let target = unsafe out.baseAddress else { return }
+            guard count > 0, let source = bytes.baseAddress, let target = out.baseAddress else { return }
             unsafe target.copyMemory(from: source, byteCount: count)
         }
     }

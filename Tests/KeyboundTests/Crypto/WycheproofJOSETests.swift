@@ -93,7 +93,7 @@ struct WycheproofJOSETests {
     static func verify(jws: Any, group: [String: Any]) -> (Bool, String) {
         guard let text = jws as? String, let document = jwks(group) else { return (false, "not a JWS string") }
         do throws(KeyboundError) {
-            let keys = try JWKSet(json: document)
+            let keys = try JWKSet(json: document, backend: .forTests)
             return try ByteView.with(utf8: text) { (bytes) throws(KeyboundError) -> (Bool, String) in
                 let split = try CompactJWS.split(bytes, maxBytes: 1 << 16, failingWith: .tokenMalformed)
                 return try split.withDecodedHeader(maxDepth: 16, failingWith: .tokenMalformed) {
