@@ -161,8 +161,15 @@ for target in package.targets {
     case "Keybound":
         // libcrypto only with the OpenSSL backend.
         target.dependencies = [.target(name: "COpenSSL", condition: .when(traits: ["OpenSSL"]))]
-    case "KeyboundTests", "KeyboundCABI", "keybound", "KeyboundCABITests":
+    case "KeyboundCABI", "keybound", "KeyboundCABITests":
         target.dependencies.append("KeyboundSwiftCrypto")
+    case "KeyboundTests":
+        // The differential test signs its faulty inputs (PSS with other salts, too) with swift-crypto.
+        target.dependencies += [
+            "KeyboundSwiftCrypto",
+            .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
+            .product(name: "_CryptoExtras", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
+        ]
     default:
         break
     }

@@ -57,7 +57,7 @@ struct WycheproofJOSETests {
         }
         let total = root["numberOfTests"] as? Int ?? -1
         #expect(run + skipped == total, "every vector is run or skipped with a reason")
-        print("wycheproof \(file): run \(run), passed \(passed), valid \(valid)/invalid \(invalid)/acceptable \(acceptable), skipped \(skipped)\(skipReasons.isEmpty ? "" : " (" + skipReasons.sorted().joined(separator: "; ") + ")")")
+        print("wycheproof [\(CryptoBackend.forTests.name)] \(file): run \(run), passed \(passed), valid \(valid)/invalid \(invalid)/acceptable \(acceptable), skipped \(skipped)\(skipReasons.isEmpty ? "" : " (" + skipReasons.sorted().joined(separator: "; ") + ")")")
     }
 
     /// Whether Keybound's stricter policy refuses a vector the file marks `valid`.
