@@ -161,8 +161,15 @@ for target in package.targets {
     case "Keybound":
         // libcrypto only with the OpenSSL backend.
         target.dependencies = [.target(name: "COpenSSL", condition: .when(traits: ["OpenSSL"]))]
-    case "KeyboundCABI", "keybound", "KeyboundCABITests":
+    case "KeyboundCABI", "KeyboundCABITests":
         target.dependencies.append("KeyboundSwiftCrypto")
+    case "keybound":
+        // `keybound bench --backend swift-crypto|all` and its raw swift-crypto baseline.
+        target.dependencies += [
+            "KeyboundSwiftCrypto",
+            .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
+            .product(name: "_CryptoExtras", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
+        ]
     case "KeyboundTests":
         // The differential test signs its faulty inputs (PSS with other salts, too) with swift-crypto.
         target.dependencies += [
