@@ -140,7 +140,9 @@ for target in package.targets where target.name == "keybound" {
 // module, KeyboundSwiftCrypto, which compiles to an empty module unless the trait "SwiftCrypto" is on:
 //   swift build --traits default,SwiftCrypto                       both backends, OpenSSL the default
 //   swift build --disable-default-traits --traits SwiftCrypto      swift-crypto only, no libcrypto anywhere in the core
-package.traits.insert(.trait(name: "OpenSSL", description: "The OpenSSL 3 backend over the system libcrypto (libssl-dev)."))
+package.traits.insert(
+    .trait(name: "OpenSSL", description: "The OpenSSL 3 backend over the system libcrypto (libssl-dev).")
+)
 package.traits.insert(
     .trait(name: "SwiftCrypto", description: "The swift-crypto (BoringSSL) backend, KeyboundSwiftCrypto.")
 )

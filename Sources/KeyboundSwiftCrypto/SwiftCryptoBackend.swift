@@ -9,6 +9,10 @@
 public import Keybound
 import Crypto
 import _CryptoExtras
+// BoringSSL's one-shot SHA-256 and HMAC: swift-crypto's `SHA256.hash` allocates a digest context per call, which
+// would put heap allocations of ours on the warm path (AllocationTests). The module is swift-crypto's own vendored
+// BoringSSL (every symbol prefixed CCryptoBoringSSL_), reached through the Crypto product's dependency.
+internal import CCryptoBoringSSL
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -68,14 +72,33 @@ struct SwiftCryptoProvider: CryptoProvider {
     }
 
     func sha256(_ data: ByteView) throws(KeyboundError) -> Keybound.SHA256Digest {
-        let digest = data.withUnsafeBytes { SHA256.hash(data: $0) }
-        return digest.withUnsafeBytes { Keybound.SHA256Digest(_unsafeDigestBytes: $0) }
+        // 32 bytes on the stack; BoringSSL's one-shot SHA256() cannot fail for in-memory input.
+        var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &out) { digest in
+            data.withUnsafeBytes { input in
+                _ = CCryptoBoringSSL_SHA256(
+                    input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
+                    digest.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+        return withUnsafeBytes(of: out) { Keybound.SHA256Digest(_unsafeDigestBytes: $0) }
     }
 
     func hmacSHA256(key: ByteView, message: ByteView) throws(KeyboundError) -> Keybound.SHA256Digest {
-        let symmetric = key.withUnsafeBytes { SymmetricKey(data: $0) }
-        let tag = message.withUnsafeBytes { HMAC<SHA256>.authenticationCode(for: $0, using: symmetric) }
-        return tag.withUnsafeBytes { Keybound.SHA256Digest(_unsafeDigestBytes: $0) }
+        var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var length: UInt32 = 0
+        let ok = withUnsafeMutableBytes(of: &out) { tag in
+            key.withUnsafeBytes { k in
+                message.withUnsafeBytes { m in
+                    CCryptoBoringSSL_HMAC(
+                        CCryptoBoringSSL_EVP_sha256(), k.baseAddress, k.count,
+                        m.baseAddress?.assumingMemoryBound(to: UInt8.self), m.count,
+                        tag.baseAddress?.assumingMemoryBound(to: UInt8.self), &length) != nil
+                }
+            }
+        }
+        guard ok, length == 32 else { throw KeyboundError(.internal, reason: "HMAC-SHA-256 failed") }
+        return withUnsafeBytes(of: out) { Keybound.SHA256Digest(_unsafeDigestBytes: $0) }
     }
 }
 

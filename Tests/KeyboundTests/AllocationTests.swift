@@ -107,7 +107,7 @@ struct AllocationTests {
             }
             if ok { sink &+= 1 }
         }
-        print("allocations: warm verify \(warm ?? -1), OpenSSL ES256 verify alone \(floor ?? -1)")
+        print("allocations: warm verify \(warm ?? -1), \(CryptoBackend.forTests.name) ES256 verify alone \(floor ?? -1)")
         let warmCount = try #require(warm)
         let floorCount = try #require(floor)
         #expect(warmCount <= floorCount)

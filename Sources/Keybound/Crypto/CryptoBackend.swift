@@ -6,8 +6,8 @@
 /// The seam between Keybound's rules and a crypto library (DESIGN "Signatures"; issue 10).
 ///
 /// A provider only runs primitives: it builds public keys from JWK members that Keybound has already checked
-/// (``PublicKey/checkECCoordinates(curve:x:y:rejectingAs:)``, ``PublicKey/checkRSAParameters(n:e:modulusBits:rejectingAs:)``,
-/// ``PublicKey/checkEd25519(x:rejectingAs:)``), verifies signatures whose length, form and scalar ranges
+/// (``PublicKey/checkECCoordinates(curve:x:y:rejectingAs:)``,
+/// ``PublicKey/checkRSAParameters(n:e:modulusBits:rejectingAs:)``, ``PublicKey/checkEd25519(x:rejectingAs:)``), verifies signatures whose length, form and scalar ranges
 /// ``SignatureVerifier`` has already checked, and computes SHA-256 and HMAC-SHA-256. Every rule lives above it, so all
 /// providers enforce the same policy; a provider may refuse more (a point off the curve), never less.
 package protocol CryptoProvider: Sendable {

@@ -58,7 +58,8 @@ enum JWK {
             let e = try member(jwk, "e", rejectingAs: code)
             return try withDecodedMember(n, rejectingAs: code) { (nBytes) throws(KeyboundError) -> PublicKey in
                 try withDecodedMember(e, rejectingAs: code) { (eBytes) throws(KeyboundError) -> PublicKey in
-                    try PublicKey.rsa(n: nBytes, e: eBytes, modulusBits: modulusBits, rejectingAs: code, backend: backend)
+                    try PublicKey.rsa(
+                        n: nBytes, e: eBytes, modulusBits: modulusBits, rejectingAs: code, backend: backend)
                 }
             }
         case .okp:

@@ -94,7 +94,8 @@ public enum Thumbprint {
         }
     }
 
-    /// The `ath` value for an access token: base64url(SHA-256(token)) (RFC 9449 §4.2), hashed with ``CryptoBackend/default``.
+    /// The `ath` value for an access token: base64url(SHA-256(token)) (RFC 9449 §4.2), hashed with
+    /// ``CryptoBackend/default``.
     ///
     /// In a build without the OpenSSL backend, use ``accessTokenHash(_:backend:)``: this one then returns an empty
     /// string, which matches no proof's `ath`.

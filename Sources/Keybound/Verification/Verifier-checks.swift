@@ -123,7 +123,9 @@ extension Verifier {
             let jti = try proofClaims(payload, method: method, requestURL: requestURL)
             let iat = try checkIAT(payload, now: now)
             // The token's SHA-256 is computed once: `ath` is its base64url and the token cache is keyed by it.
-            let tokenHash = try tokenBytes.map { (bytes) throws(KeyboundError) -> SHA256Digest in try backend.sha256(bytes) }
+            let tokenHash = try tokenBytes.map { (bytes) throws(KeyboundError) -> SHA256Digest in
+                try backend.sha256(bytes)
+            }
             if let tokenHash {
                 try checkATH(payload, tokenHash: tokenHash)
             }
@@ -187,7 +189,8 @@ extension Verifier {
         if let cached = proofKeys.value(for: jwk.bytes) {
             clientKey = cached
         } else {
-            let key = try JWK.publicKey(jwk, modulusBits: policy.rsaModulusBits, rejectingAs: .proofJWK, backend: backend)
+            let key = try JWK.publicKey(
+                jwk, modulusBits: policy.rsaModulusBits, rejectingAs: .proofJWK, backend: backend)
             var declared: JWSAlgorithm? = nil
             if let alg = try JWK.declaredAlgorithmName(jwk, rejectingAs: .proofJWK) {
                 declared = alg.withUnescapedString { JWSAlgorithm.named($0) }
@@ -286,7 +289,8 @@ extension Verifier {
     /// The fleet-wide replay key `SHA-256(u16be(len jkt) ‖ jkt ‖ u16be(len jti) ‖ jti)` (DESIGN "Contracts").
     static func replayKey(jkt: [UInt8], jti: ByteView, backend: CryptoBackend) throws(KeyboundError) -> ReplayKey {
         guard jkt.count <= 0xFFFF && jti.count <= 0xFFFF else { throw .make(.proofClaims, "jti is too long") }
-        let digest = try withScratch(capacity: 4 &+ jkt.count &+ jti.count) { (input) throws(KeyboundError) -> SHA256Digest in
+        let capacity = 4 &+ jkt.count &+ jti.count
+        let digest = try withScratch(capacity: capacity) { (input) throws(KeyboundError) -> SHA256Digest in
             input.append(UInt8(truncatingIfNeeded: jkt.count >> 8))
             input.append(UInt8(truncatingIfNeeded: jkt.count))
             ByteView.with(jkt) { input.append($0) }

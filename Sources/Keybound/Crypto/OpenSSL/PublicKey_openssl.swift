@@ -63,7 +63,8 @@ final class OpenSSLKey: BackendPublicKey, @unchecked Sendable {
 
     // MARK: - EC
 
-    /// Builds an EC public key from checked coordinates (RFC 7518 §6.2.1; ``PublicKey/ec(curve:x:y:rejectingAs:backend:)``).
+    /// Builds an EC public key from checked coordinates (RFC 7518 §6.2.1;
+    /// ``PublicKey/ec(curve:x:y:rejectingAs:backend:)``).
     ///
     /// - Throws: `code` when the point is not on the curve; `.internal` when OpenSSL fails for another reason.
     static func ec(

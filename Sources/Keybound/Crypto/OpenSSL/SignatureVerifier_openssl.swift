@@ -28,9 +28,11 @@ extension OpenSSLKey {
                 signingInput: signingInput
             )
         case .rsaPKCS1v15(let hash):
-            return try Self.verifyRSA(hash: hash, pss: false, key: self, signingInput: signingInput, signature: signature)
+            return try Self.verifyRSA(
+                hash: hash, pss: false, key: self, signingInput: signingInput, signature: signature)
         case .rsaPSS(let hash):
-            return try Self.verifyRSA(hash: hash, pss: true, key: self, signingInput: signingInput, signature: signature)
+            return try Self.verifyRSA(
+                hash: hash, pss: true, key: self, signingInput: signingInput, signature: signature)
         case .ed25519:
             return try Self.verifyEd25519(key: self, signingInput: signingInput, signature: signature)
         }
