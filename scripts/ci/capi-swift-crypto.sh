@@ -64,7 +64,14 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 UBSAN_OPTIONS=print
     run "$work/test_capi_asan" "$work/fixtures.txt"
 
 step "C tests under valgrind (memcheck, --leak-check=full)"
-run gcc "${cflags[@]}" -O0 tests/c/test_capi.c -o "$work/test_capi_vg" "${ldflags[@]}"
+# valgrind 3.19 cannot read the DWARF 5 debug info clang writes for swift-crypto's BoringSSL ("unhandled dwarf2 abbrev
+# form code 0x25", then it gives up): it runs against a copy of the library without debug info (symbols kept).
+vglib="$work/valgrind-lib"
+mkdir -p "$vglib"
+run cp "$lib" "$vglib/libkeybound.so.0"
+run strip --strip-debug "$vglib/libkeybound.so.0"
+ln -sf libkeybound.so.0 "$vglib/libkeybound.so"
+run gcc "${cflags[@]}" -O0 tests/c/test_capi.c -o "$work/test_capi_vg" -L"$vglib" -lkeybound -Wl,-rpath,"$vglib" -pthread
 set +e
 valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
     --error-exitcode=1 --suppressions=tests/c/valgrind.supp --log-file="$work/valgrind.log" \
