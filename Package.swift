@@ -143,3 +143,54 @@ package.targets.append(contentsOf: [
 for target in package.targets where target.name == "keybound" {
     target.dependencies.append("KeyboundBatch")
 }
+
+// MARK: - Crypto backends (issue 10): OpenSSL (default trait) and swift-crypto (trait "SwiftCrypto").
+// The core's signature, key, digest and MAC calls go through a `CryptoBackend` chosen per verifier. The OpenSSL backend
+// (Keybound/Crypto/OpenSSL) is compiled in by the default trait "OpenSSL"; without it the core links no libcrypto and
+// `CryptoBackend.default` fails closed. The swift-crypto backend (BoringSSL inside swift-crypto) lives in its own
+// module, KeyboundSwiftCrypto, which compiles to an empty module unless the trait "SwiftCrypto" is on:
+//   swift build --traits default,SwiftCrypto                       both backends, OpenSSL the default
+//   swift build --disable-default-traits --traits SwiftCrypto      swift-crypto only, no libcrypto anywhere in the core
+package.traits.insert(
+    .trait(name: "OpenSSL", description: "The OpenSSL 3 backend over the system libcrypto (libssl-dev).")
+)
+package.traits.insert(
+    .trait(name: "SwiftCrypto", description: "The swift-crypto (BoringSSL) backend, KeyboundSwiftCrypto.")
+)
+package.traits.insert(.default(enabledTraits: ["OpenSSL"]))
+package.dependencies.append(.package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"))
+package.targets.append(contentsOf: [
+    .target(
+        name: "KeyboundSwiftCrypto",
+        dependencies: [
+            "Keybound",
+            .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
+            .product(name: "_CryptoExtras", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
+        ]
+    ),
+])
+for target in package.targets {
+    switch target.name {
+    case "Keybound":
+        // libcrypto only with the OpenSSL backend.
+        target.dependencies = [.target(name: "COpenSSL", condition: .when(traits: ["OpenSSL"]))]
+    case "KeyboundCABI", "KeyboundCABITests":
+        target.dependencies.append("KeyboundSwiftCrypto")
+    case "keybound":
+        // `keybound bench --backend swift-crypto|all` and its raw swift-crypto baseline.
+        target.dependencies += [
+            "KeyboundSwiftCrypto",
+            .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
+            .product(name: "_CryptoExtras", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
+        ]
+    case "KeyboundTests":
+        // The differential test signs its faulty inputs (PSS with other salts, too) with swift-crypto.
+        target.dependencies += [
+            "KeyboundSwiftCrypto",
+            .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
+            .product(name: "_CryptoExtras", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
+        ]
+    default:
+        break
+    }
+}

@@ -148,6 +148,24 @@ KB_API uint32_t kb_version_number(void);
 /* Returns KB_VERSION_STRING as the library was built ("0.1.0"). Static; never NULL. Thread-safe. */
 KB_API const char *KB_NONNULL kb_version_string(void);
 
+/* ===== Crypto backends ===== */
+
+/* The crypto library a verifier runs on (issue 10). KB_BACKEND_DEFAULT is the library's own default: OpenSSL when
+ * the library was built with it (scripts/build-capi.sh, the usual flavour), swift-crypto in the flavour built with
+ * scripts/build-capi.sh --backend swift-crypto, which links no libcrypto. Every rule Keybound enforces holds
+ * identically on both; see docs/backends.md for which to choose. */
+typedef int kb_backend;
+#define KB_BACKEND_DEFAULT 0
+#define KB_BACKEND_OPENSSL 1
+#define KB_BACKEND_SWIFT_CRYPTO 2
+
+/* Returns the name of the library's default backend: "openssl" or "swift-crypto". Static; never NULL.
+ * Thread-safe. */
+KB_API const char *KB_NONNULL kb_backend_name(void);
+
+/* Returns 1 when `backend` is compiled into this library (KB_BACKEND_DEFAULT always is), else 0. Thread-safe. */
+KB_API int kb_backend_available(kb_backend backend);
+
 /* ===== Configuration ===== */
 
 /* A verifier configuration: a builder, read by kb_verifier_new.
@@ -315,6 +333,12 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_set_key_miss_callback(kb_config
  * mint nonces, read metrics), except kb_verifier_free, which must not race with any other use. */
 typedef struct kb_verifier kb_verifier;
 
+/* Chooses the crypto backend of the verifiers made from cfg (default: KB_BACKEND_DEFAULT). Both backends can run
+ * side by side in one process when the library has both.
+ * Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL cfg or an unknown value; KB_ERR_INVALID_CONFIG for a backend
+ * this library was built without (see kb_backend_available). */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_set_backend(kb_config *KB_NULLABLE cfg, kb_backend backend);
+
 /* Makes a verifier from a configuration (which may then be freed or reused). Reads every issuer's JWKS
  * and checks every option.
  * On success *out receives the handle, to release with kb_verifier_free; on failure *out is set to NULL
@@ -329,6 +353,10 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_verifier_new(const kb_config *KB_NULLA
 /* Releases a verifier and the callback contexts it holds (a replay store's destroy runs when no other
  * holder is left). NULL is a no-op. No call on the verifier may be running or start afterwards. */
 KB_API void kb_verifier_free(kb_verifier *KB_NULLABLE verifier);
+
+/* Returns the name of the backend a verifier runs on ("openssl" or "swift-crypto"), or "" for a NULL verifier.
+ * Static; never NULL. Thread-safe. */
+KB_API const char *KB_NONNULL kb_verifier_backend_name(const kb_verifier *KB_NULLABLE verifier);
 
 /* Installs a new key set for a trusted issuer (JWKS rotation). Requests verifying at the same moment use
  * either the old or the new set, never neither. Both buffers are read during the call only.

@@ -36,20 +36,23 @@ public enum BenchmarkStages {
 
     /// Builds the public key of a JWK (RFC 7517) the uncached way a new client key takes: parse, check, and
     /// `EVP_PKEY_fromdata`; returns the key's bit count class (0 for EC/OKP, 1 for RSA).
-    public static func publicKeyFromJWK(_ jwk: [UInt8]) throws(KeyboundError) -> Int {
+    public static func publicKeyFromJWK(
+        _ jwk: [UInt8],
+        backend: CryptoBackend = .default
+    ) throws(KeyboundError) -> Int {
         try ByteView.with(jwk) { (bytes) throws(KeyboundError) -> Int in
             let value = try JSON.parseObject(bytes, maxDepth: 16, failingWith: .proofJWK)
-            let key = try JWK.publicKey(value, modulusBits: 2048...8192, rejectingAs: .proofJWK)
+            let key = try JWK.publicKey(value, modulusBits: 2048...8192, rejectingAs: .proofJWK, backend: backend)
             if case .rsa = key.kind { return 1 }
             return 0
         }
     }
 
     /// The RFC 7638 thumbprint of a JWK, as the `jkt` string (computed from the parsed JWK as the verifier does).
-    public static func thumbprint(_ jwk: [UInt8]) throws(KeyboundError) -> Int {
+    public static func thumbprint(_ jwk: [UInt8], backend: CryptoBackend = .default) throws(KeyboundError) -> Int {
         try ByteView.with(jwk) { (bytes) throws(KeyboundError) -> Int in
             let value = try JSON.parseObject(bytes, maxDepth: 16, failingWith: .proofJWK)
-            return try JWKThumbprint.string(of: value, rejectingAs: .proofJWK).utf8.count
+            return try JWKThumbprint.string(of: value, rejectingAs: .proofJWK, backend: backend).utf8.count
         }
     }
 }

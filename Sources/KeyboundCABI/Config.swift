@@ -23,6 +23,8 @@ final class ConfigBox {
     var nonceSecrets: [[UInt8]] = []
     var replayStore: CReplayStore? = nil
     var keyMiss: KeyMissCallback? = nil
+    /// The crypto backend of the verifiers made from this config (kb_config_set_backend).
+    var backend: CryptoBackend = CABIBackend.libraryDefault
 
     /// The algorithms of a `KB_ALG_*` mask, in bit order.
     static let algorithmBits: [JWSAlgorithm] = [

@@ -34,13 +34,13 @@ final class VerifierBox: Sendable {
         policy.rsaModulusBits = config.rsaMinimumBits...config.rsaMaximumBits
         if config.nonceMode != 0 {
             policy.nonces = try NonceIssuer(secrets: config.nonceSecrets, windowSeconds: config.nonceWindowSeconds,
-                                            boundToKey: config.nonceMode == 2)
+                                            boundToKey: config.nonceMode == 2, backend: config.backend)
         }
         var issuers: [TrustedIssuer] = []
         for (index, issuer) in config.issuers.enumerated() {
             let keys: JWKSet
             do throws(KeyboundError) {
-                keys = try JWKSet(json: issuer.jwks, rsaModulusBits: policy.rsaModulusBits)
+                keys = try JWKSet(json: issuer.jwks, rsaModulusBits: policy.rsaModulusBits, backend: config.backend)
             } catch {
                 throw KeyboundError(error.code, reason: "issuer \(index): \(error.reason)")
             }
@@ -52,7 +52,7 @@ final class VerifierBox: Sendable {
             onKeyMiss = { miss in keyMiss.call(miss) }
         }
         let verifier = try Verifier(issuers: issuers, policy: policy, replayStore: config.replayStore,
-                                    onKeyMiss: onKeyMiss)
+                                    onKeyMiss: onKeyMiss, backend: config.backend)
         return VerifierBox(verifier: verifier, noncesOn: policy.nonces != nil, rsaModulusBits: policy.rsaModulusBits)
     }
 }
@@ -107,7 +107,7 @@ public func kb_verifier_replace_jwks(
         return Status.invalidArgument
     }
     do throws(KeyboundError) {
-        let keys = try JWKSet(json: json, rsaModulusBits: box.rsaModulusBits)
+        let keys = try JWKSet(json: json, rsaModulusBits: box.rsaModulusBits, backend: box.verifier.backend)
         try box.verifier.replaceKeys(forIssuer: identifier, with: keys)
         return Status.ok
     } catch {

@@ -24,6 +24,9 @@ struct BenchCommand: ParsableCommand {
             Example:
               swift run -c release keybound bench
               swift run -c release keybound bench --seconds 1 --threads 1,2 --json
+              swift run -c release --traits default,SwiftCrypto keybound bench --backend all --seconds 3
+            With --backend swift-crypto or all (builds with the SwiftCrypto trait), the swift-crypto rows are also
+            compared with raw swift-crypto doing the same signature work (prebuilt keys, nothing of Keybound's).
             """
     )
 
@@ -68,6 +71,13 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("skip-replay"), help: "Do not measure the replay cache (insert time, memory at capacity).")
     var skipReplay = false
 
+    @Option(
+        name: .customLong("backend"),
+        help: ArgumentHelp(
+            "The crypto backend: openssl (default), swift-crypto, or all (both side by side; swift-crypto needs a build "
+                + "with --traits default,SwiftCrypto).", valueName: "name"))
+    var backend: String = "openssl"
+
     @Flag(help: "Print one JSON object on standard output.")
     var json = false
 
@@ -79,6 +89,11 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--replay-capacity must be in 8192...67108864")
         }
         _ = try threadCounts()
+        do {
+            _ = try BenchBackends.named(backend)
+        } catch let error as ToolError {
+            throw ValidationError(error.message)
+        }
         for name in scenarios where BenchScenario(rawValue: name) == nil {
             throw ValidationError("unknown scenario \(name)")
         }
@@ -101,15 +116,22 @@ struct BenchCommand: ParsableCommand {
 
     /// One scenario at one thread count.
     struct Row {
+        let backend: String
         let scenario: BenchScenario
         let threads: Int
         let pool: Int
         let keybound: BenchMeasurement
         let baseline: BenchMeasurement
+        /// Raw swift-crypto doing the same signature work (swift-crypto rows only).
+        let swiftCryptoBaseline: BenchMeasurement?
         var ratio: Double { baseline.perSecond == 0 ? 0 : keybound.perSecond / baseline.perSecond }
         /// The same ratio over CPU time instead of wall time (robust to other work on the machine).
         var cpuRatio: Double {
             baseline.perCPUSecond == 0 ? 0 : keybound.perCPUSecond / baseline.perCPUSecond
+        }
+        var swiftCryptoRatio: Double? {
+            guard let raw = swiftCryptoBaseline, raw.perSecond > 0 else { return nil }
+            return keybound.perSecond / raw.perSecond
         }
     }
 
@@ -117,6 +139,8 @@ struct BenchCommand: ParsableCommand {
         let proofAlgorithm = try Inputs.algorithm(proofAlg)
         let tokenAlgorithm = try Inputs.algorithm(tokenAlg)
         let counts = try threadCounts()
+        let backends = try BenchBackends.named(backend)
+        let measuresSwiftCrypto = backends.contains { $0.name == "swift-crypto" }
         let chosen = scenarios.isEmpty ? BenchScenario.allCases : scenarios.compactMap(BenchScenario.init(rawValue:))
         let version = String(cString: kbb_openssl_version())
         progress("\(version), \(cores) cores, \(seconds) s per run, threads \(counts.map(String.init).joined(separator: ","))")
@@ -129,6 +153,13 @@ struct BenchCommand: ParsableCommand {
             : try BenchFixtures.rawRate(proofAlgorithm, threads: 1, seconds: min(seconds, 0.5)).perSecond
         let tokenRate = tokenAlgorithm == .rs256 ? rs256.perSecond
             : try BenchFixtures.rawRate(tokenAlgorithm, threads: 1, seconds: min(seconds, 0.5)).perSecond
+        var swiftCryptoRates: (es256: Double, rs256: Double)? = nil
+        if measuresSwiftCrypto {
+            progress("raw swift-crypto ES256 and RS256 verify rates (1 thread)…")
+            let es = try BenchFixtures.rawSwiftCryptoRate(.es256, seconds: seconds)?.perSecond ?? 0
+            let rs = try BenchFixtures.rawSwiftCryptoRate(.rs256, seconds: seconds)?.perSecond ?? 0
+            swiftCryptoRates = (es, rs)
+        }
 
         let fixtures: BenchFixtures
         do {
@@ -158,24 +189,39 @@ struct BenchCommand: ParsableCommand {
             let pool = try fixtures.pool(scenario, count: size)
             progress(String(format: "  built in %.1f s", Double(benchNanos() - started) / 1e9))
             for threads in counts {
-                // Rounds of baseline then Keybound, alternating, so that a change in the machine's load hits both.
-                progress("\(scenario.rawValue), \(threads) thread(s): \(rounds) rounds of raw OpenSSL then Keybound…")
-                let verifier = try fixtures.makeRunVerifier(pool)
-                let cursors = BenchCursors(threads: threads, count: pool.requests.count)
-                let limit = scenario == .warm ? Int.max : max(1, pool.requests.count / threads / rounds)
-                var baseline = BenchMeasurement()
-                var keybound = BenchMeasurement()
-                for _ in 0..<rounds {
-                    baseline.merge(try fixtures.runBaseline(scenario, pool, threads: threads, seconds: slice))
-                    keybound.merge(fixtures.runVerifier(
-                        pool, verifier: verifier, cursors: cursors, threads: threads, seconds: slice, limit: limit))
+                for cryptoBackend in backends {
+                    let onSwiftCrypto = cryptoBackend.name == "swift-crypto"
+                    // Rounds of baseline(s) then Keybound, alternating, so that a change in the machine's load hits
+                    // all of them.
+                    progress("\(scenario.rawValue), \(threads) thread(s), backend \(cryptoBackend.name): \(rounds) rounds "
+                        + "of raw OpenSSL\(onSwiftCrypto ? ", raw swift-crypto" : "") then Keybound…")
+                    let verifier = try fixtures.makeRunVerifier(pool, backend: cryptoBackend)
+                    let cursors = BenchCursors(threads: threads, count: pool.requests.count)
+                    let limit = scenario == .warm ? Int.max : max(1, pool.requests.count / threads / rounds)
+                    var baseline = BenchMeasurement()
+                    var swiftCryptoBaseline: BenchMeasurement? = onSwiftCrypto ? BenchMeasurement() : nil
+                    var keybound = BenchMeasurement()
+                    for _ in 0..<rounds {
+                        baseline.merge(try fixtures.runBaseline(scenario, pool, threads: threads, seconds: slice))
+                        if onSwiftCrypto,
+                            let raw = try fixtures.runSwiftCryptoBaseline(scenario, pool, threads: threads, seconds: slice)
+                        {
+                            swiftCryptoBaseline?.merge(raw)
+                        }
+                        keybound.merge(fixtures.runVerifier(
+                            pool, verifier: verifier, cursors: cursors, threads: threads, seconds: slice, limit: limit))
+                    }
+                    let row = Row(
+                        backend: cryptoBackend.name, scenario: scenario, threads: threads, pool: size,
+                        keybound: keybound, baseline: baseline, swiftCryptoBaseline: swiftCryptoBaseline)
+                    progress(String(format: "  %.0f/s vs %.0f/s raw OpenSSL: ratio %.3f", keybound.perSecond,
+                                    baseline.perSecond, row.ratio)
+                        + (row.swiftCryptoRatio.map { String(format: "; vs raw swift-crypto %.3f", $0) } ?? ""))
+                    if let failure = keybound.firstFailure { progress("  refused: \(failure)") }
+                    if let failure = baseline.firstFailure { progress("  raw baseline failed: \(failure)") }
+                    if let failure = swiftCryptoBaseline?.firstFailure { progress("  raw swift-crypto failed: \(failure)") }
+                    rows.append(row)
                 }
-                let row = Row(scenario: scenario, threads: threads, pool: size, keybound: keybound, baseline: baseline)
-                progress(String(format: "  %.0f/s vs %.0f/s raw: ratio %.3f", keybound.perSecond,
-                                baseline.perSecond, row.ratio))
-                if let failure = keybound.firstFailure { progress("  refused: \(failure)") }
-                if let failure = baseline.firstFailure { progress("  raw baseline failed: \(failure)") }
-                rows.append(row)
             }
         }
 
@@ -186,10 +232,10 @@ struct BenchCommand: ParsableCommand {
         }
         if json {
             print(jsonReport(version: version, es256: es256.perSecond, rs256: rs256.perSecond, rows: rows,
-                             replay: replay))
+                             replay: replay, backends: backends, swiftCryptoRates: swiftCryptoRates))
         } else {
             print(textReport(version: version, es256: es256.perSecond, rs256: rs256.perSecond, rows: rows,
-                             replay: replay))
+                             replay: replay, swiftCryptoRates: swiftCryptoRates))
         }
         let incomplete = rows.filter { $0.keybound.accepted != $0.keybound.requests || $0.keybound.requests == 0 }
         if !incomplete.isEmpty {
@@ -204,17 +250,19 @@ struct BenchCommand: ParsableCommand {
 
     /// The 1-thread row of the same scenario, for speed-ups.
     private func single(_ row: Row, in rows: [Row]) -> Row? {
-        rows.first { $0.scenario == row.scenario && $0.threads == 1 }
+        rows.first { $0.scenario == row.scenario && $0.threads == 1 && $0.backend == row.backend }
     }
 
     private func jsonReport(
-        version: String, es256: Double, rs256: Double, rows: [Row], replay: BenchReplayReport?
+        version: String, es256: Double, rs256: Double, rows: [Row], replay: BenchReplayReport?,
+        backends: [CryptoBackend], swiftCryptoRates: (es256: Double, rs256: Double)?
     ) -> String {
         func number(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
         var scenarioTexts: [String] = []
         for row in rows {
             var fields = [
                 "\"name\":\"\(row.scenario.rawValue)\"",
+                "\"backend\":\"\(row.backend)\"",
                 "\"proof_alg\":\"\(proofAlg)\"",
                 "\"token_alg\":\"\(tokenAlg)\"",
                 "\"threads\":\(row.threads)",
@@ -233,6 +281,10 @@ struct BenchCommand: ParsableCommand {
                 "\"baseline_cpu_per_second\":\(number(row.baseline.perCPUSecond))",
                 "\"cpu_ratio_to_openssl\":\(number(row.cpuRatio, 4))",
             ]
+            if let raw = row.swiftCryptoBaseline, let ratio = row.swiftCryptoRatio {
+                fields.append("\"raw_swift_crypto_per_second\":\(number(raw.perSecond))")
+                fields.append("\"ratio_to_swift_crypto\":\(number(ratio, 4))")
+            }
             if row.threads > 1, let one = single(row, in: rows), one.keybound.perSecond > 0,
                 one.baseline.perSecond > 0
             {
@@ -245,9 +297,15 @@ struct BenchCommand: ParsableCommand {
             if let failure = row.keybound.firstFailure { fields.append("\"first_refusal\":\(JSONText.quoted(failure))") }
             scenarioTexts.append("{" + fields.joined(separator: ",") + "}")
         }
-        return "{\"backend\":\"openssl\",\"cores\":\(cores),\"openssl_version\":\(JSONText.quoted(version)),"
+        let backendNames = backends.map(\.name).joined(separator: ",")
+        let swiftCryptoObject = swiftCryptoRates.map {
+            ",\"swift_crypto\":{\"es256_verify_per_second\":\(number($0.es256)),"
+                + "\"rs256_verify_per_second\":\(number($0.rs256))}"
+        } ?? ""
+        return "{\"backend\":\"\(backendNames)\",\"cores\":\(cores),\"openssl_version\":\(JSONText.quoted(version)),"
             + "\"seconds\":\(seconds),"
-            + "\"openssl\":{\"es256_verify_per_second\":\(number(es256)),\"rs256_verify_per_second\":\(number(rs256))},"
+            + "\"openssl\":{\"es256_verify_per_second\":\(number(es256)),\"rs256_verify_per_second\":\(number(rs256))}"
+            + swiftCryptoObject + ","
             + "\"scenarios\":[" + scenarioTexts.joined(separator: ",") + "]"
             + (replay.map { report in
                 ",\"replay_cache\":{\"capacity\":\(report.capacity),\"bytes_per_entry\":\(report.bytesPerEntry),"
@@ -259,15 +317,21 @@ struct BenchCommand: ParsableCommand {
     }
 
     private func textReport(
-        version: String, es256: Double, rs256: Double, rows: [Row], replay: BenchReplayReport?
+        version: String, es256: Double, rs256: Double, rows: [Row], replay: BenchReplayReport?,
+        swiftCryptoRates: (es256: Double, rs256: Double)?
     ) -> String {
         var lines: [String] = []
         lines.append("keybound bench — \(version), \(cores) cores, proofs \(proofAlg), tokens \(tokenAlg), "
             + "\(seconds) s per run")
         lines.append(String(format: "raw OpenSSL, 1 thread: ES256 %.0f verifies/s, RS256 %.0f verifies/s", es256, rs256))
+        if let swiftCryptoRates {
+            lines.append(String(format: "raw swift-crypto, 1 thread: ES256 %.0f verifies/s, RS256 %.0f verifies/s",
+                                swiftCryptoRates.es256, swiftCryptoRates.rs256))
+        }
         lines.append("")
         lines.append(
-            "scenario         threads   requests  verifies/s   p50 µs   p99 µs   raw OpenSSL/s   ratio  cpu ratio   speed-up (raw)")
+            "backend       scenario         threads   requests  verifies/s   p50 µs   p99 µs   raw OpenSSL/s   ratio"
+                + "  cpu ratio   speed-up (raw)   raw swift-crypto/s (ratio)")
         for row in rows {
             var speedup = ""
             if row.threads > 1, let one = single(row, in: rows), one.keybound.perSecond > 0,
@@ -277,12 +341,17 @@ struct BenchCommand: ParsableCommand {
                                  row.baseline.perSecond / one.baseline.perSecond)
             }
             let accepted = row.keybound.accepted == row.keybound.requests ? "" : "  REFUSED SOME"
+            var rawSwiftCrypto = ""
+            if let raw = row.swiftCryptoBaseline, let ratio = row.swiftCryptoRatio {
+                rawSwiftCrypto = String(format: "   %.0f (%.3f)", raw.perSecond, ratio)
+            }
             lines.append(
-                row.scenario.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+                row.backend.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
+                    + row.scenario.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
                     + String(format: " %7d %10d %11.0f %8.1f %8.1f %15.0f %7.3f %10.3f   ", row.threads,
                              row.keybound.requests, row.keybound.perSecond, row.keybound.percentileMicros(0.5),
                              row.keybound.percentileMicros(0.99), row.baseline.perSecond, row.ratio, row.cpuRatio)
-                    + speedup + accepted)
+                    + speedup.padding(toLength: 16, withPad: " ", startingAt: 0) + rawSwiftCrypto + accepted)
         }
         lines.append("")
         lines.append("ratio = Keybound / raw OpenSSL doing the same signature work, same run, same thread count;")

@@ -129,6 +129,8 @@ final class BenchRawKey: @unchecked Sendable {
 struct BenchSignature: Sendable {
     let tbs: [UInt8]
     let signature: [UInt8]
+    /// The JWS signature as sent (raw `r || s` for ECDSA), for the raw swift-crypto baseline.
+    let raw: [UInt8]
 
     init(compact: String, algorithm: BenchAlgorithm) throws {
         let parts = compact.split(separator: ".", omittingEmptySubsequences: false)
@@ -136,6 +138,7 @@ struct BenchSignature: Sendable {
             throw ToolError("bench: a generated JWS is malformed")
         }
         tbs = Array(compact.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
+        self.raw = raw
         if algorithm.ecdsa {
             var der = [UInt8](repeating: 0, count: raw.count + 16)
             let length = raw.withUnsafeBufferPointer { rs in
@@ -206,9 +209,12 @@ final class BenchFixtures: @unchecked Sendable {
 
     /// A verifier on the embedded defaults (``VerifierPolicy/init()``, in-process replay cache), fresh for each run
     /// so that its caches start empty and the pool's proofs are new to it.
-    func makeVerifier() throws -> Verifier {
-        let keys = try JWKSet(json: keySetJSON)
-        return try Verifier(issuers: [TrustedIssuer(identifier: Self.issuerName, audiences: [Self.audience], keys: keys)])
+    func makeVerifier(backend: CryptoBackend = .default) throws -> Verifier {
+        let keys = try JWKSet(json: keySetJSON, backend: backend)
+        return try Verifier(
+            issuers: [TrustedIssuer(identifier: Self.issuerName, audiences: [Self.audience], keys: keys)],
+            backend: backend
+        )
     }
 
     func token(for client: SigningKey, jti: String) throws -> String {
@@ -264,8 +270,8 @@ final class BenchFixtures: @unchecked Sendable {
     // MARK: - Runs
 
     /// The verifier over the pool: each request once, through ``Verifier/verify(_:mode:now:)`` in `.resource` mode.
-    func makeRunVerifier(_ pool: BenchPool) throws -> Verifier {
-        let verifier = try makeVerifier()
+    func makeRunVerifier(_ pool: BenchPool, backend: CryptoBackend = .default) throws -> Verifier {
+        let verifier = try makeVerifier(backend: backend)
         if let warmUp = pool.warmUp {
             do {
                 _ = try verifier.verify(warmUp, mode: .resource, now: now)

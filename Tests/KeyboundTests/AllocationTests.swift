@@ -59,12 +59,12 @@ struct AllocationTests {
     func keyLookupAllocatesNothing() throws {
         try #require(CMallocCounter_available() == 1)
         let scenario = RequestScenario.shared
-        let keys = try JWKSet(json: scenario.jwks)
+        let keys = try JWKSet(json: scenario.jwks, backend: .forTests)
         let cache = BoundedCache<ClientKey>(capacity: 64, maximumKeyBytes: 2048)
         let jwk = Array(rfc9449PublicJWK.utf8)
         let key = try ByteView.with(jwk) { (bytes) throws(KeyboundError) -> PublicKey in
             try JWK.publicKey(try JSON.parseObject(bytes, maxDepth: 16, failingWith: .proofJWK),
-                              modulusBits: 2048...4096, rejectingAs: .proofJWK)
+                              modulusBits: 2048...4096, rejectingAs: .proofJWK, backend: .forTests)
         }
         ByteView.with(jwk) { cache.insert(ClientKey(key: key, jkt: "x", declaredAlgorithm: nil), for: $0) }
         let kid = Array("rs-1".utf8)
@@ -82,11 +82,11 @@ struct AllocationTests {
         try #require(CMallocCounter_available() == 1)
         let scenario = RequestScenario.shared
         let testCase = try #require(scenario.validResourceCases.first { $0.name.contains("ES256 proof") })
-        let keys = try JWKSet(json: scenario.jwks)
+        let keys = try JWKSet(json: scenario.jwks, backend: .forTests)
         // A store that always records, so one request can be verified warm again and again.
         let verifier = try Verifier(
             issuers: [TrustedIssuer(identifier: scenario.issuer, audiences: [scenario.audience], keys: keys)],
-            replayStore: FixedReplayStore(.inserted)
+            replayStore: FixedReplayStore(.inserted), backend: .forTests
         )
         let request = testCase.request
         var sink = 0
@@ -107,7 +107,7 @@ struct AllocationTests {
             }
             if ok { sink &+= 1 }
         }
-        print("allocations: warm verify \(warm ?? -1), OpenSSL ES256 verify alone \(floor ?? -1)")
+        print("allocations: warm verify \(warm ?? -1), \(CryptoBackend.forTests.name) ES256 verify alone \(floor ?? -1)")
         let warmCount = try #require(warm)
         let floorCount = try #require(floor)
         #expect(warmCount <= floorCount)

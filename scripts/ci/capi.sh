@@ -93,7 +93,9 @@ run cc -std=c11 -Wall -Wextra -Werror -pedantic examples/c/verify.c -o "$work/ve
 run "$work/verify-example"
 
 step "pure-C smoke target inside the package (swift run keybound-abi-smoke)"
-run swift run keybound-abi-smoke
+# KEYBOUND_SWIFT_BUILD_FLAGS: the flags the root build used (.ci/run sets them), so that this reuses it as is.
+# shellcheck disable=SC2086
+run swift run ${KEYBOUND_SWIFT_BUILD_FLAGS:-} keybound-abi-smoke
 
 step "Python ctypes binding (examples/python, pytest)"
 KEYBOUND_LIB="$lib" run python3 -m pytest -q examples/python

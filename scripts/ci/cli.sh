@@ -9,8 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-echo "+ swift build --product keybound" >&2
-swift build --product keybound
+# KEYBOUND_SWIFT_BUILD_FLAGS: the flags the root build used (.ci/run sets them), so that this reuses it as is.
+# shellcheck disable=SC2086
+echo "+ swift build ${KEYBOUND_SWIFT_BUILD_FLAGS:-} --product keybound" >&2
+swift build ${KEYBOUND_SWIFT_BUILD_FLAGS:-} --product keybound
 BIN="$(swift build --show-bin-path)"
 export PATH="$BIN:$PATH"
 

@@ -972,6 +972,43 @@ static void test_threads(void) {
     kb_verifier_free(v);
 }
 
+/* The crypto backends (issue 10): the library's default, the availability query, and a verifier per backend.
+ * KB_EXPECT_BACKEND (openssl or swift-crypto), when set, is the default this flavour must report. */
+static void test_backends(void) {
+    const char *name = kb_backend_name();
+    CHECK(strcmp(name, "openssl") == 0 || strcmp(name, "swift-crypto") == 0);
+    const char *expected = getenv("KB_EXPECT_BACKEND");
+    if (expected != NULL) CHECK(strcmp(name, expected) == 0);
+    CHECK(kb_backend_available(KB_BACKEND_DEFAULT) == 1);
+    CHECK(kb_backend_available(42) == 0);
+    CHECK(kb_backend_available(-1) == 0);
+    CHECK_STATUS(kb_config_set_backend(NULL, KB_BACKEND_DEFAULT), KB_ERR_INVALID_ARGUMENT);
+    CHECK(strcmp(kb_verifier_backend_name(NULL), "") == 0);
+    kb_config *cfg = NULL;
+    kb_verifier *v = NULL;
+    char err[128];
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    CHECK_STATUS(kb_config_set_backend(cfg, 42), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_OK);
+    CHECK(strcmp(kb_verifier_backend_name(v), name) == 0);
+    kb_verifier_free(v);
+    v = NULL;
+    const kb_backend backends[] = {KB_BACKEND_OPENSSL, KB_BACKEND_SWIFT_CRYPTO};
+    const char *names[] = {"openssl", "swift-crypto"};
+    for (size_t i = 0; i < 2; i++) {
+        if (kb_backend_available(backends[i])) {
+            CHECK_STATUS(kb_config_set_backend(cfg, backends[i]), KB_OK);
+            CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_OK);
+            CHECK(strcmp(kb_verifier_backend_name(v), names[i]) == 0);
+            kb_verifier_free(v);
+            v = NULL;
+        } else {
+            CHECK_STATUS(kb_config_set_backend(cfg, backends[i]), KB_ERR_INVALID_CONFIG);
+        }
+    }
+    kb_config_free(cfg);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2 || !load_fixtures(argv[1])) {
         fprintf(stderr, "usage: test_capi FIXTURES (from tests/c/gen_fixtures.py)\n");
@@ -979,6 +1016,7 @@ int main(int argc, char **argv) {
     }
     printf("test_capi: keybound %s, %zu fixture cases\n", kb_version_string(), case_count);
     test_version_and_names();
+    test_backends();
     test_invalid_arguments();
     test_configuration_errors();
     test_fixture_cases();

@@ -4,13 +4,13 @@
 //===----------------------------------------------------------------------===//
 
 /// A SHA-2 hash used by a JWS algorithm (RFC 7518 §3.1).
-enum HashFunction: Sendable, Hashable {
+package enum HashFunction: Sendable, Hashable {
     case sha256
     case sha384
     case sha512
 
     /// The digest length in bytes, which is also the RSASSA-PSS salt length JWS requires (RFC 7518 §3.5).
-    var byteCount: Int {
+    package var byteCount: Int {
         switch self {
         case .sha256: 32
         case .sha384: 48

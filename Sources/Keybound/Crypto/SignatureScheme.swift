@@ -4,7 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 /// The signature primitive behind a ``JWSAlgorithm``, with everything that pins its parameters.
-enum SignatureScheme: Sendable, Hashable {
+package enum SignatureScheme: Sendable, Hashable {
     /// ECDSA over `curve` with `hash`; the JWS signature is raw `r || s` (RFC 7518 §3.4).
     case ecdsa(ECCurve, HashFunction)
     /// RSASSA-PKCS1-v1_5 with `hash` (RFC 7518 §3.3, RFC 8017 §8.2).

@@ -6,8 +6,8 @@
 /// The one signature entry point: `verify(alg, key, signingInput, signature)` (DESIGN "Signatures").
 ///
 /// Every rule Keybound enforces on a signature (the algorithm/key agreement, lengths, ECDSA scalar ranges) is
-/// checked here, before the backend sees the bytes; the backend (`SignatureVerifier_openssl.swift`) only runs
-/// the primitive with its parameters pinned.
+/// checked here, before the backend sees the bytes; the key's backend (``BackendPublicKey``, e.g.
+/// `SignatureVerifier_openssl.swift`) only runs the primitive with its parameters pinned.
 package enum SignatureVerifier {
     /// True iff `signature` is a valid JWS signature by `key` over `signingInput` with `alg` (RFC 7515 §5.2 step 8).
     ///
@@ -28,23 +28,18 @@ package enum SignatureVerifier {
         guard key.supports(alg) else { return false }
         probeWork(.signatureVerifications)
         switch alg.scheme {
-        case .ecdsa(let curve, let hash):
+        case .ecdsa(let curve, _):
             let size = curve.coordinateByteCount
             guard signature.count == 2 &* size else { return false }
             let r = signature[0..<size]
             let s = signature[size..<(2 &* size)]
             guard isScalar(r, belowOrderOf: curve), isScalar(s, belowOrderOf: curve) else { return false }
-            return try verifyECDSA(hash: hash, key: key, r: r, s: s, signingInput: signingInput)
-        case .rsaPKCS1v15(let hash):
+        case .rsaPKCS1v15, .rsaPSS:
             guard hasModulusLength(signature, key: key) else { return false }
-            return try verifyRSA(hash: hash, pss: false, key: key, signingInput: signingInput, signature: signature)
-        case .rsaPSS(let hash):
-            guard hasModulusLength(signature, key: key) else { return false }
-            return try verifyRSA(hash: hash, pss: true, key: key, signingInput: signingInput, signature: signature)
         case .ed25519:
             guard signature.count == 64 else { return false }
-            return try verifyEd25519(key: key, signingInput: signingInput, signature: signature)
         }
+        return try key.backendKey.verify(alg.scheme, signingInput: signingInput, signature: signature)
     }
 
     /// True when a big-endian ECDSA scalar (one half of `r || s`) lies in 1 ..< n (SEC 1 §4.1.4 step 1).

@@ -43,8 +43,8 @@ public enum FuzzEntryPoints {
     public static func jwk(_ data: [UInt8]) -> Int {
         (try? ByteView.with(data) { (view) throws(KeyboundError) -> Int in
             let jwk = try JSON.parseObject(view, maxDepth: 16, failingWith: .proofJWK)
-            _ = try JWK.publicKey(jwk, modulusBits: 2048...4096, rejectingAs: .proofJWK)
-            return try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK).count
+            _ = try JWK.publicKey(jwk, modulusBits: 2048...4096, rejectingAs: .proofJWK, backend: .default)
+            return try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK, backend: .default).count
         }) ?? -1
     }
 }

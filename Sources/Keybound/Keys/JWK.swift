@@ -35,7 +35,8 @@ enum JWK {
     static func publicKey(
         _ jwk: JSONValue,
         modulusBits: ClosedRange<Int>,
-        rejectingAs code: KeyboundError.Code
+        rejectingAs code: KeyboundError.Code,
+        backend: CryptoBackend
     ) throws(KeyboundError) -> PublicKey {
         guard let type = try keyType(of: jwk, rejectingAs: code) else { throw .make(code, "jwk kty is not supported") }
         try refusePrivateMembers(jwk, rejectingAs: code)
@@ -49,7 +50,7 @@ enum JWK {
                     guard xBytes.count == curve.coordinateByteCount, yBytes.count == curve.coordinateByteCount else {
                         throw .make(code, "jwk EC coordinates do not have the curve's length")
                     }
-                    return try PublicKey.ec(curve: curve, x: xBytes, y: yBytes, rejectingAs: code)
+                    return try PublicKey.ec(curve: curve, x: xBytes, y: yBytes, rejectingAs: code, backend: backend)
                 }
             }
         case .rsa:
@@ -57,7 +58,8 @@ enum JWK {
             let e = try member(jwk, "e", rejectingAs: code)
             return try withDecodedMember(n, rejectingAs: code) { (nBytes) throws(KeyboundError) -> PublicKey in
                 try withDecodedMember(e, rejectingAs: code) { (eBytes) throws(KeyboundError) -> PublicKey in
-                    try PublicKey.rsa(n: nBytes, e: eBytes, modulusBits: modulusBits, rejectingAs: code)
+                    try PublicKey.rsa(
+                        n: nBytes, e: eBytes, modulusBits: modulusBits, rejectingAs: code, backend: backend)
                 }
             }
         case .okp:
@@ -66,7 +68,7 @@ enum JWK {
             let x = try member(jwk, "x", rejectingAs: code)
             return try withDecodedMember(x, rejectingAs: code) { (xBytes) throws(KeyboundError) -> PublicKey in
                 guard xBytes.count == 32 else { throw .make(code, "jwk Ed25519 key is not 32 bytes") }
-                return try PublicKey.ed25519(x: xBytes, rejectingAs: code)
+                return try PublicKey.ed25519(x: xBytes, rejectingAs: code, backend: backend)
             }
         }
     }

@@ -32,6 +32,9 @@ public final class JWKSet: Sendable {
 
     let entries: [Entry]
 
+    /// The crypto backend the keys were built on (a ``Verifier`` accepts only sets built on its own backend).
+    public let backend: CryptoBackend
+
     /// One line per entry that was skipped, naming its position and the reason.
     public let skipped: [String]
 
@@ -46,8 +49,13 @@ public final class JWKSet: Sendable {
     /// - Parameters:
     ///   - json: the document's bytes (UTF-8 JSON).
     ///   - rsaModulusBits: accepted RSA modulus sizes (default 2048–4096 bits).
-    /// - Throws: `KeyboundError(.invalidJWKS)` naming the problem.
-    public init(json: [UInt8], rsaModulusBits: ClosedRange<Int> = 2048...4096) throws(KeyboundError) {
+    ///   - backend: the crypto backend that builds the keys (``CryptoBackend/default`` unless given).
+    /// - Throws: `KeyboundError(.invalidJWKS)` naming the problem; `.internal` when the backend fails.
+    public init(
+        json: [UInt8],
+        rsaModulusBits: ClosedRange<Int> = 2048...4096,
+        backend: CryptoBackend = .default
+    ) throws(KeyboundError) {
         guard json.count <= Self.maximumDocumentBytes else { throw .make(.invalidJWKS, "JWKS document is too large") }
         let code = KeyboundError.Code.invalidJWKS
         var entries: [Entry] = []
@@ -65,7 +73,7 @@ public final class JWKSet: Sendable {
                     skipped.append("key \(index): \(reason)")
                     return
                 }
-                let key = try JWK.publicKey(jwk, modulusBits: rsaModulusBits, rejectingAs: code)
+                let key = try JWK.publicKey(jwk, modulusBits: rsaModulusBits, rejectingAs: code, backend: backend)
                 var algorithm: JWSAlgorithm? = nil
                 if let alg = try JWK.declaredAlgorithmName(jwk, rejectingAs: code) {
                     algorithm = alg.withUnescapedString { JWSAlgorithm.named($0) }
@@ -89,11 +97,16 @@ public final class JWKSet: Sendable {
         }
         self.entries = entries
         self.skipped = skipped
+        self.backend = backend
     }
 
     /// Reads a JWKS document from its text.
-    public convenience init(json: String, rsaModulusBits: ClosedRange<Int> = 2048...4096) throws(KeyboundError) {
-        try self.init(json: Array(json.utf8), rsaModulusBits: rsaModulusBits)
+    public convenience init(
+        json: String,
+        rsaModulusBits: ClosedRange<Int> = 2048...4096,
+        backend: CryptoBackend = .default
+    ) throws(KeyboundError) {
+        try self.init(json: Array(json.utf8), rsaModulusBits: rsaModulusBits, backend: backend)
     }
 
     /// Why an entry is skipped rather than used, or `nil` when it is a signing key to validate.

@@ -13,7 +13,11 @@ enum JWKThumbprint {
     ///
     /// Only the required members are hashed (EC `crv,kty,x,y`; RSA `e,kty,n`; OKP `crv,kty,x`): `kid`, `alg`,
     /// `use` and member order do not change it (ATTACKS D4c). Values are taken after unescaping.
-    static func digest(of jwk: JSONValue, rejectingAs code: KeyboundError.Code) throws(KeyboundError) -> SHA256Digest {
+    static func digest(
+        of jwk: JSONValue,
+        rejectingAs code: KeyboundError.Code,
+        backend: CryptoBackend
+    ) throws(KeyboundError) -> SHA256Digest {
         guard let type = try JWK.keyType(of: jwk, rejectingAs: code) else {
             throw .make(code, "jwk kty is not supported")
         }
@@ -38,7 +42,7 @@ enum JWKThumbprint {
                 try appendMember(name, of: jwk, to: &out, rejectingAs: code)
             }
             out.append(UInt8(ascii: "}"))
-            return Digest.sha256(out.view)
+            return try backend.sha256(out.view)
         }
     }
 
@@ -64,8 +68,12 @@ enum JWKThumbprint {
     }
 
     /// The thumbprint as its base64url text (allocates).
-    static func string(of jwk: JSONValue, rejectingAs code: KeyboundError.Code) throws(KeyboundError) -> String {
-        try digest(of: jwk, rejectingAs: code).withByteView { Base64URL.encode($0) }
+    static func string(
+        of jwk: JSONValue,
+        rejectingAs code: KeyboundError.Code,
+        backend: CryptoBackend
+    ) throws(KeyboundError) -> String {
+        try digest(of: jwk, rejectingAs: code, backend: backend).withByteView { Base64URL.encode($0) }
     }
 }
 
@@ -75,17 +83,32 @@ enum JWKThumbprint {
 public enum Thumbprint {
     /// The base64url SHA-256 thumbprint of a public JWK given as JSON text (only the required members count).
     ///
-    /// - Throws: `KeyboundError(.proofJWK)` when the text is not a public EC, RSA or OKP JWK Keybound accepts.
-    public static func jkt(ofJWK json: String) throws(KeyboundError) -> String {
+    /// - Parameter backend: the crypto backend that checks the key and hashes (``CryptoBackend/default`` unless given).
+    /// - Throws: `KeyboundError(.proofJWK)` when the text is not a public EC, RSA or OKP JWK Keybound accepts;
+    ///   `.internal` when the backend fails.
+    public static func jkt(ofJWK json: String, backend: CryptoBackend = .default) throws(KeyboundError) -> String {
         try ByteView.with(utf8: json) { (bytes) throws(KeyboundError) -> String in
             let jwk = try JSON.parseObject(bytes, maxDepth: 16, failingWith: .proofJWK)
-            _ = try JWK.publicKey(jwk, modulusBits: 2048...8192, rejectingAs: .proofJWK)
-            return try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK)
+            _ = try JWK.publicKey(jwk, modulusBits: 2048...8192, rejectingAs: .proofJWK, backend: backend)
+            return try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK, backend: backend)
         }
     }
 
-    /// The `ath` value for an access token: base64url(SHA-256(token)) (RFC 9449 §4.2).
+    /// The `ath` value for an access token: base64url(SHA-256(token)) (RFC 9449 §4.2), hashed with
+    /// ``CryptoBackend/default``.
+    ///
+    /// In a build without the OpenSSL backend, use ``accessTokenHash(_:backend:)``: this one then returns an empty
+    /// string, which matches no proof's `ath`.
     public static func accessTokenHash(_ token: String) -> String {
-        ByteView.with(utf8: token) { bytes in Digest.sha256(bytes).withByteView { Base64URL.encode($0) } }
+        (try? accessTokenHash(token, backend: .default)) ?? ""
+    }
+
+    /// The `ath` value for an access token, hashed on `backend` (RFC 9449 §4.2).
+    ///
+    /// - Throws: `.internal` only when the backend fails (the fail-closed default of a build without OpenSSL).
+    public static func accessTokenHash(_ token: String, backend: CryptoBackend) throws(KeyboundError) -> String {
+        try ByteView.with(utf8: token) { (bytes) throws(KeyboundError) -> String in
+            try backend.sha256(bytes).withByteView { Base64URL.encode($0) }
+        }
     }
 }

@@ -19,6 +19,8 @@ public struct NonceIssuer: Sendable {
     public let windowSeconds: Int64
     /// Whether nonces are bound to the proof key's `jkt`.
     public let boundToKey: Bool
+    /// The crypto backend that computes the HMACs (the tags are the same on every backend).
+    public let backend: CryptoBackend
 
     /// The encoded length of a nonce.
     public static let encodedCount = 27
@@ -26,7 +28,12 @@ public struct NonceIssuer: Sendable {
 
     /// - Throws: `KeyboundError(.invalidConfiguration)` without secrets, with a secret under 32 bytes, or with a
     ///   window outside 1...86400 seconds.
-    public init(secrets: [[UInt8]], windowSeconds: Int64 = 300, boundToKey: Bool = false) throws(KeyboundError) {
+    public init(
+        secrets: [[UInt8]],
+        windowSeconds: Int64 = 300,
+        boundToKey: Bool = false,
+        backend: CryptoBackend = .default
+    ) throws(KeyboundError) {
         guard !secrets.isEmpty else { throw .make(.invalidConfiguration, "nonces need at least one secret") }
         guard secrets.allSatisfy({ $0.count >= 32 }) else {
             throw .make(.invalidConfiguration, "each nonce secret must be at least 32 bytes")
@@ -37,6 +44,7 @@ public struct NonceIssuer: Sendable {
         self.secrets = secrets
         self.windowSeconds = windowSeconds
         self.boundToKey = boundToKey
+        self.backend = backend
     }
 
     /// The window number of `now` (floor division, so negative times do not round toward zero), modulo 2^32.
@@ -54,7 +62,7 @@ public struct NonceIssuer: Sendable {
             Self.appendBigEndian(w, to: &message)
             message.append(context)
             return try ByteView.with(secret) { (key) throws(KeyboundError) -> SHA256Digest in
-                try Digest.hmacSHA256(key: key, message: message.view)
+                try backend.hmacSHA256(key: key, message: message.view)
             }
         }
         Self.appendBigEndian(w, to: &out)

@@ -20,7 +20,7 @@ import Darwin
 /// - Warning: Do not escape a `ByteView` from the closure that vends it.
 @safe
 @usableFromInline
-struct ByteView {
+package struct ByteView {
     @usableFromInline
     let _base: UnsafeRawBufferPointer
 
@@ -32,14 +32,14 @@ struct ByteView {
     }
 
     @inlinable
-    var count: Int { unsafe _base.count }
+    package var count: Int { unsafe _base.count }
 
     @inlinable
-    var isEmpty: Bool { count == 0 }
+    package var isEmpty: Bool { count == 0 }
 
     /// The byte at `index`; traps on an index outside `0..<count` (a bug, never input-driven).
     @inlinable
-    subscript(index: Int) -> UInt8 {
+    package subscript(index: Int) -> UInt8 {
         precondition(index >= 0 && index < count, "ByteView index out of range")
         // Safe because the index was just checked against the buffer's bounds.
         return unsafe _base[index]
@@ -47,7 +47,7 @@ struct ByteView {
 
     /// A sub-view of `range`, which must lie within `0..<count`.
     @inlinable
-    subscript(range: Range<Int>) -> ByteView {
+    package subscript(range: Range<Int>) -> ByteView {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "ByteView range out of bounds")
         // Safe because the range was checked, and the slice borrows the same storage.
         return unsafe ByteView(_unsafeBytes: UnsafeRawBufferPointer(rebasing: _base[range]))
@@ -82,7 +82,8 @@ struct ByteView {
     }
 
     /// Copies the bytes into a new array (for values that must outlive the view).
-    func copyToArray() -> [UInt8] {
+    @usableFromInline
+    package func copyToArray() -> [UInt8] {
         unsafe [UInt8](_base)
     }
 
@@ -96,7 +97,7 @@ struct ByteView {
     /// - Warning: Do not escape the pointer from the closure.
     @unsafe
     @inlinable
-    func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    package func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try unsafe body(_base)
     }
 }
@@ -106,7 +107,7 @@ struct ByteView {
 extension ByteView {
     /// Calls `body` with a view of an array's bytes.
     @inlinable
-    static func with<R, E: Error>(_ bytes: [UInt8], _ body: (ByteView) throws(E) -> R) throws(E) -> R {
+    package static func with<R, E: Error>(_ bytes: [UInt8], _ body: (ByteView) throws(E) -> R) throws(E) -> R {
         let result: Result<R, E> = unsafe bytes.withUnsafeBytes { raw in
             // Safe because the view lives only inside the closure, while the array's storage is borrowed.
             do throws(E) {

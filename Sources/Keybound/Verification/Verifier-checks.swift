@@ -125,7 +125,9 @@ extension Verifier {
             let jti = try proofClaims(payload, method: method, requestURL: requestURL)
             let iat = try checkIAT(payload, now: now)
             // The token's SHA-256 is computed once: `ath` is its base64url and the token cache is keyed by it.
-            let tokenHash = tokenBytes.map { Digest.sha256($0) }
+            let tokenHash = try tokenBytes.map { (bytes) throws(KeyboundError) -> SHA256Digest in
+                try backend.sha256(bytes)
+            }
             if let tokenHash {
                 try checkATH(payload, tokenHash: tokenHash)
             }
@@ -153,7 +155,7 @@ extension Verifier {
             else { throw .make(.proofSignature, "DPoP proof signature is not valid") }
             // 7 (prepared here, done by the caller): the replay key and the last instant the proof is acceptable.
             let replayKey = try jti.withUnescapedString { (jtiBytes) throws(KeyboundError) -> ReplayKey in
-                try Self.replayKey(jkt: clientKey.jktBytes, jti: jtiBytes)
+                try Self.replayKey(jkt: clientKey.jktBytes, jti: jtiBytes, backend: backend)
             }
             let expiry = (iat + Double(policy.proofMaxAgeSeconds) + Double(policy.clockSkewSeconds)).rounded(.up)
             // Safe conversion: iat passed the window check, so |expiry| is far below 2^63.
@@ -191,13 +193,14 @@ extension Verifier {
         if let cached = proofKeys.value(for: jwk.bytes) {
             clientKey = cached
         } else {
-            let key = try JWK.publicKey(jwk, modulusBits: policy.rsaModulusBits, rejectingAs: .proofJWK)
+            let key = try JWK.publicKey(
+                jwk, modulusBits: policy.rsaModulusBits, rejectingAs: .proofJWK, backend: backend)
             var declared: JWSAlgorithm? = nil
             if let alg = try JWK.declaredAlgorithmName(jwk, rejectingAs: .proofJWK) {
                 declared = alg.withUnescapedString { JWSAlgorithm.named($0) }
                 guard declared != nil else { throw .make(.proofJWK, "DPoP proof jwk declares an unknown alg") }
             }
-            let jkt = try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK)
+            let jkt = try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK, backend: backend)
             clientKey = ClientKey(key: key, jkt: jkt, declaredAlgorithm: declared)
             proofKeys.insert(clientKey, for: jwk.bytes)
         }
@@ -288,16 +291,17 @@ extension Verifier {
     }
 
     /// The fleet-wide replay key `SHA-256(u16be(len jkt) ‖ jkt ‖ u16be(len jti) ‖ jti)` (DESIGN "Contracts").
-    static func replayKey(jkt: [UInt8], jti: ByteView) throws(KeyboundError) -> ReplayKey {
+    static func replayKey(jkt: [UInt8], jti: ByteView, backend: CryptoBackend) throws(KeyboundError) -> ReplayKey {
         guard jkt.count <= 0xFFFF && jti.count <= 0xFFFF else { throw .make(.proofClaims, "jti is too long") }
-        let digest = withScratch(capacity: 4 &+ jkt.count &+ jti.count) { input -> SHA256Digest in
+        let capacity = 4 &+ jkt.count &+ jti.count
+        let digest = try withScratch(capacity: capacity) { (input) throws(KeyboundError) -> SHA256Digest in
             input.append(UInt8(truncatingIfNeeded: jkt.count >> 8))
             input.append(UInt8(truncatingIfNeeded: jkt.count))
             ByteView.with(jkt) { input.append($0) }
             input.append(UInt8(truncatingIfNeeded: jti.count >> 8))
             input.append(UInt8(truncatingIfNeeded: jti.count))
             input.append(jti)
-            return Digest.sha256(input.view)
+            return try backend.sha256(input.view)
         }
         return digest.withByteView { bytes -> ReplayKey in
             func word(_ offset: Int) -> UInt64 {

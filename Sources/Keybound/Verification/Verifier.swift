@@ -37,6 +37,8 @@ public final class Verifier: Sendable {
     let onKeyMiss: (@Sendable (KeyMiss) -> Void)?
     let externalBaseURL: [UInt8]?
     let challengeAlgorithms: [String]
+    /// The crypto backend this verifier builds proof keys and hashes on; its issuers' key sets must use it too.
+    public let backend: CryptoBackend
 
     enum ReplayBackend: Sendable {
         case inProcess(ReplayCache)
@@ -53,25 +55,29 @@ public final class Verifier: Sendable {
     ///   - issuers: the issuers whose tokens are accepted (at least one, unless only token-endpoint or opaque-token
     ///     modes are used).
     ///   - policy: the rules; ``VerifierPolicy/init()`` gives DESIGN's defaults.
+    ///   - backend: the crypto backend (``CryptoBackend/default`` unless given); every issuer's ``JWKSet`` must have
+    ///     been built on it.
     ///   - replayStore: a shared store; `nil` (the default) uses an in-process ``ReplayCache`` of
     ///     ``VerifierPolicy/replayCacheCapacity`` entries.
     ///   - onKeyMiss: called (at most once per ``VerifierPolicy/keyMissIntervalSeconds`` per issuer) when a token
     ///     names a key the issuer's set lacks, so the host can fetch the JWKS again. Keybound does no network I/O.
-    /// - Throws: `KeyboundError(.invalidConfiguration)` for an invalid policy, duplicate issuers or a bad base URL.
+    /// - Throws: `KeyboundError(.invalidConfiguration)` for an invalid policy, duplicate issuers, a bad base URL or
+    ///   an issuer key set built on another backend.
     public convenience init(
         issuers: [TrustedIssuer],
         policy: VerifierPolicy = VerifierPolicy(),
         replayStore: (any ReplayStore)? = nil,
-        onKeyMiss: (@Sendable (KeyMiss) -> Void)? = nil
+        onKeyMiss: (@Sendable (KeyMiss) -> Void)? = nil,
+        backend: CryptoBackend = .default
     ) throws(KeyboundError) {
-        let backend: ReplayBackend
+        let replay: ReplayBackend
         if let replayStore {
-            backend = .sync(replayStore)
+            replay = .sync(replayStore)
         } else {
             try policy.validate()
-            backend = .inProcess(ReplayCache(capacity: policy.replayCacheCapacity))
+            replay = .inProcess(ReplayCache(capacity: policy.replayCacheCapacity))
         }
-        try self.init(issuers: issuers, policy: policy, backend: backend, onKeyMiss: onKeyMiss)
+        try self.init(issuers: issuers, policy: policy, replay: replay, onKeyMiss: onKeyMiss, crypto: backend)
     }
 
     /// Creates a verifier whose replay store does network I/O: use the `async` ``verify(_:mode:now:)`` with it, so
@@ -80,18 +86,29 @@ public final class Verifier: Sendable {
         issuers: [TrustedIssuer],
         policy: VerifierPolicy = VerifierPolicy(),
         asyncReplayStore: any AsyncReplayStore,
-        onKeyMiss: (@Sendable (KeyMiss) -> Void)? = nil
+        onKeyMiss: (@Sendable (KeyMiss) -> Void)? = nil,
+        backend: CryptoBackend = .default
     ) throws(KeyboundError) {
-        try self.init(issuers: issuers, policy: policy, backend: .async(asyncReplayStore), onKeyMiss: onKeyMiss)
+        try self.init(
+            issuers: issuers,
+            policy: policy,
+            replay: .async(asyncReplayStore),
+            onKeyMiss: onKeyMiss,
+            crypto: backend
+        )
     }
 
     init(
         issuers: [TrustedIssuer],
         policy: VerifierPolicy,
-        backend: ReplayBackend,
-        onKeyMiss: (@Sendable (KeyMiss) -> Void)?
+        replay: ReplayBackend,
+        onKeyMiss: (@Sendable (KeyMiss) -> Void)?,
+        crypto: CryptoBackend
     ) throws(KeyboundError) {
         try policy.validate()
+        for issuer in issuers where issuer.keys.backend != crypto {
+            throw .make(.invalidConfiguration, "an issuer's key set was built on another crypto backend")
+        }
         var seen = Set<[UInt8]>()
         for issuer in issuers {
             guard !issuer.identifier.isEmpty else { throw .make(.invalidConfiguration, "an issuer identifier is empty") }
@@ -114,7 +131,8 @@ public final class Verifier: Sendable {
         }
         self.policy = policy
         self.issuers = issuers.map(IssuerState.init)
-        self.replayStore = backend
+        self.replayStore = replay
+        self.backend = crypto
         self.proofKeys = BoundedCache(capacity: policy.proofKeyCacheSize, maximumKeyBytes: Self.maximumCachedJWKBytes)
         self.tokens = BoundedCache(capacity: policy.tokenCacheSize, maximumKeyBytes: 32)
         self.revocations = RevocationList(capacity: policy.maxRevocations)
@@ -200,6 +218,9 @@ public final class Verifier: Sendable {
         let bytes = Array(identifier.utf8)
         guard let issuer = issuers.first(where: { $0.identifierBytes == bytes }) else {
             throw .make(.invalidConfiguration, "no such issuer")
+        }
+        guard keys.backend == backend else {
+            throw .make(.invalidConfiguration, "the key set was built on another crypto backend")
         }
         issuer.replaceKeys(keys)
     }

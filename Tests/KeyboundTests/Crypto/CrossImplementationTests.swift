@@ -39,7 +39,7 @@ struct CrossImplementationCase: Sendable, CustomStringConvertible {
 
 /// Verifies a compact JWS under one public JWK through the access-token signature path.
 func verifyCrossImplementation(jws: String, jwk: String, alg: String) throws(KeyboundError) -> Bool {
-    let keys = try JWKSet(json: #"{"keys":["# + jwk + "]}")
+    let keys = try JWKSet(json: #"{"keys":["# + jwk + "]}", backend: .forTests)
     return try ByteView.with(utf8: jws) { (bytes) throws(KeyboundError) -> Bool in
         let split = try CompactJWS.split(bytes, maxBytes: 1 << 16, failingWith: .tokenMalformed)
         return try split.withDecoded(maxDepth: 16, failingWith: .tokenMalformed) {
@@ -66,7 +66,7 @@ struct CrossImplementationTests {
           arguments: CrossImplementationCase.all)
     func verifies(_ c: CrossImplementationCase) throws {
         #expect(try verifyCrossImplementation(jws: c.jws, jwk: c.publicJWK, alg: c.alg))
-        #expect(try Thumbprint.jkt(ofJWK: c.publicJWK) == c.thumbprint)
+        #expect(try Thumbprint.jkt(ofJWK: c.publicJWK, backend: .forTests) == c.thumbprint)
         // Flip one bit in each of a spread of positions across header, payload and signature.
         let bytes = Array(c.jws.utf8)
         var refused = 0
@@ -87,7 +87,7 @@ struct CrossImplementationTests {
         let variants = CrossImplementationCase.thumbprintVariants
         #expect(variants.count >= 10)
         for variant in variants {
-            #expect(try Thumbprint.jkt(ofJWK: variant.text) == variant.thumbprint, "\(variant.name)")
+            #expect(try Thumbprint.jkt(ofJWK: variant.text, backend: .forTests) == variant.thumbprint, "\(variant.name)")
         }
     }
 }

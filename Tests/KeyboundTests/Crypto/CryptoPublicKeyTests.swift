@@ -76,12 +76,12 @@ struct CryptoPublicKeyTests {
     func rejectionCode() {
         #expect(throws: KeyboundError(.invalidJWKS)) {
             try ByteView.with(F.p256X) { (x) throws(KeyboundError) in
-                _ = try PublicKey.ec(curve: .p256, x: x, y: x, rejectingAs: .invalidJWKS)
+                _ = try PublicKey.ec(curve: .p256, x: x, y: x, rejectingAs: .invalidJWKS, backend: .forTests)
             }
         }
         #expect(throws: KeyboundError(.tokenKeyMismatch)) {
             try ByteView.with([UInt8](repeating: 0, count: 32)) { (x) throws(KeyboundError) in
-                _ = try PublicKey.ed25519(x: x, rejectingAs: .tokenKeyMismatch)
+                _ = try PublicKey.ed25519(x: x, rejectingAs: .tokenKeyMismatch, backend: .forTests)
             }
         }
     }

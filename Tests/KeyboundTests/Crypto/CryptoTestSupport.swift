@@ -64,7 +64,7 @@ enum CryptoTestSupport {
     static func ecKey(_ curve: ECCurve, x: [UInt8], y: [UInt8]) throws(KeyboundError) -> PublicKey {
         try ByteView.with(x) { (xv) throws(KeyboundError) -> PublicKey in
             try ByteView.with(y) { (yv) throws(KeyboundError) -> PublicKey in
-                try PublicKey.ec(curve: curve, x: xv, y: yv, rejectingAs: .proofJWK)
+                try PublicKey.ec(curve: curve, x: xv, y: yv, rejectingAs: .proofJWK, backend: .forTests)
             }
         }
     }
@@ -76,14 +76,14 @@ enum CryptoTestSupport {
     ) throws(KeyboundError) -> PublicKey {
         try ByteView.with(n) { (nv) throws(KeyboundError) -> PublicKey in
             try ByteView.with(e) { (ev) throws(KeyboundError) -> PublicKey in
-                try PublicKey.rsa(n: nv, e: ev, modulusBits: modulusBits, rejectingAs: .proofJWK)
+                try PublicKey.rsa(n: nv, e: ev, modulusBits: modulusBits, rejectingAs: .proofJWK, backend: .forTests)
             }
         }
     }
 
     static func ed25519Key(x: [UInt8]) throws(KeyboundError) -> PublicKey {
         try ByteView.with(x) { (xv) throws(KeyboundError) -> PublicKey in
-            try PublicKey.ed25519(x: xv, rejectingAs: .proofJWK)
+            try PublicKey.ed25519(x: xv, rejectingAs: .proofJWK, backend: .forTests)
         }
     }
 

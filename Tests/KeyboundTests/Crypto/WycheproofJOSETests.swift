@@ -57,7 +57,7 @@ struct WycheproofJOSETests {
         }
         let total = root["numberOfTests"] as? Int ?? -1
         #expect(run + skipped == total, "every vector is run or skipped with a reason")
-        print("wycheproof \(file): run \(run), passed \(passed), valid \(valid)/invalid \(invalid)/acceptable \(acceptable), skipped \(skipped)\(skipReasons.isEmpty ? "" : " (" + skipReasons.sorted().joined(separator: "; ") + ")")")
+        print("wycheproof [\(CryptoBackend.forTests.name)] \(file): run \(run), passed \(passed), valid \(valid)/invalid \(invalid)/acceptable \(acceptable), skipped \(skipped)\(skipReasons.isEmpty ? "" : " (" + skipReasons.sorted().joined(separator: "; ") + ")")")
     }
 
     /// Whether Keybound's stricter policy refuses a vector the file marks `valid`.
@@ -93,7 +93,7 @@ struct WycheproofJOSETests {
     static func verify(jws: Any, group: [String: Any]) -> (Bool, String) {
         guard let text = jws as? String, let document = jwks(group) else { return (false, "not a JWS string") }
         do throws(KeyboundError) {
-            let keys = try JWKSet(json: document)
+            let keys = try JWKSet(json: document, backend: .forTests)
             return try ByteView.with(utf8: text) { (bytes) throws(KeyboundError) -> (Bool, String) in
                 let split = try CompactJWS.split(bytes, maxBytes: 1 << 16, failingWith: .tokenMalformed)
                 return try split.withDecodedHeader(maxDepth: 16, failingWith: .tokenMalformed) {

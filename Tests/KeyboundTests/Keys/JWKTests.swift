@@ -15,14 +15,14 @@ let rfc7638JWK =
 func thumbprint(_ jwk: String) throws(KeyboundError) -> String {
     try ByteView.with(utf8: jwk) { (view) throws(KeyboundError) -> String in
         let value = try JSON.parseObject(view, maxDepth: 16, failingWith: .proofJWK)
-        return try JWKThumbprint.string(of: value, rejectingAs: .proofJWK)
+        return try JWKThumbprint.string(of: value, rejectingAs: .proofJWK, backend: .forTests)
     }
 }
 
 func importJWK(_ jwk: String, bits: ClosedRange<Int> = 2048...4096) throws(KeyboundError) -> PublicKey {
     try ByteView.with(utf8: jwk) { (view) throws(KeyboundError) -> PublicKey in
         let value = try JSON.parseObject(view, maxDepth: 16, failingWith: .proofJWK)
-        return try JWK.publicKey(value, modulusBits: bits, rejectingAs: .proofJWK)
+        return try JWK.publicKey(value, modulusBits: bits, rejectingAs: .proofJWK, backend: .forTests)
     }
 }
 
@@ -93,7 +93,7 @@ struct JWKSetTests {
         let doc = #"{"keys":["# + ecKey + #","kid":"a","use":"sig"},"# + rfc7638JWK + #",{"kty":"XYZ"},"#
             + ecKey + #","kid":"enc","use":"enc"},"# + ecKey + #","kid":"ops","key_ops":["encrypt"]},"# + ecKey
             + #","kid":"rsa15","alg":"RSA1_5"}]}"#
-        let set = try JWKSet(json: doc)
+        let set = try JWKSet(json: doc, backend: .forTests)
         #expect(set.count == 2)
         #expect(set.keyIDs == ["a", "2011-04-29"])
         #expect(set.skipped.count == 4)
@@ -101,7 +101,7 @@ struct JWKSetTests {
         #expect(ByteView.with(utf8: "2011-04-29") { set.entry(forKid: $0) }?.algorithm == .rs256)
         #expect(ByteView.with(utf8: "A") { set.entry(forKid: $0) } == nil)
         #expect(set.entry(forKid: nil) == nil)  // two keys: a kid is required
-        let single = try JWKSet(json: #"{"keys":["# + ecKey + "}]}")
+        let single = try JWKSet(json: #"{"keys":["# + ecKey + "}]}", backend: .forTests)
         #expect(single.entry(forKid: nil) != nil)
     }
 
@@ -113,25 +113,25 @@ struct JWKSetTests {
         ]
     )
     func failsWhole(doc: String) {
-        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: doc) }
+        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: doc, backend: .forTests) }
     }
 
     @Test("alg disagreeing with the key, duplicate kid and private members fail the set")
     func misconfigurations() {
-        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: #"{"keys":["# + ecKey + #","alg":"ES384"}]}"#) }
-        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: #"{"keys":["# + ecKey + #","alg":"RS256"}]}"#) }
+        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: #"{"keys":["# + ecKey + #","alg":"ES384"}]}"#, backend: .forTests) }
+        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: #"{"keys":["# + ecKey + #","alg":"RS256"}]}"#, backend: .forTests) }
         #expect(throws: KeyboundError(.invalidJWKS)) {
-            try JWKSet(json: #"{"keys":["# + ecKey + #","kid":"k"},"# + ecKey + #","kid":"k"}]}"#)
+            try JWKSet(json: #"{"keys":["# + ecKey + #","kid":"k"},"# + ecKey + #","kid":"k"}]}"#, backend: .forTests)
         }
-        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: #"{"keys":["# + ecKey + #","d":"AA"}]}"#) }
-        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: #"{"keys":["# + ecKey + #","kid":7}]}"#) }
+        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: #"{"keys":["# + ecKey + #","d":"AA"}]}"#, backend: .forTests) }
+        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: #"{"keys":["# + ecKey + #","kid":7}]}"#, backend: .forTests) }
     }
 
     @Test("size and count bounds")
     func bounds() {
         let many = #"{"keys":["# + Array(repeating: #"{"kty":"XYZ"}"#, count: 1025).joined(separator: ",") + "]}"
-        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: many) }
+        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: many, backend: .forTests) }
         let huge = #"{"keys":[],"pad":""# + String(repeating: "a", count: 1 << 20) + #""}"#
-        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: huge) }
+        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: huge, backend: .forTests) }
     }
 }

@@ -21,7 +21,7 @@ struct NonceTests {
 
     @Test("the format of DESIGN: base64url(u32be(w) ‖ HMAC-SHA-256(secret, label ‖ u32be(w) ‖ context)[0..<16])")
     func format() throws {
-        let issuer = try NonceIssuer(secrets: [secretA])
+        let issuer = try NonceIssuer(secrets: [secretA], backend: .forTests)
         let now: Int64 = 1_700_000_123
         let nonce = try issuer.mint(now: now)
         #expect(nonce.count == 27)
@@ -33,14 +33,14 @@ struct NonceTests {
         var message = Array("keybound-nonce-v1".utf8)
         message += raw[0..<4]
         let tag = try ByteView.with(secretA) { (key) throws(KeyboundError) -> [UInt8] in
-            try ByteView.with(message) { (m) throws(KeyboundError) -> [UInt8] in try Digest.hmacSHA256(key: key, message: m).bytes }
+            try ByteView.with(message) { (m) throws(KeyboundError) -> [UInt8] in try CryptoBackend.forTests.hmacSHA256(key: key, message: m).bytes }
         }
         #expect(Array(raw[4...]) == Array(tag[0..<16]))
     }
 
     @Test("valid in its window and the next, refused after, and before")
     func windows() throws {
-        let issuer = try NonceIssuer(secrets: [secretA])
+        let issuer = try NonceIssuer(secrets: [secretA], backend: .forTests)
         let minted: Int64 = 1_700_000_100  // window 5666667 starts at 1_700_000_100
         let nonce = try issuer.mint(now: minted)
         #expect(try isValidNonce(issuer, nonce, now: minted))
@@ -52,9 +52,9 @@ struct NonceTests {
 
     @Test("rotation: a nonce minted under the old secret stays valid while the old secret is listed second")
     func rotation() throws {
-        let old = try NonceIssuer(secrets: [secretA])
-        let rotated = try NonceIssuer(secrets: [secretB, secretA])
-        let onlyNew = try NonceIssuer(secrets: [secretB])
+        let old = try NonceIssuer(secrets: [secretA], backend: .forTests)
+        let rotated = try NonceIssuer(secrets: [secretB, secretA], backend: .forTests)
+        let onlyNew = try NonceIssuer(secrets: [secretB], backend: .forTests)
         let nonce = try old.mint(now: 1_700_000_000)
         #expect(try isValidNonce(rotated, nonce, now: 1_700_000_000))
         #expect(try !isValidNonce(onlyNew, nonce, now: 1_700_000_000))
@@ -63,7 +63,7 @@ struct NonceTests {
 
     @Test("bound nonces are valid only for their jkt; tampering and non-canonical spellings are refused (ATTACKS D12)")
     func bindingAndTampering() throws {
-        let issuer = try NonceIssuer(secrets: [secretA], boundToKey: true)
+        let issuer = try NonceIssuer(secrets: [secretA], boundToKey: true, backend: .forTests)
         let nonce = try issuer.mint(now: 1_700_000_000, jkt: "jkt-1")
         #expect(try isValidNonce(issuer, nonce, now: 1_700_000_000, context: "jkt-1"))
         #expect(try !isValidNonce(issuer, nonce, now: 1_700_000_000, context: "jkt-2"))
@@ -78,15 +78,15 @@ struct NonceTests {
 
     @Test("configuration: at least one secret of 32 bytes or more, a sane window")
     func configuration() {
-        #expect(throws: KeyboundError(.invalidConfiguration)) { try NonceIssuer(secrets: []) }
-        #expect(throws: KeyboundError(.invalidConfiguration)) { try NonceIssuer(secrets: [[UInt8](repeating: 1, count: 31)]) }
-        #expect(throws: KeyboundError(.invalidConfiguration)) { try NonceIssuer(secrets: [secretA], windowSeconds: 0) }
+        #expect(throws: KeyboundError(.invalidConfiguration)) { try NonceIssuer(secrets: [], backend: .forTests) }
+        #expect(throws: KeyboundError(.invalidConfiguration)) { try NonceIssuer(secrets: [[UInt8](repeating: 1, count: 31)], backend: .forTests) }
+        #expect(throws: KeyboundError(.invalidConfiguration)) { try NonceIssuer(secrets: [secretA], windowSeconds: 0, backend: .forTests) }
     }
 
     @Test("two issuers with the same secrets agree (instances of a fleet need no coordination)")
     func fleet() throws {
-        let one = try NonceIssuer(secrets: [secretA, secretB])
-        let two = try NonceIssuer(secrets: [secretA, secretB])
+        let one = try NonceIssuer(secrets: [secretA, secretB], backend: .forTests)
+        let two = try NonceIssuer(secrets: [secretA, secretB], backend: .forTests)
         #expect(try one.mint(now: 1_700_000_000) == two.mint(now: 1_700_000_000))
         #expect(try isValidNonce(two, try one.mint(now: 1_700_000_000), now: 1_700_000_299))
     }

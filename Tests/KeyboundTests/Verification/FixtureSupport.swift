@@ -68,10 +68,10 @@ struct RequestScenario: Sendable {
     }()
 
     func makeVerifier(policy: VerifierPolicy = VerifierPolicy()) throws -> Verifier {
-        let keys = try JWKSet(json: jwks)
+        let keys = try JWKSet(json: jwks, backend: .forTests)
         return try Verifier(
             issuers: [TrustedIssuer(identifier: issuer, audiences: [audience], keys: keys)],
-            policy: policy
+            policy: policy, backend: .forTests
         )
     }
 }

@@ -34,7 +34,7 @@ enum RFC9449 {
 struct RFC9449ExampleTests {
     @Test("Figure 2 in token-endpoint mode gives the jkt of Figures 8/9; twice is a replay")
     func figure2() throws {
-        let verifier = try Verifier(issuers: [])
+        let verifier = try Verifier(issuers: [], backend: .forTests)
         let verified = try verifier.verify(RFC9449.tokenRequest(RFC9449.figure2), mode: .tokenEndpoint,
                                            now: RFC9449.figure2IAT)
         #expect(verified.jkt == RFC9449.jkt)
@@ -47,7 +47,7 @@ struct RFC9449ExampleTests {
 
     @Test("Figure 7 reuses Figure 2's jti 44 minutes later: accepted, since Figure 2's window has passed")
     func figure7() throws {
-        let verifier = try Verifier(issuers: [])
+        let verifier = try Verifier(issuers: [], backend: .forTests)
         _ = try verifier.verify(RFC9449.tokenRequest(RFC9449.figure2), mode: .tokenEndpoint, now: RFC9449.figure2IAT)
         let verified = try verifier.verify(RFC9449.tokenRequest(RFC9449.figure7), mode: .tokenEndpoint,
                                            now: RFC9449.figure7IAT)
@@ -59,13 +59,13 @@ struct RFC9449ExampleTests {
 
     @Test("Figure 13 in opaque-token mode: proof, ath and binding checked")
     func figure13() throws {
-        let verifier = try Verifier(issuers: [])
+        let verifier = try Verifier(issuers: [], backend: .forTests)
         let verified = try verifier.verify(RFC9449.resourceRequest, mode: .opaqueToken(boundJKT: RFC9449.jkt),
                                            now: RFC9449.figure13IAT)
         #expect(verified.jkt == RFC9449.jkt)
         #expect(verified.proofJTI == "e1j3V_bKic8-LAEB")
         // Bound to another key: the token is invalid (RFC 9449 Figure 16).
-        let other = try Verifier(issuers: [])
+        let other = try Verifier(issuers: [], backend: .forTests)
         #expect(throws: KeyboundError(.tokenBinding)) {
             try other.verify(RFC9449.resourceRequest, mode: .opaqueToken(boundJKT: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"),
                              now: RFC9449.figure13IAT)
@@ -78,7 +78,7 @@ struct RFC9449ExampleTests {
     func windowEdges() throws {
         for (now, accepted) in [(RFC9449.figure2IAT + 65, true), (RFC9449.figure2IAT - 5, true),
                                 (RFC9449.figure2IAT + 66, false), (RFC9449.figure2IAT - 6, false)] {
-            let verifier = try Verifier(issuers: [])
+            let verifier = try Verifier(issuers: [], backend: .forTests)
             let request = RFC9449.tokenRequest(RFC9449.figure2)
             if accepted {
                 #expect(throws: Never.self) { try verifier.verify(request, mode: .tokenEndpoint, now: now) }
@@ -90,7 +90,7 @@ struct RFC9449ExampleTests {
 
     @Test("htm, htu and ath are checked against the request")
     func requestBinding() throws {
-        let verifier = try Verifier(issuers: [])
+        let verifier = try Verifier(issuers: [], backend: .forTests)
         var request = RFC9449.tokenRequest(RFC9449.figure2)
         request.method = "GET"
         #expect(throws: KeyboundError(.proofHTM)) { try verifier.verify(request, mode: .tokenEndpoint, now: RFC9449.figure2IAT) }
@@ -110,14 +110,14 @@ struct RFC9449ExampleTests {
     func externalBaseURL() throws {
         var policy = VerifierPolicy()
         policy.externalBaseURL = "https://server.example.com/"
-        let verifier = try Verifier(issuers: [], policy: policy)
+        let verifier = try Verifier(issuers: [], policy: policy, backend: .forTests)
         var request = RFC9449.tokenRequest(RFC9449.figure2)
         request.url = "/token?grant_type=x"
         #expect(throws: Never.self) { try verifier.verify(request, mode: .tokenEndpoint, now: RFC9449.figure2IAT) }
         policy.externalBaseURL = "https://other.example.com"
-        let elsewhere = try Verifier(issuers: [], policy: policy)
+        let elsewhere = try Verifier(issuers: [], policy: policy, backend: .forTests)
         #expect(throws: KeyboundError(.proofHTU)) { try elsewhere.verify(request, mode: .tokenEndpoint, now: RFC9449.figure2IAT) }
         policy.externalBaseURL = "ftp://x/"
-        #expect(throws: KeyboundError(.invalidConfiguration)) { try Verifier(issuers: [], policy: policy) }
+        #expect(throws: KeyboundError(.invalidConfiguration)) { try Verifier(issuers: [], policy: policy, backend: .forTests) }
     }
 }

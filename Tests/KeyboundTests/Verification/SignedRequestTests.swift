@@ -20,13 +20,13 @@ struct SignedWorld {
         issuerKey = try SigningKey.generate(.es256, kid: "k1")
     }
 
-    var jwks: JWKSet { get throws(KeyboundError) { try JWKSet(json: #"{"keys":["# + issuerKey.publicJWK(includingAlg: true) + "]}") } }
+    var jwks: JWKSet { get throws(KeyboundError) { try JWKSet(json: #"{"keys":["# + issuerKey.publicJWK(includingAlg: true) + "]}", backend: .forTests) } }
 
     func verifier(_ configure: (inout VerifierPolicy) -> Void = { _ in }) throws(KeyboundError) -> Verifier {
         var policy = VerifierPolicy()
         configure(&policy)
         return try Verifier(issuers: [TrustedIssuer(identifier: issuer, audiences: [audience], keys: try jwks)],
-                            policy: policy)
+                            policy: policy, backend: .forTests)
     }
 
     func token(for client: SigningKey, jti: String = "t-1", exp: Int64? = nil) throws(KeyboundError) -> String {
@@ -92,7 +92,7 @@ struct SignedRequestTests {
     @Test("nonces end to end: missing → 220 with a fresh nonce, retried → accepted, stale → 221 with a fresh one")
     func nonces() throws {
         let world = try SignedWorld()
-        let issuer = try NonceIssuer(secrets: [[UInt8](repeating: 7, count: 32)], boundToKey: true)
+        let issuer = try NonceIssuer(secrets: [[UInt8](repeating: 7, count: 32)], boundToKey: true, backend: .forTests)
         let verifier = try world.verifier { $0.nonces = issuer }
         let client = try SigningKey.generate(.es256)
         let token = try world.token(for: client)

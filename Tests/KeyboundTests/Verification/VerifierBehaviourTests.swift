@@ -102,19 +102,19 @@ struct VerifierBehaviourTests {
     @Test("replay store outcomes: full 500, unavailable 501, through sync and async verify")
     func storeOutcomes() async throws {
         let testCase = try firstValid()
-        let keys = try JWKSet(json: scenario.jwks)
+        let keys = try JWKSet(json: scenario.jwks, backend: .forTests)
         let issuers = [TrustedIssuer(identifier: scenario.issuer, audiences: [scenario.audience], keys: keys)]
-        let full = try Verifier(issuers: issuers, replayStore: FixedReplayStore(.full))
+        let full = try Verifier(issuers: issuers, replayStore: FixedReplayStore(.full), backend: .forTests)
         #expect(throws: KeyboundError(.replayCacheFull)) { try full.verify(testCase.request, now: scenario.now) }
-        let down = try Verifier(issuers: issuers, replayStore: FixedReplayStore(.unavailable))
+        let down = try Verifier(issuers: issuers, replayStore: FixedReplayStore(.unavailable), backend: .forTests)
         #expect(throws: KeyboundError(.replayStoreUnavailable)) { try down.verify(testCase.request, now: scenario.now) }
-        let asyncDown = try Verifier(issuers: issuers, asyncReplayStore: FixedReplayStore(.unavailable))
+        let asyncDown = try Verifier(issuers: issuers, asyncReplayStore: FixedReplayStore(.unavailable), backend: .forTests)
         await #expect(throws: KeyboundError(.replayStoreUnavailable)) {
             try await asyncDown.verify(testCase.request, now: scenario.now)
         }
         // A synchronous verify cannot wait on an asynchronous store.
         #expect(throws: KeyboundError(.invalidConfiguration)) { try asyncDown.verify(testCase.request, now: scenario.now) }
-        let asyncUp = try Verifier(issuers: issuers, asyncReplayStore: FixedReplayStore(.inserted))
+        let asyncUp = try Verifier(issuers: issuers, asyncReplayStore: FixedReplayStore(.inserted), backend: .forTests)
         let verified = try await asyncUp.verify(testCase.request, now: scenario.now)
         #expect(verified.subject == testCase.expectSub)
     }
@@ -170,10 +170,10 @@ struct VerifierBehaviourTests {
     func keyMiss() throws {
         let missCase = try #require(scenario.cases.first { $0.expectCode == 303 && $0.name.contains("unknown") })
         let calls = Locked<[KeyMiss]>([])
-        let keys = try JWKSet(json: scenario.jwks)
+        let keys = try JWKSet(json: scenario.jwks, backend: .forTests)
         let verifier = try Verifier(
             issuers: [TrustedIssuer(identifier: scenario.issuer, audiences: [scenario.audience], keys: keys)],
-            onKeyMiss: { miss in calls.withLock { $0.append(miss) } }
+            onKeyMiss: { miss in calls.withLock { $0.append(miss) } }, backend: .forTests
         )
         for offset: Int64 in [0, 1, 29] {
             #expect(throws: KeyboundError(.tokenKidUnknown)) { try verifier.verify(missCase.request, now: scenario.now + offset) }
@@ -210,11 +210,11 @@ struct VerifierBehaviourTests {
         policy = VerifierPolicy()
         policy.maxJSONDepth = 1000
         #expect(throws: KeyboundError(.invalidConfiguration)) { try scenario.makeVerifier(policy: policy) }
-        let keys = try JWKSet(json: scenario.jwks)
+        let keys = try JWKSet(json: scenario.jwks, backend: .forTests)
         let issuer = TrustedIssuer(identifier: scenario.issuer, audiences: [scenario.audience], keys: keys)
-        #expect(throws: KeyboundError(.invalidConfiguration)) { try Verifier(issuers: [issuer, issuer]) }
+        #expect(throws: KeyboundError(.invalidConfiguration)) { try Verifier(issuers: [issuer, issuer], backend: .forTests) }
         #expect(throws: KeyboundError(.invalidConfiguration)) {
-            try Verifier(issuers: [issuer]).replaceKeys(forIssuer: "https://unknown", with: keys)
+            try Verifier(issuers: [issuer], backend: .forTests).replaceKeys(forIssuer: "https://unknown", with: keys)
         }
     }
 

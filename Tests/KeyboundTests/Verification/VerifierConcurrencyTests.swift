@@ -79,19 +79,19 @@ struct VerifierConcurrencyTests {
     @Test("JWKS rotation under load never fails a request signed by a key present in both sets")
     func rotationUnderLoad() throws {
         let cases = scenario.validResourceCases
-        let keysA = try JWKSet(json: scenario.jwks)
+        let keysA = try JWKSet(json: scenario.jwks, backend: .forTests)
         // Set B: the same keys in reverse order, plus one more key.
         let root = try #require(try JSONSerialization.jsonObject(with: Data(scenario.jwks.utf8)) as? [String: Any])
         var entries = try #require(root["keys"] as? [[String: Any]])
         entries.reverse()
         entries.append(["kty": "EC", "crv": "P-256", "kid": "extra", "use": "sig",
                         "x": "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs", "y": "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"])
-        let keysB = try JWKSet(json: String(decoding: try JSONSerialization.data(withJSONObject: ["keys": entries]), as: UTF8.self))
+        let keysB = try JWKSet(json: String(decoding: try JSONSerialization.data(withJSONObject: ["keys": entries]), as: UTF8.self), backend: .forTests)
         #expect(keysB.count == keysA.count + 1)
         // A store that always records, so the same requests can be verified again and again.
         let verifier = try Verifier(
             issuers: [TrustedIssuer(identifier: scenario.issuer, audiences: [scenario.audience], keys: keysA)],
-            replayStore: FixedReplayStore(.inserted)
+            replayStore: FixedReplayStore(.inserted), backend: .forTests
         )
         let failures = Atomic<Int>(0)
         let verified = Atomic<Int>(0)

@@ -3,25 +3,57 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
+#if OpenSSL
 internal import COpenSSL
 
-/// A validated public key: owns one OpenSSL `EVP_PKEY`, built from JWK members (RFC 7517, RFC 7518 §6, RFC 8037 §2).
+extension CryptoBackend {
+    /// The OpenSSL 3 backend: the system's libcrypto (`name` `"openssl"`). Compiled in by the package trait `OpenSSL`
+    /// (on by default); the one to use where a FIPS-validated OpenSSL provider is required.
+    public static let openSSL = CryptoBackend(name: "openssl", provider: OpenSSLProvider())
+}
+
+/// The OpenSSL provider: keys are `EVP_PKEY`s, signatures `EVP_DigestVerify`, digests the one-shot `SHA256()`/`HMAC()`.
+struct OpenSSLProvider: CryptoProvider {
+    func makeECKey(curve: ECCurve, x: ByteView, y: ByteView, rejectingAs code: KeyboundError.Code)
+        throws(KeyboundError) -> any BackendPublicKey
+    {
+        try OpenSSLKey.ec(curve: curve, x: x, y: y, rejectingAs: code)
+    }
+
+    func makeRSAKey(n: ByteView, e: ByteView, rejectingAs code: KeyboundError.Code)
+        throws(KeyboundError) -> any BackendPublicKey
+    {
+        try OpenSSLKey.rsa(n: n, e: e, rejectingAs: code)
+    }
+
+    func makeEd25519Key(x: ByteView, rejectingAs code: KeyboundError.Code)
+        throws(KeyboundError) -> any BackendPublicKey
+    {
+        try OpenSSLKey.ed25519(x: x, rejectingAs: code)
+    }
+
+    func sha256(_ data: ByteView) throws(KeyboundError) -> SHA256Digest {
+        Digest.sha256OpenSSL(data)
+    }
+
+    func hmacSHA256(key: ByteView, message: ByteView) throws(KeyboundError) -> SHA256Digest {
+        try Digest.hmacSHA256OpenSSL(key: key, message: message)
+    }
+}
+
+/// A public key of the OpenSSL backend: owns one `EVP_PKEY`, built from JWK members that Keybound's rules accepted.
 ///
 /// Keys are built with `OSSL_PARAM_BLD` + `EVP_PKEY_fromdata` (or the raw Ed25519 constructor), never with the
 /// DER/PEM decoders, which take global locks in OpenSSL 3.0 (DESIGN, measured facts).
 ///
-/// - Note: `PublicKey` is thread-safe: it is immutable after construction, and OpenSSL allows concurrent
-///   verifications with one `EVP_PKEY` (each builds its own context).
+/// - Note: Thread-safe: immutable after construction, and OpenSSL allows concurrent verifications with one
+///   `EVP_PKEY` (each builds or copies its own context).
 @safe
-package final class PublicKey: @unchecked Sendable {
-    /// The key type and the parameter that decides which algorithms it verifies.
-    package let kind: KeyKind
-
-    /// The owned `EVP_PKEY *`, freed in `deinit`. Only the OpenSSL backend reads it.
+final class OpenSSLKey: BackendPublicKey, @unchecked Sendable {
+    /// The owned `EVP_PKEY *`, freed in `deinit`.
     let pkey: OpaquePointer
 
-    private init(kind: KeyKind, takingOwnershipOf pkey: OpaquePointer) {
-        self.kind = kind
+    private init(takingOwnershipOf pkey: OpaquePointer) {
         unsafe self.pkey = pkey
     }
 
@@ -31,22 +63,16 @@ package final class PublicKey: @unchecked Sendable {
 
     // MARK: - EC
 
-    /// Builds an EC public key from a JWK's decoded coordinates (RFC 7518 §6.2.1).
+    /// Builds an EC public key from checked coordinates (RFC 7518 §6.2.1;
+    /// ``PublicKey/ec(curve:x:y:rejectingAs:backend:)``).
     ///
-    /// - Parameters:
-    ///   - curve: the JWK `crv`.
-    ///   - x: the decoded big-endian `x`, exactly ``ECCurve/coordinateByteCount`` bytes.
-    ///   - y: the decoded big-endian `y`, exactly ``ECCurve/coordinateByteCount`` bytes.
-    ///   - code: the code to throw when the key is rejected (e.g. `.proofJWK`, `.invalidJWKS`).
-    /// - Throws: `code` when a coordinate has the wrong length or is not below p, or the point is not on the curve;
-    ///   `.internal` when OpenSSL fails for another reason.
+    /// - Throws: `code` when the point is not on the curve; `.internal` when OpenSSL fails for another reason.
     static func ec(
         curve: ECCurve,
         x: ByteView,
         y: ByteView,
         rejectingAs code: KeyboundError.Code
-    ) throws(KeyboundError) -> PublicKey {
-        try checkECCoordinates(curve: curve, x: x, y: y, rejectingAs: code)
+    ) throws(KeyboundError) -> OpenSSLKey {
         let groupName: StaticString =
             switch curve {
             case .p256: "prime256v1"
@@ -71,27 +97,20 @@ package final class PublicKey: @unchecked Sendable {
                 }
             }
         }
-        return unsafe PublicKey(kind: .ec(curve), takingOwnershipOf: pkey)
+        return unsafe OpenSSLKey(takingOwnershipOf: pkey)
     }
 
     // MARK: - RSA
 
-    /// Builds an RSA public key from a JWK's decoded `n` and `e` (RFC 7518 §6.3.1).
+    /// Builds an RSA public key from checked `n` and `e` (RFC 7518 §6.3.1;
+    /// ``PublicKey/rsa(n:e:modulusBits:rejectingAs:backend:)``).
     ///
-    /// - Parameters:
-    ///   - n: the modulus, big-endian, minimal length (no leading zero octet).
-    ///   - e: the public exponent, big-endian, minimal length; odd, 3 ≤ e < 2^32.
-    ///   - modulusBits: the accepted modulus sizes (``defaultRSAModulusBits`` by default policy, up to 8192).
-    ///   - code: the code to throw when the key is rejected.
-    /// - Throws: `code` when a rule of ``checkRSAParameters(n:e:modulusBits:rejectingAs:)`` fails or OpenSSL
-    ///   refuses the key; `.internal` when OpenSSL fails for another reason.
+    /// - Throws: `code` when OpenSSL refuses the key; `.internal` when OpenSSL fails for another reason.
     static func rsa(
         n: ByteView,
         e: ByteView,
-        modulusBits: ClosedRange<Int>,
         rejectingAs code: KeyboundError.Code
-    ) throws(KeyboundError) -> PublicKey {
-        let bits = try checkRSAParameters(n: n, e: e, modulusBits: modulusBits, rejectingAs: code)
+    ) throws(KeyboundError) -> OpenSSLKey {
         let modulus = unsafe n.withUnsafeBytes { unsafe COpenSSL_BN_bin2bn($0.baseAddress, $0.count) }
         let exponent = unsafe e.withUnsafeBytes { unsafe COpenSSL_BN_bin2bn($0.baseAddress, $0.count) }
         defer {
@@ -106,20 +125,15 @@ package final class PublicKey: @unchecked Sendable {
             unsafe OSSL_PARAM_BLD_push_BN(bld, ParamName.rsaN.cString, modulus) == 1
                 && OSSL_PARAM_BLD_push_BN(bld, ParamName.rsaE.cString, exponent) == 1
         }
-        return unsafe PublicKey(kind: .rsa(modulusBits: bits), takingOwnershipOf: pkey)
+        return unsafe OpenSSLKey(takingOwnershipOf: pkey)
     }
 
     // MARK: - Ed25519
 
-    /// Builds an Ed25519 public key from a JWK's decoded `x` (RFC 8037 §2).
+    /// Builds an Ed25519 public key from checked `x` (RFC 8037 §2; ``PublicKey/ed25519(x:rejectingAs:backend:)``).
     ///
-    /// - Parameters:
-    ///   - x: exactly 32 bytes, canonical (y < p) and not a small-order point.
-    ///   - code: the code to throw when the key is rejected.
-    /// - Throws: `code` when a rule of ``checkEd25519(x:rejectingAs:)`` fails; `.internal` when OpenSSL fails.
-    static func ed25519(x: ByteView, rejectingAs code: KeyboundError.Code) throws(KeyboundError) -> PublicKey {
-        try checkEd25519(x: x, rejectingAs: code)
-        probeWork(.publicKeyImports)
+    /// - Throws: `.internal` when OpenSSL fails.
+    static func ed25519(x: ByteView, rejectingAs code: KeyboundError.Code) throws(KeyboundError) -> OpenSSLKey {
         let pkey = unsafe x.withUnsafeBytes { bytes in
             unsafe COpenSSL_EVP_PKEY_new_raw_public_key_ex("ED25519", bytes.baseAddress, bytes.count)
         }
@@ -127,7 +141,7 @@ package final class PublicKey: @unchecked Sendable {
             ERR_clear_error()
             throw KeyboundError.make(.internal, "EVP_PKEY_new_raw_public_key_ex failed")
         }
-        return unsafe PublicKey(kind: .ed25519, takingOwnershipOf: pkey)
+        return unsafe OpenSSLKey(takingOwnershipOf: pkey)
     }
 
     // MARK: - Backend
@@ -143,7 +157,6 @@ package final class PublicKey: @unchecked Sendable {
         _ reason: String,
         _ push: (OpaquePointer) -> Bool
     ) throws(KeyboundError) -> OpaquePointer {
-        probeWork(.publicKeyImports)
         guard let bld = unsafe OSSL_PARAM_BLD_new() else {
             ERR_clear_error()
             throw KeyboundError.make(.internal, "OSSL_PARAM_BLD_new failed")
@@ -189,3 +202,4 @@ extension StaticString {
         unsafe UnsafeRawPointer(utf8Start).assumingMemoryBound(to: CChar.self)
     }
 }
+#endif

@@ -3,6 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
+#if OpenSSL
 internal import COpenSSL
 
 /// The OpenSSL half of ``SignatureVerifier``: `EVP_DigestVerify` with the parameters pinned.
@@ -11,12 +12,37 @@ internal import COpenSSL
 /// length and range. Each call uses a fresh `EVP_MD_CTX`, or a copy of the thread's template context for a key it
 /// has verified with before (``VerifyTemplates``). Only a return of 1 from `EVP_DigestVerify` is a valid
 /// signature (0 is invalid, < 0 an error: ATTACKS E3); failures of the context setup are `.internal`.
-extension SignatureVerifier {
+extension OpenSSLKey {
+    /// Runs the primitive of `scheme` (``BackendPublicKey/verify(_:signingInput:signature:)``; the caller checked the
+    /// signature's shape and, for ECDSA, that r and s lie in 1 ..< n).
+    func verify(_ scheme: SignatureScheme, signingInput: ByteView, signature: ByteView) throws(KeyboundError) -> Bool {
+        switch scheme {
+        case .ecdsa(let curve, let hash):
+            let size = curve.coordinateByteCount
+            guard signature.count == 2 &* size else { return false }
+            return try Self.verifyECDSA(
+                hash: hash,
+                key: self,
+                r: signature[0..<size],
+                s: signature[size..<(2 &* size)],
+                signingInput: signingInput
+            )
+        case .rsaPKCS1v15(let hash):
+            return try Self.verifyRSA(
+                hash: hash, pss: false, key: self, signingInput: signingInput, signature: signature)
+        case .rsaPSS(let hash):
+            return try Self.verifyRSA(
+                hash: hash, pss: true, key: self, signingInput: signingInput, signature: signature)
+        case .ed25519:
+            return try Self.verifyEd25519(key: self, signingInput: signingInput, signature: signature)
+        }
+    }
+
     /// Verifies raw ECDSA scalars `r` and `s` (each in 1 ..< n) by re-encoding them as the DER `ECDSA-Sig-Value`
     /// OpenSSL expects (SEC 1 §C.8, X.690 §8.3).
     static func verifyECDSA(
         hash: HashFunction,
-        key: PublicKey,
+        key: OpenSSLKey,
         r: ByteView,
         s: ByteView,
         signingInput: ByteView
@@ -47,7 +73,7 @@ extension SignatureVerifier {
     static func verifyRSA(
         hash: HashFunction,
         pss: Bool,
-        key: PublicKey,
+        key: OpenSSLKey,
         signingInput: ByteView,
         signature: ByteView
     ) throws(KeyboundError) -> Bool {
@@ -62,7 +88,7 @@ extension SignatureVerifier {
 
     /// Verifies a 64-byte Ed25519 signature (pure EdDSA: no pre-hash, one-shot, RFC 8032 §5.1.7).
     static func verifyEd25519(
-        key: PublicKey,
+        key: OpenSSLKey,
         signingInput: ByteView,
         signature: ByteView
     ) throws(KeyboundError) -> Bool {
@@ -75,7 +101,7 @@ extension SignatureVerifier {
     /// with MGF1 over that hash and a salt of the hash's length (`RSA_PSS_SALTLEN_DIGEST`, ATTACKS A7).
     private static func digestVerify(
         md: FetchedDigest?,
-        key: PublicKey,
+        key: OpenSSLKey,
         pssHash: HashFunction?,
         signingInput: ByteView,
         signature: ByteView
@@ -195,3 +221,4 @@ extension HashFunction {
         }
     }
 }
+#endif

@@ -3,6 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
+#if OpenSSL
 internal import COpenSSL
 
 #if canImport(Glibc)
@@ -150,3 +151,4 @@ let verifyTemplatesKey: pthread_key_t = {
     precondition(status == 0, "pthread_key_create failed")
     return key
 }()
+#endif
