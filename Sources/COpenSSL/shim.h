@@ -23,10 +23,6 @@
 
 static inline void COpenSSL_OPENSSL_free(void *ptr) { OPENSSL_free(ptr); }
 
-static inline int COpenSSL_CRYPTO_memcmp(const void *a, const void *b, size_t len) {
-    return CRYPTO_memcmp(a, b, len);
-}
-
 /* SHA-256 with a context on the caller's stack. OpenSSL 3's one-shot SHA256() goes through EVP_Q_digest, which
  * fetches the algorithm and allocates a context on every call; the low-level functions do neither. They are marked
  * deprecated in 3.0 but remain part of its API; Keybound uses them only for ath, thumbprints and replay keys (public
