@@ -316,7 +316,7 @@ private struct Tally {
     /// Prints the summary line and asserts that every vector of the file ran and passed.
     func finish(expectedCount: Int, sourceLocation: SourceLocation = #_sourceLocation) {
         print(
-            "wycheproof \(file): run \(run), passed \(passed), "
+            "wycheproof [\(CryptoBackend.forTests.name)] \(file): run \(run), passed \(passed), "
                 + "valid \(valid)/invalid \(invalid)/acceptable \(acceptable), skipped \(skipped) (none)"
         )
         #expect(run + skipped == expectedCount, "\(file): numberOfTests", sourceLocation: sourceLocation)
