@@ -48,11 +48,15 @@ traits=()
 if [ "$redis" = 1 ]; then
     scratch="$root/.build-capi-redis"
     name=keybound-redis
-    traits=(--traits Redis)
+    traits=(--traits default,Redis)
 fi
 if [ "$backend" = swift-crypto ]; then
     scratch="$root/.build-capi-swift-crypto"
     traits=(--disable-default-traits --traits SwiftCrypto)
+    if [ "$redis" = 1 ]; then
+        scratch="$root/.build-capi-swift-crypto-redis"
+        traits=(--disable-default-traits --traits SwiftCrypto,Redis)
+    fi
 fi
 set -x
 swift build -c release --product KeyboundCABI --scratch-path "$scratch" "${traits[@]}" \

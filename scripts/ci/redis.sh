@@ -50,7 +50,7 @@ start_redis
 cli info server | grep -E '^redis_version' || true
 
 say "build with the Redis trait (.build-redis)"
-scratch=(--scratch-path "$root/.build-redis" --traits Redis)
+scratch=(--scratch-path "$root/.build-redis" --traits default,Redis)
 run swift build "${scratch[@]}" --product keybound-fleet
 run swift build "${scratch[@]}" --product keybound
 bin="$(swift build "${scratch[@]}" --show-bin-path)"

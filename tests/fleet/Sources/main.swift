@@ -456,6 +456,6 @@ func sha256(_ bytes: [UInt8]) -> [UInt8] {
     return Array(digest)
 }
 #else
-print("keybound-fleet needs the Redis trait: swift build --traits Redis --product keybound-fleet")
+print("keybound-fleet needs the Redis trait: swift build --traits default,Redis --product keybound-fleet")
 exit(2)
 #endif
