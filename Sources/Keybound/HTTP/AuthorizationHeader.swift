@@ -49,7 +49,7 @@ package enum AuthorizationHeader {
         guard value.count &- start <= maxTokenBytes else {
             throw KeyboundError.make(.tokenMalformed, "access token is larger than the limit")
         }
-        while index < value.count && value[index].isToken68Character { index &+= 1 }
+        index &+= value[start..<value.count].prefixCount(inClass: .token68)
         guard index > start else {
             throw KeyboundError.make(.malformedAuthorization, "no token68 after the DPoP scheme and one space")
         }
@@ -89,16 +89,5 @@ extension UInt8 {
         default:
             false
         }
-    }
-
-    /// The characters of token68 before its "=" padding (RFC 9110 §11.2): ALPHA / DIGIT / "-" / "." / "_" /
-    /// "~" / "+" / "/".
-    /// A bit per ASCII character (the token is scanned on every request, so this is a mask lookup, not a switch).
-    fileprivate var isToken68Character: Bool {
-        // Bits 0–63: "+" "-" "." "/" and the digits; bits 64–127: the letters, "_" and "~".
-        let low: UInt64 = 0x03FF_E800_0000_0000
-        let high: UInt64 = 0x47FF_FFFE_87FF_FFFE
-        let word = self < 64 ? low : high
-        return self < 128 && (word >> UInt64(self & 63)) & 1 == 1
     }
 }

@@ -29,7 +29,7 @@ package enum Base64URL {
         return triples &* 4 &+ (rest == 0 ? 0 : rest &+ 1)
     }
 
-    /// The 6-bit value of an alphabet character, or 0xFF for any other byte.
+    /// The 6-bit value of an alphabet character, or 0xFF for any other byte (``sextetTable`` holds them all).
     @inlinable
     static func sextet(_ c: UInt8) -> UInt8 {
         switch c {
@@ -57,18 +57,10 @@ package enum Base64URL {
         }
         guard decoded <= out.remaining else { throw .make(code, "base64url value too long") }
         probeWork(.base64URLDecodedBytes, input.count)
-        let fullQuads = input.count / 4
-        var i = 0
-        var q = 0
-        while q < fullQuads {
-            let a = sextet(input[i]), b = sextet(input[i &+ 1]), c = sextet(input[i &+ 2]), d = sextet(input[i &+ 3])
-            guard (a | b | c | d) & 0xC0 == 0 else { throw .make(code, "base64url has a character outside its alphabet") }
-            out.append(a << 2 | b >> 4)
-            out.append(b << 4 | c >> 2)
-            out.append(c << 6 | d)
-            i &+= 4
-            q &+= 1
+        guard decodeQuads(input, into: &out) else {
+            throw .make(code, "base64url has a character outside its alphabet")
         }
+        let i = input.count / 4 * 4
         switch input.count &- i {
         case 2:
             let a = sextet(input[i]), b = sextet(input[i &+ 1])

@@ -189,6 +189,7 @@ extension JSON {
             i &+= 1  // opening quote
             var escaped = false
             while true {
+                i &+= bytes[i..<bytes.count].prefixCount(inClass: .plainJSONString)
                 guard i < bytes.count else { throw fail("JSON string is not closed") }
                 let b = bytes[i]
                 switch b {

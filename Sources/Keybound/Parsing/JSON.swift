@@ -65,8 +65,11 @@ enum JSON {
         case UInt8(ascii: "\""):
             var i = start &+ 1
             var escaped = false
-            while bytes[i] != UInt8(ascii: "\"") {
-                if bytes[i] == UInt8(ascii: "\\") {
+            while true {
+                i &+= bytes[i..<bytes.count].prefixCount(inClass: .plainJSONString)
+                let b = bytes[i]
+                if b == UInt8(ascii: "\"") { break }
+                if b == UInt8(ascii: "\\") {
                     escaped = true
                     i &+= 1
                 }

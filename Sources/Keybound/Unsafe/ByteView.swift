@@ -81,6 +81,30 @@ package struct ByteView {
         return unsafe base.distance(to: UnsafeRawPointer(found))
     }
 
+    /// The length of the longest prefix of bytes that all have a non-zero entry in `table` (256 entries, one per
+    /// byte value: a ``ByteClass`` table).
+    ///
+    /// Tests 8 bytes per step with unchecked reads: the access token and every JSON string of a request are scanned
+    /// this way on every request.
+    @inlinable
+    func prefixCount(inClass table: ByteClass) -> Int {
+        unsafe table.members.withUnsafeBufferPointer { member in
+            precondition(member.count == 256, "a byte class has 256 entries")
+            // Safe because every read is below `count` and a byte indexes the 256-entry table.
+            let n = count
+            var i = 0
+            while i &+ 8 <= n {
+                let all = unsafe member[Int(_base[i])] & member[Int(_base[i &+ 1])] & member[Int(_base[i &+ 2])]
+                    & member[Int(_base[i &+ 3])] & member[Int(_base[i &+ 4])] & member[Int(_base[i &+ 5])]
+                    & member[Int(_base[i &+ 6])] & member[Int(_base[i &+ 7])]
+                if all == 0 { break }
+                i &+= 8
+            }
+            while i < n, unsafe member[Int(_base[i])] != 0 { i &+= 1 }
+            return i
+        }
+    }
+
     /// Copies the bytes into a new array (for values that must outlive the view).
     @usableFromInline
     package func copyToArray() -> [UInt8] {

@@ -119,19 +119,21 @@ extension Verifier {
         return try proofJWS.withDecoded(maxDepth: policy.maxJSONDepth, failingWith: .proofMalformed) {
             (header, payload, signature) throws(KeyboundError) -> Checked in
             // 3. Proof header.
+            let header = ProofHeaderMembers(header)
             let alg = try checkProofHeader(header)
             let clientKey = try clientKey(header, alg: alg)
             // 4. Proof claims.
-            let jti = try proofClaims(payload, method: method, requestURL: requestURL)
-            let iat = try checkIAT(payload, now: now)
+            let claims = ProofClaimMembers(payload)
+            let jti = try proofClaims(claims, method: method, requestURL: requestURL)
+            let iat = try checkIAT(claims, now: now)
             // The token's SHA-256 is computed once: `ath` is its base64url and the token cache is keyed by it.
             let tokenHash = try tokenBytes.map { (bytes) throws(KeyboundError) -> SHA256Digest in
                 try backend.sha256(bytes)
             }
             if let tokenHash {
-                try checkATH(payload, tokenHash: tokenHash)
+                try checkATH(claims, tokenHash: tokenHash)
             }
-            try checkNonce(payload, clientKey: clientKey, now: now)
+            try checkNonce(claims, clientKey: clientKey, now: now)
             // 5. The access token and its binding.
             var token: VerifiedToken? = nil
             switch mode {
@@ -166,18 +168,18 @@ extension Verifier {
     }
 
     /// Check 3: `typ`, `alg`, `crit` (RFC 9449 §4.3 checks 4–6, RFC 7515 §4.1.11). Returns the algorithm.
-    func checkProofHeader(_ header: JSONValue) throws(KeyboundError) -> JWSAlgorithm {
-        guard let typ = header.member("typ"), typ.stringEquals("dpop+jwt") else {
+    func checkProofHeader(_ header: ProofHeaderMembers) throws(KeyboundError) -> JWSAlgorithm {
+        guard let typ = header.typ, typ.stringEquals("dpop+jwt") else {
             throw .make(.proofTyp, "DPoP proof typ is not dpop+jwt")
         }
-        guard let algValue = header.member("alg"), algValue.kind == .string else {
+        guard let algValue = header.alg, algValue.kind == .string else {
             throw .make(.proofAlg, "DPoP proof alg is missing or not a string")
         }
         let named: JWSAlgorithm? = algValue.withUnescapedString { JWSAlgorithm.named($0) }
         guard let alg = named, policy.proofAlgorithms.contains(alg) else {
             throw .make(.proofAlg, "DPoP proof alg is not allowed")
         }
-        guard header.member("crit") == nil else {
+        guard header.crit == nil else {
             throw .make(.proofCrit, "DPoP proof has a crit header Keybound does not understand")
         }
         return alg
@@ -185,8 +187,8 @@ extension Verifier {
 
     /// Check 3, continued: the public key in `jwk`, from the cache when this exact JWK was seen before; its type,
     /// curve and declared `alg` must agree with the proof's `alg` on every request, cached or not.
-    func clientKey(_ header: JSONValue, alg: JWSAlgorithm) throws(KeyboundError) -> ClientKey {
-        guard let jwk = header.member("jwk"), jwk.kind == .object else {
+    func clientKey(_ header: ProofHeaderMembers, alg: JWSAlgorithm) throws(KeyboundError) -> ClientKey {
+        guard let jwk = header.jwk, jwk.kind == .object else {
             throw .make(.proofJWK, "DPoP proof has no jwk object")
         }
         let clientKey: ClientKey
@@ -215,24 +217,24 @@ extension Verifier {
 
     /// Check 4: `jti`, `htm`, `htu` (RFC 9449 §4.3 checks 8–9). Returns the `jti`.
     func proofClaims(
-        _ payload: JSONValue,
+        _ claims: ProofClaimMembers,
         method: ByteView,
         requestURL: ByteView
     ) throws(KeyboundError) -> JSONValue {
-        guard let jti = payload.member("jti"), jti.kind == .string else {
+        guard let jti = claims.jti, jti.kind == .string else {
             throw .make(.proofClaims, "DPoP proof jti is missing or not a string")
         }
         let jtiCount = jti.unescapedStringCount
         guard jtiCount > 0 && jtiCount <= policy.maxJTIBytes else {
             throw .make(.proofClaims, "DPoP proof jti is empty or too long")
         }
-        guard let htm = payload.member("htm"), htm.kind == .string else {
+        guard let htm = claims.htm, htm.kind == .string else {
             throw .make(.proofClaims, "DPoP proof htm is missing or not a string")
         }
-        guard let htu = payload.member("htu"), htu.kind == .string else {
+        guard let htu = claims.htu, htu.kind == .string else {
             throw .make(.proofClaims, "DPoP proof htu is missing or not a string")
         }
-        guard let iat = payload.member("iat"), iat.kind == .number else {
+        guard let iat = claims.iat, iat.kind == .number else {
             throw .make(.proofClaims, "DPoP proof iat is missing or not a number")
         }
         _ = iat
@@ -245,8 +247,8 @@ extension Verifier {
     }
 
     /// Check 4, continued: `now − maxAge − skew ≤ iat ≤ now + skew` (DESIGN "Contracts → Time edges").
-    func checkIAT(_ payload: JSONValue, now: Int64) throws(KeyboundError) -> Double {
-        guard let iat = payload.member("iat")?.numericDate() else {
+    func checkIAT(_ claims: ProofClaimMembers, now: Int64) throws(KeyboundError) -> Double {
+        guard let iat = claims.iat?.numericDate() else {
             throw .make(.proofIAT, "DPoP proof iat is out of range")
         }
         let current = Double(now)
@@ -258,8 +260,8 @@ extension Verifier {
 
     /// Check 4, continued: `ath` is base64url(SHA-256(access token)) (RFC 9449 §4.3 check 12 and §7); `tokenHash`
     /// is that SHA-256.
-    func checkATH(_ payload: JSONValue, tokenHash digest: SHA256Digest) throws(KeyboundError) {
-        guard let ath = payload.member("ath"), ath.kind == .string else {
+    func checkATH(_ claims: ProofClaimMembers, tokenHash digest: SHA256Digest) throws(KeyboundError) {
+        guard let ath = claims.ath, ath.kind == .string else {
             throw .make(.proofATH, "DPoP proof ath is missing")
         }
         let equal = withScratch(capacity: 43) { expected -> Bool in
@@ -270,11 +272,11 @@ extension Verifier {
     }
 
     /// Check 4, continued: the nonce, when the policy requires one (RFC 9449 §8, §9). Failures carry a fresh nonce.
-    func checkNonce(_ payload: JSONValue, clientKey: ClientKey, now: Int64) throws(KeyboundError) {
+    func checkNonce(_ claims: ProofClaimMembers, clientKey: ClientKey, now: Int64) throws(KeyboundError) {
         guard let nonces = policy.nonces else { return }
         let context = nonces.boundToKey ? clientKey.jktBytes : []
         try ByteView.with(context) { (context) throws(KeyboundError) in
-            guard let nonce = payload.member("nonce") else {
+            guard let nonce = claims.nonce else {
                 let fresh = try nonces.mint(now: now, context: context)
                 throw KeyboundError.make(.nonceRequired, "Resource server requires nonce in DPoP proof")
                     .withDPoPNonce(fresh)

@@ -31,8 +31,11 @@ extension Verifier {
         signature: ByteView,
         now: Int64
     ) throws(KeyboundError) -> VerifiedToken {
+        let payloadBytes = payload.bytes
+        let header = TokenHeaderMembers(header)
+        let payload = TokenClaimMembers(payload)
         // Header: alg allowed, typ accepted, no crit (RFC 8725 §3.1, §3.11; RFC 9068 §4; RFC 7515 §4.1.11).
-        guard let algValue = header.member("alg"), algValue.kind == .string else {
+        guard let algValue = header.alg, algValue.kind == .string else {
             throw .make(.tokenAlg, "access token alg is missing or not a string")
         }
         let named: JWSAlgorithm? = algValue.withUnescapedString { JWSAlgorithm.named($0) }
@@ -40,11 +43,11 @@ extension Verifier {
             throw .make(.tokenAlg, "access token alg is not allowed")
         }
         try checkTokenType(header)
-        guard header.member("crit") == nil else {
+        guard header.crit == nil else {
             throw .make(.tokenMalformed, "access token has a crit header Keybound does not understand")
         }
         // The issuer, from `iss`: keys are looked up per issuer (ATTACKS D6).
-        guard let iss = payload.member("iss") else { throw .make(.tokenIssuer, "access token has no iss") }
+        guard let iss = payload.iss else { throw .make(.tokenIssuer, "access token has no iss") }
         guard iss.kind == .string else { throw .make(.tokenClaims, "access token iss is not a string") }
         let found: IssuerState? = iss.withUnescapedString { name in
             issuers.first { issuer in ByteView.with(issuer.identifierBytes) { $0.elementsEqual(name) } }
@@ -54,35 +57,35 @@ extension Verifier {
         let generation = issuer.generation.load(ordering: .acquiring)
         let keys = issuer.keys
         do throws(KeyboundError) {
-            try Self.checkSignature(jws, alg: alg, kid: header.member("kid"), signature: signature, keys: keys)
+            try Self.checkSignature(jws, alg: alg, kid: header.kid, signature: signature, keys: keys)
         } catch {
-            if error.code == .tokenKidUnknown { reportKeyMiss(issuer, kid: header.member("kid"), now: now) }
+            if error.code == .tokenKidUnknown { reportKeyMiss(issuer, kid: header.kid, now: now) }
             throw error
         }
         // Claims (RFC 7519 §4.1, RFC 9068 §2.2, RFC 7800 §3.1).
         try checkAudience(payload, issuer: issuer)
-        guard let expValue = payload.member("exp") else { throw .make(.tokenClaims, "access token has no exp") }
+        guard let expValue = payload.exp else { throw .make(.tokenClaims, "access token has no exp") }
         guard let exp = expValue.numericDate() else { throw .make(.tokenClaims, "access token exp is not a NumericDate") }
         var notBefore: Double? = nil
-        if let nbf = payload.member("nbf") {
+        if let nbf = payload.nbf {
             guard let value = nbf.numericDate() else { throw .make(.tokenClaims, "access token nbf is not a NumericDate") }
             notBefore = value
         }
-        if let iat = payload.member("iat"), iat.numericDate() == nil {
+        if let iat = payload.iat, iat.numericDate() == nil {
             throw .make(.tokenClaims, "access token iat is not a NumericDate")
         }
-        let subject = try optionalString(payload, "sub")
-        let clientID = try optionalString(payload, "client_id")
-        let scope = try optionalString(payload, "scope")
-        let tokenID = try optionalString(payload, "jti")
-        guard let cnf = payload.member("cnf") else { throw .make(.tokenBinding, "access token has no cnf") }
+        let subject = try optionalString(payload.sub)
+        let clientID = try optionalString(payload.clientID)
+        let scope = try optionalString(payload.scope)
+        let tokenID = try optionalString(payload.jti)
+        guard let cnf = payload.cnf else { throw .make(.tokenBinding, "access token has no cnf") }
         guard cnf.kind == .object else { throw .make(.tokenClaims, "access token cnf is not an object") }
         guard let jkt = cnf.member("jkt"), jkt.kind == .string else {
             throw .make(.tokenBinding, "access token has no cnf.jkt")
         }
         let boundJKT = jkt.withUnescapedString { $0.copyToArray() }
         return VerifiedToken(
-            issuer: issuer, keyGeneration: generation, payload: payload.bytes.copyToArray(), subject: subject,
+            issuer: issuer, keyGeneration: generation, payload: payloadBytes.copyToArray(), subject: subject,
             clientID: clientID, scope: scope, tokenID: tokenID, expiresAt: exp, notBefore: notBefore,
             boundJKT: boundJKT
         )
@@ -117,8 +120,8 @@ extension Verifier {
 
     /// `typ` of an access token: `at+jwt` or `application/at+jwt` always; `JWT` or none unless strict; never
     /// anything else (RFC 9068 §4, RFC 8725 §3.11). Compared exactly.
-    func checkTokenType(_ header: JSONValue) throws(KeyboundError) {
-        guard let typ = header.member("typ") else {
+    func checkTokenType(_ header: TokenHeaderMembers) throws(KeyboundError) {
+        guard let typ = header.typ else {
             if policy.strictTokenType { throw .make(.tokenTyp, "access token has no typ") }
             return
         }
@@ -128,8 +131,8 @@ extension Verifier {
     }
 
     /// `aud`: a string or an array of strings, one of which this server accepts from this issuer (RFC 7519 §4.1.3).
-    func checkAudience(_ payload: JSONValue, issuer: IssuerState) throws(KeyboundError) {
-        guard let aud = payload.member("aud") else { throw .make(.tokenAudience, "access token has no aud") }
+    func checkAudience(_ payload: TokenClaimMembers, issuer: IssuerState) throws(KeyboundError) {
+        guard let aud = payload.aud else { throw .make(.tokenAudience, "access token has no aud") }
         func accepted(_ value: JSONValue) -> Bool {
             value.withUnescapedString { name in
                 issuer.audiences.contains { expected in ByteView.with(expected) { $0.elementsEqual(name) } }
@@ -155,8 +158,8 @@ extension Verifier {
         }
     }
 
-    func optionalString(_ payload: JSONValue, _ name: StaticString) throws(KeyboundError) -> String? {
-        guard let value = payload.member(name) else { return nil }
+    func optionalString(_ value: JSONValue?) throws(KeyboundError) -> String? {
+        guard let value else { return nil }
         guard value.kind == .string else { throw .make(.tokenClaims, "access token claim is not a string") }
         return value.stringValue()
     }

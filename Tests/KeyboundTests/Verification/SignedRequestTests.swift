@@ -89,6 +89,50 @@ struct SignedRequestTests {
         #expect(throws: KeyboundError(.proofReplayed)) { try verifier.verify(request, now: world.now) }
     }
 
+    @Test("member names spelt with escapes are read after unescaping, in every header and payload, in any order")
+    func escapedMemberNames() throws {
+        let world = try SignedWorld()
+        let client = try SigningKey.generate(.es256)
+        // The token: escaped names in its header (typ, alg, kid) and payload (iss, sub, scope, cnf, exp).
+        let tokenHeader = #"{"\u0074yp":"at+jwt","kid":"k1","\u0061lg":"ES256"}"#
+        let claims = AccessTokenClaims(iss: world.issuer, aud: [world.audience], sub: "user-7", scope: "orders:read",
+                                       jkt: client.thumbprint, iat: world.now, exp: world.now + 600, jti: "t-9",
+                                       kid: "k1").json
+        let escapedClaims = claims.replacingOccurrences(of: #""iss":"#, with: #""\u0069ss":"#)
+            .replacingOccurrences(of: #""sub":"#, with: #""s\u0075b":"#)
+            .replacingOccurrences(of: #""scope":"#, with: #""sc\u006fpe":"#)
+            .replacingOccurrences(of: #""cnf":"#, with: #""\u0063nf":"#)
+            .replacingOccurrences(of: #""exp":"#, with: #""ex\u0070":"#)
+        #expect(escapedClaims.components(separatedBy: "\\u00").count == 6)
+        let token = try JWS.compact(headerJSON: tokenHeader, payloadJSON: escapedClaims, key: world.issuerKey)
+        // The proof: its header members in reverse order with escapes, its claims reordered with escapes.
+        let proofHeader = #"{"j\u0077k":"# + client.publicJWK + #","\u0061lg":"ES256","typ":"dpop\u002bjwt"}"#
+        let payload = #"{"\u0069at":\#(world.now),"ath":"\#(Thumbprint.accessTokenHash(token))","#
+            + #""ht\u0075":"\#(DPoPBuilder.htu(of: world.url))","\u0068tm":"POST","\u006ati":"p-1"}"#
+        let proof = try JWS.compact(headerJSON: proofHeader, payloadJSON: payload, key: client)
+        let request = DPoPRequest(method: "POST", url: world.url, authorization: "DPoP \(token)", dpop: [proof])
+        let verified = try world.verifier().verify(request, now: world.now)
+        #expect(verified.jkt == client.thumbprint)
+        #expect(verified.subject == "user-7")
+        #expect(verified.scope == "orders:read")
+        #expect(verified.proofJTI == "p-1")
+
+        // An escaped `crit` is still a `crit`: refused in the proof header and in the token header.
+        let critProof = try JWS.compact(
+            headerJSON: #"{"typ":"dpop+jwt","alg":"ES256","\u0063rit":["x"],"x":1,"jwk":"# + client.publicJWK + "}",
+            payloadJSON: payload.replacingOccurrences(of: "p-1", with: "p-2"), key: client)
+        #expect(throws: KeyboundError(.proofCrit)) {
+            try world.verifier().verify(
+                DPoPRequest(method: "POST", url: world.url, authorization: "DPoP \(token)", dpop: [critProof]),
+                now: world.now)
+        }
+        let critHeader = #"{"typ":"at+jwt","kid":"k1","alg":"ES256","cr\u0069t":["x"],"x":1}"#
+        let critToken = try JWS.compact(headerJSON: critHeader, payloadJSON: claims, key: world.issuerKey)
+        #expect(throws: KeyboundError(.tokenMalformed)) {
+            try world.verifier().verify(try world.request(client: client, token: critToken, jti: "p-3"), now: world.now)
+        }
+    }
+
     @Test("nonces end to end: missing → 220 with a fresh nonce, retried → accepted, stale → 221 with a fresh one")
     func nonces() throws {
         let world = try SignedWorld()
