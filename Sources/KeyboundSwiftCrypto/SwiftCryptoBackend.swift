@@ -33,21 +33,16 @@ struct SwiftCryptoProvider: CryptoProvider {
     func makeECKey(curve: ECCurve, x: ByteView, y: ByteView, rejectingAs code: KeyboundError.Code)
         throws(KeyboundError) -> any BackendPublicKey
     {
-        // The raw representation is x || y (each exactly the field size: checked by PublicKey.checkECCoordinates).
-        var raw = [UInt8]()
-        raw.reserveCapacity(x.count + y.count)
-        raw.append(contentsOf: x.copyToArray())
-        raw.append(contentsOf: y.copyToArray())
-        do {
-            switch curve {
-            case .p256: return SwiftCryptoKey(.p256(try P256.Signing.PublicKey(rawRepresentation: raw)))
-            case .p384: return SwiftCryptoKey(.p384(try P384.Signing.PublicKey(rawRepresentation: raw)))
-            case .p521: return SwiftCryptoKey(.p521(try P521.Signing.PublicKey(rawRepresentation: raw)))
-            }
-        } catch {
-            // swift-crypto refuses a point that is not on the curve (its only failure for checked coordinates).
+        // The X9.62 uncompressed point 04 || x || y (each exactly the field size: checked by
+        // PublicKey.checkECCoordinates), decoded by BoringSSL, which refuses a point that is not on the curve.
+        var point = [UInt8](repeating: 4, count: 1)
+        point.reserveCapacity(1 + x.count + y.count)
+        point.append(contentsOf: x.copyToArray())
+        point.append(contentsOf: y.copyToArray())
+        guard let key = BoringSSLECKey(curve: curve, uncompressedPoint: point) else {
             throw KeyboundError(code, reason: "EC point is not on the curve")
         }
+        return SwiftCryptoKey(.ec(key))
     }
 
     func makeRSAKey(n: ByteView, e: ByteView, rejectingAs code: KeyboundError.Code)
@@ -105,9 +100,7 @@ struct SwiftCryptoProvider: CryptoProvider {
 /// A public key of the swift-crypto backend. Immutable; swift-crypto's key values are `Sendable`.
 final class SwiftCryptoKey: BackendPublicKey {
     enum Storage: Sendable {
-        case p256(P256.Signing.PublicKey)
-        case p384(P384.Signing.PublicKey)
-        case p521(P521.Signing.PublicKey)
+        case ec(BoringSSLECKey)
         case rsa(_RSA.Signing.PublicKey)
         case ed25519(Curve25519.Signing.PublicKey)
     }
@@ -120,7 +113,7 @@ final class SwiftCryptoKey: BackendPublicKey {
 
     /// Runs the primitive of `scheme` (the caller checked the signature's shape, and for ECDSA r, s ∈ 1 ..< n).
     ///
-    /// ECDSA takes the raw `r || s` as swift-crypto's raw representation; RSA hashes with the scheme's hash and
+    /// ECDSA hashes into a stack buffer and verifies the raw `r || s` with BoringSSL's `ECDSA_verify_p1363`; RSA hashes with the scheme's hash and
     /// verifies the digest, PKCS #1 v1.5 or PSS with MGF1 over the same hash and a salt of the hash's length
     /// (swift-crypto's `.PSS`, RFC 7518 §3.5); Ed25519 is pure EdDSA over the message (RFC 8032 §5.1.7).
     func verify(_ scheme: SignatureScheme, signingInput: ByteView, signature: ByteView) throws(KeyboundError) -> Bool {
@@ -138,15 +131,10 @@ final class SwiftCryptoKey: BackendPublicKey {
         signature: UnsafeRawBufferPointer
     ) -> Bool {
         switch (storage, scheme) {
-        case (.p256(let key), .ecdsa(.p256, .sha256)):
-            guard let sig = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-            return key.isValidSignature(sig, for: SHA256.hash(data: message))
-        case (.p384(let key), .ecdsa(.p384, .sha384)):
-            guard let sig = try? P384.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-            return key.isValidSignature(sig, for: SHA384.hash(data: message))
-        case (.p521(let key), .ecdsa(.p521, .sha512)):
-            guard let sig = try? P521.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-            return key.isValidSignature(sig, for: SHA512.hash(data: message))
+        case (.ec(let key), .ecdsa(.p256, .sha256)) where key.curve == .p256,
+            (.ec(let key), .ecdsa(.p384, .sha384)) where key.curve == .p384,
+            (.ec(let key), .ecdsa(.p521, .sha512)) where key.curve == .p521:
+            return key.verify(message: message, signature: signature)
         case (.rsa(let key), .rsaPKCS1v15(let hash)):
             return verifyRSA(key, hash, padding: .insecurePKCS1v1_5, message: message, signature: signature)
         case (.rsa(let key), .rsaPSS(let hash)):
@@ -171,6 +159,63 @@ final class SwiftCryptoKey: BackendPublicKey {
         case .sha256: return key.isValidSignature(sig, for: SHA256.hash(data: message), padding: padding)
         case .sha384: return key.isValidSignature(sig, for: SHA384.hash(data: message), padding: padding)
         case .sha512: return key.isValidSignature(sig, for: SHA512.hash(data: message), padding: padding)
+        }
+    }
+}
+
+/// An EC public key as BoringSSL's own `EC_KEY` (swift-crypto's vendored BoringSSL).
+///
+/// swift-crypto's `P256.Signing.PublicKey.isValidSignature` copies the signature into `Data`, converts r and s to
+/// `BIGNUM`s and hashes through a heap-allocated digest context: about 15 allocations per verify. BoringSSL's
+/// `ECDSA_verify_p1363` takes the fixed-width `r || s` and the digest as they are, so a warm ECDSA verify here
+/// allocates nothing (AllocationTests) and costs what the arithmetic costs.
+///
+/// - Note: Immutable after init (BoringSSL documents `EC_KEY` verification as safe from many threads at once).
+final class BoringSSLECKey: @unchecked Sendable {
+    let curve: ECCurve
+    private let key: OpaquePointer
+
+    init?(curve: ECCurve, uncompressedPoint point: [UInt8]) {
+        let nid: Int32
+        switch curve {
+        case .p256: nid = NID_X9_62_prime256v1
+        case .p384: nid = NID_secp384r1
+        case .p521: nid = NID_secp521r1
+        }
+        guard let key = CCryptoBoringSSL_EC_KEY_new_by_curve_name(nid) else { return nil }
+        let decoded = point.withUnsafeBufferPointer { CCryptoBoringSSL_EC_KEY_oct2key(key, $0.baseAddress, $0.count, nil) }
+        guard decoded == 1 else {
+            CCryptoBoringSSL_EC_KEY_free(key)
+            return nil
+        }
+        self.curve = curve
+        self.key = key
+    }
+
+    deinit { CCryptoBoringSSL_EC_KEY_free(key) }
+
+    /// Hashes `message` with the curve's JWS hash (ES256: SHA-256, ES384: SHA-384, ES512: SHA-512) and verifies
+    /// the raw `r || s` (RFC 7518 §3.4) over the digest.
+    func verify(message: UnsafeRawBufferPointer, signature: UnsafeRawBufferPointer) -> Bool {
+        // Room for the longest digest (SHA-512), on the stack.
+        var digest: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &digest) { out in
+            let input = message.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            let target = out.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            let length: Int
+            switch curve {
+            case .p256:
+                _ = CCryptoBoringSSL_SHA256(input, message.count, target)
+                length = 32
+            case .p384:
+                _ = CCryptoBoringSSL_SHA384(input, message.count, target)
+                length = 48
+            case .p521:
+                _ = CCryptoBoringSSL_SHA512(input, message.count, target)
+                length = 64
+            }
+            return CCryptoBoringSSL_ECDSA_verify_p1363(
+                target, length, signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count, key) == 1
         }
     }
 }
