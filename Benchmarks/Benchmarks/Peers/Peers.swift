@@ -36,7 +36,15 @@ let benchmarks: @Sendable () -> Void = {
 
     for (scenario, pool, make) in scenarios {
         let peer = Prepared<PeerStream>()
-        Benchmark("Peers.jwtkit.ES256.\(scenario)", configuration: .init(maxIterations: pool - spare)) { benchmark in
+        // jwt-kit's own malloc count moves by a few per cent from one run to the next (270-282 per request seen):
+        // its thresholds get that much room; Keybound's are exact.
+        let peerTolerance: [BenchmarkMetric: BenchmarkThresholds] = [
+            .mallocCountTotal: .init(relative: [.p90: 6.0], absolute: [.p90: 16]),
+        ]
+        Benchmark(
+            "Peers.jwtkit.ES256.\(scenario)",
+            configuration: .init(maxIterations: pool - spare, thresholds: peerTolerance)
+        ) { benchmark in
             let prepared = peer.value
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations { blackHole(try await prepared.checker.verify(prepared.next())) }
