@@ -13,11 +13,21 @@ let suites = ["Parse", "Keys", "Verify", "Replay", "CABI", "Baseline", "Peers"]
 /// SwiftPM names a path dependency after its folder, so the main package's identity is the checkout's folder name.
 let core = String(Context.packageDirectory.split(separator: "/").dropLast().last ?? "keybound").lowercased()
 
+/// The suites that verify on the swift-crypto backend too (`CryptoBackend.swiftCrypto`, module KeyboundSwiftCrypto).
+let swiftCryptoSuites: Set<String> = ["Verify", "Peers"]
+
+/// The core exports no `KeyboundSwiftCrypto` product yet; its one product that carries the KeyboundSwiftCrypto module
+/// is the C library, KeyboundCABI (a dynamic library whose target depends on it). Linking that makes the module
+/// importable. Once the core adds `.library(name: "KeyboundSwiftCrypto", targets: ["KeyboundSwiftCrypto"])`, name
+/// that product here instead.
+let swiftCryptoProduct = "KeyboundCABI"
+
 let package = Package(
     name: "benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: "../"),
+        // Both backends: "default" keeps the OpenSSL trait on (a bare trait list would replace it).
+        .package(path: "../", traits: ["default", "SwiftCrypto"]),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         // The Peers suite: the same DPoP checks done with jwt-kit.
         .package(url: "https://github.com/vapor/jwt-kit", exact: "5.8.0"),
@@ -43,7 +53,8 @@ let package = Package(
                 .product(name: "KeyboundSigning", package: core),
                 "BenchmarkFixtures",
             ]
-                + (suite == "CABI" ? [.product(name: "KeyboundCABI", package: core)] : [])
+                + (suite == "CABI" || swiftCryptoSuites.contains(suite)
+                    ? [.product(name: suite == "CABI" ? "KeyboundCABI" : swiftCryptoProduct, package: core)] : [])
                 + (suite == "Baseline" ? ["CBaseline"] : [])
                 + (suite == "Peers" ? [.product(name: "JWTKit", package: "jwt-kit")] : []),
             path: "Benchmarks/\(suite)",

@@ -37,12 +37,15 @@ public final class Fixtures: @unchecked Sendable {
         return try DPoPBuilder.accessToken(claims, key: issuer)
     }
 
-    /// A verifier on the default policy (in-process replay cache), trusting `issuer`.
-    public func verifier(policy: VerifierPolicy = VerifierPolicy()) throws -> Verifier {
+    /// A verifier on the default policy (in-process replay cache), trusting `issuer`, on `backend` (its key set too).
+    public func verifier(policy: VerifierPolicy = VerifierPolicy(), backend: CryptoBackend = .default) throws
+        -> Verifier
+    {
         try Verifier(
             issuers: [TrustedIssuer(identifier: Self.issuerName, audiences: [Self.audience],
-                                    keys: try JWKSet(json: keySetJSON))],
-            policy: policy
+                                    keys: try JWKSet(json: keySetJSON, backend: backend))],
+            policy: policy,
+            backend: backend
         )
     }
 
@@ -82,6 +85,41 @@ public final class Fixtures: @unchecked Sendable {
             key: client, method: Self.method, url: Self.url, iat: Self.now, jti: jti, accessToken: token)
         return DPoPRequest(method: Self.method, url: Self.url, authorization: "DPoP " + token, dpop: [proof])
     }
+}
+
+/// What one benchmark builds in its `setup` hook and its closure then reads.
+///
+/// ordo-one/benchmark runs every benchmark of a suite in its own process, and each of those processes (and one more
+/// that only lists the benchmarks) runs the suite's registration closure. Inputs built there are built once per
+/// benchmark of the suite, for all of them; inputs built in a benchmark's `setup` hook are built only in the process
+/// that measures that benchmark, once, before its first sample. Each sample (one call of the closure) then takes the
+/// next input, so a verifier lives across the samples and no proof is verified twice.
+public final class Prepared<Value>: @unchecked Sendable {
+    private var stored: Value?
+    public init() {}
+
+    /// Stores the value (from the setup hook).
+    public func set(_ value: Value) { stored = value }
+
+    /// The stored value; only read after the setup hook ran.
+    public var value: Value {
+        guard let stored else { preconditionFailure("benchmark read its inputs before its setup hook ran") }
+        return stored
+    }
+}
+
+/// A verifier and the pool of unique requests it walks, one request per benchmark sample.
+public final class RequestStream: @unchecked Sendable {
+    public let verifier: Verifier
+    private var cursor: Cursor<DPoPRequest>
+
+    public init(verifier: Verifier, requests: [DPoPRequest]) {
+        self.verifier = verifier
+        cursor = Cursor(requests)
+    }
+
+    /// The next request of the pool (pools are sized so that a run never wraps around).
+    public func next() -> DPoPRequest { cursor.next() }
 }
 
 /// Walks a pool of unique inputs; each benchmark iteration takes the next one.
