@@ -159,6 +159,8 @@ package.traits.insert(
 )
 package.traits.insert(.default(enabledTraits: ["OpenSSL"]))
 package.dependencies.append(.package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"))
+// `import KeyboundSwiftCrypto` (CryptoBackend.swiftCrypto) for dependents; empty unless the trait is on.
+package.products.append(.library(name: "KeyboundSwiftCrypto", targets: ["KeyboundSwiftCrypto"]))
 package.targets.append(contentsOf: [
     .target(
         name: "KeyboundSwiftCrypto",

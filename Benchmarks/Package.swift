@@ -16,11 +16,6 @@ let core = String(Context.packageDirectory.split(separator: "/").dropLast().last
 /// The suites that verify on the swift-crypto backend too (`CryptoBackend.swiftCrypto`, module KeyboundSwiftCrypto).
 let swiftCryptoSuites: Set<String> = ["Verify", "Peers"]
 
-/// The core exports no `KeyboundSwiftCrypto` product yet; its one product that carries the KeyboundSwiftCrypto module
-/// is the C library, KeyboundCABI (a dynamic library whose target depends on it). Linking that makes the module
-/// importable. Once the core adds `.library(name: "KeyboundSwiftCrypto", targets: ["KeyboundSwiftCrypto"])`, name
-/// that product here instead.
-let swiftCryptoProduct = "KeyboundCABI"
 
 let package = Package(
     name: "benchmarks",
@@ -53,8 +48,8 @@ let package = Package(
                 .product(name: "KeyboundSigning", package: core),
                 "BenchmarkFixtures",
             ]
-                + (suite == "CABI" || swiftCryptoSuites.contains(suite)
-                    ? [.product(name: suite == "CABI" ? "KeyboundCABI" : swiftCryptoProduct, package: core)] : [])
+                + (suite == "CABI" ? [.product(name: "KeyboundCABI", package: core)] : [])
+                + (swiftCryptoSuites.contains(suite) ? [.product(name: "KeyboundSwiftCrypto", package: core)] : [])
                 + (suite == "Baseline" ? ["CBaseline"] : [])
                 + (suite == "Peers" ? [.product(name: "JWTKit", package: "jwt-kit")] : []),
             path: "Benchmarks/\(suite)",
