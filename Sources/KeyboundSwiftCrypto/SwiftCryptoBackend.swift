@@ -113,9 +113,10 @@ final class SwiftCryptoKey: BackendPublicKey {
 
     /// Runs the primitive of `scheme` (the caller checked the signature's shape, and for ECDSA r, s ∈ 1 ..< n).
     ///
-    /// ECDSA hashes into a stack buffer and verifies the raw `r || s` with BoringSSL's `ECDSA_verify_p1363`; RSA hashes with the scheme's hash and
-    /// verifies the digest, PKCS #1 v1.5 or PSS with MGF1 over the same hash and a salt of the hash's length
-    /// (swift-crypto's `.PSS`, RFC 7518 §3.5); Ed25519 is pure EdDSA over the message (RFC 8032 §5.1.7).
+    /// ECDSA hashes into a stack buffer and verifies the raw `r || s` with BoringSSL's `ECDSA_verify_p1363`; RSA
+    /// hashes with the scheme's hash and verifies the digest, PKCS #1 v1.5 or PSS with MGF1 over the same hash and a
+    /// salt of the hash's length (swift-crypto's `.PSS`, RFC 7518 §3.5); Ed25519 is pure EdDSA over the message
+    /// (RFC 8032 §5.1.7).
     func verify(_ scheme: SignatureScheme, signingInput: ByteView, signature: ByteView) throws(KeyboundError) -> Bool {
         signature.withUnsafeBytes { sig in
             signingInput.withUnsafeBytes { message in
@@ -183,8 +184,12 @@ final class BoringSSLECKey: @unchecked Sendable {
         case .p521: nid = NID_secp521r1
         }
         guard let key = CCryptoBoringSSL_EC_KEY_new_by_curve_name(nid) else { return nil }
-        let decoded = point.withUnsafeBufferPointer { CCryptoBoringSSL_EC_KEY_oct2key(key, $0.baseAddress, $0.count, nil) }
+        let decoded = point.withUnsafeBufferPointer { bytes in
+            CCryptoBoringSSL_EC_KEY_oct2key(key, bytes.baseAddress, bytes.count, nil)
+        }
         guard decoded == 1 else {
+            // BoringSSL's per-thread error queue is a bounded ring; cleared so a refusal leaves nothing behind.
+            CCryptoBoringSSL_ERR_clear_error()
             CCryptoBoringSSL_EC_KEY_free(key)
             return nil
         }
@@ -214,8 +219,10 @@ final class BoringSSLECKey: @unchecked Sendable {
                 _ = CCryptoBoringSSL_SHA512(input, message.count, target)
                 length = 64
             }
-            return CCryptoBoringSSL_ECDSA_verify_p1363(
+            let valid = CCryptoBoringSSL_ECDSA_verify_p1363(
                 target, length, signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count, key) == 1
+            if !valid { CCryptoBoringSSL_ERR_clear_error() }
+            return valid
         }
     }
 }
