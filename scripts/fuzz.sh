@@ -17,9 +17,9 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(base64url json compact-jws jwk jwks verify batch-line)
+source scripts/fuzz/lib.sh
 python3 scripts/fuzz/make-corpus.py
-swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
-bin=$(swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --show-bin-path)
+fuzz_build
 status=0
 for target in "${targets[@]}"; do
     mkdir -p "Fuzz/corpus-work/$target" "Fuzz/artifacts/$target"
@@ -27,18 +27,11 @@ for target in "${targets[@]}"; do
     [ -d "Fuzz/seeds/$target" ] && seeds+=("Fuzz/seeds/$target")
     echo "=== fuzz-$target for ${seconds}s"
     log=$(mktemp)
-    set +e
-    "$bin/fuzz-$target" "Fuzz/corpus-work/$target" "${seeds[@]}" "Fuzz/corpus/$target" -max_total_time="$seconds" \
-        -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="Fuzz/artifacts/$target/" 2>"$log"
-    rc=$?
-    set -e
-    runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
-    cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-    ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-    line="$(date -u +%Y-%m-%dT%H:%MZ) fuzz-$target seconds=$seconds runs=$runs cov=$cov ft=$ft exit=$rc"
+    fuzz_run "$target" "$seconds" "Fuzz/artifacts/$target/" "$log" \
+        "Fuzz/corpus-work/$target" "${seeds[@]}" "Fuzz/corpus/$target"
+    line="$(date -u +%Y-%m-%dT%H:%MZ) fuzz-$target seconds=$seconds runs=$FUZZ_RUNS cov=$FUZZ_COV ft=$FUZZ_FT exit=$FUZZ_RC"
     if [ $log_runs -eq 1 ]; then echo "$line" | tee -a Fuzz/runs.log; else echo "$line (not logged)"; fi
-    if [ $rc -ne 0 ]; then tail -40 "$log"; status=1; fi
+    if [ $FUZZ_RC -ne 0 ]; then tail -40 "$log"; status=1; fi
     rm -f "$log"
 done
 exit $status

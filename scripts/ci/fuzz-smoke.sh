@@ -14,12 +14,10 @@ cd "$(dirname "$0")/../.."
 seconds=${FUZZ_SMOKE_SECONDS:-15}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(base64url json compact-jws jwk jwks verify batch-line)
-flags=(--package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
+source scripts/fuzz/lib.sh
 
 start=$(date +%s)
-echo "+ swift build ${flags[*]}"
-swift build "${flags[@]}"
-bin=$(swift build "${flags[@]}" --show-bin-path)
+fuzz_build
 echo "fuzz build: $(( $(date +%s) - start ))s"
 
 work=$(mktemp -d)
@@ -33,18 +31,11 @@ for target in "${targets[@]}"; do
     fi
     mkdir -p "$work/$target" "$work/artifacts/$target"
     echo "+ fuzz-$target -max_total_time=$seconds Fuzz/seeds/$target"
-    set +e
-    "$bin/fuzz-$target" "$work/$target" "Fuzz/seeds/$target" -max_total_time="$seconds" \
-        -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="$work/artifacts/$target/" 2>"$work/$target.log"
-    rc=$?
-    set -e
-    runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$work/$target.log" | grep -oE '[0-9]+$' || echo 0)
-    cov=$(grep -oE 'cov: [0-9]+' "$work/$target.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+    fuzz_run "$target" "$seconds" "$work/artifacts/$target/" "$work/$target.log" "$work/$target" "Fuzz/seeds/$target"
     seeds=$(ls "Fuzz/seeds/$target" | wc -l)
-    echo "fuzz-$target: seconds=$seconds seeds=$seeds runs=$runs cov=$cov exit=$rc"
-    if [ $rc -ne 0 ] || [ -n "$(ls -A "$work/artifacts/$target")" ]; then
-        echo "=== FAILED: fuzz-$target (exit $rc); log tail:" >&2
+    echo "fuzz-$target: seconds=$seconds seeds=$seeds runs=$FUZZ_RUNS cov=$FUZZ_COV exit=$FUZZ_RC"
+    if [ $FUZZ_RC -ne 0 ] || [ -n "$(ls -A "$work/artifacts/$target")" ]; then
+        echo "=== FAILED: fuzz-$target (exit $FUZZ_RC); log tail:" >&2
         tail -60 "$work/$target.log" >&2
         mkdir -p "Fuzz/artifacts/$target"
         cp "$work/artifacts/$target/"* "Fuzz/artifacts/$target/" 2>/dev/null || true
