@@ -166,8 +166,8 @@ package.targets.append(contentsOf: [
         name: "KeyboundSwiftCrypto",
         dependencies: [
             "Keybound",
+            // ECDSA, RSA, SHA-2 and HMAC through the Crypto product's vendored BoringSSL, Ed25519 through Crypto.
             .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
-            .product(name: "_CryptoExtras", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
         ]
     ),
 ])

@@ -3,15 +3,15 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-// The swift-crypto backend (issue 10): BoringSSL, as carried by apple/swift-crypto's `Crypto` and `_CryptoExtras`.
+// The swift-crypto backend (issue 10): BoringSSL, as carried by apple/swift-crypto's `Crypto` product.
 // Compiled only with the package trait "SwiftCrypto"; without it this module is empty.
 #if SwiftCrypto
 public import Keybound
 import Crypto
-import _CryptoExtras
-// BoringSSL's one-shot SHA-256 and HMAC: swift-crypto's `SHA256.hash` allocates a digest context per call, which
-// would put heap allocations of ours on the warm path (AllocationTests). The module is swift-crypto's own vendored
-// BoringSSL (every symbol prefixed CCryptoBoringSSL_), reached through the Crypto product's dependency.
+// BoringSSL's one-shot hashes, HMAC, ECDSA and RSA: swift-crypto's public API allocates per call (a digest context,
+// `Data`, BIGNUMs), which would put heap allocations of ours on the warm path (AllocationTests). The module is
+// swift-crypto's own vendored BoringSSL (every symbol prefixed CCryptoBoringSSL_), reached through the Crypto
+// product's dependency; Ed25519 goes through swift-crypto's `Curve25519` API.
 internal import CCryptoBoringSSL
 
 #if canImport(FoundationEssentials)
@@ -28,7 +28,8 @@ extension CryptoBackend {
     public static let swiftCrypto = CryptoBackend(name: "swift-crypto", provider: SwiftCryptoProvider())
 }
 
-/// The swift-crypto provider: keys are swift-crypto public key values, digests `SHA256.hash(data:)`.
+/// The swift-crypto provider: EC and RSA keys are BoringSSL's own `EC_KEY` and `RSA`, Ed25519 keys swift-crypto's
+/// `Curve25519.Signing.PublicKey`; digests and MACs BoringSSL's one-shot functions.
 struct SwiftCryptoProvider: CryptoProvider {
     func makeECKey(curve: ECCurve, x: ByteView, y: ByteView, rejectingAs code: KeyboundError.Code)
         throws(KeyboundError) -> any BackendPublicKey
@@ -48,12 +49,11 @@ struct SwiftCryptoProvider: CryptoProvider {
     func makeRSAKey(n: ByteView, e: ByteView, rejectingAs code: KeyboundError.Code)
         throws(KeyboundError) -> any BackendPublicKey
     {
-        do {
-            let key = try _RSA.Signing.PublicKey(n: n.copyToArray(), e: e.copyToArray())
-            return SwiftCryptoKey(.rsa(key))
-        } catch {
+        // n and e were bounded by PublicKey.checkRSAMembers; BoringSSL checks the key again.
+        guard let key = BoringSSLRSAKey(n: n, e: e) else {
             throw KeyboundError(code, reason: "swift-crypto refused the RSA key")
         }
+        return SwiftCryptoKey(.rsa(key))
     }
 
     func makeEd25519Key(x: ByteView, rejectingAs code: KeyboundError.Code)
@@ -101,7 +101,7 @@ struct SwiftCryptoProvider: CryptoProvider {
 final class SwiftCryptoKey: BackendPublicKey {
     enum Storage: Sendable {
         case ec(BoringSSLECKey)
-        case rsa(_RSA.Signing.PublicKey)
+        case rsa(BoringSSLRSAKey)
         case ed25519(Curve25519.Signing.PublicKey)
     }
 
@@ -114,9 +114,9 @@ final class SwiftCryptoKey: BackendPublicKey {
     /// Runs the primitive of `scheme` (the caller checked the signature's shape, and for ECDSA r, s ∈ 1 ..< n).
     ///
     /// ECDSA hashes into a stack buffer and verifies the raw `r || s` with BoringSSL's `ECDSA_verify_p1363`; RSA
-    /// hashes with the scheme's hash and verifies the digest, PKCS #1 v1.5 or PSS with MGF1 over the same hash and a
-    /// salt of the hash's length (swift-crypto's `.PSS`, RFC 7518 §3.5); Ed25519 is pure EdDSA over the message
-    /// (RFC 8032 §5.1.7).
+    /// hashes into a stack buffer with the scheme's hash and verifies the digest with BoringSSL's `RSA_verify`
+    /// (PKCS #1 v1.5) or `RSA_verify_pss_mgf1` (MGF1 over the same hash, a salt of the hash's length: RFC 7518 §3.5);
+    /// Ed25519 is pure EdDSA over the message (RFC 8032 §5.1.7).
     func verify(_ scheme: SignatureScheme, signingInput: ByteView, signature: ByteView) throws(KeyboundError) -> Bool {
         signature.withUnsafeBytes { sig in
             signingInput.withUnsafeBytes { message in
@@ -137,9 +137,9 @@ final class SwiftCryptoKey: BackendPublicKey {
             (.ec(let key), .ecdsa(.p521, .sha512)) where key.curve == .p521:
             return key.verify(message: message, signature: signature)
         case (.rsa(let key), .rsaPKCS1v15(let hash)):
-            return verifyRSA(key, hash, padding: .insecurePKCS1v1_5, message: message, signature: signature)
+            return key.verify(hash, pss: false, message: message, signature: signature)
         case (.rsa(let key), .rsaPSS(let hash)):
-            return verifyRSA(key, hash, padding: .PSS, message: message, signature: signature)
+            return key.verify(hash, pss: true, message: message, signature: signature)
         case (.ed25519(let key), .ed25519):
             return key.isValidSignature(signature, for: message)
         default:
@@ -147,20 +147,25 @@ final class SwiftCryptoKey: BackendPublicKey {
             return false
         }
     }
+}
 
-    private static func verifyRSA(
-        _ key: _RSA.Signing.PublicKey,
-        _ hash: Keybound.HashFunction,
-        padding: _RSA.Signing.Padding,
-        message: UnsafeRawBufferPointer,
-        signature: UnsafeRawBufferPointer
-    ) -> Bool {
-        let sig = _RSA.Signing.RSASignature(rawRepresentation: signature)
+/// Hashes `message` with `hash` into a stack buffer and passes the digest to `body`.
+private func withDigest<R>(
+    _ hash: Keybound.HashFunction,
+    of message: UnsafeRawBufferPointer,
+    _ body: (UnsafePointer<UInt8>?, Int) -> R
+) -> R {
+    // Room for the longest digest (SHA-512). BoringSSL's one-shot hashes cannot fail for in-memory input.
+    var digest: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    return withUnsafeMutableBytes(of: &digest) { out in
+        let input = message.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let target = out.baseAddress?.assumingMemoryBound(to: UInt8.self)
         switch hash {
-        case .sha256: return key.isValidSignature(sig, for: SHA256.hash(data: message), padding: padding)
-        case .sha384: return key.isValidSignature(sig, for: SHA384.hash(data: message), padding: padding)
-        case .sha512: return key.isValidSignature(sig, for: SHA512.hash(data: message), padding: padding)
+        case .sha256: _ = CCryptoBoringSSL_SHA256(input, message.count, target)
+        case .sha384: _ = CCryptoBoringSSL_SHA384(input, message.count, target)
+        case .sha512: _ = CCryptoBoringSSL_SHA512(input, message.count, target)
         }
+        return body(target, hash.byteCount)
     }
 }
 
@@ -202,28 +207,81 @@ final class BoringSSLECKey: @unchecked Sendable {
     /// Hashes `message` with the curve's JWS hash (ES256: SHA-256, ES384: SHA-384, ES512: SHA-512) and verifies
     /// the raw `r || s` (RFC 7518 §3.4) over the digest.
     func verify(message: UnsafeRawBufferPointer, signature: UnsafeRawBufferPointer) -> Bool {
-        // Room for the longest digest (SHA-512), on the stack.
-        var digest: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &digest) { out in
-            let input = message.baseAddress?.assumingMemoryBound(to: UInt8.self)
-            let target = out.baseAddress?.assumingMemoryBound(to: UInt8.self)
-            let length: Int
-            switch curve {
-            case .p256:
-                _ = CCryptoBoringSSL_SHA256(input, message.count, target)
-                length = 32
-            case .p384:
-                _ = CCryptoBoringSSL_SHA384(input, message.count, target)
-                length = 48
-            case .p521:
-                _ = CCryptoBoringSSL_SHA512(input, message.count, target)
-                length = 64
-            }
+        let hash: Keybound.HashFunction
+        switch curve {
+        case .p256: hash = .sha256
+        case .p384: hash = .sha384
+        case .p521: hash = .sha512
+        }
+        return withDigest(hash, of: message) { digest, length in
             let valid = CCryptoBoringSSL_ECDSA_verify_p1363(
-                target, length, signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count, key) == 1
+                digest, length, signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count, key) == 1
             if !valid { CCryptoBoringSSL_ERR_clear_error() }
             return valid
         }
+    }
+}
+
+/// An RSA public key as BoringSSL's own `RSA` (swift-crypto's vendored BoringSSL).
+///
+/// swift-crypto's `_RSA.Signing.PublicKey.isValidSignature` hashes through a heap-allocated digest context and wraps
+/// the signature in `Data`; here the digest lives on the stack and the signature is passed as it lies in the request.
+///
+/// - Note: Immutable after init (BoringSSL documents public-key operations on one `RSA` as safe from many threads).
+final class BoringSSLRSAKey: @unchecked Sendable {
+    private let key: OpaquePointer
+
+    init?(n: ByteView, e: ByteView) {
+        func bignum(_ bytes: ByteView) -> UnsafeMutablePointer<BIGNUM>? {
+            bytes.withUnsafeBytes {
+                CCryptoBoringSSL_BN_bin2bn($0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count, nil)
+            }
+        }
+        let modulus = bignum(n)
+        let exponent = bignum(e)
+        defer {
+            CCryptoBoringSSL_BN_free(modulus)
+            CCryptoBoringSSL_BN_free(exponent)
+        }
+        guard let modulus, let exponent, let key = CCryptoBoringSSL_RSA_new_public_key(modulus, exponent) else {
+            CCryptoBoringSSL_ERR_clear_error()
+            return nil
+        }
+        self.key = key
+    }
+
+    deinit { CCryptoBoringSSL_RSA_free(key) }
+
+    /// Verifies `signature` over `message` hashed with `hash`: RSASSA-PKCS1-v1_5 (RFC 8017 §8.2.2, the DigestInfo
+    /// compared whole) or, with `pss`, RSASSA-PSS with MGF1 over `hash` and a salt exactly the digest's length.
+    func verify(
+        _ hash: Keybound.HashFunction,
+        pss: Bool,
+        message: UnsafeRawBufferPointer,
+        signature: UnsafeRawBufferPointer
+    ) -> Bool {
+        let sig = signature.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let valid = withDigest(hash, of: message) { digest, length in
+            if pss {
+                let md: OpaquePointer?
+                switch hash {
+                case .sha256: md = CCryptoBoringSSL_EVP_sha256()
+                case .sha384: md = CCryptoBoringSSL_EVP_sha384()
+                case .sha512: md = CCryptoBoringSSL_EVP_sha512()
+                }
+                return CCryptoBoringSSL_RSA_verify_pss_mgf1(
+                    key, digest, length, md, md, RSA_PSS_SALTLEN_DIGEST, sig, signature.count) == 1
+            }
+            let nid: Int32
+            switch hash {
+            case .sha256: nid = NID_sha256
+            case .sha384: nid = NID_sha384
+            case .sha512: nid = NID_sha512
+            }
+            return CCryptoBoringSSL_RSA_verify(nid, digest, length, sig, signature.count, key) == 1
+        }
+        if !valid { CCryptoBoringSSL_ERR_clear_error() }
+        return valid
     }
 }
 #endif
