@@ -145,7 +145,7 @@ struct CABITests {
         var small = [CChar](repeating: 0x7F, count: 6)
         #expect(kb_verifier_new(cfg, &verifier, &small, small.count) == KB_ERR_INVALID_JWKS)
         #expect(small[5] == 0)
-        #expect(String(cString: small) == "issue")
+        #expect(String(decoding: small.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) == "issue")
     }
 
     @Test("the fixture's valid requests verify through kb_verify, then are replays")
