@@ -52,9 +52,9 @@ struct BenchCommand: ParsableCommand {
     @Option(
         name: .customLong("cold-requests"),
         help: ArgumentHelp(
-            "The most distinct tokens made for new-token and new-client-key (each costs a signature; default 4000).",
+            "The most distinct tokens made for new-token and new-client-key (each costs a signature; default 8000).",
             valueName: "n"))
-    var coldRequests: Int = 4000
+    var coldRequests: Int = 8000
 
     @Option(
         name: .customLong("max-requests"),
@@ -202,9 +202,11 @@ struct BenchCommand: ParsableCommand {
                     var swiftCryptoBaseline: BenchMeasurement? = onSwiftCrypto ? BenchMeasurement() : nil
                     var keybound = BenchMeasurement()
                     for _ in 0..<rounds {
-                        baseline.merge(try fixtures.runBaseline(scenario, pool, threads: threads, seconds: slice))
+                        let walk: BenchWalk = scenario == .warm
+                            ? .cycling(seconds: slice) : .paired(with: cursors, limitPerThread: limit, seconds: slice)
+                        baseline.merge(try fixtures.runBaseline(scenario, pool, threads: threads, walk: walk))
                         if onSwiftCrypto,
-                            let raw = try fixtures.runSwiftCryptoBaseline(scenario, pool, threads: threads, seconds: slice)
+                            let raw = try fixtures.runSwiftCryptoBaseline(scenario, pool, threads: threads, walk: walk)
                         {
                             swiftCryptoBaseline?.merge(raw)
                         }

@@ -157,6 +157,44 @@ final class BenchCursors: @unchecked Sendable {
         let share = max(1, count / threads)
         next = (0..<threads).map { $0 * share }
     }
+
+    init(copying other: BenchCursors) {
+        next = other.next
+    }
+}
+
+/// How a baseline walks the pool in one round.
+///
+/// The warm baseline cycles over its share for the whole slice. A cold scenario's Keybound round takes a fixed
+/// number of new requests (the pool is used once); its baselines are *paired* with that round: they take exactly
+/// the same requests (the same indices, from a copy of Keybound's cursors, so Keybound's own are not moved) under
+/// the same per-thread limit and time cap, just before Keybound does. Both sides of a round then do the same work on
+/// the same inputs over windows of about the same length, so a change in the machine's load hits both alike.
+struct BenchWalk {
+    var seconds: Double
+    /// Keybound's cursors at the start of its next round; nil for a cycling walk.
+    var pairedWith: BenchCursors?
+    var limitPerThread: Int
+
+    static func cycling(seconds: Double) -> BenchWalk {
+        BenchWalk(seconds: seconds, pairedWith: nil, limitPerThread: .max)
+    }
+
+    static func paired(with cursors: BenchCursors, limitPerThread: Int, seconds: Double) -> BenchWalk {
+        BenchWalk(seconds: seconds, pairedWith: cursors, limitPerThread: limitPerThread)
+    }
+}
+
+/// ``benchRun(threads:count:seconds:cycle:cursors:limitPerThread:_:)`` along `walk`.
+func benchRun(
+    threads: Int,
+    count: Int,
+    walk: BenchWalk,
+    _ body: @escaping @Sendable (Int) -> String?
+) -> BenchMeasurement {
+    benchRun(
+        threads: threads, count: count, seconds: walk.seconds, cycle: walk.pairedWith == nil,
+        cursors: walk.pairedWith.map(BenchCursors.init(copying:)), limitPerThread: walk.limitPerThread, body)
 }
 
 extension BenchMeasurement {

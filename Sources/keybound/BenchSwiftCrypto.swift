@@ -127,7 +127,7 @@ extension BenchFixtures {
     /// The raw swift-crypto baseline of `scenario` over the pool's signatures (the same work as ``runBaseline``, on
     /// swift-crypto): warm one verify, new-token the token's and the proof's verifies, new-client-key a key build and
     /// a verify. Nil without swift-crypto.
-    func runSwiftCryptoBaseline(_ scenario: BenchScenario, _ pool: BenchPool, threads: Int, seconds: Double) throws
+    func runSwiftCryptoBaseline(_ scenario: BenchScenario, _ pool: BenchPool, threads: Int, walk: BenchWalk) throws
         -> BenchMeasurement?
     {
         #if SwiftCrypto
@@ -138,7 +138,7 @@ extension BenchFixtures {
             guard let members = pool.clientKey, let key = RawSwiftCrypto.key(members) else {
                 throw ToolError("bench: no client key")
             }
-            return benchRun(threads: threads, count: proofs.count, seconds: seconds, cycle: true) { index in
+            return benchRun(threads: threads, count: proofs.count, walk: walk) { index in
                 RawSwiftCrypto.verify(key, proofAlgorithm, proofs[index]) ? nil : "raw swift-crypto verify failed"
             }
         case .newToken:
@@ -147,7 +147,7 @@ extension BenchFixtures {
             else { throw ToolError("bench: no client key") }
             let tokens = pool.tokens
             let tokenAlgorithm = self.tokenAlgorithm
-            return benchRun(threads: threads, count: proofs.count, seconds: seconds, cycle: true) { index in
+            return benchRun(threads: threads, count: proofs.count, walk: walk) { index in
                 guard RawSwiftCrypto.verify(issuerKey, tokenAlgorithm, tokens[index]),
                     RawSwiftCrypto.verify(client, proofAlgorithm, proofs[index])
                 else { return "raw swift-crypto verify failed" }
@@ -155,7 +155,7 @@ extension BenchFixtures {
             }
         case .newClientKey:
             let keys = pool.clientKeys
-            return benchRun(threads: threads, count: proofs.count, seconds: seconds, cycle: true) { index in
+            return benchRun(threads: threads, count: proofs.count, walk: walk) { index in
                 guard let key = RawSwiftCrypto.key(keys[index]) else { return "swift-crypto key build failed" }
                 return RawSwiftCrypto.verify(key, proofAlgorithm, proofs[index]) ? nil : "raw swift-crypto verify failed"
             }

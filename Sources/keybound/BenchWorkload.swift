@@ -313,8 +313,9 @@ final class BenchFixtures: @unchecked Sendable {
         }
     }
 
-    /// The raw-OpenSSL baseline of `scenario` over the same signatures, cycling through them for `seconds`.
-    func runBaseline(_ scenario: BenchScenario, _ pool: BenchPool, threads: Int, seconds: Double) throws
+    /// The raw-OpenSSL baseline of `scenario` over the same signatures, along `walk` (cycling for the warm
+    /// scenario, paired with Keybound's next round for the cold ones).
+    func runBaseline(_ scenario: BenchScenario, _ pool: BenchPool, threads: Int, walk: BenchWalk) throws
         -> BenchMeasurement
     {
         let proofs = pool.proofs
@@ -324,7 +325,7 @@ final class BenchFixtures: @unchecked Sendable {
         case .warm:
             guard let members = pool.clientKey else { throw ToolError("bench: no client key") }
             let key = try BenchRawKey(members)
-            return benchRun(threads: threads, count: proofs.count, seconds: seconds, cycle: true) { index in
+            return benchRun(threads: threads, count: proofs.count, walk: walk) { index in
                 proofs[index].verify(key.pointer, proofMD, pss: proofPSS) ? nil : "raw verify failed"
             }
         case .newToken:
@@ -334,7 +335,7 @@ final class BenchFixtures: @unchecked Sendable {
             let tokens = pool.tokens
             let tokenMD = tokenAlgorithm.md
             let tokenPSS = tokenAlgorithm.pss
-            return benchRun(threads: threads, count: proofs.count, seconds: seconds, cycle: true) { index in
+            return benchRun(threads: threads, count: proofs.count, walk: walk) { index in
                 guard tokens[index].verify(issuerKey.pointer, tokenMD, pss: tokenPSS),
                     proofs[index].verify(client.pointer, proofMD, pss: proofPSS)
                 else { return "raw verify failed" }
@@ -342,7 +343,7 @@ final class BenchFixtures: @unchecked Sendable {
             }
         case .newClientKey:
             let keys = pool.clientKeys
-            return benchRun(threads: threads, count: proofs.count, seconds: seconds, cycle: true) { index in
+            return benchRun(threads: threads, count: proofs.count, walk: walk) { index in
                 guard let key = keys[index].makeKey() else { return "EVP_PKEY_fromdata failed" }
                 defer { kbb_key_free(key) }
                 return proofs[index].verify(key, proofMD, pss: proofPSS) ? nil : "raw verify failed"
