@@ -132,10 +132,8 @@ final class SwiftCryptoKey: BackendPublicKey {
         signature: UnsafeRawBufferPointer
     ) -> Bool {
         switch (storage, scheme) {
-        case (.ec(let key), .ecdsa(.p256, .sha256)) where key.curve == .p256,
-            (.ec(let key), .ecdsa(.p384, .sha384)) where key.curve == .p384,
-            (.ec(let key), .ecdsa(.p521, .sha512)) where key.curve == .p521:
-            return key.verify(message: message, signature: signature)
+        case (.ec(let key), .ecdsa(let curve, let hash)) where key.curve == curve:
+            return key.verify(hash, message: message, signature: signature)
         case (.rsa(let key), .rsaPKCS1v15(let hash)):
             return key.verify(hash, pss: false, message: message, signature: signature)
         case (.rsa(let key), .rsaPSS(let hash)):
@@ -204,16 +202,12 @@ final class BoringSSLECKey: @unchecked Sendable {
 
     deinit { CCryptoBoringSSL_EC_KEY_free(key) }
 
-    /// Hashes `message` with the curve's JWS hash (ES256: SHA-256, ES384: SHA-384, ES512: SHA-512) and verifies
+    /// Hashes `message` with `hash` (the scheme's: SHA-256, SHA-384, SHA-512 for ES256, ES384, ES512) and verifies
     /// the raw `r || s` (RFC 7518 §3.4) over the digest.
-    func verify(message: UnsafeRawBufferPointer, signature: UnsafeRawBufferPointer) -> Bool {
-        let hash: Keybound.HashFunction
-        switch curve {
-        case .p256: hash = .sha256
-        case .p384: hash = .sha384
-        case .p521: hash = .sha512
-        }
-        return withDigest(hash, of: message) { digest, length in
+    func verify(_ hash: Keybound.HashFunction, message: UnsafeRawBufferPointer, signature: UnsafeRawBufferPointer)
+        -> Bool
+    {
+        withDigest(hash, of: message) { digest, length in
             let valid = CCryptoBoringSSL_ECDSA_verify_p1363(
                 digest, length, signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count, key) == 1
             if !valid { CCryptoBoringSSL_ERR_clear_error() }
