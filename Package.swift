@@ -6,193 +6,183 @@
 
 import PackageDescription
 
-/// The core and the C skin are checked for memory safety: every unsafe expression must be marked,
-/// and an unmarked one fails the build.
+// What an embedding service needs: the verification core, its two crypto backends, the C ABI, signing, the Redis
+// replay store and the `keybound` tool. Everything that pulls in a server stack (Hummingbird, Vapor, HTTP clients)
+// lives in the integrations package, Integrations/Package.swift. docs/design.md describes the layers.
+//
+// Traits (SE-0450):
+//   OpenSSL      (default) the OpenSSL 3 backend over the system libcrypto (Debian's libssl-dev)
+//   SwiftCrypto  the swift-crypto backend (its vendored BoringSSL), module KeyboundSwiftCrypto
+//   Redis        the Redis replay store and revocation feed (Debian's libhiredis-dev), module KeyboundRedis
+// A module whose trait is off compiles to an empty module, and its package dependency is neither fetched nor built:
+//   swift build                                                    OpenSSL only
+//   swift build --traits default,SwiftCrypto                       both backends, OpenSSL the default
+//   swift build --disable-default-traits --traits SwiftCrypto      swift-crypto only, no libcrypto in the core
+//   swift build --traits default,Redis                             OpenSSL and the Redis replay store
+
+// MARK: - Settings
+
+/// The core and the C ABI are checked for memory safety: every unsafe expression must be marked, and an unmarked one
+/// fails the build.
 let strictMemorySafety: [SwiftSetting] = [
     .strictMemorySafety(),
     .treatWarning("StrictMemorySafety", as: .error),
 ]
 
+// MARK: - Dependencies that a trait turns on
+
+/// libcrypto, for the OpenSSL backend.
+let openSSL: Target.Dependency = .target(name: "COpenSSL", condition: .when(traits: ["OpenSSL"]))
+/// hiredis, for the Redis replay store.
+let hiredis: Target.Dependency = .target(name: "CHiredis", condition: .when(traits: ["Redis"]))
+/// swift-crypto's public API (Ed25519, and the BoringSSL it vendors).
+let swiftCrypto: Target.Dependency = .product(
+    name: "Crypto", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])
+)
+/// swift-crypto's RSA, for the raw swift-crypto baselines and the tests' signers only (the backend does not use it).
+let swiftCryptoExtras: Target.Dependency = .product(
+    name: "_CryptoExtras", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])
+)
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
 let package = Package(
     name: "keybound",
     products: [
         .library(name: "Keybound", targets: ["Keybound"]),
-        // --- CLI and signing ---
+        // `CryptoBackend.swiftCrypto`; an empty module unless the trait SwiftCrypto is on.
+        .library(name: "KeyboundSwiftCrypto", targets: ["KeyboundSwiftCrypto"]),
+        // `RedisReplayStore`, `LayeredReplayStore`, `RedisRevocationFeed`; empty unless the trait Redis is on.
+        .library(name: "KeyboundRedis", targets: ["KeyboundRedis"]),
+        // Keys, access tokens and proofs for tests, demos and tools; not part of verification.
         .library(name: "KeyboundSigning", targets: ["KeyboundSigning"]),
+        // The C ABI (include/keybound.h). scripts/build-capi.sh installs it as libkeybound.so.0 with the static Swift
+        // standard library, an export list and a SONAME; the product is not named `keybound` (the tool is).
+        .library(name: "KeyboundCABI", type: .dynamic, targets: ["KeyboundCABI"]),
+        // The reader of `keybound verify --batch`, a product for the fuzzers. `@_spi(Batch)`: not a stable API.
+        .library(name: "KeyboundBatch", targets: ["KeyboundBatch"]),
         .executable(name: "keybound", targets: ["keybound"]),
     ],
+    traits: [
+        .trait(name: "OpenSSL", description: "The OpenSSL 3 backend over the system libcrypto (libssl-dev)."),
+        .trait(name: "SwiftCrypto", description: "The swift-crypto (BoringSSL) backend, module KeyboundSwiftCrypto."),
+        .trait(name: "Redis", description: "Redis replay store and revocation feed (needs libhiredis-dev)."),
+        .default(enabledTraits: ["OpenSSL"]),
+    ],
     dependencies: [
-        // --- CLI and signing: argument parsing, for the `keybound` tool only ---
+        // The `keybound` tool's options. Users of the library resolve it too (SwiftPM resolves a package's
+        // dependencies whatever product is used) but build it only with the tool.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Only with the trait SwiftCrypto: neither fetched nor built otherwise.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
-        // libcrypto from the system (OpenSSL 3, Debian's libssl-dev). Only Keybound/Crypto/OpenSSL imports it.
+        // MARK: - C modules
+
+        // libcrypto from the system (OpenSSL 3). Only Sources/Keybound/Crypto/OpenSSL and KeyboundSigning import it.
         .systemLibrary(
             name: "COpenSSL",
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
         ),
-        // Lets Swift see the hand-written public C header, include/keybound.h.
+        // hiredis from the system, for KeyboundRedis.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]
+        ),
+        // Swift's view of the hand-written public headers: include/keybound.h (module CKeybound) and
+        // include/keybound_redis.h (module CKeyboundRedis).
         .target(name: "CKeybound"),
-        // The verification core: no Foundation, no package dependencies.
+        // The raw-libcrypto baseline that `keybound bench` measures Keybound against: nothing of Keybound's.
+        .target(name: "CKeyboundBench", linkerSettings: [.linkedLibrary("crypto")]),
+
+        // MARK: - Core
+
+        // Verification: no Foundation, no package dependencies, libcrypto only with the OpenSSL backend.
+        .target(name: "Keybound", dependencies: [openSSL], swiftSettings: strictMemorySafety),
+
+        // MARK: - Backends and stores
+
+        // The swift-crypto backend (BoringSSL through swift-crypto).
+        .target(name: "KeyboundSwiftCrypto", dependencies: ["Keybound", swiftCrypto]),
+        // A replay store shared by many instances, and fleet-wide revocations, over Redis.
+        .target(name: "KeyboundRedis", dependencies: ["Keybound", hiredis]),
+
+        // MARK: - C ABI
+
+        // The @c @implementation exports of include/keybound.h (and keybound_redis.h with the trait Redis).
         .target(
-            name: "Keybound",
-            dependencies: ["COpenSSL"],
+            name: "KeyboundCABI",
+            dependencies: ["Keybound", "CKeybound", "KeyboundSwiftCrypto", "KeyboundRedis"],
             swiftSettings: strictMemorySafety
         ),
+
+        // MARK: - Signing and tools
+
+        // Signing (test keys, tokens, proofs): not part of the verification core.
+        .target(name: "KeyboundSigning", dependencies: ["Keybound", "COpenSSL"]),
+        // The JSON-lines request reader of `keybound verify --batch`.
+        .target(name: "KeyboundBatch", dependencies: ["Keybound"]),
+        // `keybound bench`: workloads, the measuring loop and the raw baselines.
+        .target(
+            name: "KeyboundBench",
+            dependencies: [
+                "Keybound", "KeyboundSigning", "KeyboundSwiftCrypto", "CKeyboundBench", swiftCrypto, swiftCryptoExtras,
+            ]
+        ),
+        // The command-line tool; may use Foundation.
+        .executableTarget(
+            name: "keybound",
+            dependencies: ["Keybound", "KeyboundSigning", "KeyboundBatch", "KeyboundBench", "KeyboundRedis", argumentParser]
+        ),
+
+        // MARK: - Examples and consumers inside the package
+
         // The README's "verify a request" example, compiled by every build (swift run keybound-example).
-        .executableTarget(name: "keybound-example", dependencies: ["Keybound"], path: "Examples/VerifyRequest"),
-        // Test support: counts the test thread's heap allocations (interposes malloc in the test binary only).
+        .executableTarget(name: "keybound-example", dependencies: ["Keybound"], path: "Examples/swift/VerifyRequest"),
+        // A pure-C consumer of the header, built and run by `swift run keybound-abi-smoke`.
+        .executableTarget(name: "keybound-abi-smoke", dependencies: ["KeyboundCABI", "CKeybound"]),
+        // The fleet driver of scripts/ci/redis.sh: several verifier processes sharing one Redis.
+        .executableTarget(
+            name: "keybound-fleet",
+            dependencies: ["Keybound", "KeyboundSigning", "KeyboundRedis"],
+            path: "IntegrationTests/fleet/Sources"
+        ),
+
+        // MARK: - Tests
+
+        // What several suites share: the SplitMix64 generator, request fixtures, the repository's paths.
+        .target(
+            name: "KeyboundTestSupport",
+            dependencies: ["Keybound", "KeyboundSigning"],
+            path: "Tests/KeyboundTestSupport"
+        ),
+        // Counts the test thread's heap allocations (interposes malloc in the test binaries only).
         .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
         .testTarget(
             name: "KeyboundTests",
-            dependencies: ["Keybound", "CMallocCounter", "KeyboundSigning"],
+            dependencies: [
+                "Keybound", "KeyboundSigning", "KeyboundSwiftCrypto", "KeyboundTestSupport", "CMallocCounter",
+                // The backend differential test signs its faulty inputs (PSS with other salts too) with swift-crypto.
+                swiftCrypto, swiftCryptoExtras,
+            ],
             // JSON fixtures are read from the source tree by path, not bundled.
             exclude: ["Fixtures"]
         ),
-        // --- CLI and signing ---
-        // Signing (test keys, tokens, proofs): not part of the verification core.
-        .target(name: "KeyboundSigning", dependencies: ["Keybound", "COpenSSL"]),
-        .testTarget(name: "KeyboundSigningTests", dependencies: ["Keybound", "KeyboundSigning"]),
-        // The command-line tool (issue 5). The only user of swift-argument-parser; may use Foundation.
-        .executableTarget(
-            name: "keybound",
-            dependencies: [
-                "Keybound", "KeyboundSigning", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+        .testTarget(name: "KeyboundSigningTests", dependencies: ["Keybound", "KeyboundSigning", "KeyboundTestSupport"]),
+        .testTarget(name: "KeyboundBatchTests", dependencies: ["Keybound", "KeyboundBatch"]),
+        .testTarget(
+            name: "KeyboundCABITests",
+            dependencies: ["KeyboundCABI", "CKeybound", "Keybound", "KeyboundSwiftCrypto", "CMallocCounter"]
+        ),
+        .testTarget(
+            name: "KeyboundRedisTests",
+            dependencies: ["Keybound", "KeyboundSigning", "KeyboundRedis", "KeyboundTestSupport"]
         ),
         // Runs the built `keybound` binary (the dependency makes `swift build --build-tests` build it first).
-        .testTarget(name: "KeyboundCLITests", dependencies: ["keybound", "Keybound", "KeyboundSigning"]),
+        .testTarget(
+            name: "KeyboundCLITests",
+            dependencies: ["keybound", "Keybound", "KeyboundSigning", "KeyboundTestSupport"]
+        ),
     ]
 )
-
-// MARK: - C ABI (issue 4): libkeybound.so, its tests and the pure-C smoke consumer.
-// The dynamic product is named KeyboundCABI (the CLI owns `keybound`); scripts/build-capi.sh installs it as
-// libkeybound.so.0 with the static Swift stdlib, an export list and the SONAME passed on the command line.
-package.products.append(.library(name: "KeyboundCABI", type: .dynamic, targets: ["KeyboundCABI"]))
-package.targets.append(contentsOf: [
-    // The @c @implementation exports of include/keybound.h (imported through CKeybound).
-    .target(
-        name: "KeyboundCABI",
-        dependencies: ["Keybound", "CKeybound"],
-        swiftSettings: strictMemorySafety
-    ),
-    // A pure-C consumer of the header, built and run by `swift run keybound-abi-smoke`.
-    .executableTarget(name: "keybound-abi-smoke", dependencies: ["KeyboundCABI", "CKeybound"]),
-    .testTarget(
-        name: "KeyboundCABITests",
-        dependencies: ["KeyboundCABI", "CKeybound", "Keybound", "CMallocCounter"]
-    ),
-])
-
-// MARK: - Redis (issue 7): a shared replay store and fleet-wide revocations, behind the package trait "Redis".
-// Off by default: `swift build` / `swift test` then never import or link hiredis (KeyboundRedis compiles to an empty
-// module and the fleet tool to a stub). `swift build --traits Redis` turns it on: KeyboundRedis links Debian's
-// libhiredis-dev (0.14) through CHiredis, the CLI gains `verify --replay-store`, KeyboundCABI the kb_redis_* exports
-// (the KB_WITH_REDIS section of include/keybound.h; scripts/build-capi.sh --with-redis).
-package.traits = [
-    .trait(name: "Redis", description: "Redis replay store and revocation feed (needs libhiredis-dev)."),
-]
-package.targets.append(contentsOf: [
-    .systemLibrary(
-        name: "CHiredis",
-        pkgConfig: "hiredis",
-        providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]
-    ),
-    .target(
-        name: "KeyboundRedis",
-        dependencies: ["Keybound", .target(name: "CHiredis", condition: .when(traits: ["Redis"]))]
-    ),
-    .testTarget(name: "KeyboundRedisTests", dependencies: ["Keybound", "KeyboundSigning", "KeyboundRedis"]),
-    // Fleet test and benchmark driver for scripts/ci/redis.sh (several verifier processes sharing one Redis).
-    .executableTarget(
-        name: "keybound-fleet",
-        dependencies: ["Keybound", "KeyboundSigning", "KeyboundRedis"],
-        path: "tests/fleet/Sources"
-    ),
-])
-for target in package.targets {
-    switch target.name {
-    case "keybound":
-        target.dependencies.append("KeyboundRedis")
-    case "KeyboundCABI":
-        target.dependencies.append("KeyboundRedis")
-        // Lets the @c @implementation exports see the guarded kb_redis_* declarations of include/keybound.h.
-        target.swiftSettings = (target.swiftSettings ?? []) + [
-            .unsafeFlags(["-Xcc", "-DKB_WITH_REDIS"], .when(traits: ["Redis"])),
-        ]
-    default:
-        break
-    }
-}
-
-// MARK: - Benchmarks (issue 6): the raw-OpenSSL baseline that `keybound bench` measures the verifier against.
-// Plain libcrypto calls in C, nothing of Keybound's; only the CLI links it.
-package.targets.append(.target(name: "CKeyboundBench", linkerSettings: [.linkedLibrary("crypto")]))
-for target in package.targets where target.name == "keybound" {
-    target.dependencies.append("CKeyboundBench")
-}
-
-// MARK: - Hardening (issue 9): the CLI's batch reader as a library, so that Fuzz/Targets/batch-line fuzzes the very
-// code `keybound verify --batch` runs. Its API is `@_spi(Batch)`: for the CLI and the fuzzer, not a stable product.
-package.products.append(.library(name: "KeyboundBatch", targets: ["KeyboundBatch"]))
-package.targets.append(contentsOf: [
-    .target(name: "KeyboundBatch", dependencies: ["Keybound", "KeyboundSigning"]),
-    .testTarget(name: "KeyboundBatchTests", dependencies: ["KeyboundBatch", "Keybound"]),
-])
-for target in package.targets where target.name == "keybound" {
-    target.dependencies.append("KeyboundBatch")
-}
-
-// MARK: - Crypto backends (issue 10): OpenSSL (default trait) and swift-crypto (trait "SwiftCrypto").
-// The core's signature, key, digest and MAC calls go through a `CryptoBackend` chosen per verifier. The OpenSSL backend
-// (Keybound/Crypto/OpenSSL) is compiled in by the default trait "OpenSSL"; without it the core links no libcrypto and
-// `CryptoBackend.default` fails closed. The swift-crypto backend (BoringSSL inside swift-crypto) lives in its own
-// module, KeyboundSwiftCrypto, which compiles to an empty module unless the trait "SwiftCrypto" is on:
-//   swift build --traits default,SwiftCrypto                       both backends, OpenSSL the default
-//   swift build --disable-default-traits --traits SwiftCrypto      swift-crypto only, no libcrypto anywhere in the core
-package.traits.insert(
-    .trait(name: "OpenSSL", description: "The OpenSSL 3 backend over the system libcrypto (libssl-dev).")
-)
-package.traits.insert(
-    .trait(name: "SwiftCrypto", description: "The swift-crypto (BoringSSL) backend, KeyboundSwiftCrypto.")
-)
-package.traits.insert(.default(enabledTraits: ["OpenSSL"]))
-package.dependencies.append(.package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"))
-// `import KeyboundSwiftCrypto` (CryptoBackend.swiftCrypto) for dependents; empty unless the trait is on.
-package.products.append(.library(name: "KeyboundSwiftCrypto", targets: ["KeyboundSwiftCrypto"]))
-package.targets.append(contentsOf: [
-    .target(
-        name: "KeyboundSwiftCrypto",
-        dependencies: [
-            "Keybound",
-            // ECDSA, RSA, SHA-2 and HMAC through the Crypto product's vendored BoringSSL, Ed25519 through Crypto.
-            .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
-        ]
-    ),
-])
-for target in package.targets {
-    switch target.name {
-    case "Keybound":
-        // libcrypto only with the OpenSSL backend.
-        target.dependencies = [.target(name: "COpenSSL", condition: .when(traits: ["OpenSSL"]))]
-    case "KeyboundCABI", "KeyboundCABITests":
-        target.dependencies.append("KeyboundSwiftCrypto")
-    case "keybound":
-        // `keybound bench --backend swift-crypto|all` and its raw swift-crypto baseline.
-        target.dependencies += [
-            "KeyboundSwiftCrypto",
-            .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
-            .product(name: "_CryptoExtras", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
-        ]
-    case "KeyboundTests":
-        // The differential test signs its faulty inputs (PSS with other salts, too) with swift-crypto.
-        target.dependencies += [
-            "KeyboundSwiftCrypto",
-            .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
-            .product(name: "_CryptoExtras", package: "swift-crypto", condition: .when(traits: ["SwiftCrypto"])),
-        ]
-    default:
-        break
-    }
-}

@@ -5,7 +5,6 @@
 
 import Foundation
 import Keybound
-import KeyboundSigning
 
 // The `keybound verify --batch` input format, as a library so that the batch-line fuzz target (Fuzz/Targets/
 // batch-line) reaches the same code as the tool. Not a stable API: `@_spi(Batch)`, for the CLI and the fuzzer.
@@ -142,13 +141,12 @@ public struct BatchLine {
 
     /// The request on `line`, or the reason it is not one (the tool's own words: never the input's bytes).
     public static func parse(_ line: [UInt8]) -> Result<BatchLine, BatchError> {
-        let value: JSONText.Value
+        let object: JSONObjectTree
         do {
-            value = try JSONText.parse(line, failingWith: .invalidConfiguration)
+            object = try JSONTree.parseObject(line, failingWith: .invalidConfiguration)
         } catch {
             return .failure(BatchError("line is not valid JSON: \(error.reason)"))
         }
-        guard case .object(let object) = value else { return .failure(BatchError("line is not a JSON object")) }
         guard case .string(let method)? = object["method"] else {
             return .failure(BatchError("method is missing or not a string"))
         }

@@ -4,7 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 #if Redis
-public import CKeybound
+public import CKeyboundRedis
 import Keybound
 import KeyboundRedis
 

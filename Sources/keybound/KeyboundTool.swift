@@ -5,6 +5,7 @@
 
 import ArgumentParser
 import Foundation
+import KeyboundBench
 
 /// The `keybound` command-line tool: verify DPoP requests (RFC 9449) one at a time or in JSON Lines batches, and
 /// make the thumbprints, test keys, tokens, proofs and nonces needed to try a DPoP server.
@@ -22,6 +23,9 @@ struct KeyboundTool {
         } catch let exit as ExitCode {
             status = exit.rawValue
         } catch let error as ToolError {
+            Console.error(error.message)
+            status = 2
+        } catch let error as BenchError {
             Console.error(error.message)
             status = 2
         } catch {

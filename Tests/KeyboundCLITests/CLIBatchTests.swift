@@ -6,6 +6,7 @@
 import Foundation
 import Keybound
 import KeyboundSigning
+import KeyboundTestSupport
 import Testing
 
 @Suite("CLI: JSON Lines batches")
@@ -52,7 +53,7 @@ struct CLIBatchTests {
         let revoked = try clients.enumerated().map { try token(for: $1, index: $0, jti: "revoked-\($0)") }
         let unknownKid = try clients.enumerated().map { try token(for: $1, index: $0, kid: "nope") }
 
-        var generator = SeededGenerator(state: 42)
+        var generator = SplitMix64(seed: 42)
         var lines: [String] = []
         var expected: [Expected] = []
         var accepted: [(line: String, jkt: String, jti: String)] = []
@@ -237,7 +238,7 @@ struct CLIBatchTests {
 
     @Test("garbage lines: no crash, one output line per non-blank input line, each an error")
     func fuzz() throws {
-        var generator = SeededGenerator(state: 7)
+        var generator = SplitMix64(seed: 7)
         var inputs: [[UInt8]] = []
         func random(_ count: Int, from alphabet: [UInt8]? = nil) -> [UInt8] {
             (0..<count).map { _ in

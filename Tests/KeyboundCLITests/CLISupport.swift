@@ -6,6 +6,7 @@
 import Foundation
 import Keybound
 import KeyboundSigning
+import KeyboundTestSupport
 import Testing
 
 /// A fixed clock: no test reads the wall clock.
@@ -154,17 +155,6 @@ func requestLine(method: String, url: String, authorization: String?, dpop: Any?
     return String(decoding: data, as: UTF8.self)
 }
 
-/// A deterministic generator (SplitMix64), so fuzz inputs are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The standard verify flags for a JWKS file.
 func verifyFlags(jwks: String, now: Int64 = now) -> [String] {

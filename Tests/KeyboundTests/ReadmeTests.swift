@@ -15,7 +15,7 @@ struct ReadmeTests {
     func swiftExample() throws {
         let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
         let example = try String(
-            contentsOf: repositoryRoot.appendingPathComponent("Examples/VerifyRequest/main.swift"), encoding: .utf8)
+            contentsOf: repositoryRoot.appendingPathComponent("Examples/swift/VerifyRequest/main.swift"), encoding: .utf8)
         #expect(readme.contains("```swift\n" + example.trimmingCharacters(in: .whitespacesAndNewlines) + "\n```"))
     }
 

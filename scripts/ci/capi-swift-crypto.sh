@@ -50,16 +50,16 @@ soname="$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
 [ "$soname" = "libkeybound.so.0" ] || fail "SONAME is '$soname'"
 
 step "C tests: plain build (gcc, -std=c11 -Wall -Wextra -Werror -pedantic)"
-run python3 tests/c/gen_fixtures.py Tests/KeyboundTests/Fixtures/dpop-requests.json "$work/fixtures.txt"
+run python3 IntegrationTests/c/gen_fixtures.py Tests/KeyboundTests/Fixtures/dpop-requests.json "$work/fixtures.txt"
 cflags=(-std=c11 -Wall -Wextra -Werror -pedantic -g -I"$dist/include")
 ldflags=(-L"$dist/lib" -lkeybound -Wl,-rpath,"$dist/lib" -pthread)
 export KB_EXPECT_BACKEND=swift-crypto
-run gcc "${cflags[@]}" -O2 tests/c/test_capi.c -o "$work/test_capi" "${ldflags[@]}"
+run gcc "${cflags[@]}" -O2 IntegrationTests/c/test_capi.c -o "$work/test_capi" "${ldflags[@]}"
 run "$work/test_capi" "$work/fixtures.txt"
 
 step "C tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang)"
 run clang "${cflags[@]}" -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
-    tests/c/test_capi.c -o "$work/test_capi_asan" "${ldflags[@]}"
+    IntegrationTests/c/test_capi.c -o "$work/test_capi_asan" "${ldflags[@]}"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run "$work/test_capi_asan" "$work/fixtures.txt"
 
@@ -71,10 +71,10 @@ mkdir -p "$vglib"
 run cp "$lib" "$vglib/libkeybound.so.0"
 run strip --strip-debug "$vglib/libkeybound.so.0"
 ln -sf libkeybound.so.0 "$vglib/libkeybound.so"
-run gcc "${cflags[@]}" -O0 tests/c/test_capi.c -o "$work/test_capi_vg" -L"$vglib" -lkeybound -Wl,-rpath,"$vglib" -pthread
+run gcc "${cflags[@]}" -O0 IntegrationTests/c/test_capi.c -o "$work/test_capi_vg" -L"$vglib" -lkeybound -Wl,-rpath,"$vglib" -pthread
 set +e
 valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
-    --error-exitcode=1 --suppressions=tests/c/valgrind.supp --log-file="$work/valgrind.log" \
+    --error-exitcode=1 --suppressions=IntegrationTests/c/valgrind.supp --log-file="$work/valgrind.log" \
     "$work/test_capi_vg" "$work/fixtures.txt"
 vg_status=$?
 set -e

@@ -60,23 +60,23 @@ unexpected="$(awk '{print $1}' "$work/ldd.txt" \
 so_size="$(stat -c %s "$lib")"
 
 step "C tests: fixtures, plain build (gcc, -std=c11 -Wall -Wextra -Werror -pedantic)"
-run python3 tests/c/gen_fixtures.py Tests/KeyboundTests/Fixtures/dpop-requests.json "$work/fixtures.txt"
+run python3 IntegrationTests/c/gen_fixtures.py Tests/KeyboundTests/Fixtures/dpop-requests.json "$work/fixtures.txt"
 cflags=(-std=c11 -Wall -Wextra -Werror -pedantic -g -I"$dist/include")
 ldflags=(-L"$dist/lib" -lkeybound -Wl,-rpath,"$dist/lib" -pthread)
-run gcc "${cflags[@]}" -O2 tests/c/test_capi.c -o "$work/test_capi" "${ldflags[@]}"
+run gcc "${cflags[@]}" -O2 IntegrationTests/c/test_capi.c -o "$work/test_capi" "${ldflags[@]}"
 run "$work/test_capi" "$work/fixtures.txt"
 
 step "C tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang)"
 run clang "${cflags[@]}" -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
-    tests/c/test_capi.c -o "$work/test_capi_asan" "${ldflags[@]}"
+    IntegrationTests/c/test_capi.c -o "$work/test_capi_asan" "${ldflags[@]}"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run "$work/test_capi_asan" "$work/fixtures.txt"
 
 step "C tests under valgrind (memcheck, --leak-check=full)"
-run gcc "${cflags[@]}" -O0 tests/c/test_capi.c -o "$work/test_capi_vg" "${ldflags[@]}"
+run gcc "${cflags[@]}" -O0 IntegrationTests/c/test_capi.c -o "$work/test_capi_vg" "${ldflags[@]}"
 set +e
 valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
-    --error-exitcode=1 --suppressions=tests/c/valgrind.supp --log-file="$work/valgrind.log" \
+    --error-exitcode=1 --suppressions=IntegrationTests/c/valgrind.supp --log-file="$work/valgrind.log" \
     "$work/test_capi_vg" "$work/fixtures.txt"
 vg_status=$?
 set -e
@@ -84,11 +84,11 @@ grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reach
     "$work/valgrind.log" | sed 's/^==[0-9]*== *//' | tee "$work/valgrind-summary.txt"
 [ "$vg_status" -eq 0 ] || { cat "$work/valgrind.log" | tail -60; fail "valgrind reported errors or leaks"; }
 
-step "C example (examples/c), built with pkg-config against dist/"
+step "C example (Examples/c), built with pkg-config against dist/"
 export PKG_CONFIG_PATH="$dist/lib/pkgconfig"
 run pkg-config --modversion keybound
 # shellcheck disable=SC2046
-run cc -std=c11 -Wall -Wextra -Werror -pedantic examples/c/verify.c -o "$work/verify-example" \
+run cc -std=c11 -Wall -Wextra -Werror -pedantic Examples/c/verify.c -o "$work/verify-example" \
     $(pkg-config --cflags --libs keybound) -Wl,-rpath,"$dist/lib"
 run "$work/verify-example"
 
@@ -97,8 +97,8 @@ step "pure-C smoke target inside the package (swift run keybound-abi-smoke)"
 # shellcheck disable=SC2086
 run swift run ${KEYBOUND_SWIFT_BUILD_FLAGS:-} keybound-abi-smoke
 
-step "Python ctypes binding (examples/python, pytest)"
-KEYBOUND_LIB="$lib" run python3 -m pytest -q examples/python
+step "Python ctypes binding (python, pytest)"
+KEYBOUND_LIB="$lib" run python3 -m pytest -q python
 
 step "summary"
 echo "exported symbols: $exported_count (all kb_*, all declared in keybound.h)"

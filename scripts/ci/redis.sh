@@ -124,7 +124,7 @@ cat "$work/outage.out"
 if [ "${RUN_CAPI_REDIS:-0}" = 1 ]; then
     say "C library with Redis (build-capi.sh --with-redis) and its C test"
     run scripts/build-capi.sh --with-redis --prefix "$work/dist-redis"
-    run sh tests/fleet/c/run.sh "$work/dist-redis" "$url"
+    run sh IntegrationTests/fleet/c/run.sh "$work/dist-redis" "$url"
 fi
 
 if [ "${BENCH:-0}" = 1 ]; then

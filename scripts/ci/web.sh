@@ -4,8 +4,8 @@
 #
 # CI for the Web package (issue 8): the Hummingbird middleware's and JWKS refresher's unit tests, then the demo in a
 # real headless Chromium. Needs: the Swift toolchain and libssl-dev; Debian's chromium and chromium-driver; Python 3
-# with pytest, cryptography and selenium (pinned in tests/browser/requirements.txt). Missing browser packages are
-# installed here. The Web package builds in Web/.build (its own dependency graph: Hummingbird, AsyncHTTPClient), so
+# with pytest, cryptography and selenium (pinned in IntegrationTests/browser/requirements.txt). Missing browser packages are
+# installed here. The Web package builds in Integrations/.build (its own dependency graph: Hummingbird, AsyncHTTPClient), so
 # the first run builds those (several minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,16 +21,16 @@ fi
 if ! python3 -c 'import pytest, cryptography' 2>/dev/null; then
     run python3 -m pip install -q -r requirements-dev.txt
 fi
-selenium_pin="$(grep -E '^selenium==' tests/browser/requirements.txt)"
+selenium_pin="$(grep -E '^selenium==' IntegrationTests/browser/requirements.txt)"
 installed="$(python3 -c 'import selenium; print("selenium==" + selenium.__version__)' 2>/dev/null || true)"
 if [ "$installed" != "$selenium_pin" ]; then
-    run python3 -m pip install -q -r tests/browser/requirements.txt
+    run python3 -m pip install -q -r IntegrationTests/browser/requirements.txt
 fi
 
 # --- Build and unit tests (debug: the demo needs no optimisation, and one debug build serves both) ----------------
-run swift build --package-path Web --build-tests
-run swift test --package-path Web --skip-build
-bin="$(swift build --package-path Web --show-bin-path)"
+run swift build --package-path Integrations --build-tests
+run swift test --package-path Integrations --skip-build
+bin="$(swift build --package-path Integrations --show-bin-path)"
 
 # --- The demo, twice: nonces off and on, each on a free loopback port ---------------------------------------------
 work="$(mktemp -d)"
@@ -75,10 +75,10 @@ start_demo nonces "$nonce_port" --nonces
 # --- The browser test -----------------------------------------------------------------------------------------------
 export KEYBOUND_DEMO_URL="http://127.0.0.1:$plain_port"
 export KEYBOUND_DEMO_NONCE_URL="http://127.0.0.1:$nonce_port"
-export KEYBOUND_SCREENSHOT_DIR="${KEYBOUND_SCREENSHOT_DIR:-$root/Web/.build/screenshots}"
+export KEYBOUND_SCREENSHOT_DIR="${KEYBOUND_SCREENSHOT_DIR:-$root/Integrations/.build/screenshots}"
 started=$(date +%s.%N)
 status=0
-run python3 -m pytest -v -p no:cacheprovider tests/browser || status=$?
+run python3 -m pytest -v -p no:cacheprovider IntegrationTests/browser || status=$?
 finished=$(date +%s.%N)
 took="$(python3 -c "print(f'{$finished - $started:.1f}')")"
 echo "web.sh: browser test took $took s (screenshots in $KEYBOUND_SCREENSHOT_DIR)"

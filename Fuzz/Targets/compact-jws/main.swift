@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// libFuzzer target: FuzzEntryPoints.compactJWS (see Sources/Keybound/Fuzzing/FuzzEntryPoints.swift).
+// libFuzzer target: FuzzEntryPoints.compactJWS (see Sources/Keybound/SPI/FuzzEntryPoints.swift).
 import FuzzSupport
 @_spi(Fuzzing) import Keybound
 

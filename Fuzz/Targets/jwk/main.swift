@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// libFuzzer target: FuzzEntryPoints.jwk (see Sources/Keybound/Fuzzing/FuzzEntryPoints.swift).
+// libFuzzer target: FuzzEntryPoints.jwk (see Sources/Keybound/SPI/FuzzEntryPoints.swift).
 import FuzzSupport
 @_spi(Fuzzing) import Keybound
 

@@ -11,6 +11,7 @@ import COpenSSL
 import Crypto
 import Foundation
 import KeyboundSwiftCrypto
+import KeyboundTestSupport
 import Testing
 import _CryptoExtras
 
@@ -495,18 +496,6 @@ extension SignatureScheme {
     }
 }
 
-/// A reproducible generator for the fault choices (the keys and signatures themselves are random per run).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// An RSA private key in OpenSSL (a KeyboundSigning key), to sign PKCS #1 v1.5 and PSS with any salt length.
 final class RSASigner: @unchecked Sendable {

@@ -4,13 +4,14 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import KeyboundTestSupport
 import Testing
 
 @testable import Keybound
 
 private typealias T = CryptoTestSupport
 
-/// Wycheproof conformance of the Keys/Signatures layer, read in place from `../shared/vectors/wycheproof/`
+/// Wycheproof conformance of the Keys/Signatures layer, read from the vendored `Tests/Vectors/wycheproof/`
 /// (see its README for the schemas and for our policy).
 ///
 /// Decisions, asserted here:
@@ -27,13 +28,7 @@ private typealias T = CryptoTestSupport
 ///   (`P-256K`) is rejected by name. A `WrongCurve`/`ModifiedGroup` key that is valid on another supported curve
 ///   imports, and is then rejected by the curve pinning of the file's curve (`supports(ES256)` is false for a
 ///   P-384 key): this is how a JWS verifier meets it, since the algorithm fixes the curve (RFC 7518 §3.4).
-@Suite(
-    "Crypto: Wycheproof",
-    .enabled(
-        if: WycheproofLocation.directory != nil,
-        "Wycheproof vectors not found at <repository>/../shared/vectors/wycheproof; .ci/run fails on this"
-    )
-)
+@Suite("Crypto: Wycheproof")
 struct CryptoWycheproofTests {
     // MARK: - ECDSA, IEEE P1363 (RFC 7518 §3.4)
 
@@ -243,8 +238,7 @@ struct CryptoWycheproofTests {
     // MARK: - Helpers
 
     private func load(_ file: String) throws -> VectorFile {
-        let directory = try #require(WycheproofLocation.directory)
-        let data = try Data(contentsOf: directory.appendingPathComponent(file))
+        let data = try TestVectors.wycheproof(file)
         return try JSONDecoder().decode(VectorFile.self, from: data)
     }
 
@@ -255,22 +249,6 @@ struct CryptoWycheproofTests {
     }
 }
 
-/// Where the shared Wycheproof vectors live.
-private enum WycheproofLocation {
-    /// `<repository>/../shared/vectors/wycheproof`, found from this file's path; nil when it is missing.
-    static let directory: URL? = {
-        let repository = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent()  // Crypto
-            .deletingLastPathComponent()  // KeyboundTests
-            .deletingLastPathComponent()  // Tests
-            .deletingLastPathComponent()  // repository root
-        let directory = repository.deletingLastPathComponent().appendingPathComponent("shared/vectors/wycheproof")
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
-        else { return nil }
-        return directory
-    }()
-}
 
 // MARK: - Counting
 

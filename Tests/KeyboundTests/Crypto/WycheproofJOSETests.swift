@@ -4,6 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import KeyboundTestSupport
 import Testing
 
 @testable import Keybound
@@ -11,7 +12,7 @@ import Testing
 /// The end-to-end Wycheproof files: compact JWS verified against a JWK or a JWK Set through the same code the
 /// access-token check uses (header `alg` allow-list, `crit`, key by `kid`, alg/key agreement, signature).
 ///
-/// Policy (see ../shared/vectors/wycheproof/README.md and SECURITY.md):
+/// Policy (see Tests/Vectors/wycheproof/README.md and SECURITY.md):
 /// - Keybound has no HMAC and no `none`: every JWS whose header `alg` is `HS*` or `none`, and every group whose only
 ///   key is symmetric, must be refused, including those marked `valid` (and the mislabelled tcIds 367/370/372/373,
 ///   which are HS256 and refused either way).
@@ -20,15 +21,14 @@ import Testing
 /// - A group given only as a private key (a key pair) is verified with its public part: the private members are
 ///   removed, as the publishing side would. A symmetric (`oct`) key has no public part.
 /// - JWE groups (field `jwe`) are not JWS: they are skipped, counted and named.
-@Suite("Wycheproof JOSE (JWS, JWK, JWK Set)", .enabled(if: JOSEVectors.directory != nil, "../shared/vectors/wycheproof is missing; .ci/run fails in that case"))
+@Suite("Wycheproof JOSE (JWS, JWK, JWK Set)")
 struct WycheproofJOSETests {
     @Test("json_web_signature_test.json") func signatures() throws { try run("json_web_signature_test.json") }
     @Test("json_web_key_test.json") func keys() throws { try run("json_web_key_test.json") }
     @Test("json_web_crypto_test.json") func crypto() throws { try run("json_web_crypto_test.json") }
 
     func run(_ file: String) throws {
-        let directory = try #require(JOSEVectors.directory)
-        let data = try Data(contentsOf: directory.appendingPathComponent(file))
+        let data = try TestVectors.wycheproof(file)
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let groups = try #require(root["testGroups"] as? [[String: Any]])
         var run = 0, passed = 0, valid = 0, invalid = 0, acceptable = 0, skipped = 0
@@ -113,10 +113,3 @@ struct WycheproofJOSETests {
     }
 }
 
-enum JOSEVectors {
-    static let directory: URL? = {
-        let directory = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/vectors/wycheproof")
-        return FileManager.default.fileExists(atPath: directory.appendingPathComponent("json_web_key_test.json").path)
-            ? directory : nil
-    }()
-}

@@ -4,21 +4,15 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import KeyboundTestSupport
 import Testing
 
 @testable import Keybound
 
-/// `../shared/vectors/rfc-examples.md`, read in place from the project root's sibling folder.
-private let rfcExamplesURL = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("shared/vectors/rfc-examples.md")
-
-private let rfcExamplesAvailable = FileManager.default.fileExists(atPath: rfcExamplesURL.path)
-
 /// The `WWW-Authenticate` value given for `figure` in the RFC examples file: the first such header on or after
 /// the figure's line.
 private func wwwAuthenticate(figure: Int) throws -> String {
-    let text = try String(contentsOf: rfcExamplesURL, encoding: .utf8)
+    let text = try TestVectors.rfcExamplesText()
     let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
     let start = try #require(lines.firstIndex { $0.hasPrefix("Figure \(figure):") })
     let line = try #require(lines[start...].first { $0.contains("WWW-Authenticate: ") })
@@ -56,7 +50,7 @@ struct ChallengeTests {
         )
     }
 
-    @Test("the figures match ../shared/vectors/rfc-examples.md byte for byte", .enabled(if: rfcExamplesAvailable))
+    @Test("the figures match Tests/Vectors/rfc-examples.md byte for byte")
     func figuresFromVectors() throws {
         #expect(try wwwAuthenticate(figure: 15) == Challenge.wwwAuthenticate(for: nil, algs: ["ES256", "PS256"]))
         #expect(

@@ -5,6 +5,7 @@
 
 #if canImport(Glibc)
 import Glibc
+import KeyboundTestSupport
 import Testing
 
 @testable import Keybound
@@ -94,7 +95,7 @@ struct ReplayCacheConcurrencyTests {
         Self.runThreads(threadCount) { t in
             // Each thread: its own keys plus every shared key, interleaved in a thread-specific order.
             var keys = (0..<uniquePerThread).map { shared + t * uniquePerThread + $0 } + Array(0..<shared)
-            var rng = ReplayTestRNG(seed: UInt64(t) &+ 99)
+            var rng = SplitMix64(seed: UInt64(t) &+ 99)
             keys.shuffle(using: &rng)
             let mine = results[t]
             mine.values.reserveCapacity(keys.count)

@@ -3,6 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
+import KeyboundTestSupport
 import Testing
 
 @testable import Keybound
@@ -208,7 +209,7 @@ struct ReplayCacheTests {
         let limit = 48
         let cache = ReplayCache(capacity: limit, stripeCount: 1)
         var model: [Int: Int64] = [:]
-        var rng = ReplayTestRNG(seed: UInt64(seed) &+ 77)
+        var rng = SplitMix64(seed: UInt64(seed) &+ 77)
         var now: Int64 = -50
         var counts: [ReplayInsertResult: Int] = [:]
         for _ in 0..<20_000 {

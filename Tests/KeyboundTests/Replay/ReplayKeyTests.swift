@@ -4,6 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import KeyboundTestSupport
 import Testing
 
 @testable import Keybound
@@ -26,7 +27,7 @@ struct ReplayKeyTests {
 
     @Test("any 32 bytes round trip", arguments: 0..<64)
     func randomRoundTrip(seed: Int) throws {
-        var rng = ReplayTestRNG(seed: UInt64(seed))
+        var rng = SplitMix64(seed: UInt64(seed))
         let input = (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let key = try #require(ReplayKey(bytes: input))
         #expect(key.bytes == input)
@@ -62,7 +63,7 @@ struct ReplayKeyTests {
 
     @Test("base64url agrees with Foundation's base64 (URL alphabet, no padding)", arguments: 0..<64)
     func base64URLOracle(seed: Int) throws {
-        var rng = ReplayTestRNG(seed: UInt64(seed) &+ 1000)
+        var rng = SplitMix64(seed: UInt64(seed) &+ 1000)
         let input = (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let key = try #require(ReplayKey(bytes: input))
         let expected = Data(input).base64EncodedString()

@@ -7,7 +7,7 @@ import Testing
 
 @testable import Keybound
 
-/// The RFC 9449 example proofs (../shared/vectors/rfc-examples.md), verified with a fixed clock.
+/// The RFC 9449 example proofs (Tests/Vectors/rfc-examples.md), verified with a fixed clock.
 enum RFC9449 {
     static let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
     static let figure2 = rfc9449Figure2Proof

@@ -1,0 +1,1040 @@
+/*===----------------------------------------------------------------------===
+ * SPDX-License-Identifier: Apache-2.0
+ * This source file is part of the Keybound open source project.
+ *
+ * The C ABI test: every function of include/keybound.h and every status, against the installed header and
+ * library (dist/). Built with -std=c11 -Wall -Wextra -Werror -pedantic; run plain, under ASan+UBSan and under
+ * valgrind by scripts/ci/capi.sh.
+ *
+ * Usage: test_capi FIXTURES   (FIXTURES: the output of IntegrationTests/c/gen_fixtures.py)
+ *===----------------------------------------------------------------------===*/
+#define _POSIX_C_SOURCE 200809L
+
+#include <keybound.h>
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ===== Harness ===== */
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        checks++;                                                                    \
+        if (!(cond)) {                                                               \
+            failures++;                                                              \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                            \
+    } while (0)
+
+#define CHECK_STATUS(expr, expected)                                                                       \
+    do {                                                                                                   \
+        kb_status got_ = (expr);                                                                           \
+        checks++;                                                                                          \
+        if (got_ != (expected)) {                                                                          \
+            failures++;                                                                                    \
+            fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d (%s)\n", __FILE__, __LINE__, #expr, \
+                    got_, kb_status_name(got_), (int)(expected), kb_status_name(expected));                \
+        }                                                                                                  \
+        note_status(got_);                                                                                 \
+    } while (0)
+
+#define B(s) ((const uint8_t *)(s))
+
+/* ===== The status table: each status and the call that produces it ===== */
+
+struct status_row {
+    kb_status status;
+    const char *produced_by;
+    int seen;
+};
+
+static struct status_row status_table[] = {
+    {KB_OK, "kb_verify of a valid fixture request", 0},
+    {KB_ERR_MISSING_AUTHORIZATION, "fixture: no Authorization value", 0},
+    {KB_ERR_UNSUPPORTED_SCHEME, "fixture: Bearer scheme", 0},
+    {KB_ERR_MALFORMED_AUTHORIZATION, "fixture: DPoP without token68", 0},
+    {KB_ERR_MISSING_DPOP_PROOF, "fixture: no DPoP value", 0},
+    {KB_ERR_MULTIPLE_DPOP_PROOFS, "fixture: two DPoP values", 0},
+    {KB_ERR_PROOF_MALFORMED, "fixture: proof not a compact JWS", 0},
+    {KB_ERR_PROOF_TYP, "fixture: proof typ", 0},
+    {KB_ERR_PROOF_ALG, "fixture: proof alg", 0},
+    {KB_ERR_PROOF_JWK, "fixture: proof jwk", 0},
+    {KB_ERR_PROOF_CRIT, "fixture: proof crit", 0},
+    {KB_ERR_PROOF_SIGNATURE, "fixture: proof signature", 0},
+    {KB_ERR_PROOF_CLAIMS, "fixture: proof claims", 0},
+    {KB_ERR_PROOF_HTM, "fixture: proof htm", 0},
+    {KB_ERR_PROOF_HTU, "fixture: proof htu", 0},
+    {KB_ERR_PROOF_IAT, "fixture: proof iat", 0},
+    {KB_ERR_PROOF_ATH, "fixture: proof ath", 0},
+    {KB_ERR_PROOF_REPLAYED, "kb_verify of the same request twice", 0},
+    {KB_ERR_NONCE_REQUIRED, "kb_verify_token_endpoint, KB_NONCE_REQUIRED, proof without nonce", 0},
+    {KB_ERR_NONCE_INVALID, "kb_verify_token_endpoint, KB_NONCE_REQUIRED, proof with a forged nonce", 0},
+    {KB_ERR_TOKEN_MALFORMED, "fixture: token not a compact JWS", 0},
+    {KB_ERR_TOKEN_TYP, "fixture: token typ", 0},
+    {KB_ERR_TOKEN_ALG, "fixture: token alg", 0},
+    {KB_ERR_TOKEN_KID_UNKNOWN, "fixture: unknown kid; and kb_verify after kb_verifier_replace_jwks", 0},
+    {KB_ERR_TOKEN_KEY_MISMATCH, "fixture: token alg vs key", 0},
+    {KB_ERR_TOKEN_SIGNATURE, "fixture: token signature", 0},
+    {KB_ERR_TOKEN_ISSUER, "fixture: token iss", 0},
+    {KB_ERR_TOKEN_AUDIENCE, "fixture: token aud", 0},
+    {KB_ERR_TOKEN_EXPIRED, "fixture: token exp", 0},
+    {KB_ERR_TOKEN_NOT_YET_VALID, "fixture: token nbf", 0},
+    {KB_ERR_TOKEN_CLAIMS, "fixture: token claim types", 0},
+    {KB_ERR_TOKEN_BINDING, "fixture: cnf.jkt; kb_verify_opaque with another jkt", 0},
+    {KB_ERR_TOKEN_REVOKED, "kb_verify after kb_revoke_token_jti", 0},
+    {KB_ERR_KEY_REVOKED, "kb_verify after kb_revoke_jkt", 0},
+    {KB_ERR_REPLAY_CACHE_FULL, "kb_verify with an external store answering KB_REPLAY_FULL", 0},
+    {KB_ERR_REPLAY_STORE_UNAVAILABLE, "kb_verify with an external store answering KB_REPLAY_UNAVAILABLE", 0},
+    /* 502 is a crypto-backend failure that no input can cause: only its names are checked. */
+    {KB_ERR_INTERNAL, "(not producible by input: names checked only)", 1},
+    {KB_ERR_INVALID_ARGUMENT, "NULL handles, NULL+length, SIZE_MAX lengths, unknown options", 0},
+    {KB_ERR_BUFFER_TOO_SMALL, "kb_mint_nonce into a 10-byte buffer", 0},
+    {KB_ERR_INVALID_CONFIG, "kb_config_set_int(STRICT_TOKEN_TYPE, 2); kb_verifier_new with max age 10^6", 0},
+    {KB_ERR_INVALID_JWKS, "kb_verifier_new with an issuer whose JWKS has no keys array", 0},
+    /* 950 belongs to the CLI: only its names are checked. */
+    {KB_ERR_INVALID_INPUT_LINE, "(the CLI's: names checked only)", 1},
+};
+
+#define STATUS_COUNT (sizeof status_table / sizeof status_table[0])
+
+static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void note_status(kb_status status) {
+    pthread_mutex_lock(&status_lock);
+    for (size_t i = 0; i < STATUS_COUNT; i++) {
+        if (status_table[i].status == status) status_table[i].seen = 1;
+    }
+    pthread_mutex_unlock(&status_lock);
+}
+
+/* ===== Fixtures ===== */
+
+struct bytes {
+    uint8_t *data; /* NULL when absent */
+    size_t len;
+    int present;
+};
+
+struct request_case {
+    char mode; /* 'r' resource, 't' token endpoint */
+    kb_status expected;
+    struct bytes method, url, authorization, jkt, sub, name;
+    size_t dpop_count;
+    struct bytes *dpop;
+    const uint8_t **dpop_ptrs;
+    size_t *dpop_lens;
+};
+
+static int64_t fixture_now;
+static struct bytes fixture_issuer, fixture_audience, fixture_jwks;
+static struct request_case *cases;
+static size_t case_count;
+
+static struct bytes from_hex(const char *hex) {
+    struct bytes b = {NULL, 0, 0};
+    if (strcmp(hex, "-") == 0) return b;
+    b.present = 1;
+    if (strcmp(hex, "=") == 0) {
+        b.data = malloc(1);
+        return b;
+    }
+    size_t n = strlen(hex) / 2;
+    b.data = malloc(n + 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+        sscanf(hex + 2 * i, "%2x", &v);
+        b.data[i] = (uint8_t)v;
+    }
+    b.data[n] = 0;
+    b.len = n;
+    return b;
+}
+
+static int bytes_equal(const uint8_t *p, size_t n, const char *s) {
+    return p != NULL && n == strlen(s) && memcmp(p, s, n) == 0;
+}
+
+static int load_fixtures(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)size + 1);
+    size_t got = fread(text, 1, (size_t)size, f);
+    fclose(f);
+    text[got] = 0;
+    cases = calloc(1024, sizeof *cases);
+    char *save_line = NULL;
+    for (char *line = strtok_r(text, "\n", &save_line); line; line = strtok_r(NULL, "\n", &save_line)) {
+        char *save = NULL;
+        char *kind = strtok_r(line, " ", &save);
+        if (!kind) continue;
+        if (strcmp(kind, "now") == 0) {
+            fixture_now = strtoll(strtok_r(NULL, " ", &save), NULL, 10);
+        } else if (strcmp(kind, "issuer") == 0) {
+            fixture_issuer = from_hex(strtok_r(NULL, " ", &save));
+        } else if (strcmp(kind, "audience") == 0) {
+            fixture_audience = from_hex(strtok_r(NULL, " ", &save));
+        } else if (strcmp(kind, "jwks") == 0) {
+            fixture_jwks = from_hex(strtok_r(NULL, " ", &save));
+        } else if (strcmp(kind, "case") == 0 && case_count < 1024) {
+            struct request_case *c = &cases[case_count++];
+            c->mode = strtok_r(NULL, " ", &save)[0];
+            c->expected = (kb_status)atoi(strtok_r(NULL, " ", &save));
+            c->method = from_hex(strtok_r(NULL, " ", &save));
+            c->url = from_hex(strtok_r(NULL, " ", &save));
+            c->authorization = from_hex(strtok_r(NULL, " ", &save));
+            c->dpop_count = (size_t)atoi(strtok_r(NULL, " ", &save));
+            c->dpop = calloc(c->dpop_count + 1, sizeof *c->dpop);
+            c->dpop_ptrs = calloc(c->dpop_count + 1, sizeof *c->dpop_ptrs);
+            c->dpop_lens = calloc(c->dpop_count + 1, sizeof *c->dpop_lens);
+            for (size_t i = 0; i < c->dpop_count; i++) {
+                c->dpop[i] = from_hex(strtok_r(NULL, " ", &save));
+                c->dpop_ptrs[i] = c->dpop[i].data;
+                c->dpop_lens[i] = c->dpop[i].len;
+            }
+            c->jkt = from_hex(strtok_r(NULL, " ", &save));
+            c->sub = from_hex(strtok_r(NULL, " ", &save));
+            c->name = from_hex(strtok_r(NULL, " ", &save));
+        }
+    }
+    free(text);
+    return case_count > 0 && fixture_jwks.present;
+}
+
+static void free_fixtures(void) {
+    for (size_t i = 0; i < case_count; i++) {
+        struct request_case *c = &cases[i];
+        free(c->method.data);
+        free(c->url.data);
+        free(c->authorization.data);
+        for (size_t k = 0; k < c->dpop_count; k++) free(c->dpop[k].data);
+        free(c->dpop);
+        free(c->dpop_ptrs);
+        free(c->dpop_lens);
+        free(c->jkt.data);
+        free(c->sub.data);
+        free(c->name.data);
+    }
+    free(cases);
+    free(fixture_issuer.data);
+    free(fixture_audience.data);
+    free(fixture_jwks.data);
+}
+
+/* Verifies a fixture case in its mode. */
+static kb_status verify_case(kb_verifier *v, const struct request_case *c, int64_t now, kb_result *r) {
+    if (c->mode == 't') {
+        return kb_verify_token_endpoint(v, c->method.data, c->method.len, c->url.data, c->url.len, c->dpop_ptrs,
+                                        c->dpop_lens, c->dpop_count, now, r);
+    }
+    return kb_verify(v, c->method.data, c->method.len, c->url.data, c->url.len, c->authorization.data,
+                     c->authorization.len, c->dpop_ptrs, c->dpop_lens, c->dpop_count, now, r);
+}
+
+static kb_config *fixture_config(void) {
+    kb_config *cfg = NULL;
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer(cfg, fixture_issuer.data, fixture_issuer.len, fixture_jwks.data,
+                                      fixture_jwks.len),
+                 KB_OK);
+    CHECK_STATUS(kb_config_add_audience(cfg, fixture_issuer.data, fixture_issuer.len, fixture_audience.data,
+                                        fixture_audience.len),
+                 KB_OK);
+    return cfg;
+}
+
+static kb_verifier *fixture_verifier(void) {
+    kb_config *cfg = fixture_config();
+    kb_verifier *v = NULL;
+    char err[256] = "";
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_OK);
+    kb_config_free(cfg);
+    return v;
+}
+
+/* The first valid case of a mode. */
+static const struct request_case *first_valid(char mode, size_t skip) {
+    for (size_t i = 0; i < case_count; i++) {
+        if (cases[i].expected == KB_OK && cases[i].mode == mode) {
+            if (skip == 0) return &cases[i];
+            skip--;
+        }
+    }
+    return NULL;
+}
+
+static void field(kb_result *r, kb_field f, const uint8_t **p, size_t *n) {
+    CHECK_STATUS(kb_result_field(r, f, p, n), KB_OK);
+}
+
+/* ===== Tests ===== */
+
+static void test_version_and_names(void) {
+    CHECK(kb_version_number() == KB_VERSION_NUMBER);
+    CHECK(strcmp(kb_version_string(), KB_VERSION_STRING) == 0);
+    CHECK(strcmp(kb_status_name(KB_OK), "ok") == 0);
+    CHECK(strcmp(kb_status_name(KB_ERR_PROOF_REPLAYED), "proof_replayed") == 0);
+    CHECK(strcmp(kb_status_name(KB_ERR_INTERNAL), "internal") == 0);
+    CHECK(strcmp(kb_status_name(KB_ERR_INVALID_INPUT_LINE), "invalid_input_line") == 0);
+    CHECK(strcmp(kb_status_name(12345), "unknown") == 0);
+    CHECK(strcmp(kb_status_string(KB_ERR_TOKEN_BINDING), "Invalid DPoP key binding") == 0);
+    CHECK(strcmp(kb_status_string(-1), "unknown status") == 0);
+    CHECK(strcmp(kb_status_rfc_error(KB_ERR_NONCE_REQUIRED), "use_dpop_nonce") == 0);
+    CHECK(strcmp(kb_status_rfc_error(KB_ERR_INVALID_INPUT_LINE), "invalid_request") == 0);
+    CHECK(kb_status_rfc_error(KB_ERR_MISSING_AUTHORIZATION) == NULL);
+    CHECK(kb_status_rfc_error(KB_ERR_INTERNAL) == NULL);
+    CHECK(kb_status_rfc_error(7) == NULL);
+    CHECK(kb_status_http_status(KB_OK) == 200);
+    CHECK(kb_status_http_status(KB_ERR_MULTIPLE_DPOP_PROOFS) == 400);
+    CHECK(kb_status_http_status(KB_ERR_INTERNAL) == 500);
+    CHECK(kb_status_http_status(KB_ERR_REPLAY_CACHE_FULL) == 503);
+    CHECK(kb_status_http_status(999) == 0);
+    /* Every row of the table has a name, a description and an HTTP status. */
+    for (size_t i = 0; i < STATUS_COUNT; i++) {
+        CHECK(strcmp(kb_status_name(status_table[i].status), "unknown") != 0);
+        CHECK(strlen(kb_status_string(status_table[i].status)) > 0);
+        CHECK(kb_status_http_status(status_table[i].status) >= 200);
+    }
+}
+
+static void test_invalid_arguments(void) {
+    kb_config *cfg = NULL;
+    kb_verifier *v = NULL;
+    kb_result *r = NULL;
+    char err[64];
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    uint64_t count = 0;
+    int present = 0;
+    double exp = 0;
+    kb_metrics metrics = KB_METRICS_INIT;
+    kb_replay_store_vtable bad_table = {sizeof(kb_replay_store_vtable), NULL, NULL};
+
+    CHECK_STATUS(kb_config_new(NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_set_int(NULL, KB_OPT_CLOCK_SKEW_SECONDS, 1), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_set_str(NULL, KB_OPT_EXTERNAL_BASE_URL, B("x"), 1), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_issuer(NULL, B("i"), 1, B("{}"), 2), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_audience(NULL, B("i"), 1, B("a"), 1), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_nonce_secret(NULL, B("s"), 1), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_set_replay_store(NULL, NULL, NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_set_key_miss_callback(NULL, NULL, NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_new(NULL, &v, err, sizeof err), KB_ERR_INVALID_ARGUMENT);
+    CHECK(v == NULL);
+    CHECK(strlen(err) > 0);
+    CHECK_STATUS(kb_result_new(NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK(kb_result_status(NULL) == KB_ERR_INVALID_ARGUMENT);
+    CHECK(kb_result_http_status(NULL) == 0);
+    CHECK_STATUS(kb_result_field(NULL, KB_FIELD_SUB, &p, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_exp(NULL, &present, &exp), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim(NULL, B("sub"), 3, &p, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verify(NULL, B("GET"), 3, B("https://a/"), 10, NULL, 0, NULL, NULL, 0, 0, NULL),
+                 KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verify_token_endpoint(NULL, B("GET"), 3, B("u"), 1, NULL, NULL, 0, 0, NULL),
+                 KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verify_opaque(NULL, B("GET"), 3, B("u"), 1, NULL, 0, NULL, NULL, 0, NULL, 0, 0, NULL),
+                 KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_mint_nonce(NULL, 0, NULL, 0, NULL, 0, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_revoke_token_jti(NULL, B("j"), 1, 0, 0), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_revoke_jkt(NULL, B("j"), 1, 0, 0), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_metrics(NULL, &metrics), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_refusals(NULL, KB_ERR_PROOF_HTM, &count), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_replace_jwks(NULL, B("i"), 1, B("{}"), 2, err, sizeof err), KB_ERR_INVALID_ARGUMENT);
+
+    /* Frees accept NULL. */
+    kb_config_free(NULL);
+    kb_verifier_free(NULL);
+    kb_result_free(NULL);
+
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    /* Unknown options and options of the other type. */
+    CHECK_STATUS(kb_config_set_int(cfg, 0, 1), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_EXTERNAL_BASE_URL, 1), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_set_str(cfg, KB_OPT_CLOCK_SKEW_SECONDS, B("1"), 1), KB_ERR_INVALID_ARGUMENT);
+    /* NULL with a length, SIZE_MAX lengths, and bytes that are not UTF-8. */
+    CHECK_STATUS(kb_config_set_str(cfg, KB_OPT_EXTERNAL_BASE_URL, NULL, 5), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_set_str(cfg, KB_OPT_EXTERNAL_BASE_URL, B("x"), SIZE_MAX), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_issuer(cfg, B("\xff\xfe"), 2, B("{}"), 2), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_issuer(cfg, B("i"), 1, B("{}"), SIZE_MAX), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_issuer(cfg, B("i"), (size_t)PTRDIFF_MAX + 1, B("{}"), 2), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_nonce_secret(cfg, NULL, 32), KB_ERR_INVALID_ARGUMENT);
+    /* A replay-store table without insert, or too short. */
+    CHECK_STATUS(kb_config_set_replay_store(cfg, &bad_table, NULL), KB_ERR_INVALID_ARGUMENT);
+    bad_table.struct_size = 4;
+    CHECK_STATUS(kb_config_set_replay_store(cfg, &bad_table, NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_set_replay_store(cfg, NULL, NULL), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, NULL, err, sizeof err), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, SIZE_MAX), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_OK);
+    kb_config_free(cfg);
+
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    CHECK(kb_result_status(r) == KB_ERR_INVALID_ARGUMENT); /* unused */
+    CHECK(kb_result_http_status(r) == 0);
+    CHECK_STATUS(kb_result_field(r, 0, &p, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_field(r, 99, &p, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_field(r, KB_FIELD_SUB, NULL, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_field(r, KB_FIELD_SUB, &p, NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_exp(r, NULL, &exp), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_exp(r, &present, NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim(r, NULL, 3, &p, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim(r, B("sub"), SIZE_MAX, &p, &n), KB_ERR_INVALID_ARGUMENT);
+
+    /* kb_verify: the result records the misuse. */
+    const uint8_t *values[2] = {B("a.b.c"), NULL};
+    size_t lens[2] = {5, 3};
+    CHECK_STATUS(kb_verify(v, NULL, 3, B("https://a/"), 10, NULL, 0, values, lens, 1, 0, r), KB_ERR_INVALID_ARGUMENT);
+    CHECK(kb_result_status(r) == KB_ERR_INVALID_ARGUMENT);
+    field(r, KB_FIELD_ERROR_NAME, &p, &n);
+    CHECK(bytes_equal(p, n, "invalid_argument"));
+    CHECK_STATUS(kb_verify(v, B("GET"), SIZE_MAX, B("https://a/"), 10, NULL, 0, values, lens, 1, 0, r),
+                 KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verify(v, B("GET"), 3, B("https://a/"), 10, NULL, 0, NULL, lens, 1, 0, r),
+                 KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verify(v, B("GET"), 3, B("https://a/"), 10, NULL, 0, values, NULL, 1, 0, r),
+                 KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verify(v, B("GET"), 3, B("https://a/"), 10, NULL, 0, values, lens, 2, 0, r),
+                 KB_ERR_INVALID_ARGUMENT); /* values[1] is NULL with length 3 */
+    CHECK_STATUS(kb_verify(v, B("GET"), 3, B("https://a/"), 10, NULL, 0, values, lens, SIZE_MAX, 0, r),
+                 KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verify(v, B("GET"), 3, B("https://a/"), 10, B("DPoP x"), 6, values, lens, 1, 0, NULL),
+                 KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verify_opaque(v, B("GET"), 3, B("https://a/"), 10, B("DPoP x"), 6, values, lens, 1,
+                                  B("\xc3\x28"), 2, 0, r),
+                 KB_ERR_INVALID_ARGUMENT);
+    /* Absent headers are not misuse. */
+    CHECK_STATUS(kb_verify(v, B("GET"), 3, B("https://a/"), 10, NULL, 0, NULL, NULL, 0, 0, r),
+                 KB_ERR_MISSING_AUTHORIZATION);
+    CHECK_STATUS(kb_mint_nonce(v, 0, NULL, 0, NULL, 0, NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_mint_nonce(v, 0, NULL, 0, NULL, 5, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_revoke_token_jti(v, NULL, 1, 0, 0), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_revoke_jkt(v, B("\xff"), 1, 0, 0), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_metrics(v, NULL), KB_ERR_INVALID_ARGUMENT);
+    metrics.struct_size = 16;
+    CHECK_STATUS(kb_verifier_metrics(v, &metrics), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_refusals(v, KB_OK, &count), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_refusals(v, KB_ERR_INVALID_ARGUMENT, &count), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_refusals(v, KB_ERR_PROOF_HTM, NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_replace_jwks(v, NULL, 4, B("{}"), 2, err, sizeof err), KB_ERR_INVALID_ARGUMENT);
+    kb_result_free(r);
+    kb_verifier_free(v);
+}
+
+static void test_configuration_errors(void) {
+    kb_config *cfg = NULL;
+    kb_verifier *v = NULL;
+    char err[128];
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    /* Checked at once. */
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_STRICT_TOKEN_TYPE, 2), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_ADVERTISE_ALGORITHMS, -1), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_PROOF_ALGORITHMS, 0), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_TOKEN_ALGORITHMS, KB_ALG_ALL + 1), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_NONCE_MODE, 3), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_add_issuer(cfg, B(""), 0, B("{}"), 2), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_add_audience(cfg, B("nobody"), 6, B("a"), 1), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_add_nonce_secret(cfg, B("short"), 5), KB_ERR_INVALID_CONFIG);
+    /* Checked by kb_verifier_new, with the reason in errbuf. */
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_PROOF_MAX_AGE_SECONDS, 1000000), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_ERR_INVALID_CONFIG);
+    CHECK(v == NULL && strstr(err, "proofMaxAgeSeconds") != NULL);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_PROOF_MAX_AGE_SECONDS, 60), KB_OK);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_RSA_MIN_BITS, 4096), KB_OK);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_RSA_MAX_BITS, 2048), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_RSA_MAX_BITS, 4096), KB_OK);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_NONCE_MODE, KB_NONCE_REQUIRED), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_ERR_INVALID_CONFIG); /* no secret */
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_NONCE_MODE, KB_NONCE_OFF), KB_OK);
+    CHECK_STATUS(kb_config_set_str(cfg, KB_OPT_EXTERNAL_BASE_URL, B("ftp://x"), 7), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_str(cfg, KB_OPT_EXTERNAL_BASE_URL, NULL, 0), KB_OK);
+    /* A JWKS that is not one. */
+    CHECK_STATUS(kb_config_add_issuer(cfg, B("https://bad.example"), 19, B("{\"nokeys\":[]}"), 13), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer(cfg, B("https://bad.example"), 19, B("{}"), 2), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_ERR_INVALID_JWKS);
+    CHECK(strstr(err, "keys") != NULL);
+    /* errbuf is truncated, NUL-terminated, and untouched when its length is 0. */
+    char tiny[4] = {'x', 'x', 'x', 'x'};
+    CHECK_STATUS(kb_verifier_new(cfg, &v, tiny, sizeof tiny), KB_ERR_INVALID_JWKS);
+    CHECK(tiny[3] == 0 && strlen(tiny) == 3);
+    tiny[0] = 'y';
+    CHECK_STATUS(kb_verifier_new(cfg, &v, tiny, 0), KB_ERR_INVALID_JWKS);
+    CHECK(tiny[0] == 'y');
+    kb_config_free(cfg);
+}
+
+/* Runs every fixture case through a fresh verifier (each is verified on its own: no replays among them). */
+static void test_fixture_cases(void) {
+    kb_verifier *v = fixture_verifier();
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    size_t ok = 0;
+    for (size_t i = 0; i < case_count; i++) {
+        const struct request_case *c = &cases[i];
+        kb_status status = verify_case(v, c, fixture_now, r);
+        note_status(status);
+        checks++;
+        if (status != c->expected) {
+            failures++;
+            fprintf(stderr, "case %zu (%.*s): got %d %s, expected %d\n", i, (int)c->name.len,
+                    (const char *)c->name.data, status, kb_status_name(status), c->expected);
+            continue;
+        }
+        CHECK(kb_result_status(r) == status);
+        const uint8_t *p = NULL;
+        size_t n = 0;
+        if (status == KB_OK) {
+            ok++;
+            CHECK(kb_result_http_status(r) == 200);
+            field(r, KB_FIELD_JKT, &p, &n);
+            CHECK(c->jkt.present && n == c->jkt.len && memcmp(p, c->jkt.data, n) == 0);
+            field(r, KB_FIELD_SUB, &p, &n);
+            if (c->sub.present) {
+                CHECK(n == c->sub.len && memcmp(p, c->sub.data, n) == 0);
+            } else {
+                CHECK(p == NULL && n == 0);
+            }
+            field(r, KB_FIELD_PROOF_JTI, &p, &n);
+            CHECK(p != NULL && n > 0);
+            field(r, KB_FIELD_ERROR_NAME, &p, &n);
+            CHECK(p == NULL && n == 0);
+        } else {
+            field(r, KB_FIELD_ERROR_NAME, &p, &n);
+            CHECK(bytes_equal(p, n, kb_status_name(status)));
+            field(r, KB_FIELD_ERROR_DESCRIPTION, &p, &n);
+            CHECK(p != NULL && n > 0);
+            field(r, KB_FIELD_SUB, &p, &n);
+            CHECK(p == NULL);
+            if (c->mode == 't') {
+                CHECK(kb_result_http_status(r) == 400);
+                field(r, KB_FIELD_ERROR_BODY, &p, &n);
+                CHECK(p != NULL && n > 10 && p[0] == '{');
+                field(r, KB_FIELD_WWW_AUTHENTICATE, &p, &n);
+                CHECK(p == NULL);
+            } else {
+                CHECK(kb_result_http_status(r) == kb_status_http_status(status));
+                field(r, KB_FIELD_WWW_AUTHENTICATE, &p, &n);
+                CHECK(n > 4 && memcmp(p, "DPoP", 4) == 0);
+                const char *rfc = kb_status_rfc_error(status);
+                field(r, KB_FIELD_RFC_ERROR, &p, &n);
+                CHECK(rfc ? bytes_equal(p, n, rfc) : p == NULL);
+            }
+        }
+    }
+    printf("  fixtures: %zu cases, %zu verified\n", case_count, ok);
+    CHECK(ok > 50);
+    kb_metrics m = KB_METRICS_INIT;
+    CHECK_STATUS(kb_verifier_metrics(v, &m), KB_OK);
+    CHECK(m.verified == ok && m.refused == case_count - ok);
+    CHECK(m.replay_cache_capacity == 1048576 && m.replay_cache_count == ok);
+    CHECK(m.token_cache_misses > 0 && m.proof_key_cache_misses > 0);
+    uint64_t htm = 0;
+    CHECK_STATUS(kb_verifier_refusals(v, KB_ERR_PROOF_HTM, &htm), KB_OK);
+    size_t expected_htm = 0;
+    for (size_t i = 0; i < case_count; i++) expected_htm += cases[i].expected == KB_ERR_PROOF_HTM;
+    CHECK(htm == expected_htm && htm > 0);
+    kb_result_free(r);
+    kb_verifier_free(v);
+}
+
+static void test_result_replay_revocation(void) {
+    kb_verifier *v = fixture_verifier();
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    const struct request_case *c = first_valid('r', 0);
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_STATUS(verify_case(v, c, fixture_now, r), KB_OK);
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    field(r, KB_FIELD_SUB, &p, &n);
+    CHECK(bytes_equal(p, n, "user-42"));
+    field(r, KB_FIELD_CLIENT_ID, &p, &n);
+    CHECK(bytes_equal(p, n, "client-1"));
+    field(r, KB_FIELD_SCOPE, &p, &n);
+    CHECK(bytes_equal(p, n, "read write"));
+    field(r, KB_FIELD_ISSUER, &p, &n);
+    CHECK(n == fixture_issuer.len && memcmp(p, fixture_issuer.data, n) == 0);
+    field(r, KB_FIELD_DPOP_NONCE, &p, &n);
+    CHECK(p == NULL); /* nonces off */
+    int present = 0;
+    double exp = 0;
+    CHECK_STATUS(kb_result_exp(r, &present, &exp), KB_OK);
+    CHECK(present == 1 && exp == 1700000600.0);
+    CHECK_STATUS(kb_result_claim(r, B("scope"), 5, &p, &n), KB_OK);
+    CHECK(bytes_equal(p, n, "\"read write\""));
+    CHECK_STATUS(kb_result_claim(r, B("cnf"), 3, &p, &n), KB_OK);
+    CHECK(n > 10 && p[0] == '{');
+    CHECK_STATUS(kb_result_claim(r, B("exp"), 3, &p, &n), KB_OK);
+    CHECK(bytes_equal(p, n, "1700000600"));
+    CHECK_STATUS(kb_result_claim(r, B("nope"), 4, &p, &n), KB_OK);
+    CHECK(p == NULL && n == 0);
+    CHECK_STATUS(kb_result_claim(r, NULL, 0, &p, &n), KB_OK);
+    CHECK(p == NULL);
+
+    /* Token jti for revocation, jkt for key revocation (copied: the views end at the next verify). */
+    char token_jti[300] = "", jkt[100] = "";
+    field(r, KB_FIELD_TOKEN_JTI, &p, &n);
+    CHECK(n > 0 && n < sizeof token_jti);
+    memcpy(token_jti, p, n);
+    field(r, KB_FIELD_JKT, &p, &n);
+    memcpy(jkt, p, n);
+
+    /* The same request again: a replay (RFC 9449 §11.1). */
+    CHECK_STATUS(verify_case(v, c, fixture_now, r), KB_ERR_PROOF_REPLAYED);
+    CHECK(kb_result_http_status(r) == 401);
+    field(r, KB_FIELD_WWW_AUTHENTICATE, &p, &n);
+    CHECK(bytes_equal(p, n, "DPoP error=\"invalid_dpop_proof\", error_description=\"this proof was already used\", "
+                            "algs=\"ES256 ES384 ES512 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA Ed25519\""));
+    present = 1;
+    CHECK_STATUS(kb_result_exp(r, &present, &exp), KB_OK);
+    CHECK(present == 0 && exp == 0);
+    CHECK_STATUS(kb_result_claim(r, B("scope"), 5, &p, &n), KB_OK);
+    CHECK(p == NULL);
+
+    /* Revocation is checked before the replay store, so the same request shows it. */
+    CHECK_STATUS(kb_revoke_token_jti(v, B(token_jti), strlen(token_jti), fixture_now + 600, fixture_now), KB_OK);
+    CHECK_STATUS(verify_case(v, c, fixture_now, r), KB_ERR_TOKEN_REVOKED);
+    CHECK_STATUS(kb_revoke_jkt(v, B(jkt), strlen(jkt), fixture_now + 600, fixture_now), KB_OK);
+    const struct request_case *t = first_valid('t', 0); /* same client key, token endpoint */
+    CHECK(t != NULL);
+    if (t) CHECK_STATUS(verify_case(v, t, fixture_now, r), KB_ERR_KEY_REVOKED);
+    kb_result_free(r);
+    kb_verifier_free(v);
+
+    /* A revocation list of one entry is full at the second. */
+    kb_config *cfg = fixture_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_MAX_REVOCATIONS, 1), KB_OK);
+    char err[128];
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_OK);
+    kb_config_free(cfg);
+    CHECK_STATUS(kb_revoke_token_jti(v, B("a"), 1, 100, 0), KB_OK);
+    CHECK_STATUS(kb_revoke_token_jti(v, B("b"), 1, 100, 0), KB_ERR_INVALID_CONFIG);
+    kb_verifier_free(v);
+}
+
+/* ----- RFC 9449 examples: token endpoint (Figure 2) and opaque token (Figure 13) ----- */
+
+static const char fig2_proof[] =
+    "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJo"
+    "RjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJ"
+    "qdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIjoiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0Ijo"
+    "xNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg4PtFLbdLXiOSsX0x7NVY-FNyJK70nfbV37xRZT3Lg";
+static const char fig13_proof[] =
+    "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJo"
+    "RjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJ"
+    "qdGkiOiJlMWozVl9iS2ljOC1MQUVCIiwiaHRtIjoiR0VUIiwiaHR1IjoiaHR0cHM6Ly9yZXNvdXJjZS5leGFtcGxlLm9yZy9wcm90ZWN0ZWRyZXN"
+    "vdXJjZSIsImlhdCI6MTU2MjI2MjYxOCwiYXRoIjoiZlVIeU8ycjJaM0RaNTNFc05yV0JiMHhXWG9hTnk1OUlpS0NBcWtzbVFFbyJ9.2oW9RP35yR"
+    "qzhrtNP86L-Ey71EOptxRimPPToA1plemAgR6pxHF8y6-yqyVnmcw6Fy1dqd-jfxSYoMxhAJpLjA";
+static const char fig_jkt[] = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+
+static void test_rfc_examples(void) {
+    kb_config *cfg = NULL;
+    kb_verifier *v = NULL;
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_OK);
+    kb_config_free(cfg);
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    const uint8_t *values[1] = {B(fig2_proof)};
+    size_t lens[1] = {strlen(fig2_proof)};
+    const char *token_url = "https://server.example.com/token";
+    CHECK_STATUS(kb_verify_token_endpoint(v, B("POST"), 4, B(token_url), strlen(token_url), values, lens, 1,
+                                          1562262616, r),
+                 KB_OK);
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    field(r, KB_FIELD_JKT, &p, &n);
+    CHECK(bytes_equal(p, n, fig_jkt));
+    field(r, KB_FIELD_PROOF_JTI, &p, &n);
+    CHECK(bytes_equal(p, n, "-BwC3ESc6acc2lTc"));
+    field(r, KB_FIELD_SUB, &p, &n);
+    CHECK(p == NULL);
+
+    const char *access_token = "DPoP Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU";
+    const char *resource = "https://resource.example.org/protectedresource";
+    values[0] = B(fig13_proof);
+    lens[0] = strlen(fig13_proof);
+    CHECK_STATUS(kb_verify_opaque(v, B("GET"), 3, B(resource), strlen(resource), B(access_token),
+                                  strlen(access_token), values, lens, 1, B("wrong-jkt"), 9, 1562262618, r),
+                 KB_ERR_TOKEN_BINDING);
+    field(r, KB_FIELD_WWW_AUTHENTICATE, &p, &n);
+    CHECK(n > 0 && strstr((const char *)p, "Invalid DPoP key binding") != NULL);
+    CHECK_STATUS(kb_verify_opaque(v, B("GET"), 3, B(resource), strlen(resource), B(access_token),
+                                  strlen(access_token), values, lens, 1, B(fig_jkt), strlen(fig_jkt), 1562262618, r),
+                 KB_OK);
+    field(r, KB_FIELD_PROOF_JTI, &p, &n);
+    CHECK(bytes_equal(p, n, "e1j3V_bKic8-LAEB"));
+    field(r, KB_FIELD_TOKEN_JTI, &p, &n);
+    CHECK(p == NULL);
+    kb_result_free(r);
+    kb_verifier_free(v);
+}
+
+/* ----- Nonces ----- */
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static size_t base64url(const char *in, size_t n, char *out) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)(uint8_t)in[i] << 16;
+        if (i + 1 < n) v |= (uint32_t)(uint8_t)in[i + 1] << 8;
+        if (i + 2 < n) v |= (uint32_t)(uint8_t)in[i + 2];
+        out[o++] = b64url[(v >> 18) & 63];
+        out[o++] = b64url[(v >> 12) & 63];
+        if (i + 1 < n) out[o++] = b64url[(v >> 6) & 63];
+        if (i + 2 < n) out[o++] = b64url[v & 63];
+    }
+    out[o] = 0;
+    return o;
+}
+
+static void test_nonces(void) {
+    static const char secret[] = "0123456789abcdef0123456789abcdef";
+    kb_config *cfg = NULL;
+    kb_verifier *v = NULL;
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    CHECK_STATUS(kb_config_add_nonce_secret(cfg, B(secret), 32), KB_OK);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_NONCE_MODE, KB_NONCE_REQUIRED), KB_OK);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_NONCE_WINDOW_SECONDS, 300), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_OK);
+    kb_config_free(cfg);
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+
+    uint8_t nonce[KB_NONCE_LENGTH];
+    uint8_t small[10];
+    size_t n = 0;
+    CHECK_STATUS(kb_mint_nonce(v, 1562262616, NULL, 0, small, sizeof small, &n), KB_ERR_BUFFER_TOO_SMALL);
+    CHECK(n == KB_NONCE_LENGTH);
+    n = 0;
+    CHECK_STATUS(kb_mint_nonce(v, 1562262616, NULL, 0, NULL, 0, &n), KB_ERR_BUFFER_TOO_SMALL);
+    CHECK(n == KB_NONCE_LENGTH);
+    CHECK_STATUS(kb_mint_nonce(v, 1562262616, NULL, 0, nonce, sizeof nonce, &n), KB_OK);
+    CHECK(n == KB_NONCE_LENGTH);
+
+    /* Figure 2's proof has no nonce: 220, with a fresh nonce for the DPoP-Nonce header (RFC 9449 §8). */
+    const uint8_t *values[1] = {B(fig2_proof)};
+    size_t lens[1] = {strlen(fig2_proof)};
+    const char *url = "https://server.example.com/token";
+    CHECK_STATUS(kb_verify_token_endpoint(v, B("POST"), 4, B(url), strlen(url), values, lens, 1, 1562262616, r),
+                 KB_ERR_NONCE_REQUIRED);
+    const uint8_t *p = NULL;
+    field(r, KB_FIELD_DPOP_NONCE, &p, &n);
+    CHECK(n == KB_NONCE_LENGTH && memcmp(p, nonce, n) == 0);
+    field(r, KB_FIELD_ERROR_BODY, &p, &n);
+    CHECK(n > 0 && strstr((const char *)p, "use_dpop_nonce") != NULL);
+
+    /* A proof with a forged nonce: the nonce check comes before the proof signature, so the old signature suffices
+     * to reach it. */
+    char header[400], payload[300], forged[1200];
+    const char *dot = strchr(fig2_proof, '.');
+    size_t header_len = (size_t)(dot - fig2_proof);
+    memcpy(header, fig2_proof, header_len);
+    header[header_len] = 0;
+    const char *claims = "{\"jti\":\"forged-1\",\"htm\":\"POST\",\"htu\":\"https://server.example.com/token\","
+                         "\"iat\":1562262616,\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAA\"}";
+    base64url(claims, strlen(claims), payload);
+    snprintf(forged, sizeof forged, "%s.%s.%s", header, payload, strrchr(fig2_proof, '.') + 1);
+    values[0] = B(forged);
+    lens[0] = strlen(forged);
+    CHECK_STATUS(kb_verify_token_endpoint(v, B("POST"), 4, B(url), strlen(url), values, lens, 1, 1562262616, r),
+                 KB_ERR_NONCE_INVALID);
+    field(r, KB_FIELD_DPOP_NONCE, &p, &n);
+    CHECK(n == KB_NONCE_LENGTH);
+    kb_result_free(r);
+    kb_verifier_free(v);
+
+    /* Nonces off: minting is a configuration error. */
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_OK);
+    kb_config_free(cfg);
+    CHECK_STATUS(kb_mint_nonce(v, 0, NULL, 0, nonce, sizeof nonce, &n), KB_ERR_INVALID_CONFIG);
+    kb_verifier_free(v);
+}
+
+/* ----- JWKS replacement and the key-miss callback ----- */
+
+struct key_miss_log {
+    int calls;
+    char issuer[128];
+    char kid[64];
+};
+
+static void on_key_miss(void *ctx, const uint8_t *issuer, size_t issuer_len, const uint8_t *kid, size_t kid_len) {
+    struct key_miss_log *log = ctx;
+    log->calls++;
+    snprintf(log->issuer, sizeof log->issuer, "%.*s", (int)issuer_len, (const char *)issuer);
+    snprintf(log->kid, sizeof log->kid, "%.*s", (int)kid_len, kid ? (const char *)kid : "");
+}
+
+static void test_replace_jwks_and_key_miss(void) {
+    struct key_miss_log log = {0, "", ""};
+    kb_config *cfg = fixture_config();
+    CHECK_STATUS(kb_config_set_key_miss_callback(cfg, on_key_miss, &log), KB_OK);
+    kb_verifier *v = NULL;
+    kb_result *r = NULL;
+    char err[128];
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_OK);
+    kb_config_free(cfg);
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+
+    static const char empty_jwks[] = "{\"keys\":[]}";
+    CHECK_STATUS(kb_verifier_replace_jwks(v, B("https://other.example"), 21, B(empty_jwks), strlen(empty_jwks), err,
+                                          sizeof err),
+                 KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_verifier_replace_jwks(v, fixture_issuer.data, fixture_issuer.len, B("[]"), 2, err, sizeof err),
+                 KB_ERR_INVALID_JWKS);
+    CHECK(strlen(err) > 0);
+    CHECK_STATUS(kb_verifier_replace_jwks(v, fixture_issuer.data, fixture_issuer.len, B(empty_jwks),
+                                          strlen(empty_jwks), err, sizeof err),
+                 KB_OK);
+    const struct request_case *c = first_valid('r', 0);
+    if (c) CHECK_STATUS(verify_case(v, c, fixture_now, r), KB_ERR_TOKEN_KID_UNKNOWN);
+    CHECK(log.calls == 1);
+    CHECK(strcmp(log.issuer, "https://issuer.example") == 0 && strcmp(log.kid, "es-1") == 0);
+    /* Put the keys back: the same request verifies. */
+    CHECK_STATUS(kb_verifier_replace_jwks(v, fixture_issuer.data, fixture_issuer.len, fixture_jwks.data,
+                                          fixture_jwks.len, NULL, 0),
+                 KB_OK);
+    if (c) CHECK_STATUS(verify_case(v, c, fixture_now, r), KB_OK);
+    kb_result_free(r);
+    kb_verifier_free(v);
+}
+
+/* ----- An external replay store ----- */
+
+struct test_store {
+    pthread_mutex_t lock;
+    uint8_t keys[64][32];
+    int64_t expiries[64];
+    size_t count;
+    int answer; /* -1: behave as a store; else return this */
+    int inserts;
+    int destroyed;
+};
+
+static int store_insert(void *ctx, const uint8_t *key, int64_t expires_at, int64_t now) {
+    struct test_store *s = ctx;
+    pthread_mutex_lock(&s->lock);
+    s->inserts++;
+    int result = s->answer;
+    if (result < 0) {
+        result = KB_REPLAY_INSERTED;
+        for (size_t i = 0; i < s->count; i++) {
+            if (memcmp(s->keys[i], key, 32) == 0 && now <= s->expiries[i]) result = KB_REPLAY_REPLAYED;
+        }
+        if (result == KB_REPLAY_INSERTED) {
+            if (s->count == 64) {
+                result = KB_REPLAY_FULL;
+            } else {
+                memcpy(s->keys[s->count], key, 32);
+                s->expiries[s->count++] = expires_at;
+            }
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static void store_destroy(void *ctx) {
+    struct test_store *s = ctx;
+    s->destroyed++;
+}
+
+static void test_external_replay_store(void) {
+    struct test_store store;
+    memset(&store, 0, sizeof store);
+    pthread_mutex_init(&store.lock, NULL);
+    store.answer = -1;
+    kb_replay_store_vtable table = {sizeof(kb_replay_store_vtable), store_insert, store_destroy};
+    kb_config *cfg = fixture_config();
+    CHECK_STATUS(kb_config_set_replay_store(cfg, &table, &store), KB_OK);
+    table.insert = NULL; /* the table was copied */
+    kb_verifier *v = NULL;
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_OK);
+    kb_config_free(cfg);
+    CHECK(store.destroyed == 0); /* the verifier still holds it */
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+
+    const struct request_case *a = first_valid('r', 0), *b = first_valid('r', 1), *c = first_valid('r', 2);
+    CHECK(a && b && c);
+    if (!(a && b && c)) return;
+    CHECK_STATUS(verify_case(v, a, fixture_now, r), KB_OK);
+    CHECK(store.count == 1 && store.expiries[0] == fixture_now + 65);
+    CHECK_STATUS(verify_case(v, a, fixture_now, r), KB_ERR_PROOF_REPLAYED);
+    store.answer = KB_REPLAY_FULL;
+    CHECK_STATUS(verify_case(v, b, fixture_now, r), KB_ERR_REPLAY_CACHE_FULL);
+    CHECK(kb_result_http_status(r) == 503);
+    store.answer = KB_REPLAY_UNAVAILABLE;
+    CHECK_STATUS(verify_case(v, b, fixture_now, r), KB_ERR_REPLAY_STORE_UNAVAILABLE);
+    store.answer = 77; /* not a KB_REPLAY_* value: fails closed */
+    CHECK_STATUS(verify_case(v, b, fixture_now, r), KB_ERR_REPLAY_STORE_UNAVAILABLE);
+    store.answer = -1;
+    CHECK_STATUS(verify_case(v, b, fixture_now, r), KB_OK);
+    /* A request refused before the store is never recorded. */
+    int before = store.inserts;
+    CHECK_STATUS(verify_case(v, c, fixture_now + 10000, r), KB_ERR_PROOF_IAT);
+    CHECK(store.inserts == before);
+    kb_metrics m = KB_METRICS_INIT;
+    CHECK_STATUS(kb_verifier_metrics(v, &m), KB_OK);
+    CHECK(m.replay_cache_count == UINT64_MAX && m.replay_cache_capacity == UINT64_MAX);
+    kb_result_free(r);
+    kb_verifier_free(v);
+    CHECK(store.destroyed == 1);
+
+    /* Replacing a store on a config releases the previous one; freeing the config releases the last. */
+    struct test_store other;
+    memset(&other, 0, sizeof other);
+    pthread_mutex_init(&other.lock, NULL);
+    table.insert = store_insert;
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    CHECK_STATUS(kb_config_set_replay_store(cfg, &table, &other), KB_OK);
+    CHECK_STATUS(kb_config_set_replay_store(cfg, &table, &store), KB_OK);
+    CHECK(other.destroyed == 1);
+    kb_config_free(cfg);
+    CHECK(store.destroyed == 2);
+    pthread_mutex_destroy(&store.lock);
+    pthread_mutex_destroy(&other.lock);
+}
+
+/* ----- Many threads, one verifier ----- */
+
+#define THREADS 4
+
+struct thread_job {
+    kb_verifier *verifier;
+    size_t verified;
+    size_t replayed;
+    size_t wrong;
+};
+
+static void *thread_main(void *arg) {
+    struct thread_job *job = arg;
+    kb_result *r = NULL;
+    if (kb_result_new(&r) != KB_OK) {
+        job->wrong++;
+        return NULL;
+    }
+    for (size_t i = 0; i < case_count; i++) {
+        const struct request_case *c = &cases[i];
+        kb_status status = verify_case(job->verifier, c, fixture_now, r);
+        if (c->expected != KB_OK) {
+            job->wrong += status != c->expected;
+        } else if (status == KB_OK) {
+            const uint8_t *p = NULL;
+            size_t n = 0;
+            job->verified++;
+            if (kb_result_field(r, KB_FIELD_JKT, &p, &n) != KB_OK || n != c->jkt.len || memcmp(p, c->jkt.data, n))
+                job->wrong++;
+        } else if (status == KB_ERR_PROOF_REPLAYED) {
+            job->replayed++;
+        } else {
+            job->wrong++;
+        }
+    }
+    kb_result_free(r);
+    return NULL;
+}
+
+static void test_threads(void) {
+    kb_verifier *v = fixture_verifier();
+    pthread_t threads[THREADS];
+    struct thread_job jobs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i].verifier = v;
+        jobs[i].verified = jobs[i].replayed = jobs[i].wrong = 0;
+        CHECK(pthread_create(&threads[i], NULL, thread_main, &jobs[i]) == 0);
+    }
+    size_t verified = 0, replayed = 0, wrong = 0, valid = 0;
+    for (int i = 0; i < THREADS; i++) {
+        CHECK(pthread_join(threads[i], NULL) == 0);
+        verified += jobs[i].verified;
+        replayed += jobs[i].replayed;
+        wrong += jobs[i].wrong;
+    }
+    for (size_t i = 0; i < case_count; i++) valid += cases[i].expected == KB_OK;
+    /* Each valid request is accepted exactly once across all threads; every other attempt is a replay. */
+    printf("  threads: %d threads, %zu verified, %zu replays refused, %zu wrong\n", THREADS, verified, replayed, wrong);
+    CHECK(verified == valid);
+    CHECK(replayed == valid * (THREADS - 1));
+    CHECK(wrong == 0);
+    kb_verifier_free(v);
+}
+
+/* The crypto backends (issue 10): the library's default, the availability query, and a verifier per backend.
+ * KB_EXPECT_BACKEND (openssl or swift-crypto), when set, is the default this flavour must report. */
+static void test_backends(void) {
+    const char *name = kb_backend_name();
+    CHECK(strcmp(name, "openssl") == 0 || strcmp(name, "swift-crypto") == 0);
+    const char *expected = getenv("KB_EXPECT_BACKEND");
+    if (expected != NULL) CHECK(strcmp(name, expected) == 0);
+    CHECK(kb_backend_available(KB_BACKEND_DEFAULT) == 1);
+    CHECK(kb_backend_available(42) == 0);
+    CHECK(kb_backend_available(-1) == 0);
+    CHECK_STATUS(kb_config_set_backend(NULL, KB_BACKEND_DEFAULT), KB_ERR_INVALID_ARGUMENT);
+    CHECK(strcmp(kb_verifier_backend_name(NULL), "") == 0);
+    kb_config *cfg = NULL;
+    kb_verifier *v = NULL;
+    char err[128];
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    CHECK_STATUS(kb_config_set_backend(cfg, 42), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_OK);
+    CHECK(strcmp(kb_verifier_backend_name(v), name) == 0);
+    kb_verifier_free(v);
+    v = NULL;
+    const kb_backend backends[] = {KB_BACKEND_OPENSSL, KB_BACKEND_SWIFT_CRYPTO};
+    const char *names[] = {"openssl", "swift-crypto"};
+    for (size_t i = 0; i < 2; i++) {
+        if (kb_backend_available(backends[i])) {
+            CHECK_STATUS(kb_config_set_backend(cfg, backends[i]), KB_OK);
+            CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_OK);
+            CHECK(strcmp(kb_verifier_backend_name(v), names[i]) == 0);
+            kb_verifier_free(v);
+            v = NULL;
+        } else {
+            CHECK_STATUS(kb_config_set_backend(cfg, backends[i]), KB_ERR_INVALID_CONFIG);
+        }
+    }
+    kb_config_free(cfg);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2 || !load_fixtures(argv[1])) {
+        fprintf(stderr, "usage: test_capi FIXTURES (from IntegrationTests/c/gen_fixtures.py)\n");
+        return 2;
+    }
+    printf("test_capi: keybound %s, %zu fixture cases\n", kb_version_string(), case_count);
+    test_version_and_names();
+    test_backends();
+    test_invalid_arguments();
+    test_configuration_errors();
+    test_fixture_cases();
+    test_result_replay_revocation();
+    test_rfc_examples();
+    test_nonces();
+    test_replace_jwks_and_key_miss();
+    test_external_replay_store();
+    test_threads();
+
+    printf("  status table:\n");
+    for (size_t i = 0; i < STATUS_COUNT; i++) {
+        printf("    %3d %-26s %s %s\n", status_table[i].status, kb_status_name(status_table[i].status),
+               status_table[i].seen ? "ok     " : "MISSING", status_table[i].produced_by);
+        checks++;
+        if (!status_table[i].seen) failures++;
+    }
+    free_fixtures();
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,80 @@
+// swift-tools-version:6.2
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import PackageDescription
+
+import Foundation
+
+/// Keybound's integrations with server stacks: the Hummingbird middleware, the JWKS refresher and the browser demo.
+/// A package of its own, beside the root package, so that users of `Keybound` never resolve a web framework.
+///
+/// Inside the Keybound repository it builds against the root package beside it, by path; published on its own
+/// (RELEASING.md: `keybound-integrations`), it depends on a released Keybound by URL.
+let inRepository = FileManager.default.fileExists(atPath: Context.packageDirectory + "/../include/keybound.h")
+let keyboundPackage: Package.Dependency = inRepository
+    ? .package(path: "..")
+    : .package(url: "https://github.com/keybound/keybound", from: "0.2.0")
+/// SwiftPM names a path dependency after its folder, so the product references below use the repository folder's
+/// name, whatever the clone is called.
+let core = inRepository
+    ? String(Context.packageDirectory.split(separator: "/").dropLast().last ?? "keybound").lowercased()
+    : "keybound"
+
+let package = Package(
+    name: "keybound-integrations",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "KeyboundHummingbird", targets: ["KeyboundHummingbird"]),
+        .executable(name: "keybound-demo", targets: ["keybound-demo"]),
+    ],
+    dependencies: [
+        keyboundPackage,
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    ],
+    targets: [
+        // The middleware, scope checks and the JWKS refresher.
+        .target(
+            name: "KeyboundHummingbird",
+            dependencies: [
+                .product(name: "Keybound", package: core),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The demo: token endpoint, protected API, JWKS and the WebCrypto page (swift run keybound-demo).
+        .executableTarget(
+            name: "keybound-demo",
+            dependencies: [
+                "KeyboundHummingbird",
+                .product(name: "Keybound", package: core),
+                .product(name: "KeyboundSigning", package: core),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Public")]
+        ),
+        .testTarget(
+            name: "KeyboundHummingbirdTests",
+            dependencies: [
+                "KeyboundHummingbird",
+                .product(name: "Keybound", package: core),
+                .product(name: "KeyboundSigning", package: core),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+    ]
+)
