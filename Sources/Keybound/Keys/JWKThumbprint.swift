@@ -83,6 +83,7 @@ enum JWKThumbprint {
 public enum Thumbprint {
     /// The base64url SHA-256 thumbprint of a public JWK given as JSON text (only the required members count).
     ///
+    /// - Parameter json: the public JWK, as JSON text.
     /// - Parameter backend: the crypto backend that checks the key and hashes (``CryptoBackend/default`` unless given).
     /// - Throws: `KeyboundError(.proofJWK)` when the text is not a public EC, RSA or OKP JWK Keybound accepts;
     ///   `.internal` when the backend fails.

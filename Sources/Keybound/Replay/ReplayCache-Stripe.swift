@@ -12,7 +12,7 @@ final class ReplayCacheStripe: Sendable {
     /// Slots allocated per entry of capacity (the inverse of the maximum load factor, 1/2).
     static let slotsPerEntry = 2
 
-    /// The table, behind a pthread mutex (``Locked``), which ThreadSanitizer sees.
+    /// The table, behind a pthread mutex (`Locked`), which ThreadSanitizer sees.
     private let table: Locked<ReplayStripeTable>
     /// Table bytes held, fixed at init.
     let allocatedBytes: Int

@@ -18,7 +18,7 @@ public enum VerificationMode: Sendable, Hashable {
 /// Verifies DPoP requests (RFC 9449) with DPoP-bound JWT access tokens (RFC 9068): the product.
 ///
 /// Configure one verifier per server with the trusted issuers and a ``VerifierPolicy``, then call
-/// ``verify(_:mode:now:)`` for every request, from any thread. The verifier is immutable apart from its caches,
+/// `verify(_:mode:now:)` for every request, from any thread. The verifier is immutable apart from its caches,
 /// its key sets (``replaceKeys(forIssuer:with:)``) and its revocation list, all internally synchronised; there is
 /// no actor hop on the hot path. It never reads the wall clock: `now` is always passed in (Unix seconds).
 ///
@@ -80,7 +80,7 @@ public final class Verifier: Sendable {
         try self.init(issuers: issuers, policy: policy, replay: replay, onKeyMiss: onKeyMiss, crypto: backend)
     }
 
-    /// Creates a verifier whose replay store does network I/O: use the `async` ``verify(_:mode:now:)`` with it, so
+    /// Creates a verifier whose replay store does network I/O: use the `async` `verify(_:mode:now:)` with it, so
     /// that no event-loop thread waits on the store.
     public convenience init(
         issuers: [TrustedIssuer],
