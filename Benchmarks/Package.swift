@@ -6,16 +6,30 @@
 
 import PackageDescription
 
-/// The benchmark harness (issue 6), a separate package so that Keybound's users never download it.
+/// The benchmark harness, a separate package so that Keybound's users never download it.
 /// Run from this folder: `swift package --disable-sandbox benchmark` (see BENCHMARKS.md at the repository root).
-let suites = ["Parse", "Keys", "Verify", "Replay", "CABI", "Baseline", "Peers"]
 
 /// SwiftPM names a path dependency after its folder, so the main package's identity is the checkout's folder name.
 let core = String(Context.packageDirectory.split(separator: "/").dropLast().last ?? "keybound").lowercased()
 
-/// The suites that verify on the swift-crypto backend too (`CryptoBackend.swiftCrypto`, module KeyboundSwiftCrypto).
-let swiftCryptoSuites: Set<String> = ["Verify", "Peers"]
+/// One benchmark suite: an executable in Benchmarks/NAME run by the benchmark plugin, with what every suite uses
+/// (the harness, Keybound, signing, the fixtures) and its own `extra` dependencies.
+func suite(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [
+            .product(name: "Benchmark", package: "benchmark"),
+            .product(name: "Keybound", package: core),
+            .product(name: "KeyboundSigning", package: core),
+            "BenchmarkFixtures",
+        ] + extra,
+        path: "Benchmarks/\(name)",
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    )
+}
 
+/// The swift-crypto backend (`CryptoBackend.swiftCrypto`), for the suites that verify on both backends.
+let swiftCryptoBackend: Target.Dependency = .product(name: "KeyboundSwiftCrypto", package: core)
 
 let package = Package(
     name: "benchmarks",
@@ -39,21 +53,14 @@ let package = Package(
         ),
         // Raw libcrypto verification (the floor every ratio is taken against): nothing of Keybound's.
         .target(name: "CBaseline", path: "Sources/CBaseline", linkerSettings: [.linkedLibrary("crypto")]),
-    ] + suites.map { suite in
-        .executableTarget(
-            name: suite,
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Keybound", package: core),
-                .product(name: "KeyboundSigning", package: core),
-                "BenchmarkFixtures",
-            ]
-                + (suite == "CABI" ? [.product(name: "KeyboundCABI", package: core)] : [])
-                + (swiftCryptoSuites.contains(suite) ? [.product(name: "KeyboundSwiftCrypto", package: core)] : [])
-                + (suite == "Baseline" ? ["CBaseline"] : [])
-                + (suite == "Peers" ? [.product(name: "JWTKit", package: "jwt-kit")] : []),
-            path: "Benchmarks/\(suite)",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
-    }
+
+        // MARK: - Suites
+        suite("Parse"),
+        suite("Keys"),
+        suite("Verify", [swiftCryptoBackend]),
+        suite("Replay"),
+        suite("CABI", [.product(name: "KeyboundCABI", package: core)]),
+        suite("Baseline", ["CBaseline"]),
+        suite("Peers", [swiftCryptoBackend, .product(name: "JWTKit", package: "jwt-kit")]),
+    ]
 )
