@@ -23,6 +23,14 @@ let core = inRepository
     ? String(Context.packageDirectory.split(separator: "/").dropLast().last ?? "keybound").lowercased()
     : "keybound"
 
+// MARK: - Products of the dependencies
+
+let keybound: Target.Dependency = .product(name: "Keybound", package: core)
+let keyboundSigning: Target.Dependency = .product(name: "KeyboundSigning", package: core)
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
+let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+
 let package = Package(
     name: "keybound-integrations",
     platforms: [.macOS(.v15)],
@@ -39,14 +47,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
+        // MARK: - Hummingbird
+
         // The middleware, scope checks and the JWKS refresher.
         .target(
             name: "KeyboundHummingbird",
             dependencies: [
-                .product(name: "Keybound", package: core),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                keybound, hummingbird, httpTypes, asyncHTTPClient,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -55,25 +62,17 @@ let package = Package(
         // The demo: token endpoint, protected API, JWKS and the WebCrypto page (swift run keybound-demo).
         .executableTarget(
             name: "keybound-demo",
-            dependencies: [
-                "KeyboundHummingbird",
-                .product(name: "Keybound", package: core),
-                .product(name: "KeyboundSigning", package: core),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-            ],
+            dependencies: ["KeyboundHummingbird", keybound, keyboundSigning, hummingbird, httpTypes],
             resources: [.copy("Public")]
         ),
+
+        // MARK: - Tests
+
         .testTarget(
             name: "KeyboundHummingbirdTests",
             dependencies: [
-                "KeyboundHummingbird",
-                .product(name: "Keybound", package: core),
-                .product(name: "KeyboundSigning", package: core),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                "KeyboundHummingbird", keybound, keyboundSigning, hummingbird, httpTypes, asyncHTTPClient,
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
     ]
