@@ -368,6 +368,18 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_verifier_replace_jwks(kb_verifier *KB_
                                                                 const uint8_t *KB_NULLABLE jwks_json, size_t jwks_len,
                                                                 char *KB_NULLABLE errbuf, size_t errbuf_len);
 
+/* Reports the entries of an issuer's current key set that were skipped because Keybound cannot verify with them
+ * (RFC 7517 §5): encryption keys, an unsupported kty, crv or alg, an RSA modulus outside the configured bounds, a
+ * key that fails validation. Writes into *count how many entries were skipped. When index < *count, writes that
+ * entry's line (`key 2 (kid "enc-1"): use is not sig`) into text, NUL-terminated and truncated to fit (as errbuf);
+ * when index >= *count, text gets "". The key set is the one kb_verifier_new or the last kb_verifier_replace_jwks
+ * installed. Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL verifier or count, an invalid buffer or a non-UTF-8
+ * issuer; KB_ERR_INVALID_CONFIG for an issuer this verifier does not trust. Thread-safe. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_verifier_skipped_key(const kb_verifier *KB_NULLABLE verifier,
+                                                               const uint8_t *KB_NULLABLE issuer, size_t issuer_len,
+                                                               size_t index, size_t *KB_NULLABLE count,
+                                                               char *KB_NULLABLE text, size_t text_len);
+
 /* ===== Results ===== */
 
 /* The outcome of one verification, owned by the caller and reused: make one per thread (or per

@@ -788,7 +788,10 @@ static void test_replace_jwks_and_key_miss(void) {
     kb_config_free(cfg);
     CHECK_STATUS(kb_result_new(&r), KB_OK);
 
-    static const char empty_jwks[] = "{\"keys\":[]}";
+    /* A set whose only key has another kid: the fixture token's kid is then unknown. */
+    static const char empty_jwks[] =
+        "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"other\","
+        "\"x\":\"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs\",\"y\":\"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA\"}]}";
     CHECK_STATUS(kb_verifier_replace_jwks(v, B("https://other.example"), 21, B(empty_jwks), strlen(empty_jwks), err,
                                           sizeof err),
                  KB_ERR_INVALID_CONFIG);

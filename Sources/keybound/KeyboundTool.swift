@@ -74,5 +74,8 @@ enum Console {
         FileHandle.standardError.write(Data(line.utf8))
     }
 
+    /// A warning: one line on standard error, `keybound: warning: ...`; the command goes on.
+    static func warning(_ message: String) { error("warning: " + message) }
+
     static func flush() { fflush(nil) }
 }

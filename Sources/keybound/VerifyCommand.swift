@@ -273,7 +273,8 @@ struct Verify: ParsableCommand {
             } catch {
                 throw ToolError("invalid JWKS \(jwks): \(error.reason)")
             }
-            guard keys.count > 0 else { throw ToolError("JWKS \(jwks) has no usable key") }
+            // RFC 7517 §5: entries Keybound cannot verify with are skipped; say which, once each, on stderr.
+            for skipped in keys.skippedKeys { Console.warning("JWKS \(jwks): skipped \(skipped)") }
             issuers.append(TrustedIssuer(identifier: issuer, audiences: audience, keys: keys))
         }
         let shared = try ReplayStoreOption.store(url: replayStore)

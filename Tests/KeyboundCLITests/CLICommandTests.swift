@@ -160,6 +160,21 @@ struct CLIVerifyTests {
         }
     }
 
+    @Test("--jwks: one warning line on standard error per skipped entry; the request still verifies")
+    func jwksSkippedEntriesWarn() throws {
+        let s = try Setup()
+        let encryption = #"{"kty":"OKP","crv":"X25519","use":"enc","kid":"enc-1","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}"#
+        let symmetric = #"{"kty":"oct","kid":"hmac","alg":"HS256"}"#
+        try s.dir.write("jwks.json", "{\"keys\":[\(encryption),\(s.issuer.publicJWK(includingAlg: true)),\(symmetric)]}")
+        let result = try s.single()
+        #expect(result.status == 0, "\(result.stderr)")
+        let warnings = result.stderr.split(separator: "\n").map(String.init)
+        #expect(warnings == [
+            "keybound: warning: JWKS \(s.jwks): skipped key 0 (kid \"enc-1\"): use is not sig",
+            "keybound: warning: JWKS \(s.jwks): skipped key 2 (kid \"hmac\"): kty oct (a symmetric key) is not a verification key",
+        ])
+    }
+
     @Test("exit status 2: usage and configuration errors, one line on standard error")
     func usageErrors() throws {
         let s = try Setup()

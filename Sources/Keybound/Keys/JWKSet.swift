@@ -5,16 +5,19 @@
 
 /// An issuer's signing keys, read from a JWK Set document (RFC 7517 §5).
 ///
-/// Rules (DESIGN "Contracts → Defaults"):
-/// - an entry whose `kty` Keybound does not know, whose `use` is not `sig`, whose `key_ops` lacks `verify`, or whose
-///   `alg` is not a JWS algorithm Keybound supports is **skipped and reported** in ``skipped``;
-/// - an entry of a known `kty` that fails validation (private members, a symmetric key, a weak or malformed key, an
-///   `alg` that disagrees with the key) **fails the whole set**, so a misconfiguration is loud;
-/// - a `kid` may appear only once: a duplicate `kid` fails the whole set (a key lookup must be unambiguous);
+/// Real issuers publish more than signing keys: encryption keys, certificates, algorithms Keybound does not
+/// verify. RFC 7517 §5 says to ignore what cannot be used, so (docs/design.md, "Contracts → Defaults"):
+/// - an entry Keybound cannot use for verifying is **skipped and reported** in ``skippedKeys`` with its reason: a
+///   `kty` or `crv` it does not support (`oct` without key material, `X25519`, `Ed448`, `secp256k1`, ...), `use`
+///   other than `sig`, `key_ops` without `verify`, an `alg` that is not a supported JWS algorithm or disagrees with
+///   the key, an RSA modulus outside the configured bounds, a key that fails validation, a `kid` that is not a string;
+/// - the whole set fails (``KeyboundError/Code/invalidJWKS``) only when the document is not a JWK Set, when any entry
+///   carries private key material (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`: publishing it is a leak), when two
+///   usable keys share a `kid` (a lookup must be unambiguous), or when no usable key is left;
 /// - at most ``maximumKeyCount`` entries and ``maximumDocumentBytes`` bytes.
 ///
-/// Keys are found by their exact `kid` bytes (no normalisation, ATTACKS A5). Key material named inside a token
-/// (`jwk`, `jku`, `x5u`, `x5c`) never adds or selects a key (ATTACKS A4, A6).
+/// Keys are found by their exact `kid` bytes (no normalisation, SECURITY.md A5). Key material named inside a token
+/// (`jwk`, `jku`, `x5u`, `x5c`) never adds or selects a key (SECURITY.md A4, A6).
 ///
 /// - Note: `JWKSet` is immutable and thread-safe.
 public final class JWKSet: Sendable {
@@ -35,8 +38,32 @@ public final class JWKSet: Sendable {
     /// The crypto backend the keys were built on (a ``Verifier`` accepts only sets built on its own backend).
     public let backend: CryptoBackend
 
-    /// One line per entry that was skipped, naming its position and the reason.
-    public let skipped: [String]
+    /// An entry of the document that was skipped because Keybound cannot use it for verifying.
+    public struct SkippedKey: Sendable, Equatable, CustomStringConvertible {
+        /// The entry's position in the `keys` array, from 0.
+        public let index: Int
+        /// The entry's `kid`, when it has a string one.
+        public let kid: String?
+        /// Why it was skipped, in Keybound's words (never the entry's bytes other than its `kid`).
+        public let reason: String
+
+        public init(index: Int, kid: String?, reason: String) {
+            self.index = index
+            self.kid = kid
+            self.reason = reason
+        }
+
+        /// `key 3 (kid "enc-1"): use is not sig`.
+        public var description: String {
+            "key \(index)" + (kid.map { " (kid \(JSONTree.quoted($0)))" } ?? "") + ": " + reason
+        }
+    }
+
+    /// The entries that were skipped, in document order.
+    public let skippedKeys: [SkippedKey]
+
+    /// One line per skipped entry (``SkippedKey/description``).
+    public var skipped: [String] { skippedKeys.map(\.description) }
 
     /// The number of usable keys.
     public var count: Int { entries.count }
@@ -59,7 +86,7 @@ public final class JWKSet: Sendable {
         guard json.count <= Self.maximumDocumentBytes else { throw .make(.invalidJWKS, "JWKS document is too large") }
         let code = KeyboundError.Code.invalidJWKS
         var entries: [Entry] = []
-        var skipped: [String] = []
+        var skipped: [SkippedKey] = []
         try ByteView.with(json) { (bytes) throws(KeyboundError) in
             let root = try JSON.parseObject(bytes, maxDepth: 16, failingWith: code)
             guard let keys = root.member("keys"), keys.kind == .array else {
@@ -69,34 +96,29 @@ public final class JWKSet: Sendable {
             var index = 0
             try keys.forEachElement { (jwk) throws(KeyboundError) in
                 defer { index += 1 }
-                if let reason = try Self.skipReason(jwk) {
-                    skipped.append("key \(index): \(reason)")
-                    return
+                let kid = Self.stringKid(jwk)
+                if jwk.kind == .object {
+                    // Private material fails the whole set, whatever else is wrong with the entry.
+                    try JWK.refusePrivateMembers(jwk, rejectingAs: code)
                 }
-                let key = try JWK.publicKey(jwk, modulusBits: rsaModulusBits, rejectingAs: code, backend: backend)
-                var algorithm: JWSAlgorithm? = nil
-                if let alg = try JWK.declaredAlgorithmName(jwk, rejectingAs: code) {
-                    algorithm = alg.withUnescapedString { JWSAlgorithm.named($0) }
-                    guard let algorithm, key.supports(algorithm) else {
-                        throw .make(code, "JWKS key \(index) declares an alg that disagrees with the key")
-                    }
+                do throws(KeyboundError) {
+                    entries.append(try Self.entry(jwk, modulusBits: rsaModulusBits, backend: backend))
+                } catch where error.code == code {
+                    skipped.append(SkippedKey(index: index, kid: kid, reason: error.reason))
                 }
-                var kid: [UInt8]? = nil
-                if let kidValue = jwk.member("kid") {
-                    guard kidValue.kind == .string else { throw .make(code, "JWKS key \(index) has a non-string kid") }
-                    kid = kidValue.withUnescapedString { $0.copyToArray() }
-                }
-                entries.append(Entry(kid: kid, key: key, algorithm: algorithm, kidHash: kid.map(Self.hash) ?? 0))
             }
+        }
+        guard !entries.isEmpty else {
+            throw .make(code, skipped.isEmpty ? "JWKS has no keys" : "JWKS has no usable key (\(skipped.count) skipped)")
         }
         var seen = Set<[UInt8]>()
         for entry in entries {
             if let kid = entry.kid, !seen.insert(kid).inserted {
-                throw .make(code, "JWKS has a duplicate kid")
+                throw .make(code, "JWKS has two usable keys with the same kid")
             }
         }
         self.entries = entries
-        self.skipped = skipped
+        self.skippedKeys = skipped
         self.backend = backend
     }
 
@@ -109,30 +131,47 @@ public final class JWKSet: Sendable {
         try self.init(json: Array(json.utf8), rsaModulusBits: rsaModulusBits, backend: backend)
     }
 
-    /// Why an entry is skipped rather than used, or `nil` when it is a signing key to validate.
-    static func skipReason(_ jwk: JSONValue) throws(KeyboundError) -> String? {
+    /// The usable key an entry describes.
+    ///
+    /// - Throws: `KeyboundError(.invalidJWKS)` with the reason the entry cannot be used (the caller skips it);
+    ///   `.internal` when the backend fails.
+    static func entry(_ jwk: JSONValue, modulusBits: ClosedRange<Int>, backend: CryptoBackend)
+        throws(KeyboundError) -> Entry
+    {
         let code = KeyboundError.Code.invalidJWKS
-        guard jwk.kind == .object else { throw .make(code, "JWKS entry is not an object") }
-        guard try JWK.keyType(of: jwk, rejectingAs: code) != nil else {
-            // Refuse private material even in entries we would skip: publishing it is a leak.
-            try JWK.refusePrivateMembers(jwk, rejectingAs: code)
-            return "kty not supported"
-        }
+        guard jwk.kind == .object else { throw .make(code, "entry is not a JSON object") }
+        guard let kty = jwk.member("kty"), kty.kind == .string else { throw .make(code, "kty is missing") }
+        if kty.stringEquals("oct") { throw .make(code, "kty oct (a symmetric key) is not a verification key") }
+        guard try JWK.keyType(of: jwk, rejectingAs: code) != nil else { throw .make(code, "kty is not supported") }
         if let use = jwk.member("use") {
-            guard use.kind == .string else { throw .make(code, "JWKS entry use is not a string") }
-            if !use.stringEquals("sig") { return "use is not sig" }
+            guard use.kind == .string, use.stringEquals("sig") else { throw .make(code, "use is not sig") }
         }
         if let ops = jwk.member("key_ops") {
-            guard ops.kind == .array else { throw .make(code, "JWKS entry key_ops is not an array") }
+            guard ops.kind == .array else { throw .make(code, "key_ops is not an array") }
             var verify = false
             ops.forEachElement { op in if op.stringEquals("verify") { verify = true } }
-            if !verify { return "key_ops lacks verify" }
+            if !verify { throw .make(code, "key_ops lacks verify") }
         }
-        if let alg = try JWK.declaredAlgorithmName(jwk, rejectingAs: code) {
-            let known = alg.withUnescapedString { JWSAlgorithm.named($0) }
-            if known == nil { return "alg is not a supported JWS signature algorithm" }
+        var algorithm: JWSAlgorithm? = nil
+        if let alg = jwk.member("alg") {
+            guard alg.kind == .string else { throw .make(code, "alg is not a string") }
+            algorithm = alg.withUnescapedString { JWSAlgorithm.named($0) }
+            if algorithm == nil { throw .make(code, "alg is not a supported JWS signature algorithm") }
         }
-        return nil
+        var kid: [UInt8]? = nil
+        if let kidValue = jwk.member("kid") {
+            guard kidValue.kind == .string else { throw .make(code, "kid is not a string") }
+            kid = kidValue.withUnescapedString { $0.copyToArray() }
+        }
+        let key = try JWK.publicKey(jwk, modulusBits: modulusBits, rejectingAs: code, backend: backend)
+        if let algorithm, !key.supports(algorithm) { throw .make(code, "alg disagrees with the key") }
+        return Entry(kid: kid, key: key, algorithm: algorithm, kidHash: kid.map(Self.hash) ?? 0)
+    }
+
+    /// The entry's `kid` as text, when it is a string, for the report.
+    static func stringKid(_ jwk: JSONValue) -> String? {
+        guard jwk.kind == .object, let kid = jwk.member("kid"), kid.kind == .string else { return nil }
+        return kid.stringValue()
     }
 
     static func hash(_ kid: [UInt8]) -> UInt64 {

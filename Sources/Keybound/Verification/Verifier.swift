@@ -225,6 +225,13 @@ public final class Verifier: Sendable {
         issuer.replaceKeys(keys)
     }
 
+    /// The key set in force for a trusted issuer (the one given at start-up or the last ``replaceKeys(forIssuer:with:)``),
+    /// or `nil` for an issuer this verifier does not trust. Its ``JWKSet/skippedKeys`` say what the set left out.
+    public func keys(forIssuer identifier: String) -> JWKSet? {
+        let bytes = Array(identifier.utf8)
+        return issuers.first(where: { $0.identifierBytes == bytes })?.keys
+    }
+
     /// Revokes an access token by its `jti` until `until` (Unix seconds, usually the token's `exp`).
     public func revokeToken(jti: String, until: Int64, now: Int64) throws(KeyboundError) {
         try revocations.revoke(.token, jti, until: until, now: now)

@@ -106,7 +106,7 @@ struct JWKSetTests {
     }
 
     @Test(
-        "a bad key of a known type fails the whole set, loudly",
+        "a set fails when it is not a JWK Set, leaks private material, or has no usable key",
         arguments: [
             #"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#, #"{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}"#,
             #"{"keys":[{"kty":"XYZ","d":"AA"}]}"#, #"{"keys":{}}"#, #"{"key":[]}"#, #"{"keys":[1]}"#, "[]",
@@ -116,15 +116,39 @@ struct JWKSetTests {
         #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: doc, backend: .forTests) }
     }
 
-    @Test("alg disagreeing with the key, duplicate kid and private members fail the set")
+    @Test("an entry that cannot be used is skipped with its reason while a usable key remains")
+    func unusableEntriesSkipped() throws {
+        let usable = ecKey + #","kid":"ok"}"#
+        let cases: [(entry: String, reason: String)] = [
+            (ecKey + #","kid":"p384","alg":"ES384"}"#, "alg disagrees with the key"),
+            (ecKey + #","kid":"rs","alg":"RS256"}"#, "alg disagrees with the key"),
+            (ecKey + #","kid":7}"#, "kid is not a string"),
+            (#"{"kty":"EC","crv":"P-256","kid":"short","x":"AA","y":"AA"}"#, "jwk EC coordinates do not have the curve's length"),
+            (#"{"kty":"EC","crv":"P-256K","kid":"k1","x":"AA","y":"AA"}"#, "jwk EC curve is not supported"),
+            (#"{"kty":"oct","kid":"hmac"}"#, "kty oct (a symmetric key) is not a verification key"),
+            (#"{"kid":"nokty"}"#, "kty is missing"),
+            (ecKey + #","kid":"use","use":1}"#, "use is not sig"),
+            (ecKey + #","kid":"ops","key_ops":"verify"}"#, "key_ops is not an array"),
+            (ecKey + #","kid":"alg","alg":5}"#, "alg is not a string"),
+            ("[]", "entry is not a JSON object"),
+        ]
+        for (entry, reason) in cases {
+            let set = try JWKSet(json: #"{"keys":["# + entry + "," + usable + "]}", backend: .forTests)
+            #expect(set.keyIDs == ["ok"], "\(entry)")
+            #expect(set.skippedKeys.count == 1 && set.skippedKeys[0].index == 0, "\(entry)")
+            #expect(set.skippedKeys.first?.reason == reason, "\(entry)")
+        }
+    }
+
+    @Test("a duplicate kid among usable keys and private members fail the set")
     func misconfigurations() {
-        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: #"{"keys":["# + ecKey + #","alg":"ES384"}]}"#, backend: .forTests) }
-        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: #"{"keys":["# + ecKey + #","alg":"RS256"}]}"#, backend: .forTests) }
         #expect(throws: KeyboundError(.invalidJWKS)) {
             try JWKSet(json: #"{"keys":["# + ecKey + #","kid":"k"},"# + ecKey + #","kid":"k"}]}"#, backend: .forTests)
         }
         #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: #"{"keys":["# + ecKey + #","d":"AA"}]}"#, backend: .forTests) }
-        #expect(throws: KeyboundError(.invalidJWKS)) { try JWKSet(json: #"{"keys":["# + ecKey + #","kid":7}]}"#, backend: .forTests) }
+        #expect(throws: KeyboundError(.invalidJWKS)) {
+            try JWKSet(json: #"{"keys":["# + ecKey + #","kid":"ok"},"# + ecKey + #","kid":"bad","d":""}]}"#, backend: .forTests)
+        }
     }
 
     @Test("size and count bounds")
