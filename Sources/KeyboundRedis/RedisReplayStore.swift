@@ -26,6 +26,11 @@ public import Keybound
 /// whose `iat` (`expiresAt − acceptanceWindowSeconds`) is not later than that epoch second is refused as `.unavailable`
 /// (it may have been accepted by the Redis that was lost).
 ///
+/// **Eviction policy.** Every entry carries a TTL, so any `maxmemory-policy` but `noeviction` may drop live entries
+/// under memory pressure and let their proofs be accepted again. On every new connection the store reads the policy
+/// (`INFO memory`) and refuses to serve under another one: the connection is closed, inserts answer `.unavailable`
+/// (fail closed), ``RedisStoreStatistics/evictionPolicyRefusals`` counts it and ``lastConnectionProblem`` says why.
+///
 /// **Async.** The `async` insert runs the same blocking call on the store's own threads (one per pooled connection),
 /// so an event-loop thread never waits on Redis.
 ///
@@ -39,6 +44,7 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
     /// The newest epoch read from Redis (Unix seconds): proofs issued before it are refused.
     private var epoch: Int64 = .min
     private var counters = RedisStoreStatistics()
+    private var lastProblem: String? = nil
     private let workers: WorkerPool
     private let prefix: [UInt8]
     private let epochKey: [UInt8]
@@ -171,6 +177,14 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
             guard clock >= slot.retryAt else { return nil }
             switch RedisConnection.open(configuration) {
             case .success(let connection):
+                if let problem = evictionPolicyProblem(connection) {
+                    monitor.withLock {
+                        counters.evictionPolicyRefusals += 1
+                        lastProblem = problem
+                    }
+                    backOff(slot, clock: clock)
+                    return nil
+                }
                 guard let epoch = readEpoch(connection, now: now) else {
                     backOff(slot, clock: clock)
                     return nil
@@ -181,7 +195,8 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
                 }
                 slot.connection = connection
                 slot.backoffMilliseconds = 0
-            case .failure:
+            case .failure(let failure):
+                monitor.withLock { lastProblem = "cannot connect to Redis: \(failure.message)" }
                 backOff(slot, clock: clock)
                 return nil
             }
@@ -201,6 +216,25 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
             ? range.lowerBound : min(slot.backoffMilliseconds * 2, range.upperBound)
         slot.retryAt = clock &+ UInt64(slot.backoffMilliseconds) * 1_000_000
         monitor.withLock { counters.connectFailures += 1 }
+    }
+
+    /// Why the last connection attempt did not give a usable connection (unreachable, refused credentials, an eviction
+    /// policy other than `noeviction`), or `nil` when none failed yet. For logs and health checks.
+    public var lastConnectionProblem: String? { monitor.withLock { lastProblem } }
+
+    /// `nil` when Redis evicts nothing (`maxmemory-policy` is `noeviction`), else why the store will not use it.
+    private func evictionPolicyProblem(_ connection: RedisConnection) -> String? {
+        guard case .success(let reply) = connection.command([Array("INFO".utf8), Array("memory".utf8)]),
+            let text = reply.text
+        else { return "cannot read Redis's maxmemory-policy (INFO memory failed)" }
+        let policy = text.split(whereSeparator: \.isNewline)
+            .first { $0.hasPrefix("maxmemory_policy:") }
+            .map { String($0.dropFirst("maxmemory_policy:".count).filter { !$0.isWhitespace }) }
+        guard let policy else { return "cannot read Redis's maxmemory-policy (not in INFO memory)" }
+        guard policy == "noeviction" else {
+            return "Redis maxmemory-policy is \(policy): it may evict live replay entries; set it to noeviction"
+        }
+        return nil
     }
 
     /// `SET <prefix>epoch <now> NX` then `GET`: when the current Redis data set began (see the restart guard).
@@ -232,5 +266,7 @@ public struct RedisStoreStatistics: Sendable, Hashable {
     public var connectFailures = 0
     /// Callers that found no free connection within the command timeout.
     public var poolExhausted = 0
+    /// Connections refused because Redis runs with a `maxmemory-policy` other than `noeviction`.
+    public var evictionPolicyRefusals = 0
 }
 #endif

@@ -6,7 +6,7 @@
 import Keybound
 import KeyboundRedis
 
-/// `verify --replay-store URL`: the shared replay store (issue 7), available when built with the Redis trait.
+/// `verify --replay-store URL`: the shared replay store, available when built with the Redis trait.
 enum ReplayStoreOption {
     /// The store for `url` (`redis://[:password@]HOST:PORT/DB` or `unix://PATH[?db=N&password=P]`), with an
     /// in-process cache in front; `nil` when no URL is given.
@@ -19,7 +19,8 @@ enum ReplayStoreOption {
             throw ToolError("invalid --replay-store: \(error.reason)")
         }
         #else
-        throw ToolError("--replay-store needs a build with Redis support: swift build --traits Redis")
+        throw ToolError("--replay-store needs a build with Redis support: swift build --traits default,Redis "
+            + "(needs libhiredis-dev; --traits Redis alone would leave out the OpenSSL backend)")
         #endif
     }
 }

@@ -175,6 +175,16 @@ struct CLIVerifyTests {
         ])
     }
 
+    #if !Redis
+    @Test("--replay-store in a build without Redis names the build command that works")
+    func replayStoreHint() throws {
+        let s = try Setup()
+        let result = try s.single(["--replay-store", "redis://127.0.0.1:6379/0"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("swift build --traits default,Redis"), "\(result.stderr)")
+    }
+    #endif
+
     @Test("exit status 2: usage and configuration errors, one line on standard error")
     func usageErrors() throws {
         let s = try Setup()

@@ -178,6 +178,30 @@ import Testing
         usleep(1_600_000)
     }
 
+    @Test func aRedisThatMayEvictIsRefused() throws {
+        // scripts/ci/redis.sh starts a second redis-server with maxmemory-policy allkeys-lru for this test.
+        guard let evicting = ProcessInfo.processInfo.environment["KEYBOUND_REDIS_EVICTING_URL"] else {
+            Issue.record("KEYBOUND_REDIS_EVICTING_URL is not set: run scripts/ci/redis.sh")
+            return
+        }
+        var configuration = try RedisConfiguration(url: evicting)
+        configuration.keyPrefix = "test:\(UUID().uuidString):"
+        let store = try RedisReplayStore(configuration: configuration)
+        let key = try #require(ReplayKey(bytes: [UInt8](repeating: 7, count: 32)))
+        #expect(store.insert(key, expiresAt: Self.now + 65, now: Self.now) == .unavailable)
+        #expect(store.statistics.evictionPolicyRefusals == 1)
+        #expect(store.statistics.inserted == 0)
+        #expect(store.lastConnectionProblem?.contains("maxmemory-policy is allkeys-lru") == true)
+        #expect(throws: KeyboundError(.replayStoreUnavailable)) {
+            try verifier(store).verify(request(jti: "evicting-1"), now: Self.now)
+        }
+        // The noeviction server is served as before.
+        let good = try self.store()
+        #expect(good.insert(key, expiresAt: Self.now + 65, now: Self.now) == .inserted)
+        #expect(good.statistics.evictionPolicyRefusals == 0)
+        #expect(good.lastConnectionProblem == nil)
+    }
+
     @Test func aRevocationReachesAnotherInstance() throws {
         let stream = "test:\(UUID().uuidString):revocations"
         let a = try verifier(store())

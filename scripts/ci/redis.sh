@@ -56,8 +56,15 @@ run swift build "${scratch[@]}" --product keybound
 bin="$(swift build "${scratch[@]}" --show-bin-path)"
 fleet="$bin/keybound-fleet"
 
-say "unit tests: KeyboundRedisTests against this server"
-KEYBOUND_REDIS_URL="$url" run swift test "${scratch[@]}" --filter KeyboundRedisTests
+say "unit tests: KeyboundRedisTests against this server (and a second one that may evict, which must be refused)"
+evicting_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+redis-server --port "$evicting_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --maxmemory 64mb --maxmemory-policy allkeys-lru \
+    --pidfile "$work/evicting.pid" --logfile "$work/evicting.log" --dir "$work"
+for _ in $(seq 100); do redis-cli -p "$evicting_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+KEYBOUND_REDIS_URL="$url" KEYBOUND_REDIS_EVICTING_URL="redis://127.0.0.1:$evicting_port/0" \
+    run swift test "${scratch[@]}" --filter KeyboundRedisTests
+kill "$(cat "$work/evicting.pid")" 2>/dev/null || true
 
 say "(a) fleet: 3 processes x 4 threads, overlapping proofs, one Redis"
 mkdir -p "$work/fleet"
