@@ -185,6 +185,17 @@ struct CLIVerifyTests {
     }
     #endif
 
+    @Test("another Authorization scheme and no DPoP header: 101 with a bare challenge, not 103")
+    func schemeBeforeProof() throws {
+        let s = try Setup()
+        let result = try keybound(
+            verifyFlags(jwks: s.jwks) + ["--method", "GET", "--url", s.url, "--authorization", "Bearer " + s.token])
+        #expect(result.status == 1)
+        let verdict = try result.json()
+        #expect(verdict["code"] as? Int == 101)
+        #expect((verdict["www_authenticate"] as? String)?.contains("error=") == false)
+    }
+
     @Test("exit status 2: usage and configuration errors, one line on standard error")
     func usageErrors() throws {
         let s = try Setup()

@@ -48,7 +48,14 @@ extension Verifier {
         }
         // A present value, even an empty one or two proofs folded into one line by a proxy, is parsed as one JWS and
         // refused as malformed (RFC 9449 §4.3 check 2).
-        guard let proofBytes = firstProof else { throw .make(.missingDPoPProof, "no DPoP value") }
+        guard let proofBytes = firstProof else {
+            // The scheme is decided first (RFC 6750 §3.1): another scheme without a DPoP header is 101, answered with
+            // a bare challenge, not 103. The token endpoint ignores Authorization (clients authenticate there).
+            if wantsToken, let authorization {
+                _ = try AuthorizationHeader.dpopToken(in: authorization, maxTokenBytes: policy.maxTokenBytes)
+            }
+            throw .make(.missingDPoPProof, "no DPoP value")
+        }
         guard dpopCount == 1 else { throw .make(.multipleDPoPProofs, "more than one DPoP header value") }
         return try withTokenBytes(authorization, wanted: wantsToken) { (tokenBytes) throws(KeyboundError) -> Checked in
             try withCanonicalRequestURL(url) { (requestURL) throws(KeyboundError) -> Checked in

@@ -62,6 +62,33 @@ struct VerifierBehaviourTests {
         #expect(throws: KeyboundError(.malformedAuthorization)) { try verifier.verify(request, now: scenario.now) }
     }
 
+    @Test("scheme before proof: another scheme without a DPoP header is 101 with a bare challenge (RFC 6750 §3.1)")
+    func schemeBeforeProof() throws {
+        let verifier = try scenario.makeVerifier()
+        var request = try firstValid().request
+        request.dpop = []
+        for authorization in ["Bearer abc", "Basic dXNlcjpwYXNz", "bearer abc.def.ghi", "Negotiate"] {
+            request.authorization = authorization
+            do {
+                _ = try verifier.verify(request, now: scenario.now)
+                Issue.record("\(authorization): accepted")
+            } catch {
+                #expect(error.code == .unsupportedScheme, "\(authorization)")
+                #expect(!verifier.wwwAuthenticate(for: error).contains("error="), "a bare challenge")
+            }
+        }
+        // The DPoP scheme without a DPoP header is still 103; a malformed DPoP value is 102.
+        request.authorization = "DPoP abc.def.ghi"
+        #expect(throws: KeyboundError(.missingDPoPProof)) { try verifier.verify(request, now: scenario.now) }
+        request.authorization = "DPoP a b"
+        #expect(throws: KeyboundError(.malformedAuthorization)) { try verifier.verify(request, now: scenario.now) }
+        // The token endpoint ignores Authorization: no proof is 103 whatever the scheme.
+        request.authorization = "Basic dXNlcjpwYXNz"
+        #expect(throws: KeyboundError(.missingDPoPProof)) {
+            try verifier.verify(request, mode: .tokenEndpoint, now: scenario.now)
+        }
+    }
+
     @Test("replay: the same proof twice is refused (211); a fresh verifier (another instance) accepts it")
     func replay() throws {
         let testCase = try firstValid()
