@@ -79,8 +79,16 @@ final class BoundedCache<Value: AnyObject & Sendable>: Sendable {
     /// Stores `value` for `key`, replacing the less recently used entry of its pair when both are taken.
     func insert(_ value: Value, for key: ByteView) {
         guard key.count <= maximumKeyBytes else { return }
-        let hash = key.seededHash()
-        let stored = key.copyToArray()
+        insert(value, for: key.copyToArray(), hash: key.seededHash())
+    }
+
+    /// Stores `value` for `key` (kept as is, not copied again).
+    func insert(_ value: Value, for key: [UInt8]) {
+        guard key.count <= maximumKeyBytes else { return }
+        insert(value, for: key, hash: ByteView.with(key) { $0.seededHash() })
+    }
+
+    private func insert(_ value: Value, for stored: [UInt8], hash: Int) {
         stripes[hash & stripeMask].withLock { stripe in
             guard !stripe.slots.isEmpty else { return }
             let first = (hash >> 8) & (slotsPerStripe &- 2)

@@ -10,6 +10,9 @@ struct Checked {
     let proof: String
     let replayKey: ReplayKey
     let replayExpiresAt: Int64
+    /// The proof's `jwk` bytes when its key was built for this request and may enter the proof-key cache once the
+    /// whole request has verified (resource and opaque-token modes only); `nil` otherwise.
+    let admissibleKeyBytes: [UInt8]?
 }
 
 extension Verifier {
@@ -128,7 +131,7 @@ extension Verifier {
             // 3. Proof header.
             let header = ProofHeaderMembers(header)
             let alg = try checkProofHeader(header)
-            let clientKey = try clientKey(header, alg: alg)
+            let (clientKey, built) = try clientKey(header, alg: alg)
             // 4. Proof claims.
             let claims = ProofClaimMembers(payload)
             let jti = try proofClaims(claims, method: method, requestURL: requestURL)
@@ -169,8 +172,11 @@ extension Verifier {
             let expiry = (iat + Double(policy.proofMaxAgeSeconds) + Double(policy.clockSkewSeconds)).rounded(.up)
             // Safe conversion: iat passed the window check, so |expiry| is far below 2^63.
             let replayExpiresAt = Int64(exactly: expiry) ?? Int64.max
+            // A key built for this request is cached only once the whole request has verified, and never from the
+            // token endpoint, where anyone may present any key (docs/design.md, "Contracts → Defaults").
+            let admissible = built && mode != .tokenEndpoint ? header.jwk.map { $0.bytes.copyToArray() } : nil
             return Checked(clientKey: clientKey, token: token, proof: proof, replayKey: replayKey,
-                           replayExpiresAt: replayExpiresAt)
+                           replayExpiresAt: replayExpiresAt, admissibleKeyBytes: admissible)
         }
     }
 
@@ -192,15 +198,20 @@ extension Verifier {
         return alg
     }
 
-    /// Check 3, continued: the public key in `jwk`, from the cache when this exact JWK was seen before; its type,
-    /// curve and declared `alg` must agree with the proof's `alg` on every request, cached or not.
-    func clientKey(_ header: ProofHeaderMembers, alg: JWSAlgorithm) throws(KeyboundError) -> ClientKey {
+    /// Check 3, continued: the public key in `jwk`, from the cache when this exact JWK was seen before (`built` is
+    /// then false); its type, curve and declared `alg` must agree with the proof's `alg` on every request, cached or
+    /// not. A key built here is not cached yet: ``finish(_:_:now:)`` admits it once the whole request has verified.
+    func clientKey(_ header: ProofHeaderMembers, alg: JWSAlgorithm) throws(KeyboundError)
+        -> (key: ClientKey, built: Bool)
+    {
         guard let jwk = header.jwk, jwk.kind == .object else {
             throw .make(.proofJWK, "DPoP proof has no jwk object")
         }
         let clientKey: ClientKey
+        let built: Bool
         if let cached = proofKeys.value(for: jwk.bytes) {
             clientKey = cached
+            built = false
         } else {
             let key = try JWK.publicKey(
                 jwk, modulusBits: policy.rsaModulusBits, rejectingAs: .proofJWK, backend: backend)
@@ -211,7 +222,7 @@ extension Verifier {
             }
             let jkt = try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK, backend: backend)
             clientKey = ClientKey(key: key, jkt: jkt, declaredAlgorithm: declared)
-            proofKeys.insert(clientKey, for: jwk.bytes)
+            built = true
         }
         guard clientKey.key.supports(alg) else {
             throw .make(.proofJWK, "DPoP proof jwk does not match the proof alg")
@@ -219,7 +230,7 @@ extension Verifier {
         if let declared = clientKey.declaredAlgorithm, declared != alg {
             throw .make(.proofJWK, "DPoP proof jwk declares another alg")
         }
-        return clientKey
+        return (clientKey, built)
     }
 
     /// Check 4: `jti`, `htm`, `htu` (RFC 9449 §4.3 checks 8–9). Returns the `jti`.

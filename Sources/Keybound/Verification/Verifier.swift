@@ -199,6 +199,7 @@ public final class Verifier: Sendable {
     func finish(_ checked: Checked, _ outcome: ReplayInsertResult, now: Int64) throws(KeyboundError) -> VerifiedRequest {
         switch outcome {
         case .inserted:
+            if let jwk = checked.admissibleKeyBytes { proofKeys.insert(checked.clientKey, for: jwk) }
             counters.recordSuccess()
             return VerifiedRequest(clientKey: checked.clientKey, token: checked.token, proof: checked.proof,
                                    nonces: policy.nonces, now: now)
