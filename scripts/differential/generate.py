@@ -38,14 +38,14 @@ import random
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from joserfc import jws as jose_jws  # noqa: E402
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey  # noqa: E402
 
-import keys as K  # noqa: E402
-from keys import b64u, b64u_int, cj, sha256  # noqa: E402
+import keybound_keys as K  # noqa: E402
+from keybound_keys import b64u, b64u_int, cj, sha256  # noqa: E402
 
 ISSUER = "https://issuer.example"
 AUDIENCES = ["https://api.example.com", "urn:example:api"]
@@ -427,14 +427,6 @@ def rep(old: str, new: str):
         if raw.count(old.encode()) != 1:
             raise NotApplicable
         return raw.replace(old.encode(), new.encode())
-    return f
-
-
-def seg(index: int, fn):
-    def f(token: str) -> str:
-        parts = token.split(".")
-        parts[index] = fn(parts[index])
-        return ".".join(parts)
     return f
 
 
