@@ -45,6 +45,7 @@ from joserfc import jws as jose_jws  # noqa: E402
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey  # noqa: E402
 
 import keybound_keys as K  # noqa: E402
+from keybound_codes import CODES  # noqa: E402
 from keybound_keys import b64u, b64u_int, cj, sha256  # noqa: E402
 
 ISSUER = "https://issuer.example"
@@ -53,18 +54,6 @@ MAX_AGE, SKEW = 60, 5
 NONCE_WINDOW = 300
 TOKEN_URL = "https://issuer.example/token"
 ALL_ALGS = ["ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA", "Ed25519"]
-
-CODES = {
-    0: "ok", 100: "missing_authorization", 101: "unsupported_scheme", 102: "malformed_authorization",
-    103: "missing_dpop_proof", 104: "multiple_dpop_proofs", 200: "proof_malformed", 201: "proof_typ",
-    202: "proof_alg", 203: "proof_jwk", 204: "proof_crit", 205: "proof_signature", 206: "proof_claims",
-    207: "proof_htm", 208: "proof_htu", 209: "proof_iat", 210: "proof_ath", 211: "proof_replayed",
-    220: "nonce_required", 221: "nonce_invalid", 300: "token_malformed", 301: "token_typ", 302: "token_alg",
-    303: "token_kid_unknown", 304: "token_key_mismatch", 305: "token_signature", 306: "token_issuer",
-    307: "token_audience", 308: "token_expired", 309: "token_not_yet_valid", 310: "token_claims",
-    311: "token_binding", 312: "token_revoked", 313: "key_revoked", 500: "replay_cache_full",
-}
-
 
 class _Auto:
     def __repr__(self):
