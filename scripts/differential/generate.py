@@ -46,7 +46,7 @@ from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey  # noqa: E402
 
 import keybound_keys as K  # noqa: E402
 from keybound_codes import CODES  # noqa: E402
-from keybound_keys import b64u, b64u_int, cj, sha256  # noqa: E402
+from keybound_keys import b64u, b64u_int, cj, seg, sha256  # noqa: E402
 
 ISSUER = "https://issuer.example"
 AUDIENCES = ["https://api.example.com", "urn:example:api"]
@@ -450,6 +450,14 @@ def b64_mutations(s: str, rng: random.Random):
         if not last & 1 and mask:
             options.append(("non-zero unused bits", s[:-1] + ALPH[last | 1]))
     return rng.choice(options)
+
+
+def seg_b64_mutation(index: int, rng: random.Random, holder: dict):
+    """Post-signing mutation of compact segment `index` by one of b64_mutations; its name goes to holder["name"]."""
+    def mutate(segment: str) -> str:
+        holder["name"], out = b64_mutations(segment, rng)
+        return out
+    return seg(index, mutate)
 
 
 def nest(depth: int):
@@ -945,28 +953,14 @@ def c1(g: Gen):
     if where == 0:
         idx = rng.randrange(3)
         holder = {}
-
-        def post(t):
-            parts = t.split(".")
-            name, out = b64_mutations(parts[idx], rng)
-            holder["name"] = name
-            parts[idx] = out
-            return ".".join(parts)
-        r.ppost = post
+        r.ppost = seg_b64_mutation(idx, rng, holder)
         case, _, _ = g.emit(r, "C1", "proof segment", 200)
         case["fault"] = f"proof segment {idx} with {holder['name']}"
         return
     if where == 1:
         idx = rng.randrange(3)
         holder = {}
-
-        def tpost(t):
-            parts = t.split(".")
-            name, out = b64_mutations(parts[idx], rng)
-            holder["name"] = name
-            parts[idx] = out
-            return ".".join(parts)
-        r.tpost = tpost
+        r.tpost = seg_b64_mutation(idx, rng, holder)
         case, _, token = g.emit(r, "C1", "token segment", 300)
         case["fault"] = f"token segment {idx} with {holder['name']}"
         if not is_token68(case["authorization"][5:]):
