@@ -547,22 +547,17 @@ def a1(g: Gen):
     r = Req(g)
     v = rng.choice(["none", "None", "NONE", "nOnE", "none ", "", DROP, 0, ["ES256"], None, "HS256 "])
     empty = rng.random() < 0.5
-    if rng.random() < 0.5:
-        if v is DROP:
-            del r.ph["alg"]
-        else:
-            r.ph["alg"] = v
-        if empty:
-            r.psig = lambda si: b""
-        g.emit(r, "A1", f"proof alg {v!r}", 202)
+    proof = rng.random() < 0.5
+    header = r.ph if proof else r.th
+    if v is DROP:
+        del header["alg"]
     else:
-        if v is DROP:
-            del r.th["alg"]
-        else:
-            r.th["alg"] = v
-        if empty:
-            r.tsig = lambda si: b""
-        g.emit(r, "A1", f"token alg {v!r}", 302)
+        header["alg"] = v
+    if empty and proof:
+        r.psig = lambda si: b""
+    elif empty:
+        r.tsig = lambda si: b""
+    g.emit(r, "A1", f"{'proof' if proof else 'token'} alg {v!r}", 202 if proof else 302)
 
 
 @fault("A2", 10)
@@ -782,40 +777,35 @@ def _ec_sig_fault(rng, crv, valid_sig: bytes):
     return name, r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
 
+def _ec_sig_fault_signer(rng, key: ProofKey, alg: str, holder: dict):
+    """A signer that signs as `key` and `alg`, then puts an out-of-range r or s in the signature (_ec_sig_fault),
+    naming it in holder["name"]; NotApplicable when that value does not fit the signature's width."""
+    crv = K.EC_ALG_CRV[alg]
+
+    def sign(si):
+        holder["name"], out = _ec_sig_fault(rng, crv, key.sign(alg, si))
+        if out is None:
+            raise NotApplicable
+        return out
+    return sign
+
+
 @fault("B1", 10)
 def b1(g: Gen):
     rng = g.rng
     r = Req(g)
     proof = rng.random() < 0.6
+    holder = {}
     if proof:
         r.pkey, r.palg = g.random_proof_key(["ES256", "ES384", "ES512"])
-        crv = K.EC_ALG_CRV[r.palg]
-        holder = {}
-
-        def sig(si):
-            name, out = _ec_sig_fault(rng, crv, r.pkey.sign(r.palg, si))
-            holder["name"] = name
-            if out is None:
-                raise NotApplicable
-            return out
-        r.psig = sig
+        r.psig = _ec_sig_fault_signer(rng, r.pkey, r.palg, holder)
         case, _, _ = g.emit(r, "B1", "proof ECDSA r/s out of range", 205)
-        case["fault"] += ": " + holder["name"]
     else:
         r.tkey = g.by_kid[rng.choice(["es256-1", "es384-1", "es512-1"])]
         r.talg = r.tkey.alg
-        crv = K.EC_ALG_CRV[r.talg]
-        holder = {}
-
-        def tsig(si):
-            name, out = _ec_sig_fault(rng, crv, r.tkey.sign(r.talg, si))
-            holder["name"] = name
-            if out is None:
-                raise NotApplicable
-            return out
-        r.tsig = tsig
+        r.tsig = _ec_sig_fault_signer(rng, r.tkey, r.talg, holder)
         case, _, _ = g.emit(r, "B1", "token ECDSA r/s out of range", 305)
-        case["fault"] += ": " + holder["name"]
+    case["fault"] += ": " + holder["name"]
 
 
 @fault("B2", 10)
@@ -950,20 +940,18 @@ def c1(g: Gen):
     rng = g.rng
     r = Req(g)
     where = rng.randrange(6)
-    if where == 0:
+    if where in (0, 1):
         idx = rng.randrange(3)
         holder = {}
-        r.ppost = seg_b64_mutation(idx, rng, holder)
-        case, _, _ = g.emit(r, "C1", "proof segment", 200)
-        case["fault"] = f"proof segment {idx} with {holder['name']}"
-        return
-    if where == 1:
-        idx = rng.randrange(3)
-        holder = {}
-        r.tpost = seg_b64_mutation(idx, rng, holder)
-        case, _, token = g.emit(r, "C1", "token segment", 300)
-        case["fault"] = f"token segment {idx} with {holder['name']}"
-        if not is_token68(case["authorization"][5:]):
+        post = seg_b64_mutation(idx, rng, holder)
+        what, code = ("proof", 200) if where == 0 else ("token", 300)
+        if where == 0:
+            r.ppost = post
+        else:
+            r.tpost = post
+        case, _, _ = g.emit(r, "C1", f"{what} segment", code)
+        case["fault"] = f"{what} segment {idx} with {holder['name']}"
+        if where == 1 and not is_token68(case["authorization"][5:]):
             case["expect"] = {"ok": False, "code": 102, "name": CODES[102]}
             case["fault"] += " (not token68: check 1 first)"
         return
