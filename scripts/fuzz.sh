@@ -16,8 +16,8 @@ if [ "${1:-}" = "--no-log" ]; then log_runs=0; shift; fi
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(base64url json compact-jws jwk jwks verify batch-line)
 source scripts/fuzz/lib.sh
+[ ${#targets[@]} -gt 0 ] || targets=("${FUZZ_TARGETS[@]}")
 python3 scripts/fuzz/make-corpus.py
 fuzz_build
 status=0

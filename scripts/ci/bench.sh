@@ -8,15 +8,15 @@
 # Assumes `swift build` already ran in the repository root (reuses .build). Needs: python3.
 # The Benchmarks/ package is not built here (its first build takes minutes); see BENCHMARKS.md.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/lib/ci.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 
 BIN="$(swift build --show-bin-path)/keybound"
 if [[ ! -x "$BIN" ]]; then
-    echo "+ swift build --product keybound"
-    swift build --product keybound
+    run swift build --product keybound
 fi
 OUT="$(mktemp)"
-trap 'rm -f "$OUT"' EXIT
+remove_at_exit "$OUT"
 echo "+ $BIN bench --seconds 0.3 --cold-requests 200 --max-requests 2000 --replay-capacity 65536 --json"
 "$BIN" bench --seconds 0.3 --cold-requests 200 --max-requests 2000 --replay-capacity 65536 --json >"$OUT"
 echo "+ checking the report"

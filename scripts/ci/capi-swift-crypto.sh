@@ -11,16 +11,11 @@
 # One release build (.build-capi-swift-crypto; swift-crypto's BoringSSL adds a few minutes to a first build).
 # Needs: gcc, clang (the Swift toolchain's), valgrind, python3 (apt: build-essential valgrind python3).
 set -euo pipefail
-
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$root"
+# shellcheck source=scripts/lib/ci.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 dist="$root/dist-swift-crypto"
 work="$root/.build-capi-swift-crypto/ci"
 mkdir -p "$work"
-
-step() { printf '\n==> %s\n' "$*"; }
-fail() { printf 'capi-swift-crypto.sh: FAILED: %s\n' "$*" >&2; exit 1; }
-run() { printf '+ %s\n' "$*"; "$@"; }
 
 step "build libkeybound.so on swift-crypto (release, static Swift stdlib, export list, SONAME, no libcrypto)"
 run scripts/build-capi.sh --backend swift-crypto --prefix "$dist"

@@ -10,16 +10,11 @@
 # Needs: gcc, clang (the Swift toolchain's), valgrind, pkg-config, python3 with pytest and cryptography
 #        (apt: build-essential valgrind pkg-config libssl-dev python3-pytest python3-cryptography).
 set -euo pipefail
-
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$root"
+# shellcheck source=scripts/lib/ci.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 dist="$root/dist"
 work="$root/.build-capi/ci"
 mkdir -p "$work"
-
-step() { printf '\n==> %s\n' "$*"; }
-fail() { printf 'capi.sh: FAILED: %s\n' "$*" >&2; exit 1; }
-run() { printf '+ %s\n' "$*"; "$@"; }
 
 step "build libkeybound.so (release, static Swift stdlib, export list, SONAME)"
 run scripts/build-capi.sh --prefix "$dist"

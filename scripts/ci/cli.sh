@@ -7,24 +7,22 @@
 # the documentation cannot drift from the tool. Needs: the Swift toolchain and libssl-dev (nothing else).
 # Assumes `swift build` already ran in the repository root; reuses .build.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/lib/ci.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 
 # KEYBOUND_SWIFT_BUILD_FLAGS: the flags the root build used (.ci/run sets them), so that this reuses it as is.
 # shellcheck disable=SC2086
-echo "+ swift build ${KEYBOUND_SWIFT_BUILD_FLAGS:-} --product keybound" >&2
-swift build ${KEYBOUND_SWIFT_BUILD_FLAGS:-} --product keybound
+run swift build ${KEYBOUND_SWIFT_BUILD_FLAGS:-} --product keybound
 BIN="$(swift build --show-bin-path)"
 export PATH="$BIN:$PATH"
 
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+remove_at_exit "$work"
 cd "$work"
-
-run() { echo "+ $*" >&2; "$@"; }
 
 # The README's worked example, extracted and run exactly as written (a newcomer pastes the same block).
 example=$(awk '/<!-- worked-example/{f=1; next} f && /^```sh/{g=1; next} g && /^```/{exit} g{print}' \
-    "$OLDPWD/README.md")
+    "$root/README.md")
 [ -n "$example" ] || { echo "FAIL: no worked example found in README.md" >&2; exit 1; }
 printf '%s\n' "$example" > example.sh
 echo "+ source example.sh (README.md, Command line)" >&2

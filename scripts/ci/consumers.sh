@@ -7,7 +7,8 @@
 # resolves for it (only swift-argument-parser besides Keybound: swift-crypto is behind the SwiftCrypto trait and
 # must be neither fetched nor built), then its build and run. The C consumers (pkg-config, CMake) run in capi.sh.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=scripts/lib/ci.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 consumer="$root/IntegrationTests/swift-consumer"
 cd "$consumer"
 

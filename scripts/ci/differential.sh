@@ -10,8 +10,8 @@
 # default 2500), DIFF_SEED (the extra seed; default random, printed),
 # KEYBOUND (default .build/debug/keybound).
 set -euo pipefail
-
-cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/lib/ci.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 KEYBOUND="${KEYBOUND:-.build/debug/keybound}"
 COUNT="${DIFF_COUNT:-5000}"
 EXTRA_COUNT="${DIFF_EXTRA_COUNT:-2500}"

@@ -10,18 +10,19 @@
 #
 # Needs: the Swift toolchain (its clang runtime and lld), libssl-dev. Independent of the main package's .build.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/lib/ci.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 seconds=${FUZZ_SMOKE_SECONDS:-15}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(base64url json compact-jws jwk jwks verify batch-line)
 source scripts/fuzz/lib.sh
+[ ${#targets[@]} -gt 0 ] || targets=("${FUZZ_TARGETS[@]}")
 
 start=$(date +%s)
 fuzz_build
 echo "fuzz build: $(( $(date +%s) - start ))s"
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+remove_at_exit "$work"
 status=0
 for target in "${targets[@]}"; do
     if [ ! -d "Fuzz/seeds/$target" ] || [ -z "$(ls -A "Fuzz/seeds/$target")" ]; then

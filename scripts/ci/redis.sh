@@ -11,62 +11,60 @@
 #   and the C library built with --with-redis when RUN_CAPI_REDIS=1.
 # Usage: scripts/ci/redis.sh   (BENCH=1 also runs the benchmark of docs/redis.md)
 set -euo pipefail
+# shellcheck source=scripts/lib/ci.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
+CI_STEP_MARK="=="
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$root"
-say() { printf '\n== %s\n' "$*"; }
-run() { printf '+ %s\n' "$*"; "$@"; }
-die() { printf 'redis.sh: FAILED: %s\n' "$*" >&2; exit 1; }
-
-if ! command -v redis-server >/dev/null || ! pkg-config --exists hiredis; then
-    say "installing redis-server libhiredis-dev"
-    run apt-get install -y --no-install-recommends redis-server libhiredis-dev \
-        || { run apt-get update && run apt-get install -y --no-install-recommends redis-server libhiredis-dev; }
-fi
+need_apt redis-server libhiredis-dev
 
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+remove_at_exit "$work"
+port="$(free_port)"
 url="redis://127.0.0.1:$port/0"
 cli() { redis-cli -h 127.0.0.1 -p "$port" "$@"; }
-start_redis() {
+# redis_server NAME PORT [OPTION...]: a redis-server on 127.0.0.1:PORT with persistence off, its pid file, log and
+# data in $work/NAME.*; stop_redis [NAME] stops it (default: the main server, "redis").
+redis_server() {
+    local name="$1" port="$2"
+    shift 2
     redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-        --pidfile "$work/redis.pid" --logfile "$work/redis.log" --dir "$work"
-    for _ in $(seq 100); do cli ping >/dev/null 2>&1 && return 0; sleep 0.05; done
-    die "redis-server did not start"
+        --pidfile "$work/$name.pid" --logfile "$work/$name.log" --dir "$work" "$@"
+}
+start_redis() {
+    redis_server redis "$port"
+    wait_port "$port" || fail "redis-server did not start"
 }
 stop_redis() {
     local pid
-    pid="$(cat "$work/redis.pid" 2>/dev/null || true)"
+    pid="$(cat "$work/${1:-redis}.pid" 2>/dev/null || true)"
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
         kill "$pid"
         for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
     fi
 }
-cleanup() { stop_redis; rm -rf "$work"; }
-trap cleanup EXIT
+at_exit stop_redis
 
-say "redis-server on 127.0.0.1:$port (persistence off)"
+step "redis-server on 127.0.0.1:$port (persistence off)"
 start_redis
 cli info server | grep -E '^redis_version' || true
 
-say "build with the Redis trait (.build-redis)"
+step "build with the Redis trait (.build-redis)"
 scratch=(--scratch-path "$root/.build-redis" --traits default,Redis)
 run swift build "${scratch[@]}" --product keybound-fleet
 run swift build "${scratch[@]}" --product keybound
 bin="$(swift build "${scratch[@]}" --show-bin-path)"
 fleet="$bin/keybound-fleet"
 
-say "unit tests: KeyboundRedisTests against this server (and a second one that may evict, which must be refused)"
-evicting_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
-redis-server --port "$evicting_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-    --maxmemory 64mb --maxmemory-policy allkeys-lru \
-    --pidfile "$work/evicting.pid" --logfile "$work/evicting.log" --dir "$work"
-for _ in $(seq 100); do redis-cli -p "$evicting_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+step "unit tests: KeyboundRedisTests against this server (and a second one that may evict, which must be refused)"
+evicting_port="$(free_port)"
+redis_server evicting "$evicting_port" --maxmemory 64mb --maxmemory-policy allkeys-lru
+at_exit "stop_redis evicting"
+wait_port "$evicting_port" || true
 KEYBOUND_REDIS_URL="$url" KEYBOUND_REDIS_EVICTING_URL="redis://127.0.0.1:$evicting_port/0" \
     run swift test "${scratch[@]}" --filter KeyboundRedisTests
-kill "$(cat "$work/evicting.pid")" 2>/dev/null || true
+stop_redis evicting
 
-say "(a) fleet: 3 processes x 4 threads, overlapping proofs, one Redis"
+step "(a) fleet: 3 processes x 4 threads, overlapping proofs, one Redis"
 mkdir -p "$work/fleet"
 run "$fleet" gen "$work/fleet" 3000 16 "$url"
 start_ms=$(( $(date +%s%3N) + 1500 ))
@@ -78,64 +76,64 @@ pa=$!
 pb=$!
 "$fleet" run "$work/fleet" "$url" C 1500 4500 4 "$start_ms" > "$work/C.out" &
 pc=$!
-wait "$pa" && wait "$pb" && wait "$pc" || { cat "$work"/?.out; die "a fleet process failed"; }
+wait "$pa" && wait "$pb" && wait "$pc" || { cat "$work"/?.out; fail "a fleet process failed"; }
 cat "$work/A.out" "$work/B.out" "$work/C.out"
 run "$fleet" check "$work/fleet" 3000
 echo "replay keys in Redis: $(cli dbsize)"
 
-say "CLI: keybound verify --replay-store, twice over the same batch"
+step "CLI: keybound verify --replay-store, twice over the same batch"
 head -n 50 "$work/fleet/requests.jsonl" > "$work/cli.jsonl"
 cli flushdb >/dev/null
 # (a fresh epoch after FLUSHDB would refuse these proofs, made before it: put back an older epoch)
 cli set keybound:replay:epoch 0 >/dev/null
 verify=("$bin/keybound" verify --jwks "$work/fleet/jwks.json" --issuer https://issuer.fleet.example
     --audience https://api.fleet.example --replay-store "$url" --batch "$work/cli.jsonl")
-run "${verify[@]}" > "$work/cli1.out" || die "first CLI batch refused something: $(grep -v '"ok":true' "$work/cli1.out" | head -1)"
+run "${verify[@]}" > "$work/cli1.out" || fail "first CLI batch refused something: $(grep -v '"ok":true' "$work/cli1.out" | head -1)"
 status=0
 run "${verify[@]}" > "$work/cli2.out" || status=$?
-[ "$status" = 1 ] || die "second CLI batch: exit status $status, want 1"
-[ "$(grep -c '"proof_replayed"' "$work/cli2.out")" = 50 ] || die "second CLI batch: not every proof refused as replayed"
+[ "$status" = 1 ] || fail "second CLI batch: exit status $status, want 1"
+[ "$(grep -c '"proof_replayed"' "$work/cli2.out")" = 50 ] || fail "second CLI batch: not every proof refused as replayed"
 echo "CLI: first run accepted 50/50, second run refused 50/50 as proof_replayed"
 
-say "(c) TTL: a recorded proof's PTTL is the acceptance window"
+step "(c) TTL: a recorded proof's PTTL is the acceptance window"
 read -r key now < <("$fleet" ttl "$url")
 pttl="$(cli pttl "$key")"
 echo "key $key PTTL $pttl ms (iat = now = $now, maxAge 60 + skew 5: lives to the end of second now+65)"
-[ "$pttl" -gt 64000 ] && [ "$pttl" -le 66000 ] || die "PTTL $pttl outside (64000, 66000]"
+[ "$pttl" -gt 64000 ] && [ "$pttl" -le 66000 ] || fail "PTTL $pttl outside (64000, 66000]"
 
-say "(d) a paused Redis hits the command timeout"
+step "(d) a paused Redis hits the command timeout"
 cli client pause 4000 all >/dev/null
 run "$fleet" slow "$url" 200
 sleep 4
 
-say "fleet revocation: 3 listening processes, one publisher"
+step "fleet revocation: 3 listening processes, one publisher"
 for name in L1 L2 L3; do
     "$fleet" revocation "$work/fleet" "$url" listen "$name" > "$work/$name.out" &
     eval "p$name=\$!"
 done
 sleep 2
 run "$fleet" revocation "$work/fleet" "$url" publish
-wait "$pL1" && wait "$pL2" && wait "$pL3" || { cat "$work"/L?.out; die "a revocation listener failed"; }
+wait "$pL1" && wait "$pL2" && wait "$pL3" || { cat "$work"/L?.out; fail "a revocation listener failed"; }
 cat "$work"/L?.out
 
-say "(b) Redis stopped mid-run and restarted"
+step "(b) Redis stopped mid-run and restarted"
 "$fleet" outage "$url" 9 > "$work/outage.out" 2>&1 &
 po=$!
 sleep 2.5
 echo "+ stopping redis-server"; stop_redis
 sleep 2.5
 echo "+ restarting redis-server"; start_redis
-wait "$po" || { cat "$work/outage.out"; die "outage run failed"; }
+wait "$po" || { cat "$work/outage.out"; fail "outage run failed"; }
 cat "$work/outage.out"
 
 if [ "${RUN_CAPI_REDIS:-0}" = 1 ]; then
-    say "C library with Redis (build-capi.sh --with-redis) and its C test"
+    step "C library with Redis (build-capi.sh --with-redis) and its C test"
     run scripts/build-capi.sh --with-redis --prefix "$work/dist-redis"
     run sh IntegrationTests/fleet/c/run.sh "$work/dist-redis" "$url"
 fi
 
 if [ "${BENCH:-0}" = 1 ]; then
-    say "benchmark (docs/redis.md)"
+    step "benchmark (docs/redis.md)"
     cli flushdb >/dev/null
     run swift build -c release "${scratch[@]}" --product keybound-fleet
     rbin="$(swift build -c release "${scratch[@]}" --show-bin-path)"
@@ -144,4 +142,4 @@ if [ "${BENCH:-0}" = 1 ]; then
     key="$(cli --scan --pattern 'keybound:replay:*' | grep -v epoch | head -1)"
     echo "MEMORY USAGE of one replay key: $(cli memory usage "$key") bytes; used_memory: $(cli info memory | grep '^used_memory:')"
 fi
-say "redis.sh: all passed"
+step "redis.sh: all passed"

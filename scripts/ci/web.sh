@@ -8,24 +8,13 @@
 # installed here. The Web package builds in Integrations/.build (its own dependency graph: Hummingbird, AsyncHTTPClient), so
 # the first run builds those (several minutes on 2 cores).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-root="$(pwd)"
-
-run() { echo "+ $*" >&2; "$@"; }
+# shellcheck source=scripts/lib/ci.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 
 # --- What the browser test needs ----------------------------------------------------------------------------------
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-    run apt-get update -qq
-    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 chromium chromium-driver
-fi
-if ! python3 -c 'import pytest, cryptography' 2>/dev/null; then
-    run python3 -m pip install -q -r requirements-dev.txt
-fi
-selenium_pin="$(grep -E '^selenium==' IntegrationTests/browser/requirements.txt)"
-installed="$(python3 -c 'import selenium; print("selenium==" + selenium.__version__)' 2>/dev/null || true)"
-if [ "$installed" != "$selenium_pin" ]; then
-    run python3 -m pip install -q -r IntegrationTests/browser/requirements.txt
-fi
+need_apt chromium chromium-driver
+need_pip requirements-dev.txt pytest cryptography
+need_pip IntegrationTests/browser/requirements.txt selenium
 
 # --- Build and unit tests (debug: the demo needs no optimisation, and one debug build serves both) ----------------
 run swift build --package-path Integrations --build-tests
@@ -34,34 +23,19 @@ bin="$(swift build --package-path Integrations --show-bin-path)"
 
 # --- The demo, twice: nonces off and on, each on a free loopback port ---------------------------------------------
 work="$(mktemp -d)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+remove_at_exit "$work"
 
 start_demo() { # name port [flags...]
     local name="$1" port="$2"
     shift 2
     echo "+ $bin/keybound-demo --port $port $* &" >&2
     "$bin/keybound-demo" --port "$port" "$@" > "$work/$name.log" 2>&1 &
-    pids+=("$!")
-    local url="http://127.0.0.1:$port"
-    for _ in $(seq 1 100); do
-        if python3 -c "import urllib.request; urllib.request.urlopen('$url/.well-known/jwks.json', timeout=1)" \
-            2>/dev/null; then
-            echo "$name demo up at $url" >&2
-            return 0
-        fi
-        if ! kill -0 "${pids[-1]}" 2>/dev/null; then break; fi
-        sleep 0.2
-    done
+    local pid=$!
+    track_pid "$pid"
+    if wait_port "$port" 400 "$pid"; then
+        echo "$name demo up at http://127.0.0.1:$port" >&2
+        return 0
+    fi
     echo "FAIL: the $name demo did not start; its output:" >&2
     cat "$work/$name.log" >&2
     exit 1

@@ -38,14 +38,15 @@ import random
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from joserfc import jws as jose_jws  # noqa: E402
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey  # noqa: E402
 
-import keys as K  # noqa: E402
-from keys import b64u, b64u_int, cj, sha256  # noqa: E402
+import keybound_keys as K  # noqa: E402
+from keybound_codes import CODES  # noqa: E402
+from keybound_keys import b64u, b64u_int, cj, seg, sha256  # noqa: E402
 
 ISSUER = "https://issuer.example"
 AUDIENCES = ["https://api.example.com", "urn:example:api"]
@@ -53,18 +54,6 @@ MAX_AGE, SKEW = 60, 5
 NONCE_WINDOW = 300
 TOKEN_URL = "https://issuer.example/token"
 ALL_ALGS = ["ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA", "Ed25519"]
-
-CODES = {
-    0: "ok", 100: "missing_authorization", 101: "unsupported_scheme", 102: "malformed_authorization",
-    103: "missing_dpop_proof", 104: "multiple_dpop_proofs", 200: "proof_malformed", 201: "proof_typ",
-    202: "proof_alg", 203: "proof_jwk", 204: "proof_crit", 205: "proof_signature", 206: "proof_claims",
-    207: "proof_htm", 208: "proof_htu", 209: "proof_iat", 210: "proof_ath", 211: "proof_replayed",
-    220: "nonce_required", 221: "nonce_invalid", 300: "token_malformed", 301: "token_typ", 302: "token_alg",
-    303: "token_kid_unknown", 304: "token_key_mismatch", 305: "token_signature", 306: "token_issuer",
-    307: "token_audience", 308: "token_expired", 309: "token_not_yet_valid", 310: "token_claims",
-    311: "token_binding", 312: "token_revoked", 313: "key_revoked", 500: "replay_cache_full",
-}
-
 
 class _Auto:
     def __repr__(self):
@@ -430,14 +419,6 @@ def rep(old: str, new: str):
     return f
 
 
-def seg(index: int, fn):
-    def f(token: str) -> str:
-        parts = token.split(".")
-        parts[index] = fn(parts[index])
-        return ".".join(parts)
-    return f
-
-
 ALPH = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 TOKEN68 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/")
 
@@ -469,6 +450,14 @@ def b64_mutations(s: str, rng: random.Random):
         if not last & 1 and mask:
             options.append(("non-zero unused bits", s[:-1] + ALPH[last | 1]))
     return rng.choice(options)
+
+
+def seg_b64_mutation(index: int, rng: random.Random, holder: dict):
+    """Post-signing mutation of compact segment `index` by one of b64_mutations; its name goes to holder["name"]."""
+    def mutate(segment: str) -> str:
+        holder["name"], out = b64_mutations(segment, rng)
+        return out
+    return seg(index, mutate)
 
 
 def nest(depth: int):
@@ -558,22 +547,17 @@ def a1(g: Gen):
     r = Req(g)
     v = rng.choice(["none", "None", "NONE", "nOnE", "none ", "", DROP, 0, ["ES256"], None, "HS256 "])
     empty = rng.random() < 0.5
-    if rng.random() < 0.5:
-        if v is DROP:
-            del r.ph["alg"]
-        else:
-            r.ph["alg"] = v
-        if empty:
-            r.psig = lambda si: b""
-        g.emit(r, "A1", f"proof alg {v!r}", 202)
+    proof = rng.random() < 0.5
+    header = r.ph if proof else r.th
+    if v is DROP:
+        del header["alg"]
     else:
-        if v is DROP:
-            del r.th["alg"]
-        else:
-            r.th["alg"] = v
-        if empty:
-            r.tsig = lambda si: b""
-        g.emit(r, "A1", f"token alg {v!r}", 302)
+        header["alg"] = v
+    if empty and proof:
+        r.psig = lambda si: b""
+    elif empty:
+        r.tsig = lambda si: b""
+    g.emit(r, "A1", f"{'proof' if proof else 'token'} alg {v!r}", 202 if proof else 302)
 
 
 @fault("A2", 10)
@@ -793,40 +777,35 @@ def _ec_sig_fault(rng, crv, valid_sig: bytes):
     return name, r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
 
+def _ec_sig_fault_signer(rng, key: ProofKey, alg: str, holder: dict):
+    """A signer that signs as `key` and `alg`, then puts an out-of-range r or s in the signature (_ec_sig_fault),
+    naming it in holder["name"]; NotApplicable when that value does not fit the signature's width."""
+    crv = K.EC_ALG_CRV[alg]
+
+    def sign(si):
+        holder["name"], out = _ec_sig_fault(rng, crv, key.sign(alg, si))
+        if out is None:
+            raise NotApplicable
+        return out
+    return sign
+
+
 @fault("B1", 10)
 def b1(g: Gen):
     rng = g.rng
     r = Req(g)
     proof = rng.random() < 0.6
+    holder = {}
     if proof:
         r.pkey, r.palg = g.random_proof_key(["ES256", "ES384", "ES512"])
-        crv = K.EC_ALG_CRV[r.palg]
-        holder = {}
-
-        def sig(si):
-            name, out = _ec_sig_fault(rng, crv, r.pkey.sign(r.palg, si))
-            holder["name"] = name
-            if out is None:
-                raise NotApplicable
-            return out
-        r.psig = sig
+        r.psig = _ec_sig_fault_signer(rng, r.pkey, r.palg, holder)
         case, _, _ = g.emit(r, "B1", "proof ECDSA r/s out of range", 205)
-        case["fault"] += ": " + holder["name"]
     else:
         r.tkey = g.by_kid[rng.choice(["es256-1", "es384-1", "es512-1"])]
         r.talg = r.tkey.alg
-        crv = K.EC_ALG_CRV[r.talg]
-        holder = {}
-
-        def tsig(si):
-            name, out = _ec_sig_fault(rng, crv, r.tkey.sign(r.talg, si))
-            holder["name"] = name
-            if out is None:
-                raise NotApplicable
-            return out
-        r.tsig = tsig
+        r.tsig = _ec_sig_fault_signer(rng, r.tkey, r.talg, holder)
         case, _, _ = g.emit(r, "B1", "token ECDSA r/s out of range", 305)
-        case["fault"] += ": " + holder["name"]
+    case["fault"] += ": " + holder["name"]
 
 
 @fault("B2", 10)
@@ -961,34 +940,18 @@ def c1(g: Gen):
     rng = g.rng
     r = Req(g)
     where = rng.randrange(6)
-    if where == 0:
+    if where in (0, 1):
         idx = rng.randrange(3)
         holder = {}
-
-        def post(t):
-            parts = t.split(".")
-            name, out = b64_mutations(parts[idx], rng)
-            holder["name"] = name
-            parts[idx] = out
-            return ".".join(parts)
-        r.ppost = post
-        case, _, _ = g.emit(r, "C1", "proof segment", 200)
-        case["fault"] = f"proof segment {idx} with {holder['name']}"
-        return
-    if where == 1:
-        idx = rng.randrange(3)
-        holder = {}
-
-        def tpost(t):
-            parts = t.split(".")
-            name, out = b64_mutations(parts[idx], rng)
-            holder["name"] = name
-            parts[idx] = out
-            return ".".join(parts)
-        r.tpost = tpost
-        case, _, token = g.emit(r, "C1", "token segment", 300)
-        case["fault"] = f"token segment {idx} with {holder['name']}"
-        if not is_token68(case["authorization"][5:]):
+        post = seg_b64_mutation(idx, rng, holder)
+        what, code = ("proof", 200) if where == 0 else ("token", 300)
+        if where == 0:
+            r.ppost = post
+        else:
+            r.tpost = post
+        case, _, _ = g.emit(r, "C1", f"{what} segment", code)
+        case["fault"] = f"{what} segment {idx} with {holder['name']}"
+        if where == 1 and not is_token68(case["authorization"][5:]):
             case["expect"] = {"ok": False, "code": 102, "name": CODES[102]}
             case["fault"] += " (not token68: check 1 first)"
         return

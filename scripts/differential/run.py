@@ -24,6 +24,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from keybound_codes import REQUEST_CODES  # noqa: E402
+
 # Deliberate differences between Keybound and the RFC text, each explained in docs/differential.md (and in the
 # SECURITY.md text proposed there). Key: the `deliberate` id a case carries. `keybound`: the codes Keybound gives
 # instead (0 = accepted). Keep this list short: anything else that differs is a bug in Keybound or in the generator.
@@ -54,17 +57,6 @@ ALLOW_LIST = {
     # "Decisions"): exact integer arithmetic, no overflow. An exp that far away is refused as token_claims.
     "numericdate-range": {310},
 }
-
-REQUEST_CODES = {
-    100: "missing_authorization", 101: "unsupported_scheme", 102: "malformed_authorization", 103: "missing_dpop_proof",
-    104: "multiple_dpop_proofs", 200: "proof_malformed", 201: "proof_typ", 202: "proof_alg", 203: "proof_jwk",
-    204: "proof_crit", 205: "proof_signature", 206: "proof_claims", 207: "proof_htm", 208: "proof_htu",
-    209: "proof_iat", 210: "proof_ath", 211: "proof_replayed", 220: "nonce_required", 221: "nonce_invalid",
-    300: "token_malformed", 301: "token_typ", 302: "token_alg", 303: "token_kid_unknown", 304: "token_key_mismatch",
-    305: "token_signature", 306: "token_issuer", 307: "token_audience", 308: "token_expired",
-    309: "token_not_yet_valid", 310: "token_claims", 311: "token_binding", 312: "token_revoked", 313: "key_revoked",
-}
-
 
 def profile_args(name: str, meta: dict, root: Path) -> list[str]:
     args = ["--jwks", str(root / "jwks.json"), "--issuer", meta["issuer"]]

@@ -9,11 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(base64url json compact-jws jwk jwks verify batch-line)
-flags=(--package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
+source scripts/fuzz/lib.sh
+[ ${#targets[@]} -gt 0 ] || targets=("${FUZZ_TARGETS[@]}")
 python3 scripts/fuzz/make-corpus.py
-swift build "${flags[@]}"
-bin=$(swift build "${flags[@]}" --show-bin-path)
+fuzz_build
+bin=$FUZZ_BIN
 for target in "${targets[@]}"; do
     inputs=()
     for dir in "Fuzz/seeds/$target" "Fuzz/corpus/$target" "Fuzz/corpus-work/$target"; do

@@ -1,11 +1,23 @@
 # SPDX-License-Identifier: Apache-2.0
 # This source file is part of the Keybound open source project.
-"""Seeded key material and signing helpers for the differential generator.
+"""Keys, JWKs, base64url and signing helpers shared by the Python generators of test inputs:
+scripts/differential/generate.py, scripts/fixtures/generate.py and scripts/fixtures/crypto_fixtures.py.
 
-EC, Ed25519 and the other-curve keys are derived from the generator's seeded `random.Random` (seeded scalars or
-private bytes, imported by `cryptography`); RSA keys come from a committed file of test keys (see below), so one seed
-always gives the same keys. Signing goes through joserfc where it can (see `generate.py`); the helpers
-here sign exact bytes with `cryptography` for the inputs joserfc refuses to produce.
+Everything here is made with Python's `cryptography` (an implementation independent of Keybound). A script imports
+it after putting this folder on its path:
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+    import keybound_keys as K
+
+- encodings: `b64u`, `b64u_int`, `b64u_decode`, `int_bytes`, `cj` (compact JSON), `sha256`;
+- curve and hash tables (`HASH`, `CURVES`, `EC_ALG_CRV`, `CURVE_SIZE`, `CURVE_P`, `CURVE_N`, `ED_P`, `ED_L`);
+- JWKs of `cryptography` keys: `public_jwk`, `private_members`, and the RFC 7638 `thumbprint`;
+- signing exact bytes as a JWS algorithm would (`crypto_sign`, `emsa_pkcs1_v15_sha256`) and mutating one segment of
+  a compact JWS after signing (`seg`);
+- seeded keys (the differential generator's: one seed always gives the same keys): `ec_key`, `ed_key` and
+  `other_curve_keys` derive from a seeded `random.Random`; RSA keys come from a committed file of test keys,
+  scripts/differential/rsa-test-keys.json (`rsa_test_key`), regenerated with
+  `python3 scripts/lib/keybound_keys.py --make-rsa-keys`.
 """
 
 from __future__ import annotations
@@ -33,12 +45,26 @@ CURVE_N = {
     "P-256": int("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16),
     "P-384": int("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
                  16),
+    # Note: ATTACKS.md section F prints this constant with one 'f' missing (a 517-bit number); this is the
+    # SEC 2 / FIPS 186-4 order, 521 bits.
     "P-521": int("01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc"
                  "0148f709a5d03bb5c9b8899c47aebb6fb71e91386409", 16),
     "secp256k1": int("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16),
 }
+assert [CURVE_N[c].bit_length() for c in ("P-256", "P-384", "P-521")] == [256, 384, 521]
 ED_P = 2**255 - 19
 ED_L = 2**252 + 27742317777372353535851937790883648493
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Encodings
+
+
+def int_bytes(value: int, length: int | None = None) -> bytes:
+    """Big-endian bytes of `value`: `length` of them, or as few as hold it (at least one)."""
+    if length is None:
+        length = max(1, (value.bit_length() + 7) // 8)
+    return value.to_bytes(length, "big")
 
 
 def b64u(data: bytes) -> str:
@@ -46,9 +72,7 @@ def b64u(data: bytes) -> str:
 
 
 def b64u_int(value: int, length: int | None = None) -> str:
-    if length is None:
-        length = max(1, (value.bit_length() + 7) // 8)
-    return b64u(value.to_bytes(length, "big"))
+    return b64u(int_bytes(value, length))
 
 
 def b64u_decode(text: str) -> bytes:
@@ -66,9 +90,9 @@ def sha256(data: bytes) -> bytes:
 
 # ----------------------------------------------------------------------------------------------------------------
 # RSA keys: a committed set of test keys (seeded prime search in pure Python takes a minute on this machine, which
-# the CI budget cannot afford). Regenerate with `python3 scripts/differential/keys.py --make-rsa-keys`.
+# the CI budget cannot afford). Regenerate with `python3 scripts/lib/keybound_keys.py --make-rsa-keys`.
 
-RSA_KEYS_PATH = Path(__file__).resolve().parent / "rsa-test-keys.json"
+RSA_KEYS_PATH = Path(__file__).resolve().parents[1] / "differential" / "rsa-test-keys.json"
 RSA_KEY_SPECS = {  # name: (bits, e)
     "issuer-rs256": (2048, 65537), "issuer-ps256": (2048, 65537), "issuer-any": (3072, 65537),
     "client-2048a": (2048, 65537), "client-2048b": (2048, 65537), "client-3072": (3072, 65537),
@@ -110,14 +134,29 @@ def ed_key(rng: random.Random) -> ed25519.Ed25519PrivateKey:
     return ed25519.Ed25519PrivateKey.from_private_bytes(rng.randbytes(32))
 
 
+def other_curve_keys(rng: random.Random) -> dict:
+    """Keys of types Keybound must refuse in a proof: secp256k1, Ed448, X25519 (seeded)."""
+    return {
+        "secp256k1": ec_key("secp256k1", rng),
+        "Ed448": ed448.Ed448PrivateKey.from_private_bytes(rng.randbytes(57)),
+        "X25519": x25519.X25519PrivateKey.from_private_bytes(rng.randbytes(32)),
+    }
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # JWKs and signing with cryptography (exact bytes)
 
 
+def curve_name(priv: ec.EllipticCurvePrivateKey) -> str:
+    """The JWK `crv` of an EC key."""
+    return {v.name: k for k, v in CURVES.items()}[priv.curve.name]
+
+
 def public_jwk(priv) -> dict:
+    """The public JWK of a `cryptography` private key: members in the usual order, no kid."""
     if isinstance(priv, ec.EllipticCurvePrivateKey):
         nums = priv.public_key().public_numbers()
-        crv = {v.name: k for k, v in CURVES.items()}[priv.curve.name]
+        crv = curve_name(priv)
         size = CURVE_SIZE[crv]
         return {"kty": "EC", "crv": crv, "x": b64u_int(nums.x, size), "y": b64u_int(nums.y, size)}
     if isinstance(priv, rsa.RSAPrivateKey):
@@ -130,9 +169,9 @@ def public_jwk(priv) -> dict:
 
 
 def private_members(priv) -> dict:
+    """The private JWK members of a `cryptography` private key (add them to `public_jwk` for a private JWK)."""
     if isinstance(priv, ec.EllipticCurvePrivateKey):
-        crv = {v.name: k for k, v in CURVES.items()}[priv.curve.name]
-        return {"d": b64u_int(priv.private_numbers().private_value, CURVE_SIZE[crv])}
+        return {"d": b64u_int(priv.private_numbers().private_value, CURVE_SIZE[curve_name(priv)])}
     if isinstance(priv, rsa.RSAPrivateKey):
         pn = priv.private_numbers()
         return {"d": b64u_int(pn.d), "p": b64u_int(pn.p), "q": b64u_int(pn.q), "dp": b64u_int(pn.dmp1),
@@ -143,24 +182,28 @@ def private_members(priv) -> dict:
 
 
 def thumbprint(jwk: dict) -> str:
-    """RFC 7638 (the generator's own; joserfc's is used for valid keys, see generate.py)."""
-    required = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}[jwk["kty"]]
+    """RFC 7638 SHA-256 thumbprint, base64url (the generators' own; the differential generator cross-checks it
+    with joserfc's)."""
+    required = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x"),
+                "oct": ("k", "kty")}[jwk["kty"]]
     return b64u(sha256(cj({m: jwk[m] for m in required})))
 
 
 def crypto_sign(priv, alg: str, data: bytes, *, salt: int | None = None, mgf: str | None = None,
-                der: bool = False) -> bytes:
+                der: bool = False, deterministic: bool = True) -> bytes:
     """Signs `data` as `alg` would, adapted to the key's type (so alg/key mismatch cases still carry a signature
-    made by the key). ECDSA is deterministic (RFC 6979) and raw r||s unless `der`."""
+    made by the key). ECDSA is raw r||s unless `der`, and deterministic (RFC 6979) unless not `deterministic`
+    (then k is random). RSA signs with PSS for a PS algorithm or when `salt` or `mgf` is given (salt length = hash
+    length and MGF1 with the same hash unless they say otherwise; `mgf` is "sha1" or a hash size such as "512"),
+    else with PKCS#1 v1.5."""
     bits = alg[-3:] if alg[-3:] in HASH else "256"
     h = HASH[bits]()
     if isinstance(priv, ec.EllipticCurvePrivateKey):
-        sig = priv.sign(data, ec.ECDSA(h, deterministic_signing=True))
+        sig = priv.sign(data, ec.ECDSA(h, deterministic_signing=True) if deterministic else ec.ECDSA(h))
         if der:
             return sig
         r, s = utils.decode_dss_signature(sig)
-        crv = {v.name: k for k, v in CURVES.items()}[priv.curve.name]
-        size = CURVE_SIZE[crv]
+        size = CURVE_SIZE[curve_name(priv)]
         return r.to_bytes(size, "big") + s.to_bytes(size, "big")
     if isinstance(priv, rsa.RSAPrivateKey):
         if alg.startswith("PS") or salt is not None or mgf is not None:
@@ -177,17 +220,17 @@ def emsa_pkcs1_v15_sha256(data: bytes, k: int) -> bytes:
     return b"\x00\x01" + b"\xff" * (k - len(digest_info) - 3) + b"\x00" + digest_info
 
 
-def other_curve_keys(rng: random.Random) -> dict:
-    """Keys of types Keybound must refuse in a proof: secp256k1, Ed448, X25519 (seeded)."""
-    return {
-        "secp256k1": ec_key("secp256k1", rng),
-        "Ed448": ed448.Ed448PrivateKey.from_private_bytes(rng.randbytes(57)),
-        "X25519": x25519.X25519PrivateKey.from_private_bytes(rng.randbytes(32)),
-    }
+def seg(index: int, fn):
+    """Post-signing mutation of one segment of a compact JWS: `fn` maps segment `index` to its replacement."""
+    def f(token: str) -> str:
+        parts = token.split(".")
+        parts[index] = fn(parts[index])
+        return ".".join(parts)
+    return f
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--make-rsa-keys"]:
         make_rsa_keys()
     else:
-        sys.exit("usage: keys.py --make-rsa-keys")
+        sys.exit("usage: keybound_keys.py --make-rsa-keys")
