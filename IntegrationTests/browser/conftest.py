@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # This source file is part of the Keybound open source project.
-"""Fixtures for the browser test: the running demos (started by scripts/ci/web.sh) and an offline headless Chromium."""
+"""Fixtures for the browser test: the running demos (started by scripts/ci/integrations.sh) and an offline headless Chromium."""
 
 import os
 import shutil
@@ -14,7 +14,7 @@ def _demo_url(variable):
     url = os.environ.get(variable)
     if not url:
         # Fail, never skip: this test only means something against a running demo.
-        pytest.fail(f"{variable} is not set: run scripts/ci/web.sh, which starts the demo and sets it")
+        pytest.fail(f"{variable} is not set: run scripts/ci/integrations.sh, which starts the demo and sets it")
     return url.rstrip("/")
 
 

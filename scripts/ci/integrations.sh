@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # This source file is part of the Keybound open source project.
 #
-# CI for the Web package (issue 8): the Hummingbird middleware's and JWKS refresher's unit tests, then the demo in a
-# real headless Chromium. Needs: the Swift toolchain and libssl-dev; Debian's chromium and chromium-driver; Python 3
-# with pytest, cryptography and selenium (pinned in IntegrationTests/browser/requirements.txt). Missing browser packages are
-# installed here. The Web package builds in Integrations/.build (its own dependency graph: Hummingbird, AsyncHTTPClient), so
-# the first run builds those (several minutes on 2 cores).
+# CI for the integrations package (Integrations/): the Hummingbird middleware's and JWKS refresher's unit tests, then
+# the demo in a real headless Chromium. Needs: the Swift toolchain and libssl-dev; Debian's chromium and
+# chromium-driver; Python 3 with pytest, cryptography and selenium (pinned in IntegrationTests/browser/requirements.txt).
+# Missing browser packages are installed here. The package builds once, in Integrations/.build (its own dependency
+# graph: Hummingbird, AsyncHTTPClient), so a first run builds those (several minutes on 2 cores).
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
@@ -55,10 +55,10 @@ status=0
 run python3 -m pytest -v -p no:cacheprovider IntegrationTests/browser || status=$?
 finished=$(date +%s.%N)
 took="$(python3 -c "print(f'{$finished - $started:.1f}')")"
-echo "web.sh: browser test took $took s (screenshots in $KEYBOUND_SCREENSHOT_DIR)"
+echo "integrations.sh: browser test took $took s (screenshots in $KEYBOUND_SCREENSHOT_DIR)"
 if [ "$status" -ne 0 ]; then
     echo "FAIL: the browser test failed (exit $status); demo logs:" >&2
     cat "$work/plain.log" "$work/nonces.log" >&2
     exit "$status"
 fi
-echo "web.sh: OK"
+echo "integrations.sh: OK"
