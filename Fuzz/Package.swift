@@ -28,7 +28,7 @@ let package = Package(
         fuzzTarget("jwks"),
         fuzzTarget("jwk"),
         fuzzTarget("verify"),
-        // The CLI's batch reader (issue 9, part 1): the KeyboundBatch library `keybound verify --batch` uses.
+        // The CLI's batch reader: the KeyboundBatch library `keybound verify --batch` uses.
         fuzzTarget("batch-line", [.product(name: "KeyboundBatch", package: "keybound")]),
     ]
 )

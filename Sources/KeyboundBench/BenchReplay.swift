@@ -6,7 +6,7 @@
 import Foundation
 import Keybound
 
-/// The in-process replay cache's figures (issue 6): bytes per live entry, insert time uncontended, and memory at
+/// The in-process replay cache's figures: bytes per live entry, insert time uncontended, and memory at
 /// capacity. Keys are random 32-byte values made before timing (the verifier's keys are SHA-256 digests).
 struct BenchReplayReport {
     var capacity = 0

@@ -46,8 +46,8 @@ package enum BenchBackends {
     }
 }
 
-/// The raw swift-crypto baseline: swift-crypto's own API with prebuilt keys, nothing of Keybound's (issue 10's
-/// "new-token ≥ 0.9 × raw swift-crypto's two verifies").
+/// The raw swift-crypto baseline: swift-crypto's own API with prebuilt keys, nothing of Keybound's (what the
+/// swift-crypto rows' "× raw swift-crypto" ratios are taken against).
 enum RawSwiftCrypto {
     #if SwiftCrypto
     enum Key: @unchecked Sendable {

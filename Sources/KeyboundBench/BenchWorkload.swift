@@ -8,7 +8,7 @@ import Foundation
 import Keybound
 import KeyboundSigning
 
-/// The three request shapes `keybound bench` measures (issue 6).
+/// The three request shapes `keybound bench` measures.
 package enum BenchScenario: String, CaseIterable {
     /// Same access token (cached), known client key, a new proof each request.
     case warm

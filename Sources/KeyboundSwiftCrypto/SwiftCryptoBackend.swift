@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-// The swift-crypto backend (issue 10): BoringSSL, as carried by apple/swift-crypto's `Crypto` product.
+// The swift-crypto backend: BoringSSL, as carried by apple/swift-crypto's `Crypto` product.
 // Compiled only with the package trait "SwiftCrypto"; without it this module is empty.
 #if SwiftCrypto
 public import Keybound

@@ -8,7 +8,7 @@ import Foundation
 import Keybound
 import KeyboundBench
 
-/// `keybound bench`: real verification on the embedded defaults, with ratios to raw OpenSSL (issue 6).
+/// `keybound bench`: real verification on the embedded defaults, with ratios to raw OpenSSL.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",

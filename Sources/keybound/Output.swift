@@ -36,7 +36,7 @@ final class OutputWriter {
     }
 }
 
-/// The JSON line printed for each verified or refused request (the shapes of issue 5).
+/// The JSON line printed for each verified or refused request.
 ///
 /// Members are written in a fixed order, compact, with RFC 8259 string escaping.
 enum Verdict {

@@ -6,7 +6,7 @@
 import Foundation
 import Testing
 
-/// `keybound bench` (issue 6): the JSON shape and `accepted == requests`. No timing is asserted, only that the
+/// `keybound bench`: the JSON shape and `accepted == requests`. No timing is asserted, only that the
 /// figures are there and positive.
 @Suite("CLI: bench")
 struct CLIBenchTests {

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # This source file is part of the Keybound open source project.
 #===----------------------------------------------------------------------===#
-# CI smoke test of `keybound bench` (issue 6): a short run on all scenarios and thread counts, checking the JSON
+# CI smoke test of `keybound bench`: a short run on all scenarios and thread counts, checking the JSON
 # shape and that every request was accepted (accepted == requests). No timing is asserted: CI machines are shared.
 # Assumes `swift build` already ran in the repository root (reuses .build). Needs: python3.
 # The Benchmarks/ package is not built here (its first build takes minutes); see BENCHMARKS.md.

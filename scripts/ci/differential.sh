@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # This source file is part of the Keybound open source project.
 #
-# Differential testing (issue 9, part 3): random valid and single-fault DPoP requests made by Python's joserfc and
+# Differential testing: random valid and single-fault DPoP requests made by Python's joserfc and
 # cryptography, run through `keybound verify --batch`, verdicts compared (docs/differential.md).
 # Assumes `swift build` (debug) already ran in the repository root. Needs: python3 with the packages of
 # requirements-dev.txt (cryptography, joserfc).

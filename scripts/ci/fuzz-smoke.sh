@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# CI smoke run of the libFuzzer targets (issue 9): builds the Fuzz package once (Swift, -sanitize=fuzzer,address,
+# CI smoke run of the libFuzzer targets: builds the Fuzz package once (Swift, -sanitize=fuzzer,address,
 # as scripts/fuzz.sh does), then runs every target for FUZZ_SMOKE_SECONDS (default 15) on its committed, minimised
 # seeds (Fuzz/seeds/<target>/). Fails on any crash, leak, timeout or out-of-memory, and on a target without seeds.
 # Never appends to Fuzz/runs.log; new inputs go to a temporary directory; a failing input is copied to

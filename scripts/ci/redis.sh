@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # This source file is part of the Keybound open source project.
 #===----------------------------------------------------------------------===#
-# Redis replay store, fleet revocation and restart guard against a real redis-server (issue 7).
+# Redis replay store, fleet revocation and restart guard against a real redis-server.
 # Installs redis-server and libhiredis-dev when missing (apt-get), starts its own redis-server on a free loopback port
 # with persistence off, builds with the Redis trait in .build-redis (the default .build is untouched), and runs:
 #   unit tests (KeyboundRedisTests), the CLI with --replay-store, a fleet of 3 processes x 4 threads, an outage

@@ -12,7 +12,7 @@ import Keybound
 import KeyboundSwiftCrypto
 
 /// vapor/jwt-kit doing the equivalent DPoP checks (RFC 9449 §4.3, §7) by hand, and Keybound on each backend, in one
-/// suite so that the ratios of issues 6 and 10 come from one run: the access token's signature and claims, the proof
+/// suite so that the ratios come from one run: the access token's signature and claims, the proof
 /// key from its jwk header, the proof signature, htm, htu, iat, ath and the cnf.jkt binding (RFC 7638 thumbprint).
 /// jwt-kit has no replay cache; a Set of jti stands in for one.
 ///

@@ -10,7 +10,7 @@ import KeyboundSwiftCrypto
 
 /// The verify path: warm, new token, new client key, for ES256, PS256, RS256 and Ed25519 proofs (RS256 tokens),
 /// and token-endpoint mode, on the OpenSSL backend (`Verify.<alg>.<scenario>`); warm, new token and new client key
-/// for ES256 proofs on the swift-crypto backend too (`Verify.swift-crypto.ES256.<scenario>`, issue 10).
+/// for ES256 proofs on the swift-crypto backend too (`Verify.swift-crypto.ES256.<scenario>`).
 ///
 /// Each benchmark builds its own inputs in its setup hook (so only the process that measures it pays for them) and
 /// keeps one verifier across its samples; every sample verifies the next request of a pool of unique requests, and

@@ -6,7 +6,7 @@
 import Keybound
 import KeyboundSigning
 
-/// Keys, tokens and unique proofs for the suites, made before any measurement (issue 6: "inputs are built outside
+/// Keys, tokens and unique proofs for the suites, made before any measurement ("inputs are built outside
 /// the measured region; every proof is unique, as in real traffic").
 public final class Fixtures: @unchecked Sendable {
     public static let issuerName = "https://issuer.example"

@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-// The browser demo (issue 8): a token endpoint, a protected API, "log out this device", the issuer's JWKS and a page
+// The browser demo: a token endpoint, a protected API, "log out this device", the issuer's JWKS and a page
 // that keeps a non-extractable WebCrypto key in IndexedDB and signs a DPoP proof for every call.
 //
 //     swift run --package-path Integrations keybound-demo --port 8080 [--nonces]

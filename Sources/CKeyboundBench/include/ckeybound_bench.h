@@ -5,7 +5,7 @@
 #ifndef CKEYBOUND_BENCH_H
 #define CKEYBOUND_BENCH_H
 
-/* The raw-OpenSSL baseline of `keybound bench` (issue 6): nothing of Keybound's, only libcrypto calls, so the
+/* The raw-OpenSSL baseline of `keybound bench`: nothing of Keybound's, only libcrypto calls, so the
  * benchmark can say how far the verifier is from the floor it is built on. Keys are opaque `EVP_PKEY *`. */
 
 #include <stddef.h>

@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-/// Entry points for the `Benchmarks/` package (issue 6): the parsing and key stages of the verify path, callable
+/// Entry points for the `Benchmarks/` package: the parsing and key stages of the verify path, callable
 /// one at a time. Not API: `@_spi(Benchmarks)`, for the benchmark harness only, and may change at any time.
 ///
 /// Each returns a small number derived from its work so the harness can keep the optimiser from removing it.

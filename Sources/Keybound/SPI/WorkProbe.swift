@@ -5,7 +5,7 @@
 
 import Synchronization
 
-/// Test instrumentation for the resource-bound tests (issue 9, ATTACKS C6, D13): counts the work a verification
+/// Test instrumentation for the resource-bound tests (SECURITY.md C6, D13): counts the work a verification
 /// does on the current task, so a test can assert that an oversized input was refused before any decoding or
 /// crypto, and that `ath`, `jkt` and nonce tags went through ``constantTimeEquals(_:_:)``.
 ///

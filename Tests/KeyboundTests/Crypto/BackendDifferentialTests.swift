@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-// The backend differential test (issue 10): the same valid and single-fault inputs, fed to the OpenSSL and the
+// The backend differential test: the same valid and single-fault inputs, fed to the OpenSSL and the
 // swift-crypto backends in one process, must get identical verdicts and error codes. Compiled only when both are in:
 //   swift test --traits default,SwiftCrypto --filter BackendDifferential
 #if SwiftCrypto && OpenSSL

@@ -10,7 +10,7 @@ import Testing
 
 @testable import Keybound
 
-/// Resource bounds under attack (issue 9, part 4; ATTACKS C6, D11, D13): each test states its bound and asserts it.
+/// Resource bounds under attack (SECURITY.md C6, D11, D13): each test states its bound and asserts it.
 /// The work counts come from ``WorkProbe``, which records in debug builds only (the suite's default build); the
 /// byte bounds from ``GuardedBytes``, whose unreadable tail the MMU enforces.
 @Suite("Resource bounds under attack", .serialized)
