@@ -69,7 +69,8 @@ extern "C" {
 
 /* A status. The numbers are pinned and append-only: they are the codes of DESIGN "Errors", the same
  * numbers the Swift API (KeyboundError.Code) and the CLI report. 1xx-5xx are verification outcomes;
- * 900 and above report misuse of this API. */
+ * 900-903 report misuse of this API; 950 is the keybound CLI's batch reader's. New values are appended at the
+ * end of the enum, whatever their number. */
 typedef int kb_status;
 
 enum {
@@ -120,7 +121,18 @@ enum {
     KB_ERR_BUFFER_TOO_SMALL = 901,   /* the output buffer is too small; the length needed is reported */
     KB_ERR_INVALID_CONFIG = 902,     /* a configuration value or combination is invalid */
     KB_ERR_INVALID_JWKS = 903,       /* a JWKS document is invalid (DESIGN "Contracts → Defaults") */
-    KB_ERR_INVALID_INPUT_LINE = 950  /* reserved for the keybound CLI: a batch line that is not a request */
+    /* Reserved for the keybound CLI's batch reader: a batch line that is not a request. The library never returns
+     * it; kb_status_* describe it so that a C host reading the CLI's output can name it. */
+    KB_ERR_INVALID_INPUT_LINE = 950,
+    /* Appended (append-only: values above keep their places). Reserved in DESIGN "Errors": not returned by this
+     * version of the library yet; kb_status_* already describe them. */
+    KB_ERR_REPLAY_QUOTA_EXCEEDED = 212,             /* the proof key holds its share of live replay entries; HTTP
+                                                     * 429 in every mode, token endpoint included */
+    KB_ERR_INSUFFICIENT_USER_AUTHENTICATION = 314,  /* RFC 9470 step-up: newer `auth_time` or another `acr` needed */
+    KB_ERR_INSUFFICIENT_SCOPE = 315,                /* RFC 6750 §3.1: the token lacks a required scope; HTTP 403 */
+    KB_ERR_BOUND_TOKEN_AS_BEARER = 316,             /* migration mode (RFC 9449 §7.2): a `cnf` token sent as Bearer */
+    KB_ERR_REPLAY_STORE_RESTARTED = 503             /* the shared replay store lost its data after the proof was
+                                                     * made; a fresh proof succeeds */
 };
 
 /* Returns a short, static English description of `status` ("DPoP proof was already used"), or
@@ -133,11 +145,11 @@ KB_API const char *KB_NONNULL kb_status_string(kb_status status);
 KB_API const char *KB_NONNULL kb_status_name(kb_status status);
 
 /* Returns the RFC error of `status` ("invalid_dpop_proof", "invalid_token", "use_dpop_nonce",
- * "invalid_request"), or NULL when the RFCs give none (missing credentials, server failures, API
+ * "invalid_request", "insufficient_scope", "insufficient_user_authentication"), or NULL when the RFCs give none (missing credentials, server failures, API
  * misuse, unknown numbers). Static. Thread-safe. */
 KB_API const char *KB_NULLABLE kb_status_rfc_error(kb_status status);
 
-/* Returns the HTTP status a resource server answers `status` with (200 for KB_OK, 400, 401, 500 or
+/* Returns the HTTP status a resource server answers `status` with (200 for KB_OK, 400, 401, 403, 429, 500 or
  * 503), or 0 for a number Keybound does not define. Thread-safe. */
 KB_API int kb_status_http_status(kb_status status);
 
@@ -423,7 +435,7 @@ KB_API kb_status kb_result_status(const kb_result *KB_NULLABLE result);
 
 /* Returns the HTTP status to answer with after the last kb_verify* into `result`: 200 on success; on
  * failure the status's HTTP status, or 400 in token-endpoint mode (RFC 9449 §5) except for 5xx
- * statuses; 0 for NULL or an unused result. */
+ * statuses and 429 (KB_ERR_REPLAY_QUOTA_EXCEEDED); 0 for NULL or an unused result. */
 KB_API int kb_result_http_status(const kb_result *KB_NULLABLE result);
 
 /* Reads a field (see kb_field) of the last verification: *out and *out_len receive a view of the bytes

@@ -74,11 +74,10 @@ final class ResultBox {
     func fail(_ code: Int32, reason: String, tokenEndpoint: Bool, challenge: String?, body: String?, nonce: String?) {
         status = code
         let entry = Status.entry(code)
-        let http = entry?.httpStatus ?? 500
-        httpStatus = tokenEndpoint && http < 500 ? 400 : http
+        httpStatus = (tokenEndpoint ? entry?.tokenEndpointHTTPStatus : entry?.httpStatus) ?? 500
         if let entry {
-            slots[Int(KB_FIELD_ERROR_NAME)].set(entry.name)
-            if entry.rfcError.utf8CodeUnitCount > 0 { slots[Int(KB_FIELD_RFC_ERROR)].set(entry.rfcError) }
+            unsafe slots[Int(KB_FIELD_ERROR_NAME)].set(entry.name.bytes)
+            if let rfcError = entry.rfcError { unsafe slots[Int(KB_FIELD_RFC_ERROR)].set(rfcError.bytes) }
         }
         set(Int32(KB_FIELD_ERROR_DESCRIPTION), reason)
         set(Int32(KB_FIELD_WWW_AUTHENTICATE), challenge)

@@ -70,18 +70,16 @@ enum Verdict {
         )
     }
 
-    /// The code, name, RFC error and status of a batch line that is not a request (DESIGN "Errors": 900 range).
-    static let invalidLineCode = 950
-    static let invalidLineName = "invalid_input_line"
 
     /// The error line for a batch input line that is not a request. `reason` is the tool's own text, never input.
     static func invalidLine(_ reason: String, algs: [String], tokenEndpoint: Bool) -> String {
         let description = reason.replacingOccurrences(of: "\\", with: "\\\\")
             .replacingOccurrences(of: "\"", with: "\\\"")
-        var challenge = "DPoP error=\"invalid_request\", error_description=\"\(description)\""
+        var challenge = "DPoP error=\"\(InvalidInputLineStatus.rfcError)\", error_description=\"\(description)\""
         if !algs.isEmpty { challenge += ", algs=\"" + algs.joined(separator: " ") + "\"" }
         return fields(
-            code: invalidLineCode, name: invalidLineName, rfcError: "invalid_request", status: 400, reason: reason,
+            code: InvalidInputLineStatus.code, name: InvalidInputLineStatus.name,
+            rfcError: InvalidInputLineStatus.rfcError, status: InvalidInputLineStatus.httpStatus, reason: reason,
             challenge: tokenEndpoint ? nil : challenge, nonce: nil
         )
     }

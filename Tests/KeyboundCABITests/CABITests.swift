@@ -110,11 +110,56 @@ struct CABITests {
         #expect(String(cString: kb_status_name(4242)) == "unknown")
     }
 
-    @Test("version: header macros, library and Swift agree")
+    @Test("the C status table is the Swift codes plus KB_OK, 900, 901 and the CLI's 950, and nothing else")
+    func statusTableIsOneTable() {
+        var described: Set<Int> = []
+        for number in Int32(-10)...Int32(2000) where String(cString: kb_status_name(number)) != "unknown" {
+            described.insert(Int(number))
+            #expect(String(cString: kb_status_string(number)) != "unknown status", "\(number)")
+            #expect(kb_status_http_status(number) != 0, "\(number)")
+        }
+        let expected = Set(KeyboundError.Code.allCodes.map(\.rawValue)).union([0, 900, 901, 950])
+        #expect(described == expected)
+        #expect(String(cString: kb_status_name(Int32(KB_OK))) == "ok" && kb_status_http_status(Int32(KB_OK)) == 200)
+        #expect(String(cString: kb_status_name(Int32(KB_ERR_INVALID_ARGUMENT))) == "invalid_argument")
+        #expect(String(cString: kb_status_name(Int32(KB_ERR_BUFFER_TOO_SMALL))) == "buffer_too_small")
+        #expect(kb_status_rfc_error(Int32(KB_ERR_INVALID_INPUT_LINE)).map { String(cString: $0) } == "invalid_request")
+        #expect(kb_status_http_status(Int32(KB_ERR_INVALID_INPUT_LINE)) == 400)
+        // Texts are static: the same pointer every time.
+        #expect(kb_status_name(Int32(KB_ERR_PROOF_TYP)) == kb_status_name(Int32(KB_ERR_PROOF_TYP)))
+    }
+
+    @Test("the reserved rows 212, 314, 315, 316 and 503 are in the header's enum and the C status table")
+    func reservedStatuses() {
+        let rows: [(Int, KeyboundError.Code, String, String?, Int32)] = [
+            (KB_ERR_REPLAY_QUOTA_EXCEEDED, .replayQuotaExceeded, "replay_quota_exceeded", nil, 429),
+            (KB_ERR_INSUFFICIENT_USER_AUTHENTICATION, .insufficientUserAuthentication,
+             "insufficient_user_authentication", "insufficient_user_authentication", 401),
+            (KB_ERR_INSUFFICIENT_SCOPE, .insufficientScope, "insufficient_scope", "insufficient_scope", 403),
+            (KB_ERR_BOUND_TOKEN_AS_BEARER, .boundTokenAsBearer, "bound_token_as_bearer", "invalid_token", 401),
+            (KB_ERR_REPLAY_STORE_RESTARTED, .replayStoreRestarted, "replay_store_restarted", nil, 503),
+        ]
+        for (status, code, name, rfcError, http) in rows {
+            #expect(status == code.rawValue)
+            let status = Int32(status)
+            #expect(String(cString: kb_status_name(status)) == name)
+            #expect(kb_status_rfc_error(status).map { String(cString: $0) } == rfcError)
+            #expect(kb_status_http_status(status) == http)
+            #expect(String(cString: kb_status_string(status)) == code.summary)
+        }
+    }
+
+    @Test("version: the header's KB_VERSION_* macros and the kb_version_* exports are KeyboundVersion")
     func version() {
+        #expect(Int(KB_VERSION_MAJOR) == KeyboundVersion.major)
+        #expect(Int(KB_VERSION_MINOR) == KeyboundVersion.minor)
+        #expect(Int(KB_VERSION_PATCH) == KeyboundVersion.patch)
+        // KB_VERSION_NUMBER is an expression of the three macros (Swift does not import it): the same formula.
+        #expect(Int(KB_VERSION_MAJOR) * 10000 + Int(KB_VERSION_MINOR) * 100 + Int(KB_VERSION_PATCH) == KeyboundVersion.number)
+        #expect(KB_VERSION_STRING == KeyboundVersion.string)
         #expect(kb_version_number() == UInt32(KeyboundVersion.number))
         #expect(String(cString: kb_version_string()) == KeyboundVersion.string)
-        #expect(Int(KB_VERSION_MAJOR) * 10000 + Int(KB_VERSION_MINOR) * 100 + Int(KB_VERSION_PATCH) == KeyboundVersion.number)
+        #expect(kb_version_string() == kb_version_string(), "static text")
     }
 
     @Test("NULL and impossible lengths are KB_ERR_INVALID_ARGUMENT, never a trap")

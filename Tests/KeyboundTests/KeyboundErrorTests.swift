@@ -22,6 +22,7 @@ struct KeyboundErrorTests {
             (206, "proof_claims", "invalid_dpop_proof", 401), (207, "proof_htm", "invalid_dpop_proof", 401),
             (208, "proof_htu", "invalid_dpop_proof", 401), (209, "proof_iat", "invalid_dpop_proof", 401),
             (210, "proof_ath", "invalid_dpop_proof", 401), (211, "proof_replayed", "invalid_dpop_proof", 401),
+            (212, "replay_quota_exceeded", nil, 429),
             (220, "nonce_required", "use_dpop_nonce", 401), (221, "nonce_invalid", "use_dpop_nonce", 401),
             (300, "token_malformed", "invalid_token", 401), (301, "token_typ", "invalid_token", 401),
             (302, "token_alg", "invalid_token", 401), (303, "token_kid_unknown", "invalid_token", 401),
@@ -30,8 +31,11 @@ struct KeyboundErrorTests {
             (308, "token_expired", "invalid_token", 401), (309, "token_not_yet_valid", "invalid_token", 401),
             (310, "token_claims", "invalid_token", 401), (311, "token_binding", "invalid_token", 401),
             (312, "token_revoked", "invalid_token", 401), (313, "key_revoked", "invalid_token", 401),
+            (314, "insufficient_user_authentication", "insufficient_user_authentication", 401),
+            (315, "insufficient_scope", "insufficient_scope", 403),
+            (316, "bound_token_as_bearer", "invalid_token", 401),
             (500, "replay_cache_full", nil, 503), (501, "replay_store_unavailable", nil, 503),
-            (502, "internal", nil, 500),
+            (502, "internal", nil, 500), (503, "replay_store_restarted", nil, 503),
         ]
         for (number, name, rfcError, status) in expected {
             let code = KeyboundError.Code(rawValue: number)
@@ -43,7 +47,29 @@ struct KeyboundErrorTests {
         let requestCodes = KeyboundError.Code.allCodes.filter { $0.rawValue < 900 }
         #expect(requestCodes.count == expected.count)
         #expect(KeyboundError.Code(rawValue: 0) == nil)
-        #expect(KeyboundError.Code(rawValue: 212) == nil)
+        #expect(KeyboundError.Code(rawValue: 213) == nil)
+        #expect(KeyboundError.Code(rawValue: 317) == nil)
+        #expect(KeyboundError.Code(rawValue: 504) == nil)
+        #expect(KeyboundError.Code(rawValue: 950) == nil, "950 is the CLI batch reader's, not a KeyboundError")
+        let numbers = KeyboundError.Code.allCodes.map(\.rawValue)
+        #expect(numbers == numbers.sorted(), "allCodes is in numeric order")
+    }
+
+    @Test("the reserved rows 212, 314, 315, 316 and 503 have the DESIGN values and a summary")
+    func reservedRows() {
+        let reserved: [(KeyboundError.Code, Int)] = [
+            (.replayQuotaExceeded, 212), (.insufficientUserAuthentication, 314), (.insufficientScope, 315),
+            (.boundTokenAsBearer, 316), (.replayStoreRestarted, 503),
+        ]
+        for (code, number) in reserved {
+            #expect(code.rawValue == number)
+            #expect(!code.summary.isEmpty)
+            #expect(KeyboundError(code).reason == code.summary)
+        }
+        // 429 holds in every mode (DESIGN: "answered 429 with Retry-After in every mode, the token endpoint included").
+        #expect(KeyboundError.Code.replayQuotaExceeded.tokenEndpointHTTPStatus == 429)
+        #expect(KeyboundError.Code.insufficientScope.tokenEndpointHTTPStatus == 400)
+        #expect(KeyboundError.Code.replayStoreRestarted.tokenEndpointHTTPStatus == 503)
     }
 
     @Test("equality compares the code only; the reason is kept")

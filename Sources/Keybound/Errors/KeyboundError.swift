@@ -105,6 +105,8 @@ extension KeyboundError {
         public static let proofIAT = Code(.proofIAT)
         public static let proofATH = Code(.proofATH)
         public static let proofReplayed = Code(.proofReplayed)
+        /// Reserved: not produced by the verifier yet.
+        public static let replayQuotaExceeded = Code(.replayQuotaExceeded)
         public static let nonceRequired = Code(.nonceRequired)
         public static let nonceInvalid = Code(.nonceInvalid)
         public static let tokenMalformed = Code(.tokenMalformed)
@@ -121,9 +123,17 @@ extension KeyboundError {
         public static let tokenBinding = Code(.tokenBinding)
         public static let tokenRevoked = Code(.tokenRevoked)
         public static let keyRevoked = Code(.keyRevoked)
+        /// Reserved: not produced by the verifier yet.
+        public static let insufficientUserAuthentication = Code(.insufficientUserAuthentication)
+        /// Reserved: not produced by the verifier yet.
+        public static let insufficientScope = Code(.insufficientScope)
+        /// Reserved: not produced by the verifier yet.
+        public static let boundTokenAsBearer = Code(.boundTokenAsBearer)
         public static let replayCacheFull = Code(.replayCacheFull)
         public static let replayStoreUnavailable = Code(.replayStoreUnavailable)
         public static let `internal` = Code(.internal)
+        /// Reserved: not produced by the verifier yet.
+        public static let replayStoreRestarted = Code(.replayStoreRestarted)
 
         /// Configuration errors (an invalid JWKS, a bad policy value): not request failures, so they
         /// have no HTTP meaning of their own. The C ABI reports them in its 900+ range.
@@ -136,8 +146,9 @@ extension KeyboundError {
         public var rfcError: String? { backing.info.rfcError }
         /// The HTTP status a resource server answers with.
         public var httpStatus: Int { backing.info.status }
-        /// The HTTP status in token-endpoint mode (RFC 9449 §5): 400, except server-side failures.
-        public var tokenEndpointHTTPStatus: Int { httpStatus >= 500 ? httpStatus : 400 }
+        /// The HTTP status in token-endpoint mode (RFC 9449 §5): 400, except server-side failures and 429
+        /// (`replay_quota_exceeded` answers 429 in every mode).
+        public var tokenEndpointHTTPStatus: Int { httpStatus >= 500 || httpStatus == 429 ? httpStatus : 400 }
         /// A one-line summary of when this code is produced.
         public var summary: String { backing.info.summary }
     }
@@ -162,6 +173,7 @@ extension KeyboundError.Code {
         case proofIAT = 209
         case proofATH = 210
         case proofReplayed = 211
+        case replayQuotaExceeded = 212
         case nonceRequired = 220
         case nonceInvalid = 221
         case tokenMalformed = 300
@@ -178,9 +190,13 @@ extension KeyboundError.Code {
         case tokenBinding = 311
         case tokenRevoked = 312
         case keyRevoked = 313
+        case insufficientUserAuthentication = 314
+        case insufficientScope = 315
+        case boundTokenAsBearer = 316
         case replayCacheFull = 500
         case replayStoreUnavailable = 501
         case `internal` = 502
+        case replayStoreRestarted = 503
         case invalidConfiguration = 902
         case invalidJWKS = 903
 
@@ -204,6 +220,7 @@ extension KeyboundError.Code {
             case .proofIAT: ("proof_iat", "invalid_dpop_proof", 401, "DPoP proof iat is outside the acceptance window")
             case .proofATH: ("proof_ath", "invalid_dpop_proof", 401, "DPoP proof ath is missing or differs from the access token hash")
             case .proofReplayed: ("proof_replayed", "invalid_dpop_proof", 401, "DPoP proof was already used")
+            case .replayQuotaExceeded: ("replay_quota_exceeded", nil, 429, "the proof key holds its share of replay entries")
             case .nonceRequired: ("nonce_required", "use_dpop_nonce", 401, "Resource server requires nonce in DPoP proof")
             case .nonceInvalid: ("nonce_invalid", "use_dpop_nonce", 401, "DPoP proof nonce is invalid or stale")
             case .tokenMalformed: ("token_malformed", "invalid_token", 401, "access token is not a well-formed compact JWS")
@@ -220,12 +237,29 @@ extension KeyboundError.Code {
             case .tokenBinding: ("token_binding", "invalid_token", 401, "Invalid DPoP key binding")
             case .tokenRevoked: ("token_revoked", "invalid_token", 401, "access token has been revoked")
             case .keyRevoked: ("key_revoked", "invalid_token", 401, "the bound client key has been revoked")
+            case .insufficientUserAuthentication: ("insufficient_user_authentication", "insufficient_user_authentication", 401, "the request requires newer or stronger user authentication")
+            case .insufficientScope: ("insufficient_scope", "insufficient_scope", 403, "the access token lacks a scope the request requires")
+            case .boundTokenAsBearer: ("bound_token_as_bearer", "invalid_token", 401, "a DPoP-bound access token was sent with the Bearer scheme")
             case .replayCacheFull: ("replay_cache_full", nil, 503, "replay cache is at capacity")
             case .replayStoreUnavailable: ("replay_store_unavailable", nil, 503, "replay store did not answer in time")
             case .internal: ("internal", nil, 500, "internal error in the crypto backend")
+            case .replayStoreRestarted: ("replay_store_restarted", nil, 503, "replay store lost its data after the proof was made")
             case .invalidConfiguration: ("invalid_configuration", nil, 500, "the verifier configuration is invalid")
             case .invalidJWKS: ("invalid_jwks", nil, 500, "the JWKS document is invalid")
             }
         }
     }
+}
+
+// MARK: - The CLI batch reader's status
+
+/// The status the `keybound` CLI's batch reader reports for a batch line that is not a request (DESIGN "Errors":
+/// 950 `invalid_input_line`). It is not a ``KeyboundError`` (the library never produces it); it is defined here once
+/// for the CLI's output and for the C ABI's status table, which describes it.
+package enum InvalidInputLineStatus {
+    package static let code = 950
+    package static let name = "invalid_input_line"
+    package static let rfcError = "invalid_request"
+    package static let httpStatus = 400
+    package static let summary = "the input line is not a request"
 }
