@@ -207,10 +207,8 @@ public func kb_config_set_replay_store(
         box.replayStore = nil
         return Status.ok
     }
-    // Read the size first, then only the fields it covers (the first version: size, insert, destroy).
-    let size = unsafe vtable.pointer(to: \.struct_size)?.pointee ?? 0
-    guard Int(size) >= MemoryLayout<kb_replay_store_vtable>.size else { return Status.invalidArgument }
-    let table = unsafe vtable.pointee
+    // Read the size first, then only the fields it covers.
+    guard let table = unsafe AppendOnly.read(vtable) else { return Status.invalidArgument }
     guard let insert = unsafe table.insert else { return Status.invalidArgument }
     box.replayStore = unsafe CReplayStore(insert: insert, destroy: table.destroy, context: ctx)
     return Status.ok

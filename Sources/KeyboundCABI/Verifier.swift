@@ -189,30 +189,26 @@ public func kb_revoke_jkt(
     }
 }
 
-/// The size of the first `kb_metrics` layout; a caller's `struct_size` must be at least this.
-let metricsFirstLayoutSize = 72
-
 @c @implementation
 public func kb_verifier_metrics(_ verifier: OpaquePointer?, _ out: UnsafeMutablePointer<kb_metrics>?) -> kb_status {
     guard let box = unsafe VerifierBox.from(verifier), let out = unsafe out else { return Status.invalidArgument }
-    // Read only the size before trusting the rest of the caller's struct.
-    let size = unsafe out.pointer(to: \.struct_size)?.pointee ?? 0
-    guard Int(size) >= metricsFirstLayoutSize else { return Status.invalidArgument }
+    // Check the caller's size before anything is computed or written.
+    guard unsafe AppendOnly.callerSize(out) != nil else { return Status.invalidArgument }
     let metrics = box.verifier.metrics
     func count(_ n: Int) -> UInt64 { UInt64(clamping: n) }
     func optionalCount(_ n: Int?) -> UInt64 { n.map(count) ?? UInt64.max }
     var refused = 0
     for (_, n) in metrics.refused { refused = refused.addingReportingOverflow(n).partialValue }
-    unsafe out.pointee.reserved = 0
-    unsafe out.pointee.verified = count(metrics.verified)
-    unsafe out.pointee.refused = count(refused)
-    unsafe out.pointee.replay_cache_count = optionalCount(metrics.replayCacheCount)
-    unsafe out.pointee.replay_cache_capacity = optionalCount(metrics.replayCacheCapacity)
-    unsafe out.pointee.proof_key_cache_hits = count(metrics.proofKeyCacheHits)
-    unsafe out.pointee.proof_key_cache_misses = count(metrics.proofKeyCacheMisses)
-    unsafe out.pointee.token_cache_hits = count(metrics.tokenCacheHits)
-    unsafe out.pointee.token_cache_misses = count(metrics.tokenCacheMisses)
-    return Status.ok
+    var snapshot = kb_metrics()
+    snapshot.verified = count(metrics.verified)
+    snapshot.refused = count(refused)
+    snapshot.replay_cache_count = optionalCount(metrics.replayCacheCount)
+    snapshot.replay_cache_capacity = optionalCount(metrics.replayCacheCapacity)
+    snapshot.proof_key_cache_hits = count(metrics.proofKeyCacheHits)
+    snapshot.proof_key_cache_misses = count(metrics.proofKeyCacheMisses)
+    snapshot.token_cache_hits = count(metrics.tokenCacheHits)
+    snapshot.token_cache_misses = count(metrics.tokenCacheMisses)
+    return unsafe AppendOnly.write(snapshot, to: out) ? Status.ok : Status.invalidArgument
 }
 
 @c @implementation

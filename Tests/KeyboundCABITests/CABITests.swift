@@ -162,6 +162,86 @@ struct CABITests {
         #expect(kb_version_string() == kb_version_string(), "static text")
     }
 
+    /// The sizes of the first published layouts (keybound.h: "fields are only ever appended").
+    static let metricsFirstLayout = 72
+    static let vtableFirstLayout = MemoryLayout<UInt32>.stride * 2 + 2 * MemoryLayout<UnsafeRawPointer>.size
+
+    @Test("kb_verifier_metrics accepts the first layout's struct_size and a bigger one, refuses a smaller one")
+    func metricsStructSize() throws {
+        let scenario = try #require(Scenario.shared)
+        let verifier = try makeVerifier(scenario)
+        defer { kb_verifier_free(verifier) }
+        var result: OpaquePointer? = nil
+        try #require(kb_result_new(&result) == KB_OK)
+        defer { kb_result_free(result) }
+        let request = try #require(scenario.valid.first)
+        #expect(verify(verifier, try #require(result), method: request.method, url: request.url,
+                       authorization: request.authorization, proof: request.proof, now: scenario.now) == KB_OK)
+        #expect(MemoryLayout<kb_metrics>.size >= Self.metricsFirstLayout)
+
+        // A caller built against a future header: its struct is bigger, and its newer fields are left alone.
+        let futureSize = MemoryLayout<kb_metrics>.size + 24
+        let future = UnsafeMutableRawPointer.allocate(byteCount: futureSize, alignment: 8)
+        defer { future.deallocate() }
+        future.initializeMemory(as: UInt8.self, repeating: 0xAB, count: futureSize)
+        future.storeBytes(of: UInt32(futureSize), as: UInt32.self)
+        let futureMetrics = future.assumingMemoryBound(to: kb_metrics.self)
+        #expect(kb_verifier_metrics(verifier, futureMetrics) == KB_OK)
+        #expect(futureMetrics.pointee.struct_size == UInt32(futureSize))
+        #expect(futureMetrics.pointee.verified == 1)
+        #expect(futureMetrics.pointee.reserved == 0)
+        let tail = UnsafeRawBufferPointer(start: future + MemoryLayout<kb_metrics>.size, count: 24)
+        #expect(tail.allSatisfy { $0 == 0xAB }, "fields past this library's layout are untouched")
+
+        // The first layout exactly (an older caller), then one byte short of it.
+        var first = kb_metrics()
+        first.struct_size = UInt32(Self.metricsFirstLayout)
+        #expect(kb_verifier_metrics(verifier, &first) == KB_OK)
+        #expect(first.verified == 1 && first.struct_size == UInt32(Self.metricsFirstLayout))
+        var short = kb_metrics()
+        short.struct_size = UInt32(Self.metricsFirstLayout - 1)
+        short.verified = 77
+        #expect(kb_verifier_metrics(verifier, &short) == KB_ERR_INVALID_ARGUMENT)
+        #expect(short.verified == 77, "nothing written")
+    }
+
+    @Test("kb_config_set_replay_store accepts the first layout's struct_size and a bigger one, refuses a smaller one")
+    func replayStoreStructSize() throws {
+        let scenario = try #require(Scenario.shared)
+        let request = try #require(scenario.valid.first)
+        let insert: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int64, Int64) -> Int32 = {
+            _, _, _, _ in Int32(KB_REPLAY_REPLAYED)
+        }
+        // A future caller's table: the first layout plus two more pointers, with struct_size covering them.
+        struct FutureTable {
+            var table: kb_replay_store_vtable
+            var newer: (UnsafeRawPointer?, UnsafeRawPointer?)
+        }
+        for size in [Self.vtableFirstLayout, MemoryLayout<FutureTable>.size] {
+            var future = FutureTable(
+                table: kb_replay_store_vtable(struct_size: UInt32(size), insert: insert, destroy: nil),
+                newer: (UnsafeRawPointer(bitPattern: 0xdead), UnsafeRawPointer(bitPattern: 0xbeef)))
+            let verifier = try withUnsafePointer(to: &future) { pointer in
+                try makeVerifier(scenario, store: UnsafeRawPointer(pointer).assumingMemoryBound(to: kb_replay_store_vtable.self))
+            }
+            defer { kb_verifier_free(verifier) }
+            var result: OpaquePointer? = nil
+            try #require(kb_result_new(&result) == KB_OK)
+            defer { kb_result_free(result) }
+            // The store answers "replayed": proof that this table's insert is the one in use.
+            #expect(verify(verifier, try #require(result), method: request.method, url: request.url,
+                           authorization: request.authorization, proof: request.proof, now: scenario.now)
+                    == KB_ERR_PROOF_REPLAYED, "struct_size \(size)")
+        }
+        var cfg: OpaquePointer? = nil
+        try #require(kb_config_new(&cfg) == KB_OK)
+        defer { kb_config_free(cfg) }
+        var short = kb_replay_store_vtable(struct_size: UInt32(Self.vtableFirstLayout - 1), insert: insert, destroy: nil)
+        #expect(kb_config_set_replay_store(cfg, &short, nil) == KB_ERR_INVALID_ARGUMENT)
+        var zero = kb_replay_store_vtable(struct_size: 0, insert: insert, destroy: nil)
+        #expect(kb_config_set_replay_store(cfg, &zero, nil) == KB_ERR_INVALID_ARGUMENT)
+    }
+
     @Test("NULL and impossible lengths are KB_ERR_INVALID_ARGUMENT, never a trap")
     func invalidArguments() throws {
         var cfg: OpaquePointer? = nil
