@@ -5,6 +5,7 @@
 
 import ArgumentParser
 import Foundation
+import Keybound
 import KeyboundBench
 
 /// The `keybound` command-line tool: verify DPoP requests (RFC 9449) one at a time or in JSON Lines batches, and
@@ -54,6 +55,8 @@ struct Root: ParsableCommand {
               keybound keygen --alg ES256 > client.jwk
               keybound proof --key client.jwk --method GET --url https://api.example.com/x
             """,
+        // `keybound --version` prints the library's version (the C header's KB_VERSION_STRING is checked against it).
+        version: KeyboundVersion.string,
         subcommands: [
             Verify.self, ThumbprintCommand.self, Keygen.self, TokenCommand.self, ProofCommand.self,
             NonceCommand.self, BenchCommand.self,

@@ -598,6 +598,14 @@ struct CLIToolTests {
         #expect(try keybound(["proof", "--key", rsa.privateJWK, "--method", "GET"]).status == 2)
     }
 
+    @Test("keybound --version prints KeyboundVersion.string and exits 0")
+    func version() throws {
+        let run = try keybound(["--version"])
+        #expect(run.status == 0)
+        #expect(run.stdout == KeyboundVersion.string + "\n")
+        #expect(run.stderr.isEmpty)
+    }
+
     @Test("every command has --help with an example, exit 0")
     func help() throws {
         for command in [[], ["verify"], ["thumbprint"], ["keygen"], ["token"], ["proof"], ["nonce"]] {
