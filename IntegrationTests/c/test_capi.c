@@ -99,6 +99,12 @@ static struct status_row status_table[] = {
     {KB_ERR_INVALID_JWKS, "kb_verifier_new with an issuer whose JWKS has no keys array", 0},
     /* 950 belongs to the CLI: only its names are checked. */
     {KB_ERR_INVALID_INPUT_LINE, "(the CLI's: names checked only)", 1},
+    /* Reserved rows (DESIGN "Errors"): not produced by this version yet, so only their names are checked. */
+    {KB_ERR_REPLAY_QUOTA_EXCEEDED, "(reserved: names checked only)", 1},
+    {KB_ERR_INSUFFICIENT_USER_AUTHENTICATION, "(reserved: names checked only)", 1},
+    {KB_ERR_INSUFFICIENT_SCOPE, "(reserved: names checked only)", 1},
+    {KB_ERR_BOUND_TOKEN_AS_BEARER, "(reserved: names checked only)", 1},
+    {KB_ERR_REPLAY_STORE_RESTARTED, "(reserved: names checked only)", 1},
 };
 
 #define STATUS_COUNT (sizeof status_table / sizeof status_table[0])
@@ -297,6 +303,25 @@ static void test_version_and_names(void) {
     CHECK(kb_status_http_status(KB_ERR_INTERNAL) == 500);
     CHECK(kb_status_http_status(KB_ERR_REPLAY_CACHE_FULL) == 503);
     CHECK(kb_status_http_status(999) == 0);
+    /* The reserved rows: names, RFC errors and HTTP statuses of DESIGN "Errors". */
+    CHECK(KB_ERR_REPLAY_QUOTA_EXCEEDED == 212 && KB_ERR_INSUFFICIENT_USER_AUTHENTICATION == 314);
+    CHECK(KB_ERR_INSUFFICIENT_SCOPE == 315 && KB_ERR_BOUND_TOKEN_AS_BEARER == 316);
+    CHECK(KB_ERR_REPLAY_STORE_RESTARTED == 503);
+    CHECK(strcmp(kb_status_name(KB_ERR_REPLAY_QUOTA_EXCEEDED), "replay_quota_exceeded") == 0);
+    CHECK(kb_status_rfc_error(KB_ERR_REPLAY_QUOTA_EXCEEDED) == NULL);
+    CHECK(kb_status_http_status(KB_ERR_REPLAY_QUOTA_EXCEEDED) == 429);
+    CHECK(strcmp(kb_status_name(KB_ERR_INSUFFICIENT_USER_AUTHENTICATION), "insufficient_user_authentication") == 0);
+    CHECK(strcmp(kb_status_rfc_error(KB_ERR_INSUFFICIENT_USER_AUTHENTICATION), "insufficient_user_authentication") == 0);
+    CHECK(kb_status_http_status(KB_ERR_INSUFFICIENT_USER_AUTHENTICATION) == 401);
+    CHECK(strcmp(kb_status_name(KB_ERR_INSUFFICIENT_SCOPE), "insufficient_scope") == 0);
+    CHECK(strcmp(kb_status_rfc_error(KB_ERR_INSUFFICIENT_SCOPE), "insufficient_scope") == 0);
+    CHECK(kb_status_http_status(KB_ERR_INSUFFICIENT_SCOPE) == 403);
+    CHECK(strcmp(kb_status_name(KB_ERR_BOUND_TOKEN_AS_BEARER), "bound_token_as_bearer") == 0);
+    CHECK(strcmp(kb_status_rfc_error(KB_ERR_BOUND_TOKEN_AS_BEARER), "invalid_token") == 0);
+    CHECK(kb_status_http_status(KB_ERR_BOUND_TOKEN_AS_BEARER) == 401);
+    CHECK(strcmp(kb_status_name(KB_ERR_REPLAY_STORE_RESTARTED), "replay_store_restarted") == 0);
+    CHECK(kb_status_rfc_error(KB_ERR_REPLAY_STORE_RESTARTED) == NULL);
+    CHECK(kb_status_http_status(KB_ERR_REPLAY_STORE_RESTARTED) == 503);
     /* Every row of the table has a name, a description and an HTTP status. */
     for (size_t i = 0; i < STATUS_COUNT; i++) {
         CHECK(strcmp(kb_status_name(status_table[i].status), "unknown") != 0);
@@ -854,6 +879,92 @@ static void store_destroy(void *ctx) {
     s->destroyed++;
 }
 
+/* The first published layouts (keybound.h: fields are only ever appended). A caller built against an older header
+ * passes the first layout's size; one built against a newer header passes a bigger size. */
+struct first_replay_store_vtable {
+    uint32_t struct_size;
+    int (*insert)(void *ctx, const uint8_t *key, int64_t expires_at, int64_t now);
+    void (*destroy)(void *ctx);
+};
+struct future_replay_store_vtable {
+    kb_replay_store_vtable current;
+    void (*newer[2])(void);
+};
+#define METRICS_FIRST_LAYOUT 72
+struct future_metrics {
+    kb_metrics current;
+    uint64_t newer[3];
+};
+
+static void test_struct_sizes(void) {
+    struct test_store own;
+    memset(&own, 0, sizeof own);
+    pthread_mutex_init(&own.lock, NULL);
+    own.answer = -1;
+    struct test_store *store = &own;
+    CHECK(sizeof(struct first_replay_store_vtable) <= sizeof(kb_replay_store_vtable));
+    CHECK(METRICS_FIRST_LAYOUT <= sizeof(kb_metrics));
+    const struct request_case *a = first_valid('r', 3), *b = first_valid('r', 4);
+    CHECK(a && b);
+    if (!(a && b)) return;
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+
+    /* An older caller's replay-store table (the first layout): accepted, and its insert is the one used. */
+    struct first_replay_store_vtable first = {sizeof first, store_insert, store_destroy};
+    kb_config *cfg = fixture_config();
+    int destroyed = store->destroyed, inserts = store->inserts;
+    CHECK_STATUS(kb_config_set_replay_store(cfg, (const kb_replay_store_vtable *)(const void *)&first, store), KB_OK);
+    kb_verifier *v = NULL;
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_OK);
+    kb_config_free(cfg);
+    CHECK_STATUS(verify_case(v, a, fixture_now, r), KB_OK);
+    CHECK(store->inserts == inserts + 1);
+
+    /* An older caller's metrics: only the first layout is written; one byte short of it is refused. */
+    union {
+        kb_metrics metrics;
+        unsigned char bytes[sizeof(struct future_metrics)];
+    } out;
+    memset(&out, 0xAB, sizeof out);
+    out.metrics.struct_size = METRICS_FIRST_LAYOUT;
+    CHECK_STATUS(kb_verifier_metrics(v, &out.metrics), KB_OK);
+    CHECK(out.metrics.struct_size == METRICS_FIRST_LAYOUT && out.metrics.verified == 1 && out.metrics.reserved == 0);
+    for (size_t i = METRICS_FIRST_LAYOUT; i < sizeof out.bytes; i++) CHECK(out.bytes[i] == 0xAB);
+    out.metrics.struct_size = METRICS_FIRST_LAYOUT - 1;
+    out.metrics.verified = 77;
+    CHECK_STATUS(kb_verifier_metrics(v, &out.metrics), KB_ERR_INVALID_ARGUMENT);
+    CHECK(out.metrics.verified == 77);
+
+    /* A newer caller's metrics: accepted; the fields this library does not know are left alone. */
+    struct future_metrics future_metrics;
+    memset(&future_metrics, 0xCD, sizeof future_metrics);
+    future_metrics.current.struct_size = sizeof future_metrics;
+    CHECK_STATUS(kb_verifier_metrics(v, &future_metrics.current), KB_OK);
+    CHECK(future_metrics.current.struct_size == sizeof future_metrics && future_metrics.current.verified == 1);
+    CHECK(future_metrics.newer[0] == 0xCDCDCDCDCDCDCDCDull && future_metrics.newer[2] == 0xCDCDCDCDCDCDCDCDull);
+    kb_verifier_free(v);
+    CHECK(store->destroyed == destroyed + 1);
+
+    /* A newer caller's replay-store table (bigger, with fields this library does not know): accepted. */
+    struct future_replay_store_vtable future;
+    memset(&future, 0, sizeof future);
+    future.current.struct_size = sizeof future;
+    future.current.insert = store_insert;
+    future.current.destroy = store_destroy;
+    cfg = fixture_config();
+    CHECK_STATUS(kb_config_set_replay_store(cfg, &future.current, store), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_OK);
+    kb_config_free(cfg);
+    inserts = store->inserts;
+    CHECK_STATUS(verify_case(v, b, fixture_now, r), KB_OK);
+    CHECK(store->inserts == inserts + 1);
+    kb_verifier_free(v);
+    CHECK(store->destroyed == destroyed + 2);
+    kb_result_free(r);
+    pthread_mutex_destroy(&own.lock);
+}
+
 static void test_external_replay_store(void) {
     struct test_store store;
     memset(&store, 0, sizeof store);
@@ -909,6 +1020,8 @@ static void test_external_replay_store(void) {
     CHECK(store.destroyed == 2);
     pthread_mutex_destroy(&store.lock);
     pthread_mutex_destroy(&other.lock);
+
+    test_struct_sizes();
 }
 
 /* ----- Many threads, one verifier ----- */
