@@ -284,4 +284,9 @@ class Verifier:
 
 
 def version():
+    """The loaded library's version (kb_version_string), which is Keybound's KeyboundVersion."""
     return _lib.kb_version_string().decode()
+
+
+# The version of this binding is the library's: defined once, in Sources/Keybound/Keybound.swift (KeyboundVersion).
+__version__ = version()

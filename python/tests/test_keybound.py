@@ -40,8 +40,23 @@ def rfc_vectors():
     return {"fig2": blocks[0], "fig7": blocks[1], "fig13": re.search(r"DPoP: (eyJ[^\n]+)", text).group(1)}
 
 
+def header_version():
+    """KB_VERSION_STRING and KB_VERSION_NUMBER of include/keybound.h in this source tree."""
+    import os
+    import re
+    here = os.path.dirname(os.path.abspath(__file__))
+    text = open(os.path.join(here, "..", "..", "include", "keybound.h"), encoding="utf-8").read()
+    string = re.search(r'^#define KB_VERSION_STRING "([^"]+)"$', text, re.M).group(1)
+    major, minor, patch = (int(re.search(rf"^#define KB_VERSION_{part} (\d+)$", text, re.M).group(1))
+                           for part in ("MAJOR", "MINOR", "PATCH"))
+    return string, major * 10000 + minor * 100 + patch
+
+
 def test_version():
-    assert keybound.version() == "0.1.0"
+    string, number = header_version()
+    assert keybound.__version__ == string
+    assert keybound.version() == string
+    assert keybound._lib.kb_version_number() == number
 
 
 def test_rfc9449_figure2_token_endpoint():
