@@ -3,8 +3,10 @@
  * This source file is part of the Keybound open source project.
  *
  * A minimal server-side use of libkeybound, to copy: one verifier for the process, one result per thread, and
- * the response values on refusal. Build:
- *   cc -std=c11 verify.c $(pkg-config --cflags --libs keybound) -o verify
+ * the response values on refusal. Build it with this exact command (scripts/ci/capi.sh runs it as written), with
+ * PKG_CONFIG_PATH=DIR/lib/pkgconfig for a library installed by scripts/build-capi.sh --prefix DIR; the rpath lets
+ * ./verify find libkeybound.so.0 there:
+ *   cc -std=c11 -Wall -Wextra -Werror -pedantic verify.c $(pkg-config --cflags --libs keybound) -Wl,-rpath,"$(pkg-config --variable=libdir keybound)" -o verify
  * It verifies the RFC 9449 Figure 2 token-request proof (token-endpoint mode) at that proof's time.
  *===----------------------------------------------------------------------===*/
 #include <keybound.h>
