@@ -5,6 +5,9 @@
 /* Built by CMake through find_package(Keybound) (IntegrationTests/cmake-consumer/CMakeLists.txt): checks that the
  * header, the library and the CMake package agree on the version, and makes and frees a verifier. */
 #include <keybound.h>
+#ifdef KEYBOUND_CONSUMER_REDIS
+#include <keybound_redis.h>
+#endif
 
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +29,14 @@ int main(void) {
         fprintf(stderr, "kb_verifier_new: %s (%s)\n", kb_status_name(status), err);
         return 1;
     }
+#ifdef KEYBOUND_CONSUMER_REDIS
+    kb_redis_store *store = NULL;
+    if (kb_redis_store_new((const uint8_t *)"http://nowhere", 14, 0, 0, &store) != KB_ERR_INVALID_CONFIG || store) {
+        fprintf(stderr, "kb_redis_store_new accepted a URL that is not redis://\n");
+        return 1;
+    }
+    printf("cmake-consumer: the Redis flavour's kb_redis_store_new links and answers\n");
+#endif
     printf("cmake-consumer: Keybound %s, backend %s, %s\n", kb_version_string(), kb_verifier_backend_name(verifier),
            kb_status_string(KB_ERR_PROOF_REPLAYED));
     kb_verifier_free(verifier);

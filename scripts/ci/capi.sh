@@ -134,6 +134,13 @@ run cmake -S IntegrationTests/cmake-consumer -B "$work/cmake-consumer" -DCMAKE_P
     -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Release
 run cmake --build "$work/cmake-consumer"
 run "$work/cmake-consumer/consumer"
+# Asking for a flavour this prefix lacks fails at configure time.
+if cmake -S IntegrationTests/cmake-consumer -B "$work/cmake-consumer-redis" -DCMAKE_PREFIX_PATH="$dist" \
+    -DKEYBOUND_FLAVOUR=keybound-redis > "$work/cmake-redis.log" 2>&1; then
+    fail "find_package(Keybound COMPONENTS keybound-redis) succeeded without the Redis flavour"
+fi
+tr -s ' \n' '  ' < "$work/cmake-redis.log" | grep -q "component keybound-redis is not installed" || { cat "$work/cmake-redis.log"; fail "unexpected CMake error"; }
+echo "find_package(Keybound REQUIRED COMPONENTS keybound-redis) fails without the Redis flavour, as it should"
 # The package is relocatable: a copy of dist/ elsewhere still configures (its paths come from the Config's place).
 rm -rf "$work/relocated" && cp -a "$dist" "$work/relocated"
 run cmake -S IntegrationTests/cmake-consumer -B "$work/cmake-consumer-relocated" -DCMAKE_PREFIX_PATH="$work/relocated" \
