@@ -145,8 +145,8 @@ KB_API const char *KB_NONNULL kb_status_string(kb_status status);
 KB_API const char *KB_NONNULL kb_status_name(kb_status status);
 
 /* Returns the RFC error of `status` ("invalid_dpop_proof", "invalid_token", "use_dpop_nonce",
- * "invalid_request", "insufficient_scope", "insufficient_user_authentication"), or NULL when the RFCs give none (missing credentials, server failures, API
- * misuse, unknown numbers). Static. Thread-safe. */
+ * "invalid_request", "insufficient_scope", "insufficient_user_authentication"), or NULL when the RFCs give
+ * none (missing credentials, server failures, API misuse, unknown numbers). Static. Thread-safe. */
 KB_API const char *KB_NULLABLE kb_status_rfc_error(kb_status status);
 
 /* Returns the HTTP status a resource server answers `status` with (200 for KB_OK, 400, 401, 403, 429, 500 or

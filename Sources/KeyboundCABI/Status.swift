@@ -33,7 +33,10 @@ enum Status {
         let tokenEndpointHTTPStatus: Int32
         let summary: CText
 
-        init(code: Int32, name: String, rfcError: String?, httpStatus: Int, tokenEndpointHTTPStatus: Int, summary: String) {
+        init(
+            code: Int32, name: String, rfcError: String?, httpStatus: Int, tokenEndpointHTTPStatus: Int,
+            summary: String
+        ) {
             self.code = code
             self.name = CText(name)
             self.rfcError = rfcError.map(CText.init)
@@ -52,7 +55,9 @@ enum Status {
     /// Every status, in numeric order: the C ABI's own rows, every ``KeyboundError/Code``, and the CLI's 950.
     static let table: [Entry] = {
         var rows = [
-            Entry(code: ok, name: "ok", rfcError: nil, httpStatus: 200, tokenEndpointHTTPStatus: 200, summary: "verified"),
+            Entry(
+                code: ok, name: "ok", rfcError: nil, httpStatus: 200, tokenEndpointHTTPStatus: 200,
+                summary: "verified"),
             Entry(
                 code: invalidArgument, name: "invalid_argument", rfcError: nil, httpStatus: 500,
                 tokenEndpointHTTPStatus: 500, summary: "an argument is NULL, out of range or unknown"),

@@ -220,7 +220,8 @@ extension KeyboundError.Code {
             case .proofIAT: ("proof_iat", "invalid_dpop_proof", 401, "DPoP proof iat is outside the acceptance window")
             case .proofATH: ("proof_ath", "invalid_dpop_proof", 401, "DPoP proof ath is missing or differs from the access token hash")
             case .proofReplayed: ("proof_replayed", "invalid_dpop_proof", 401, "DPoP proof was already used")
-            case .replayQuotaExceeded: ("replay_quota_exceeded", nil, 429, "the proof key holds its share of replay entries")
+            case .replayQuotaExceeded:
+                ("replay_quota_exceeded", nil, 429, "the proof key holds its share of replay entries")
             case .nonceRequired: ("nonce_required", "use_dpop_nonce", 401, "Resource server requires nonce in DPoP proof")
             case .nonceInvalid: ("nonce_invalid", "use_dpop_nonce", 401, "DPoP proof nonce is invalid or stale")
             case .tokenMalformed: ("token_malformed", "invalid_token", 401, "access token is not a well-formed compact JWS")
@@ -237,13 +238,18 @@ extension KeyboundError.Code {
             case .tokenBinding: ("token_binding", "invalid_token", 401, "Invalid DPoP key binding")
             case .tokenRevoked: ("token_revoked", "invalid_token", 401, "access token has been revoked")
             case .keyRevoked: ("key_revoked", "invalid_token", 401, "the bound client key has been revoked")
-            case .insufficientUserAuthentication: ("insufficient_user_authentication", "insufficient_user_authentication", 401, "the request requires newer or stronger user authentication")
-            case .insufficientScope: ("insufficient_scope", "insufficient_scope", 403, "the access token lacks a scope the request requires")
-            case .boundTokenAsBearer: ("bound_token_as_bearer", "invalid_token", 401, "a DPoP-bound access token was sent with the Bearer scheme")
+            case .insufficientUserAuthentication:
+                ("insufficient_user_authentication", "insufficient_user_authentication", 401,
+                 "the request requires newer or stronger user authentication")
+            case .insufficientScope:
+                ("insufficient_scope", "insufficient_scope", 403, "the access token lacks a scope the request requires")
+            case .boundTokenAsBearer:
+                ("bound_token_as_bearer", "invalid_token", 401, "a DPoP-bound access token was sent with the Bearer scheme")
             case .replayCacheFull: ("replay_cache_full", nil, 503, "replay cache is at capacity")
             case .replayStoreUnavailable: ("replay_store_unavailable", nil, 503, "replay store did not answer in time")
             case .internal: ("internal", nil, 500, "internal error in the crypto backend")
-            case .replayStoreRestarted: ("replay_store_restarted", nil, 503, "replay store lost its data after the proof was made")
+            case .replayStoreRestarted:
+                ("replay_store_restarted", nil, 503, "replay store lost its data after the proof was made")
             case .invalidConfiguration: ("invalid_configuration", nil, 500, "the verifier configuration is invalid")
             case .invalidJWKS: ("invalid_jwks", nil, 500, "the JWKS document is invalid")
             }
