@@ -124,8 +124,9 @@ enum {
     /* Reserved for the keybound CLI's batch reader: a batch line that is not a request. The library never returns
      * it; kb_status_* describe it so that a C host reading the CLI's output can name it. */
     KB_ERR_INVALID_INPUT_LINE = 950,
-    /* Appended (append-only: values above keep their places). Reserved in DESIGN "Errors": not returned by this
-     * version of the library yet; kb_status_* already describe them. */
+    /* Appended (append-only: values above keep their places). 503 is returned by a shared replay store's restart
+     * guard; 212, 314, 315 and 316 are reserved (docs/design.md, "Errors"): not returned by this version of the
+     * library yet, and kb_status_* already describe them. */
     KB_ERR_REPLAY_QUOTA_EXCEEDED = 212,             /* the proof key holds its share of live replay entries; HTTP
                                                      * 429 in every mode, token endpoint included */
     KB_ERR_INSUFFICIENT_USER_AUTHENTICATION = 314,  /* RFC 9470 step-up: newer `auth_time` or another `acr` needed */
@@ -292,7 +293,8 @@ enum {
     KB_REPLAY_INSERTED = 0,   /* the key was absent (or expired) and is now recorded */
     KB_REPLAY_REPLAYED = 1,   /* a live entry exists: the proof was used before (211) */
     KB_REPLAY_FULL = 2,       /* the store evicts nothing and is full (500) */
-    KB_REPLAY_UNAVAILABLE = 3 /* the store did not answer in time (501) */
+    KB_REPLAY_UNAVAILABLE = 3, /* the store did not answer in time (501) */
+    KB_REPLAY_RESTARTED = 4    /* the store lost its data after the proof was made (503; a fresh proof succeeds) */
 };
 
 /* An external replay store (for a store shared by many instances, e.g. Redis `SET key NX PXAT`).

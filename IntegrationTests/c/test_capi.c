@@ -57,7 +57,7 @@ struct status_row {
 static struct status_row status_table[] = {
     {KB_OK, "kb_verify of a valid fixture request", 0},
     {KB_ERR_MISSING_AUTHORIZATION, "fixture: no Authorization value", 0},
-    {KB_ERR_UNSUPPORTED_SCHEME, "fixture: Bearer scheme", 0},
+    {KB_ERR_UNSUPPORTED_SCHEME, "fixture: Bearer scheme; Bearer without a DPoP header (scheme before proof)", 0},
     {KB_ERR_MALFORMED_AUTHORIZATION, "fixture: DPoP without token68", 0},
     {KB_ERR_MISSING_DPOP_PROOF, "fixture: no DPoP value", 0},
     {KB_ERR_MULTIPLE_DPOP_PROOFS, "fixture: two DPoP values", 0},
@@ -104,7 +104,7 @@ static struct status_row status_table[] = {
     {KB_ERR_INSUFFICIENT_USER_AUTHENTICATION, "(reserved: names checked only)", 1},
     {KB_ERR_INSUFFICIENT_SCOPE, "(reserved: names checked only)", 1},
     {KB_ERR_BOUND_TOKEN_AS_BEARER, "(reserved: names checked only)", 1},
-    {KB_ERR_REPLAY_STORE_RESTARTED, "(reserved: names checked only)", 1},
+    {KB_ERR_REPLAY_STORE_RESTARTED, "kb_verify with an external store answering KB_REPLAY_RESTARTED", 0},
 };
 
 #define STATUS_COUNT (sizeof status_table / sizeof status_table[0])
@@ -992,10 +992,18 @@ static void test_external_replay_store(void) {
     CHECK(kb_result_http_status(r) == 503);
     store.answer = KB_REPLAY_UNAVAILABLE;
     CHECK_STATUS(verify_case(v, b, fixture_now, r), KB_ERR_REPLAY_STORE_UNAVAILABLE);
+    store.answer = KB_REPLAY_RESTARTED;
+    CHECK_STATUS(verify_case(v, b, fixture_now, r), KB_ERR_REPLAY_STORE_RESTARTED);
+    CHECK(kb_result_http_status(r) == 503);
     store.answer = 77; /* not a KB_REPLAY_* value: fails closed */
     CHECK_STATUS(verify_case(v, b, fixture_now, r), KB_ERR_REPLAY_STORE_UNAVAILABLE);
     store.answer = -1;
     CHECK_STATUS(verify_case(v, b, fixture_now, r), KB_OK);
+    /* Scheme before proof: another scheme with no DPoP header is 101 (a bare challenge), not 103. */
+    static const char bearer[] = "Bearer abc.def.ghi";
+    CHECK_STATUS(kb_verify(v, a->method.data, a->method.len, a->url.data, a->url.len, (const uint8_t *)bearer,
+                           strlen(bearer), NULL, NULL, 0, fixture_now, r),
+                 KB_ERR_UNSUPPORTED_SCHEME);
     /* A request refused before the store is never recorded. */
     int before = store.inserts;
     CHECK_STATUS(verify_case(v, c, fixture_now + 10000, r), KB_ERR_PROOF_IAT);

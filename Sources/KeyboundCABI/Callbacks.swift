@@ -45,6 +45,7 @@ final class CReplayStore: ReplayStore, @unsafe @unchecked Sendable {
         case Int32(KB_REPLAY_INSERTED): return .inserted
         case Int32(KB_REPLAY_REPLAYED): return .replayed
         case Int32(KB_REPLAY_FULL): return .full
+        case Int32(KB_REPLAY_RESTARTED): return .restarted
         default: return .unavailable
         }
     }

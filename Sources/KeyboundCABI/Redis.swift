@@ -63,6 +63,7 @@ public func kb_config_set_redis_store(_ cfg: OpaquePointer?, _ store: OpaquePoin
         case .replayed: return Int32(KB_REPLAY_REPLAYED)
         case .full: return Int32(KB_REPLAY_FULL)
         case .unavailable: return Int32(KB_REPLAY_UNAVAILABLE)
+        case .restarted: return Int32(KB_REPLAY_RESTARTED)
         }
     }
     unsafe table.destroy = { context in

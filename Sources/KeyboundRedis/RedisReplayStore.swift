@@ -23,8 +23,8 @@ public import Keybound
 /// **Restart guard.** Redis run without persistence forgets every key when it restarts, which would let a proof
 /// accepted just before the restart be accepted again. On every new connection the store writes
 /// `<prefix>epoch` = `now` if absent (`SET NX`) and reads it back: the time the current Redis data set began. A proof
-/// whose `iat` (`expiresAt − acceptanceWindowSeconds`) is not later than that epoch second is refused as `.unavailable`
-/// (it may have been accepted by the Redis that was lost).
+/// whose `iat` (`expiresAt − acceptanceWindowSeconds`) is not later than that epoch second is refused as `.restarted`
+/// (it may have been accepted by the Redis that was lost): `replay_store_restarted` (503); a fresh proof succeeds.
 ///
 /// **Eviction policy.** Every entry carries a TTL, so any `maxmemory-policy` but `noeviction` may drop live entries
 /// under memory pressure and let their proofs be accepted again. On every new connection the store reads the policy
@@ -91,6 +91,7 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
             case .inserted: counters.inserted += 1
             case .replayed: counters.replayed += 1
             case .full, .unavailable: counters.unavailable += 1
+            case .restarted: counters.beforeEpoch += 1
             }
         }
         return result
@@ -131,7 +132,7 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
             Array(String(milliseconds).utf8),
         ]
         let result: ReplayInsertResult? = withConnection(now: now) { connection in
-            guard self.issuedAfterEpoch(expiresAt: expiresAt) else { return (.unavailable, true) }
+            guard self.issuedAfterEpoch(expiresAt: expiresAt) else { return (.restarted, true) }
             switch connection.command(arguments) {
             case .success(.status(let status)) where status == "OK": return (.inserted, true)
             case .success(.null): return (.replayed, true)
@@ -254,6 +255,8 @@ public struct RedisStoreStatistics: Sendable, Hashable {
     public var inserted = 0
     /// Replays Redis reported (nil reply).
     public var replayed = 0
+    /// Inserts answered `.restarted`: proofs made before the current Redis data set began (the restart guard).
+    public var beforeEpoch = 0
     /// Inserts answered `.unavailable` (fail closed).
     public var unavailable = 0
     /// Commands that hit the command timeout.

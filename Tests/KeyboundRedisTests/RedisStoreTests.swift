@@ -162,8 +162,14 @@ import Testing
         // A Redis whose data set began at `now` (as after a restart without persistence).
         _ = try raw().command([Array("SET".utf8), Array((prefix + "epoch").utf8), Array(String(Self.now).utf8)]).get()
         let v = try verifier(RedisReplayStore(configuration: configuration(prefix: prefix)))
-        #expect(throws: KeyboundError(.replayStoreUnavailable)) { try v.verify(request(jti: "old", iat: Self.now - 5), now: Self.now) }
-        #expect(throws: KeyboundError(.replayStoreUnavailable)) { try v.verify(request(jti: "same", iat: Self.now), now: Self.now) }
+        #expect(throws: KeyboundError(.replayStoreRestarted)) { try v.verify(request(jti: "old", iat: Self.now - 5), now: Self.now) }
+        #expect(throws: KeyboundError(.replayStoreRestarted)) { try v.verify(request(jti: "same", iat: Self.now), now: Self.now) }
+        do {
+            _ = try v.verify(request(jti: "reason", iat: Self.now), now: Self.now)
+        } catch {
+            #expect(error.reason.contains("lost its data"), "the reason says what happened: \(error.reason)")
+            #expect(error.code.httpStatus == 503)
+        }
         _ = try v.verify(request(jti: "fresh", iat: Self.now + 1), now: Self.now + 1)
     }
 

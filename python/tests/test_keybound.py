@@ -249,7 +249,14 @@ def test_key_rotation(world):
     with pytest.raises(keybound.KeyboundError) as error:
         v.replace_jwks(ISSUER, "{}")
     assert error.value.status == keybound.ERR_INVALID_JWKS
-    v.replace_jwks(ISSUER, json.dumps({"keys": []}))
+    with pytest.raises(keybound.KeyboundError) as error:
+        v.replace_jwks(ISSUER, json.dumps({"keys": []}))  # no usable key: refused, the old set stays
+    assert error.value.status == keybound.ERR_INVALID_JWKS
+    assert v.verify("GET", URL, "DPoP " + token, [world.proof(token=token)], now=NOW).sub == "alice"
+    # A set whose only key has another kid: the token's kid is then unknown (303).
+    other = {"kty": "EC", "crv": "P-256", "kid": "other", "x": "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs",
+             "y": "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}
+    v.replace_jwks(ISSUER, json.dumps({"keys": [other]}))
     with pytest.raises(keybound.Refused) as refusal:
         v.verify("GET", URL, "DPoP " + token, [world.proof(token=token)], now=NOW)
     assert refusal.value.status == 303

@@ -132,7 +132,7 @@ extension KeyboundError {
         public static let replayCacheFull = Code(.replayCacheFull)
         public static let replayStoreUnavailable = Code(.replayStoreUnavailable)
         public static let `internal` = Code(.internal)
-        /// Reserved: not produced by the verifier yet.
+        /// A shared replay store lost its data after the proof was made (``ReplayInsertResult/restarted``).
         public static let replayStoreRestarted = Code(.replayStoreRestarted)
 
         /// Configuration errors (an invalid JWKS, a bad policy value): not request failures, so they

@@ -13,6 +13,9 @@ public enum ReplayInsertResult: Sendable, Hashable {
     case full
     /// A shared store did not answer (in time): fail closed (`replay_store_unavailable`, 501).
     case unavailable
+    /// A shared store lost its data after the proof was made (it restarted without persistence), so it cannot tell
+    /// whether the proof was used before: fail closed (`replay_store_restarted`, 503). A fresh proof succeeds.
+    case restarted
 }
 
 /// Where a verifier records the `jti` of each accepted proof, once per client key (RFC 9449 §4.3, §11.1).
@@ -31,7 +34,7 @@ public protocol ReplayStore: Sendable {
     ///   - key: the proof's replay key.
     ///   - expiresAt: the last Unix second at which the proof could be accepted (`iat + maxAge + skew`).
     ///   - now: the current Unix second, as the verifier sees it.
-    /// - Returns: `.inserted`, `.replayed`, `.full` or `.unavailable`.
+    /// - Returns: `.inserted`, `.replayed`, `.full`, `.unavailable` or `.restarted`.
     func insert(_ key: ReplayKey, expiresAt: Int64, now: Int64) -> ReplayInsertResult
 }
 

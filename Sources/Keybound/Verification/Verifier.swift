@@ -206,6 +206,8 @@ public final class Verifier: Sendable {
         case .replayed: throw .make(.proofReplayed, "this proof was already used")
         case .full: throw .make(.replayCacheFull, "the replay cache is at capacity")
         case .unavailable: throw .make(.replayStoreUnavailable, "the replay store did not answer")
+        case .restarted:
+            throw .make(.replayStoreRestarted, "the replay store lost its data after this proof was made; send a new proof")
         }
     }
 
