@@ -7,7 +7,7 @@ public import CKeybound
 import Keybound
 
 /// What a `kb_config` holds: a builder read by `kb_verifier_new`. Used by one thread at a time (the header says so).
-final class ConfigBox {
+final class ConfigBox: OpaqueHandle {
     struct Issuer {
         let identifier: String
         let jwks: [UInt8]
@@ -42,28 +42,16 @@ final class ConfigBox {
     }
 }
 
-extension ConfigBox {
-    /// The handle's box, borrowed for the call.
-    @unsafe
-    static func from(_ handle: OpaquePointer?) -> ConfigBox? {
-        guard let handle = unsafe handle else { return nil }
-        return unsafe Unmanaged<ConfigBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
-    }
-}
-
 // MARK: - Exports
 
 @c @implementation
 public func kb_config_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> kb_status {
-    guard let out = unsafe out else { return Status.invalidArgument }
-    unsafe out.pointee = OpaquePointer(Unmanaged.passRetained(ConfigBox()).toOpaque())
-    return Status.ok
+    unsafe ConfigBox.publish(ConfigBox(), to: out)
 }
 
 @c @implementation
 public func kb_config_free(_ cfg: OpaquePointer?) {
-    guard let cfg = unsafe cfg else { return }
-    unsafe Unmanaged<ConfigBox>.fromOpaque(UnsafeRawPointer(cfg)).release()
+    unsafe ConfigBox.release(cfg)
 }
 
 @c @implementation
@@ -118,21 +106,18 @@ public func kb_config_set_str(
     _ value: UnsafePointer<UInt8>?,
     _ valueLength: Int
 ) -> kb_status {
-    guard let box = unsafe ConfigBox.from(cfg) else { return Status.invalidArgument }
-    do throws(InvalidArgument) {
-        switch option {
-        case Int32(KB_OPT_EXTERNAL_BASE_URL):
-            if unsafe value == nil && valueLength == 0 {
-                box.policy.externalBaseURL = nil
-            } else {
-                box.policy.externalBaseURL = try unsafe cString(value, valueLength)
+    unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
+            switch option {
+            case Int32(KB_OPT_EXTERNAL_BASE_URL):
+                if unsafe value == nil && valueLength == 0 {
+                    box.policy.externalBaseURL = nil
+                } else {
+                    box.policy.externalBaseURL = try unsafe cString(value, valueLength)
+                }
+                return Status.ok
+            default:
+                return Status.invalidArgument
             }
-            return Status.ok
-        default:
-            return Status.invalidArgument
-        }
-    } catch {
-        return Status.invalidArgument
     }
 }
 
@@ -144,16 +129,13 @@ public func kb_config_add_issuer(
     _ jwksJSON: UnsafePointer<UInt8>?,
     _ jwksLength: Int
 ) -> kb_status {
-    guard let box = unsafe ConfigBox.from(cfg) else { return Status.invalidArgument }
-    do throws(InvalidArgument) {
-        let identifier = try unsafe cString(issuer, issuerLength)
-        let jwks = try unsafe cBytes(jwksJSON, jwksLength)
-        guard !identifier.isEmpty else { return Status.invalidConfig }
-        guard !box.issuers.contains(where: { $0.identifier == identifier }) else { return Status.invalidConfig }
-        box.issuers.append(ConfigBox.Issuer(identifier: identifier, jwks: jwks, audiences: []))
-        return Status.ok
-    } catch {
-        return Status.invalidArgument
+    unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
+            let identifier = try unsafe cString(issuer, issuerLength)
+            let jwks = try unsafe cBytes(jwksJSON, jwksLength)
+            guard !identifier.isEmpty else { return Status.invalidConfig }
+            guard !box.issuers.contains(where: { $0.identifier == identifier }) else { return Status.invalidConfig }
+            box.issuers.append(ConfigBox.Issuer(identifier: identifier, jwks: jwks, audiences: []))
+            return Status.ok
     }
 }
 
@@ -165,17 +147,14 @@ public func kb_config_add_audience(
     _ audience: UnsafePointer<UInt8>?,
     _ audienceLength: Int
 ) -> kb_status {
-    guard let box = unsafe ConfigBox.from(cfg) else { return Status.invalidArgument }
-    do throws(InvalidArgument) {
-        let identifier = try unsafe cString(issuer, issuerLength)
-        let audience = try unsafe cString(audience, audienceLength)
-        guard let index = box.issuers.firstIndex(where: { $0.identifier == identifier }) else {
-            return Status.invalidConfig
-        }
-        box.issuers[index].audiences.append(audience)
-        return Status.ok
-    } catch {
-        return Status.invalidArgument
+    unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
+            let identifier = try unsafe cString(issuer, issuerLength)
+            let audience = try unsafe cString(audience, audienceLength)
+            guard let index = box.issuers.firstIndex(where: { $0.identifier == identifier }) else {
+                return Status.invalidConfig
+            }
+            box.issuers[index].audiences.append(audience)
+            return Status.ok
     }
 }
 
@@ -185,14 +164,11 @@ public func kb_config_add_nonce_secret(
     _ secret: UnsafePointer<UInt8>?,
     _ secretLength: Int
 ) -> kb_status {
-    guard let box = unsafe ConfigBox.from(cfg) else { return Status.invalidArgument }
-    do throws(InvalidArgument) {
-        let bytes = try unsafe cBytes(secret, secretLength)
-        guard bytes.count >= 32 else { return Status.invalidConfig }
-        box.nonceSecrets.append(bytes)
-        return Status.ok
-    } catch {
-        return Status.invalidArgument
+    unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
+            let bytes = try unsafe cBytes(secret, secretLength)
+            guard bytes.count >= 32 else { return Status.invalidConfig }
+            box.nonceSecrets.append(bytes)
+            return Status.ok
     }
 }
 

@@ -9,7 +9,7 @@ import Keybound
 import KeyboundRedis
 
 /// What a `kb_redis_store` holds: the Redis store with an in-process cache in front (issue 7).
-final class RedisStoreBox: Sendable {
+final class RedisStoreBox: OpaqueHandle, Sendable {
     let store: LayeredReplayStore
 
     init(_ store: LayeredReplayStore) {
@@ -77,7 +77,6 @@ public func kb_config_set_redis_store(_ cfg: OpaquePointer?, _ store: OpaquePoin
 
 @c @implementation
 public func kb_redis_store_free(_ store: OpaquePointer?) {
-    guard let store = unsafe store else { return }
-    unsafe Unmanaged<RedisStoreBox>.fromOpaque(UnsafeRawPointer(store)).release()
+    unsafe RedisStoreBox.release(store)
 }
 #endif

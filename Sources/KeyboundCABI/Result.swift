@@ -9,7 +9,7 @@ import Keybound
 /// What a `kb_result` holds: the outcome of the last verification, in byte buffers that are reused from one
 /// verification to the next (they only grow), so that a warm verification allocates nothing here.
 /// Used by one thread at a time (the header says so).
-final class ResultBox {
+final class ResultBox: OpaqueHandle {
     /// One slot per `KB_FIELD_*` (index = field number), plus one for the last claim read.
     static let claimSlot = 14
     static let slotCount = 15
@@ -25,12 +25,6 @@ final class ResultBox {
 
     deinit {
         for index in slots.indices { slots[index].release() }
-    }
-
-    @unsafe
-    static func from(_ handle: OpaquePointer?) -> ResultBox? {
-        guard let handle = unsafe handle else { return nil }
-        return unsafe Unmanaged<ResultBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
     }
 
     func reset() {
@@ -206,15 +200,12 @@ public func kb_verify_opaque(
 
 @c @implementation
 public func kb_result_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> kb_status {
-    guard let out = unsafe out else { return Status.invalidArgument }
-    unsafe out.pointee = OpaquePointer(Unmanaged.passRetained(ResultBox()).toOpaque())
-    return Status.ok
+    unsafe ResultBox.publish(ResultBox(), to: out)
 }
 
 @c @implementation
 public func kb_result_free(_ result: OpaquePointer?) {
-    guard let result = unsafe result else { return }
-    unsafe Unmanaged<ResultBox>.fromOpaque(UnsafeRawPointer(result)).release()
+    unsafe ResultBox.release(result)
 }
 
 @c @implementation

@@ -7,7 +7,7 @@ public import CKeybound
 import Keybound
 
 /// What a `kb_verifier` holds: the Swift verifier (thread-safe) and whether nonces are on.
-final class VerifierBox: Sendable {
+final class VerifierBox: OpaqueHandle, Sendable {
     let verifier: Verifier
     let noncesOn: Bool
     /// The accepted RSA modulus sizes, for JWKS replacements.
@@ -17,12 +17,6 @@ final class VerifierBox: Sendable {
         self.verifier = verifier
         self.noncesOn = noncesOn
         self.rsaModulusBits = rsaModulusBits
-    }
-
-    @unsafe
-    static func from(_ handle: OpaquePointer?) -> VerifierBox? {
-        guard let handle = unsafe handle else { return nil }
-        return unsafe Unmanaged<VerifierBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
     }
 
     /// Builds a verifier from a configuration; every failure is a `KeyboundError` with a reason for `errbuf`.
@@ -84,8 +78,7 @@ public func kb_verifier_new(
 
 @c @implementation
 public func kb_verifier_free(_ verifier: OpaquePointer?) {
-    guard let verifier = unsafe verifier else { return }
-    unsafe Unmanaged<VerifierBox>.fromOpaque(UnsafeRawPointer(verifier)).release()
+    unsafe VerifierBox.release(verifier)
 }
 
 @c @implementation
