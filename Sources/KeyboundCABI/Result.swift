@@ -44,7 +44,7 @@ final class ResultBox: OpaqueHandle {
 
     /// Records a success: the claims are copied into the result's own buffers.
     @unsafe
-    func succeed(_ request: VerifiedRequest, proof: UnsafeRawBufferPointer, noncesOn: Bool) {
+    func succeed(_ request: VerifiedRequest, noncesOn: Bool) {
         status = Status.ok
         httpStatus = 200
         set(Int32(KB_FIELD_SUB), request.subject)
@@ -53,9 +53,7 @@ final class ResultBox: OpaqueHandle {
         set(Int32(KB_FIELD_JKT), request.jkt)
         set(Int32(KB_FIELD_TOKEN_JTI), request.tokenJTI)
         set(Int32(KB_FIELD_ISSUER), request.issuer)
-        unsafe Verifier.withProofJTI(proof) { jti in
-            if let jti = unsafe jti { unsafe slots[Int(KB_FIELD_PROOF_JTI)].set(jti) }
-        }
+        unsafe request.withProofJTIBytes { jti in unsafe slots[Int(KB_FIELD_PROOF_JTI)].set(jti) }
         if let exp = request.expiresAt {
             hasExpiry = true
             expiry = exp
@@ -142,9 +140,7 @@ func verifyRequest(
             let verified = try unsafe verifierBox.verifier.verify(
                 method: methodBytes, url: urlBytes, authorization: authorizationBytes, dpopCount: dpopCount,
                 firstProof: firstProof, mode: verificationMode, now: now)
-            // A success implies exactly one proof.
-            unsafe box.succeed(verified, proof: firstProof ?? UnsafeRawBufferPointer(start: nil, count: 0),
-                               noncesOn: verifierBox.noncesOn)
+            unsafe box.succeed(verified, noncesOn: verifierBox.noncesOn)
         } catch {
             box.fail(error, verifier: verifierBox.verifier, tokenEndpoint: mode == .tokenEndpoint)
         }

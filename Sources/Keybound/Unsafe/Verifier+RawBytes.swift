@@ -14,8 +14,7 @@ extension Verifier {
     ///   - method, url: the request method and URL bytes.
     ///   - authorization: the `Authorization` value, or `nil` when absent.
     ///   - dpopCount: how many `DPoP` values the request carried; `firstProof` is the first of them (`nil` when none).
-    /// - Returns: the verified request. Its ``VerifiedRequest/proofJTI`` is empty: read the proof's `jti` with
-    ///   ``Verifier/withProofJTI(_:_:)`` while the proof bytes are alive.
+    /// - Returns: the verified request, its ``VerifiedRequest/proofJTI`` included.
     /// - Warning: every buffer must stay valid for the duration of the call only.
     @unsafe
     package func verify(
@@ -32,36 +31,12 @@ extension Verifier {
             let checked = try unsafe check(
                 method: ByteView(_unsafeBytes: method), url: ByteView(_unsafeBytes: url),
                 authorization: authorization.map { unsafe ByteView(_unsafeBytes: $0) }, dpopCount: dpopCount,
-                firstProof: firstProof.map { unsafe ByteView(_unsafeBytes: $0) }, proof: "", mode: mode, now: now)
+                firstProof: firstProof.map { unsafe ByteView(_unsafeBytes: $0) }, mode: mode, now: now)
             return try finish(checked, try recordSynchronously(checked, now: now), now: now)
         } catch {
             counters.record(error.code)
             throw error
         }
-    }
-
-    /// Calls `body` with the unescaped bytes of a proof's `jti` claim, or with `nil` when the proof has none or is
-    /// not a well-formed compact JWS (RFC 9449 §4.2). Allocates nothing.
-    @unsafe
-    package static func withProofJTI<R>(_ proof: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
-        var result: R? = nil
-        // Safe because the view lives only for this call, during which the caller keeps the buffer alive.
-        let view = unsafe ByteView(_unsafeBytes: proof)
-        do throws(KeyboundError) {
-            let jws = try CompactJWS.split(view, maxBytes: Int.max, failingWith: .proofMalformed)
-            try Base64URL.withDecoded(jws.encodedPayload, failingWith: .proofMalformed) { (payloadBytes) throws(KeyboundError) in
-                let payload = try JSON.parseObject(payloadBytes, maxDepth: JSON.depthCeiling, failingWith: .proofMalformed)
-                if let jti = payload.member("jti"), jti.kind == .string {
-                    jti.withUnescapedString { bytes in
-                        result = unsafe bytes.withUnsafeBytes { raw in unsafe body(raw) }
-                    }
-                }
-            }
-        } catch {
-            result = nil
-        }
-        if let result { return result }
-        return body(nil)
     }
 }
 

@@ -10,7 +10,7 @@
 public struct VerifiedRequest: Sendable {
     let clientKey: ClientKey
     let token: VerifiedToken?
-    let proof: String
+    let proofJTIBytes: ProofJTI
     let nonces: NonceIssuer?
     let now: Int64
 
@@ -30,16 +30,8 @@ public struct VerifiedRequest: Sendable {
     /// The token's issuer.
     public var issuer: String? { token?.issuer.identifier }
 
-    /// The proof's `jti` (decoded from the proof on first use).
-    public var proofJTI: String {
-        (try? ByteView.with(utf8: proof) { (bytes) throws(KeyboundError) -> String in
-            let jws = try CompactJWS.split(bytes, maxBytes: Int.max, failingWith: .proofMalformed)
-            return try Base64URL.withDecoded(jws.encodedPayload, failingWith: .proofMalformed) { (payloadBytes) throws(KeyboundError) -> String in
-                let payload = try JSON.parseObject(payloadBytes, maxDepth: JSON.depthCeiling, failingWith: .proofMalformed)
-                return payload.member("jti")?.stringValue() ?? ""
-            }
-        }) ?? ""
-    }
+    /// The proof's `jti`, as captured when the proof was checked.
+    public var proofJTI: String { proofJTIBytes.string }
 
     /// The raw JSON text of a claim of the access token (any JSON type), or `nil` when absent or not a JWT.
     /// Member names compare byte for byte after unescaping.

@@ -7,7 +7,7 @@
 struct Checked {
     let clientKey: ClientKey
     let token: VerifiedToken?
-    let proof: String
+    let proofJTI: ProofJTI
     let replayKey: ReplayKey
     let replayExpiresAt: Int64
     /// The proof's `jwk` bytes when its key was built for this request and may enter the proof-key cache once the
@@ -23,7 +23,7 @@ extension Verifier {
                 try Self.withOptionalView(request.authorization) { (authorization) throws(KeyboundError) -> Checked in
                     try Self.withOptionalView(request.dpop.first) { (firstProof) throws(KeyboundError) -> Checked in
                         try check(method: method, url: url, authorization: authorization, dpopCount: request.dpop.count,
-                                  firstProof: firstProof, proof: request.dpop.first ?? "", mode: mode, now: now)
+                                  firstProof: firstProof, mode: mode, now: now)
                     }
                 }
             }
@@ -31,14 +31,12 @@ extension Verifier {
     }
 
     /// Checks 1–6 over borrowed bytes (the request as the C skin receives it, or a ``DPoPRequest``'s UTF-8).
-    /// `proof` is the proof as a `String` for ``VerifiedRequest/proofJTI``; the bytes path passes an empty one.
     func check(
         method: ByteView,
         url: ByteView,
         authorization: ByteView?,
         dpopCount: Int,
         firstProof: ByteView?,
-        proof: String,
         mode: VerificationMode,
         now: Int64
     ) throws(KeyboundError) -> Checked {
@@ -62,7 +60,7 @@ extension Verifier {
         guard dpopCount == 1 else { throw .make(.multipleDPoPProofs, "more than one DPoP header value") }
         return try withTokenBytes(authorization, wanted: wantsToken) { (tokenBytes) throws(KeyboundError) -> Checked in
             try withCanonicalRequestURL(url) { (requestURL) throws(KeyboundError) -> Checked in
-                try checkProof(proofBytes, proof: proof, token: tokenBytes, mode: mode, method: method,
+                try checkProof(proofBytes, token: tokenBytes, mode: mode, method: method,
                                requestURL: requestURL, now: now)
             }
         }
@@ -113,7 +111,6 @@ extension Verifier {
 
     func checkProof(
         _ proofBytes: ByteView,
-        proof: String,
         token tokenBytes: ByteView?,
         mode: VerificationMode,
         method: ByteView,
@@ -166,8 +163,9 @@ extension Verifier {
                                                signature: signature)
             else { throw .make(.proofSignature, "DPoP proof signature is not valid") }
             // 7 (prepared here, done by the caller): the replay key and the last instant the proof is acceptable.
-            let replayKey = try jti.withUnescapedString { (jtiBytes) throws(KeyboundError) -> ReplayKey in
-                try Self.replayKey(jkt: clientKey.jktBytes, jti: jtiBytes, backend: backend)
+            let (replayKey, capturedJTI) = try jti.withUnescapedString {
+                (jtiBytes) throws(KeyboundError) -> (ReplayKey, ProofJTI) in
+                (try Self.replayKey(jkt: clientKey.jktBytes, jti: jtiBytes, backend: backend), ProofJTI(jtiBytes))
             }
             let expiry = (iat + Double(policy.proofMaxAgeSeconds) + Double(policy.clockSkewSeconds)).rounded(.up)
             // Safe conversion: iat passed the window check, so |expiry| is far below 2^63.
@@ -175,7 +173,7 @@ extension Verifier {
             // A key built for this request is cached only once the whole request has verified, and never from the
             // token endpoint, where anyone may present any key (docs/design.md, "Contracts → Defaults").
             let admissible = built && mode != .tokenEndpoint ? header.jwk.map { $0.bytes.copyToArray() } : nil
-            return Checked(clientKey: clientKey, token: token, proof: proof, replayKey: replayKey,
+            return Checked(clientKey: clientKey, token: token, proofJTI: capturedJTI, replayKey: replayKey,
                            replayExpiresAt: replayExpiresAt, admissibleKeyBytes: admissible)
         }
     }

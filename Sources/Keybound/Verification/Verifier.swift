@@ -201,7 +201,7 @@ public final class Verifier: Sendable {
         case .inserted:
             if let jwk = checked.admissibleKeyBytes { proofKeys.insert(checked.clientKey, for: jwk) }
             counters.recordSuccess()
-            return VerifiedRequest(clientKey: checked.clientKey, token: checked.token, proof: checked.proof,
+            return VerifiedRequest(clientKey: checked.clientKey, token: checked.token, proofJTIBytes: checked.proofJTI,
                                    nonces: policy.nonces, now: now)
         case .replayed: throw .make(.proofReplayed, "this proof was already used")
         case .full: throw .make(.replayCacheFull, "the replay cache is at capacity")
