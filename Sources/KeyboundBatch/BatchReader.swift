@@ -72,6 +72,21 @@ public struct BatchLineSplitter {
         if overflowed || !pending.isEmpty { complete(body) }
     }
 
+    /// The lines of a whole stream, fed `chunkSize` bytes at a time (the lines do not depend on where the chunks are
+    /// cut): how the tool's tests and the fuzzer drive the splitter.
+    public static func lines(of stream: [UInt8], limit: Int, chunkSize: Int) -> [BatchInputLine] {
+        var splitter = BatchLineSplitter(limit: limit)
+        var lines: [BatchInputLine] = []
+        var start = 0
+        while start < stream.count {
+            let end = min(stream.count, start + max(1, chunkSize))
+            splitter.feed(stream[start..<end]) { lines.append($0) }
+            start = end
+        }
+        splitter.finish { lines.append($0) }
+        return lines
+    }
+
     private mutating func complete(_ body: (BatchInputLine) -> Void) {
         defer {
             pending.removeAll(keepingCapacity: true)
@@ -133,6 +148,18 @@ public struct LineReader {
 public struct BatchLine {
     public let request: DPoPRequest
     public let jkt: String?
+
+    /// The line as the tool reads it: one compact JSON object (`dpop` always an array, `authorization` and `jkt`
+    /// only when present), strings escaped per RFC 8259 §7.
+    public var jsonText: String {
+        var members = ["\"method\":" + JSONTree.quoted(request.method), "\"url\":" + JSONTree.quoted(request.url)]
+        if let authorization = request.authorization {
+            members.append("\"authorization\":" + JSONTree.quoted(authorization))
+        }
+        members.append("\"dpop\":[" + request.dpop.map(JSONTree.quoted).joined(separator: ",") + "]")
+        if let jkt { members.append("\"jkt\":" + JSONTree.quoted(jkt)) }
+        return "{" + members.joined(separator: ",") + "}"
+    }
 
     public init(request: DPoPRequest, jkt: String?) {
         self.request = request

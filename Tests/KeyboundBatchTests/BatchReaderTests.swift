@@ -30,16 +30,7 @@ struct BatchReaderTests {
     }
 
     static func split(_ stream: [UInt8], limit: Int, chunk: Int) -> [BatchInputLine] {
-        var splitter = BatchLineSplitter(limit: limit)
-        var lines: [BatchInputLine] = []
-        var start = 0
-        while start < stream.count {
-            let end = min(stream.count, start + chunk)
-            splitter.feed(stream[start..<end]) { lines.append($0) }
-            start = end
-        }
-        splitter.finish { lines.append($0) }
-        return lines
+        BatchLineSplitter.lines(of: stream, limit: limit, chunkSize: chunk)
     }
 
     @Test("the splitter agrees with the reference model for every chunk size, around the limit")
@@ -83,6 +74,22 @@ struct BatchReaderTests {
         var lines: [BatchInputLine] = []
         try LineReader(fd: pipe.fileHandleForReading.fileDescriptor).forEachLine { lines.append($0) }
         #expect(lines == [.text(Array("{\"a\":1}".utf8)), .tooLong, .text(exact), .text(Array("last".utf8))])
+    }
+
+    @Test("a decoded line written back as JSON (jsonText) decodes to the same request")
+    func jsonTextRoundTrip() throws {
+        let line = #"{"method":"GET","url":"https://a.example/p?q=\"1\"","authorization":"DPoP t\\u","dpop":"x\u0001y","jkt":"k"}"#
+        guard case .success(let parsed) = BatchLine.parse(Array(line.utf8)) else {
+            Issue.record("the line did not parse")
+            return
+        }
+        #expect(parsed.jsonText == #"{"method":"GET","url":"https://a.example/p?q=\"1\"","authorization":"DPoP t\\u","dpop":["x\u0001y"],"jkt":"k"}"#)
+        guard case .success(let again) = BatchLine.parse(Array(parsed.jsonText.utf8)) else {
+            Issue.record("jsonText did not parse")
+            return
+        }
+        #expect(again.request.url == parsed.request.url && again.request.dpop == ["x\u{01}y"] && again.jkt == "k")
+        #expect(again.request.authorization == #"DPoP t\u"#)
     }
 
     @Test("a reading failure is a BatchError, not a trap")

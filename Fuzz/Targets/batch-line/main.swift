@@ -17,16 +17,7 @@ func fail(_ message: String) -> Never {
 }
 
 func split(_ stream: [UInt8], limit: Int, chunk: Int) -> [BatchInputLine] {
-    var splitter = BatchLineSplitter(limit: limit)
-    var lines: [BatchInputLine] = []
-    var start = 0
-    while start < stream.count {
-        let end = min(stream.count, start + chunk)
-        splitter.feed(stream[start..<end]) { lines.append($0) }
-        start = end
-    }
-    splitter.finish { lines.append($0) }
-    return lines
+    BatchLineSplitter.lines(of: stream, limit: limit, chunkSize: chunk)
 }
 
 func reference(_ stream: [UInt8], limit: Int) -> [BatchInputLine] {
@@ -44,28 +35,8 @@ func reference(_ stream: [UInt8], limit: Int) -> [BatchInputLine] {
     return lines
 }
 
-/// `text` as a JSON string (RFC 8259 §7): quote, backslash and control characters escaped.
-func quoted(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
-
 func written(_ line: BatchLine) -> [UInt8] {
-    var members = ["\"method\":" + quoted(line.request.method), "\"url\":" + quoted(line.request.url)]
-    if let authorization = line.request.authorization { members.append("\"authorization\":" + quoted(authorization)) }
-    members.append("\"dpop\":[" + line.request.dpop.map(quoted).joined(separator: ",") + "]")
-    if let jkt = line.jkt { members.append("\"jkt\":" + quoted(jkt)) }
-    return Array(("{" + members.joined(separator: ",") + "}").utf8)
+    Array(line.jsonText.utf8)
 }
 
 func same(_ a: BatchLine, _ b: BatchLine) -> Bool {

@@ -67,8 +67,7 @@ struct ProofJTITests {
     func escaped() throws {
         let world = try SignedWorld()
         let verifier = try world.verifier()
-        let client = try SigningKey.generate(.es256)
-        let token = try world.token(for: client)
+        let (client, token) = try world.newClient()
         let payload = #"{"jti":"a\u0062\"c","htm":"POST","htu":"\#(DPoPBuilder.htu(of: world.url))","iat":\#(world.now),"ath":"\#(Thumbprint.accessTokenHash(token))"}"#
         let proof = try JWS.compact(headerJSON: DPoPBuilder.proofHeader(key: client), payloadJSON: payload, key: client)
         let request = DPoPRequest(method: "POST", url: world.url, authorization: "DPoP \(token)", dpop: [proof])

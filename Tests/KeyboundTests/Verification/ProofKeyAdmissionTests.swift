@@ -71,8 +71,7 @@ struct ProofKeyAdmissionTests {
     func refusedRequestNotAdmitted() throws {
         let world = try SignedWorld()
         let verifier = try world.verifier()
-        let client = try SigningKey.generate(.es256)
-        let token = try world.token(for: client)
+        let (client, token) = try world.newClient()
         let first = try world.request(client: client, token: token, jti: "once")
         _ = try verifier.verify(first, now: world.now)  // admitted: miss 1
         // A second verifier whose replay store refuses everything: the request fails at the last step.

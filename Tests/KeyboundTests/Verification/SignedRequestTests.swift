@@ -36,6 +36,12 @@ struct SignedWorld {
             key: issuerKey)
     }
 
+    /// A new ES256 client and an access token bound to it.
+    func newClient() throws(KeyboundError) -> (key: SigningKey, token: String) {
+        let client = try SigningKey.generate(.es256)
+        return (client, try token(for: client))
+    }
+
     func request(client: SigningKey, token: String, jti: String, iat: Int64? = nil, nonce: String? = nil)
         throws(KeyboundError) -> DPoPRequest
     {
@@ -76,8 +82,7 @@ struct SignedRequestTests {
     func escapedJTIIsReplay() throws {
         let world = try SignedWorld()
         let verifier = try world.verifier()
-        let client = try SigningKey.generate(.es256)
-        let token = try world.token(for: client)
+        let (client, token) = try world.newClient()
         _ = try verifier.verify(try world.request(client: client, token: token, jti: "abc"), now: world.now)
         // Build a proof whose payload spells the jti as "\u0061bc".
         let payload = DPoPBuilder.proofPayload(method: "POST", url: world.url, iat: world.now, jti: "abc",
@@ -201,8 +206,7 @@ struct SignedRequestTests {
     func revokedKeyWithCachedToken() throws {
         let world = try SignedWorld()
         let verifier = try world.verifier()
-        let client = try SigningKey.generate(.es256)
-        let token = try world.token(for: client)
+        let (client, token) = try world.newClient()
         _ = try verifier.verify(try world.request(client: client, token: token, jti: "p-1"), now: world.now)
         try verifier.revokeKey(jkt: client.thumbprint, until: world.now + 3600, now: world.now)
         #expect(throws: KeyboundError(.keyRevoked)) {
