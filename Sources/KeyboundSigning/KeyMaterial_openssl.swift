@@ -23,9 +23,9 @@ final class KeyMaterial: @unchecked Sendable {
         self.keyType = keyType
         switch keyType {
         case .ec(let curve):
-            let x = try Self.bnParam(pkey, "qx", padTo: curve.byteCount)
-            let y = try Self.bnParam(pkey, "qy", padTo: curve.byteCount)
-            let d = try Self.bnParam(pkey, "priv", padTo: curve.byteCount)
+            let x = try Self.bnParam(pkey, "qx", padTo: curve.coordinateByteCount)
+            let y = try Self.bnParam(pkey, "qy", padTo: curve.coordinateByteCount)
+            let d = try Self.bnParam(pkey, "priv", padTo: curve.coordinateByteCount)
             publicMembers = [("kty", "EC"), ("crv", curve.jwkName), ("x", enc(x)), ("y", enc(y))]
             privateMembers = [("d", enc(d))]
         case .rsa:
@@ -50,8 +50,8 @@ final class KeyMaterial: @unchecked Sendable {
 
     // MARK: - Generating
 
-    static func generateEC(_ curve: ECCurveName) throws(KeyboundError) -> KeyMaterial {
-        try generate("EC", keyType: .ec(curve)) { ctx in EVP_PKEY_CTX_set_group_name(ctx, curve.groupName) == 1 }
+    static func generateEC(_ curve: ECCurve) throws(KeyboundError) -> KeyMaterial {
+        try generate("EC", keyType: .ec(curve)) { ctx in EVP_PKEY_CTX_set_group_name(ctx, cString(curve.openSSLGroupName)) == 1 }
     }
 
     static func generateRSA(bits: Int) throws(KeyboundError) -> KeyMaterial {
@@ -80,16 +80,16 @@ final class KeyMaterial: @unchecked Sendable {
 
     // MARK: - Importing
 
-    static func importEC(_ curve: ECCurveName, x: [UInt8], y: [UInt8], d: [UInt8]) throws(KeyboundError) -> KeyMaterial
+    static func importEC(_ curve: ECCurve, x: [UInt8], y: [UInt8], d: [UInt8]) throws(KeyboundError) -> KeyMaterial
     {
-        let n = curve.byteCount
+        let n = curve.coordinateByteCount
         guard x.count == n, y.count == n, d.count == n else {
             throw KeyboundError(
                 .invalidConfiguration, reason: "the private JWK x, y or d has the wrong length for \(curve.jwkName)")
         }
         let point = [0x04] + x + y
         let pkey = try fromData("EC", bignums: [d]) { bld, bignums in
-            OSSL_PARAM_BLD_push_utf8_string(bld, cString("group"), cString(curve.staticGroupName), 0) == 1
+            OSSL_PARAM_BLD_push_utf8_string(bld, cString("group"), cString(curve.openSSLGroupName), 0) == 1
                 && point.withUnsafeBytes {
                     OSSL_PARAM_BLD_push_octet_string(bld, cString("pub"), $0.baseAddress, $0.count)
                 } == 1
@@ -255,7 +255,7 @@ final class KeyMaterial: @unchecked Sendable {
         guard signed == 1 else { throw Self.openSSLFailure("EVP_DigestSign") }
         signature.removeSubrange(length...)
         if case .ec(let curve) = keyType {
-            return try Self.rawECDSA(der: signature, byteCount: curve.byteCount)
+            return try Self.rawECDSA(der: signature, byteCount: curve.coordinateByteCount)
         }
         return signature
     }
@@ -292,15 +292,4 @@ private func enc(_ bytes: [UInt8]) -> String { Base64URL.encode(bytes) }
 /// parameters are built, so names must outlive the builder: literals are NUL-terminated and immortal.
 private func cString(_ literal: StaticString) -> UnsafePointer<CChar> {
     UnsafeRawPointer(literal.utf8Start).assumingMemoryBound(to: CChar.self)
-}
-
-extension ECCurveName {
-    /// The OpenSSL group name, as an immortal literal.
-    fileprivate var staticGroupName: StaticString {
-        switch self {
-        case .p256: "prime256v1"
-        case .p384: "secp384r1"
-        case .p521: "secp521r1"
-        }
-    }
 }

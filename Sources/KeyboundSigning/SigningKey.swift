@@ -99,7 +99,7 @@ public final class SigningKey: @unchecked Sendable {
         let material: KeyMaterial
         switch try required("kty") {
         case "EC":
-            let curve: ECCurveName
+            let curve: ECCurve
             switch try required("crv") {
             case "P-256": curve = .p256
             case "P-384": curve = .p384
@@ -181,47 +181,7 @@ public final class SigningKey: @unchecked Sendable {
 
 /// The key types signing supports.
 enum KeyType: Equatable {
-    case ec(ECCurveName)
+    case ec(ECCurve)
     case rsa
     case okp
-}
-
-/// The NIST curves of RFC 7518 §6.2.1.1.
-enum ECCurveName: Equatable {
-    case p256, p384, p521
-
-    /// The JWK `crv` name.
-    var jwkName: String {
-        switch self {
-        case .p256: "P-256"
-        case .p384: "P-384"
-        case .p521: "P-521"
-        }
-    }
-
-    /// The OpenSSL group name.
-    var groupName: String {
-        switch self {
-        case .p256: "prime256v1"
-        case .p384: "secp384r1"
-        case .p521: "secp521r1"
-        }
-    }
-
-    /// The length of a coordinate, of the private scalar and of each half of a JWS signature.
-    var byteCount: Int {
-        switch self {
-        case .p256: 32
-        case .p384: 48
-        case .p521: 66
-        }
-    }
-
-    var algorithm: JWSAlgorithm {
-        switch self {
-        case .p256: .es256
-        case .p384: .es384
-        case .p521: .es512
-        }
-    }
 }

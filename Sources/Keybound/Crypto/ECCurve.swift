@@ -29,8 +29,26 @@ package enum ECCurve: Sendable, Hashable {
         }
     }
 
+    /// The JWK `crv` name (RFC 7518 §6.2.1.1).
+    package var jwkName: String {
+        switch self {
+        case .p256: "P-256"
+        case .p384: "P-384"
+        case .p521: "P-521"
+        }
+    }
+
+    /// The group's name in OpenSSL (ANSI X9.62 / SEC 2 names), as an immortal NUL-terminated literal.
+    package var openSSLGroupName: StaticString {
+        switch self {
+        case .p256: "prime256v1"
+        case .p384: "secp384r1"
+        case .p521: "secp521r1"
+        }
+    }
+
     /// The JWS algorithm that pins this curve (RFC 7518 §3.4: ES256 ⇔ P-256, ES384 ⇔ P-384, ES512 ⇔ P-521).
-    var algorithm: JWSAlgorithm {
+    package var algorithm: JWSAlgorithm {
         switch self {
         case .p256: .es256
         case .p384: .es384

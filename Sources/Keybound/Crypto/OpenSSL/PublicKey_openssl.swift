@@ -73,12 +73,7 @@ final class OpenSSLKey: BackendPublicKey, @unchecked Sendable {
         y: ByteView,
         rejectingAs code: KeyboundError.Code
     ) throws(KeyboundError) -> OpenSSLKey {
-        let groupName: StaticString =
-            switch curve {
-            case .p256: "prime256v1"
-            case .p384: "secp384r1"
-            case .p521: "secp521r1"
-            }
+        let groupName = curve.openSSLGroupName
         // The uncompressed SEC 1 point 04 || x || y; OpenSSL's decoder checks that it lies on the curve.
         let pkey = try unsafe withScratch(capacity: 1 &+ 2 &* curve.coordinateByteCount) {
             (point: inout ScratchBuffer) throws(KeyboundError) -> OpaquePointer in
