@@ -146,15 +146,7 @@ extension ByteView {
     /// Calls `body` with a view of a string's UTF-8, without copying when the string is native.
     @inlinable
     static func with<R, E: Error>(utf8 string: String, _ body: (ByteView) throws(E) -> R) throws(E) -> R {
-        let result: Result<R, E>? = unsafe string.utf8.withContiguousStorageIfAvailable { buffer in
-            // Safe because the view lives only inside the closure, while the string's storage is borrowed.
-            do throws(E) {
-                return .success(try body(unsafe ByteView(_unsafeBytes: UnsafeRawBufferPointer(buffer))))
-            } catch {
-                return .failure(error)
-            }
-        }
-        if let result { return try result.get() }
+        if let result = withContiguousStorage(of: string.utf8, body) { return try result.get() }
         var copy = string
         copy.makeContiguousUTF8()
         return try with(utf8: copy, body)
@@ -163,15 +155,24 @@ extension ByteView {
     /// Calls `body` with a view of a substring's UTF-8, without copying when its base is native.
     @inlinable
     static func with<R, E: Error>(utf8 string: Substring, _ body: (ByteView) throws(E) -> R) throws(E) -> R {
-        let result: Result<R, E>? = unsafe string.utf8.withContiguousStorageIfAvailable { buffer in
+        if let result = withContiguousStorage(of: string.utf8, body) { return try result.get() }
+        return try with(utf8: String(string), body)
+    }
+
+    /// `body`'s result over a view of `bytes`' contiguous storage, or `nil` when they have none.
+    @inlinable
+    static func withContiguousStorage<C: Sequence<UInt8>, R, E: Error>(
+        of bytes: C,
+        _ body: (ByteView) throws(E) -> R
+    ) -> Result<R, E>? {
+        unsafe bytes.withContiguousStorageIfAvailable { buffer in
+            // Safe because the view lives only inside the closure, while the storage is borrowed.
             do throws(E) {
                 return .success(try body(unsafe ByteView(_unsafeBytes: UnsafeRawBufferPointer(buffer))))
             } catch {
                 return .failure(error)
             }
         }
-        if let result { return try result.get() }
-        return try with(utf8: String(string), body)
     }
 }
 
