@@ -73,10 +73,8 @@ enum Verdict {
 
     /// The error line for a batch input line that is not a request. `reason` is the tool's own text, never input.
     static func invalidLine(_ reason: String, algs: [String], tokenEndpoint: Bool) -> String {
-        let description = reason.replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "\"", with: "\\\"")
-        var challenge = "DPoP error=\"\(InvalidInputLineStatus.rfcError)\", error_description=\"\(description)\""
-        if !algs.isEmpty { challenge += ", algs=\"" + algs.joined(separator: " ") + "\"" }
+        let challenge = Challenge.wwwAuthenticate(
+            rfcError: InvalidInputLineStatus.rfcError, description: reason, algs: algs)
         return fields(
             code: InvalidInputLineStatus.code, name: InvalidInputLineStatus.name,
             rfcError: InvalidInputLineStatus.rfcError, status: InvalidInputLineStatus.httpStatus, reason: reason,

@@ -30,12 +30,18 @@ public enum Challenge {
     ///   - algs: The JWS algorithms the server accepts for proofs, e.g. `["ES256", "PS256"]`.
     /// - Returns: The header value, without the `WWW-Authenticate:` name.
     public static func wwwAuthenticate(for error: KeyboundError?, algs: [String]) -> String {
+        wwwAuthenticate(rfcError: error?.code.rfcError, description: error?.reason ?? "", algs: algs)
+    }
+
+    /// The same challenge for an RFC error and description that are not a ``KeyboundError`` (the CLI's own
+    /// `invalid_input_line`): `error` and `error_description` only when `rfcError` is given.
+    package static func wwwAuthenticate(rfcError: String?, description: String, algs: [String]) -> String {
         var value = "DPoP"
         var separator = " "
-        if let error, let rfcError = error.code.rfcError {
+        if let rfcError {
             value += separator + "error=\"" + quotedContent(rfcError, keepingSpace: false) + "\""
             separator = ", "
-            value += separator + "error_description=\"" + quotedContent(error.reason, keepingSpace: true) + "\""
+            value += separator + "error_description=\"" + quotedContent(description, keepingSpace: true) + "\""
         }
         let names = algs.filter { !$0.isEmpty }.map { quotedContent($0, keepingSpace: false) }
         if !names.isEmpty {
