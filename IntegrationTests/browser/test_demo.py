@@ -166,10 +166,10 @@ def test_captured_token_and_proofs_get_nothing_outside_the_browser(driver, demo_
     token, proof, url = captured["accessToken"], captured["proof"], captured["url"]
     assert url == demo_url + "/api/me"
 
-    # The token alone, as a bearer token: refused.
+    # The token alone, as a bearer token: refused, the scheme first (RFC 6750 §3.1: a bare challenge).
     status, body, headers = send("GET", url, authorization=f"Bearer {token}")
-    assert status == 401 and body["code"] == "missing_dpop_proof", body
-    assert headers["WWW-Authenticate"].startswith("DPoP")
+    assert status == 401 and body["code"] == "unsupported_scheme", body
+    assert headers["WWW-Authenticate"].startswith("DPoP") and "error=" not in headers["WWW-Authenticate"]
     # The token alone under the DPoP scheme: refused too.
     status, body, _ = send("GET", url, authorization=f"DPoP {token}")
     assert status == 401 and body["code"] == "missing_dpop_proof", body

@@ -1485,6 +1485,10 @@ def d7(g: Gen):
         ("two DPoP values", lambda: setattr(r, "dpop", lambda p: [p, p]), 104),
         ("proxy-combined DPoP value", lambda: setattr(r, "dpop", lambda p: [p + ", " + p]), 200),
         ("no DPoP header", lambda: setattr(r, "dpop", lambda p: []), 103),
+        # Scheme before proof (RFC 6750 §3.1): another scheme and no DPoP header is 101, not 103.
+        ("another scheme, no DPoP header",
+         lambda: (setattr(r, "auth", lambda t: rng.choice(["Bearer ", "Basic "]) + t), setattr(r, "dpop", lambda p: [])),
+         101),
         ("empty DPoP value", lambda: setattr(r, "dpop", lambda p: [""]), 200),
         ("DPoP value with surrounding spaces", lambda: setattr(r, "dpop", lambda p: [" " + p + " "]), 200),
         ("no Authorization", lambda: setattr(r, "auth", lambda t: None), 100),

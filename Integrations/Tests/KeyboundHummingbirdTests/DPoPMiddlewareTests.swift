@@ -137,11 +137,13 @@ struct DPoPMiddlewareTests {
         let token = try fixture.token()
         let proof = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await app(verifier).test(.router) { client in
-            // Alone, as a stolen bearer token would be sent: no proof.
+            // Alone, as a stolen bearer token would be sent: no proof. The scheme is decided first (RFC 6750 §3.1):
+            // unsupported_scheme with a bare challenge, not missing_dpop_proof.
             let alone = try await client.execute(
                 uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [], scheme: "Bearer"))
             #expect(alone.status == .unauthorized)
-            #expect(alone.code == "missing_dpop_proof")
+            #expect(alone.code == "unsupported_scheme")
+            #expect(alone.headers[.wwwAuthenticate]?.contains("error=") == false)
             // With a valid proof but the Bearer scheme (RFC 9449 §7.1: DPoP-bound tokens use the DPoP scheme).
             let withProof = try await client.execute(
                 uri: "/api/orders", method: .get,
