@@ -163,7 +163,7 @@ KB_API const char *KB_NONNULL kb_version_string(void);
 
 /* ===== Crypto backends ===== */
 
-/* The crypto library a verifier runs on (issue 10). KB_BACKEND_DEFAULT is the library's own default: OpenSSL when
+/* The crypto library a verifier runs on. KB_BACKEND_DEFAULT is the library's own default: OpenSSL when
  * the library was built with it (scripts/build-capi.sh, the usual flavour), swift-crypto in the flavour built with
  * scripts/build-capi.sh --backend swift-crypto, which links no libcrypto. Every rule Keybound enforces holds
  * identically on both; see docs/backends.md for which to choose. */

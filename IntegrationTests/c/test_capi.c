@@ -1096,7 +1096,7 @@ static void test_threads(void) {
     kb_verifier_free(v);
 }
 
-/* The crypto backends (issue 10): the library's default, the availability query, and a verifier per backend.
+/* The crypto backends: the library's default, the availability query, and a verifier per backend.
  * KB_EXPECT_BACKEND (openssl or swift-crypto), when set, is the default this flavour must report. */
 static void test_backends(void) {
     const char *name = kb_backend_name();

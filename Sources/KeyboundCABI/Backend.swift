@@ -10,7 +10,7 @@ import Keybound
 import KeyboundSwiftCrypto
 #endif
 
-/// The crypto backends of this library (issue 10): OpenSSL when built with the trait `OpenSSL` (the usual flavour),
+/// The crypto backends of this library: OpenSSL when built with the trait `OpenSSL` (the usual flavour),
 /// swift-crypto when built with `SwiftCrypto` (`scripts/build-capi.sh --backend swift-crypto` builds it alone, with
 /// no libcrypto).
 enum CABIBackend {

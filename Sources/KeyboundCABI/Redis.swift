@@ -8,7 +8,7 @@ public import CKeyboundRedis
 import Keybound
 import KeyboundRedis
 
-/// What a `kb_redis_store` holds: the Redis store with an in-process cache in front (issue 7).
+/// What a `kb_redis_store` holds: the Redis store with an in-process cache in front.
 final class RedisStoreBox: OpaqueHandle, Sendable {
     let store: LayeredReplayStore
 

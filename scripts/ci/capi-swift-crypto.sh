@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # This source file is part of the Keybound open source project.
 #===----------------------------------------------------------------------===#
-# CI for the swift-crypto flavour of the C library (issue 10): builds libkeybound.so with
+# CI for the swift-crypto flavour of the C library: builds libkeybound.so with
 # `scripts/build-capi.sh --backend swift-crypto` (traits: no OpenSSL, SwiftCrypto) into dist-swift-crypto/, checks
 # that it exports only kb_* (every function keybound.h declares), that ldd shows no libcrypto (only libc, libm,
 # libstdc++, libgcc_s and the loader), and runs the same C tests as scripts/ci/capi.sh: plain, under ASan+UBSan and
