@@ -156,13 +156,7 @@ public final class Verifier: Sendable {
         mode: VerificationMode = .resource,
         now: Int64
     ) throws(KeyboundError) -> VerifiedRequest {
-        do throws(KeyboundError) {
-            let checked = try check(request, mode: mode, now: now)
-            return try finish(checked, try recordSynchronously(checked, now: now), now: now)
-        } catch {
-            counters.record(error.code)
-            throw error
-        }
+        try verifying({ () throws(KeyboundError) -> Checked in try check(request, mode: mode, now: now) }, now: now)
     }
 
     /// Verifies one request, awaiting the replay store when it does network I/O (nothing else suspends).
@@ -171,19 +165,42 @@ public final class Verifier: Sendable {
         mode: VerificationMode = .resource,
         now: Int64
     ) async throws(KeyboundError) -> VerifiedRequest {
+        try await verifying({ () throws(KeyboundError) -> Checked in try check(request, mode: mode, now: now) }, now: now)
+    }
+
+    // MARK: - The skeleton of every entry point
+
+    /// Checks 1–6 (`check`), the replay insert (check 7), then the result; a refusal is counted once, by its code.
+    /// The synchronous entry points (a ``DPoPRequest``, borrowed bytes) share it.
+    func verifying(_ check: () throws(KeyboundError) -> Checked, now: Int64) throws(KeyboundError) -> VerifiedRequest {
         do throws(KeyboundError) {
-            let checked = try check(request, mode: mode, now: now)
-            let outcome: ReplayInsertResult
-            switch replayStore {
-            case .inProcess(let cache): outcome = cache.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-            case .sync(let store): outcome = store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-            case .async(let store):
-                outcome = await store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-            }
-            return try finish(checked, outcome, now: now)
+            let checked = try check()
+            return try finish(checked, try recordSynchronously(checked, now: now), now: now)
         } catch {
             counters.record(error.code)
             throw error
+        }
+    }
+
+    /// The same skeleton for the `async` entry point: only the replay insert may suspend.
+    func verifying(_ check: () throws(KeyboundError) -> Checked, now: Int64) async throws(KeyboundError)
+        -> VerifiedRequest
+    {
+        do throws(KeyboundError) {
+            let checked = try check()
+            return try finish(checked, await record(checked, now: now), now: now)
+        } catch {
+            counters.record(error.code)
+            throw error
+        }
+    }
+
+    /// Check 7, awaiting a store that does network I/O.
+    func record(_ checked: Checked, now: Int64) async -> ReplayInsertResult {
+        switch replayStore {
+        case .inProcess(let cache): cache.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+        case .sync(let store): store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+        case .async(let store): await store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
         }
     }
 
