@@ -35,4 +35,31 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Parse.compactJWS.proof") { benchmark in
         for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.decodeCompactJWS(proof)) }
     }
+
+    // Bounded work (docs/design.md "Contracts → Bounded work"): 512 members (the most an object may have) whose
+    // names collide under an unkeyed hash, against random names of the same lengths, escapes and byte size. The
+    // two should cost the same; the third benchmark reports colliding ÷ random × 100 (at most 200 is the contract).
+    let hostile = HostileJSON.objects()
+    Benchmark("Parse.json.512members.randomNames") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.parseJSONObject(hostile.random)) }
+    }
+    Benchmark("Parse.json.512members.collidingNames") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.parseJSONObject(hostile.colliding)) }
+    }
+    let ratio = BenchmarkMetric.custom("colliding ÷ random × 100", polarity: .prefersSmaller, useScalingFactor: false)
+    Benchmark(
+        "Parse.json.512members.collidingOverRandom",
+        configuration: .init(metrics: [ratio], maxDuration: .seconds(2), maxIterations: 50)
+    ) { benchmark in
+        let clock = ContinuousClock()
+        for _ in benchmark.scaledIterations {
+            var random = Duration.zero, colliding = Duration.zero
+            for _ in 0..<8 {
+                random += clock.measure { blackHole(try? BenchmarkStages.parseJSONObject(hostile.random)) }
+                colliding += clock.measure { blackHole(try? BenchmarkStages.parseJSONObject(hostile.colliding)) }
+            }
+            let share = colliding / random
+            benchmark.measurement(ratio, Int((share * 100).rounded()))
+        }
+    }
 }

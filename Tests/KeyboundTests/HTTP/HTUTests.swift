@@ -138,7 +138,7 @@ private let d8MustAccept: [String] = [
     "https://rs.example.com/api/%69tems",  // unreserved "i" decoded
     "https://rs.example.com/%61pi/items",
     "https://rs.example.com/api/./x/../items",  // dot segments
-    "https://rs.example.com/api/items?query=1",  // query ignored (DESIGN table)
+    "https://rs.example.com/api/items?query=1",  // query ignored (docs/design.md table)
     "https://rs.example.com/api/items#frag",  // fragment ignored
     "https://rs.example.com/api/items?q#f",
     "https://rs.example.com:/api/items",  // empty port means the default
