@@ -3,6 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
+import KeyboundSigning
 import Testing
 
 @testable import Keybound
@@ -648,5 +649,58 @@ struct HTUTests {
         // A base of only a host: the target alone.
         #expect(try canonical(base: "https://h", path: "/../../a") == "https://h/a")
         #expect(try canonical(base: "https://h/", path: "/..") == "https://h/")
+    }
+}
+
+/// The same rules end to end: signed proofs against ``Verifier`` (whose request-URL buffer is sized by
+/// ``HTU/canonicalCapacity(for:)``).
+@Suite("htu through the verifier")
+struct HTUVerifierTests {
+    @Test("raw characters and non-ASCII UTF-8 in the request URL match their escapes in htu, either way round")
+    func rawCharacters() throws {
+        let world = try SignedWorld()
+        let verifier = try world.verifier()
+        let client = try SigningKey.generate(.es256)
+        let token = try world.token(for: client)
+        let raw = "https://api.example.com/q/x^y/é|[1]{`}"
+        let escaped = "https://api.example.com/q/x%5ey/%C3%A9%7c%5B1%5D%7B%60%7D"
+        for (n, (proofURL, requestURL)) in [(escaped, raw + "?a=é"), (raw, escaped), (raw, raw)].enumerated() {
+            let proof = try DPoPBuilder.proof(
+                key: client, method: "GET", url: proofURL, iat: world.now, jti: "raw-\(n)", accessToken: token)
+            let request = DPoPRequest(method: "GET", url: requestURL, authorization: "DPoP \(token)", dpop: [proof])
+            #expect(throws: Never.self) { try verifier.verify(request, now: world.now) }
+        }
+        let proof = try DPoPBuilder.proof(
+            key: client, method: "GET", url: raw, iat: world.now, jti: "raw-x", accessToken: token)
+        for refused in ["https://api.example.com/q/x y", "https://api.example.com/q/x\"y", "https://api.example.com/q/x\\y"] {
+            let request = DPoPRequest(method: "GET", url: refused, authorization: "DPoP \(token)", dpop: [proof])
+            #expect(throws: KeyboundError(.proofHTU)) { try verifier.verify(request, now: world.now) }
+        }
+    }
+
+    @Test("behind a proxy: the target's dot segments stay under the base URL's path")
+    func baseURLDotSegments() throws {
+        let world = try SignedWorld()
+        let verifier = try world.verifier { $0.externalBaseURL = "https://api.example.com/api/" }
+        let client = try SigningKey.generate(.es256)
+        let token = try world.token(for: client)
+        let cases: [(htu: String, target: String, ok: Bool)] = [
+            ("https://api.example.com/api/internal", "/a/../../internal", true),
+            ("https://api.example.com/api/internal", "/%2E%2E/%2e%2E/internal?x=1", true),
+            ("https://api.example.com/internal", "/a/../../internal", false),
+            ("https://api.example.com/internal", "/%2E%2E/internal", false),
+            ("https://api.example.com/api/", "/../..", true),
+            ("https://api.example.com/api/x^y", "/x^y", true),
+        ]
+        for (n, c) in cases.enumerated() {
+            let proof = try DPoPBuilder.proof(
+                key: client, method: "GET", url: c.htu, iat: world.now, jti: "base-\(n)", accessToken: token)
+            let request = DPoPRequest(method: "GET", url: c.target, authorization: "DPoP \(token)", dpop: [proof])
+            if c.ok {
+                #expect(throws: Never.self, "\(c.target)") { try verifier.verify(request, now: world.now) }
+            } else {
+                #expect(throws: KeyboundError(.proofHTU), "\(c.target)") { try verifier.verify(request, now: world.now) }
+            }
+        }
     }
 }
