@@ -36,7 +36,9 @@ enum JSON {
         failingWith code: KeyboundError.Code
     ) throws(KeyboundError) -> JSONValue {
         // Each member name needs one 16-byte entry in the duplicate table; names are strings, and every string
-        // takes at least two quote characters, so counting quotes bounds the table.
+        // takes at least two quote characters, so counting quotes bounds the table. So does the member bound: the
+        // table only holds the names of the objects still open, at most one per nesting level, each with at most
+        // `maximumMembers` names (the next one is refused before it is recorded).
         probeWork(.jsonParsedBytes, document.count)
         var quotes = 0
         var i = 0
@@ -44,8 +46,10 @@ enum JSON {
             if document[i] == UInt8(ascii: "\"") { quotes &+= 1 }
             i &+= 1
         }
-        return try withScratch(capacity: (quotes / 2) &* 16) { (names) throws(KeyboundError) -> JSONValue in
-            var parser = Validator(bytes: document, code: code, maxDepth: min(maxDepth, depthCeiling), names: names)
+        let depth = min(maxDepth, depthCeiling)
+        let entries = min(quotes / 2, maximumMembers &* max(depth, 1))
+        return try withScratch(capacity: entries &* 16) { (names) throws(KeyboundError) -> JSONValue in
+            var parser = Validator(bytes: document, code: code, maxDepth: depth, names: names)
             let root = try parser.parseDocument()
             names = parser.names
             return root
