@@ -41,8 +41,9 @@
 package enum HTU {
     /// The longest `htu` ``matches(htu:canonicalRequestURL:)`` accepts, in bytes of the claim as written (before
     /// normalisation): a whole proof is at most 8 KiB (docs/design.md "Contracts → Defaults"), so a longer `htu`
-    /// cannot come from an acceptable proof. Its canonical form can be longer, up to `3 × maximumLength + 1` bytes
-    /// (see ``canonicalCapacity(for:)``); it is refused before any of it is read.
+    /// cannot come from an acceptable proof, and is refused before any of it is read. The canonical form of an
+    /// accepted `htu` can be longer than the claim, up to `3 × maximumLength + 1` bytes when every byte is one that
+    /// is percent-encoded (see ``canonicalCapacity(for:)``).
     package static var maximumLength: Int { 8192 }
 
     /// The room ``normalize(_:into:failingWith:)`` needs for `uri`: its length, plus one byte for the `/` of an empty
