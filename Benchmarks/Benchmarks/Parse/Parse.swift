@@ -7,7 +7,8 @@ import Benchmark
 import BenchmarkFixtures
 @_spi(Benchmarks) import Keybound
 
-/// Base64url, the strict JSON reader and compact JWS decoding, for a typical proof and for maximum sizes.
+/// Base64url, the strict JSON reader and compact JWS decoding, for a typical proof and for maximum sizes, and the
+/// JSON reader on member names chosen to collide (bounded work).
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal, .instructions], maxDuration: .seconds(2))
@@ -34,5 +35,43 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("Parse.compactJWS.proof") { benchmark in
         for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.decodeCompactJWS(proof)) }
+    }
+
+    // Bounded work (docs/design.md "Contracts → Bounded work"): 512 members (the most an object may have) whose
+    // names collide under an unkeyed hash, against random names of the same lengths, escapes and byte size. The
+    // two should cost the same; the third benchmark reports colliding ÷ random × 100 (at most 200 is the contract).
+    // The objects are built in each benchmark's setup hook, so only the process that measures it pays for them.
+    let hostile = Prepared<(colliding: [UInt8], random: [UInt8])>()
+    Benchmark("Parse.json.512members.randomNames") { benchmark in
+        let random = hostile.value.random
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.parseJSONObject(random)) }
+    } setup: {
+        hostile.set(HostileJSON.objects())
+    }
+    Benchmark("Parse.json.512members.collidingNames") { benchmark in
+        let colliding = hostile.value.colliding
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.parseJSONObject(colliding)) }
+    } setup: {
+        hostile.set(HostileJSON.objects())
+    }
+    let ratio = BenchmarkMetric.custom("colliding ÷ random × 100", polarity: .prefersSmaller, useScalingFactor: false)
+    Benchmark(
+        "Parse.json.512members.collidingOverRandom",
+        configuration: .init(metrics: [ratio], maxDuration: .seconds(2), maxIterations: 50)
+    ) { benchmark in
+        let (colliding, random) = hostile.value
+        let clock = ContinuousClock()
+        for _ in benchmark.scaledIterations {
+            var randomTime = Duration.zero, collidingTime = Duration.zero
+            for _ in 0..<8 {
+                randomTime += clock.measure { blackHole(try? BenchmarkStages.parseJSONObject(random)) }
+                collidingTime += clock.measure { blackHole(try? BenchmarkStages.parseJSONObject(colliding)) }
+            }
+            benchmark.measurement(ratio, Int((collidingTime / randomTime * 100).rounded()))
+        }
+    } setup: {
+        hostile.set(HostileJSON.objects())
     }
 }

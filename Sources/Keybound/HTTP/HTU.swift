@@ -6,7 +6,7 @@
 /// Normalisation and comparison of the DPoP `htu` claim against the request URL (RFC 9449 §4.3 check 9).
 ///
 /// Both sides are parsed as absolute `http`/`https` URIs (RFC 3986 §3) and reduced to the canonical form
-/// `scheme://host[:port]path` described in DESIGN "Contracts → htu":
+/// `scheme://host[:port]path` described in docs/design.md "Contracts → htu":
 ///
 /// - scheme and host are lower-cased, ASCII only (RFC 3986 §6.2.2.1); no IDN mapping, no trailing-dot folding;
 /// - the default port (80 for `http`, 443 for `https`) is dropped, and so is an empty port (`host:`), which
@@ -16,28 +16,54 @@
 /// - percent-escapes of unreserved characters are decoded, every other escape is upper-cased, in the host as
 ///   well as in the path (RFC 3986 §6.2.2.1, §6.2.2.2); a letter decoded in the host is lower-cased;
 /// - dot segments are removed (RFC 3986 §5.2.4, §6.2.2.3), after decoding, so `%2E%2E` is a dot segment;
-/// - the path is otherwise kept byte for byte (case-sensitive, no trailing-slash folding, `%2F` stays `%2F`);
+/// - the path is otherwise kept byte for byte (case-sensitive, no trailing-slash folding, `%2F` stays `%2F`),
+///   except for the characters outside RFC 3986 that browsers and curl send raw: `|`, `[`, `]`, `^`, `{`, `}`,
+///   `` ` `` and the bytes of non-ASCII UTF-8 are percent-encoded with upper-case hex (`^` becomes `%5E`, `é`
+///   becomes `%C3%A9`), exactly as their escapes are normalised, so the raw and the escaped spelling compare equal;
 /// - an IPv6 literal is validated against RFC 3986's `IPv6address` and its hex digits lower-cased, but not
 ///   otherwise rewritten (no RFC 5952 compression); IPvFuture and zone identifiers are refused;
 /// - query and fragment are dropped. Since nothing in them is compared, they are only checked for bytes that can
-///   never appear in a URI (controls, space, DEL, non-ASCII); raw `|`, `{` or a stray `%` there is tolerated,
-///   as browsers send them unescaped in queries.
+///   never appear in a URI (controls, space, DEL, malformed UTF-8); raw `|`, `{`, `"`, non-ASCII UTF-8 or a stray
+///   `%` there is tolerated, as browsers and curl send them unescaped in queries.
 ///
 /// Refused: an empty input, a relative reference, another scheme, a missing authority, userinfo, an empty or
-/// invalid host, a malformed `%` escape in the host or path, a port outside 1–65535 or with non-digits,
-/// and any byte that RFC 3986 does not allow where it occurs (this includes surrounding whitespace).
+/// invalid host, a malformed `%` escape in the host or path, a port outside 1–65535 or with non-digits, and any
+/// other byte that RFC 3986 does not allow where it occurs: in a path, control bytes, space, `"`, `<`, `>`, `\`
+/// and malformed UTF-8 (this includes surrounding whitespace); in a host, anything outside `reg-name` or an
+/// IPv6 literal (so raw non-ASCII there too: no IDN mapping).
+///
+/// With a configured external base URL (servers behind proxies), the request's origin-form target first has its
+/// own dot segments removed as an absolute path, so it can never climb above `/`, and is then joined to the base
+/// without its trailing slash: base `https://rs.example.net/api/` and target `/a/../../internal` give
+/// `https://rs.example.net/api/internal` (``normalize(base:originFormPath:into:failingWith:)``).
 ///
 /// The functions are `internal` rather than `package` because ``ByteView`` and ``ScratchBuffer`` are internal.
 package enum HTU {
-    /// The longest `htu` ``matches(htu:canonicalRequestURL:)`` accepts, in bytes: a whole proof is at most
-    /// 8 KiB (DESIGN "Contracts → Defaults"), so a longer `htu` cannot come from an acceptable proof.
+    /// The longest `htu` ``matches(htu:canonicalRequestURL:)`` accepts, in bytes of the claim as written (before
+    /// normalisation): a whole proof is at most 8 KiB (docs/design.md "Contracts → Defaults"), so a longer `htu`
+    /// cannot come from an acceptable proof, and is refused before any of it is read. The canonical form of an
+    /// accepted `htu` can be longer than the claim, up to `3 × maximumLength + 1` bytes when every byte is one that
+    /// is percent-encoded (see ``canonicalCapacity(for:)``).
     package static var maximumLength: Int { 8192 }
+
+    /// The room ``normalize(_:into:failingWith:)`` needs for `uri`: its length, plus one byte for the `/` of an empty
+    /// path, plus two bytes for every byte that may be percent-encoded (`|`, `[`, `]`, `^`, `{`, `}`, `` ` `` and
+    /// bytes above 0x7F). At most `3 × uri.count + 1`; found in one pass without decoding anything.
+    static func canonicalCapacity(for uri: ByteView) -> Int {
+        requiredCapacity(URIBytes(head: uri, tail: uri[0..<0]))
+    }
+
+    /// The room ``normalize(base:originFormPath:into:failingWith:)`` needs for `base` and `originFormPath`.
+    static func canonicalCapacity(base: ByteView, originFormPath: ByteView) -> Int {
+        requiredCapacity(URIBytes(head: base, tail: originFormPath))
+    }
 
     /// Normalises an absolute `http`/`https` URI and appends its canonical form `scheme://host[:port]path`
     /// (query and fragment dropped) to `out`.
     ///
-    /// The canonical form is never longer than the input plus one byte (the `/` of an empty path), and the
-    /// input is refused unless `out` has room for that much.
+    /// The canonical form is never longer than ``canonicalCapacity(for:)`` (the input, plus one byte for the `/` of
+    /// an empty path, plus two for each byte that may be percent-encoded), and the input is refused unless `out` has
+    /// room for that much.
     ///
     /// - Parameters:
     ///   - uri: The URI's bytes, with nothing around them.
@@ -60,11 +86,18 @@ package enum HTU {
     }
 
     /// Appends the canonical request URL made of a configured external base URL and the request's
-    /// origin-form target: `canonical(B without its trailing slash + originFormPath)`.
+    /// origin-form target (docs/design.md "Contracts → htu").
     ///
     /// `base` must itself be an absolute `http`/`https` URI with a host and without query or fragment.
     /// `originFormPath` is the request-target in origin-form (RFC 9110 §3.2.1, RFC 9112 §3.2.1):
     /// `absolute-path [ "?" query ]`, so it starts with `/` and carries no fragment.
+    ///
+    /// The result is the canonical base (its own dot segments removed, then its trailing slash, if any, dropped)
+    /// followed by the canonical target path, whose dot segments (`.`, `..`, `%2E`, `%2e`, any mix) are removed as
+    /// an absolute path of its own (RFC 3986 §5.2.4): the target can never climb above its `/` into the base's
+    /// path, so base `https://rs.example.net/api/` with target `/a/../../internal` is
+    /// `https://rs.example.net/api/internal`, and a target of only `..` segments is the base's directory itself.
+    /// Needs ``canonicalCapacity(base:originFormPath:)`` bytes of room in `out`.
     ///
     /// - Parameters:
     ///   - base: The external base URL, e.g. `https://api.example.com/v1/`.
@@ -94,9 +127,7 @@ package enum HTU {
             // path supply the host.
             try canonicalize(URIBytes(head: base, tail: base[0..<0]), into: &out, code: code)
             out.removeLast(out.count &- start)
-            var baseCount = base.count
-            if baseCount > 0 && base[baseCount &- 1] == .slash { baseCount &-= 1 }
-            try canonicalize(URIBytes(head: base[0..<baseCount], tail: originFormPath), into: &out, code: code)
+            try canonicalize(URIBytes(head: base, tail: originFormPath), into: &out, code: code, joinsTail: true)
         } catch {
             out.removeLast(out.count &- start)
             throw error
@@ -105,8 +136,9 @@ package enum HTU {
 
     /// True iff `htu` names the same resource as the request URL (RFC 9449 §4.3 check 9).
     ///
-    /// `htu` is normalised into stack scratch (no heap allocation) and compared byte for byte with
-    /// `canonicalRequestURL`, which must already be canonical (made by one of the `normalize` functions).
+    /// `htu` is normalised into the thread's scratch arena (no heap allocation: at most `3 × maximumLength + 1`
+    /// bytes) and compared byte for byte with `canonicalRequestURL`, which must already be canonical (made by one
+    /// of the `normalize` functions).
     ///
     /// - Throws: ``KeyboundError/Code/proofHTU`` when `htu` is refused (see ``HTU``) or longer than
     ///   ``maximumLength``.
@@ -114,7 +146,7 @@ package enum HTU {
         guard htu.count <= maximumLength else {
             throw KeyboundError.make(.proofHTU, "htu is longer than the limit")
         }
-        return try withScratch(capacity: htu.count &+ 1) {
+        return try withScratch(capacity: canonicalCapacity(for: htu)) {
             (scratch: inout ScratchBuffer) throws(KeyboundError) -> Bool in
             try normalize(htu, into: &scratch, failingWith: .proofHTU)
             return scratch.view.elementsEqual(canonicalRequestURL)
@@ -137,18 +169,37 @@ extension HTU {
         }
     }
 
+    /// The room the canonical form of `source` can take: every output byte stands for at least one input byte,
+    /// except the "/" of an empty path and the two hex digits of a byte that is percent-encoded.
+    private static func requiredCapacity(_ source: URIBytes) -> Int {
+        var encodable = 0
+        var index = 0
+        let count = source.count
+        while index < count {
+            if source[index].mayBePercentEncoded { encodable &+= 1 }
+            index &+= 1
+        }
+        return count &+ 1 &+ 2 &* encodable
+    }
+
     /// Parses `source` as an absolute http(s) URI and appends its canonical form. May leave partial output on
     /// failure; the callers roll it back.
+    ///
+    /// With `joinsTail`, `source.head` is a base URL without query or fragment and `source.tail` an origin-form
+    /// target: the base's path and the target's path are normalised separately, the base's trailing slash is
+    /// dropped, and the target's dot segments stop at the target's own root.
     private static func canonicalize(
         _ source: URIBytes,
         into out: inout ScratchBuffer,
-        code: KeyboundError.Code
+        code: KeyboundError.Code,
+        joinsTail: Bool = false
     ) throws(KeyboundError) {
         let count = source.count
         guard count > 0 else { throw KeyboundError.make(code, "URI is empty") }
-        // Every output byte stands for at least one input byte, except the "/" of an empty path: with this
-        // room, no append below can overflow.
-        guard count < out.remaining else { throw KeyboundError.make(code, "URI is longer than the buffer") }
+        // With this room, no append below can overflow.
+        guard requiredCapacity(source) <= out.remaining else {
+            throw KeyboundError.make(code, "URI is longer than the buffer")
+        }
 
         // scheme ":" "//" (RFC 3986 §3.1, §3.2; RFC 9110 §4.2.1 and §4.2.2 require an authority).
         guard source[0].isASCIILetter else {
@@ -197,7 +248,20 @@ extension HTU {
         index = authorityEnd
         var pathEnd = index
         while pathEnd < count && source[pathEnd] != .question && source[pathEnd] != .hash { pathEnd &+= 1 }
-        if index == pathEnd {
+        if joinsTail {
+            // The base has no query or fragment, and the target starts with "/": the authority and the base's path
+            // end where the target starts.
+            let split = source.head.count
+            guard authorityEnd <= split && pathEnd >= split else {
+                throw KeyboundError.make(code, "base URL and request target do not join")
+            }
+            if authorityEnd < split {
+                try appendPath(source, from: authorityEnd, to: split, into: &out, code: code)
+                // The base without its trailing slash (after its own dot segments are gone).
+                if out[out.count &- 1] == .slash { out.removeLast(1) }
+            }
+            try appendPath(source, from: split, to: pathEnd, into: &out, code: code)
+        } else if index == pathEnd {
             out.append(UInt8.slash)
         } else {
             try appendPath(source, from: index, to: pathEnd, into: &out, code: code)
@@ -205,10 +269,14 @@ extension HTU {
         index = pathEnd
         while index < count {
             // "?" and "#" themselves are visible ASCII; nothing more is asked of a part that is not compared.
-            guard source[index].isVisibleASCII else {
+            let byte = source[index]
+            if byte.isVisibleASCII {
+                index &+= 1
+            } else if let length = utf8SequenceLength(source, at: index, end: count) {
+                index &+= length
+            } else {
                 throw KeyboundError.make(code, "URI query or fragment has a byte not allowed in a URI")
             }
-            index &+= 1
         }
     }
 
@@ -293,8 +361,10 @@ extension HTU {
         }
     }
 
-    /// Appends the path `source[start..<end]`, which starts with `/`, with escapes normalised and dot segments
-    /// removed (RFC 3986 §5.2.4), one segment at a time.
+    /// Appends the path `source[start..<end]`, which starts with `/`, with escapes normalised, raw characters that
+    /// browsers and curl send (`|`, `[`, `]`, `^`, `{`, `}`, `` ` ``, non-ASCII UTF-8) percent-encoded, and dot
+    /// segments removed (RFC 3986 §5.2.4, after decoding, so `%2E%2E` is `..`), one segment at a time. Dot segments
+    /// never remove anything appended before this call: the path is normalised as an absolute path of its own.
     private static func appendPath(
         _ source: URIBytes,
         from start: Int,
@@ -319,6 +389,12 @@ extension HTU {
                 } else if byte.isPathCharacter {
                     out.append(byte)
                     index &+= 1
+                } else if byte.isRawPathCharacter {
+                    appendPercentEncoded(byte, into: &out)
+                    index &+= 1
+                } else if let length = utf8SequenceLength(source, at: index, end: end) {
+                    for k in 0..<length { appendPercentEncoded(source[index &+ k], into: &out) }
+                    index &+= length
                 } else {
                     throw KeyboundError.make(code, "URI path has a byte not allowed in a path")
                 }
@@ -364,10 +440,43 @@ extension HTU {
         if byte.isUnreserved {
             out.append(lowercasing ? byte.lowercasedASCII : byte)
         } else {
-            out.append(UInt8.percent)
-            out.append(upperHexDigit(byte &>> 4))
-            out.append(upperHexDigit(byte & 0x0F))
+            appendPercentEncoded(byte, into: &out)
         }
+    }
+
+    /// Appends `%XX` with upper-case hex (RFC 3986 §2.1, §6.2.2.1).
+    private static func appendPercentEncoded(_ byte: UInt8, into out: inout ScratchBuffer) {
+        out.append(UInt8.percent)
+        out.append(upperHexDigit(byte &>> 4))
+        out.append(upperHexDigit(byte & 0x0F))
+    }
+
+    /// The length of the well-formed non-ASCII UTF-8 sequence at `index` that ends by `end` (Unicode Table 3-7: no
+    /// overlong forms, no surrogates, nothing above U+10FFFF), or `nil`.
+    private static func utf8SequenceLength(_ source: URIBytes, at index: Int, end: Int) -> Int? {
+        let lead = source[index]
+        var need = 0
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: need = 1
+        case 0xE0: need = 2; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: need = 2
+        case 0xED: need = 2; high = 0x9F
+        case 0xF0: need = 3; low = 0x90
+        case 0xF1...0xF3: need = 3
+        case 0xF4: need = 3; high = 0x8F
+        default: return nil
+        }
+        guard end &- index > need else { return nil }
+        let second = source[index &+ 1]
+        guard second >= low && second <= high else { return nil }
+        var k = 2
+        while k <= need {
+            guard source[index &+ k] & 0xC0 == 0x80 else { return nil }
+            k &+= 1
+        }
+        return need &+ 1
     }
 
     private static func upperHexDigit(_ nibble: UInt8) -> UInt8 {
@@ -482,6 +591,21 @@ extension UInt8 {
 
     /// pchar without pct-encoded: unreserved / sub-delims / ":" / "@" (RFC 3986 §3.3).
     fileprivate var isPathCharacter: Bool { isUnreserved || isSubDelimiter || self == .colon || self == .at }
+
+    /// The ASCII characters outside RFC 3986 that browsers and curl send raw in a path, percent-encoded before
+    /// comparison: `|`, `[`, `]`, `^`, `{`, `}`, `` ` `` (docs/design.md "Contracts → htu").
+    fileprivate var isRawPathCharacter: Bool {
+        switch self {
+        case UInt8(ascii: "|"), .leftBracket, .rightBracket, UInt8(ascii: "^"), UInt8(ascii: "{"), UInt8(ascii: "}"),
+            UInt8(ascii: "`"):
+            true
+        default:
+            false
+        }
+    }
+
+    /// A byte whose canonical form may take three bytes: a raw path character or a byte of non-ASCII UTF-8.
+    fileprivate var mayBePercentEncoded: Bool { self >= 0x80 || isRawPathCharacter }
 
     fileprivate var hexValue: UInt8? {
         switch self {

@@ -174,16 +174,15 @@ public final class JWKSet: Sendable {
         return kid.stringValue()
     }
 
+    /// The pre-filter of a `kid` lookup: keyed per process (``KeyedHash``), since the looked-up `kid` comes from a
+    /// request and must not be able to aim full comparisons at the set's entries (docs/design.md "Contracts →
+    /// Bounded work").
     static func hash(_ kid: [UInt8]) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in kid { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        return h
+        ByteView.with(kid) { KeyedHash.hash($0) }
     }
 
     static func hash(_ kid: ByteView) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for i in 0..<kid.count { h = (h ^ UInt64(kid[i])) &* 0x0000_0100_0000_01B3 }
-        return h
+        KeyedHash.hash(kid)
     }
 
     /// The key for a token's `kid` (exact bytes), or, when the token has no `kid`, the only key of a one-key set.

@@ -6,8 +6,13 @@
 extension JSON {
     /// The one-pass strict validator behind ``JSON/parseObject(_:maxDepth:failingWith:)``.
     ///
-    /// Member names of the objects being read are kept in `names` as 16-byte entries
-    /// (start, end, hash of the unescaped name, has-escapes flag); an object's entries are dropped when it closes.
+    /// Member names of the objects being read are kept in `names` as 16-byte entries (start, end, a 32-bit tag of
+    /// the unescaped name, has-escapes flag); an object's entries are dropped when it closes. A new name is compared
+    /// in full only with the names of its object whose tags equal its own. The tag is SipHash-1-3 under the
+    /// process's random key (``KeyedHash``), so a client cannot choose names that collide to force those full
+    /// comparisons: names chosen to collide cost what random names of the same size do (docs/design.md "Contracts →
+    /// Bounded work"). Each object holds at most ``JSON/maximumMembers`` members, which bounds the tag checks of one
+    /// object to 512 × 511 / 2.
     struct Validator {
         let bytes: ByteView
         let code: KeyboundError.Code
@@ -90,7 +95,12 @@ extension JSON {
                 i &+= 1
                 return
             }
+            var members = 0
             while true {
+                // The bound is per object: the members of an object nested in a value (`jwk`, `cnf`) count towards
+                // that object only, and the nested object is one member of its parent.
+                guard members < JSON.maximumMembers else { throw fail("JSON object has more than 512 members") }
+                members &+= 1
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("JSON member name is not a string") }
                 let nameStart = i
                 let escaped = try parseString()
@@ -135,22 +145,18 @@ extension JSON {
 
         // MARK: Duplicate names
 
-        /// FNV-1a over the unescaped bytes of a name.
-        func nameHash(_ content: ByteView, escaped: Bool) -> UInt32 {
-            var h: UInt32 = 0x811C_9DC5
-            if !escaped {
-                for k in 0..<content.count { h = (h ^ UInt32(content[k])) &* 0x0100_0193 }
-                return h
-            }
-            withScratch(capacity: content.count) { scratch in
+        /// The tag of a name: the low 32 bits of its keyed hash (``KeyedHash``) over the unescaped bytes.
+        func nameTag(_ content: ByteView, escaped: Bool) -> UInt32 {
+            if !escaped { return UInt32(truncatingIfNeeded: KeyedHash.hash(content)) }
+            return withScratch(capacity: content.count) { scratch in
                 JSON.unescape(content, into: &scratch)
-                let v = scratch.view
-                for k in 0..<v.count { h = (h ^ UInt32(v[k])) &* 0x0100_0193 }
+                return UInt32(truncatingIfNeeded: KeyedHash.hash(scratch.view))
             }
-            return h
         }
 
         func namesEqual(_ a: ByteView, _ aEscaped: Bool, _ b: ByteView, _ bEscaped: Bool) -> Bool {
+            probeWork(.jsonNameComparisons)
+            probeWork(.jsonNameComparedBytes, a.count &+ b.count)
             if !aEscaped && !bEscaped { return a.elementsEqual(b) }
             return withScratch(capacity: a.count &+ b.count) { scratch in
                 JSON.unescape(a, into: &scratch)
@@ -163,8 +169,9 @@ extension JSON {
 
         mutating func recordName(start: Int, end: Int, escaped: Bool, objectBase: Int) throws(KeyboundError) {
             let content = bytes[start..<end]
-            let hash = nameHash(content, escaped: escaped)
+            let hash = nameTag(content, escaped: escaped)
             var entry = objectBase
+            probeWork(.jsonNameTagChecks, (names.count &- objectBase) / 16)
             while entry < names.count {
                 if names.word(at: entry &+ 8) == hash {
                     let s = Int(names.word(at: entry)), e = Int(names.word(at: entry &+ 4))

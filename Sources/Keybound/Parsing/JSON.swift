@@ -12,23 +12,33 @@
 /// - UTF-8 only: no byte-order mark, no overlong, surrogate or truncated sequences;
 /// - strings without raw control characters, with valid escapes, surrogate pairs paired, and no U+0000
 ///   (escaped or not), so C hosts never see a truncated value;
-/// - no duplicate member names in any object at any depth, compared after unescaping, byte for byte;
+/// - no duplicate member names in any object at any depth, compared after unescaping, byte for byte, with a
+///   pre-filter keyed per process so that no choice of names makes the check costlier than random names do;
+/// - at most ``maximumMembers`` members in each object (docs/design.md "Contracts → Bounded work");
 /// - nesting at most `maxDepth` deep, checked before descending (the recursion is bounded by it);
 /// - nothing but whitespace after the root value.
 enum JSON {
     /// The deepest nesting Keybound ever accepts, whatever the configuration asks for.
     static let depthCeiling = 64
 
+    /// The most members one object may have (docs/design.md "Contracts → Bounded work"): each object counts its own
+    /// members, so a `jwk` or `cnf` object nested in a header or payload has its own 512, and is one member of its
+    /// parent. A JOSE header or claims set needs a few dozen at most.
+    static let maximumMembers = 512
+
     /// Validates `document` and returns its root, which must be an object.
     ///
-    /// - Throws: `KeyboundError(code)` naming the first violation.
+    /// - Throws: `KeyboundError(code)` naming the first violation (an object of more than ``maximumMembers``
+    ///   members included).
     static func parseObject(
         _ document: ByteView,
         maxDepth: Int,
         failingWith code: KeyboundError.Code
     ) throws(KeyboundError) -> JSONValue {
         // Each member name needs one 16-byte entry in the duplicate table; names are strings, and every string
-        // takes at least two quote characters, so counting quotes bounds the table.
+        // takes at least two quote characters, so counting quotes bounds the table. So does the member bound: the
+        // table only holds the names of the objects still open, at most one per nesting level, each with at most
+        // `maximumMembers` names (the next one is refused before it is recorded).
         probeWork(.jsonParsedBytes, document.count)
         var quotes = 0
         var i = 0
@@ -36,8 +46,10 @@ enum JSON {
             if document[i] == UInt8(ascii: "\"") { quotes &+= 1 }
             i &+= 1
         }
-        return try withScratch(capacity: (quotes / 2) &* 16) { (names) throws(KeyboundError) -> JSONValue in
-            var parser = Validator(bytes: document, code: code, maxDepth: min(maxDepth, depthCeiling), names: names)
+        let depth = min(maxDepth, depthCeiling)
+        let entries = min(quotes / 2, maximumMembers &* max(depth, 1))
+        return try withScratch(capacity: entries &* 16) { (names) throws(KeyboundError) -> JSONValue in
+            var parser = Validator(bytes: document, code: code, maxDepth: depth, names: names)
             let root = try parser.parseDocument()
             names = parser.names
             return root

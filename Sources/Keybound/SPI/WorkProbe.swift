@@ -5,9 +5,10 @@
 
 import Synchronization
 
-/// Test instrumentation for the resource-bound tests (SECURITY.md C6, D13): counts the work a verification
-/// does on the current task, so a test can assert that an oversized input was refused before any decoding or
-/// crypto, and that `ath`, `jkt` and nonce tags went through ``constantTimeEquals(_:_:)``.
+/// Test instrumentation for the resource-bound tests (SECURITY.md C6, D13; docs/design.md "Contracts → Bounded work"):
+/// counts the work a verification does on the current task, so a test can assert that an oversized input was refused
+/// before any decoding or crypto, that hostile JSON member names cost no more than random ones, and that `ath`, `jkt`
+/// and nonce tags went through ``constantTimeEquals(_:_:)``.
 ///
 /// Bind one with `WorkProbe.$current.withValue(probe) { … }`. Only debug builds record (``isRecording``): in
 /// release builds ``probeWork(_:_:)`` and ``probeConstantTimeComparison(_:_:)`` are empty and inlined away, so the
@@ -39,6 +40,12 @@ package final class WorkProbe: Sendable {
         case publicKeyImports
         /// Signature verifications that reached OpenSSL.
         case signatureVerifications
+        /// JSON member-name hash tags checked against a new name (the duplicate pre-filter).
+        case jsonNameTagChecks
+        /// JSON member names compared in full, after their hash tags agreed.
+        case jsonNameComparisons
+        /// Bytes of JSON member names read by those full comparisons (both names, unescaping included).
+        case jsonNameComparedBytes
     }
 
     private let state = Mutex<(counts: [Int], comparisons: [(lhs: [UInt8], rhs: [UInt8])])>(

@@ -94,8 +94,10 @@ extension Verifier {
         _ urlBytes: ByteView,
         _ body: (ByteView) throws(KeyboundError) -> R
     ) throws(KeyboundError) -> R {
+        // Room for the canonical form: raw characters and non-ASCII bytes are percent-encoded (up to 3 bytes each).
         let baseCount = externalBaseURL?.count ?? 0
-        return try withScratch(capacity: urlBytes.count &+ baseCount &+ 8) { (out) throws(KeyboundError) -> R in
+        let capacity = HTU.canonicalCapacity(for: urlBytes) &+ 3 &* baseCount
+        return try withScratch(capacity: capacity) { (out) throws(KeyboundError) -> R in
             if let externalBaseURL {
                 try ByteView.with(externalBaseURL) { (base) throws(KeyboundError) in
                     try HTU.normalize(base: base, originFormPath: urlBytes, into: &out, failingWith: .proofHTU)

@@ -120,7 +120,8 @@ public final class Verifier: Sendable {
             // The base URL must itself be a valid absolute http(s) URL without query or fragment.
             try ByteView.with(utf8: base) { (bytes) throws(KeyboundError) in
                 try ByteView.with(utf8: "/") { (slash) throws(KeyboundError) in
-                    try withScratch(capacity: bytes.count &+ 8) { (out) throws(KeyboundError) in
+                    try withScratch(capacity: HTU.canonicalCapacity(base: bytes, originFormPath: slash)) {
+                        (out) throws(KeyboundError) in
                         try HTU.normalize(base: bytes, originFormPath: slash, into: &out, failingWith: .invalidConfiguration)
                     }
                 }

@@ -36,8 +36,9 @@ public struct VerifierPolicy: Sendable {
     /// The capacity of the in-process replay cache, when no other store is given (default 1,048,576).
     public var replayCacheCapacity = 1_048_576
     /// The external base URL of this server (for servers behind proxies): the request URL is this, without its
-    /// trailing slash, followed by the request's origin-form path. When `nil`, requests carry absolute URLs.
-    /// Never taken from forwarded headers.
+    /// trailing slash, followed by the request's origin-form path with its own dot segments removed first, so the
+    /// path never climbs above the base's (`/api/` with `/a/../../x` is `/api/x`; docs/design.md "Contracts →
+    /// htu"). When `nil`, requests carry absolute URLs. Never taken from forwarded headers.
     public var externalBaseURL: String? = nil
     /// The least time, in seconds, between two key-miss notifications for one issuer (default 30).
     public var keyMissIntervalSeconds: Int64 = 30

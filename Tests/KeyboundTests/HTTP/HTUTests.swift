@@ -3,20 +3,23 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
+import KeyboundSigning
 import Testing
 
 @testable import Keybound
 
 // MARK: - Helpers
 
-/// The canonical form of `uri` as a String, normalised into a buffer of exactly the documented size.
+/// The canonical form of `uri` as a String, normalised into a buffer of exactly the documented size
+/// (``HTU/canonicalCapacity(for:)``).
 private func canonical(_ uri: String, code: KeyboundError.Code = .proofHTU) throws(KeyboundError) -> String {
     try canonical(Array(uri.utf8), code: code)
 }
 
 private func canonical(_ uri: [UInt8], code: KeyboundError.Code = .proofHTU) throws(KeyboundError) -> String {
     try ByteView.with(uri) { (view: ByteView) throws(KeyboundError) -> String in
-        try withScratch(capacity: view.count + 1) { (out: inout ScratchBuffer) throws(KeyboundError) -> String in
+        try withScratch(capacity: HTU.canonicalCapacity(for: view)) {
+            (out: inout ScratchBuffer) throws(KeyboundError) -> String in
             try HTU.normalize(view, into: &out, failingWith: code)
             return out.view.decodeString()
         }
@@ -28,7 +31,7 @@ private func canonical(base: String, path: String, code: KeyboundError.Code = .p
 {
     try ByteView.with(utf8: base) { (baseView: ByteView) throws(KeyboundError) -> String in
         try ByteView.with(utf8: path) { (pathView: ByteView) throws(KeyboundError) -> String in
-            try withScratch(capacity: baseView.count + pathView.count + 1) {
+            try withScratch(capacity: HTU.canonicalCapacity(base: baseView, originFormPath: pathView)) {
                 (out: inout ScratchBuffer) throws(KeyboundError) -> String in
                 try HTU.normalize(base: baseView, originFormPath: pathView, into: &out, failingWith: code)
                 return out.view.decodeString()
@@ -42,6 +45,16 @@ private func matches(htu: String, request: String) throws(KeyboundError) -> Bool
     try matches(htu: Array(htu.utf8), request: request)
 }
 
+/// `HTU.matches` against the request URL made of a base URL and an origin-form target.
+private func matches(htu: String, base: String, target: String) throws(KeyboundError) -> Bool {
+    let requestURL = try canonical(base: base, path: target, code: .invalidConfiguration)
+    return try ByteView.with(utf8: htu) { (htuView: ByteView) throws(KeyboundError) -> Bool in
+        try ByteView.with(utf8: requestURL) { (requestView: ByteView) throws(KeyboundError) -> Bool in
+            try HTU.matches(htu: htuView, canonicalRequestURL: requestView)
+        }
+    }
+}
+
 private func matches(htu: [UInt8], request: String) throws(KeyboundError) -> Bool {
     let requestURL = try canonical(request, code: .invalidConfiguration)
     return try ByteView.with(htu) { (htuView: ByteView) throws(KeyboundError) -> Bool in
@@ -51,14 +64,16 @@ private func matches(htu: [UInt8], request: String) throws(KeyboundError) -> Boo
     }
 }
 
-// MARK: - DESIGN "Contracts → htu" example table
+// MARK: - docs/design.md "Contracts → htu" example table
 
 struct HTUExample: Sendable, CustomTestStringConvertible {
     enum Outcome: Sendable { case equal, unequal, refused }
+    /// A configured external base URL; `request` is then the origin-form request target.
+    var base: String? = nil
     let request: String
     let htu: String
     let outcome: Outcome
-    var testDescription: String { "\(request) vs \(htu): \(outcome)" }
+    var testDescription: String { (base.map { "base \($0), target " } ?? "") + "\(request) vs \(htu): \(outcome)" }
 }
 
 private let designTable: [HTUExample] = [
@@ -80,6 +95,13 @@ private let designTable: [HTUExample] = [
     .init(request: "https://api.example.com/a", htu: "/a", outcome: .refused),
     .init(request: "https://api.example.com/a", htu: "https://api.example.com./a", outcome: .unequal),
     .init(request: "https://[::1]:8443/a", htu: "https://[::1]:8443/a", outcome: .equal),
+    .init(request: "https://rs.example.net/q/x^y", htu: "https://rs.example.net/q/x%5Ey", outcome: .equal),
+    .init(
+        base: "https://rs.example.net/api/", request: "/a/../../internal", htu: "https://rs.example.net/internal",
+        outcome: .unequal),
+    .init(
+        base: "https://rs.example.net/api/", request: "/a/../../internal", htu: "https://rs.example.net/api/internal",
+        outcome: .equal),
 ]
 
 // MARK: - ATTACKS D8 (request GET https://rs.example.com/api/items)
@@ -117,7 +139,7 @@ private let d8MustAccept: [String] = [
     "https://rs.example.com/api/%69tems",  // unreserved "i" decoded
     "https://rs.example.com/%61pi/items",
     "https://rs.example.com/api/./x/../items",  // dot segments
-    "https://rs.example.com/api/items?query=1",  // query ignored (DESIGN table)
+    "https://rs.example.com/api/items?query=1",  // query ignored (docs/design.md table)
     "https://rs.example.com/api/items#frag",  // fragment ignored
     "https://rs.example.com/api/items?q#f",
     "https://rs.example.com:/api/items",  // empty port means the default
@@ -128,8 +150,15 @@ private let d8MustAccept: [String] = [
 
 @Suite("HTU")
 struct HTUTests {
-    @Test("DESIGN htu examples", arguments: designTable)
+    @Test("docs/design.md htu examples", arguments: designTable)
     func designExamples(_ example: HTUExample) throws {
+        if let base = example.base {
+            let request = try canonical(base: base, path: example.request)
+            #expect(example.outcome != .refused)
+            #expect(try (canonical(example.htu) == request) == (example.outcome == .equal))
+            #expect(try matches(htu: example.htu, base: base, target: example.request) == (example.outcome == .equal))
+            return
+        }
         let request = try canonical(example.request)
         switch example.outcome {
         case .equal:
@@ -144,7 +173,7 @@ struct HTUTests {
         }
     }
 
-    @Test("DESIGN htu examples: canonical forms")
+    @Test("docs/design.md htu examples: canonical forms")
     func designCanonicalForms() throws {
         #expect(try canonical("HTTPS://API.Example.COM/a/b") == "https://api.example.com/a/b")
         #expect(try canonical("https://api.example.com:443/a") == "https://api.example.com/a")
@@ -156,6 +185,10 @@ struct HTUTests {
         #expect(try canonical("https://api.example.com/a?x=1#f") == "https://api.example.com/a")
         #expect(try canonical("https://api.example.com./a") == "https://api.example.com./a")
         #expect(try canonical("https://[::1]:8443/a") == "https://[::1]:8443/a")
+        #expect(try canonical("https://rs.example.net/q/x^y") == "https://rs.example.net/q/x%5Ey")
+        #expect(
+            try canonical(base: "https://rs.example.net/api/", path: "/a/../../internal")
+                == "https://rs.example.net/api/internal")
     }
 
     @Test("ATTACKS D8: must reject (unequal)", arguments: d8MustReject)
@@ -344,11 +377,11 @@ struct HTUTests {
     @Test(
         "bytes not allowed in a URI are refused",
         arguments: [
-            "https://h/a b", "https://h/a\u{0}b", "https://h/a\u{7F}", "https://h/\u{1F}", "https://h/é",
-            "https://h/a\"b", "https://h/a<b", "https://h/a>b", "https://h/a\\b", "https://h/a^b", "https://h/a`b",
-            "https://h/a{b", "https://h/a|b", "https://h/a}b", "https://h/a[b", "https://h/a]b", "https://h /a",
+            "https://h/a b", "https://h/a\u{0}b", "https://h/a\u{7F}", "https://h/\u{1F}",
+            "https://h/a\"b", "https://h/a<b", "https://h/a>b", "https://h/a\\b", "https://h /a",
             "https://h\u{0}/", "https://é/", "https://h\\@evil/", "https://h/a?b c", "https://h/a?\u{0}",
-            "https://h/a#\u{7F}", "https://h/a?é", "https://h/a#f g", "https://a_b%/", "https://h<b/",
+            "https://h/a#\u{7F}", "https://h/a#f g", "https://a_b%/", "https://h<b/", "https://h^/", "https://h|/",
+            "https://h{/", "https://h`/",
         ]
     )
     func forbiddenBytes(_ uri: String) {
@@ -363,11 +396,18 @@ struct HTUTests {
         #expect(try canonical("https://h:8080?x") == "https://h:8080/")
         #expect(try canonical("https://h/a?") == "https://h/a")
         #expect(try canonical("https://h/a#") == "https://h/a")
+        // Non-ASCII UTF-8 is tolerated there too (not compared); malformed UTF-8 is not.
+        #expect(try canonical("https://h/a?q=é&r=日本#ü") == "https://h/a")
+        #expect(throws: KeyboundError(.proofHTU)) { try canonical(Array("https://h/a?q=".utf8) + [0xC3]) }
+        #expect(throws: KeyboundError(.proofHTU)) { try canonical(Array("https://h/a#".utf8) + [0xFF]) }
     }
 
     @Test("non-UTF-8 bytes are refused")
     func rawBytes() {
         #expect(throws: KeyboundError(.proofHTU)) { try canonical(Array("https://h/a".utf8) + [0xFF]) }
+        for bad: [UInt8] in [[0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80], [0xE2, 0x82]] {
+            #expect(throws: KeyboundError(.proofHTU)) { try canonical(Array("https://h/a".utf8) + bad + [0x2F]) }
+        }
         #expect(throws: KeyboundError(.proofHTU)) { try canonical(Array("https://h".utf8) + [0x80] + [0x2F]) }
         #expect(throws: KeyboundError(.proofHTU)) { try matches(htu: [0xC0, 0xAF], request: d8Request) }
     }
@@ -445,7 +485,8 @@ struct HTUTests {
         // The path supplies a path, never a host.
         #expect(try canonical(base: "https://h", path: "//evil.example/x") == "https://h//evil.example/x")
         #expect(try canonical(base: "https://h/", path: "//evil.example/x") == "https://h//evil.example/x")
-        #expect(try canonical(base: "https://h/v1/", path: "/../x") == "https://h/x")
+        // The target's dot segments stop at its own root: they never climb into the base's path.
+        #expect(try canonical(base: "https://h/v1/", path: "/../x") == "https://h/v1/x")
         // "//" is an absolute-path of two empty segments: valid origin-form.
         #expect(try canonical(base: "https://h", path: "//") == "https://h//")
         // Equal to the htu a client computes for the public URL.
@@ -457,8 +498,8 @@ struct HTUTests {
     @Test(
         "origin-form path required",
         arguments: [
-            "", "a", "*", "?x", "#f", "https://h/a", "/a#f", "/a?x#f", "/a b", "/a\u{0}", "/é", "/%zz",
-            "/a/%4",
+            "", "a", "*", "?x", "#f", "https://h/a", "/a#f", "/a?x#f", "/a b", "/a\u{0}", "/%zz",
+            "/a/%4", "/a#", "/#", "/a\"b", "/a<b", "/a>b", "/a\\b", "/a\u{7F}",
         ]
     )
     func badOriginForm(_ path: String) {
@@ -477,6 +518,189 @@ struct HTUTests {
     func badBase(_ base: String) {
         #expect(throws: KeyboundError(.invalidConfiguration)) {
             try canonical(base: base, path: "/evil.example/x", code: .invalidConfiguration)
+        }
+    }
+
+    // MARK: Raw characters (docs/design.md "Contracts → htu")
+
+    @Test(
+        "characters browsers and curl send raw in a path are percent-encoded with upper-case hex, on both sides",
+        arguments: [
+            ("|", "%7C"), ("[", "%5B"), ("]", "%5D"), ("^", "%5E"), ("{", "%7B"), ("}", "%7D"), ("`", "%60"),
+        ]
+    )
+    func rawPathCharacters(_ raw: String, _ escaped: String) throws {
+        #expect(try canonical("https://h/a" + raw + "b") == "https://h/a" + escaped + "b")
+        #expect(try canonical("https://h/" + raw) == "https://h/" + escaped)
+        // Raw on one side, escaped (either hex case) on the other: equal, whichever side is which.
+        #expect(try matches(htu: "https://h/a" + escaped + "b", request: "https://h/a" + raw + "b"))
+        #expect(try matches(htu: "https://h/a" + escaped.lowercased() + "b", request: "https://h/a" + raw + "b"))
+        #expect(try matches(htu: "https://h/a" + raw + "b", request: "https://h/a" + escaped + "b"))
+        #expect(try matches(htu: "https://h/a" + raw + "b", request: "https://h/a" + raw + "b"))
+        #expect(try !matches(htu: "https://h/a" + raw + "c", request: "https://h/a" + raw + "b"))
+        // Through a base URL too.
+        #expect(try canonical(base: "https://h/v1/", path: "/a" + raw + "b?x") == "https://h/v1/a" + escaped + "b")
+        #expect(try matches(htu: "https://h/v1/a" + escaped + "b", base: "https://h/v1/", target: "/a" + raw + "b"))
+    }
+
+    @Test("non-ASCII UTF-8 in a path is percent-encoded byte by byte, on both sides")
+    func nonASCIIPath() throws {
+        #expect(try canonical("https://h/é") == "https://h/%C3%A9")
+        #expect(try canonical("https://h/caf\u{E9}/日本/😀") == "https://h/caf%C3%A9/%E6%97%A5%E6%9C%AC/%F0%9F%98%80")
+        #expect(try matches(htu: "https://h/caf%c3%a9", request: "https://h/café"))
+        #expect(try matches(htu: "https://h/café", request: "https://h/caf%C3%A9"))
+        // No Unicode normalisation: NFC and NFD stay different.
+        #expect(try !matches(htu: "https://h/cafe\u{301}", request: "https://h/caf\u{E9}"))
+        // A raw byte that spells a dot is still a dot segment only when it is "." or "%2E".
+        #expect(try canonical("https://h/a/%C3%A9/../b") == "https://h/a/b")
+        #expect(try canonical(base: "https://h/", path: "/é/x?y") == "https://h/%C3%A9/x")
+    }
+
+    @Test(
+        "bytes that stay refused in a path: controls, space, DEL, quote, angle brackets, backslash",
+        arguments: Array(0x00...0x20) + [0x7F, 0x22, 0x3C, 0x3E, 0x5C]
+    )
+    func stillRefused(_ byte: Int) {
+        let uri = Array("https://h/a".utf8) + [UInt8(byte)] + Array("b".utf8)
+        #expect(throws: KeyboundError(.proofHTU)) { try canonical(uri) }
+        #expect(throws: KeyboundError(.proofHTU)) { try matches(htu: uri, request: "https://h/ab") }
+        #expect(throws: KeyboundError(.proofHTU)) {
+            try ByteView.with(Array("https://h/".utf8)) { (base: ByteView) throws(KeyboundError) in
+                try ByteView.with(Array("/a".utf8) + [UInt8(byte)]) { (path: ByteView) throws(KeyboundError) in
+                    try withScratch(capacity: HTU.canonicalCapacity(base: base, originFormPath: path)) {
+                        (out: inout ScratchBuffer) throws(KeyboundError) in
+                        try HTU.normalize(base: base, originFormPath: path, into: &out, failingWith: .proofHTU)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a raw # in a request target is refused")
+    func rawHashInTarget() {
+        for path in ["/a#b", "/#", "/a?x#", "/a/%2E%2E#/b"] {
+            #expect(throws: KeyboundError(.proofHTU)) { try canonical(base: "https://h/", path: path) }
+        }
+    }
+
+    @Test("the room needed is the input plus one, plus two per byte that may be encoded; never more than 3n + 1")
+    func capacity() throws {
+        for (uri, room) in [("https://h", 10), ("https://h/a^b", 16), ("https://h/é", 17), ("https://h/a?^", 16)] {
+            #expect(ByteView.with(Array(uri.utf8)) { HTU.canonicalCapacity(for: $0) } == room, "\(uri)")
+        }
+        // All raw characters: three bytes out for each one in.
+        let raw = "https://h/" + String(repeating: "^", count: 1000)
+        #expect(try canonical(raw).utf8.count == 10 + 3000)
+        #expect(ByteView.with(Array(raw.utf8)) { HTU.canonicalCapacity(for: $0) } == 1010 + 1 + 2000)
+        // One byte less than the room: refused, nothing written.
+        let outcome = ByteView.with(utf8: "https://h/a^b") { (view: ByteView) -> Result<String, KeyboundError> in
+            withScratch(capacity: 15) { (out: inout ScratchBuffer) -> Result<String, KeyboundError> in
+                do throws(KeyboundError) {
+                    try HTU.normalize(view, into: &out, failingWith: .proofHTU)
+                    return .success(out.view.decodeString())
+                } catch {
+                    #expect(out.count == 0)
+                    return .failure(error)
+                }
+            }
+        }
+        #expect(throws: KeyboundError(.proofHTU)) { try outcome.get() }
+        // maximumLength bounds the htu as written: an htu of that many raw "^" is accepted and compared.
+        let longest = "https://h/" + String(repeating: "^", count: HTU.maximumLength - 10)
+        #expect(try matches(htu: longest, request: "https://h/" + String(repeating: "%5E", count: HTU.maximumLength - 10)))
+        #expect(throws: KeyboundError(.proofHTU)) { try matches(htu: longest + "^", request: "https://h/") }
+    }
+
+    // MARK: Base URL dot segments
+
+    @Test("with a base URL, the target's dot segments in every spelling stop at the target's root")
+    func baseDotSegments() throws {
+        let base = "https://rs.example.net/api/"
+        let cases: [(String, String)] = [
+            ("/a/../../internal", "https://rs.example.net/api/internal"),
+            ("/%2E%2E/internal", "https://rs.example.net/api/internal"),
+            ("/%2e%2e/%2E%2e/internal", "https://rs.example.net/api/internal"),
+            ("/.%2E/internal", "https://rs.example.net/api/internal"),
+            ("/%2E./x/%2e/y", "https://rs.example.net/api/x/y"),
+            ("/a/%2E%2E/%2E%2E/%2E%2E/b", "https://rs.example.net/api/b"),
+            ("/..", "https://rs.example.net/api/"),
+            ("/../..", "https://rs.example.net/api/"),
+            ("/../../../", "https://rs.example.net/api/"),
+            ("/%2E%2E", "https://rs.example.net/api/"),
+            ("/.", "https://rs.example.net/api/"),
+            ("/./.././%2e%2E/..?x=../..", "https://rs.example.net/api/"),
+            ("/a/b/..", "https://rs.example.net/api/a/"),
+            ("/", "https://rs.example.net/api/"),
+            ("/x", "https://rs.example.net/api/x"),
+        ]
+        for (target, expected) in cases {
+            #expect(try canonical(base: base, path: target) == expected, "\(target)")
+            // The same without the base's trailing slash.
+            #expect(try canonical(base: "https://rs.example.net/api", path: target) == expected, "\(target)")
+        }
+        // An htu naming the path above the base never matches.
+        #expect(try !matches(htu: "https://rs.example.net/internal", base: base, target: "/%2E%2E/internal"))
+        #expect(try matches(htu: "https://rs.example.net/api/internal", base: base, target: "/%2E%2E/internal"))
+        // The base's own dot segments are removed on their own, then its trailing slash.
+        #expect(try canonical(base: "https://h/v1/x/../", path: "/a") == "https://h/v1/a")
+        #expect(try canonical(base: "https://h/v1/%2E", path: "/a") == "https://h/v1/a")
+        #expect(try canonical(base: "https://h/v1/..", path: "/../a") == "https://h/a")
+        #expect(try canonical(base: "https://h//", path: "/a") == "https://h//a")
+        // A base of only a host: the target alone.
+        #expect(try canonical(base: "https://h", path: "/../../a") == "https://h/a")
+        #expect(try canonical(base: "https://h/", path: "/..") == "https://h/")
+    }
+}
+
+/// The same rules end to end: signed proofs against ``Verifier`` (whose request-URL buffer is sized by
+/// ``HTU/canonicalCapacity(for:)``).
+@Suite("htu through the verifier")
+struct HTUVerifierTests {
+    @Test("raw characters and non-ASCII UTF-8 in the request URL match their escapes in htu, either way round")
+    func rawCharacters() throws {
+        let world = try SignedWorld()
+        let verifier = try world.verifier()
+        let client = try SigningKey.generate(.es256)
+        let token = try world.token(for: client)
+        let raw = "https://api.example.com/q/x^y/é|[1]{`}"
+        let escaped = "https://api.example.com/q/x%5ey/%C3%A9%7c%5B1%5D%7B%60%7D"
+        for (n, (proofURL, requestURL)) in [(escaped, raw + "?a=é"), (raw, escaped), (raw, raw)].enumerated() {
+            let proof = try DPoPBuilder.proof(
+                key: client, method: "GET", url: proofURL, iat: world.now, jti: "raw-\(n)", accessToken: token)
+            let request = DPoPRequest(method: "GET", url: requestURL, authorization: "DPoP \(token)", dpop: [proof])
+            #expect(throws: Never.self) { try verifier.verify(request, now: world.now) }
+        }
+        let proof = try DPoPBuilder.proof(
+            key: client, method: "GET", url: raw, iat: world.now, jti: "raw-x", accessToken: token)
+        for refused in ["https://api.example.com/q/x y", "https://api.example.com/q/x\"y", "https://api.example.com/q/x\\y"] {
+            let request = DPoPRequest(method: "GET", url: refused, authorization: "DPoP \(token)", dpop: [proof])
+            #expect(throws: KeyboundError(.proofHTU)) { try verifier.verify(request, now: world.now) }
+        }
+    }
+
+    @Test("behind a proxy: the target's dot segments stay under the base URL's path")
+    func baseURLDotSegments() throws {
+        let world = try SignedWorld()
+        let verifier = try world.verifier { $0.externalBaseURL = "https://api.example.com/api/" }
+        let client = try SigningKey.generate(.es256)
+        let token = try world.token(for: client)
+        let cases: [(htu: String, target: String, ok: Bool)] = [
+            ("https://api.example.com/api/internal", "/a/../../internal", true),
+            ("https://api.example.com/api/internal", "/%2E%2E/%2e%2E/internal?x=1", true),
+            ("https://api.example.com/internal", "/a/../../internal", false),
+            ("https://api.example.com/internal", "/%2E%2E/internal", false),
+            ("https://api.example.com/api/", "/../..", true),
+            ("https://api.example.com/api/x^y", "/x^y", true),
+        ]
+        for (n, c) in cases.enumerated() {
+            let proof = try DPoPBuilder.proof(
+                key: client, method: "GET", url: c.htu, iat: world.now, jti: "base-\(n)", accessToken: token)
+            let request = DPoPRequest(method: "GET", url: c.target, authorization: "DPoP \(token)", dpop: [proof])
+            if c.ok {
+                #expect(throws: Never.self, "\(c.target)") { try verifier.verify(request, now: world.now) }
+            } else {
+                #expect(throws: KeyboundError(.proofHTU), "\(c.target)") { try verifier.verify(request, now: world.now) }
+            }
         }
     }
 }
