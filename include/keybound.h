@@ -67,7 +67,7 @@ extern "C" {
 
 /* ===== Status codes ===== */
 
-/* A status. The numbers are pinned and append-only: they are the codes of DESIGN "Errors", the same
+/* A status. The numbers are pinned and append-only: they are the codes of docs/design.md "Errors", the same
  * numbers the Swift API (KeyboundError.Code) and the CLI report. 1xx-5xx are verification outcomes;
  * 900-903 report misuse of this API; 950 is the keybound CLI's batch reader's. New values are appended at the
  * end of the enum, whatever their number. */
@@ -120,7 +120,7 @@ enum {
     KB_ERR_INVALID_ARGUMENT = 900,   /* a NULL or impossible argument, an unknown option or field */
     KB_ERR_BUFFER_TOO_SMALL = 901,   /* the output buffer is too small; the length needed is reported */
     KB_ERR_INVALID_CONFIG = 902,     /* a configuration value or combination is invalid */
-    KB_ERR_INVALID_JWKS = 903,       /* a JWKS document is invalid (DESIGN "Contracts → Defaults") */
+    KB_ERR_INVALID_JWKS = 903,       /* a JWKS document is invalid (docs/design.md "Contracts → Defaults") */
     /* Reserved for the keybound CLI's batch reader: a batch line that is not a request. The library never returns
      * it; kb_status_* describe it so that a C host reading the CLI's output can name it. */
     KB_ERR_INVALID_INPUT_LINE = 950,
@@ -239,7 +239,7 @@ enum {
 /* The length of a nonce from kb_mint_nonce (base64url of 20 bytes). */
 #define KB_NONCE_LENGTH 27
 
-/* Creates a configuration holding DESIGN's defaults, no issuers, the in-process replay store and no
+/* Creates a configuration holding docs/design.md's defaults, no issuers, the in-process replay store and no
  * callbacks. On success *out receives the handle, to release with kb_config_free.
  * Returns KB_OK, or KB_ERR_INVALID_ARGUMENT when out is NULL. */
 KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_new(kb_config *KB_NULLABLE *KB_NULLABLE out);
@@ -287,7 +287,7 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_nonce_secret(kb_config *KB_
                                                                   const uint8_t *KB_NULLABLE secret,
                                                                   size_t secret_len);
 
-/* Results of kb_replay_store_vtable.insert (DESIGN "Contracts → Replay store"). Any other value is
+/* Results of kb_replay_store_vtable.insert (docs/design.md "Contracts → Replay store"). Any other value is
  * taken as KB_REPLAY_UNAVAILABLE: the verifier fails closed. */
 enum {
     KB_REPLAY_INSERTED = 0,   /* the key was absent (or expired) and is now recorded */
@@ -466,7 +466,7 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_claim(kb_result *KB_NULLABLE re
 /* ===== Verifying ===== */
 
 /* Verifies a resource request (RFC 9449 §7): `Authorization: DPoP <JWT access token>` plus one DPoP proof,
- * with the checks of DESIGN "The checks" in their order; the proof is recorded in the replay store last.
+ * with the checks of docs/design.md "The checks" in their order; the proof is recorded in the replay store last.
  *
  * method, url: the request method (case-sensitive) and URL: absolute, or the origin-form path
  *   ("/path?query") when KB_OPT_EXTERNAL_BASE_URL is set.

@@ -99,7 +99,7 @@ static struct status_row status_table[] = {
     {KB_ERR_INVALID_JWKS, "kb_verifier_new with an issuer whose JWKS has no keys array", 0},
     /* 950 belongs to the CLI: only its names are checked. */
     {KB_ERR_INVALID_INPUT_LINE, "(the CLI's: names checked only)", 1},
-    /* Reserved rows (DESIGN "Errors"): not produced by this version yet, so only their names are checked. */
+    /* Reserved rows (docs/design.md "Errors"): not produced by this version yet, so only their names are checked. */
     {KB_ERR_REPLAY_QUOTA_EXCEEDED, "(reserved: names checked only)", 1},
     {KB_ERR_INSUFFICIENT_USER_AUTHENTICATION, "(reserved: names checked only)", 1},
     {KB_ERR_INSUFFICIENT_SCOPE, "(reserved: names checked only)", 1},
@@ -303,7 +303,7 @@ static void test_version_and_names(void) {
     CHECK(kb_status_http_status(KB_ERR_INTERNAL) == 500);
     CHECK(kb_status_http_status(KB_ERR_REPLAY_CACHE_FULL) == 503);
     CHECK(kb_status_http_status(999) == 0);
-    /* The reserved rows: names, RFC errors and HTTP statuses of DESIGN "Errors". */
+    /* The reserved rows: names, RFC errors and HTTP statuses of docs/design.md "Errors". */
     CHECK(KB_ERR_REPLAY_QUOTA_EXCEEDED == 212 && KB_ERR_INSUFFICIENT_USER_AUTHENTICATION == 314);
     CHECK(KB_ERR_INSUFFICIENT_SCOPE == 315 && KB_ERR_BOUND_TOKEN_AS_BEARER == 316);
     CHECK(KB_ERR_REPLAY_STORE_RESTARTED == 503);

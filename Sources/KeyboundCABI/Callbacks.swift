@@ -6,7 +6,7 @@
 import CKeybound
 import Keybound
 
-/// An external replay store given as C function pointers plus a context (DESIGN "Contracts → Replay store").
+/// An external replay store given as C function pointers plus a context (docs/design.md "Contracts → Replay store").
 ///
 /// Held by the config and by every verifier made from it; `destroy(ctx)` runs once, when the last holder lets go.
 ///

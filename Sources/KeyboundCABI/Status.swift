@@ -6,7 +6,7 @@
 public import CKeybound
 import Keybound
 
-/// The C statuses (DESIGN "Errors"). There is one status table, ``KeyboundError/Code``: every verification row and
+/// The C statuses (docs/design.md "Errors"). There is one status table, ``KeyboundError/Code``: every verification row and
 /// the configuration rows (902, 903) are read from it. Only KB_OK and the API-misuse rows 900 and 901 are the C ABI's
 /// own, and 950 is the CLI batch reader's (``InvalidInputLineStatus``), described here so a C host can name it.
 enum Status {

@@ -5,7 +5,7 @@
 
 public import Keybound
 
-/// The in-process ``ReplayCache`` in front of a shared store (DESIGN "Beyond one machine"; RFC 9449 §11.1).
+/// The in-process ``ReplayCache`` in front of a shared store (docs/design.md "Beyond one machine"; RFC 9449 §11.1).
 ///
 /// `insert` first records the key in the local cache: a key this instance has already seen is `.replayed` at once,
 /// without a round trip. Otherwise (the local answer is `.inserted`, or `.full`: the local cache is only advisory

@@ -5,7 +5,7 @@
 
 public import Keybound
 
-/// Where and how to reach the Redis server shared by a fleet of verifiers (DESIGN "Beyond one machine").
+/// Where and how to reach the Redis server shared by a fleet of verifiers (docs/design.md "Beyond one machine").
 ///
 /// Parsing is always compiled; connecting needs the package built with the `Redis` trait.
 public struct RedisConfiguration: Sendable, Hashable {
@@ -29,7 +29,7 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var commandTimeoutMilliseconds: Int = 100
     /// Connections kept open: size it to the threads that verify at once (default 8).
     public var poolSize: Int = 8
-    /// The prefix of every replay key: `<prefix><base64url of the 32-byte replay key>` (DESIGN "Contracts").
+    /// The prefix of every replay key: `<prefix><base64url of the 32-byte replay key>` (docs/design.md "Contracts").
     public var keyPrefix: String = "keybound:replay:"
     /// The first and the largest wait between reconnection attempts of one pooled connection (doubling).
     public var reconnectBackoffMilliseconds: ClosedRange<Int> = 50...2_000

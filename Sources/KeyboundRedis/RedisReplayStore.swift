@@ -6,7 +6,7 @@
 #if Redis
 public import Keybound
 
-/// A ``ReplayStore`` shared by every instance of a fleet, on Redis through hiredis (RFC 9449 §11.1; DESIGN
+/// A ``ReplayStore`` shared by every instance of a fleet, on Redis through hiredis (RFC 9449 §11.1; docs/design.md
 /// "Contracts → Replay store", "Beyond one machine").
 ///
 /// **Insert** is one atomic round trip, `SET <prefix><base64url(k)> 1 NX PX <ms>`, where `k` is the fleet-wide

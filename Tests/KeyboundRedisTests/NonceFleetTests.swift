@@ -7,7 +7,7 @@ import Keybound
 import KeyboundSigning
 import Testing
 
-/// Nonces across instances need no shared store (RFC 9449 §8; DESIGN "Contracts → Nonces"): a nonce is an HMAC of
+/// Nonces across instances need no shared store (RFC 9449 §8; docs/design.md "Contracts → Nonces"): a nonce is an HMAC of
 /// its time window, so any instance holding the secret accepts another's nonce, for the current and previous window.
 @Suite struct NonceFleetTests {
     static let t0: Int64 = 1_700_000_100  // window 5,666,667 at W = 300

@@ -71,7 +71,7 @@ import Testing
         try RedisConnection.open(configuration(prefix: "raw:")).get()
     }
 
-    /// The fleet-wide key of DESIGN "Contracts → Replay store", computed here independently (openssl dgst).
+    /// The fleet-wide key of docs/design.md "Contracts → Replay store", computed here independently (openssl dgst).
     func expectedKey(jkt: String, jti: String) throws -> String {
         var material: [UInt8] = []
         for part in [Array(jkt.utf8), Array(jti.utf8)] {

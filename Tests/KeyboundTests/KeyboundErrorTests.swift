@@ -9,7 +9,7 @@ import Testing
 
 @Suite("KeyboundError")
 struct KeyboundErrorTests {
-    @Test("codes, names, RFC errors and statuses are the pinned DESIGN table")
+    @Test("codes, names, RFC errors and statuses are the pinned docs/design.md table")
     func pinnedTable() {
         let expected: [(Int, String, String?, Int)] = [
             (100, "missing_authorization", nil, 401), (101, "unsupported_scheme", nil, 401),
@@ -55,7 +55,7 @@ struct KeyboundErrorTests {
         #expect(numbers == numbers.sorted(), "allCodes is in numeric order")
     }
 
-    @Test("the reserved rows 212, 314, 315, 316 and 503 have the DESIGN values and a summary")
+    @Test("the reserved rows 212, 314, 315, 316 and 503 have the docs/design.md values and a summary")
     func reservedRows() {
         let reserved: [(KeyboundError.Code, Int)] = [
             (.replayQuotaExceeded, 212), (.insufficientUserAuthentication, 314), (.insufficientScope, 315),
@@ -66,7 +66,7 @@ struct KeyboundErrorTests {
             #expect(!code.summary.isEmpty)
             #expect(KeyboundError(code).reason == code.summary)
         }
-        // 429 holds in every mode (DESIGN: "answered 429 with Retry-After in every mode, the token endpoint included").
+        // 429 holds in every mode (docs/design.md: "answered 429 with Retry-After in every mode, the token endpoint included").
         #expect(KeyboundError.Code.replayQuotaExceeded.tokenEndpointHTTPStatus == 429)
         #expect(KeyboundError.Code.insufficientScope.tokenEndpointHTTPStatus == 400)
         #expect(KeyboundError.Code.replayStoreRestarted.tokenEndpointHTTPStatus == 503)

@@ -19,7 +19,7 @@ struct ReadmeTests {
         #expect(readme.contains("```swift\n" + example.trimmingCharacters(in: .whitespacesAndNewlines) + "\n```"))
     }
 
-    @Test("SECURITY.md maps every ATTACKS item")
+    @Test("SECURITY.md maps every attack of its checklist to a row")
     func attackTable() throws {
         let security = try String(contentsOf: repositoryRoot.appendingPathComponent("SECURITY.md"), encoding: .utf8)
         let ids = ["A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "A9", "B1", "B2", "B3", "B4", "B5", "C1", "C2", "C3",

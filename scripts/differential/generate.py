@@ -7,17 +7,17 @@
 
 writes into --out:
   cases.jsonl        one case per line: the request (method, url, authorization, dpop), its profile, fault class
-                     (ATTACKS.md item), fault name, and the expected verdict (accept, or the exact Keybound code)
+                     (SECURITY.md item), fault name, and the expected verdict (accept, or the exact Keybound code)
   jwks.json          the trusted issuer's key set
   nonce-secrets.txt  the nonce secrets of the nonce profiles (hex, newest first)
   meta.json          seed, clock, issuer, audiences and the keybound CLI options of each profile
 
-Every case is either valid or carries exactly one fault (ATTACKS.md), applied to an otherwise valid request; where a
+Every case is either valid or carries exactly one fault (SECURITY.md), applied to an otherwise valid request; where a
 signature is needed, the changed bytes are re-signed with the right key, so only the fault can cause a refusal.
 Valid JWS are encoded and signed by joserfc (an implementation independent of Keybound), with keys from
 `cryptography`; what joserfc refuses to produce (mutated header/claims bytes, broken signatures, keys it will not
 import) is signed over the exact bytes with `cryptography`. Expected verdicts follow RFC 9449, RFC 7515/7518/7519
-and RFC 3986 normalisation, with DESIGN.md's policy defaults (limits, algorithm list, time window) and error codes.
+and RFC 3986 normalisation, with docs/design.md's policy defaults (limits, algorithm list, time window) and error codes.
 Where Keybound deliberately departs from the RFC text, the case expects the RFC verdict and names the deliberate
 difference (`deliberate`); run.py's allow-list holds the Keybound verdict for each (see docs/differential.md).
 
@@ -290,7 +290,7 @@ class Gen:
     SEGMENTS = ["api", "items", "v1", "orders", "~user", "a.b", "x-y_z", "%2F", "caf%C3%A9", "1234", "A"]
 
     def random_url(self):
-        """A request URL and a random htu that is equal to it under DESIGN's (RFC 3986 §6.2.2/6.2.3) rules."""
+        """A request URL and a random htu that is equal to it under docs/design.md's (RFC 3986 §6.2.2/6.2.3) rules."""
         rng = self.rng
         scheme = rng.choice(["https", "https", "http"])
         host = rng.choice(self.HOSTS)
@@ -324,7 +324,7 @@ class Gen:
             htu += "?ignored=1"  # RFC 9449 §4.3 check 9: query and fragment are ignored
         return url, htu
 
-    # ---- nonces (DESIGN "Nonces")
+    # ---- nonces (docs/design.md "Nonces")
     def nonce(self, *, window_delta=0, secret=0, context=b""):
         w = (self.now // NONCE_WINDOW + window_delta) % 2**32
         wb = w.to_bytes(4, "big")
@@ -469,7 +469,7 @@ def nest(depth: int):
 
 # ----------------------------------------------------------------------------------------------------------------
 # The fault catalogue: each function builds one case (or a few) from a fresh random request and returns nothing.
-# Expected codes follow DESIGN's check order where a fault could touch two checks.
+# Expected codes follow docs/design.md's check order where a fault could touch two checks.
 
 FAULTS: list[tuple[str, int, object]] = []
 
@@ -508,7 +508,7 @@ def valid(g: Gen):
         name = "valid: aud array (RFC 7519 §4.1.3)"
     elif variant == 6:
         r.pc["jti"] = (r.pc["jti"] + "j" * 256)[:256]
-        name = "valid: jti of 256 bytes (DESIGN bound)"
+        name = "valid: jti of 256 bytes (docs/design.md bound)"
     return g.emit(r, "valid", name, 0)
 
 

@@ -33,22 +33,22 @@ from keybound_codes import REQUEST_CODES  # noqa: E402
 ALLOW_LIST = {
     # RFC 7515 §4.1.9: typ is a media type, compared case-insensitively, "application/" may be omitted; so
     # "application/dpop+jwt", "DPOP+JWT" (proof) and "AT+JWT" (token) name the expected types. Keybound compares
-    # typ exactly with the lower-case short forms RFC 9449 §4.2 and RFC 9068 §4 print (DESIGN check 3).
+    # typ exactly with the lower-case short forms RFC 9449 §4.2 and RFC 9068 §4 print (docs/design.md check 3).
     "typ-media-type": {201, 301},
     # RFC 9068 §4 requires typ at+jwt for JWT access tokens; Keybound accepts JWT or no typ by default because many
-    # issuers still send them (DESIGN "Defaults"); --strict-token-type follows the RFC (the strict profile checks it).
+    # issuers still send them (docs/design.md "Defaults"); --strict-token-type follows the RFC (the strict profile checks it).
     "token-typ-compat": {0},
     # RFC 7515 §4.1.4: kid is optional, so a verifier may try the issuer's keys in turn. Keybound verifies a token
-    # without kid only when the issuer has exactly one key (DESIGN "Defaults"): one signature check per token.
+    # without kid only when the issuer has exactly one key (docs/design.md "Defaults"): one signature check per token.
     "token-kid-absent": {303},
     # RFC 8259 §8.2: "\ud800" is grammatical JSON (an unpaired surrogate escape). Keybound refuses it as malformed
-    # (ATTACKS C5c: such strings have no UTF-8 form and split parsers).
+    # (SECURITY.md C5c: such strings have no UTF-8 form and split parsers).
     "lone-surrogate": {200, 300},
     # RFC 8259 §7: a nonce spelled with escapes is the same string. Keybound checks the nonce's raw bytes and refuses
     # escaped spellings (nonce_invalid, with a fresh nonce): a nonce it mints never needs escaping.
     "nonce-escaped": {221},
     # RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]: more than one space is allowed.
-    # Keybound accepts exactly one space (ATTACKS D7), as RFC 9449 §7.1's examples and most servers do.
+    # Keybound accepts exactly one space (SECURITY.md D7), as RFC 9449 §7.1's examples and most servers do.
     "auth-multiple-spaces": {102},
     # RFC 8259 §7 allows "\u0000" in strings. Keybound refuses U+0000 in any JSON string (SECURITY.md "Decisions"):
     # C hosts that use strlen would see a truncated value.

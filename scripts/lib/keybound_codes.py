@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # This source file is part of the Keybound open source project.
-"""Keybound's verdict codes and their names (DESIGN.md, include/keybound.h), as the Python generators and the
+"""Keybound's verdict codes and their names (docs/design.md, include/keybound.h), as the Python generators and the
 differential runner expect them (scripts/fixtures/generate.py, scripts/differential/generate.py and run.py)."""
 
 # The refusals of one request, by check: the request (1xx), the proof (2xx), the access token (3xx).

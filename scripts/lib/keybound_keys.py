@@ -45,7 +45,7 @@ CURVE_N = {
     "P-256": int("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16),
     "P-384": int("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
                  16),
-    # Note: ATTACKS.md section F prints this constant with one 'f' missing (a 517-bit number); this is the
+    # Note: SECURITY.md section F prints this constant with one 'f' missing (a 517-bit number); this is the
     # SEC 2 / FIPS 186-4 order, 521 bits.
     "P-521": int("01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc"
                  "0148f709a5d03bb5c9b8899c47aebb6fb71e91386409", 16),

@@ -8,7 +8,7 @@ let issuer = TrustedIssuer(
     audiences: ["https://resource.example.org"],
     keys: try JWKSet(json: jwks)
 )
-let verifier = try Verifier(issuers: [issuer])  // DESIGN defaults: all algorithms, 60 s max age, 5 s skew
+let verifier = try Verifier(issuers: [issuer])  // docs/design.md defaults: all algorithms, 60 s max age, 5 s skew
 
 // Then, per request, from any thread: the method, the URL, and the two headers as received.
 let request = DPoPRequest(

@@ -7,7 +7,7 @@
 ///
 /// The slots are allocated once; each key maps (by a seeded hash) to one stripe and a pair of slots in it, and a
 /// new entry replaces the pair's less recently used one. Memory is therefore bounded by the slot count and the
-/// largest key admitted (``maximumKeyBytes``): a flood of new keys only churns the cache (ATTACKS D11).
+/// largest key admitted (``maximumKeyBytes``): a flood of new keys only churns the cache (SECURITY.md D11).
 /// A lookup copies nothing and allocates nothing.
 ///
 /// - Note: `BoundedCache` is thread-safe.

@@ -4,7 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 /// Constant-time equality for secrets and secret-derived values: HMAC tags, `ath`, `jkt` (RFC 9449 §4.3,
-/// DESIGN "Nonces"). The lengths are compared first (they are public); then every byte pair is XORed into one
+/// docs/design.md "Nonces"). The lengths are compared first (they are public); then every byte pair is XORed into one
 /// accumulator, with no early exit and no data-dependent branch, so the time depends only on the length.
 ///
 /// Plain Swift, the same on every ``CryptoBackend``.

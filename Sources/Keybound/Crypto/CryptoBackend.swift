@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-/// The seam between Keybound's rules and a crypto library (DESIGN "Signatures").
+/// The seam between Keybound's rules and a crypto library (docs/design.md "Signatures").
 ///
 /// A provider only runs primitives: it builds public keys from JWK members that Keybound has already checked
 /// (``PublicKey/checkECCoordinates(curve:x:y:rejectingAs:)``,

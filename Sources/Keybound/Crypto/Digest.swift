@@ -4,7 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 /// A SHA-256 digest held inline (32 bytes, no heap), e.g. for `ath` (RFC 9449 §4.2), the RFC 7638 thumbprint
-/// behind `jkt`, and the replay and access-token cache keys (DESIGN "Contracts").
+/// behind `jkt`, and the replay and access-token cache keys (docs/design.md "Contracts").
 ///
 /// Its bytes are in digest order (FIPS 180-4 §6.2.2 step 4); read them with ``withByteView(_:)``.
 package struct SHA256Digest: Hashable, Sendable {

@@ -5,9 +5,9 @@
 
 /// The rules a public key must satisfy before any backend sees it, and which algorithms it may verify.
 ///
-/// These live above the crypto backend so every backend enforces the same policy (DESIGN "Signatures").
+/// These live above the crypto backend so every backend enforces the same policy (docs/design.md "Signatures").
 extension PublicKey {
-    /// The RSA modulus sizes accepted by default (DESIGN "Contracts", RFC 7518 §3.3: at least 2048 bits).
+    /// The RSA modulus sizes accepted by default (docs/design.md "Contracts", RFC 7518 §3.3: at least 2048 bits).
     package static let defaultRSAModulusBits: ClosedRange<Int> = 2048...4096
 
     /// The widest RSA modulus range any configuration may ask for; a wider request is narrowed to it.
@@ -53,7 +53,7 @@ extension PublicKey {
     ///
     /// Both are minimal (non-empty, no leading zero octet). `n` is odd, with a bit length inside `modulusBits`
     /// intersected with ``rsaModulusBitsLimit`` (an empty intersection accepts nothing). `e` is odd with
-    /// 3 ≤ e < 2^32 (DESIGN "Contracts", RFC 8017 §3.1, ATTACKS A8).
+    /// 3 ≤ e < 2^32 (docs/design.md "Contracts", RFC 8017 §3.1, SECURITY.md A8).
     static func checkRSAParameters(
         n: ByteView,
         e: ByteView,
@@ -125,7 +125,7 @@ extension PublicKey {
 
     /// Checks an Ed25519 `x`: exactly 32 bytes, a canonical encoding (y < p), and not a small-order point.
     ///
-    /// A small-order key verifies forged signatures for every message (ATTACKS B5 (d)), and OpenSSL accepts it.
+    /// A small-order key verifies forged signatures for every message (SECURITY.md B5 (d)), and OpenSSL accepts it.
     static func checkEd25519(x: ByteView, rejectingAs code: KeyboundError.Code) throws(KeyboundError) {
         guard x.count == 32 else {
             throw KeyboundError.make(code, "Ed25519 public key is not 32 bytes")

@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-/// The one signature entry point: `verify(alg, key, signingInput, signature)` (DESIGN "Signatures").
+/// The one signature entry point: `verify(alg, key, signingInput, signature)` (docs/design.md "Signatures").
 ///
 /// Every rule Keybound enforces on a signature (the algorithm/key agreement, lengths, ECDSA scalar ranges) is
 /// checked here, before the backend sees the bytes; the key's backend (``BackendPublicKey``, e.g.

@@ -68,7 +68,7 @@ extension KeyboundError {
 // MARK: - Codes
 
 extension KeyboundError {
-    /// A stable failure code. The numbers are pinned by DESIGN "Errors" and are append-only.
+    /// A stable failure code. The numbers are pinned by docs/design.md "Errors" and are append-only.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate let backing: Backing
 
@@ -259,7 +259,7 @@ extension KeyboundError.Code {
 
 // MARK: - The CLI batch reader's status
 
-/// The status the `keybound` CLI's batch reader reports for a batch line that is not a request (DESIGN "Errors":
+/// The status the `keybound` CLI's batch reader reports for a batch line that is not a request (docs/design.md "Errors":
 /// 950 `invalid_input_line`). It is not a ``KeyboundError`` (the library never produces it); it is defined here once
 /// for the CLI's output and for the C ABI's status table, which describes it.
 package enum InvalidInputLineStatus {

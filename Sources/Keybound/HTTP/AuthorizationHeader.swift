@@ -3,13 +3,13 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-/// The `Authorization` request header of a DPoP-protected resource request (RFC 9449 §7.1, DESIGN check 1).
+/// The `Authorization` request header of a DPoP-protected resource request (RFC 9449 §7.1, docs/design.md check 1).
 ///
 /// The functions are `internal` rather than `package` because ``ByteView`` is internal.
 package enum AuthorizationHeader {
     /// Parses `Authorization: DPoP <token68>` and returns the range of the token in `value`.
     ///
-    /// The grammar is RFC 9110 §11.4 `credentials = auth-scheme [ 1*SP token68 ]`, narrowed by DESIGN check 1:
+    /// The grammar is RFC 9110 §11.4 `credentials = auth-scheme [ 1*SP token68 ]`, narrowed by docs/design.md check 1:
     /// the scheme is a `token` compared case-insensitively with `DPoP` (RFC 9110 §11.1), followed by exactly one
     /// space and a `token68` (RFC 9110 §11.2) that runs to the end of the value:
     /// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`. The value must already be the single
@@ -26,7 +26,7 @@ package enum AuthorizationHeader {
     ///     one space and a token68 ending the value (`DPoP`, `DPoP `, `DPoP  x`, `DPoP x y`, `DPoP x,y`,
     ///     `DPoP a=b`, control or non-ASCII bytes);
     ///   - ``KeyboundError/Code/tokenMalformed`` when what follows `DPoP ` is longer than `maxTokenBytes`, decided
-    ///     from the length alone: at most the first 5 bytes of an oversized value are read (ATTACKS C6).
+    ///     from the length alone: at most the first 5 bytes of an oversized value are read (SECURITY.md C6).
     static func dpopToken(in value: ByteView, maxTokenBytes: Int = .max) throws(KeyboundError) -> Range<Int> {
         guard !value.isEmpty else {
             throw KeyboundError.make(.missingAuthorization, "no Authorization value")

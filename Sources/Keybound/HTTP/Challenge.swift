@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-/// What a server sends back when a request fails verification (DESIGN "Errors").
+/// What a server sends back when a request fails verification (docs/design.md "Errors").
 ///
 /// The text comes only from Keybound's own strings (the code's RFC error and the error's ``KeyboundError/reason``,
 /// which never echoes request bytes) and from the configured algorithm names; every value is still escaped and

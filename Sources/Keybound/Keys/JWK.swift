@@ -73,7 +73,7 @@ enum JWK {
         }
     }
 
-    /// Refuses a JWK with any private member, whatever its value (`""` and `null` included; ATTACKS D2).
+    /// Refuses a JWK with any private member, whatever its value (`""` and `null` included; SECURITY.md D2).
     static func refusePrivateMembers(_ jwk: JSONValue, rejectingAs code: KeyboundError.Code) throws(KeyboundError) {
         var found = false
         jwk.forEachMember { name, _ in

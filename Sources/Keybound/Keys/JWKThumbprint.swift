@@ -12,7 +12,7 @@ enum JWKThumbprint {
     /// The SHA-256 thumbprint of a JWK already accepted by ``JWK/publicKey(_:modulusBits:rejectingAs:)``.
     ///
     /// Only the required members are hashed (EC `crv,kty,x,y`; RSA `e,kty,n`; OKP `crv,kty,x`): `kid`, `alg`,
-    /// `use` and member order do not change it (ATTACKS D4c). Values are taken after unescaping.
+    /// `use` and member order do not change it (SECURITY.md D4c). Values are taken after unescaping.
     static func digest(
         of jwk: JSONValue,
         rejectingAs code: KeyboundError.Code,

@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-/// Stateless DPoP nonces (RFC 9449 §8, §9), in the format of DESIGN "Contracts → Nonces".
+/// Stateless DPoP nonces (RFC 9449 §8, §9), in the format of docs/design.md "Contracts → Nonces".
 ///
 /// A nonce for time window `w = floor(now / W)` is
 /// `base64url(u32be(w) ‖ first 16 bytes of HMAC-SHA-256(secret, "keybound-nonce-v1" ‖ u32be(w) ‖ context))`,
@@ -92,7 +92,7 @@ public struct NonceIssuer: Sendable {
     }
 
     /// True iff `nonce` was minted for `context` in the current or the previous window under any secret.
-    /// A nonce in any non-canonical spelling is invalid (ATTACKS D12).
+    /// A nonce in any non-canonical spelling is invalid (SECURITY.md D12).
     func isValid(_ nonce: ByteView, now: Int64, context: ByteView) throws(KeyboundError) -> Bool {
         guard nonce.count == Self.encodedCount else { return false }
         return try withScratch(capacity: 40) { (scratch) throws(KeyboundError) -> Bool in

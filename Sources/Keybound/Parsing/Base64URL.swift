@@ -7,7 +7,7 @@
 ///
 /// Decoding accepts exactly one spelling of each byte string: the alphabet `A–Z a–z 0–9 - _` only (no padding,
 /// no `+` or `/`, no whitespace), no length ≡ 1 (mod 4), and zero unused trailing bits (RFC 4648 §3.5). Anything
-/// else is refused, even where a lax decoder would produce the same bytes (ATTACKS C1).
+/// else is refused, even where a lax decoder would produce the same bytes (SECURITY.md C1).
 package enum Base64URL {
     /// The decoded length of `encodedCount` characters, or `nil` when no canonical encoding has that length.
     @inlinable

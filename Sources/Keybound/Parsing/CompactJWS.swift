@@ -19,7 +19,7 @@ struct CompactJWS {
     /// Splits `token` into its three segments.
     ///
     /// The size bound is checked before anything else, and the scan stops at a third dot, so a token of a million
-    /// dots costs one bounded pass (ATTACKS C2, C6).
+    /// dots costs one bounded pass (SECURITY.md C2, C6).
     ///
     /// - Throws: `KeyboundError(code)` when the token is longer than `maxBytes` or does not have exactly three
     ///   segments.

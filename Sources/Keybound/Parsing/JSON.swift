@@ -7,7 +7,7 @@
 ///
 /// ``parseObject(_:maxDepth:failingWith:)`` validates a whole document in one pass and returns a view of its
 /// root object; nothing is copied and no dictionary is built. Strict means (RFC 8259; RFC 7515 §4, RFC 7519 §4,
-/// RFC 8725 §3.7; ATTACKS C3–C6):
+/// RFC 8725 §3.7; SECURITY.md C3–C6):
 /// - the grammar exactly: no comments, trailing commas, single quotes, `NaN`, leading `+` or zeros, `.5` or `1.`;
 /// - UTF-8 only: no byte-order mark, no overlong, surrogate or truncated sequences;
 /// - strings without raw control characters, with valid escapes, surrogate pairs paired, and no U+0000

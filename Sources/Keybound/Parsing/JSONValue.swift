@@ -122,7 +122,7 @@ extension JSONValue {
 
     /// The value of the member named `name` (compared after unescaping), or `nil`.
     ///
-    /// Stops at the first match: the validator refuses duplicate member names (RFC 8259 §4, ATTACKS), so the first
+    /// Stops at the first match: the validator refuses duplicate member names (RFC 8259 §4, SECURITY.md), so the first
     /// is the only one, and the members after it are not scanned.
     func member(_ name: StaticString) -> JSONValue? {
         precondition(kind == .object)

@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-/// One stripe of a ``ReplayCache``: a mutex around a fixed open-addressed table (DESIGN "Replay").
+/// One stripe of a ``ReplayCache``: a mutex around a fixed open-addressed table (docs/design.md "Replay").
 ///
 /// - Note: ReplayCacheStripe is thread-safe: every access to its table holds its lock.
 final class ReplayCacheStripe: Sendable {

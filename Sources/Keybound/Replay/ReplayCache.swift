@@ -3,8 +3,8 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-/// The default ``ReplayStore``: an in-process, lock-striped, fixed-memory replay cache (RFC 9449 §11.1; DESIGN
-/// "Replay"; ATTACKS D10, D11).
+/// The default ``ReplayStore``: an in-process, lock-striped, fixed-memory replay cache (RFC 9449 §11.1; docs/design.md
+/// "Replay"; SECURITY.md D10, D11).
 ///
 /// **Layout.** `stripeCount` independent stripes (a power of two), each a lock (`Locked`) around an open-addressed,
 /// linearly probed table allocated once at init. Stripe `i` may hold `capacity / stripeCount` live entries (the first
@@ -17,10 +17,10 @@
 ///
 /// **Placement.** The stripe (top bits) and the home slot (remaining bits, range-reduced) come from SipHash (Swift's
 /// `Hasher`, randomly seeded per process) of the fingerprint, further keyed with 128 random bits drawn at init, so a
-/// client cannot aim keys at one stripe or one probe run (ATTACKS D11d).
+/// client cannot aim keys at one stripe or one probe run (SECURITY.md D11d).
 ///
 /// **Bound and reclamation.** Capacity is a hard bound: a stripe whose share is occupied answers `.full` and never
-/// evicts a live entry (ATTACKS D11e). Because placement is random, a stripe can reach its share a little before the
+/// evicts a live entry (SECURITY.md D11e). Because placement is random, a stripe can reach its share a little before the
 /// whole cache reaches `capacity`. Expired entries are reclaimed without a background thread: a probe reuses the
 /// first expired slot it passes, and a stripe about to answer `.full` first sweeps out its expired entries, but only
 /// if one of them can have expired since its last sweep (it tracks a lower bound of its entries' expiries), so a
@@ -113,7 +113,7 @@ public final class ReplayCache: ReplayStore, Sendable {
     }
 
     /// The table memory measured from the stripes' storage (their arrays' capacities), not from the sizes computed
-    /// at init: tests assert it equals ``allocatedBytes`` after any number of inserts (ATTACKS D11).
+    /// at init: tests assert it equals ``allocatedBytes`` after any number of inserts (SECURITY.md D11).
     package var storageBytes: Int {
         var total = 0
         for stripe in stripes {

@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-/// The fleet-wide replay key of a DPoP proof (RFC 9449 §11.1; DESIGN "Contracts → Replay store").
+/// The fleet-wide replay key of a DPoP proof (RFC 9449 §11.1; docs/design.md "Contracts → Replay store").
 ///
 /// `k = SHA-256(u16be(len jkt) ‖ jkt ‖ u16be(len jti) ‖ jti)`, computed by the verifier, so every instance (and a
 /// shared store) sees the same key for the same proof. The 32 bytes are held inline, without allocation, as four

@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-/// The outcome of recording a proof's ``ReplayKey`` (DESIGN "Contracts → Replay store").
+/// The outcome of recording a proof's ``ReplayKey`` (docs/design.md "Contracts → Replay store").
 public enum ReplayInsertResult: Sendable, Hashable {
     /// The key was absent (or only held expired) and is now recorded: the proof is accepted.
     case inserted
@@ -26,7 +26,7 @@ public enum ReplayInsertResult: Sendable, Hashable {
 /// that (it then reports `.replayed` longer), never shorter. An entry whose `expiresAt` is already before `now` need
 /// not be stored: the answer is then `.inserted` unless a live entry for the key exists.
 ///
-/// The verifier calls it only after every other check passed (DESIGN "The checks", step 7). Implementations must be
+/// The verifier calls it only after every other check passed (docs/design.md "The checks", step 7). Implementations must be
 /// thread-safe and must not trap on any key or time, including negative times, `Int64.min` and `Int64.max`.
 public protocol ReplayStore: Sendable {
     /// Records `key` unless a live entry for it exists.

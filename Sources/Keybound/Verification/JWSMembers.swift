@@ -8,7 +8,7 @@
 // Looking members up one by one (``JSONValue/member(_:)``) rescans the object from its start for every name: with
 // a `jwk` of ~200 bytes in the proof header and six claims in its payload, that was a fifth of Keybound's own work
 // per warm request. One pass that files every wanted member as it goes costs one scan per object. The validator has
-// refused duplicate member names (RFC 8259 §4, ATTACKS C4), so the first match is the only one.
+// refused duplicate member names (RFC 8259 §4, SECURITY.md C4), so the first match is the only one.
 
 /// The members of a DPoP proof's JOSE header that the checks read (RFC 9449 §4.2, RFC 7515 §4.1).
 struct ProofHeaderMembers {

@@ -16,7 +16,7 @@ struct Checked {
 }
 
 extension Verifier {
-    /// Runs checks 1–6 of DESIGN "The checks" and computes the replay key (check 7 is the caller's).
+    /// Runs checks 1–6 of docs/design.md "The checks" and computes the replay key (check 7 is the caller's).
     func check(_ request: DPoPRequest, mode: VerificationMode, now: Int64) throws(KeyboundError) -> Checked {
         try ByteView.with(utf8: request.method) { (method) throws(KeyboundError) -> Checked in
             try ByteView.with(utf8: request.url) { (url) throws(KeyboundError) -> Checked in
@@ -264,7 +264,7 @@ extension Verifier {
         return jti
     }
 
-    /// Check 4, continued: `now − maxAge − skew ≤ iat ≤ now + skew` (DESIGN "Contracts → Time edges").
+    /// Check 4, continued: `now − maxAge − skew ≤ iat ≤ now + skew` (docs/design.md "Contracts → Time edges").
     func checkIAT(_ claims: ProofClaimMembers, now: Int64) throws(KeyboundError) -> Double {
         guard let iat = claims.iat?.numericDate() else {
             throw .make(.proofIAT, "DPoP proof iat is out of range")
@@ -310,7 +310,7 @@ extension Verifier {
         }
     }
 
-    /// The fleet-wide replay key `SHA-256(u16be(len jkt) ‖ jkt ‖ u16be(len jti) ‖ jti)` (DESIGN "Contracts").
+    /// The fleet-wide replay key `SHA-256(u16be(len jkt) ‖ jkt ‖ u16be(len jti) ‖ jti)` (docs/design.md "Contracts").
     static func replayKey(jkt: [UInt8], jti: ByteView, backend: CryptoBackend) throws(KeyboundError) -> ReplayKey {
         guard jkt.count <= 0xFFFF && jti.count <= 0xFFFF else { throw .make(.proofClaims, "jti is too long") }
         let capacity = 4 &+ jkt.count &+ jti.count

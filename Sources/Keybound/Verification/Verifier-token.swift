@@ -46,7 +46,7 @@ extension Verifier {
         guard header.crit == nil else {
             throw .make(.tokenMalformed, "access token has a crit header Keybound does not understand")
         }
-        // The issuer, from `iss`: keys are looked up per issuer (ATTACKS D6).
+        // The issuer, from `iss`: keys are looked up per issuer (SECURITY.md D6).
         guard let iss = payload.iss else { throw .make(.tokenIssuer, "access token has no iss") }
         guard iss.kind == .string else { throw .make(.tokenClaims, "access token iss is not a string") }
         let found: IssuerState? = iss.withUnescapedString { name in
@@ -94,7 +94,7 @@ extension Verifier {
     /// The signature of a JWS under an issuer's keys: the key is found by the header's `kid` (exact bytes; without a
     /// `kid`, only in a one-key set), must agree with `alg` in type, curve and any declared `alg`, and must verify the
     /// signature over the original signing input. Key material named in the header (`jwk`, `jku`, `x5u`, `x5c`) is
-    /// never used (RFC 8725 §3.10; ATTACKS A4, A6).
+    /// never used (RFC 8725 §3.10; SECURITY.md A4, A6).
     ///
     /// - Throws: `.tokenKidUnknown`, `.tokenKeyMismatch` or `.tokenSignature`.
     static func checkSignature(

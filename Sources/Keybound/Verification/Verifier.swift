@@ -22,7 +22,7 @@ public enum VerificationMode: Sendable, Hashable {
 /// its key sets (``replaceKeys(forIssuer:with:)``) and its revocation list, all internally synchronised; there is
 /// no actor hop on the hot path. It never reads the wall clock: `now` is always passed in (Unix seconds).
 ///
-/// The checks run cheap-first in the order of DESIGN "The checks"; the replay store records the proof only after
+/// The checks run cheap-first in the order of docs/design.md "The checks"; the replay store records the proof only after
 /// every other check has passed.
 ///
 /// - Note: `Verifier` is thread-safe.
@@ -54,7 +54,7 @@ public final class Verifier: Sendable {
     /// - Parameters:
     ///   - issuers: the issuers whose tokens are accepted (at least one, unless only token-endpoint or opaque-token
     ///     modes are used).
-    ///   - policy: the rules; ``VerifierPolicy/init()`` gives DESIGN's defaults.
+    ///   - policy: the rules; ``VerifierPolicy/init()`` gives docs/design.md's defaults.
     ///   - backend: the crypto backend (``CryptoBackend/default`` unless given); every issuer's ``JWKSet`` must have
     ///     been built on it.
     ///   - replayStore: a shared store; `nil` (the default) uses an in-process ``ReplayCache`` of

@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-/// How a ``Verifier`` judges requests. The defaults are DESIGN "Contracts → Defaults".
+/// How a ``Verifier`` judges requests. The defaults are docs/design.md "Contracts → Defaults".
 public struct VerifierPolicy: Sendable {
     /// Algorithms accepted for DPoP proofs (default: all eleven Keybound supports; never `none` or HMAC).
     public var proofAlgorithms: [JWSAlgorithm] = JWSAlgorithm.allSupported

@@ -454,7 +454,7 @@ struct BackendDifferentialTests {
         return out
     }
 
-    /// The DER `ECDSA-Sig-Value` of a raw `r || s` (what a library that emits DER would send; ATTACKS B2).
+    /// The DER `ECDSA-Sig-Value` of a raw `r || s` (what a library that emits DER would send; SECURITY.md B2).
     static func derECDSA(_ raw: [UInt8]) -> [UInt8] {
         func integer(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
             var body = Array(bytes.drop(while: { $0 == 0 }))
@@ -472,7 +472,7 @@ struct BackendDifferentialTests {
         "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"
     )
 
-    /// Encodings of small-order Ed25519 points (ATTACKS B5 (d)).
+    /// Encodings of small-order Ed25519 points (SECURITY.md B5 (d)).
     static let ed25519SmallOrder: [[UInt8]] = [
         CryptoTestSupport.hex("0100000000000000000000000000000000000000000000000000000000000000"),
         CryptoTestSupport.hex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),

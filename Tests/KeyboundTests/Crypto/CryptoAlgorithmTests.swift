@@ -28,7 +28,7 @@ struct CryptoAlgorithmTests {
     }
 
     @Test(
-        "unsupported or misspelled names are refused (RFC 8725 §3.1; ATTACKS A1, A2, A3)",
+        "unsupported or misspelled names are refused (RFC 8725 §3.1; SECURITY.md A1, A2, A3)",
         arguments: [
             "none", "None", "NONE", "", "HS256", "HS384", "HS512", "es256", "ES256 ", " ES256", "ES256\u{0}",
             "ES224", "ES256K", "EDDSA", "eddsa", "Ed448", "ED25519", "ed25519", "RS1", "PS256X", "RSA1_5", "EdDSA2",
@@ -39,7 +39,7 @@ struct CryptoAlgorithmTests {
         #expect(ByteView.with(utf8: name) { JWSAlgorithm.named($0) } == nil)
     }
 
-    @Test("curve names are exact (RFC 7518 §6.2.1.1; ATTACKS D3)")
+    @Test("curve names are exact (RFC 7518 §6.2.1.1; SECURITY.md D3)")
     func curveNames() {
         #expect(ByteView.with(utf8: "P-256") { ECCurve.named($0) } == .p256)
         #expect(ByteView.with(utf8: "P-384") { ECCurve.named($0) } == .p384)

@@ -12,7 +12,7 @@ private typealias F = CryptoFixtures
 
 @Suite("Crypto: PublicKey")
 struct CryptoPublicKeyTests {
-    // MARK: - EC (RFC 7518 §6.2.1; ATTACKS D3)
+    // MARK: - EC (RFC 7518 §6.2.1; SECURITY.md D3)
 
     static let ecFixtures: [(ECCurve, [UInt8], [UInt8])] = [
         (.p256, F.p256X, F.p256Y), (.p384, F.p384X, F.p384Y), (.p521, F.p521X, F.p521Y),
@@ -53,7 +53,7 @@ struct CryptoPublicKeyTests {
         #expect(throws: KeyboundError(.proofJWK)) { try T.ecKey(.p521, x: x, y: add(y, p)) }
     }
 
-    @Test("EC points off the curve, (0,0) and keys on another curve are rejected (ATTACKS D3)")
+    @Test("EC points off the curve, (0,0) and keys on another curve are rejected (SECURITY.md D3)")
     func ecOffCurve() {
         for (curve, x, y) in Self.ecFixtures {
             var flipped = y
@@ -86,7 +86,7 @@ struct CryptoPublicKeyTests {
         }
     }
 
-    // MARK: - RSA (RFC 7518 §6.3.1; DESIGN "Contracts"; ATTACKS A8)
+    // MARK: - RSA (RFC 7518 §6.3.1; docs/design.md "Contracts"; SECURITY.md A8)
 
     /// An odd number of exactly `bits` bits (construction never needs a real modulus: OpenSSL does not factor).
     static func oddNumber(bits: Int) -> [UInt8] {
@@ -153,7 +153,7 @@ struct CryptoPublicKeyTests {
         #expect(throws: KeyboundError(.proofJWK)) { try T.rsaKey(n: F.rsaN, e: e) }
     }
 
-    // MARK: - Ed25519 (RFC 8037 §2; ATTACKS B5)
+    // MARK: - Ed25519 (RFC 8037 §2; SECURITY.md B5)
 
     @Test("a valid Ed25519 key imports")
     func ed25519Valid() throws {
@@ -186,7 +186,7 @@ struct CryptoPublicKeyTests {
     }
 
     @Test(
-        "every small-order Ed25519 point is rejected, the identity among them (ATTACKS B5 (d))",
+        "every small-order Ed25519 point is rejected, the identity among them (SECURITY.md B5 (d))",
         arguments: [
             "0100000000000000000000000000000000000000000000000000000000000000",  // identity ("AQAAAA…")
             "0100000000000000000000000000000000000000000000000000000000000080",
@@ -204,7 +204,7 @@ struct CryptoPublicKeyTests {
         #expect(throws: KeyboundError(.proofJWK)) { try T.ed25519Key(x: T.hex(hex)) }
     }
 
-    @Test("the identity-key forgery of ATTACKS B5 (d) never reaches a signature check")
+    @Test("the identity-key forgery of SECURITY.md B5 (d) never reaches a signature check")
     func ed25519IdentityForgery() {
         // JWK x "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"; OpenSSL would accept R = 01‖0^31, S = 0 for it.
         let x = T.base64URL("AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") ?? []
@@ -212,7 +212,7 @@ struct CryptoPublicKeyTests {
         #expect(throws: KeyboundError(.proofJWK)) { try T.ed25519Key(x: x) }
     }
 
-    // MARK: - Algorithm agreement (RFC 7518 §3.1, §3.4; RFC 8037 §3.1; RFC 9864; ATTACKS A3)
+    // MARK: - Algorithm agreement (RFC 7518 §3.1, §3.4; RFC 8037 §3.1; RFC 9864; SECURITY.md A3)
 
     @Test("supports(): ES256⇔P-256, ES384⇔P-384, ES512⇔P-521, RS*/PS*⇔RSA, EdDSA/Ed25519⇔Ed25519")
     func agreementTable() throws {

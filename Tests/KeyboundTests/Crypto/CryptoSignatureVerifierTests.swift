@@ -29,7 +29,7 @@ struct CryptoSignatureVerifierTests {
         ed = try T.ed25519Key(x: F.ed25519X)
     }
 
-    /// Verifies and checks that OpenSSL's error queue is empty afterwards (ATTACKS E3).
+    /// Verifies and checks that OpenSSL's error queue is empty afterwards (SECURITY.md E3).
     private func verify(_ alg: JWSAlgorithm, _ key: PublicKey, _ signature: [UInt8], message: [UInt8] = F.message)
         throws -> Bool
     {
@@ -79,7 +79,7 @@ struct CryptoSignatureVerifierTests {
         #expect(try !verify(.ed25519, key, signature, message: [0]))
     }
 
-    // MARK: - Algorithm / key agreement (ATTACKS A3)
+    // MARK: - Algorithm / key agreement (SECURITY.md A3)
 
     @Test("a signature under a key of the wrong type or curve is false, even when it is valid ECDSA")
     func disagreement() throws {
@@ -103,7 +103,7 @@ struct CryptoSignatureVerifierTests {
         #expect(try !verify(.ps512, rsa, F.ps384Signature))
     }
 
-    // MARK: - ECDSA (RFC 7518 §3.4; ATTACKS B1, B2, B3)
+    // MARK: - ECDSA (RFC 7518 §3.4; SECURITY.md B1, B2, B3)
 
     @Test("ECDSA signatures of the wrong length are false (exactly 64/96/132; DER refused)")
     func ecdsaLength() throws {
@@ -128,7 +128,7 @@ struct CryptoSignatureVerifierTests {
         }
     }
 
-    @Test("ECDSA r or s equal to 0, n, above n, or all ones are false (ATTACKS B1)")
+    @Test("ECDSA r or s equal to 0, n, above n, or all ones are false (SECURITY.md B1)")
     func ecdsaRange() throws {
         let cases: [(JWSAlgorithm, ECCurve, PublicKey, [UInt8])] = [
             (.es256, .p256, p256, F.es256Signature), (.es384, .p384, p384, F.es384Signature),
@@ -161,7 +161,7 @@ struct CryptoSignatureVerifierTests {
         }
     }
 
-    @Test("a high-s (malleated) ECDSA signature still verifies; replay is caught by jti, not here (ATTACKS B3)")
+    @Test("a high-s (malleated) ECDSA signature still verifies; replay is caught by jti, not here (SECURITY.md B3)")
     func ecdsaMalleability() throws {
         let cases: [(JWSAlgorithm, ECCurve, PublicKey, [UInt8])] = [
             (.es256, .p256, p256, F.es256Signature), (.es384, .p384, p384, F.es384Signature),
@@ -175,9 +175,9 @@ struct CryptoSignatureVerifierTests {
         }
     }
 
-    // MARK: - RSA (RFC 8017 §8.1.2, §8.2.2; RFC 7518 §3.3, §3.5; ATTACKS A7, B4)
+    // MARK: - RSA (RFC 8017 §8.1.2, §8.2.2; RFC 7518 §3.3, §3.5; SECURITY.md A7, B4)
 
-    @Test("RSA signatures not exactly the modulus length are false (ATTACKS B4)")
+    @Test("RSA signatures not exactly the modulus length are false (SECURITY.md B4)")
     func rsaLength() throws {
         for (alg, sig) in [(JWSAlgorithm.rs256, F.rs256Signature), (.ps256, F.ps256Signature)] {
             for bad in [[], [0] + sig, Array(sig.dropFirst()), Array(sig.dropLast()), sig + [0], sig + sig, [0]] {
@@ -186,7 +186,7 @@ struct CryptoSignatureVerifierTests {
         }
     }
 
-    @Test("RSA signature values 0, 1, n - 1, n, all ones are false (ATTACKS B4)")
+    @Test("RSA signature values 0, 1, n - 1, n, all ones are false (SECURITY.md B4)")
     func rsaRange() throws {
         let k = F.rsaN.count
         var zero = [UInt8](repeating: 0, count: k)
@@ -204,7 +204,7 @@ struct CryptoSignatureVerifierTests {
         }
     }
 
-    @Test("PSS with a salt length other than the hash length, or another MGF1 hash, is false (ATTACKS A7)")
+    @Test("PSS with a salt length other than the hash length, or another MGF1 hash, is false (SECURITY.md A7)")
     func pssParameters() throws {
         #expect(try verify(.ps256, rsa, F.ps256Signature))
         #expect(try !verify(.ps256, rsa, F.ps256Salt0Signature))
@@ -214,7 +214,7 @@ struct CryptoSignatureVerifierTests {
         #expect(try !verify(.ps256, rsa, F.ps256MGF1SHA512Signature))
     }
 
-    // MARK: - Ed25519 (RFC 8032 §5.1.7; ATTACKS B5)
+    // MARK: - Ed25519 (RFC 8032 §5.1.7; SECURITY.md B5)
 
     @Test("Ed25519 signatures that are not 64 bytes are false; S + L is false")
     func ed25519() throws {
@@ -265,7 +265,7 @@ struct CryptoSignatureVerifierTests {
 
     // MARK: - Helpers
 
-    /// A DER `ECDSA-Sig-Value` for raw r and s (what a confused signer would send; ATTACKS B2).
+    /// A DER `ECDSA-Sig-Value` for raw r and s (what a confused signer would send; SECURITY.md B2).
     static func der(r: [UInt8], s: [UInt8]) -> [UInt8] {
         func integer(_ v: [UInt8]) -> [UInt8] {
             var b = CryptoTestSupport.minimal(v)

@@ -81,7 +81,7 @@ struct CryptoWycheproofTests {
         try runRSA(file: file) { _ in alg }
     }
 
-    // MARK: - RSASSA-PSS (RFC 7518 §3.5; ATTACKS A7)
+    // MARK: - RSASSA-PSS (RFC 7518 §3.5; SECURITY.md A7)
 
     @Test(
         "RSA PSS vectors with JWS parameters",
@@ -190,7 +190,7 @@ struct CryptoWycheproofTests {
         tally.finish(expectedCount: vectors.numberOfTests)
     }
 
-    // MARK: - EC JWK import (RFC 7518 §6.2.1; ATTACKS D3)
+    // MARK: - EC JWK import (RFC 7518 §6.2.1; SECURITY.md D3)
 
     @Test(
         "EC JWK import from the ECDH WebCrypto vectors",

@@ -104,7 +104,7 @@ private let designTable: [HTUExample] = [
         outcome: .equal),
 ]
 
-// MARK: - ATTACKS D8 (request GET https://rs.example.com/api/items)
+// MARK: - SECURITY.md D8 (request GET https://rs.example.com/api/items)
 
 private let d8Request = "https://rs.example.com/api/items"
 
@@ -191,30 +191,30 @@ struct HTUTests {
                 == "https://rs.example.net/api/internal")
     }
 
-    @Test("ATTACKS D8: must reject (unequal)", arguments: d8MustReject)
+    @Test("SECURITY.md D8: must reject (unequal)", arguments: d8MustReject)
     func d8Reject(_ htu: String) throws {
         #expect(try !matches(htu: htu, request: d8Request))
     }
 
-    @Test("ATTACKS D8: must reject (refused with proof_htu)", arguments: d8MustRefuse)
+    @Test("SECURITY.md D8: must reject (refused with proof_htu)", arguments: d8MustRefuse)
     func d8Refuse(_ htu: String) throws {
         #expect(throws: KeyboundError(.proofHTU)) { try matches(htu: htu, request: d8Request) }
         #expect(throws: KeyboundError(.proofHTU)) { try canonical(htu) }
     }
 
-    @Test("ATTACKS D8: must accept", arguments: d8MustAccept)
+    @Test("SECURITY.md D8: must accept", arguments: d8MustAccept)
     func d8Accept(_ htu: String) throws {
         #expect(try matches(htu: htu, request: d8Request))
         #expect(try canonical(htu) == d8Request)
     }
 
-    @Test("ATTACKS D8: punycode hosts are compared as written")
+    @Test("SECURITY.md D8: punycode hosts are compared as written")
     func punycode() throws {
         #expect(try canonical("https://XN--BCHER-KVA.example/") == "https://xn--bcher-kva.example/")
         #expect(try !matches(htu: "https://xn--bcher-kva.example/api/items", request: d8Request))
     }
 
-    @Test("ATTACKS D8: a 1 MB htu is refused without crashing")
+    @Test("SECURITY.md D8: a 1 MB htu is refused without crashing")
     func oneMegabyte() throws {
         let long = "https://rs.example.com/api/items/" + String(repeating: "a", count: 1 << 20)
         #expect(throws: KeyboundError(.proofHTU)) { try matches(htu: long, request: d8Request) }

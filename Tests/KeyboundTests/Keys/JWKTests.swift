@@ -41,14 +41,14 @@ struct JWKTests {
         #expect(try importJWK(rfc9449PublicJWK).kind == .ec(.p256))
     }
 
-    @Test("member order, whitespace, escapes and extra members do not change the thumbprint (ATTACKS D4c)")
+    @Test("member order, whitespace, escapes and extra members do not change the thumbprint (SECURITY.md D4c)")
     func canonicalisation() throws {
         let variant = #"{ "crv" : "P-256", "y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA", "kid":"x", "alg":"ES256", "use":"sig","kt\u0079":"EC","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs"}"#
         #expect(try thumbprint(variant) == "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")
     }
 
     @Test(
-        "refuses private, symmetric, malformed and unsupported JWKs (ATTACKS D2, D3)",
+        "refuses private, symmetric, malformed and unsupported JWKs (SECURITY.md D2, D3)",
         arguments: [
             #"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA","d":"AA"}"#,
             #"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA","d":""}"#,
@@ -74,7 +74,7 @@ struct JWKTests {
         #expect(throws: KeyboundError(.proofJWK)) { try importJWK(jwk) }
     }
 
-    @Test("RSA key bounds: 1024-bit refused by default, e = 1 refused (ATTACKS A8)")
+    @Test("RSA key bounds: 1024-bit refused by default, e = 1 refused (SECURITY.md A8)")
     func rsaBounds() throws {
         let withE1 = rfc7638JWK.replacingOccurrences(of: #""e":"AQAB""#, with: #""e":"AQ""#)
         #expect(throws: KeyboundError(.proofJWK)) { try importJWK(withE1) }

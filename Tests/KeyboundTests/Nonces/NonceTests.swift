@@ -19,7 +19,7 @@ struct NonceTests {
     let secretA = [UInt8](repeating: 0xA5, count: 32)
     let secretB = [UInt8](repeating: 0x5A, count: 48)
 
-    @Test("the format of DESIGN: base64url(u32be(w) ‖ HMAC-SHA-256(secret, label ‖ u32be(w) ‖ context)[0..<16])")
+    @Test("the format of docs/design.md: base64url(u32be(w) ‖ HMAC-SHA-256(secret, label ‖ u32be(w) ‖ context)[0..<16])")
     func format() throws {
         let issuer = try NonceIssuer(secrets: [secretA], backend: .forTests)
         let now: Int64 = 1_700_000_123
@@ -61,7 +61,7 @@ struct NonceTests {
         #expect(try isValidNonce(old, try rotated.mint(now: 1_700_000_000), now: 1_700_000_000) == false)
     }
 
-    @Test("bound nonces are valid only for their jkt; tampering and non-canonical spellings are refused (ATTACKS D12)")
+    @Test("bound nonces are valid only for their jkt; tampering and non-canonical spellings are refused (SECURITY.md D12)")
     func bindingAndTampering() throws {
         let issuer = try NonceIssuer(secrets: [secretA], boundToKey: true, backend: .forTests)
         let nonce = try issuer.mint(now: 1_700_000_000, jkt: "jkt-1")

@@ -49,7 +49,7 @@ struct Base64URLTests {
     }
 
     @Test(
-        "refuses every non-canonical spelling (ATTACKS C1)",
+        "refuses every non-canonical spelling (SECURITY.md C1)",
         arguments: [
             "Zg==", "Zg=", "Zm8=", "Zm9v+A", "Zm9v/A", "Zm 9v", "Zm9v\n", " Zm9v", "Zm9v\t", "Zm9v\r\n", "Z",
             "Zm9vY", "Zh", "Zm9", "Zm9vYh", "Zm?v", "Zm\\v", "Zm#v", "Zm!v", "Zm%v", "Zm.v", "Zm9v=", "Zm9v\u{0}",

@@ -35,7 +35,7 @@ struct CompactJWSTests {
     }
 
     @Test(
-        "refuses the wrong structure (ATTACKS C2)",
+        "refuses the wrong structure (SECURITY.md C2)",
         arguments: [
             "", "a", "a.b", "a.b.c.d", "a.b.c.d.e", "..", "...", "e30.e30.AA.", ".e30.AA", "e30..AA",
             #"{"payload":"e30","signatures":[]}"#, " e30.e30.AA", "e30.e30.AA ", "e30.W10.AA", "W10.e30.AA",

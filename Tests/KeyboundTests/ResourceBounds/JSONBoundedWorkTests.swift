@@ -8,7 +8,7 @@ import Testing
 
 @testable import Keybound
 
-/// Bounded work in the JSON reader (docs/design.md "Contracts → Bounded work"; ATTACKS C3, C6, D11): member names
+/// Bounded work in the JSON reader (docs/design.md "Contracts → Bounded work"; SECURITY.md C3, C6, D11): member names
 /// chosen to collide cost no more than twice random names of the same size and shape, and an object holds at most
 /// 512 members. Work is counted with ``WorkProbe`` (debug builds), never timed.
 @Suite("JSON bounded work")

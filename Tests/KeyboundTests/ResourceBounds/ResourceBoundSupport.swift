@@ -12,7 +12,7 @@ import Foundation
 
 /// A buffer of `count` bytes of which only the first `readable` (rounded up to a page) can be read: the rest is
 /// mapped `PROT_NONE`, so code that reads one byte past that prefix dies with SIGSEGV instead of passing. It turns
-/// "touches at most N bytes of the input" into something the MMU checks (ATTACKS C6).
+/// "touches at most N bytes of the input" into something the MMU checks (SECURITY.md C6).
 final class GuardedBytes {
     let base: UnsafeMutableRawPointer
     let count: Int

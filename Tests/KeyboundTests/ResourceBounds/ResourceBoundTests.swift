@@ -18,7 +18,7 @@ struct ResourceBoundTests {
     static let probing = Testing.ConditionTrait.enabled(
         if: WorkProbe.isRecording, "WorkProbe records in debug builds only: swift test --filter ResourceBoundTests")
 
-    // MARK: - Replay cache (ATTACKS D11)
+    // MARK: - Replay cache (SECURITY.md D11)
 
     /// Bound: a ``ReplayCache`` sized for 1,048,576 entries holds exactly that many live entries and 48 MiB of table
     /// (50,331,648 bytes, read from the stripes' storage) after 10,000,000 unique keys; the 8,951,424 keys beyond
@@ -105,7 +105,7 @@ struct ResourceBoundTests {
         }
     }
 
-    // MARK: - Proof-key cache (ATTACKS D11)
+    // MARK: - Proof-key cache (SECURITY.md D11)
 
     /// Bound: with `proofKeyCacheSize` 1,024, a flood of 8,192 distinct client keys (each with a valid proof, in
     /// token-endpoint mode) leaves at most 1,024 cached keys, each at most 2,048 bytes of JWK, at every point of the
@@ -135,7 +135,7 @@ struct ResourceBoundTests {
         }
     }
 
-    // MARK: - Oversized headers and tokens (ATTACKS C6)
+    // MARK: - Oversized headers and tokens (SECURITY.md C6)
 
     /// A verifier for the fixture scenario and one valid resource request of it.
     static func scenarioRequest() throws -> (Verifier, RequestCase, Int64) {
@@ -258,7 +258,7 @@ struct ResourceBoundTests {
         }
     }
 
-    // MARK: - RSA key size (ATTACKS A8, C6)
+    // MARK: - RSA key size (SECURITY.md A8, C6)
 
     /// Bound: a proof whose `jwk` is a 16384-bit RSA key (within the 8 KiB proof limit, so the key is reached) is
     /// refused as `proof_jwk` (202) from the modulus length, before OpenSSL sees the key and before any signature
@@ -291,7 +291,7 @@ struct ResourceBoundTests {
         }
     }
 
-    // MARK: - Deep nesting (ATTACKS C6)
+    // MARK: - Deep nesting (SECURITY.md C6)
 
     /// Bound: JSON nested 100,000 levels deep (`[`, and `{"a":`) is refused as malformed at the depth bound (16 by
     /// default, 64 at most whatever the caller asks), on a thread whose whole stack is 256 KiB (a debug build's
@@ -349,7 +349,7 @@ struct ResourceBoundTests {
         #expect(outcome.1 == 0 && outcome.2 == 0)
     }
 
-    // MARK: - Constant-time comparisons (ATTACKS D13)
+    // MARK: - Constant-time comparisons (SECURITY.md D13)
 
     /// `ath`, the token's `cnf.jkt` against the proof key's thumbprint, and the opaque-token mode's bound `jkt` are
     /// compared by ``constantTimeEquals(_:_:)`` (`CRYPTO_memcmp`), on success and on failure alike: the probe sees
@@ -413,7 +413,7 @@ struct ResourceBoundTests {
     }
 
     /// The nonce's HMAC tag (20 bytes) is compared by ``constantTimeEquals(_:_:)``, once per configured secret, for
-    /// a valid and for a tampered nonce (ATTACKS D12, D13).
+    /// a valid and for a tampered nonce (SECURITY.md D12, D13).
     @Test("nonce tags go through the constant-time compare, once per secret", probing)
     func constantTimeNonce() throws {
         let world = try SignedWorld()

@@ -50,7 +50,7 @@ struct OracleRequestTests {
         for name in Self.deliberateDifferences.keys { #expect(names.contains(name), "\(name)") }
     }
 
-    @Test("every ATTACKS section is represented by refused cases")
+    @Test("every SECURITY.md section is represented by refused cases")
     func coverage() {
         let attacks = Set(RequestScenario.shared.cases.filter { !$0.expectOK }.map(\.attack))
         for id in ["A1", "A2", "A3", "A4", "A5", "A7", "A8", "A9", "B1", "B2", "B4", "B5", "C1", "C2", "C3", "C4", "C5",

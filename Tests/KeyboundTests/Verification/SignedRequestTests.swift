@@ -78,7 +78,7 @@ struct SignedRequestTests {
         #expect(verifier.metrics.tokenCacheHits == 1)  // the refusal came from the cached entry's binding
     }
 
-    @Test("the same jti spelled with an escape is the same jti: a replay (ATTACKS C5e)")
+    @Test("the same jti spelled with an escape is the same jti: a replay (SECURITY.md C5e)")
     func escapedJTIIsReplay() throws {
         let world = try SignedWorld()
         let verifier = try world.verifier()

@@ -260,13 +260,13 @@ struct VerifierBehaviourTests {
         }
     }
 
-    @Test("a malleated ECDSA proof (s → n − s) verifies but is the same proof: refused as a replay (ATTACKS B3)")
+    @Test("a malleated ECDSA proof (s → n − s) verifies but is the same proof: refused as a replay (SECURITY.md B3)")
     func malleatedProofIsReplay() throws {
         let testCase = try #require(scenario.validResourceCases.first { $0.name.contains("ES256 proof") })
         let parts = testCase.dpop[0].split(separator: ".").map(String.init)
         var signature = try #require(Base64URL.decode(parts[2]))
         #expect(signature.count == 64)
-        // n − s over 32-byte big-endian numbers (P-256 order from ATTACKS §F).
+        // n − s over 32-byte big-endian numbers (P-256 order from SECURITY.md §F).
         let order: [UInt8] = Array(hex: "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")
         var borrow = 0
         for i in stride(from: 31, through: 0, by: -1) {
@@ -284,7 +284,7 @@ struct VerifierBehaviourTests {
         #expect(throws: KeyboundError(.proofReplayed)) { try verifier.verify(malleated, now: scenario.now) }
     }
 
-    @Test("refused proofs leave nothing in the replay cache (insert only after every other check, ATTACKS D11c)")
+    @Test("refused proofs leave nothing in the replay cache (insert only after every other check, SECURITY.md D11c)")
     func refusalsDoNotFillTheCache() throws {
         let verifier = try scenario.makeVerifier()
         var refused = 0

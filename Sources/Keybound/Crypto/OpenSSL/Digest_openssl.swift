@@ -21,7 +21,7 @@ extension Digest {
 
     /// HMAC-SHA-256 of `message` under `key` (RFC 2104), with OpenSSL's one-shot `HMAC()`.
     ///
-    /// Used for stateless nonces (DESIGN "Nonces"). The key and message live in the caller's memory and the tag
+    /// Used for stateless nonces (docs/design.md "Nonces"). The key and message live in the caller's memory and the tag
     /// is written inline: nothing of ours is allocated (OpenSSL allocates its own context).
     ///
     /// - Throws: `.internal` when OpenSSL fails (never because of the input); its error queue is cleared.

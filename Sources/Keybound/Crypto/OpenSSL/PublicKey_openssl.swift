@@ -44,7 +44,7 @@ struct OpenSSLProvider: CryptoProvider {
 /// A public key of the OpenSSL backend: owns one `EVP_PKEY`, built from JWK members that Keybound's rules accepted.
 ///
 /// Keys are built with `OSSL_PARAM_BLD` + `EVP_PKEY_fromdata` (or the raw Ed25519 constructor), never with the
-/// DER/PEM decoders, which take global locks in OpenSSL 3.0 (DESIGN, measured facts).
+/// DER/PEM decoders, which take global locks in OpenSSL 3.0 (docs/design.md, measured facts).
 ///
 /// - Note: Thread-safe: immutable after construction, and OpenSSL allows concurrent verifications with one
 ///   `EVP_PKEY` (each builds or copies its own context).

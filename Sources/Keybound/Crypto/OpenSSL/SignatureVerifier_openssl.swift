@@ -11,7 +11,7 @@ internal import COpenSSL
 /// The callers in `SignatureVerifier.swift` have already checked the algorithm/key agreement and the signature's
 /// length and range. Each call uses a fresh `EVP_MD_CTX`, or a copy of the thread's template context for a key it
 /// has verified with before (``VerifyTemplates``). Only a return of 1 from `EVP_DigestVerify` is a valid
-/// signature (0 is invalid, < 0 an error: ATTACKS E3); failures of the context setup are `.internal`.
+/// signature (0 is invalid, < 0 an error: SECURITY.md E3); failures of the context setup are `.internal`.
 extension OpenSSLKey {
     /// Runs the primitive of `scheme` (``BackendPublicKey/verify(_:signingInput:signature:)``; the caller checked the
     /// signature's shape and, for ECDSA, that r and s lie in 1 ..< n).
@@ -98,7 +98,7 @@ extension OpenSSLKey {
     // MARK: - EVP_DigestVerify
 
     /// One `EVP_DigestVerify` with a fresh context. `md` is `.none` for Ed25519; `pssHash` selects PSS padding
-    /// with MGF1 over that hash and a salt of the hash's length (`RSA_PSS_SALTLEN_DIGEST`, ATTACKS A7).
+    /// with MGF1 over that hash and a salt of the hash's length (`RSA_PSS_SALTLEN_DIGEST`, SECURITY.md A7).
     private static func digestVerify(
         md: FetchedDigest?,
         key: OpenSSLKey,
@@ -144,7 +144,7 @@ extension OpenSSLKey {
         return unsafe finishVerify(mctx, signingInput: signingInput, signature: signature)
     }
 
-    /// `EVP_DigestVerify` on an initialised context; true only for a return of 1 (ATTACKS E3).
+    /// `EVP_DigestVerify` on an initialised context; true only for a return of 1 (SECURITY.md E3).
     @unsafe
     private static func finishVerify(_ mctx: OpaquePointer, signingInput: ByteView, signature: ByteView) -> Bool {
         let result = unsafe signature.withUnsafeBytes { sig in

@@ -14,7 +14,7 @@ import Musl
 import Darwin
 #endif
 
-/// Per-thread template verification contexts (DESIGN "Performance model").
+/// Per-thread template verification contexts (docs/design.md "Performance model").
 ///
 /// `EVP_DigestVerifyInit` looks the signature algorithm up in the provider and builds its context on every call:
 /// about 15 % of an RSA verify and a few percent of an ECDSA one, and it scales poorly across threads. For a key
