@@ -165,7 +165,7 @@ extension ByteView {
         of bytes: C,
         _ body: (ByteView) throws(E) -> R
     ) -> Result<R, E>? {
-        unsafe bytes.withContiguousStorageIfAvailable { buffer in
+        bytes.withContiguousStorageIfAvailable { buffer in
             // Safe because the view lives only inside the closure, while the storage is borrowed.
             do throws(E) {
                 return .success(try body(unsafe ByteView(_unsafeBytes: UnsafeRawBufferPointer(buffer))))
