@@ -55,25 +55,7 @@ public struct ReplayKey: Hashable, Sendable {
     }
 
     /// The unpadded base64url (RFC 4648 §5) of the 32 bytes: 43 characters, for a shared store's key names.
-    public var base64URL: String {
-        let input = bytes
-        var out = [UInt8]()
-        out.reserveCapacity(44)
-        var index = 0
-        while index < input.count {
-            let remaining = input.count - index
-            let b0 = UInt32(input[index])
-            let b1 = remaining > 1 ? UInt32(input[index + 1]) : 0
-            let b2 = remaining > 2 ? UInt32(input[index + 2]) : 0
-            let group = b0 << 16 | b1 << 8 | b2
-            out.append(Self.base64URLDigit(group >> 18))
-            out.append(Self.base64URLDigit(group >> 12))
-            if remaining > 1 { out.append(Self.base64URLDigit(group >> 6)) }
-            if remaining > 2 { out.append(Self.base64URLDigit(group)) }
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public var base64URL: String { Base64URL.encode(bytes) }
 
     // MARK: - Helpers
 
@@ -84,17 +66,5 @@ public struct ReplayKey: Hashable, Sendable {
             value = value << 8 | UInt64(bytes[i])
         }
         return value
-    }
-
-    /// The base64url alphabet character (RFC 4648 §5, Table 2) for the low 6 bits of `value`.
-    private static func base64URLDigit(_ value: UInt32) -> UInt8 {
-        let v = UInt8(truncatingIfNeeded: value & 0x3F)
-        switch v {
-        case 0..<26: return 0x41 + v  // A-Z
-        case 26..<52: return 0x61 + (v - 26)  // a-z
-        case 52..<62: return 0x30 + (v - 52)  // 0-9
-        case 62: return 0x2D  // -
-        default: return 0x5F  // _
-        }
     }
 }
