@@ -12,22 +12,11 @@ extension VerifiedRequest {
     @unsafe
     package func withClaimJSON<R>(_ name: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
         guard let token else { return body(nil) }
-        var result: R? = nil
         // Safe because the view lives only for this call, during which the caller keeps the buffer alive.
         let wanted = unsafe ByteView(_unsafeBytes: name)
-        do throws(KeyboundError) {
-            try ByteView.with(token.payload) { (bytes) throws(KeyboundError) in
-                let payload = try JSON.parseObject(bytes, maxDepth: JSON.depthCeiling, failingWith: .tokenMalformed)
-                payload.forEachMember { key, value in
-                    if result == nil, key.stringEquals(wanted) {
-                        result = unsafe value.bytes.withUnsafeBytes { raw in unsafe body(raw) }
-                    }
-                }
-            }
-        } catch {
-            result = nil
+        return token.withClaim(wanted) { value in
+            guard let value else { return body(nil) }
+            return unsafe value.withUnsafeBytes { raw in unsafe body(raw) }
         }
-        if let result { return result }
-        return body(nil)
     }
 }

@@ -34,7 +34,8 @@ final class VerifiedToken: Sendable {
     let issuer: IssuerState
     /// The issuer's key generation when this token was verified; a rotation makes the entry stale.
     let keyGeneration: UInt64
-    /// The decoded payload (validated JSON), for claim lookups.
+    /// The decoded payload, validated once when the token was verified: claim lookups read it without parsing it
+    /// again (``withClaim(_:_:)``).
     let payload: [UInt8]
     let subject: String?
     let clientID: String?
@@ -61,6 +62,22 @@ final class VerifiedToken: Sendable {
         self.expiresAt = expiresAt
         self.notBefore = notBefore
         self.boundJKT = boundJKT
+    }
+}
+
+extension VerifiedToken {
+    /// Calls `body` with the JSON text of the claim `name` (member names compare after unescaping), or with `nil`
+    /// when the payload has no such member. The payload is not validated again: it was, when the token was
+    /// verified, so its members are only scanned. Allocates nothing.
+    func withClaim<R>(_ name: ByteView, _ body: (ByteView?) -> R) -> R {
+        ByteView.with(payload) { bytes -> R in
+            let object = JSONValue(kind: .object, bytes: bytes, hasEscapes: false)
+            var found: ByteView? = nil
+            object.forEachMember { key, value in
+                if found == nil, key.stringEquals(name) { found = value.bytes }
+            }
+            return body(found)
+        }
     }
 }
 

@@ -37,16 +37,7 @@ public struct VerifiedRequest: Sendable {
     /// Member names compare byte for byte after unescaping.
     public func claim(_ name: String) -> String? {
         guard let token else { return nil }
-        return try? ByteView.with(token.payload) { (bytes) throws(KeyboundError) -> String? in
-            let payload = try JSON.parseObject(bytes, maxDepth: JSON.depthCeiling, failingWith: .tokenMalformed)
-            return ByteView.with(utf8: name) { wanted -> String? in
-                var found: String? = nil
-                payload.forEachMember { key, value in
-                    if found == nil, key.stringEquals(wanted) { found = value.bytes.decodeString() }
-                }
-                return found
-            }
-        }
+        return ByteView.with(utf8: name) { wanted in token.withClaim(wanted) { $0?.decodeString() } }
     }
 
     /// A fresh nonce for the response's `DPoP-Nonce` header when nonces are on (RFC 9449 §8), else `nil`.

@@ -44,6 +44,18 @@ struct VerifierBehaviourTests {
         #expect(verified.dpopNonce == nil)
     }
 
+    @Test(
+        "claims of a verified token are read without parsing the token again",
+        .enabled(if: WorkProbe.isRecording, "WorkProbe records in debug builds only"))
+    func claimsParsedOnce() throws {
+        let verifier = try scenario.makeVerifier()
+        let verified = try verifier.verify(try firstValid().request, now: scenario.now)
+        let (claims, probe) = withWorkProbe { [verified.claim("iss"), verified.claim("cnf"), verified.claim("nope")] }
+        #expect(claims[0] == "\"\(scenario.issuer)\"" && claims[1]?.contains("jkt") == true && claims[2] == nil)
+        #expect(probe.count(.jsonParsedBytes) == 0)
+        #expect(probe.count(.base64URLDecodedBytes) == 0)
+    }
+
     @Test("header multiplicity: no DPoP value 103, two values 104, no Authorization 100")
     func headers() throws {
         let verifier = try scenario.makeVerifier()
