@@ -152,14 +152,8 @@ public func kb_revoke_token_jti(
     _ until: Int64,
     _ now: Int64
 ) -> kb_status {
-    guard let box = unsafe VerifierBox.from(verifier), let jti = try? unsafe cString(jti, jtiLength) else {
-        return Status.invalidArgument
-    }
-    do throws(KeyboundError) {
-        try box.verifier.revokeToken(jti: jti, until: until, now: now)
-        return Status.ok
-    } catch {
-        return Status.of(error)
+    unsafe revoke(verifier, jti, jtiLength) { (box, id) throws(KeyboundError) in
+        try box.verifier.revokeToken(jti: id, until: until, now: now)
     }
 }
 
@@ -171,11 +165,24 @@ public func kb_revoke_jkt(
     _ until: Int64,
     _ now: Int64
 ) -> kb_status {
-    guard let box = unsafe VerifierBox.from(verifier), let jkt = try? unsafe cString(jkt, jktLength) else {
+    unsafe revoke(verifier, jkt, jktLength) { (box, id) throws(KeyboundError) in
+        try box.verifier.revokeKey(jkt: id, until: until, now: now)
+    }
+}
+
+/// The shared body of the revocation exports: the verifier and the identifier's text, then `body`'s status.
+@unsafe
+private func revoke(
+    _ verifier: OpaquePointer?,
+    _ id: UnsafePointer<UInt8>?,
+    _ idLength: Int,
+    _ body: (VerifierBox, String) throws(KeyboundError) -> Void
+) -> kb_status {
+    guard let box = unsafe VerifierBox.from(verifier), let text = try? unsafe cString(id, idLength) else {
         return Status.invalidArgument
     }
     do throws(KeyboundError) {
-        try box.verifier.revokeKey(jkt: jkt, until: until, now: now)
+        try body(box, text)
         return Status.ok
     } catch {
         return Status.of(error)
