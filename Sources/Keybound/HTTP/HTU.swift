@@ -454,29 +454,7 @@ extension HTU {
     /// The length of the well-formed non-ASCII UTF-8 sequence at `index` that ends by `end` (Unicode Table 3-7: no
     /// overlong forms, no surrogates, nothing above U+10FFFF), or `nil`.
     private static func utf8SequenceLength(_ source: URIBytes, at index: Int, end: Int) -> Int? {
-        let lead = source[index]
-        var need = 0
-        var low: UInt8 = 0x80
-        var high: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: need = 1
-        case 0xE0: need = 2; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: need = 2
-        case 0xED: need = 2; high = 0x9F
-        case 0xF0: need = 3; low = 0x90
-        case 0xF1...0xF3: need = 3
-        case 0xF4: need = 3; high = 0x8F
-        default: return nil
-        }
-        guard end &- index > need else { return nil }
-        let second = source[index &+ 1]
-        guard second >= low && second <= high else { return nil }
-        var k = 2
-        while k <= need {
-            guard source[index &+ k] & 0xC0 == 0x80 else { return nil }
-            k &+= 1
-        }
-        return need &+ 1
+        UTF8Validation.multiByteSequenceLength(available: end &- index) { source[index &+ $0] }
     }
 
     private static func upperHexDigit(_ nibble: UInt8) -> UInt8 {

@@ -253,28 +253,11 @@ extension JSON {
 
         /// Validates one multi-byte UTF-8 sequence (Unicode Table 3-7: no overlongs, no surrogates, ≤ U+10FFFF).
         mutating func parseUTF8Sequence() throws(KeyboundError) {
-            let b0 = bytes[i]
-            var need = 0
-            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
-            switch b0 {
-            case 0xC2...0xDF: need = 1
-            case 0xE0: need = 2; lo = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: need = 2
-            case 0xED: need = 2; hi = 0x9F
-            case 0xF0: need = 3; lo = 0x90
-            case 0xF1...0xF3: need = 3
-            case 0xF4: need = 3; hi = 0x8F
-            default: throw fail("JSON string is not valid UTF-8")
-            }
-            guard bytes.count &- i > need else { throw fail("JSON string is not valid UTF-8") }
-            let b1 = bytes[i &+ 1]
-            guard b1 >= lo && b1 <= hi else { throw fail("JSON string is not valid UTF-8") }
-            var k = 2
-            while k <= need {
-                guard bytes[i &+ k] & 0xC0 == 0x80 else { throw fail("JSON string is not valid UTF-8") }
-                k &+= 1
-            }
-            i &+= need &+ 1
+            let bytes = self.bytes
+            let start = i
+            let length = UTF8Validation.multiByteSequenceLength(available: bytes.count &- start) { bytes[start &+ $0] }
+            guard let length else { throw fail("JSON string is not valid UTF-8") }
+            i &+= length
         }
 
         // MARK: Numbers
