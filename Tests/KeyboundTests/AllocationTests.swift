@@ -66,7 +66,8 @@ struct AllocationTests {
             try JWK.publicKey(try JSON.parseObject(bytes, maxDepth: 16, failingWith: .proofJWK),
                               modulusBits: 2048...4096, rejectingAs: .proofJWK, backend: .forTests)
         }
-        ByteView.with(jwk) { cache.insert(ClientKey(key: key, jkt: "x", declaredAlgorithm: nil), for: $0) }
+        let owner = try ReplayOwner(jkt: "x", backend: .forTests)
+        ByteView.with(jwk) { cache.insert(ClientKey(key: key, jkt: "x", declaredAlgorithm: nil, owner: owner), for: $0) }
         let kid = Array("rs-1".utf8)
         var found = 0
         let n = heapAllocations {

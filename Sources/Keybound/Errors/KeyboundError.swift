@@ -21,19 +21,35 @@ public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable 
     /// A fresh nonce for the `DPoP-Nonce` response header, carried by `use_dpop_nonce` errors (RFC 9449 §8, §9).
     public var dpopNonce: String? { backing.dpopNonce }
 
+    /// The `Retry-After` value, in seconds (RFC 9110 §10.2.3), carried by `replay_quota_exceeded` (212): when the
+    /// proof key's oldest replay entry expires if the store knows it, else the proof window `maxAge + 2 × skew`.
+    public var retryAfter: Int64? { backing.retryAfter }
+
     /// Where the error was made, for diagnostics (`#fileID:line`).
     public var location: String { "\(backing.file):\(backing.line)" }
 
     /// Makes an error of this code, with an optional reason (the code's summary when empty).
     public init(_ code: Code, reason: String = "", file: String = #fileID, line: UInt = #line) {
         self.code = code
-        self.backing = Backing(reason: reason.isEmpty ? code.summary : reason, file: file, line: line, dpopNonce: nil)
+        self.backing = Backing(
+            reason: reason.isEmpty ? code.summary : reason, file: file, line: line, dpopNonce: nil, retryAfter: nil)
     }
 
     /// The same error, carrying a fresh nonce for the `DPoP-Nonce` header.
     public func withDPoPNonce(_ nonce: String) -> KeyboundError {
         var copy = self
-        copy.backing = Backing(reason: backing.reason, file: backing.file, line: backing.line, dpopNonce: nonce)
+        copy.backing = Backing(
+            reason: backing.reason, file: backing.file, line: backing.line, dpopNonce: nonce,
+            retryAfter: backing.retryAfter)
+        return copy
+    }
+
+    /// The same error, carrying a `Retry-After` value in seconds.
+    public func withRetryAfter(_ seconds: Int64) -> KeyboundError {
+        var copy = self
+        copy.backing = Backing(
+            reason: backing.reason, file: backing.file, line: backing.line, dpopNonce: backing.dpopNonce,
+            retryAfter: seconds)
         return copy
     }
 
@@ -48,11 +64,13 @@ public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable 
         let file: String
         let line: UInt
         let dpopNonce: String?
-        init(reason: String, file: String, line: UInt, dpopNonce: String?) {
+        let retryAfter: Int64?
+        init(reason: String, file: String, line: UInt, dpopNonce: String?, retryAfter: Int64?) {
             self.reason = reason
             self.file = file
             self.line = line
             self.dpopNonce = dpopNonce
+            self.retryAfter = retryAfter
         }
     }
 }
@@ -105,7 +123,8 @@ extension KeyboundError {
         public static let proofIAT = Code(.proofIAT)
         public static let proofATH = Code(.proofATH)
         public static let proofReplayed = Code(.proofReplayed)
-        /// Reserved: not produced by the verifier yet.
+        /// The proof key holds its share of live replay entries (``ReplayInsertResult/quota(retryAfter:)``); answered
+        /// 429 with ``KeyboundError/retryAfter`` in every mode.
         public static let replayQuotaExceeded = Code(.replayQuotaExceeded)
         public static let nonceRequired = Code(.nonceRequired)
         public static let nonceInvalid = Code(.nonceInvalid)

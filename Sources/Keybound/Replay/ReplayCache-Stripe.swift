@@ -20,11 +20,13 @@ final class ReplayCacheStripe: Sendable {
     /// back to back), so threads working on different stripes do not share a line.
     private let _padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
-    /// A stripe that may hold `capacity` live entries, in `2 × capacity` slots.
-    init(capacity: Int, hasher: ReplayFingerprintHasher) {
+    /// A stripe that may hold `capacity` live entries, in `2 × capacity` slots; with `countsOwners`, plus an owner
+    /// table of ``ReplayOwnerCounts/recordCount(forLimit:)`` records (docs/design.md "Per-key replay share").
+    init(capacity: Int, hasher: ReplayFingerprintHasher, countsOwners: Bool) {
         let slotCount = capacity * Self.slotsPerEntry
-        self.table = Locked(ReplayStripeTable(limit: capacity, slotCount: slotCount, hasher: hasher))
-        self.allocatedBytes = slotCount * Self.bytesPerSlot
+        let owners = countsOwners ? ReplayOwnerCounts.recordCount(forLimit: capacity) : 0
+        self.table = Locked(ReplayStripeTable(limit: capacity, slotCount: slotCount, ownerRecords: owners, hasher: hasher))
+        self.allocatedBytes = slotCount * Self.bytesPerSlot + owners * ReplayOwnerCounts.bytesPerRecord
     }
 
     /// Runs `body` on the table under the stripe's lock.
@@ -42,9 +44,17 @@ final class ReplayCacheStripe: Sendable {
         withTable { $0.occupied }
     }
 
-    /// Insert-if-absent under the stripe's lock; see ``ReplayStripeTable/insert(f0:f1:slotHash:expiresAt:now:)``.
-    func insert(f0: UInt64, f1: UInt64, slotHash: UInt64, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
-        withTable { $0.insert(f0: f0, f1: f1, slotHash: slotHash, expiresAt: expiresAt, now: now) }
+    /// Insert-if-absent under the stripe's lock; see
+    /// ``ReplayStripeTable/insert(f0:f1:slotHash:expiresAt:now:ownerLimit:)``.
+    func insert(
+        f0: UInt64, f1: UInt64, slotHash: UInt64, expiresAt: Int64, now: Int64, ownerLimit: UInt32
+    ) -> ReplayInsertResult {
+        withTable { $0.insert(f0: f0, f1: f1, slotHash: slotHash, expiresAt: expiresAt, now: now, ownerLimit: ownerLimit) }
+    }
+
+    /// The live-or-unreclaimed entries this stripe counts for an owner tag (tests).
+    func ownerCount(_ tag: UInt64) -> Int {
+        withTable { Int($0.owners.count(of: tag)) }
     }
 }
 
@@ -56,6 +66,12 @@ final class ReplayCacheStripe: Sendable {
 /// probe run stays contiguous: a key is absent only once a probe from its home reaches an empty slot.
 ///
 /// Invariant: `occupied <= limit < slotCount` whenever `limit > 0`, so every probe meets an empty slot.
+///
+/// **Owners.** In a cache that counts owners, an entry recorded with an owner has the owner's 64-bit tag as its first
+/// fingerprint word and bit 0 of its second word set (an entry recorded without one has that bit clear), and
+/// ``owners`` counts, per tag, the occupied slots holding such entries. Every place that frees or reuses an occupied
+/// slot (reuse of an expired slot, the sweep) takes one off its owner's count, so the counts always equal the
+/// owned entries in the table, live or not yet reclaimed.
 struct ReplayStripeTable {
     static let wordsPerSlot = 3
 
@@ -72,16 +88,29 @@ struct ReplayStripeTable {
     private var oldestExpiry: UInt64 = .max
     /// Recomputes home slots during a sweep.
     private let hasher: ReplayFingerprintHasher
+    /// Owned entries per owner tag (empty, and never consulted, in a cache that does not count owners).
+    private(set) var owners: ReplayOwnerCounts
 
-    init(limit: Int, slotCount: Int, hasher: ReplayFingerprintHasher) {
+    init(limit: Int, slotCount: Int, ownerRecords: Int, hasher: ReplayFingerprintHasher) {
         self.words = [UInt64](repeating: 0, count: slotCount * Self.wordsPerSlot)
         self.slotCount = slotCount
         self.limit = limit
         self.hasher = hasher
+        self.owners = ReplayOwnerCounts(records: ownerRecords)
     }
 
-    /// The bytes the table's storage actually holds (its array's capacity): fixed at init, never grown.
-    var storageBytes: Int { words.capacity &* MemoryLayout<UInt64>.stride }
+    /// The bytes the table's storage actually holds (its arrays' capacities): fixed at init, never grown.
+    var storageBytes: Int { words.capacity &* MemoryLayout<UInt64>.stride &+ owners.storageBytes }
+
+    /// Whether a stored second fingerprint word marks an entry recorded with an owner.
+    @inline(__always)
+    static func isOwned(_ f1: UInt64) -> Bool { f1 & 1 != 0 }
+
+    /// Takes the entry in occupied slot `index` off its owner's count, when it has an owner.
+    private mutating func release(_ index: Int) {
+        let base = index * Self.wordsPerSlot
+        if owners.isCounting && Self.isOwned(words[base + 1]) { owners.decrement(words[base]) }
+    }
 
     /// The order-preserving code of a time: `Int64.min` → 0, `Int64.max` → `UInt64.max`.
     static func code(_ time: Int64) -> UInt64 {
@@ -128,8 +157,13 @@ struct ReplayStripeTable {
     /// Probes from the home slot to the first empty slot: a live match is `.replayed`; otherwise the entry goes into
     /// the first expired slot passed (or the expired match), else into the empty slot if the table is under its
     /// limit, else, after a sweep that could free something, into the first empty slot from home; else `.full`.
+    /// An owned entry (bit 0 of `f1` set, owner tag `f0`) that would raise its owner's count past `ownerLimit` is
+    /// `.quota` instead (after a sweep that could free something), checked before `.full`; a replay stays `.replayed`
+    /// and re-recording the owner's own expired entry in place is not a new entry.
     /// - Complexity: O(probe length); a sweep, O(slotCount), runs at most once per distinct `now` while full.
-    mutating func insert(f0: UInt64, f1: UInt64, slotHash: UInt64, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
+    mutating func insert(
+        f0: UInt64, f1: UInt64, slotHash: UInt64, expiresAt: Int64, now: Int64, ownerLimit: UInt32
+    ) -> ReplayInsertResult {
         guard slotCount > 0 else { return .full }
         let nowCode = Self.code(now)
         // `Int64.min` codes as 0, the empty mark: such an entry (live only when now == Int64.min) is kept one second
@@ -144,7 +178,7 @@ struct ReplayStripeTable {
             if stored == 0 { break }
             if words[base] == f0 && words[base + 1] == f1 {
                 if stored >= nowCode { return .replayed }
-                // The same key, expired: it may be recorded again, in its own slot.
+                // The same key, expired: it may be recorded again, in its own slot (the same owner's count).
                 if expiry >= nowCode { store(index, f0, f1, expiry) }
                 return .inserted
             }
@@ -153,24 +187,40 @@ struct ReplayStripeTable {
         }
         // Absent. A proof already past its window needs no entry.
         if expiry < nowCode { return .inserted }
+        let owned = owners.isCounting && Self.isOwned(f1)
+        if owned && owners.count(of: f0) >= ownerLimit {
+            // Over the owner's share, unless reclaiming its own expired entries brings it back under.
+            guard oldestExpiry < nowCode else { return .quota(retryAfter: nil) }
+            sweep(nowCode: nowCode)
+            guard owners.count(of: f0) < ownerLimit else { return .quota(retryAfter: nil) }
+            return placeAfterSweep(f0: f0, f1: f1, expiry: expiry, homeSlot: homeSlot)
+        }
         if reusable >= 0 {
+            release(reusable)
             store(reusable, f0, f1, expiry)
+            if owned { owners.increment(f0) }
             return .inserted
         }
         if occupied < limit {
             store(index, f0, f1, expiry)
             occupied += 1
+            if owned { owners.increment(f0) }
             return .inserted
         }
         if oldestExpiry < nowCode {
             sweep(nowCode: nowCode)
-            if occupied < limit {
-                store(firstEmpty(from: homeSlot), f0, f1, expiry)
-                occupied += 1
-                return .inserted
-            }
+            return placeAfterSweep(f0: f0, f1: f1, expiry: expiry, homeSlot: homeSlot)
         }
         return .full
+    }
+
+    /// Stores an absent entry after a sweep (which moved entries, so earlier probe positions are stale), or `.full`.
+    private mutating func placeAfterSweep(f0: UInt64, f1: UInt64, expiry: UInt64, homeSlot: Int) -> ReplayInsertResult {
+        guard occupied < limit else { return .full }
+        store(firstEmpty(from: homeSlot), f0, f1, expiry)
+        occupied += 1
+        if owners.isCounting && Self.isOwned(f1) { owners.increment(f0) }
+        return .inserted
     }
 
     /// Removes every entry expired at `nowCode` and re-places the entries whose probe run they broke.
@@ -193,6 +243,7 @@ struct ReplayStripeTable {
                 continue
             }
             if stored < nowCode {
+                release(index)
                 clear(index)
                 occupied -= 1
                 holeInRun = true

@@ -29,6 +29,18 @@
 /// Insert never allocates. Keys are expected to be SHA-256 digests, whose fingerprints collide with probability
 /// about 2^-128 per pair; two keys that agree on the 128-bit fingerprint are one key to the cache.
 ///
+/// **Per-key share** (docs/design.md "Per-key replay share"). Made with a `keyShare` above 0 (or overrides), the cache
+/// counts the entries of each ``ReplayOwner`` given to ``insert(_:owner:expiresAt:now:)`` and answers `.quota` to an
+/// owner that already holds its share `S`, whatever the other owners hold. Each stripe counts its own owners under
+/// its own lock; no insert takes two locks. An owned entry's fingerprint is the owner's 64-bit keyed tag and a
+/// 63-bit fingerprint of the key (so two owners never share an entry), and its stripe is one of `m = min(S, stripes)`
+/// consecutive stripes starting at a stripe chosen by the owner's tag, picked by the keyed hash of the fingerprint;
+/// the `j`-th of those stripes lets the owner hold `S / m` entries, plus one for the first `S % m`, which add up to
+/// exactly `S`. Because placement is random, an owner can meet one stripe's part of its share a little before it
+/// holds `S` in all. The counts cost ``ReplayOwnerCounts`` records: 15 bytes per entry plus 12 per stripe (under 16
+/// per entry for stripes of 12 entries or more). The verifier always passes the owner; a cache should be used with
+/// owners throughout or without throughout, since the two fingerprints of one key differ.
+///
 /// - Note: ReplayCache is thread-safe.
 public final class ReplayCache: ReplayStore, Sendable {
     /// The most live entries the cache holds.
@@ -37,6 +49,12 @@ public final class ReplayCache: ReplayStore, Sendable {
     private let stripes: [ReplayCacheStripe]
     /// The keyed hash that places fingerprints.
     private let hasher: ReplayFingerprintHasher
+    /// The share of an owner without an override (0: unlimited).
+    public let keyShare: Int
+    /// Shares for particular owners (0: unlimited).
+    public let keyShareOverrides: [ReplayOwner: Int]
+    /// Whether owners are counted at all (a share or an override is set).
+    private let countsOwners: Bool
 
     /// The largest capacity accepted (2^32 entries, 192 GiB of table): keeps every size computation far from overflow.
     package static let maximumCapacity = 1 << 32
@@ -52,9 +70,19 @@ public final class ReplayCache: ReplayStore, Sendable {
     ///   - capacity: the most live entries held, `0...(1 << 32)`; 0 makes a cache that answers `.full` to everything.
     ///   - stripeCount: a power of two in `1...4096`; by default 64, halved until each stripe's share is at least
     ///     1,024 entries (or down to 1).
-    /// - Precondition: `capacity` and `stripeCount` are in range (a configuration error, never input-driven).
-    public init(capacity: Int = 1_048_576, stripeCount: Int? = nil) {
+    ///   - keyShare: the most live entries one owner may hold, `0...capacity`; 0 (the default here; a ``Verifier``
+    ///     passes ``VerifierPolicy/replayKeyShare``, capacity / 8 unless set) counts nothing.
+    ///   - keyShareOverrides: shares for particular owners, each `0...capacity` (0: unlimited for that owner).
+    /// - Precondition: every argument is in range (a configuration error, never input-driven).
+    public init(
+        capacity: Int = 1_048_576,
+        stripeCount: Int? = nil,
+        keyShare: Int = 0,
+        keyShareOverrides: [ReplayOwner: Int] = [:]
+    ) {
         precondition(capacity >= 0 && capacity <= Self.maximumCapacity, "ReplayCache capacity out of range")
+        precondition(keyShare >= 0 && keyShare <= capacity, "ReplayCache keyShare out of range")
+        precondition(keyShareOverrides.values.allSatisfy { $0 >= 0 && $0 <= capacity }, "ReplayCache override out of range")
         let stripes = stripeCount ?? Self.defaultStripeCount(forCapacity: capacity)
         precondition(
             stripes >= 1 && stripes <= Self.maximumStripeCount && stripes & (stripes - 1) == 0,
@@ -68,14 +96,18 @@ public final class ReplayCache: ReplayStore, Sendable {
         )
         let share = capacity / stripes
         let extra = capacity % stripes
+        let counts = keyShare > 0 || !keyShareOverrides.isEmpty
         var built = [ReplayCacheStripe]()
         built.reserveCapacity(stripes)
         for index in 0..<stripes {
-            built.append(ReplayCacheStripe(capacity: share + (index < extra ? 1 : 0), hasher: hasher))
+            built.append(ReplayCacheStripe(capacity: share + (index < extra ? 1 : 0), hasher: hasher, countsOwners: counts))
         }
         self.capacity = capacity
         self.stripes = built
         self.hasher = hasher
+        self.keyShare = keyShare
+        self.keyShareOverrides = keyShareOverrides
+        self.countsOwners = counts
     }
 
     /// The default stripe count for `capacity`: 64, halved while a stripe's share would be under 1,024 entries.
@@ -101,9 +133,15 @@ public final class ReplayCache: ReplayStore, Sendable {
     }
 
     /// The table memory per live entry at capacity: slot bytes (24) divided by the maximum load factor (1/2) = 48.
+    /// A cache with a per-key share adds its owner counts (``ownerCountBytes``), under 16 bytes per entry.
     public static var bytesPerEntry: Int { ReplayCacheStripe.bytesPerSlot * ReplayCacheStripe.slotsPerEntry }
 
-    /// The table memory the cache holds, fixed at init: `capacity × bytesPerEntry` (object headers aside).
+    /// The memory of the per-owner counts, fixed at init: 0 without a share, else 12 bytes per record,
+    /// `capacity + capacity / 4 + 1` records per stripe (about 15 bytes per entry).
+    public var ownerCountBytes: Int { allocatedBytes - capacity * Self.bytesPerEntry }
+
+    /// The table memory the cache holds, fixed at init: `capacity × bytesPerEntry` plus ``ownerCountBytes``
+    /// (object headers aside).
     public var allocatedBytes: Int {
         var total = 0
         for stripe in stripes {
@@ -142,15 +180,58 @@ public final class ReplayCache: ReplayStore, Sendable {
     /// - Complexity: O(probe length) amortised; never allocates.
     public func insert(_ key: ReplayKey, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
         let f0 = key.w0 ^ Self.mix(key.w2)
-        let f1 = key.w1 ^ Self.mix(key.w3)
+        // In a cache that counts owners, bit 0 of the second word marks owned entries: clear it here.
+        let f1 = countsOwners ? (key.w1 ^ Self.mix(key.w3)) & ~1 : key.w1 ^ Self.mix(key.w3)
         let hash = hasher.hash(f0, f1)
         return stripes[hasher.stripe(of: hash)].insert(
             f0: f0,
             f1: f1,
             slotHash: hasher.slotHash(of: hash),
             expiresAt: expiresAt,
-            now: now
+            now: now,
+            ownerLimit: .max
         )
+    }
+
+    /// Records `key` for `owner` unless a live entry for it exists or `owner` holds its share (see ``ReplayStore``).
+    ///
+    /// Without a share (``keyShare`` 0 and no overrides) this is ``insert(_:expiresAt:now:)``, the owner ignored.
+    /// - Returns: `.inserted`, `.replayed`, `.full`, or `.quota(retryAfter: nil)` when `owner` holds its share.
+    /// - Complexity: O(probe length) amortised, plus one owner-record probe; never allocates.
+    public func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
+        guard countsOwners else { return insert(key, expiresAt: expiresAt, now: now) }
+        let share = keyShareOverrides.isEmpty ? keyShare : keyShareOverrides[owner] ?? keyShare
+        let tag = hasher.ownerTag(owner.digest)
+        let f0 = tag
+        let f1 = (key.w0 ^ Self.mix(key.w2)) ^ Self.mix(key.w1 ^ Self.mix(key.w3)) | 1
+        let hash = hasher.hash(f0, f1)
+        let stripeCount = stripes.count
+        // The owner's `m` stripes start at one its tag's low bits choose; the low 32 bits of the hash pick one of
+        // them (the slot uses the top bits, so the two are independent).
+        let spread = share == 0 ? stripeCount : min(share, stripeCount)
+        let offset = Int(truncatingIfNeeded: ((hash & 0xFFFF_FFFF) &* UInt64(spread)) >> 32)
+        let stripe = (Int(truncatingIfNeeded: tag) &+ offset) & (stripeCount - 1)
+        var limit = UInt32.max
+        if share > 0 {
+            let part = share / spread + (offset < share % spread ? 1 : 0)
+            limit = UInt32(clamping: part)
+        }
+        return stripes[stripe].insert(
+            f0: f0,
+            f1: f1,
+            slotHash: hasher.slotHash(of: hash),
+            expiresAt: expiresAt,
+            now: now,
+            ownerLimit: limit
+        )
+    }
+
+    /// The entries counted for `owner`, over all stripes (tests; a snapshot).
+    package func ownerCount(_ owner: ReplayOwner) -> Int {
+        let tag = hasher.ownerTag(owner.digest)
+        var total = 0
+        for stripe in stripes { total += stripe.ownerCount(tag) }
+        return total
     }
 }
 
@@ -170,6 +251,19 @@ struct ReplayFingerprintHasher: Sendable {
         hasher.combine(f0)
         hasher.combine(f1)
         return UInt64(truncatingIfNeeded: hasher.finalize())
+    }
+
+    /// The 64-bit keyed tag of an owner, never 0 (0 marks an empty owner record). Domain-separated from `hash`.
+    func ownerTag(_ owner: ReplayKey) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(seed1)
+        hasher.combine(seed0)
+        hasher.combine(owner.w0)
+        hasher.combine(owner.w1)
+        hasher.combine(owner.w2)
+        hasher.combine(owner.w3)
+        let tag = UInt64(truncatingIfNeeded: hasher.finalize())
+        return tag == 0 ? 0x9E37_79B9_7F4A_7C15 : tag
     }
 
     /// The stripe index: the top `stripeBits` bits of `hash`.

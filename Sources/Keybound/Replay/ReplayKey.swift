@@ -36,6 +36,19 @@ public struct ReplayKey: Hashable, Sendable {
         self.w3 = words.3
     }
 
+    /// Wraps a SHA-256 digest (its bytes in order).
+    package init(digest: SHA256Digest) {
+        let words = digest.withByteView { bytes -> (UInt64, UInt64, UInt64, UInt64) in
+            func word(_ offset: Int) -> UInt64 {
+                var w: UInt64 = 0
+                for k in 0..<8 { w = w << 8 | UInt64(bytes[offset &+ k]) }
+                return w
+            }
+            return (word(0), word(8), word(16), word(24))
+        }
+        self.init(words: words)
+    }
+
     /// The four words, each the big-endian packing of 8 consecutive key bytes.
     package var words: (UInt64, UInt64, UInt64, UInt64) { (w0, w1, w2, w3) }
 

@@ -16,6 +16,42 @@ public enum ReplayInsertResult: Sendable, Hashable {
     /// A shared store lost its data after the proof was made (it restarted without persistence), so it cannot tell
     /// whether the proof was used before: fail closed (`replay_store_restarted`, 503). A fresh proof succeeds.
     case restarted
+    /// The entry's owner (the proof key) already holds its share of live entries, and nothing was recorded
+    /// (`replay_quota_exceeded`, 212, HTTP 429; docs/design.md "Per-key replay share"). `retryAfter` is the number of
+    /// seconds until the owner's oldest entry expires when the store knows it; `nil` lets the verifier answer with
+    /// the proof window (`maxAge + 2 × skew`).
+    case quota(retryAfter: Int64?)
+}
+
+/// Whose entry a replay key is: SHA-256 of the ASCII `jkt` of the proof key (32 bytes), the same on every instance
+/// (docs/design.md "Contracts → Replay store"). A store counts the live entries of each owner to enforce the per-key
+/// share. Every key of one proof key has the same owner, so a store sees one owner per key, always.
+public struct ReplayOwner: Hashable, Sendable {
+    /// The 32 bytes, held like a ``ReplayKey``.
+    let digest: ReplayKey
+
+    /// Wraps a 32-byte owner; `nil` unless `bytes` holds exactly 32 bytes.
+    public init?(bytes: [UInt8]) {
+        guard let digest = ReplayKey(bytes: bytes) else { return nil }
+        self.digest = digest
+    }
+
+    /// The owner of a proof key's entries: SHA-256 of its `jkt` (the RFC 7638 thumbprint, base64url, ASCII).
+    /// - Throws: `KeyboundError(.internal)` when the crypto backend fails.
+    public init(jkt: String, backend: CryptoBackend = .default) throws(KeyboundError) {
+        let digest = try ByteView.with(utf8: jkt) { (bytes) throws(KeyboundError) in try backend.sha256(bytes) }
+        self.digest = ReplayKey(digest: digest)
+    }
+
+    package init(digest: ReplayKey) {
+        self.digest = digest
+    }
+
+    /// The 32 bytes.
+    public var bytes: [UInt8] { digest.bytes }
+
+    /// The unpadded base64url of the 32 bytes: 43 characters, for a shared store's key names.
+    public var base64URL: String { digest.base64URL }
 }
 
 /// Where a verifier records the `jti` of each accepted proof, once per client key (RFC 9449 §4.3, §11.1).
@@ -26,8 +62,13 @@ public enum ReplayInsertResult: Sendable, Hashable {
 /// that (it then reports `.replayed` longer), never shorter. An entry whose `expiresAt` is already before `now` need
 /// not be stored: the answer is then `.inserted` unless a live entry for the key exists.
 ///
-/// The verifier calls it only after every other check passed (docs/design.md "The checks", step 7). Implementations must be
+/// The verifier calls it only after every other check passed (docs/design.md "The checks", step 8). Implementations must be
 /// thread-safe and must not trap on any key or time, including negative times, `Int64.min` and `Int64.max`.
+///
+/// **Owners.** The verifier calls ``insert(_:owner:expiresAt:now:)``, which carries the entry's ``ReplayOwner`` so a
+/// store can hold each proof key to its share of live entries and answer `.quota` past it. Its default
+/// implementation calls ``insert(_:expiresAt:now:)`` and ignores the owner, so a store written before owners existed
+/// keeps compiling and working, without shares. A store that enforces shares implements both.
 public protocol ReplayStore: Sendable {
     /// Records `key` unless a live entry for it exists.
     /// - Parameters:
@@ -36,6 +77,17 @@ public protocol ReplayStore: Sendable {
     ///   - now: the current Unix second, as the verifier sees it.
     /// - Returns: `.inserted`, `.replayed`, `.full`, `.unavailable` or `.restarted`.
     func insert(_ key: ReplayKey, expiresAt: Int64, now: Int64) -> ReplayInsertResult
+
+    /// Records `key`, owned by `owner`, unless a live entry for it exists or `owner` already holds its share of live
+    /// entries (then `.quota`, and nothing is recorded). A replay is `.replayed` whatever the owner's count.
+    /// The default implementation ignores `owner` (no share).
+    func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) -> ReplayInsertResult
+}
+
+extension ReplayStore {
+    public func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
+        insert(key, expiresAt: expiresAt, now: now)
+    }
 }
 
 /// A ``ReplayStore`` that does network I/O (a shared store such as Redis `SET key NX PXAT`), so that event-loop
@@ -43,4 +95,14 @@ public protocol ReplayStore: Sendable {
 public protocol AsyncReplayStore: Sendable {
     /// Records `key` unless a live entry for it exists; see ``ReplayStore/insert(_:expiresAt:now:)``.
     func insert(_ key: ReplayKey, expiresAt: Int64, now: Int64) async -> ReplayInsertResult
+
+    /// Records `key` for `owner`; see ``ReplayStore/insert(_:owner:expiresAt:now:)``. The default implementation
+    /// ignores `owner`.
+    func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) async -> ReplayInsertResult
+}
+
+extension AsyncReplayStore {
+    public func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) async -> ReplayInsertResult {
+        await insert(key, expiresAt: expiresAt, now: now)
+    }
 }

@@ -17,12 +17,15 @@ final class ClientKey: Sendable {
     let jktBytes: [UInt8]
     /// The JWK's own `alg` member, when it has one: the proof's `alg` must then be the same.
     let declaredAlgorithm: JWSAlgorithm?
+    /// The owner of this key's replay entries: SHA-256 of ``jkt``, computed once, when the key is built.
+    let owner: ReplayOwner
 
-    init(key: PublicKey, jkt: String, declaredAlgorithm: JWSAlgorithm?) {
+    init(key: PublicKey, jkt: String, declaredAlgorithm: JWSAlgorithm?, owner: ReplayOwner) {
         self.key = key
         self.jkt = jkt
         self.jktBytes = Array(jkt.utf8)
         self.declaredAlgorithm = declaredAlgorithm
+        self.owner = owner
     }
 }
 

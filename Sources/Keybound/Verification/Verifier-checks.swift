@@ -221,7 +221,8 @@ extension Verifier {
                 guard declared != nil else { throw .make(.proofJWK, "DPoP proof jwk declares an unknown alg") }
             }
             let jkt = try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK, backend: backend)
-            clientKey = ClientKey(key: key, jkt: jkt, declaredAlgorithm: declared)
+            clientKey = ClientKey(key: key, jkt: jkt, declaredAlgorithm: declared,
+                                  owner: try ReplayOwner(jkt: jkt, backend: backend))
             built = true
         }
         guard clientKey.key.supports(alg) else {
@@ -323,13 +324,6 @@ extension Verifier {
             input.append(jti)
             return try backend.sha256(input.view)
         }
-        return digest.withByteView { bytes -> ReplayKey in
-            func word(_ offset: Int) -> UInt64 {
-                var w: UInt64 = 0
-                for k in 0..<8 { w = w << 8 | UInt64(bytes[offset &+ k]) }
-                return w
-            }
-            return ReplayKey(words: (word(0), word(8), word(16), word(24)))
-        }
+        return ReplayKey(digest: digest)
     }
 }

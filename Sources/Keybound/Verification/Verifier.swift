@@ -75,9 +75,19 @@ public final class Verifier: Sendable {
             replay = .sync(replayStore)
         } else {
             try policy.validate()
-            replay = .inProcess(ReplayCache(capacity: policy.replayCacheCapacity))
+            replay = .inProcess(try Self.replayCache(policy: policy, backend: backend))
         }
         try self.init(issuers: issuers, policy: policy, replay: replay, onKeyMiss: onKeyMiss, crypto: backend)
+    }
+
+    /// The in-process cache a policy asks for, with its per-key share and overrides (owners hashed on `backend`).
+    static func replayCache(policy: VerifierPolicy, backend: CryptoBackend) throws(KeyboundError) -> ReplayCache {
+        var overrides: [ReplayOwner: Int] = [:]
+        for (jkt, share) in policy.replayKeyShareOverrides {
+            overrides[try ReplayOwner(jkt: jkt, backend: backend)] = share
+        }
+        return ReplayCache(capacity: policy.replayCacheCapacity, keyShare: policy.effectiveReplayKeyShare,
+                           keyShareOverrides: overrides)
     }
 
     /// Creates a verifier whose replay store does network I/O: use the `async` `verify(_:mode:now:)` with it, so
@@ -199,17 +209,25 @@ public final class Verifier: Sendable {
     /// Check 7, awaiting a store that does network I/O.
     func record(_ checked: Checked, now: Int64) async -> ReplayInsertResult {
         switch replayStore {
-        case .inProcess(let cache): cache.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-        case .sync(let store): store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-        case .async(let store): await store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+        case .inProcess(let cache):
+            cache.insert(checked.replayKey, owner: checked.clientKey.owner, expiresAt: checked.replayExpiresAt, now: now)
+        case .sync(let store):
+            store.insert(checked.replayKey, owner: checked.clientKey.owner, expiresAt: checked.replayExpiresAt, now: now)
+        case .async(let store):
+            await store.insert(checked.replayKey, owner: checked.clientKey.owner, expiresAt: checked.replayExpiresAt,
+                               now: now)
         }
     }
 
     /// Check 7 with a store that answers synchronously (the in-process cache, or a host's `ReplayStore`).
     func recordSynchronously(_ checked: Checked, now: Int64) throws(KeyboundError) -> ReplayInsertResult {
         switch replayStore {
-        case .inProcess(let cache): return cache.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-        case .sync(let store): return store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+        case .inProcess(let cache):
+            return cache.insert(checked.replayKey, owner: checked.clientKey.owner, expiresAt: checked.replayExpiresAt,
+                                now: now)
+        case .sync(let store):
+            return store.insert(checked.replayKey, owner: checked.clientKey.owner, expiresAt: checked.replayExpiresAt,
+                                now: now)
         case .async: throw .make(.invalidConfiguration, "the replay store is asynchronous: use await verify")
         }
     }
@@ -226,8 +244,15 @@ public final class Verifier: Sendable {
         case .unavailable: throw .make(.replayStoreUnavailable, "the replay store did not answer")
         case .restarted:
             throw .make(.replayStoreRestarted, "the replay store lost its data after this proof was made; send a new proof")
+        case .quota(let retryAfter):
+            throw KeyboundError.make(.replayQuotaExceeded, "the proof key holds its share of replay entries")
+                .withRetryAfter(max(retryAfter ?? proofWindowSeconds, 1))
         }
     }
+
+    /// The longest a replay entry made now can live, `maxAge + 2 × skew` seconds (a proof's `iat` may be up to `skew`
+    /// ahead): the `Retry-After` of a 212 when the store does not know when the key's oldest entry expires.
+    var proofWindowSeconds: Int64 { policy.proofMaxAgeSeconds + 2 * policy.clockSkewSeconds }
 
     // MARK: - Keys, revocation, nonces, challenges
 

@@ -35,6 +35,17 @@ public struct VerifierPolicy: Sendable {
     public var tokenCacheSize = 65_536
     /// The capacity of the in-process replay cache, when no other store is given (default 1,048,576).
     public var replayCacheCapacity = 1_048_576
+    /// The most live entries one proof key (`jkt`) may hold in the in-process replay cache: past it that key's proofs
+    /// are refused with `replay_quota_exceeded` (212, HTTP 429) while other keys are unaffected (docs/design.md
+    /// "Per-key replay share"). `nil` (the default) is ``replayCacheCapacity`` / 8 (131,072 at the default capacity);
+    /// 0 turns the share off; at most ``replayCacheCapacity``. A shared store has its own setting.
+    public var replayKeyShare: Int? = nil
+    /// Shares for particular proof keys, by `jkt` (each `0...replayCacheCapacity`, 0: unlimited for that key), in
+    /// place of ``replayKeyShare``: a host can give a known busy client more room, or a suspect one less.
+    public var replayKeyShareOverrides: [String: Int] = [:]
+
+    /// ``replayKeyShare`` with its default applied: ``replayCacheCapacity`` / 8 when `nil`.
+    public var effectiveReplayKeyShare: Int { replayKeyShare ?? replayCacheCapacity / 8 }
     /// The external base URL of this server (for servers behind proxies): the request URL is this, without its
     /// trailing slash, followed by the request's origin-form path with its own dot segments removed first, so the
     /// path never climbs above the base's (`/api/` with `/a/../../x` is `/api/x`; docs/design.md "Contracts →
@@ -66,6 +77,15 @@ public struct VerifierPolicy: Sendable {
         guard (0...(1 << 24)).contains(proofKeyCacheSize) else { throw fail("proofKeyCacheSize must be 0...16777216") }
         guard (0...(1 << 24)).contains(tokenCacheSize) else { throw fail("tokenCacheSize must be 0...16777216") }
         guard (1...(1 << 30)).contains(replayCacheCapacity) else { throw fail("replayCacheCapacity must be 1...2^30") }
+        guard (0...replayCacheCapacity).contains(effectiveReplayKeyShare) else {
+            throw fail("replayKeyShare must be 0...replayCacheCapacity")
+        }
+        for (jkt, share) in replayKeyShareOverrides {
+            guard !jkt.isEmpty else { throw fail("replayKeyShareOverrides has an empty jkt") }
+            guard (0...replayCacheCapacity).contains(share) else {
+                throw fail("replayKeyShareOverrides values must be 0...replayCacheCapacity")
+            }
+        }
         guard keyMissIntervalSeconds >= 0 else { throw fail("keyMissIntervalSeconds must not be negative") }
         guard maxRevocations >= 0 else { throw fail("maxRevocations must not be negative") }
     }

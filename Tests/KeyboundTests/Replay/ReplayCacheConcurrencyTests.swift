@@ -113,7 +113,7 @@ struct ReplayCacheConcurrencyTests {
                 switch value {
                 case .inserted: acceptances[key] += 1
                 case .replayed: break
-                case .full, .unavailable, .restarted: other += 1
+                case .full, .unavailable, .restarted, .quota: other += 1
                 }
             }
         }

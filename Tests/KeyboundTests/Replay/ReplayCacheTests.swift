@@ -107,7 +107,7 @@ struct ReplayCacheTests {
             switch cache.insert(.test(n), expiresAt: 1065, now: 1000) {
             case .inserted: accepted.append(n)
             case .full: break
-            case .replayed, .unavailable, .restarted: Issue.record("unexpected result for key \(n)")
+            case .replayed, .unavailable, .restarted, .quota: Issue.record("unexpected result for key \(n)")
             }
             n += 1
         }

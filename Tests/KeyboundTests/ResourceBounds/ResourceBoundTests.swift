@@ -44,7 +44,7 @@ struct ResourceBoundTests {
                     inserted += 1
                     if inserted % 1_000 == 0 { sample.append(n) }
                 case .full: full += 1
-                case .replayed, .unavailable, .restarted: other += 1
+                case .replayed, .unavailable, .restarted, .quota: other += 1
                 }
             }
             #expect(inserted == capacity)

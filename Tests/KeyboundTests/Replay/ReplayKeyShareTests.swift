@@ -1,0 +1,165 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import KeyboundTestSupport
+import Testing
+
+@testable import Keybound
+
+extension ReplayOwner {
+    /// A digest-like owner derived from `n` (distinct `n`, distinct owners).
+    static func test(_ n: Int) -> ReplayOwner {
+        ReplayOwner(digest: .test(n, salt: 0x0_0E4E))
+    }
+}
+
+/// The per-key share of the in-process cache (docs/design.md "Per-key replay share").
+@Suite("ReplayCache per-key share")
+struct ReplayKeyShareTests {
+    @Test("one owner past its share gets .quota; another owner's first entry is still inserted")
+    func floodDoesNotBlockOthers() {
+        let cache = ReplayCache(capacity: 64, stripeCount: 1, keyShare: 8)
+        let flooder = ReplayOwner.test(1)
+        for n in 0..<8 {
+            #expect(cache.insert(.test(n), owner: flooder, expiresAt: 100, now: 0) == .inserted)
+        }
+        for n in 8..<40 {
+            #expect(cache.insert(.test(n), owner: flooder, expiresAt: 100, now: 0) == .quota(retryAfter: nil))
+        }
+        #expect(cache.ownerCount(flooder) == 8)
+        #expect(cache.count == 8, "a refused entry is not recorded")
+        // A replay of the flooder's own proof is still a replay, not a quota refusal.
+        #expect(cache.insert(.test(3), owner: flooder, expiresAt: 100, now: 0) == .replayed)
+        for other in 2..<9 {
+            #expect(cache.insert(.test(1000 + other), owner: .test(other), expiresAt: 100, now: 0) == .inserted)
+        }
+    }
+
+    @Test("an owner's entries expire: once they have, it may record again")
+    func shareFreesOnExpiry() {
+        let cache = ReplayCache(capacity: 64, stripeCount: 1, keyShare: 4)
+        let owner = ReplayOwner.test(1)
+        for n in 0..<4 {
+            #expect(cache.insert(.test(n), owner: owner, expiresAt: 100, now: 0) == .inserted)
+        }
+        #expect(cache.insert(.test(4), owner: owner, expiresAt: 100, now: 100) == .quota(retryAfter: nil))
+        // From 101 on, the four entries are expired: reclaimed, the owner is back under its share.
+        for n in 4..<8 {
+            #expect(cache.insert(.test(n), owner: owner, expiresAt: 200, now: 101) == .inserted)
+        }
+        #expect(cache.ownerCount(owner) == 4)
+        #expect(cache.insert(.test(8), owner: owner, expiresAt: 200, now: 101) == .quota(retryAfter: nil))
+    }
+
+    @Test("the share is exact over many stripes, also when it is smaller than the stripe count")
+    func exactOverStripes() {
+        for (stripes, share) in [(4, 100), (16, 3), (16, 21), (64, 64), (8, 1)] {
+            let cache = ReplayCache(capacity: 4096, stripeCount: stripes, keyShare: share)
+            let owner = ReplayOwner.test(stripes * 1000 + share)
+            var inserted = 0
+            for n in 0..<(share * 40) {
+                switch cache.insert(.test(n), owner: owner, expiresAt: 100, now: 0) {
+                case .inserted: inserted += 1
+                case .quota(nil): break
+                case let other: Issue.record("unexpected \(other)")
+                }
+            }
+            #expect(inserted == share, "stripes \(stripes), share \(share)")
+            #expect(cache.ownerCount(owner) == share)
+            #expect(cache.insert(.test(99_999), owner: .test(7), expiresAt: 100, now: 0) == .inserted)
+        }
+    }
+
+    @Test("overrides: a smaller share, a larger one, and 0 for unlimited")
+    func overrides() {
+        let small = ReplayOwner.test(1)
+        let large = ReplayOwner.test(2)
+        let free = ReplayOwner.test(3)
+        let cache = ReplayCache(capacity: 256, stripeCount: 1, keyShare: 4,
+                                keyShareOverrides: [small: 1, large: 10, free: 0])
+        func accepted(_ owner: ReplayOwner, _ base: Int) -> Int {
+            (0..<50).filter { cache.insert(.test(base + $0), owner: owner, expiresAt: 100, now: 0) == .inserted }.count
+        }
+        #expect(accepted(small, 0) == 1)
+        #expect(accepted(large, 100) == 10)
+        #expect(accepted(free, 200) == 50)
+        #expect(accepted(.test(4), 300) == 4)
+    }
+
+    @Test("without a share the owner is ignored; entries recorded without an owner are never refused for quota")
+    func shareOffAndOwnerless() {
+        let off = ReplayCache(capacity: 64, stripeCount: 1)
+        #expect(off.ownerCountBytes == 0)
+        for n in 0..<64 {
+            #expect(off.insert(.test(n), owner: .test(1), expiresAt: 100, now: 0) == .inserted)
+        }
+        #expect(off.insert(.test(64), owner: .test(1), expiresAt: 100, now: 0) == .full)
+
+        let on = ReplayCache(capacity: 64, stripeCount: 1, keyShare: 2)
+        for n in 0..<10 {
+            #expect(on.insert(.test(n), expiresAt: 100, now: 0) == .inserted)
+        }
+        #expect(on.insert(.test(3), expiresAt: 100, now: 0) == .replayed)
+    }
+
+    @Test("the cache full of other owners answers .full, and .quota wins for an owner at its share")
+    func fullVersusQuota() {
+        let cache = ReplayCache(capacity: 8, stripeCount: 1, keyShare: 2)
+        for n in 0..<8 {
+            #expect(cache.insert(.test(n), owner: .test(n / 2), expiresAt: 100, now: 0) == .inserted)
+        }
+        #expect(cache.insert(.test(50), owner: .test(99), expiresAt: 100, now: 0) == .full)
+        #expect(cache.insert(.test(51), owner: .test(0), expiresAt: 100, now: 0) == .quota(retryAfter: nil))
+    }
+
+    @Test("owner counts match a reference model through inserts, replays, expiry and reclamation")
+    func modelCheck() {
+        var rng = SplitMix64(seed: 0x5EED)
+        let capacity = 48
+        let share = 6
+        let cache = ReplayCache(capacity: capacity, stripeCount: 1, keyShare: share)
+        // The reference: key number -> (owner, expiry).
+        var live: [Int: (owner: Int, expiresAt: Int64)] = [:]
+        var now: Int64 = 0
+        for step in 0..<20_000 {
+            if rng.next() % 16 == 0 { now += Int64(rng.next() % 3) }
+            let owner = Int(rng.next() % 12)
+            let key = step % 3 == 0 && !live.isEmpty ? live.keys.sorted()[Int(rng.next() % UInt64(live.count))]
+                : 10_000 + step
+            let keyOwner = live[key]?.owner ?? owner
+            let expiresAt = now + Int64(rng.next() % 8)
+            live = live.filter { $0.value.expiresAt >= now }
+            let expected: ReplayInsertResult
+            if live[key] != nil {
+                expected = .replayed
+            } else if live.values.filter({ $0.owner == keyOwner }).count >= share {
+                expected = .quota(retryAfter: nil)
+            } else if live.count >= capacity {
+                expected = .full
+            } else {
+                expected = .inserted
+                live[key] = (keyOwner, expiresAt)
+            }
+            let got = cache.insert(.test(key), owner: .test(keyOwner), expiresAt: expiresAt, now: now)
+            #expect(got == expected, "step \(step)")
+            if got != expected { return }
+        }
+    }
+
+    @Test("the owner counts cost under 16 bytes per entry, allocated once")
+    func memory() {
+        for (capacity, stripes) in [(65_536, 64), (1_048_576, 64), (4096, 4), (1000, 8)] {
+            let cache = ReplayCache(capacity: capacity, stripeCount: stripes, keyShare: capacity / 8)
+            #expect(cache.ownerCountBytes <= 16 * capacity, "\(capacity)")
+            #expect(cache.ownerCountBytes > 0)
+            #expect(cache.storageBytes >= cache.allocatedBytes)
+            for n in 0..<1000 {
+                _ = cache.insert(.test(n), owner: .test(n % 7), expiresAt: 100, now: 0)
+            }
+            // Array capacities round up to the allocator's size classes (at most a page per array).
+            #expect(cache.storageBytes <= cache.allocatedBytes + cache.stripeCount * 3 * 4096)
+        }
+    }
+}
