@@ -125,10 +125,12 @@ enum {
      * it; kb_status_* describe it so that a C host reading the CLI's output can name it. */
     KB_ERR_INVALID_INPUT_LINE = 950,
     /* Appended (append-only: values above keep their places). 503 is returned by a shared replay store's restart
-     * guard; 212, 314, 315 and 316 are reserved (docs/design.md, "Errors"): not returned by this version of the
-     * library yet, and kb_status_* already describe them. */
+     * guard; 212 by the per-key replay share (KB_OPT_REPLAY_KEY_SHARE); 314, 315 and 316 are reserved
+     * (docs/design.md, "Status codes"): not returned by this version of the library yet, and kb_status_* already
+     * describe them. */
     KB_ERR_REPLAY_QUOTA_EXCEEDED = 212,             /* the proof key holds its share of live replay entries; HTTP
-                                                     * 429 in every mode, token endpoint included */
+                                                     * 429 in every mode, token endpoint included, with the
+                                                     * Retry-After of kb_result_retry_after */
     KB_ERR_INSUFFICIENT_USER_AUTHENTICATION = 314,  /* RFC 9470 step-up: newer `auth_time` or another `acr` needed */
     KB_ERR_INSUFFICIENT_SCOPE = 315,                /* RFC 6750 §3.1: the token lacks a required scope; HTTP 403 */
     KB_ERR_BOUND_TOKEN_AS_BEARER = 316,             /* migration mode (RFC 9449 §7.2): a `cnf` token sent as Bearer */
@@ -210,7 +212,13 @@ enum {
     KB_OPT_TOKEN_ALGORITHMS = 17,          /* int, a non-empty mask of KB_ALG_* (checked at once), default all */
     KB_OPT_NONCE_MODE = 18,                /* int, one of KB_NONCE_* (checked at once), default KB_NONCE_OFF */
     KB_OPT_NONCE_WINDOW_SECONDS = 19,      /* int, 1..86400, default 300 */
-    KB_OPT_EXTERNAL_BASE_URL = 20          /* str, absolute http(s) URL without query; NULL/0 unsets it */
+    KB_OPT_EXTERNAL_BASE_URL = 20,         /* str, absolute http(s) URL without query; NULL/0 unsets it */
+    /* Appended. */
+    KB_OPT_REPLAY_KEY_SHARE = 21           /* int, the most live in-process replay entries one proof key (jkt) may
+                                            * hold, past which its proofs get KB_ERR_REPLAY_QUOTA_EXCEEDED:
+                                            * 0..KB_OPT_REPLAY_CACHE_CAPACITY, 0 = off, -1 = the default,
+                                            * capacity / 8 (docs/design.md "Per-key replay share"); per-key
+                                            * values with kb_config_set_replay_key_share */
 };
 
 /* JWS algorithms, as a bit mask (RFC 7518, RFC 8037, RFC 9864). */
@@ -287,6 +295,15 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_nonce_secret(kb_config *KB_
                                                                   const uint8_t *KB_NULLABLE secret,
                                                                   size_t secret_len);
 
+/* Gives one proof key, by its `jkt` (the RFC 7638 thumbprint, base64url; copied), its own share of the
+ * in-process replay cache in place of KB_OPT_REPLAY_KEY_SHARE: 0..KB_OPT_REPLAY_CACHE_CAPACITY (checked by
+ * kb_verifier_new), 0 = unlimited for that key; -1 removes the override. An external store has its own setting.
+ * Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL cfg, an invalid buffer or non-UTF-8 bytes;
+ * KB_ERR_INVALID_CONFIG for an empty jkt or a share below -1. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_set_replay_key_share(kb_config *KB_NULLABLE cfg,
+                                                                      const uint8_t *KB_NULLABLE jkt, size_t jkt_len,
+                                                                      int64_t share);
+
 /* Results of kb_replay_store_vtable.insert (docs/design.md "Contracts → Replay store"). Any other value is
  * taken as KB_REPLAY_UNAVAILABLE: the verifier fails closed. */
 enum {
@@ -294,7 +311,9 @@ enum {
     KB_REPLAY_REPLAYED = 1,   /* a live entry exists: the proof was used before (211) */
     KB_REPLAY_FULL = 2,       /* the store evicts nothing and is full (500) */
     KB_REPLAY_UNAVAILABLE = 3, /* the store did not answer in time (501) */
-    KB_REPLAY_RESTARTED = 4    /* the store lost its data after the proof was made (503; a fresh proof succeeds) */
+    KB_REPLAY_RESTARTED = 4,   /* the store lost its data after the proof was made (503; a fresh proof succeeds) */
+    /* Appended. */
+    KB_REPLAY_QUOTA = 5        /* the owner holds its share of live entries; nothing recorded (212, HTTP 429) */
 };
 
 /* An external replay store (for a store shared by many instances, e.g. Redis `SET key NX PXAT`).
@@ -307,12 +326,23 @@ enum {
  *   the same verifier's kb_verifier_free, and must return one of KB_REPLAY_*. `key` is valid only during
  *   the call. Required.
  * destroy: called once with ctx when neither the config nor any verifier holds the store any more.
- *   May be NULL. */
+ *   May be NULL.
+ * insert_owned (appended; read only when struct_size covers it, else treated as NULL): the same insert,
+ *   also given the entry's owner, `owner` (32 bytes, SHA-256 of the ASCII jkt; valid only during the call),
+ *   so the store can hold each proof key to its share and answer KB_REPLAY_QUOTA past it, recording
+ *   nothing. A replay is KB_REPLAY_REPLAYED whatever the owner holds. When it answers KB_REPLAY_QUOTA it
+ *   may write to *retry_after the seconds until the owner's oldest entry expires; left as it is (-1), the
+ *   verifier answers with the proof window (max age + 2 × skew). When set, the verifier calls it instead
+ *   of insert; a table built before it existed (the smaller struct_size) keeps working without owners. */
 typedef struct kb_replay_store_vtable {
     uint32_t struct_size;
     int (*KB_NULLABLE insert)(void *KB_NULLABLE ctx, const uint8_t *KB_NULLABLE key, int64_t expires_at,
                               int64_t now);
     void (*KB_NULLABLE destroy)(void *KB_NULLABLE ctx);
+    /* Appended. */
+    int (*KB_NULLABLE insert_owned)(void *KB_NULLABLE ctx, const uint8_t *KB_NULLABLE key,
+                                    const uint8_t *KB_NULLABLE owner, int64_t expires_at, int64_t now,
+                                    int64_t *KB_NULLABLE retry_after);
 } kb_replay_store_vtable;
 
 /* Uses an external replay store instead of the in-process cache. The table is copied; `ctx` is kept and
@@ -447,6 +477,13 @@ KB_API int kb_result_http_status(const kb_result *KB_NULLABLE result);
 KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_field(const kb_result *KB_NULLABLE result, kb_field field,
                                                        const uint8_t *KB_NULLABLE *KB_NULLABLE out,
                                                        size_t *KB_NULLABLE out_len);
+
+/* Reads the `Retry-After` value (RFC 9110 §10.2.3, in seconds) to send with the HTTP 429 of
+ * KB_ERR_REPLAY_QUOTA_EXCEEDED: when the proof key's oldest replay entry expires if the store said so, else the
+ * proof window (max age + 2 × skew). *seconds receives it after a 212, else 0.
+ * Returns KB_OK, or KB_ERR_INVALID_ARGUMENT for a NULL argument. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_retry_after(const kb_result *KB_NULLABLE result,
+                                                             int64_t *KB_NULLABLE seconds);
 
 /* Reads the token's `exp` (Unix seconds; NumericDates may be fractional). *present receives 1 and *exp the
  * value after a successful verification of a JWT access token, else *present receives 0 and *exp 0.

@@ -1032,6 +1032,149 @@ static void test_external_replay_store(void) {
     test_struct_sizes();
 }
 
+/* ----- The per-key replay share (212) ----- */
+
+struct owned_store {
+    uint8_t owners[8][32];
+    int owner_count;
+    int calls;
+    int answer_quota;
+};
+
+static int owned_insert(void *ctx, const uint8_t *key, const uint8_t *owner, int64_t expires_at, int64_t now,
+                        int64_t *retry_after) {
+    (void)key, (void)expires_at, (void)now;
+    struct owned_store *s = ctx;
+    s->calls++;
+    int seen = 0;
+    for (int i = 0; i < s->owner_count; i++) seen |= memcmp(s->owners[i], owner, 32) == 0;
+    if (!seen && s->owner_count < 8) memcpy(s->owners[s->owner_count++], owner, 32);
+    if (s->answer_quota) {
+        *retry_after = 9;
+        return KB_REPLAY_QUOTA;
+    }
+    return KB_REPLAY_INSERTED;
+}
+
+static int unused_insert(void *ctx, const uint8_t *key, int64_t expires_at, int64_t now) {
+    (void)ctx, (void)key, (void)expires_at, (void)now;
+    return 77; /* never called when insert_owned is set: would fail closed */
+}
+
+static void test_replay_key_share(void) {
+    /* In process: a share of 2 per key; one key's flood never blocks another key's first proof. */
+    kb_config *cfg = fixture_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_REPLAY_CACHE_CAPACITY, 64), KB_OK);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_REPLAY_KEY_SHARE, 2), KB_OK);
+    kb_verifier *v = NULL;
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_OK);
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    struct bytes seen_jkts[64];
+    int seen_counts[64];
+    size_t distinct = 0;
+    int quota = 0, firsts = 0;
+    for (size_t i = 0; i < case_count; i++) {
+        const struct request_case *c = &cases[i];
+        if (c->expected != KB_OK || c->mode != 'r') continue;
+        size_t k = 0;
+        while (k < distinct && !(seen_jkts[k].len == c->jkt.len && memcmp(seen_jkts[k].data, c->jkt.data, c->jkt.len) == 0))
+            k++;
+        if (k == distinct && distinct < 64) {
+            seen_jkts[distinct] = c->jkt;
+            seen_counts[distinct++] = 0;
+        }
+        kb_status status = verify_case(v, c, fixture_now, r);
+        if (seen_counts[k] < 2) {
+            CHECK_STATUS(status, KB_OK); /* every key's first two proofs verify, whoever flooded before */
+            firsts += seen_counts[k] == 0;
+            seen_counts[k]++;
+        } else {
+            CHECK_STATUS(status, KB_ERR_REPLAY_QUOTA_EXCEEDED);
+            CHECK(kb_result_http_status(r) == 429);
+            int64_t retry = 0;
+            CHECK_STATUS(kb_result_retry_after(r, &retry), KB_OK);
+            CHECK(retry == 70); /* the proof window: max age 60 + 2 x skew 5 */
+            const uint8_t *p = NULL;
+            size_t n = 0;
+            CHECK_STATUS(kb_result_field(r, KB_FIELD_RFC_ERROR, &p, &n), KB_OK);
+            CHECK(p == NULL && n == 0);
+            CHECK_STATUS(kb_result_field(r, KB_FIELD_WWW_AUTHENTICATE, &p, &n), KB_OK);
+            CHECK(p != NULL && n > 0);
+            quota++;
+        }
+    }
+    CHECK(quota > 50 && firsts >= 5);
+    printf("in-process share 2: %d proofs refused with 212, %d keys' first proofs verified\n", quota, firsts);
+    int64_t retry = -5;
+    const struct request_case *a = first_valid('r', 0);
+    CHECK_STATUS(verify_case(v, a, fixture_now, r), KB_ERR_PROOF_REPLAYED); /* a replay stays a replay */
+    CHECK_STATUS(kb_result_retry_after(r, &retry), KB_OK);
+    CHECK(retry == 0);
+    CHECK_STATUS(kb_result_retry_after(NULL, &retry), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_retry_after(r, NULL), KB_ERR_INVALID_ARGUMENT);
+    kb_verifier_free(v);
+    kb_config_free(cfg);
+
+    /* A per-key override lifts the first key's share; 0 turns the share off. */
+    cfg = fixture_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_REPLAY_CACHE_CAPACITY, 64), KB_OK);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_REPLAY_KEY_SHARE, 1), KB_OK);
+    CHECK_STATUS(kb_config_set_replay_key_share(cfg, a->jkt.data, a->jkt.len, 0), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_OK);
+    for (size_t skip = 0; skip < 5; skip++) {
+        const struct request_case *c = first_valid('r', skip);
+        if (c && c->jkt.len == a->jkt.len && memcmp(c->jkt.data, a->jkt.data, a->jkt.len) == 0)
+            CHECK_STATUS(verify_case(v, c, fixture_now, r), KB_OK);
+    }
+    kb_verifier_free(v);
+    /* Bad values: refused at once, or by kb_verifier_new. */
+    CHECK_STATUS(kb_config_set_replay_key_share(cfg, NULL, 0, 3), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_replay_key_share(cfg, a->jkt.data, a->jkt.len, -2), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_replay_key_share(NULL, a->jkt.data, a->jkt.len, 3), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_REPLAY_KEY_SHARE, 65), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_REPLAY_KEY_SHARE, -1), KB_OK); /* back to capacity / 8 */
+    CHECK_STATUS(kb_config_set_replay_key_share(cfg, a->jkt.data, a->jkt.len, 65), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_replay_key_share(cfg, a->jkt.data, a->jkt.len, -1), KB_OK); /* removed */
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_OK);
+    kb_verifier_free(v);
+    kb_config_free(cfg);
+
+    /* An external store with insert_owned: it gets the owner (one per key) and its KB_REPLAY_QUOTA and
+     * Retry-After reach the result. */
+    struct owned_store owned;
+    memset(&owned, 0, sizeof owned);
+    kb_replay_store_vtable table = {sizeof(kb_replay_store_vtable), unused_insert, NULL, owned_insert};
+    cfg = fixture_config();
+    CHECK_STATUS(kb_config_set_replay_store(cfg, &table, &owned), KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, NULL, 0), KB_OK);
+    kb_config_free(cfg);
+    size_t same = 0;
+    for (size_t skip = 0; skip < 4; skip++) {
+        const struct request_case *c = first_valid('r', skip);
+        if (!c) continue;
+        CHECK_STATUS(verify_case(v, c, fixture_now, r), KB_OK);
+        same += c->jkt.len == a->jkt.len && memcmp(c->jkt.data, a->jkt.data, a->jkt.len) == 0;
+    }
+    CHECK(owned.calls == 4);
+    CHECK(owned.owner_count == (int)(4 - same + 1));
+    owned.answer_quota = 1;
+    CHECK_STATUS(verify_case(v, first_valid('r', 5), fixture_now, r), KB_ERR_REPLAY_QUOTA_EXCEEDED);
+    CHECK(kb_result_http_status(r) == 429);
+    CHECK_STATUS(kb_result_retry_after(r, &retry), KB_OK);
+    CHECK(retry == 9);
+    const struct request_case *t = first_valid('t', 0);
+    CHECK(t != NULL);
+    if (t) {
+        CHECK_STATUS(verify_case(v, t, fixture_now, r), KB_ERR_REPLAY_QUOTA_EXCEEDED);
+        CHECK(kb_result_http_status(r) == 429); /* the token endpoint too */
+    }
+    kb_verifier_free(v);
+    kb_result_free(r);
+}
+
 /* ----- Many threads, one verifier ----- */
 
 #define THREADS 4
@@ -1149,6 +1292,7 @@ int main(int argc, char **argv) {
     test_nonces();
     test_replace_jwks_and_key_miss();
     test_external_replay_store();
+    test_replay_key_share();
     test_threads();
 
     printf("  status table:\n");

@@ -23,23 +23,35 @@ struct BenchReplayReport {
     var smallInsertP50Nanos: Double = 0
     /// Live entries when the inserts were timed.
     var liveWhileTiming = 0
+    /// The per-key share measured (0: off), and the memory of its owner counts.
+    var keyShare = 0
+    var ownerCountBytes = 0
 
-    static func measure(capacity: Int = 1 << 20) -> BenchReplayReport {
+    /// Measures the cache as the verifier uses it: each insert carries its owner, one of 1,024 proof keys, and the
+    /// per-key share is `keyShare` (the default policy's capacity / 8 unless given; 0 measures the cache without it).
+    static func measure(capacity: Int = 1 << 20, keyShare: Int? = nil) -> BenchReplayReport {
         var report = BenchReplayReport()
-        let cache = ReplayCache(capacity: capacity)
+        let share = keyShare ?? capacity / 8
+        let cache = ReplayCache(capacity: capacity, keyShare: share)
         report.capacity = capacity
-        report.bytesPerEntry = ReplayCache.bytesPerEntry
+        report.keyShare = share
+        report.bytesPerEntry = ReplayCache.bytesPerEntry + (cache.ownerCountBytes + capacity - 1) / capacity
         report.allocatedBytes = cache.allocatedBytes
+        report.ownerCountBytes = cache.ownerCountBytes
         var generator = SystemRandomNumberGenerator()
         func keys(_ count: Int) -> [ReplayKey] {
             (0..<count).compactMap { _ in
                 ReplayKey(bytes: (0..<4).flatMap { _ in withUnsafeBytes(of: generator.next() as UInt64, Array.init) })
             }
         }
+        let owners = keys(1024).compactMap { ReplayOwner(bytes: $0.bytes) }
+        func owner(_ index: Int) -> ReplayOwner { owners[index % owners.count] }
         let now: Int64 = 1_760_000_000
         // Uncontended inserts. The table is allocated at init but its pages are touched on first use: insert 256 Ki
         // keys first (that touches nearly every page of the 48 MiB table), so page faults are not counted.
-        for key in keys(min(256 * 1024, capacity / 4)) { _ = cache.insert(key, expiresAt: now + 60, now: now) }
+        for (index, key) in keys(min(256 * 1024, capacity / 4)).enumerated() {
+            _ = cache.insert(key, owner: owner(index), expiresAt: now + 60, now: now)
+        }
         report.liveWhileTiming = cache.count
         let batch = 1_024
         let fresh = keys(batch * 128)
@@ -48,7 +60,7 @@ struct BenchReplayReport {
         for round in 0..<128 {
             let start = benchNanos()
             for index in (round * batch)..<((round + 1) * batch) {
-                _ = cache.insert(fresh[index], expiresAt: now + 60, now: now)
+                _ = cache.insert(fresh[index], owner: owner(index), expiresAt: now + 60, now: now)
             }
             perInsert.append(Double(benchNanos() - start) / Double(batch))
         }
@@ -57,14 +69,14 @@ struct BenchReplayReport {
         report.insertP99Nanos = perInsert[min(perInsert.count - 1, perInsert.count * 99 / 100)]
         // About a thousand live entries in a cache that fits the CPU caches (capacity 4,096, 192 KiB): each batch is
         // inserted one second after the previous one expired, so about 1,024 entries are live at any time.
-        let small = ReplayCache(capacity: 4096)
+        let small = ReplayCache(capacity: 4096, keyShare: keyShare ?? 4096 / 8)
         var smallPerInsert: [Double] = []
         smallPerInsert.reserveCapacity(128)
         for round in 0..<128 {
             let at = now + Int64(round) * 2
             let start = benchNanos()
             for index in (round * batch)..<((round + 1) * batch) {
-                _ = small.insert(fresh[index], expiresAt: at + 1, now: at)
+                _ = small.insert(fresh[index], owner: owner(index), expiresAt: at + 1, now: at)
             }
             smallPerInsert.append(Double(benchNanos() - start) / Double(batch))
         }
@@ -73,10 +85,12 @@ struct BenchReplayReport {
         // Fill to capacity, then insert as many again an hour later (the first entries have expired).
         let fill = keys(capacity)
         let second = keys(capacity)  // made before the first reading, so only the cache can grow in between
-        for key in fill { _ = cache.insert(key, expiresAt: now + 60, now: now) }
+        for (index, key) in fill.enumerated() { _ = cache.insert(key, owner: owner(index), expiresAt: now + 60, now: now) }
         let before = residentBytes()
         let later = now + 3600
-        for key in second { _ = cache.insert(key, expiresAt: later + 60, now: later) }
+        for (index, key) in second.enumerated() {
+            _ = cache.insert(key, owner: owner(index), expiresAt: later + 60, now: later)
+        }
         report.residentGrowthAtCapacityBytes = max(0, residentBytes() - before)
         report.liveAtCapacity = cache.count
         return report

@@ -27,6 +27,8 @@ package struct BenchSession {
     package var coldRequests = 8000
     package var maxRequests: Int? = nil
     package var replayCapacity = 1 << 20
+    /// The per-key share of the replay cache measured; `nil`: capacity / 8, the default policy's.
+    package var replayKeyShare: Int? = nil
     package var skipReplay = false
     package var backends: [CryptoBackend] = [.default]
     package var json = false
@@ -150,7 +152,7 @@ package struct BenchSession {
         var replay: BenchReplayReport? = nil
         if !skipReplay {
             progress("replay cache: inserts and memory at capacity (\(replayCapacity) entries)…")
-            replay = BenchReplayReport.measure(capacity: replayCapacity)
+            replay = BenchReplayReport.measure(capacity: replayCapacity, keyShare: replayKeyShare)
         }
         let report = json
             ? jsonReport(version: version, es256: es256.perSecond, rs256: rs256.perSecond, rows: rows,
@@ -226,7 +228,8 @@ package struct BenchSession {
             + "\"scenarios\":[" + scenarioTexts.joined(separator: ",") + "]"
             + (replay.map { report in
                 ",\"replay_cache\":{\"capacity\":\(report.capacity),\"bytes_per_entry\":\(report.bytesPerEntry),"
-                    + "\"allocated_bytes\":\(report.allocatedBytes),"
+                    + "\"allocated_bytes\":\(report.allocatedBytes),\"key_share\":\(report.keyShare),"
+                    + "\"owner_count_bytes\":\(report.ownerCountBytes),"
                     + "\"insert_p50_ns\":\(number(report.insertP50Nanos)),\"insert_p99_ns\":\(number(report.insertP99Nanos)),"
                     + "\"resident_growth_at_capacity_bytes\":\(report.residentGrowthAtCapacityBytes),"
                     + "\"live_at_capacity\":\(report.liveAtCapacity),\"insert_p50_ns_1e3_live\":\(number(report.smallInsertP50Nanos)),\"live_while_timing\":\(report.liveWhileTiming)}"
@@ -275,10 +278,10 @@ package struct BenchSession {
         lines.append("cpu ratio = the same over the threads' CPU time (holds when other work shares the cores).")
         if let replay {
             lines.append(String(
-                format: "replay cache: %d bytes per live entry (%d bytes for %d entries); insert p50 %.0f ns at %d live "
+                format: "replay cache (per-key share %d): %d bytes per live entry (%d bytes for %d entries); insert p50 %.0f ns at %d live "
                     + "entries (p99 of 1,024-insert batches %.0f ns), %.0f ns at ~1,000 live entries; resident growth "
                     + "at capacity %d bytes",
-                replay.bytesPerEntry, replay.allocatedBytes, replay.capacity, replay.insertP50Nanos,
+                replay.keyShare, replay.bytesPerEntry, replay.allocatedBytes, replay.capacity, replay.insertP50Nanos,
                 replay.liveWhileTiming, replay.insertP99Nanos, replay.smallInsertP50Nanos,
                 replay.residentGrowthAtCapacityBytes))
         }

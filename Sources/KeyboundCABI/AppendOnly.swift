@@ -26,7 +26,7 @@ extension kb_metrics: AppendOnlyStruct {
 }
 
 extension kb_replay_store_vtable: AppendOnlyStruct {
-    /// First layout: `struct_size`, `insert`, `destroy` (24 bytes on a 64-bit platform).
+    /// First layout: `struct_size`, `insert`, `destroy` (24 bytes on a 64-bit platform); `insert_owned` was appended.
     static var firstLayoutSize: Int {
         unsafe MemoryLayout<kb_replay_store_vtable>.offset(of: \.destroy)! + MemoryLayout<UnsafeRawPointer?>.size
     }

@@ -16,14 +16,20 @@ import Keybound
 final class CReplayStore: ReplayStore, @unsafe @unchecked Sendable {
     typealias Insert = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int64, Int64) -> Int32
     typealias Destroy = @convention(c) (UnsafeMutableRawPointer?) -> Void
+    typealias InsertOwned = @convention(c) (
+        UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, UnsafePointer<UInt8>?, Int64, Int64,
+        UnsafeMutablePointer<Int64>?
+    ) -> Int32
 
     private let insertFunction: Insert
+    private let insertOwnedFunction: InsertOwned?
     private let destroyFunction: Destroy?
     private let context: UnsafeMutableRawPointer?
 
     @unsafe
-    init(insert: Insert, destroy: Destroy?, context: UnsafeMutableRawPointer?) {
+    init(insert: Insert, insertOwned: InsertOwned?, destroy: Destroy?, context: UnsafeMutableRawPointer?) {
         unsafe self.insertFunction = insert
+        unsafe self.insertOwnedFunction = insertOwned
         unsafe self.destroyFunction = destroy
         unsafe self.context = context
     }
@@ -34,18 +40,43 @@ final class CReplayStore: ReplayStore, @unsafe @unchecked Sendable {
 
     /// Passes the 32 key bytes (on the stack, valid for the call) and maps the answer; anything unknown fails closed.
     func insert(_ key: ReplayKey, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
-        let words = key.words
-        var bytes: (UInt64, UInt64, UInt64, UInt64) = (
-            words.0.bigEndian, words.1.bigEndian, words.2.bigEndian, words.3.bigEndian
-        )
+        var bytes = Self.bytes(key)
         let answer = unsafe withUnsafeBytes(of: &bytes) { raw in
             unsafe insertFunction(context, raw.baseAddress?.assumingMemoryBound(to: UInt8.self), expiresAt, now)
         }
+        return Self.result(answer, retryAfter: -1)
+    }
+
+    /// With `insert_owned` set, passes the owner's 32 bytes too (both on the stack, valid for the call).
+    func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
+        guard let insertOwned = unsafe insertOwnedFunction else { return insert(key, expiresAt: expiresAt, now: now) }
+        var keyBytes = Self.bytes(key)
+        var ownerBytes = Self.bytes(owner.digest)
+        var retryAfter: Int64 = -1
+        let answer = unsafe withUnsafeBytes(of: &keyBytes) { keyRaw in
+            unsafe withUnsafeBytes(of: &ownerBytes) { ownerRaw in
+                unsafe insertOwned(
+                    context, keyRaw.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    ownerRaw.baseAddress?.assumingMemoryBound(to: UInt8.self), expiresAt, now, &retryAfter)
+            }
+        }
+        return Self.result(answer, retryAfter: retryAfter)
+    }
+
+    /// The 32 bytes of a digest-shaped value, in order, as four big-endian words.
+    private static func bytes(_ value: ReplayKey) -> (UInt64, UInt64, UInt64, UInt64) {
+        let words = value.words
+        return (words.0.bigEndian, words.1.bigEndian, words.2.bigEndian, words.3.bigEndian)
+    }
+
+    /// Maps a `KB_REPLAY_*` answer; anything unknown fails closed. A negative Retry-After means "not given".
+    private static func result(_ answer: Int32, retryAfter: Int64) -> ReplayInsertResult {
         switch answer {
         case Int32(KB_REPLAY_INSERTED): return .inserted
         case Int32(KB_REPLAY_REPLAYED): return .replayed
         case Int32(KB_REPLAY_FULL): return .full
         case Int32(KB_REPLAY_RESTARTED): return .restarted
+        case Int32(KB_REPLAY_QUOTA): return .quota(retryAfter: retryAfter >= 0 ? retryAfter : nil)
         default: return .unavailable
         }
     }

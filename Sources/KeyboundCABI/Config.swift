@@ -94,6 +94,12 @@ public func kb_config_set_int(_ cfg: OpaquePointer?, _ option: kb_option, _ valu
         guard (0...2).contains(value) else { return Status.invalidConfig }
         box.nonceMode = value
     case Int32(KB_OPT_NONCE_WINDOW_SECONDS): box.nonceWindowSeconds = value
+    case Int32(KB_OPT_REPLAY_KEY_SHARE):
+        if value == -1 {
+            box.policy.replayKeyShare = nil
+        } else {
+            return setInt { box.policy.replayKeyShare = $0 }
+        }
     default: return Status.invalidArgument  // unknown, or a string option
     }
     return Status.ok
@@ -186,8 +192,24 @@ public func kb_config_set_replay_store(
     // Read the size first, then only the fields it covers.
     guard let table = unsafe AppendOnly.read(vtable) else { return Status.invalidArgument }
     guard let insert = unsafe table.insert else { return Status.invalidArgument }
-    box.replayStore = unsafe CReplayStore(insert: insert, destroy: table.destroy, context: ctx)
+    box.replayStore = unsafe CReplayStore(insert: insert, insertOwned: table.insert_owned, destroy: table.destroy,
+                                          context: ctx)
     return Status.ok
+}
+
+@c @implementation
+public func kb_config_set_replay_key_share(
+    _ cfg: OpaquePointer?,
+    _ jkt: UnsafePointer<UInt8>?,
+    _ jktLength: Int,
+    _ share: Int64
+) -> kb_status {
+    unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
+        let jkt = try unsafe cString(jkt, jktLength)
+        guard !jkt.isEmpty, share >= -1, let value = Int(exactly: share) else { return Status.invalidConfig }
+        box.policy.replayKeyShareOverrides[jkt] = value == -1 ? nil : value
+        return Status.ok
+    }
 }
 
 @c @implementation

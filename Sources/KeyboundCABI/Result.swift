@@ -19,6 +19,8 @@ final class ResultBox: OpaqueHandle {
     var httpStatus: Int32 = 0
     var hasExpiry = false
     var expiry: Double = 0
+    /// The Retry-After of a 212, else 0.
+    var retryAfter: Int64 = 0
     var slots = [OwnedBytes](repeating: OwnedBytes(), count: ResultBox.slotCount)
     /// The last successful verification, kept for claim lookups (it refers to the verifier's cached token).
     var verified: VerifiedRequest? = nil
@@ -33,6 +35,7 @@ final class ResultBox: OpaqueHandle {
         httpStatus = 0
         hasExpiry = false
         expiry = 0
+        retryAfter = 0
         verified = nil
         for index in slots.indices { slots[index].clear() }
     }
@@ -78,6 +81,7 @@ final class ResultBox: OpaqueHandle {
     }
 
     func fail(_ error: KeyboundError, verifier: Verifier, tokenEndpoint: Bool) {
+        retryAfter = error.retryAfter ?? 0
         fail(Status.of(error), reason: error.reason, tokenEndpoint: tokenEndpoint,
              challenge: tokenEndpoint ? nil : verifier.wwwAuthenticate(for: error),
              body: tokenEndpoint ? Challenge.tokenEndpointErrorBody(for: error) : nil, nonce: error.dpopNonce)
@@ -239,6 +243,13 @@ public func kb_result_field(
         field >= Int32(KB_FIELD_SUB) && field <= Int32(KB_FIELD_ERROR_BODY)
     else { return Status.invalidArgument }
     unsafe writeView(box.slots[Int(field)], out, outLength)
+    return Status.ok
+}
+
+@c @implementation
+public func kb_result_retry_after(_ result: OpaquePointer?, _ seconds: UnsafeMutablePointer<Int64>?) -> kb_status {
+    guard let box = unsafe ResultBox.from(result), let seconds = unsafe seconds else { return Status.invalidArgument }
+    unsafe seconds.pointee = box.retryAfter
     return Status.ok
 }
 

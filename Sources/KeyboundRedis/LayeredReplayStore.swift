@@ -48,4 +48,22 @@ public final class LayeredReplayStore: ReplayStore, AsyncReplayStore, Sendable {
         }
         return await shared.insert(key, expiresAt: expiresAt, now: now)
     }
+
+    /// With an owner: the local cache sees it too (a local `.quota` or `.full` only sends the insert on), and the
+    /// shared store, which counts each owner fleet-wide, decides.
+    public func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
+        if local.insert(key, owner: owner, expiresAt: expiresAt, now: now) == .replayed {
+            localReplays.increment()
+            return .replayed
+        }
+        return shared.insert(key, owner: owner, expiresAt: expiresAt, now: now)
+    }
+
+    public func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) async -> ReplayInsertResult {
+        if local.insert(key, owner: owner, expiresAt: expiresAt, now: now) == .replayed {
+            localReplays.increment()
+            return .replayed
+        }
+        return await shared.insert(key, owner: owner, expiresAt: expiresAt, now: now)
+    }
 }

@@ -36,6 +36,12 @@ public struct RedisConfiguration: Sendable, Hashable {
     /// The acceptance window `maxAge + skew` of the verifiers, in seconds (default 65 = 60 + 5): a proof whose `iat`
     /// (`expiresAt − window`) precedes the moment the Redis data set began is refused (see ``RedisReplayStore``).
     public var acceptanceWindowSeconds: Int64 = 65
+    /// The most live entries one proof key (`jkt`) may hold in the shared store, counted fleet-wide: past it its
+    /// proofs are refused with `replay_quota_exceeded` (212) while other keys are unaffected (docs/design.md
+    /// "Per-key replay share"). 0, the default, turns the share off: the insert is then the plain `SET NX`.
+    public var keyShare: Int = 0
+    /// Shares for particular proof keys, by `jkt`, in place of ``keyShare`` (0: unlimited for that key).
+    public var keyShareOverrides: [String: Int] = [:]
 
     public init(address: Address) {
         self.address = address
@@ -139,6 +145,10 @@ public struct RedisConfiguration: Sendable, Hashable {
             throw fail("acceptanceWindowSeconds must be 0...90000")
         }
         if case .unix(let path) = address, path.utf8.count >= 108 { throw fail("the socket path is too long") }
+        guard keyShare >= 0 else { throw fail("keyShare must not be negative") }
+        for (jkt, share) in keyShareOverrides {
+            guard !jkt.isEmpty, share >= 0 else { throw fail("keyShareOverrides needs non-empty jkts and shares >= 0") }
+        }
     }
 
     /// The address without credentials, for messages: `redis://host:port/db` or `unix://path`.

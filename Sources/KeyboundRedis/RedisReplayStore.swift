@@ -31,6 +31,15 @@ public import Keybound
 /// (`INFO memory`) and refuses to serve under another one: the connection is closed, inserts answer `.unavailable`
 /// (fail closed), ``RedisStoreStatistics/evictionPolicyRefusals`` counts it and ``lastConnectionProblem`` says why.
 ///
+/// **Per-key share.** With ``RedisConfiguration/keyShare`` (or an override) above 0, an insert that carries its owner
+/// runs one Lua script (``shareScript``), atomic like every script: it counts the owner's live entries in the hash
+/// `<prefix>owner:<base64url(owner)>`, one field per expiry second (`expiresAt`, on the verifier's clock) holding the
+/// number of entries that expire then. Fields of seconds before `now` are deleted as the script meets them, and the
+/// hash itself expires with its newest entry, so the counts expire as the entries do. A live `SET` key is `.replayed`;
+/// an owner whose live count has reached its share is `.quota`, with Retry-After the seconds until its oldest entry
+/// expires; otherwise the entry is `SET … NX PX` and its second's field incremented. The count is fleet-wide,
+/// because every instance runs the same script against the same Redis.
+///
 /// **Async.** The `async` insert runs the same blocking call on the store's own threads (one per pooled connection),
 /// so an event-loop thread never waits on Redis.
 ///
@@ -48,6 +57,8 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
     private let workers: WorkerPool
     private let prefix: [UInt8]
     private let epochKey: [UInt8]
+    /// The share per owner: overrides by owner digest, else ``RedisConfiguration/keyShare``.
+    private let shareOverrides: [ReplayOwner: Int]
 
     private final class Slot {
         var connection: RedisConnection?
@@ -65,6 +76,21 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
         self.workers = WorkerPool(threads: configuration.poolSize, queueLimit: 4_096 * configuration.poolSize)
         self.prefix = Array(configuration.keyPrefix.utf8)
         self.epochKey = Array(configuration.keyPrefix.utf8) + Array("epoch".utf8)
+        var overrides: [ReplayOwner: Int] = [:]
+        for (jkt, share) in configuration.keyShareOverrides {
+            overrides[try ReplayOwner(jkt: jkt)] = share
+        }
+        self.shareOverrides = overrides
+    }
+
+    /// The Redis key counting an owner's entries: `<prefix>owner:<base64url of the 32 bytes>`.
+    public func redisKey(for owner: ReplayOwner) -> String {
+        configuration.keyPrefix + "owner:" + owner.base64URL
+    }
+
+    /// The share of `owner` (0: none).
+    func share(of owner: ReplayOwner) -> Int {
+        shareOverrides.isEmpty ? configuration.keyShare : shareOverrides[owner] ?? configuration.keyShare
     }
 
     /// Parses `url` (see ``RedisConfiguration/init(url:)``) and makes the pool.
@@ -85,13 +111,22 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
     /// Records `key` unless a live entry exists; blocks the calling thread for at most about the command timeout
     /// (plus the connect timeout when a connection must be reopened).
     public func insert(_ key: ReplayKey, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
-        let result = record(key, expiresAt: expiresAt, now: now)
+        counted(record(key, owner: nil, expiresAt: expiresAt, now: now))
+    }
+
+    /// Records `key` for `owner`, holding the owner to its share fleet-wide when it has one (see "Per-key share").
+    public func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
+        counted(record(key, owner: owner, expiresAt: expiresAt, now: now))
+    }
+
+    private func counted(_ result: ReplayInsertResult) -> ReplayInsertResult {
         monitor.withLock {
             switch result {
             case .inserted: counters.inserted += 1
             case .replayed: counters.replayed += 1
             case .full, .unavailable: counters.unavailable += 1
             case .restarted: counters.beforeEpoch += 1
+            case .quota: counters.quota += 1
             }
         }
         return result
@@ -99,9 +134,18 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
 
     /// The same, run on the store's own threads: the caller's executor is free while Redis answers.
     public func insert(_ key: ReplayKey, expiresAt: Int64, now: Int64) async -> ReplayInsertResult {
+        await onWorker { [self] in insert(key, expiresAt: expiresAt, now: now) }
+    }
+
+    /// The owner-carrying insert, run on the store's own threads.
+    public func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) async -> ReplayInsertResult {
+        await onWorker { [self] in insert(key, owner: owner, expiresAt: expiresAt, now: now) }
+    }
+
+    private func onWorker(_ body: @escaping @Sendable () -> ReplayInsertResult) async -> ReplayInsertResult {
         await withCheckedContinuation { (continuation: CheckedContinuation<ReplayInsertResult, Never>) in
-            let queued = workers.submit { [self] in
-                continuation.resume(returning: insert(key, expiresAt: expiresAt, now: now))
+            let queued = workers.submit {
+                continuation.resume(returning: body())
             }
             if !queued {
                 monitor.withLock { counters.unavailable += 1 }
@@ -120,22 +164,70 @@ public final class RedisReplayStore: ReplayStore, AsyncReplayStore, @unchecked S
 
     // MARK: - Internals
 
-    private func record(_ key: ReplayKey, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
+    /// The atomic insert with per-owner counting. KEYS: the entry, the owner's hash. ARGV: the entry's lifetime in
+    /// ms, the share, `now` and `expiresAt` (Unix seconds, the verifier's clock). Answers `{0}` replayed, `{1}`
+    /// inserted, `{2, retryAfter}` over the share.
+    static let shareScript = """
+        local fields = redis.call('HGETALL', KEYS[2])
+        local now = tonumber(ARGV[3])
+        local live = 0
+        local oldest = nil
+        for i = 1, #fields, 2 do
+          local second = tonumber(fields[i])
+          if second < now then
+            redis.call('HDEL', KEYS[2], fields[i])
+          else
+            live = live + tonumber(fields[i + 1])
+            if oldest == nil or second < oldest then oldest = second end
+          end
+        end
+        if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+        if live >= tonumber(ARGV[2]) then return {2, oldest - now + 1} end
+        redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+        if tonumber(ARGV[4]) >= now then
+          redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
+          if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+        end
+        return {1}
+        """
+
+    private func record(_ key: ReplayKey, owner: ReplayOwner?, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
         // The entry lives (expiresAt + 1 − now) seconds: through the whole last acceptable second. A key already
         // past its window is still sent (1 ms), so that a live entry for it is reported.
         let (span, overflow) = expiresAt.subtractingReportingOverflow(now)
         let seconds = overflow ? (expiresAt > now ? Int64.max : Int64.min) : span
         let milliseconds: Int64 = seconds < 0 ? 1 : min(seconds, 100 * 86_400) * 1000 + 1000
         let name = prefix + Array(key.base64URL.utf8)
-        let arguments: [[UInt8]] = [
-            Array("SET".utf8), name, [UInt8(ascii: "1")], Array("NX".utf8), Array("PX".utf8),
-            Array(String(milliseconds).utf8),
-        ]
+        let share = owner.map { self.share(of: $0) } ?? 0
+        let arguments: [[UInt8]]
+        if let owner, share > 0 {
+            arguments = [
+                Array("EVAL".utf8), Array(Self.shareScript.utf8), [UInt8(ascii: "2")], name,
+                Array(redisKey(for: owner).utf8), Array(String(milliseconds).utf8), Array(String(share).utf8),
+                Array(String(now).utf8), Array(String(expiresAt).utf8),
+            ]
+        } else {
+            arguments = [
+                Array("SET".utf8), name, [UInt8(ascii: "1")], Array("NX".utf8), Array("PX".utf8),
+                Array(String(milliseconds).utf8),
+            ]
+        }
         let result: ReplayInsertResult? = withConnection(now: now) { connection in
             guard self.issuedAfterEpoch(expiresAt: expiresAt) else { return (.restarted, true) }
             switch connection.command(arguments) {
             case .success(.status(let status)) where status == "OK": return (.inserted, true)
             case .success(.null): return (.replayed, true)
+            case .success(.array(let reply)):
+                switch reply.first {
+                case .integer(0): return (.replayed, true)
+                case .integer(1): return (.inserted, true)
+                case .integer(2):
+                    if reply.count == 2, case .integer(let seconds) = reply[1] {
+                        return (.quota(retryAfter: max(seconds, 1)), true)
+                    }
+                    return (.quota(retryAfter: nil), true)
+                default: return (.unavailable, true)
+                }
             case .success: return (.unavailable, true)  // an error reply (NOAUTH, OOM, READONLY, LOADING...)
             case .failure(let failure):
                 if failure.timedOut { self.monitor.withLock { self.counters.timeouts += 1 } }
@@ -257,6 +349,8 @@ public struct RedisStoreStatistics: Sendable, Hashable {
     public var replayed = 0
     /// Inserts answered `.restarted`: proofs made before the current Redis data set began (the restart guard).
     public var beforeEpoch = 0
+    /// Inserts answered `.quota`: the owner held its share of live entries (212).
+    public var quota = 0
     /// Inserts answered `.unavailable` (fail closed).
     public var unavailable = 0
     /// Commands that hit the command timeout.

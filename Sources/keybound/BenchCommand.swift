@@ -67,6 +67,13 @@ struct BenchCommand: ParsableCommand {
         help: ArgumentHelp("The replay cache capacity measured (default 1048576, the default policy's).", valueName: "n"))
     var replayCapacity: Int = 1 << 20
 
+    @Option(
+        name: .customLong("replay-key-share"),
+        help: ArgumentHelp(
+            "The per-key replay share measured (default capacity / 8, the default policy's; 0 measures the cache "
+                + "without it).", valueName: "n"))
+    var replayKeyShare: Int?
+
     @Flag(name: .customLong("skip-replay"), help: "Do not measure the replay cache (insert time, memory at capacity).")
     var skipReplay = false
 
@@ -86,6 +93,9 @@ struct BenchCommand: ParsableCommand {
         if let maxRequests, maxRequests < 16 { throw ValidationError("--max-requests must be at least 16") }
         guard (8192...(1 << 26)).contains(replayCapacity) else {
             throw ValidationError("--replay-capacity must be in 8192...67108864")
+        }
+        if let replayKeyShare, !(0...replayCapacity).contains(replayKeyShare) {
+            throw ValidationError("--replay-key-share must be in 0...--replay-capacity")
         }
         _ = try threadCounts()
         do {
@@ -123,6 +133,7 @@ struct BenchCommand: ParsableCommand {
         session.coldRequests = coldRequests
         session.maxRequests = maxRequests
         session.replayCapacity = replayCapacity
+        session.replayKeyShare = replayKeyShare
         session.skipReplay = skipReplay
         session.backends = try BenchBackends.named(backend)
         session.json = json

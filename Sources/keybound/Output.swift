@@ -60,13 +60,15 @@ enum Verdict {
 
     /// `{"ok":false,"code":…,"name":"…","error":"…"|null,"status":…,"reason":"…","www_authenticate":"…"}`,
     /// plus
-    /// `"dpop_nonce"` when the error carries a fresh nonce (`use_dpop_nonce`). In token-endpoint mode the status is
+    /// `"dpop_nonce"` when the error carries a fresh nonce (`use_dpop_nonce`) and `"retry_after"` (seconds) with a
+    /// 212 `replay_quota_exceeded`. In token-endpoint mode the status is
     /// the token endpoint's (400 except server failures) and `www_authenticate` is `null` (RFC 9449 §5: no challenge).
     static func refusal(_ error: KeyboundError, verifier: Verifier, tokenEndpoint: Bool) -> String {
         fields(
             code: error.code.rawValue, name: error.code.name, rfcError: error.code.rfcError,
             status: tokenEndpoint ? error.code.tokenEndpointHTTPStatus : error.code.httpStatus, reason: error.reason,
-            challenge: tokenEndpoint ? nil : verifier.wwwAuthenticate(for: error), nonce: error.dpopNonce
+            challenge: tokenEndpoint ? nil : verifier.wwwAuthenticate(for: error), nonce: error.dpopNonce,
+            retryAfter: error.retryAfter
         )
     }
 
@@ -78,12 +80,13 @@ enum Verdict {
         return fields(
             code: InvalidInputLineStatus.code, name: InvalidInputLineStatus.name,
             rfcError: InvalidInputLineStatus.rfcError, status: InvalidInputLineStatus.httpStatus, reason: reason,
-            challenge: tokenEndpoint ? nil : challenge, nonce: nil
+            challenge: tokenEndpoint ? nil : challenge, nonce: nil, retryAfter: nil
         )
     }
 
     private static func fields(
-        code: Int, name: String, rfcError: String?, status: Int, reason: String, challenge: String?, nonce: String?
+        code: Int, name: String, rfcError: String?, status: Int, reason: String, challenge: String?, nonce: String?,
+        retryAfter: Int64?
     ) -> String {
         var out = JSONText.ObjectWriter()
         out.raw("ok", "false")
@@ -94,6 +97,7 @@ enum Verdict {
         out.raw("reason", JSONText.quoted(reason))
         out.raw("www_authenticate", json(challenge))
         if let nonce { out.raw("dpop_nonce", JSONText.quoted(nonce)) }
+        if let retryAfter { out.raw("retry_after", String(retryAfter)) }
         return out.finished()
     }
 

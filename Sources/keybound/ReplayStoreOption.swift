@@ -9,12 +9,16 @@ import KeyboundRedis
 /// `verify --replay-store URL`: the shared replay store, available when built with the Redis trait.
 enum ReplayStoreOption {
     /// The store for `url` (`redis://[:password@]HOST:PORT/DB` or `unix://PATH[?db=N&password=P]`), with an
-    /// in-process cache in front; `nil` when no URL is given.
-    static func store(url: String?) throws(ToolError) -> (any ReplayStore)? {
+    /// in-process cache in front; `nil` when no URL is given. `keyShare` and `overrides` set the store's fleet-wide
+    /// per-key share (0: off).
+    static func store(url: String?, keyShare: Int, overrides: [String: Int]) throws(ToolError) -> (any ReplayStore)? {
         guard let url else { return nil }
         #if Redis
         do {
-            return LayeredReplayStore(shared: try RedisReplayStore(url: url))
+            var configuration = try RedisConfiguration(url: url)
+            configuration.keyShare = keyShare
+            configuration.keyShareOverrides = overrides
+            return LayeredReplayStore(shared: try RedisReplayStore(configuration: configuration))
         } catch {
             throw ToolError("invalid --replay-store: \(error.reason)")
         }

@@ -104,6 +104,20 @@ struct Verify: ParsableCommand {
     var replayCapacity: Int?
 
     @Option(
+        name: .customLong("replay-key-share"),
+        help: ArgumentHelp(
+            "The most live replay entries one proof key may hold; past it, 212 replay_quota_exceeded (default: "
+                + "capacity / 8 in process, off with --replay-store; 0 turns it off).",
+            valueName: "n"))
+    var replayKeyShare: Int?
+
+    @Option(
+        name: .customLong("replay-key-share-for"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("A share for one proof key, in place of --replay-key-share (repeatable).",
+                           valueName: "jkt=n"))
+    var replayKeyShareFor: [String] = []
+
+    @Option(
         name: .customLong("replay-store"),
         help: ArgumentHelp(
             "A replay store shared by many instances: redis://[:password@]HOST:PORT/DB or unix://PATH (Redis builds).",
@@ -246,6 +260,19 @@ struct Verify: ParsableCommand {
 
     // MARK: - Configuration
 
+    /// `jkt=n` items of `--replay-key-share-for`.
+    static func shareOverrides(_ items: [String]) throws(ToolError) -> [String: Int] {
+        var overrides: [String: Int] = [:]
+        for item in items {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, let share = Int(parts[1]), share >= 0 else {
+                throw ToolError("invalid --replay-key-share-for \(item): use JKT=N with N >= 0")
+            }
+            overrides[String(parts[0])] = share
+        }
+        return overrides
+    }
+
     private func makeVerifier() throws(ToolError) -> Verifier {
         var policy = VerifierPolicy()
         if let algs {
@@ -262,6 +289,8 @@ struct Verify: ParsableCommand {
         } else if batch == nil {
             policy.replayCacheCapacity = 1024  // one request: no need for a large cache
         }
+        if let replayKeyShare { policy.replayKeyShare = replayKeyShare }
+        policy.replayKeyShareOverrides = try Self.shareOverrides(replayKeyShareFor)
         if requireNonce { policy.nonces = try nonceOptions.issuer(boundToKey: nonceBoundToKey) }
 
         var issuers: [TrustedIssuer] = []
@@ -277,7 +306,8 @@ struct Verify: ParsableCommand {
             for skipped in keys.skippedKeys { Console.warning("JWKS \(jwks): skipped \(skipped)") }
             issuers.append(TrustedIssuer(identifier: issuer, audiences: audience, keys: keys))
         }
-        let shared = try ReplayStoreOption.store(url: replayStore)
+        let shared = try ReplayStoreOption.store(
+            url: replayStore, keyShare: replayKeyShare ?? 0, overrides: policy.replayKeyShareOverrides)
         let verifier: Verifier
         do {
             verifier = try Verifier(issuers: issuers, policy: policy, replayStore: shared)

@@ -219,7 +219,7 @@ struct CABITests {
         }
         for size in [Self.vtableFirstLayout, MemoryLayout<FutureTable>.size] {
             var future = FutureTable(
-                table: kb_replay_store_vtable(struct_size: UInt32(size), insert: insert, destroy: nil),
+                table: kb_replay_store_vtable(struct_size: UInt32(size), insert: insert, destroy: nil, insert_owned: nil),
                 newer: (UnsafeRawPointer(bitPattern: 0xdead), UnsafeRawPointer(bitPattern: 0xbeef)))
             let verifier = try withUnsafePointer(to: &future) { pointer in
                 try makeVerifier(scenario, store: UnsafeRawPointer(pointer).assumingMemoryBound(to: kb_replay_store_vtable.self))
@@ -236,9 +236,9 @@ struct CABITests {
         var cfg: OpaquePointer? = nil
         try #require(kb_config_new(&cfg) == KB_OK)
         defer { kb_config_free(cfg) }
-        var short = kb_replay_store_vtable(struct_size: UInt32(Self.vtableFirstLayout - 1), insert: insert, destroy: nil)
+        var short = kb_replay_store_vtable(struct_size: UInt32(Self.vtableFirstLayout - 1), insert: insert, destroy: nil, insert_owned: nil)
         #expect(kb_config_set_replay_store(cfg, &short, nil) == KB_ERR_INVALID_ARGUMENT)
-        var zero = kb_replay_store_vtable(struct_size: 0, insert: insert, destroy: nil)
+        var zero = kb_replay_store_vtable(struct_size: 0, insert: insert, destroy: nil, insert_owned: nil)
         #expect(kb_config_set_replay_store(cfg, &zero, nil) == KB_ERR_INVALID_ARGUMENT)
     }
 
@@ -308,7 +308,7 @@ struct CABITests {
             _, _, _, _ in Int32(KB_REPLAY_INSERTED)
         }
         var table = kb_replay_store_vtable(
-            struct_size: UInt32(MemoryLayout<kb_replay_store_vtable>.size), insert: insert, destroy: nil)
+            struct_size: UInt32(MemoryLayout<kb_replay_store_vtable>.size), insert: insert, destroy: nil, insert_owned: nil)
         let verifier = try makeVerifier(scenario, store: &table)
         defer { kb_verifier_free(verifier) }
         var result: OpaquePointer? = nil

@@ -340,6 +340,50 @@ struct CLIBatchTests {
         }
     }
 
+    @Test("--replay-key-share: one key flooding its share gets 212 with retry_after; other keys' first proofs verify")
+    func replayKeyShare() throws {
+        let dir = try TempDir()
+        let issuer = try SigningKey.generate(.es256, kid: "i1")
+        try dir.write("jwks.json", "{\"keys\":[\(issuer.publicJWK(includingAlg: true))]}")
+        let clients = try (0..<4).map { _ in try SigningKey.generate(.es256) }
+        func line(_ client: SigningKey, _ jti: String) throws -> String {
+            let token = try DPoPBuilder.accessToken(
+                AccessTokenClaims(iss: issuerName, aud: [audience], sub: "u", jkt: client.thumbprint, iat: now - 30,
+                                  exp: now + 600, jti: "t-\(jti)", kid: "i1"),
+                key: issuer)
+            let url = "https://api.example/items"
+            let proof = try DPoPBuilder.proof(key: client, method: "GET", url: url, iat: now, jti: jti, accessToken: token)
+            return requestLine(method: "GET", url: url, authorization: "DPoP " + token, dpop: proof)
+        }
+        // Ten proofs from the first key, then one from each other key; the second key has an override of 0 (no share).
+        var lines = try (0..<10).map { try line(clients[0], "flood-\($0)") }
+        lines += try (1..<4).map { try line(clients[$0], "first-\($0)") }
+        lines += try (0..<5).map { try line(clients[1], "free-\($0)") }
+        let batch = try dir.write("share.jsonl", lines.joined(separator: "\n") + "\n")
+        let result = try keybound(verifyFlags(jwks: dir.path("jwks.json")) + [
+            "--replay-key-share", "3", "--replay-key-share-for", "\(clients[1].thumbprint)=0", "--batch", batch,
+        ])
+        #expect(result.status == 1, "some lines were refused")
+        let outputs = try result.lines.map(parseJSONLine)
+        #expect(outputs.count == lines.count)
+        for (index, output) in outputs.enumerated() {
+            if index >= 3 && index < 10 {
+                #expect(output["code"] as? Int == 212, "line \(index)")
+                #expect(output["name"] as? String == "replay_quota_exceeded")
+                #expect(output["status"] as? Int == 429)
+                #expect(output["error"] is NSNull)
+                #expect(output["retry_after"] as? Int == 70)
+            } else {
+                #expect(output["ok"] as? Bool == true, "line \(index): \(output)")
+            }
+        }
+        let bad = try keybound(verifyFlags(jwks: dir.path("jwks.json")) + [
+            "--replay-key-share-for", "nojkt", "--batch", batch,
+        ])
+        #expect(bad.status != 0 && bad.status != 1)
+        #expect(bad.stderr.contains("--replay-key-share-for"))
+    }
+
     @Test("a last line without a newline counts; an empty batch prints nothing and exits 0")
     func edges() throws {
         let dir = try TempDir()

@@ -43,7 +43,10 @@ struct CLIBenchTests {
         #expect(names == ["warm": [1, 2], "new-token": [1, 2], "new-client-key": [1, 2]])
         #expect(result.stderr.contains("bench: "), "progress goes to standard error")
         let replay = try #require(object["replay_cache"] as? [String: Any])
-        #expect(replay["bytes_per_entry"] as? Int == 48)
+        // 48 bytes of table plus the per-key share's owner counts (under 16 bytes per entry; docs/design.md).
+        #expect(replay["bytes_per_entry"] as? Int == 64)
+        #expect(replay["key_share"] as? Int == 65536 / 8)
+        #expect((replay["owner_count_bytes"] as? Int ?? 0) > 0)
         #expect((replay["insert_p50_ns"] as? Double ?? 0) > 0)
     }
 

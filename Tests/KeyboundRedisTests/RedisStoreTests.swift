@@ -105,6 +105,62 @@ import Testing
         #expect(try raw().command([Array("EXISTS".utf8), Array(name.utf8)]).get() == .integer(1))
     }
 
+    /// A store with a fleet-wide per-key share (docs/design.md "Per-key replay share").
+    func sharedStore(_ prefix: String, share: Int, overrides: [String: Int] = [:]) throws -> RedisReplayStore {
+        var configuration = try configuration(prefix: prefix)
+        configuration.keyShare = share
+        configuration.keyShareOverrides = overrides
+        let store = try RedisReplayStore(configuration: configuration)
+        #expect(store.ping(now: Self.now - 1000))
+        return store
+    }
+
+    @Test func aKeyPastItsShareIsRefusedFleetWideAndOtherKeysAreNot() throws {
+        let prefix = "test:\(UUID().uuidString):"
+        let a = try sharedStore(prefix, share: 3)
+        let b = try sharedStore(prefix, share: 3)
+        let flooder = try ReplayOwner(jkt: "flooder")
+        // Three entries through two stores: the count is Redis's, shared by both.
+        for (n, store) in [a, b, a].enumerated() {
+            let key = try #require(ReplayKey(bytes: [UInt8](repeating: UInt8(n), count: 32)))
+            #expect(store.insert(key, owner: flooder, expiresAt: Self.now + 10, now: Self.now) == .inserted)
+        }
+        let fourth = try #require(ReplayKey(bytes: [UInt8](repeating: 9, count: 32)))
+        // Retry-After: the oldest entry expires at now + 10, so 11 seconds from now.
+        #expect(b.insert(fourth, owner: flooder, expiresAt: Self.now + 10, now: Self.now) == .quota(retryAfter: 11))
+        #expect(b.statistics.quota == 1)
+        // A replay is still a replay.
+        let first = try #require(ReplayKey(bytes: [UInt8](repeating: 0, count: 32)))
+        #expect(a.insert(first, owner: flooder, expiresAt: Self.now + 10, now: Self.now) == .replayed)
+        // Another key's first entry goes through.
+        #expect(a.insert(fourth, owner: try ReplayOwner(jkt: "other"), expiresAt: Self.now + 10, now: Self.now) == .inserted)
+        // Once the flooder's entries have expired (on the verifier's clock), it may record again.
+        let later = try #require(ReplayKey(bytes: [UInt8](repeating: 10, count: 32)))
+        #expect(a.insert(later, owner: flooder, expiresAt: Self.now + 80, now: Self.now + 11) == .inserted)
+        let counts = try raw().command([Array("HGETALL".utf8), Array(a.redisKey(for: flooder).utf8)]).get()
+        #expect(counts == .array([.string(Array(String(Self.now + 80).utf8)), .string(Array("1".utf8))]))
+    }
+
+    @Test func overridesAndTheVerifierAnswer212() throws {
+        let prefix = "test:\(UUID().uuidString):"
+        let store = try sharedStore(prefix, share: 0, overrides: [client.thumbprint: 1])
+        let verifier = try verifier(LayeredReplayStore(shared: store))
+        _ = try verifier.verify(request(jti: "s-1"), now: Self.now)
+        let error = try #require(throws: KeyboundError(.replayQuotaExceeded)) {
+            try verifier.verify(request(jti: "s-2"), now: Self.now)
+        }
+        #expect(error.retryAfter == 66, "the first entry lives through now + 65")
+        // Without a share (the default) the insert is the plain SET NX: no owner hash is written.
+        let plain = try self.store(prefix)
+        let owner = try ReplayOwner(jkt: "plain")
+        let key = try #require(ReplayKey(bytes: [UInt8](repeating: 3, count: 32)))
+        #expect(plain.insert(key, owner: owner, expiresAt: Self.now + 10, now: Self.now) == .inserted)
+        #expect(try raw().command([Array("EXISTS".utf8), Array(plain.redisKey(for: owner).utf8)]).get() == .integer(0))
+        var bad = try configuration(prefix: prefix)
+        bad.keyShare = -1
+        #expect(throws: KeyboundError(.invalidConfiguration)) { try RedisReplayStore(configuration: bad) }
+    }
+
     @Test func theEntryLivesForTheAcceptanceWindow() throws {
         let prefix = "test:\(UUID().uuidString):"
         let shared = try store(prefix)

@@ -81,6 +81,18 @@ cat "$work/A.out" "$work/B.out" "$work/C.out"
 run "$fleet" check "$work/fleet" 3000
 echo "replay keys in Redis: $(cli dbsize)"
 
+step "(a2) fleet fairness: one key floods 600 proofs through 3 processes against a share of 100; 30 other keys"
+mkdir -p "$work/fair"
+run "$fleet" fairgen "$work/fair" "$url" 600 30
+start_ms=$(( $(date +%s%3N) + 1500 ))
+for part in 0 1 2; do
+    "$fleet" fair "$work/fair" "$url" "P$part" "$part" 3 100 4 "$start_ms" > "$work/fair-$part.out" &
+    eval "pf$part=\$!"
+done
+wait "$pf0" && wait "$pf1" && wait "$pf2" || { cat "$work"/fair-?.out; fail "a fairness process failed"; }
+cat "$work"/fair-?.out
+run "$fleet" faircheck "$work/fair" 100
+
 step "CLI: keybound verify --replay-store, twice over the same batch"
 head -n 50 "$work/fleet/requests.jsonl" > "$work/cli.jsonl"
 cli flushdb >/dev/null

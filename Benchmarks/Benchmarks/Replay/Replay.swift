@@ -6,14 +6,19 @@
 import Benchmark
 import BenchmarkFixtures
 import Keybound
+import KeyboundSigning
 
-/// The replay cache: insert uncontended and contended (8 tasks), at 10^3 and 10^6 live entries. Keys are random
-/// 32-byte digests made before measuring. Bytes per live entry: ReplayCache.bytesPerEntry (48).
+/// The replay cache: insert uncontended and contended (8 tasks), at 10^3 and 10^6 live entries; the owner-carrying
+/// insert with the per-key share on (capacity / 8, as the verifier's default) and off. Keys are random 32-byte
+/// digests made before measuring. Bytes per live entry: ReplayCache.bytesPerEntry (48), plus under 16 of owner counts
+/// with the share on. Last, the resident memory of a verifier before and after a flood of refused requests, each
+/// with a new proof key (the proof-key cache admits none of them: docs/design.md "Proof-key cache admission").
 ///
 /// Each sample fills a new cache (capacity: the live entries plus 10^6, so the table is as large as the default
 /// one and memory stays flat) with the live entries, then measures 1,000 inserts of new keys. The keys are made in
 /// each benchmark's setup hook, so only the process that measures a benchmark makes its keys.
 let benchmarks: @Sendable () -> Void = {
+    proofKeyFlood()
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal, .instructions], scalingFactor: .kilo,
         maxDuration: .seconds(2))
@@ -46,6 +51,28 @@ let benchmarks: @Sendable () -> Void = {
         } setup: {
             try await makeKeys()
         }
+        // The verifier's insert: each key carries its owner, one of 1,024 proof keys.
+        for shareOn in [true, false] {
+            Benchmark("ReplayCache.insertOwned.share\(shareOn ? "On" : "Off").\(label)") { benchmark in
+                let capacity = live + 1_000_000
+                let cache = ReplayCache(capacity: capacity, keyShare: shareOn ? capacity / 8 : 0)
+                var generator = SplitMix64(seed: 7)
+                let owners = randomKeys(1_024, &generator).compactMap { ReplayOwner(bytes: $0.bytes) }
+                for (index, key) in keys.value.prefill.enumerated() {
+                    _ = cache.insert(key, owner: owners[index % owners.count], expiresAt: now + 60, now: now)
+                }
+                let fresh = keys.value.fresh
+                var index = 0
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations {
+                    blackHole(cache.insert(fresh[index], owner: owners[index % owners.count], expiresAt: now + 60,
+                                           now: now))
+                    index = index + 1 == fresh.count ? 0 : index + 1
+                }
+            } setup: {
+                try await makeKeys()
+            }
+        }
         Benchmark("ReplayCache.insert.contended8.\(label)") { benchmark in
             let cache = filledCache()
             let fresh = keys.value.fresh
@@ -65,6 +92,49 @@ let benchmarks: @Sendable () -> Void = {
             try await makeKeys()
         }
     }
+}
+
+/// Resident memory of a default verifier (its caches allocated at init) before and after 2,000 requests refused at
+/// the binding check, each from a new proof key with its own JWK: the memory the caches hold must not grow with them.
+let proofKeyFlood: @Sendable () -> Void = {
+    let before = BenchmarkMetric.custom("resident KiB before the flood", polarity: .prefersSmaller, useScalingFactor: false)
+    let after = BenchmarkMetric.custom("resident KiB after the flood", polarity: .prefersSmaller, useScalingFactor: false)
+    let growth = BenchmarkMetric.custom("growth KiB", polarity: .prefersSmaller, useScalingFactor: false)
+    let flood = Prepared<(fixtures: Fixtures, requests: [DPoPRequest])>()
+    Benchmark(
+        "ProofKeyCache.flood.2000distinctJWKs",
+        configuration: .init(metrics: [before, after, growth], maxDuration: .seconds(30), maxIterations: 3)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            let verifier = try flood.value.fixtures.verifier()
+            // Warm: one legitimate request, so every lazily touched structure is in place.
+            blackHole(try verifier.verify(try flood.value.fixtures.warmRequests(1, tag: "warm")[0], now: Fixtures.now))
+            let start = residentKiB()
+            for request in flood.value.requests {
+                blackHole(try? verifier.verify(request, now: Fixtures.now))
+            }
+            let end = residentKiB()
+            benchmark.measurement(before, start)
+            benchmark.measurement(after, end)
+            benchmark.measurement(growth, max(0, end - start))
+            blackHole(verifier)
+        }
+    } setup: {
+        let fixtures = try Fixtures()
+        // Proofs from new keys carrying a token bound to the fixtures' client: refused (311), never admitted.
+        let requests = try (0..<2_000).map { index in
+            try fixtures.request(client: try SigningKey.generate(.es256), token: fixtures.token, jti: "flood-\(index)")
+        }
+        flood.set((fixtures, requests))
+    }
+}
+
+/// Resident set size in KiB, from /proc/self/statm (0 where it cannot be read).
+func residentKiB() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * 4
 }
 
 /// `count` keys of 32 bytes from `generator`.

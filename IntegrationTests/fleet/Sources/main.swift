@@ -220,6 +220,83 @@ case "run":
     let unexpected = tally.counts.keys.filter { $0 != "accepted" && $0 != "proof_replayed" }
     if !unexpected.isEmpty { fail("process \(name): unexpected outcomes \(unexpected)") }
 
+case "fairgen":
+    // fairgen DIR URL FLOOD OTHERS: FLOOD proofs from one client key (flood.jsonl) and one proof from each of
+    // OTHERS further keys (others.jsonl), for the per-key share across the fleet (docs/design.md "Per-key replay share").
+    let dir = argument(2)
+    let flood = intArgument(4)
+    let others = intArgument(5)
+    guard redisStore(argument(3)).ping(now: unixSeconds()) else { fail("Redis does not answer at \(argument(3))") }
+    sleep(1)
+    let now = unixSeconds()
+    let (jwks, _, clients) = makeClients(others + 1, now: now)
+    write(jwks, to: dir + "/jwks.json")
+    write((0..<flood).map { clients[0].request($0, iat: now).jsonLine }.joined(separator: "\n") + "\n",
+          to: dir + "/flood.jsonl")
+    write((1...others).map { clients[$0].request(100_000 + $0, iat: now).jsonLine }.joined(separator: "\n") + "\n",
+          to: dir + "/others.jsonl")
+    print("fairgen: \(flood) proofs from one key, one proof from each of \(others) other keys, iat \(now)")
+
+case "fair":
+    // fair DIR URL NAME PART PARTS SHARE THREADS START_MS: this process offers every PARTS-th flood proof and every
+    // PARTS-th other key's proof (from PART), through a Redis store whose per-key share is SHARE, the flood first.
+    let dir = argument(2)
+    let name = argument(4)
+    let part = intArgument(5)
+    let parts = intArgument(6)
+    let share = intArgument(7)
+    let threads = intArgument(8)
+    let startMs = Int64(intArgument(9))
+    func mine(_ file: String) -> [Request] {
+        read(dir + "/" + file).split(separator: "\n").enumerated()
+            .filter { $0.offset % parts == part }.map { Request.parse($0.element) }
+    }
+    let flood = mine("flood.jsonl")
+    let others = mine("others.jsonl")
+    var configuration = must("url") { try RedisConfiguration(url: argument(3)) }
+    configuration.keyShare = share
+    let redis = must("store") { try RedisReplayStore(configuration: configuration) }
+    let verifier = makeVerifier(jwks: read(dir + "/jwks.json"), store: LayeredReplayStore(shared: redis))
+    let floodTally = Tally()
+    let otherTally = Tally()
+    while unixMilliseconds() < startMs { usleep(1000) }
+    for (requests, tally) in [(flood, floodTally), (others, otherTally)] {
+        onThreads(threads) { thread in
+            var position = thread
+            while position < requests.count {
+                let result = outcome { () throws(KeyboundError) in
+                    try verifier.verify(requests[position].dpopRequest, now: unixSeconds())
+                }
+                tally.add(result, index: position)
+                position += threads
+            }
+        }
+    }
+    let floodAccepted = floodTally.counts["accepted"] ?? 0
+    let floodQuota = floodTally.counts["replay_quota_exceeded"] ?? 0
+    let otherAccepted = otherTally.counts["accepted"] ?? 0
+    print("fair \(name): flooding key offered \(flood.count), accepted \(floodAccepted), refused 212 \(floodQuota);"
+        + " other keys' first proofs offered \(others.count), accepted \(otherAccepted)")
+    write("\(floodAccepted) \(floodQuota) \(otherAccepted) \(others.count)\n", to: "\(dir)/fair-\(name).txt")
+    if floodAccepted + floodQuota != flood.count { fail("fair \(name): the flood got other outcomes \(floodTally.counts)") }
+    if otherAccepted != others.count { fail("fair \(name): another key was refused: \(otherTally.counts)") }
+
+case "faircheck":
+    // faircheck DIR SHARE: the fleet accepted exactly SHARE proofs of the flooding key, and every other key's proof.
+    let dir = argument(2)
+    let share = intArgument(3)
+    var totals = [0, 0, 0, 0]
+    let files = must("list") { try FileManager.default.contentsOfDirectory(atPath: dir) }.filter { $0.hasPrefix("fair-") }
+    for file in files {
+        let numbers = read(dir + "/" + file).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
+        guard numbers.count == 4 else { fail("bad \(file)") }
+        for i in 0..<4 { totals[i] += numbers[i] }
+    }
+    print("faircheck: \(files.count) processes; flooding key accepted \(totals[0]) (share \(share)), refused 212"
+        + " \(totals[1]); other keys' first proofs accepted \(totals[2]) of \(totals[3])")
+    if totals[0] != share { fail("the flooding key was accepted \(totals[0]) times, not its share \(share)") }
+    if totals[2] != totals[3] { fail("another key's first proof was refused") }
+
 case "check":
     let dir = argument(2)
     let total = intArgument(3)

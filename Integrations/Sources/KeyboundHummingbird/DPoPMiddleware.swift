@@ -55,9 +55,14 @@ public enum RequestURLSource: Sendable, Hashable {
 ///
 /// On success the ``VerifiedRequest`` is in `context.dpop` for the handler, and when nonces are on the response
 /// carries a fresh `DPoP-Nonce` (RFC 9449 §8). On failure the middleware answers itself: the error's HTTP status
-/// (401, 400, or 503 when the replay store fails), a `WWW-Authenticate: DPoP …` challenge (RFC 9449 §7.1; at a token
+/// (401, 400, 503 when the replay store fails, or 429 with `Retry-After` when the proof key holds its per-key replay
+/// share, 212, in every mode), a `WWW-Authenticate: DPoP …` challenge (RFC 9449 §7.1; at a token
 /// endpoint the RFC 6749 §5.2 JSON error instead), the `DPoP-Nonce` a `use_dpop_nonce` error carries, and a small
 /// JSON body `{"error":…,"error_description":…,"code":…}`.
+///
+/// The per-key replay share is the verifier's: set ``VerifierPolicy/replayKeyShare`` and
+/// ``VerifierPolicy/replayKeyShareOverrides`` (or `RedisConfiguration.keyShare` for a shared store) on the
+/// verifier the middleware is given (docs/design.md "Per-key replay share").
 ///
 /// Verification uses the verifier's `async` entry point, so a network replay store (``AsyncReplayStore``) suspends
 /// the request's task instead of blocking an event-loop thread.
@@ -187,6 +192,8 @@ public enum DPoPErrorResponse {
             body = jsonBody(error: error.code.rfcError, description: error.reason, code: error.code.name)
         }
         if let nonce = error.dpopNonce { headers[.dpopNonce] = nonce }
+        // 212 replay_quota_exceeded: 429 in every mode, with the seconds to wait (RFC 9110 §10.2.3).
+        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(string: body)))

@@ -208,6 +208,33 @@ struct DPoPMiddlewareTests {
         }
     }
 
+    @Test func aKeyPastItsReplayShareGets429WithRetryAfter() async throws {
+        let verifier = try fixture.verifier { policy in
+            policy.replayCacheCapacity = 64
+            policy.replayKeyShare = 1
+        }
+        let token = try fixture.token()
+        try await app(verifier).test(.router) { client in
+            let first = try fixture.proof("GET", "\(api)/api/orders", token: token)
+            let ok = try await client.execute(
+                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [first]))
+            #expect(ok.status == .ok)
+            let second = try fixture.proof("GET", "\(api)/api/orders", token: token)
+            let refused = try await client.execute(
+                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [second]))
+            #expect(refused.status == .tooManyRequests)
+            #expect(refused.code == "replay_quota_exceeded")
+            #expect(refused.headers[.retryAfter] == "70")
+            #expect(refused.headers[.wwwAuthenticate]?.contains("error=") == false)
+            // The token endpoint answers 429 too.
+            let third = try fixture.proof("POST", "\(api)/token", token: nil)
+            let tokenEndpoint = try await client.execute(
+                uri: "/token", method: .post, headers: Fixture.headers(token: nil, proofs: [third]))
+            #expect(tokenEndpoint.status == .tooManyRequests)
+            #expect(tokenEndpoint.headers[.retryAfter] == "70")
+        }
+    }
+
     @Test func aRevokedKeyIsRefused() async throws {
         let verifier = try fixture.verifier()
         try verifier.revokeKey(jkt: fixture.clientKey.thumbprint, until: Fixture.now + 600, now: Fixture.now)

@@ -28,7 +28,7 @@ public enum ReplayInsertResult: Sendable, Hashable {
 /// share. Every key of one proof key has the same owner, so a store sees one owner per key, always.
 public struct ReplayOwner: Hashable, Sendable {
     /// The 32 bytes, held like a ``ReplayKey``.
-    let digest: ReplayKey
+    package let digest: ReplayKey
 
     /// Wraps a 32-byte owner; `nil` unless `bytes` holds exactly 32 bytes.
     public init?(bytes: [UInt8]) {

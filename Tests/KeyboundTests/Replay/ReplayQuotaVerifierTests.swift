@@ -1,0 +1,169 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import KeyboundSigning
+import Testing
+
+@testable import Keybound
+
+/// A replay store that answers `.quota` with a known Retry-After, and records the owners it is given.
+final class QuotaStore: ReplayStore, @unchecked Sendable {
+    let retryAfter: Int64?
+    init(retryAfter: Int64?) { self.retryAfter = retryAfter }
+    func insert(_ key: ReplayKey, expiresAt: Int64, now: Int64) -> ReplayInsertResult { .inserted }
+    func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
+        .quota(retryAfter: retryAfter)
+    }
+}
+
+/// A store written before owners existed: only the owner-less insert.
+struct LegacyStore: ReplayStore {
+    let cache = ReplayCache(capacity: 64)
+    func insert(_ key: ReplayKey, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
+        cache.insert(key, expiresAt: expiresAt, now: now)
+    }
+}
+
+/// 212 `replay_quota_exceeded` from the verifier (docs/design.md "Per-key replay share", "Status codes").
+@Suite("Replay quota (212)")
+struct ReplayQuotaVerifierTests {
+    @Test("a key flooding its share gets 212 with Retry-After; another key's first proof verifies")
+    func floodThenOtherKey() throws {
+        let world = try SignedWorld()
+        let verifier = try world.verifier {
+            $0.replayCacheCapacity = 64
+            $0.replayKeyShare = 4
+        }
+        let (flooder, floodToken) = try world.newClient()
+        for i in 0..<4 {
+            _ = try verifier.verify(try world.request(client: flooder, token: floodToken, jti: "f-\(i)"), now: world.now)
+        }
+        for i in 4..<10 {
+            let request = try world.request(client: flooder, token: floodToken, jti: "f-\(i)")
+            let error = try #require(throws: KeyboundError(.replayQuotaExceeded)) {
+                try verifier.verify(request, now: world.now)
+            }
+            #expect(error.retryAfter == 70, "the proof window: maxAge 60 + 2 × skew 5")
+            #expect(error.code.httpStatus == 429)
+            #expect(error.code.rfcError == nil)
+            #expect(!verifier.wwwAuthenticate(for: error).contains("error="), "no error attribute (RFC 6750 §3.1)")
+        }
+        // A replay of an accepted proof is still 211.
+        let replay = try world.request(client: flooder, token: floodToken, jti: "f-0")
+        #expect(throws: KeyboundError(.proofReplayed)) { try verifier.verify(replay, now: world.now) }
+        let (other, otherToken) = try world.newClient()
+        let verified = try verifier.verify(try world.request(client: other, token: otherToken, jti: "o-0"), now: world.now)
+        #expect(verified.jkt == other.thumbprint)
+        #expect(verifier.metrics.refused[.replayQuotaExceeded] == 6)
+    }
+
+    @Test("the token endpoint answers 212 too, with HTTP 429")
+    func tokenEndpoint() throws {
+        let world = try SignedWorld()
+        let verifier = try world.verifier {
+            $0.replayCacheCapacity = 64
+            $0.replayKeyShare = 1
+        }
+        let client = try SigningKey.generate(.es256)
+        func proof(_ jti: String) throws -> DPoPRequest {
+            DPoPRequest(method: "POST", url: world.url, authorization: nil,
+                        dpop: [try DPoPBuilder.proof(key: client, method: "POST", url: world.url, iat: world.now, jti: jti)])
+        }
+        _ = try verifier.verify(try proof("a"), mode: .tokenEndpoint, now: world.now)
+        let error = try #require(throws: KeyboundError(.replayQuotaExceeded)) {
+            try verifier.verify(try proof("b"), mode: .tokenEndpoint, now: world.now)
+        }
+        #expect(error.code.tokenEndpointHTTPStatus == 429)
+        #expect(error.retryAfter == 70)
+    }
+
+    @Test("per-key overrides by jkt; 0 turns the share off")
+    func overridesAndOff() throws {
+        let world = try SignedWorld()
+        let (busy, busyToken) = try world.newClient()
+        let (plain, plainToken) = try world.newClient()
+        let verifier = try world.verifier {
+            $0.replayCacheCapacity = 64
+            $0.replayKeyShare = 2
+            $0.replayKeyShareOverrides = [busy.thumbprint: 5]
+        }
+        func accepted(_ key: SigningKey, _ token: String, _ prefix: String) throws -> Int {
+            var count = 0
+            for i in 0..<8 {
+                do {
+                    _ = try verifier.verify(try world.request(client: key, token: token, jti: "\(prefix)-\(i)"), now: world.now)
+                    count += 1
+                } catch let error where error.code == .replayQuotaExceeded {}
+            }
+            return count
+        }
+        #expect(try accepted(busy, busyToken, "b") == 5)
+        #expect(try accepted(plain, plainToken, "p") == 2)
+
+        let off = try world.verifier {
+            $0.replayCacheCapacity = 64
+            $0.replayKeyShare = 0
+        }
+        for i in 0..<20 {
+            _ = try off.verify(try world.request(client: plain, token: plainToken, jti: "off-\(i)"), now: world.now)
+        }
+    }
+
+    @Test("the default share is capacity / 8")
+    func defaultShare() {
+        var policy = VerifierPolicy()
+        #expect(policy.effectiveReplayKeyShare == 131_072)
+        policy.replayCacheCapacity = 800
+        #expect(policy.effectiveReplayKeyShare == 100)
+    }
+
+    @Test("invalid shares are configuration errors", arguments: [
+        { (p: inout VerifierPolicy) in p.replayKeyShare = -1 },
+        { (p: inout VerifierPolicy) in p.replayCacheCapacity = 100; p.replayKeyShare = 101 },
+        { (p: inout VerifierPolicy) in p.replayKeyShareOverrides = ["": 3] },
+        { (p: inout VerifierPolicy) in p.replayKeyShareOverrides = ["abc": -2] },
+        { (p: inout VerifierPolicy) in p.replayCacheCapacity = 100; p.replayKeyShareOverrides = ["abc": 101] },
+    ] as [@Sendable (inout VerifierPolicy) -> Void])
+    func invalid(configure: @Sendable (inout VerifierPolicy) -> Void) throws {
+        let world = try SignedWorld()
+        #expect(throws: KeyboundError(.invalidConfiguration)) { try world.verifier(configure) }
+    }
+
+    @Test("a host store's .quota becomes 212 with the store's Retry-After, or the window when it has none")
+    func hostStore() throws {
+        let world = try SignedWorld()
+        let (client, token) = try world.newClient()
+        for (store, expected) in [(QuotaStore(retryAfter: 17), Int64(17)), (QuotaStore(retryAfter: nil), 70)] {
+            let verifier = try Verifier(
+                issuers: [TrustedIssuer(identifier: world.issuer, audiences: [world.audience], keys: try world.jwks)],
+                replayStore: store, backend: .forTests)
+            let error = try #require(throws: KeyboundError(.replayQuotaExceeded)) {
+                try verifier.verify(try world.request(client: client, token: token, jti: "q"), now: world.now)
+            }
+            #expect(error.retryAfter == expected)
+        }
+    }
+
+    @Test("a store that implements only the owner-less insert keeps working, without a share")
+    func legacyStore() throws {
+        let world = try SignedWorld()
+        let (client, token) = try world.newClient()
+        let verifier = try Verifier(
+            issuers: [TrustedIssuer(identifier: world.issuer, audiences: [world.audience], keys: try world.jwks)],
+            replayStore: LegacyStore(), backend: .forTests)
+        let request = try world.request(client: client, token: token, jti: "l")
+        _ = try verifier.verify(request, now: world.now)
+        #expect(throws: KeyboundError(.proofReplayed)) { try verifier.verify(request, now: world.now) }
+    }
+
+    @Test("the owner is SHA-256 of the ASCII jkt")
+    func ownerDigest() throws {
+        // SHA-256("abc"), FIPS 180-2 appendix B.1.
+        let owner = try ReplayOwner(jkt: "abc", backend: .forTests)
+        #expect(owner.bytes.map { String($0, radix: 16) }.joined().hasPrefix("ba7816bf"))
+        #expect(ReplayOwner(bytes: owner.bytes) == owner)
+        #expect(ReplayOwner(bytes: [1, 2, 3]) == nil)
+    }
+}
