@@ -119,16 +119,24 @@ struct ReplayQuotaVerifierTests {
         #expect(policy.effectiveReplayKeyShare == 100)
     }
 
-    @Test("invalid shares are configuration errors", arguments: [
-        { (p: inout VerifierPolicy) in p.replayKeyShare = -1 },
-        { (p: inout VerifierPolicy) in p.replayCacheCapacity = 100; p.replayKeyShare = 101 },
-        { (p: inout VerifierPolicy) in p.replayKeyShareOverrides = ["": 3] },
-        { (p: inout VerifierPolicy) in p.replayKeyShareOverrides = ["abc": -2] },
-        { (p: inout VerifierPolicy) in p.replayCacheCapacity = 100; p.replayKeyShareOverrides = ["abc": 101] },
-    ] as [@Sendable (inout VerifierPolicy) -> Void])
-    func invalid(configure: @Sendable (inout VerifierPolicy) -> Void) throws {
+    @Test("invalid shares are configuration errors")
+    func invalid() throws {
         let world = try SignedWorld()
-        #expect(throws: KeyboundError(.invalidConfiguration)) { try world.verifier(configure) }
+        for case_ in 0..<5 {
+            var policy = VerifierPolicy()
+            policy.replayCacheCapacity = 100
+            switch case_ {
+            case 0: policy.replayKeyShare = -1
+            case 1: policy.replayKeyShare = 101
+            case 2: policy.replayKeyShareOverrides = ["": 3]
+            case 3: policy.replayKeyShareOverrides = ["abc": -2]
+            default: policy.replayKeyShareOverrides = ["abc": 101]
+            }
+            let configured = policy
+            #expect(throws: KeyboundError(.invalidConfiguration), "case \(case_)") {
+                try world.verifier { $0 = configured }
+            }
+        }
     }
 
     @Test("a host store's .quota becomes 212 with the store's Retry-After, or the window when it has none")
