@@ -67,13 +67,11 @@ struct ReplayQuotaVerifierTests {
             $0.replayKeyShare = 1
         }
         let client = try SigningKey.generate(.es256)
-        func proof(_ jti: String) throws -> DPoPRequest {
-            DPoPRequest(method: "POST", url: world.url, authorization: nil,
-                        dpop: [try DPoPBuilder.proof(key: client, method: "POST", url: world.url, iat: world.now, jti: jti)])
-        }
-        _ = try verifier.verify(try proof("a"), mode: .tokenEndpoint, now: world.now)
+        let first = try Self.tokenEndpointProof(world, client, jti: "a")
+        let second = try Self.tokenEndpointProof(world, client, jti: "b")
+        _ = try verifier.verify(first, mode: .tokenEndpoint, now: world.now)
         let error = try #require(throws: KeyboundError(.replayQuotaExceeded)) {
-            try verifier.verify(try proof("b"), mode: .tokenEndpoint, now: world.now)
+            try verifier.verify(second, mode: .tokenEndpoint, now: world.now)
         }
         #expect(error.code.tokenEndpointHTTPStatus == 429)
         #expect(error.retryAfter == 70)
@@ -89,18 +87,10 @@ struct ReplayQuotaVerifierTests {
             $0.replayKeyShare = 2
             $0.replayKeyShareOverrides = [busy.thumbprint: 5]
         }
-        func accepted(_ key: SigningKey, _ token: String, _ prefix: String) throws -> Int {
-            var count = 0
-            for i in 0..<8 {
-                do {
-                    _ = try verifier.verify(try world.request(client: key, token: token, jti: "\(prefix)-\(i)"), now: world.now)
-                    count += 1
-                } catch let error where error.code == .replayQuotaExceeded {}
-            }
-            return count
-        }
-        #expect(try accepted(busy, busyToken, "b") == 5)
-        #expect(try accepted(plain, plainToken, "p") == 2)
+        let busyAccepted = try Self.accepted(verifier, world, busy, busyToken, prefix: "b")
+        let plainAccepted = try Self.accepted(verifier, world, plain, plainToken, prefix: "p")
+        #expect(busyAccepted == 5)
+        #expect(plainAccepted == 2)
 
         let off = try world.verifier {
             $0.replayCacheCapacity = 64
@@ -173,5 +163,28 @@ struct ReplayQuotaVerifierTests {
         #expect(owner.bytes.map { String($0, radix: 16) }.joined().hasPrefix("ba7816bf"))
         #expect(ReplayOwner(bytes: owner.bytes) == owner)
         #expect(ReplayOwner(bytes: [1, 2, 3]) == nil)
+    }
+
+    /// A token-endpoint request: a proof and no token.
+    static func tokenEndpointProof(_ world: SignedWorld, _ client: SigningKey, jti: String) throws -> DPoPRequest {
+        let proof = try DPoPBuilder.proof(key: client, method: "POST", url: world.url, iat: world.now, jti: jti)
+        return DPoPRequest(method: "POST", url: world.url, authorization: nil, dpop: [proof])
+    }
+
+    /// How many of eight fresh proofs from `key` the verifier accepts; the others must be 212.
+    static func accepted(
+        _ verifier: Verifier, _ world: SignedWorld, _ key: SigningKey, _ token: String, prefix: String
+    ) throws -> Int {
+        var count = 0
+        for i in 0..<8 {
+            let request = try world.request(client: key, token: token, jti: "\(prefix)-\(i)")
+            do throws(KeyboundError) {
+                _ = try verifier.verify(request, now: world.now)
+                count += 1
+            } catch {
+                guard error.code == .replayQuotaExceeded else { throw error }
+            }
+        }
+        return count
     }
 }
