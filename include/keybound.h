@@ -210,8 +210,17 @@ enum {
     KB_OPT_TOKEN_ALGORITHMS = 17,          /* int, a non-empty mask of KB_ALG_* (checked at once), default all */
     KB_OPT_NONCE_MODE = 18,                /* int, one of KB_NONCE_* (checked at once), default KB_NONCE_OFF */
     KB_OPT_NONCE_WINDOW_SECONDS = 19,      /* int, 1..86400, default 300 */
-    KB_OPT_EXTERNAL_BASE_URL = 20          /* str, absolute http(s) URL without query; NULL/0 unsets it */
+    KB_OPT_EXTERNAL_BASE_URL = 20,         /* str, absolute http(s) URL without query; NULL/0 unsets it */
+    /* Appended (append-only: values above keep their places). */
+    KB_OPT_READ_CLOCK = 21                 /* int 0 or 1 (checked at once), default 0: with 1, a `now` argument of
+                                            * KB_NOW_CLOCK makes the call read the system clock (see KB_NOW_CLOCK) */
 };
+
+/* The `now` sentinel (INT64_MIN). Every call that takes `int64_t now` (Unix seconds) uses the caller's value as it
+ * is, unless the verifier was made with KB_OPT_READ_CLOCK set to 1 and `now` is KB_NOW_CLOCK: the call then reads
+ * the system's wall clock (CLOCK_REALTIME, whole seconds) once, at its start. Without the option, KB_NOW_CLOCK is an
+ * ordinary (far past) time, exactly as in earlier versions, so a host that never sets the option sees no change. */
+#define KB_NOW_CLOCK INT64_MIN
 
 /* JWS algorithms, as a bit mask (RFC 7518, RFC 8037, RFC 9864). */
 enum {
@@ -473,7 +482,8 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_claim(kb_result *KB_NULLABLE re
  * authorization: the `Authorization` value; NULL/0 means the header is absent.
  * dpop, dpop_lens, dpop_count: every `DPoP` header value as received, in order (dpop_count 0 when absent;
  *   both arrays may then be NULL). A NULL entry with length 0 is a present, empty value.
- * now: the current time, Unix seconds (Keybound never reads the clock).
+ * now: the current time, Unix seconds; or KB_NOW_CLOCK, with KB_OPT_READ_CLOCK, to have the library read the
+ *   system clock (without that option Keybound never reads the clock).
  * result: receives the outcome (see kb_result), also on failure.
  * Nothing passed in is kept after the call.
  *

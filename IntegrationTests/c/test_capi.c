@@ -6,7 +6,8 @@
  * library (dist/). Built with -std=c11 -Wall -Wextra -Werror -pedantic; run plain, under ASan+UBSan and under
  * valgrind by scripts/ci/capi.sh.
  *
- * Usage: test_capi FIXTURES   (FIXTURES: the output of IntegrationTests/c/gen_fixtures.py)
+ * Usage: test_capi FIXTURES LIVE   (FIXTURES: the output of IntegrationTests/c/gen_fixtures.py; LIVE: the output of
+ *                                  IntegrationTests/c/gen_live_fixtures.py, requests signed at the real time)
  *===----------------------------------------------------------------------===*/
 #define _POSIX_C_SOURCE 200809L
 
@@ -233,6 +234,94 @@ static void free_fixtures(void) {
     free(fixture_issuer.data);
     free(fixture_audience.data);
     free(fixture_jwks.data);
+}
+
+/* ----- Live requests (gen_live_fixtures.py): signed at the real time, GET https://api.example.com/items ----- */
+
+struct live_request {
+    char name[32];
+    struct bytes authorization, dpop;
+};
+
+static int64_t live_now;
+static struct bytes live_issuer, live_audience, live_jwks;
+static struct live_request lives[32];
+static size_t live_count;
+
+static int load_live(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char line[16384];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *save = NULL;
+        char *kind = strtok_r(line, " ", &save);
+        if (!kind) continue;
+        if (strcmp(kind, "now") == 0) {
+            live_now = strtoll(strtok_r(NULL, " ", &save), NULL, 10);
+        } else if (strcmp(kind, "issuer") == 0) {
+            live_issuer = from_hex(strtok_r(NULL, " ", &save));
+        } else if (strcmp(kind, "audience") == 0) {
+            live_audience = from_hex(strtok_r(NULL, " ", &save));
+        } else if (strcmp(kind, "jwks") == 0) {
+            live_jwks = from_hex(strtok_r(NULL, " ", &save));
+        } else if (strcmp(kind, "live") == 0 && live_count < 32) {
+            struct live_request *l = &lives[live_count++];
+            snprintf(l->name, sizeof l->name, "%s", strtok_r(NULL, " ", &save));
+            l->authorization = from_hex(strtok_r(NULL, " ", &save));
+            l->dpop = from_hex(strtok_r(NULL, " ", &save));
+        }
+    }
+    fclose(f);
+    return live_count > 0 && live_jwks.present;
+}
+
+static void free_live(void) {
+    for (size_t i = 0; i < live_count; i++) {
+        free(lives[i].authorization.data);
+        free(lives[i].dpop.data);
+    }
+    free(live_issuer.data);
+    free(live_audience.data);
+    free(live_jwks.data);
+}
+
+static const struct live_request *live(const char *name) {
+    for (size_t i = 0; i < live_count; i++) {
+        if (strcmp(lives[i].name, name) == 0) return &lives[i];
+    }
+    fprintf(stderr, "no live request %s\n", name);
+    return NULL;
+}
+
+/* A config for the live requests' issuer and audience. */
+static kb_config *live_config(void) {
+    kb_config *cfg = NULL;
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer(cfg, live_issuer.data, live_issuer.len, live_jwks.data, live_jwks.len), KB_OK);
+    CHECK_STATUS(kb_config_add_audience(cfg, live_issuer.data, live_issuer.len, live_audience.data, live_audience.len),
+                 KB_OK);
+    return cfg;
+}
+
+static kb_verifier *live_verifier(kb_config *cfg) {
+    kb_verifier *v = NULL;
+    char err[256] = "";
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_OK);
+    kb_config_free(cfg);
+    return v;
+}
+
+/* Verifies a live request as a resource request (no DPoP header when it has none). */
+static kb_status verify_live(kb_verifier *v, const char *name, int64_t now, kb_result *r) {
+    const struct live_request *l = live(name);
+    CHECK(l != NULL);
+    if (!l) return -1;
+    const uint8_t *dpop[1] = {l->dpop.data};
+    size_t dpop_len[1] = {l->dpop.len};
+    const char *url = "https://api.example.com/items";
+    return kb_verify(v, B("GET"), 3, B(url), strlen(url), l->authorization.data, l->authorization.len, dpop,
+                     dpop_len, l->dpop.present ? 1 : 0, now, r);
 }
 
 /* Verifies a fixture case in its mode. */
@@ -1133,9 +1222,44 @@ static void test_backends(void) {
     kb_config_free(cfg);
 }
 
+/* ----- KB_NOW_CLOCK: the library reads the clock when the verifier was made with KB_OPT_READ_CLOCK ----- */
+
+static void test_default_clock(void) {
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_config *cfg = live_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_READ_CLOCK, 2), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_READ_CLOCK, 1), KB_OK);
+    kb_verifier *v = live_verifier(cfg);
+    /* Made at the real time: verified with the library's clock; an hour old: stale (209). */
+    CHECK_STATUS(verify_live(v, "rich-1", KB_NOW_CLOCK, r), KB_OK);
+    CHECK_STATUS(verify_live(v, "rich-stale", KB_NOW_CLOCK, r), KB_ERR_PROOF_IAT);
+    /* A given `now` still wins: an hour later the fresh proof is stale too. */
+    CHECK_STATUS(verify_live(v, "rich-2", live_now + 3600, r), KB_ERR_PROOF_IAT);
+    /* Revocation and nonces take the sentinel too. */
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    CHECK_STATUS(verify_live(v, "rich-2", KB_NOW_CLOCK, r), KB_OK);
+    char jkt[100] = "";
+    field(r, KB_FIELD_JKT, &p, &n);
+    CHECK(n > 0 && n < sizeof jkt);
+    if (n > 0 && n < sizeof jkt) memcpy(jkt, p, n);
+    CHECK_STATUS(kb_revoke_jkt(v, B(jkt), strlen(jkt), live_now + 600, KB_NOW_CLOCK), KB_OK);
+    CHECK_STATUS(verify_live(v, "rich-3", KB_NOW_CLOCK, r), KB_ERR_KEY_REVOKED);
+    kb_verifier_free(v);
+
+    /* Without the option the sentinel is an ordinary time, far in the past: the proof is "from the future". */
+    v = live_verifier(live_config());
+    CHECK_STATUS(verify_live(v, "rich-4", KB_NOW_CLOCK, r), KB_ERR_PROOF_IAT);
+    CHECK_STATUS(verify_live(v, "rich-4", live_now, r), KB_OK);
+    kb_verifier_free(v);
+    kb_result_free(r);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2 || !load_fixtures(argv[1])) {
-        fprintf(stderr, "usage: test_capi FIXTURES (from IntegrationTests/c/gen_fixtures.py)\n");
+    if (argc != 3 || !load_fixtures(argv[1]) || !load_live(argv[2])) {
+        fprintf(stderr, "usage: test_capi FIXTURES LIVE (from IntegrationTests/c/gen_fixtures.py and "
+                        "gen_live_fixtures.py)\n");
         return 2;
     }
     printf("test_capi: keybound %s, %zu fixture cases\n", kb_version_string(), case_count);
@@ -1150,6 +1274,7 @@ int main(int argc, char **argv) {
     test_replace_jwks_and_key_miss();
     test_external_replay_store();
     test_threads();
+    test_default_clock();
 
     printf("  status table:\n");
     for (size_t i = 0; i < STATUS_COUNT; i++) {
@@ -1159,6 +1284,7 @@ int main(int argc, char **argv) {
         if (!status_table[i].seen) failures++;
     }
     free_fixtures();
+    free_live();
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures == 0 ? 0 : 1;
 }

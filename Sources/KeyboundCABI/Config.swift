@@ -25,6 +25,8 @@ final class ConfigBox: OpaqueHandle {
     var keyMiss: KeyMissCallback? = nil
     /// The crypto backend of the verifiers made from this config (kb_config_set_backend).
     var backend: CryptoBackend = CABIBackend.libraryDefault
+    /// KB_OPT_READ_CLOCK: whether `now == KB_NOW_CLOCK` means "read the system clock".
+    var readsClock = false
 
     /// The algorithms of a `KB_ALG_*` mask, in bit order.
     static let algorithmBits: [JWSAlgorithm] = [
@@ -94,6 +96,9 @@ public func kb_config_set_int(_ cfg: OpaquePointer?, _ option: kb_option, _ valu
         guard (0...2).contains(value) else { return Status.invalidConfig }
         box.nonceMode = value
     case Int32(KB_OPT_NONCE_WINDOW_SECONDS): box.nonceWindowSeconds = value
+    case Int32(KB_OPT_READ_CLOCK):
+        guard value == 0 || value == 1 else { return Status.invalidConfig }
+        box.readsClock = value == 1
     default: return Status.invalidArgument  // unknown, or a string option
     }
     return Status.ok

@@ -139,7 +139,7 @@ func verifyRequest(
         do throws(KeyboundError) {
             let verified = try unsafe verifierBox.verifier.verify(
                 method: methodBytes, url: urlBytes, authorization: authorizationBytes, dpopCount: dpopCount,
-                firstProof: firstProof, mode: verificationMode, now: now)
+                firstProof: firstProof, mode: verificationMode, now: verifierBox.time(now))
             unsafe box.succeed(verified, noncesOn: verifierBox.noncesOn)
         } catch {
             box.fail(error, verifier: verifierBox.verifier, tokenEndpoint: mode == .tokenEndpoint)

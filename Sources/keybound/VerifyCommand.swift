@@ -231,7 +231,8 @@ struct Verify: ParsableCommand {
             verificationMode = .opaqueToken(boundJKT: bound)
         }
         do {
-            let verified = try verifier.verify(line.request, mode: verificationMode, now: now ?? Inputs.clock())
+            // Without --now the verifier reads its clock (the system's) once per request.
+            let verified = try verifier.verify(line.request, mode: verificationMode, now: now)
             return (Verdict.success(verified, noncesOn: requireNonce), true)
         } catch {
             return (Verdict.refusal(error, verifier: verifier, tokenEndpoint: mode == .tokenEndpoint), false)
@@ -284,10 +285,9 @@ struct Verify: ParsableCommand {
         } catch {
             throw ToolError("invalid configuration: \(error.reason)")
         }
-        let start = now ?? Inputs.clock()
         do {
-            for id in revokeTokenJTI { try verifier.revokeToken(jti: id, until: .max, now: start) }
-            for key in revokeJKT { try verifier.revokeKey(jkt: key, until: .max, now: start) }
+            for id in revokeTokenJTI { try verifier.revokeToken(jti: id, until: .max, now: now) }
+            for key in revokeJKT { try verifier.revokeKey(jkt: key, until: .max, now: now) }
         } catch {
             throw ToolError("invalid revocation: \(error.reason)")
         }

@@ -24,9 +24,10 @@ extension Verifier {
         dpopCount: Int,
         firstProof: UnsafeRawBufferPointer?,
         mode: VerificationMode,
-        now: Int64
+        now: Int64?
     ) throws(KeyboundError) -> VerifiedRequest {
-        try verifying({ () throws(KeyboundError) -> Checked in
+        let now = currentTime(now)
+        return try verifying({ () throws(KeyboundError) -> Checked in
             // Safe because the views live only for this call, during which the caller keeps the buffers alive.
             try unsafe check(
                 method: ByteView(_unsafeBytes: method), url: ByteView(_unsafeBytes: url),

@@ -46,6 +46,9 @@ public struct VerifierPolicy: Sendable {
     public var maxRevocations = 1_000_000
     /// Whether challenges list the accepted proof algorithms (`algs`, RFC 9449 §7.1). Default true.
     public var advertiseAlgorithms = true
+    /// The clock read when a call does not pass `now` (default: the system's wall clock). A `now` passed to a call
+    /// always wins; tests inject a fixed clock here.
+    public var clock: KeyboundClock = .system
 
     public init() {}
 
