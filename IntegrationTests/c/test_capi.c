@@ -98,6 +98,8 @@ static struct status_row status_table[] = {
     {KB_ERR_BUFFER_TOO_SMALL, "kb_mint_nonce into a 10-byte buffer", 0},
     {KB_ERR_INVALID_CONFIG, "kb_config_set_int(STRICT_TOKEN_TYPE, 2); kb_verifier_new with max age 10^6", 0},
     {KB_ERR_INVALID_JWKS, "kb_verifier_new with an issuer whose JWKS has no keys array", 0},
+    {KB_ERR_INSUFFICIENT_USER_AUTHENTICATION, "kb_verify_with_requirements: max_age 10, acr_values", 0},
+    {KB_ERR_INSUFFICIENT_SCOPE, "kb_verify_with_requirements: scope admin", 0},
     /* 950 belongs to the CLI: only its names are checked. */
     {KB_ERR_INVALID_INPUT_LINE, "(the CLI's: names checked only)", 1},
     /* Reserved rows (docs/design.md "Errors"): not produced by this version yet, so only their names are checked. */
@@ -1256,6 +1258,119 @@ static void test_default_clock(void) {
     kb_result_free(r);
 }
 
+/* ----- Per-request requirements (314, 315) and the claim rules (310) ----- */
+
+static void expect_challenge(kb_result *r, const char *expected) {
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    field(r, KB_FIELD_WWW_AUTHENTICATE, &p, &n);
+    CHECK(bytes_equal(p, n, expected));
+    if (!bytes_equal(p, n, expected)) fprintf(stderr, "  got: %.*s\n", (int)n, p ? (const char *)p : "");
+}
+
+static kb_status verify_live_with(kb_verifier *v, const char *name, const kb_requirements *req, kb_result *r) {
+    const struct live_request *l = live(name);
+    CHECK(l != NULL);
+    if (!l) return -1;
+    const uint8_t *dpop[1] = {l->dpop.data};
+    size_t dpop_len[1] = {l->dpop.len};
+    const char *url = "https://api.example.com/items";
+    return kb_verify_with_requirements(v, B("GET"), 3, B(url), strlen(url), l->authorization.data,
+                                       l->authorization.len, dpop, dpop_len, l->dpop.present ? 1 : 0, req, live_now, r);
+}
+
+static void test_requirements(void) {
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_verifier *v = live_verifier(live_config());
+
+    /* Scope: held -> OK; missing -> 315, HTTP 403, scope= in the challenge. NULL and an empty struct require nothing. */
+    kb_requirements req = KB_REQUIREMENTS_INIT;
+    CHECK_STATUS(verify_live_with(v, "rich-5", NULL, r), KB_OK);
+    CHECK_STATUS(verify_live_with(v, "rich-6", &req, r), KB_OK);
+    req.scope = B("write read");
+    req.scope_len = 10;
+    CHECK_STATUS(verify_live_with(v, "rich-7", &req, r), KB_OK);
+    req.scope = B("read admin");
+    CHECK_STATUS(verify_live_with(v, "rich-8", &req, r), KB_ERR_INSUFFICIENT_SCOPE);
+    CHECK(kb_result_http_status(r) == 403);
+    expect_challenge(r, "DPoP error=\"insufficient_scope\", error_description=\"the access token lacks a scope this "
+                        "request requires\", scope=\"read admin\"");
+    /* Step-up: auth_time is now - 100. */
+    kb_requirements step = KB_REQUIREMENTS_INIT;
+    step.flags = KB_REQUIRE_MAX_AGE;
+    step.max_age = 10;
+    CHECK_STATUS(verify_live_with(v, "rich-8", &step, r), KB_ERR_INSUFFICIENT_USER_AUTHENTICATION);
+    CHECK(kb_result_http_status(r) == 401);
+    expect_challenge(r, "DPoP error=\"insufficient_user_authentication\", error_description=\"the user authentication "
+                        "is older than max_age\", max_age=\"10\"");
+    step.acr_values = B("urn:hw urn:bio");
+    step.acr_values_len = 14;
+    step.max_age = 600;
+    CHECK_STATUS(verify_live_with(v, "rich-8", &step, r), KB_ERR_INSUFFICIENT_USER_AUTHENTICATION);
+    expect_challenge(r, "DPoP error=\"insufficient_user_authentication\", error_description=\"the authentication "
+                        "context class is not one the request accepts\", acr_values=\"urn:hw urn:bio\", "
+                        "max_age=\"600\"");
+    step.acr_values = B("urn:mfa");
+    step.acr_values_len = 7;
+    step.scope = B("read");
+    step.scope_len = 4;
+    CHECK_STATUS(verify_live_with(v, "rich-8", &step, r), KB_OK); /* the refusals above recorded nothing */
+    /* No auth_time: 314, unless KB_OPT_AUTH_TIME_FROM_IAT (iat is now). */
+    step = (kb_requirements)KB_REQUIREMENTS_INIT;
+    step.flags = KB_REQUIRE_MAX_AGE;
+    step.max_age = 60;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &step, r), KB_ERR_INSUFFICIENT_USER_AUTHENTICATION);
+    /* Misuse: unknown flags, a negative max_age, a small struct_size, NULL with a length. */
+    kb_requirements bad = KB_REQUIREMENTS_INIT;
+    bad.flags = 4;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &bad, r), KB_ERR_INVALID_ARGUMENT);
+    bad = (kb_requirements)KB_REQUIREMENTS_INIT;
+    bad.flags = KB_REQUIRE_MAX_AGE;
+    bad.max_age = -1;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &bad, r), KB_ERR_INVALID_ARGUMENT);
+    bad = (kb_requirements)KB_REQUIREMENTS_INIT;
+    bad.struct_size = 8;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &bad, r), KB_ERR_INVALID_ARGUMENT);
+    bad = (kb_requirements)KB_REQUIREMENTS_INIT;
+    bad.scope_len = 3;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &bad, r), KB_ERR_INVALID_ARGUMENT);
+    kb_verifier_free(v);
+
+    kb_config *cfg = live_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_AUTH_TIME_FROM_IAT, 2), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_AUTH_TIME_FROM_IAT, 1), KB_OK);
+    v = live_verifier(cfg);
+    CHECK_STATUS(verify_live_with(v, "plain-1", &step, r), KB_OK);
+    kb_verifier_free(v);
+
+    /* Claim rules: a required claim, allowed client ids. */
+    cfg = live_config();
+    CHECK_STATUS(kb_config_add_required_claim(cfg, B("tenant"), 6), KB_OK);
+    CHECK_STATUS(kb_config_add_required_claim(cfg, B(""), 0), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_add_required_claim(NULL, B("x"), 1), KB_ERR_INVALID_ARGUMENT);
+    v = live_verifier(cfg);
+    CHECK_STATUS(verify_live(v, "plain-2", live_now, r), KB_ERR_TOKEN_CLAIMS);
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    field(r, KB_FIELD_ERROR_DESCRIPTION, &p, &n);
+    CHECK(bytes_equal(p, n, "access token has no tenant claim"));
+    kb_verifier_free(v);
+    cfg = live_config();
+    CHECK_STATUS(kb_config_add_allowed_client_id(cfg, B("c-2"), 3), KB_OK);
+    CHECK_STATUS(kb_config_add_allowed_client_id(cfg, NULL, 2), KB_ERR_INVALID_ARGUMENT);
+    v = live_verifier(cfg);
+    CHECK_STATUS(verify_live(v, "plain-2", live_now, r), KB_ERR_TOKEN_CLAIMS); /* no client_id */
+    kb_verifier_free(v);
+    cfg = live_config();
+    CHECK_STATUS(kb_config_add_allowed_client_id(cfg, B("c-1"), 3), KB_OK);
+    v = live_verifier(cfg);
+    CHECK_STATUS(verify_live(v, "plain-2", live_now, r), KB_ERR_TOKEN_CLAIMS);
+    CHECK_STATUS(verify_live(v, "rich-1", live_now, r), KB_OK);
+    kb_verifier_free(v);
+    kb_result_free(r);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3 || !load_fixtures(argv[1]) || !load_live(argv[2])) {
         fprintf(stderr, "usage: test_capi FIXTURES LIVE (from IntegrationTests/c/gen_fixtures.py and "
@@ -1275,6 +1390,7 @@ int main(int argc, char **argv) {
     test_external_replay_store();
     test_threads();
     test_default_clock();
+    test_requirements();
 
     printf("  status table:\n");
     for (size_t i = 0; i < STATUS_COUNT; i++) {

@@ -24,6 +24,7 @@ extension Verifier {
         dpopCount: Int,
         firstProof: UnsafeRawBufferPointer?,
         mode: VerificationMode,
+        requirements: Requirements = .none,
         now: Int64?
     ) throws(KeyboundError) -> VerifiedRequest {
         let now = currentTime(now)
@@ -32,7 +33,7 @@ extension Verifier {
             try unsafe check(
                 method: ByteView(_unsafeBytes: method), url: ByteView(_unsafeBytes: url),
                 authorization: authorization.map { unsafe ByteView(_unsafeBytes: $0) }, dpopCount: dpopCount,
-                firstProof: firstProof.map { unsafe ByteView(_unsafeBytes: $0) }, mode: mode, now: now)
+                firstProof: firstProof.map { unsafe ByteView(_unsafeBytes: $0) }, mode: mode, requirements: requirements, now: now)
         }, now: now)
     }
 }

@@ -149,6 +149,9 @@ public final class Verifier: Sendable {
     /// - Parameters:
     ///   - request: the method, URL and header values as received.
     ///   - mode: resource (default), token-endpoint or opaque-token.
+    ///   - requirements: what this request needs from the token: scopes (315), step-up `max_age` / `acr` (314).
+    ///     Resource mode only (another mode with requirements is `.invalidConfiguration`); ``Requirements/none`` by
+    ///     default.
     ///   - now: the current time, Unix seconds; `nil` (the default) reads ``VerifierPolicy/clock``.
     /// - Returns: what was verified: the client key's `jkt` and, for JWT access tokens, the token's claims.
     /// - Throws: `KeyboundError` with the code of the first failed check. With an ``AsyncReplayStore``, call the
@@ -156,22 +159,26 @@ public final class Verifier: Sendable {
     public func verify(
         _ request: DPoPRequest,
         mode: VerificationMode = .resource,
+        requirements: Requirements = .none,
         now: Int64? = nil
     ) throws(KeyboundError) -> VerifiedRequest {
         let now = currentTime(now)
-        return try verifying({ () throws(KeyboundError) -> Checked in try check(request, mode: mode, now: now) },
-                             now: now)
+        return try verifying({ () throws(KeyboundError) -> Checked in
+            try check(request, mode: mode, requirements: requirements, now: now)
+        }, now: now)
     }
 
     /// Verifies one request, awaiting the replay store when it does network I/O (nothing else suspends).
     public func verify(
         _ request: DPoPRequest,
         mode: VerificationMode = .resource,
+        requirements: Requirements = .none,
         now: Int64? = nil
     ) async throws(KeyboundError) -> VerifiedRequest {
         let now = currentTime(now)
-        return try await verifying(
-            { () throws(KeyboundError) -> Checked in try check(request, mode: mode, now: now) }, now: now)
+        return try await verifying({ () throws(KeyboundError) -> Checked in
+            try check(request, mode: mode, requirements: requirements, now: now)
+        }, now: now)
     }
 
     /// `now` when given, else the policy's clock (read once per call).
@@ -282,9 +289,13 @@ public final class Verifier: Sendable {
 
     /// The `WWW-Authenticate` value for a refusal (RFC 9449 §7.1), or for a bare challenge when `error` is `nil`.
     /// Lists the accepted proof algorithms unless the policy turns that off, or the error asks for a nonce.
+    /// The step-up and scope refusals (314, 315) list no `algs` either: the proof was fine, and RFC 9470 §3 and
+    /// RFC 6750 §3.1 give their challenges as `error`, `error_description` and the requirement.
     public func wwwAuthenticate(for error: KeyboundError?) -> String {
-        let isNonce = error?.code == .nonceRequired || error?.code == .nonceInvalid
-        return Challenge.wwwAuthenticate(for: error, algs: isNonce ? [] : challengeAlgorithms)
+        let code = error?.code
+        let quiet = code == .nonceRequired || code == .nonceInvalid || code == .insufficientUserAuthentication
+            || code == .insufficientScope
+        return Challenge.wwwAuthenticate(for: error, algs: quiet ? [] : challengeAlgorithms)
     }
 
     /// The counters since this verifier was made.
