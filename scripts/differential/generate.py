@@ -460,6 +460,14 @@ def seg_b64_mutation(index: int, rng: random.Random, holder: dict):
     return seg(index, mutate)
 
 
+def apply_one(g: "Gen", r: "Req", cls, cases, prefix: str = ""):
+    """Applies one (name, change, expected code) of a table of cases to `r` and emits it; `cls` is the fault class or
+    a function of the expected code that names it."""
+    name, change, code = g.rng.choice(cases)
+    change()
+    return g.emit(r, cls(code) if callable(cls) else cls, prefix + name, code)
+
+
 def nest(depth: int):
     v = []
     for _ in range(depth - 1):
@@ -474,16 +482,20 @@ def nest(depth: int):
 FAULTS: list[tuple[str, int, object]] = []
 
 
-def fault(cls: str, weight: int = 10):
+def fault(cls: str, weight: int = 10, kinds: int = 0, profile: str | None = "resource"):
+    """Registers a fault class: the function is called with the generator, a fresh request of `profile` (None when
+    the function builds its own) and, with `kinds`, a kind drawn below it."""
     def deco(fn):
-        FAULTS.append((cls, weight, fn))
+        def build(g: Gen):
+            r = Req(g, profile) if profile else None
+            return fn(g, r, g.rng.randrange(kinds)) if kinds else fn(g, r)
+        FAULTS.append((cls, weight, build))
         return fn
     return deco
 
 
 @fault("valid", 160)
-def valid(g: Gen):
-    r = Req(g)
+def valid(g: Gen, r: Req):
     rng = g.rng
     variant = rng.randrange(12)
     name = "valid"
@@ -512,18 +524,18 @@ def valid(g: Gen):
     return g.emit(r, "valid", name, 0)
 
 
-@fault("valid-token-endpoint", 25)
-def valid_endpoint(g: Gen):
-    g.emit(Req(g, "token-endpoint"), "valid", "valid: token-endpoint", 0)
+@fault("valid-token-endpoint", 25, profile="token-endpoint")
+def valid_endpoint(g: Gen, r: Req):
+    g.emit(r, "valid", "valid: token-endpoint", 0)
 
 
-@fault("valid-opaque", 10)
-def valid_opaque(g: Gen):
-    g.emit(Req(g, "opaque"), "valid", "valid: opaque token bound by jkt", 0)
+@fault("valid-opaque", 10, profile="opaque")
+def valid_opaque(g: Gen, r: Req):
+    g.emit(r, "valid", "valid: opaque token bound by jkt", 0)
 
 
-@fault("valid-nonce", 15)
-def valid_nonce(g: Gen):
+@fault("valid-nonce", 15, profile=None)
+def valid_nonce(g: Gen, _: None):
     profile = g.rng.choice(["nonce", "nonce-bound"])
     r = Req(g, profile)
     if g.rng.random() < 0.3:
@@ -535,16 +547,14 @@ def valid_nonce(g: Gen):
         g.emit(r, "valid", "valid: " + profile, 0)
 
 
-@fault("valid-strict", 8)
-def valid_strict(g: Gen):
-    r = Req(g, "strict")
+@fault("valid-strict", 8, profile="strict")
+def valid_strict(g: Gen, r: Req):
     g.emit(r, "valid", "valid: strict token typ", 0)
 
 
 @fault("A1", 12)
-def a1(g: Gen):
+def a1(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     v = rng.choice(["none", "None", "NONE", "nOnE", "none ", "", DROP, 0, ["ES256"], None, "HS256 "])
     empty = rng.random() < 0.5
     proof = rng.random() < 0.5
@@ -561,9 +571,8 @@ def a1(g: Gen):
 
 
 @fault("A2", 10)
-def a2(g: Gen):
+def a2(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     alg, h = rng.choice([("HS256", hashlib.sha256), ("HS384", hashlib.sha384), ("HS512", hashlib.sha512)])
     if rng.random() < 0.6:
         key = r.tkey
@@ -588,11 +597,9 @@ def _hmac_signer(secret: bytes, h, alg):
     return lambda si: hmac.new(secret, si, h).digest()
 
 
-@fault("A3", 14)
-def a3(g: Gen):
+@fault("A3", 14, kinds=9)
+def a3(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(9)
     if kind == 0:
         r.palg = "ES256"
         r.pkey = rng.choice(g.ec_pool["P-384"] + g.ec_pool["P-521"])
@@ -639,9 +646,8 @@ def a3(g: Gen):
 
 
 @fault("A4", 8)
-def a4(g: Gen):
+def a4(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     att = g.attacker
     r.tkey = g.by_kid["es256-1"]
     r.talg = "ES256"
@@ -660,9 +666,8 @@ def a4(g: Gen):
 
 
 @fault("A5", 10)
-def a5(g: Gen):
+def a5(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     kid = rng.choice(["../../../../dev/null", "/etc/passwd", "' OR '1'='1", "*)(uid=*", r.tkey.kid.upper(),
                       r.tkey.kid + " ", 1, [r.tkey.kid], {"kid": r.tkey.kid}, None, "e\u0301s256-1", "unknown"])
     r.th["kid"] = kid
@@ -678,9 +683,8 @@ def a5(g: Gen):
 
 
 @fault("A6", 5)
-def a6(g: Gen):
+def a6(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     member, value = rng.choice([("jku", "http://169.254.169.254/latest/meta-data/"), ("x5u", "https://a.example/c"),
                                 ("jku", "file:///etc/keys.json")])
     r.th[member] = value
@@ -693,9 +697,8 @@ def a6(g: Gen):
 
 
 @fault("A7", 10)
-def a7(g: Gen):
+def a7(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     salt, mgf = rng.choice([(0, None), (20, None), (64, None), (48, None), (None, "sha1"), (None, "512"),
                             (None, "384")])
     if rng.random() < 0.6:
@@ -713,9 +716,8 @@ def a7(g: Gen):
 
 
 @fault("A8", 12)
-def a8(g: Gen):
+def a8(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     base = g.rsa_pool[2048][0]
     n = base.priv.public_key().public_numbers().n
     kind = rng.randrange(7)
@@ -752,9 +754,8 @@ def a8(g: Gen):
 
 
 @fault("A9", 8)
-def a9(g: Gen):
+def a9(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     members = rng.choice([{"crit": ["exp2"], "exp2": 1}, {"crit": []}, {"crit": ["alg"]}, {"crit": ["x"]},
                           {"crit": "b64"}, {"crit": ["b64"], "b64": False}, {"crit": None}])
     if rng.random() < 0.5:
@@ -791,9 +792,8 @@ def _ec_sig_fault_signer(rng, key: ProofKey, alg: str, holder: dict):
 
 
 @fault("B1", 10)
-def b1(g: Gen):
+def b1(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     proof = rng.random() < 0.6
     holder = {}
     if proof:
@@ -809,9 +809,8 @@ def b1(g: Gen):
 
 
 @fault("B2", 10)
-def b2(g: Gen):
+def b2(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     proof = rng.random() < 0.6
     muts = [("DER", None), ("drop last byte", lambda s: s[:-1]), ("sign byte", lambda s: b"\x00" + s),
             ("two trailing zeros", lambda s: s + b"\x00\x00"), ("doubled width", lambda s: bytes(len(s)) + s),
@@ -833,10 +832,9 @@ def b2(g: Gen):
 
 
 @fault("B3", 8)
-def b3(g: Gen):
+def b3(g: Gen, r: Req):
     """High-s: still valid (JWS does not require low s); the same jti again is a replay (key is jkt + jti)."""
     rng = g.rng
-    r = Req(g)
     r.pkey, r.palg = g.random_proof_key(["ES256", "ES384", "ES512"])
     crv = K.EC_ALG_CRV[r.palg]
     n, size = K.CURVE_N[crv], K.CURVE_SIZE[crv]
@@ -873,9 +871,8 @@ def b3(g: Gen):
 
 
 @fault("B4", 10)
-def b4(g: Gen):
+def b4(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     proof = rng.random() < 0.6
     if proof:
         r.pkey = rng.choice(g.rsa_pool[2048] + g.rsa_pool[3072])
@@ -903,9 +900,8 @@ def b4(g: Gen):
 
 
 @fault("B5", 10)
-def b5(g: Gen):
+def b5(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     r.pkey, r.palg = g.random_proof_key(["EdDSA"])
     key = r.pkey
     kind = rng.randrange(4)
@@ -936,9 +932,8 @@ def b5(g: Gen):
 
 
 @fault("C1", 18)
-def c1(g: Gen):
+def c1(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     where = rng.randrange(6)
     if where in (0, 1):
         idx = rng.randrange(3)
@@ -993,9 +988,8 @@ def c1(g: Gen):
 
 
 @fault("C2", 10)
-def c2(g: Gen):
+def c2(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     name, f = rng.choice([
         ("2 segments", lambda t: t.rsplit(".", 1)[0]), ("4 segments", lambda t: t + ".AAAA"),
         ("5 segments", lambda t: t + ".AA.AA"), ("trailing dot", lambda t: t + "."),
@@ -1026,11 +1020,9 @@ def c2(g: Gen):
             g.emit(r2, "C2", f"token payload is a JSON {which}", 300)
 
 
-@fault("C3", 12)
-def c3(g: Gen):
+@fault("C3", 12, kinds=8)
+def c3(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(8)
     if kind == 0:
         r.ph_raw = lambda h: cj(h)[:-1] + b',"alg":"none"}'
         return g.emit(r, "C3", "proof header duplicate alg", 200)
@@ -1083,9 +1075,8 @@ C4_MUTS = [
 
 
 @fault("C4", 14)
-def c4(g: Gen):
+def c4(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     name, f = rng.choice(C4_MUTS)
     part = rng.randrange(4)
     if rng.random() < 0.12:
@@ -1109,11 +1100,9 @@ def c4(g: Gen):
     return g.emit(r, "C4", f"token payload {name}", 300)
 
 
-@fault("C5", 12)
-def c5(g: Gen):
+@fault("C5", 12, kinds=9)
+def c5(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(9)
     if kind == 0:
         esc = rng.choice([b"b", b"B"])
         r.ph_raw = lambda h: cj(h).replace(b'"typ":"dpop+jwt"', b'"typ":"dpop\\u002' + esc + b'jwt"')
@@ -1166,11 +1155,9 @@ def c5(g: Gen):
     return g.emit(r, "C5", "token kid with an escaped first character: accepted", 0)
 
 
-@fault("C6", 10)
-def c6(g: Gen):
+@fault("C6", 10, kinds=7)
+def c6(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(7)
     if kind == 0:
         r.pc["pad"] = "x" * rng.randrange(8200, 12000)
         return g.emit(r, "C6", "proof over 8 KiB", 200)
@@ -1197,9 +1184,8 @@ def c6(g: Gen):
 
 
 @fault("C7", 16)
-def c7(g: Gen):
+def c7(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     now = g.now
     kind = rng.randrange(6)
     iat_raw = lambda v: (lambda c: cj({**c, "iat": 0}).replace(b'"iat":0', b'"iat":' + v.encode(), 1))  # noqa
@@ -1237,9 +1223,8 @@ def c7(g: Gen):
 
 
 @fault("C8", 16)
-def c8(g: Gen):
+def c8(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     cases = [
         ("token aud []", lambda: r.tc.update(aud=[]), 307),
         ("token aud other", lambda: r.tc.update(aud=["https://other.example"]), 307),
@@ -1269,16 +1254,12 @@ def c8(g: Gen):
         ("proof iat missing", lambda: r.pc.pop("iat"), 206),
         ("proof ath number", lambda: setattr(r, "ath", 1), 210),
     ]
-    name, f, code = rng.choice(cases)
-    f()
-    g.emit(r, "C8", name, code)
+    apply_one(g, r, "C8", cases)
 
 
-@fault("D1", 12)
-def d1(g: Gen):
+@fault("D1", 12, kinds=5)
+def d1(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(5)
     if kind == 0:
         v = rng.choice([DROP, "JWT", "at+jwt", "dpop+jwt ", "dpop", 1, None, "jwt"])
         if v is DROP:
@@ -1315,11 +1296,9 @@ def d1(g: Gen):
     case["authorization"], case["dpop"] = "DPoP " + proof, [token]
 
 
-@fault("D2", 10)
-def d2(g: Gen):
+@fault("D2", 10, kinds=4)
+def d2(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(4)
     if kind == 0 and r.pkey.priv is not None:
         priv = K.private_members(r.pkey.priv)
         member = rng.choice(list(priv))
@@ -1338,9 +1317,8 @@ def d2(g: Gen):
 
 
 @fault("D3", 12)
-def d3(g: Gen):
+def d3(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     r.pkey, r.palg = g.random_proof_key(["ES256", "ES384", "ES512"])
     crv = K.EC_ALG_CRV[r.palg]
     size, p = K.CURVE_SIZE[crv], K.CURVE_P[crv]
@@ -1364,11 +1342,9 @@ def d3(g: Gen):
     g.emit(r, "D3", f"proof {crv} jwk {name}", 203)
 
 
-@fault("D4", 12)
-def d4(g: Gen):
+@fault("D4", 12, kinds=6)
+def d4(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(6)
     if kind == 0:
         victim = jkt_of(r.pkey.jwk)
         r.pkey, r.palg = g.random_proof_key()
@@ -1406,9 +1382,8 @@ def d4(g: Gen):
 
 
 @fault("D5", 10)
-def d5(g: Gen):
+def d5(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     name, f = rng.choice([
         ("of another token", lambda t: b64u(sha256(t.encode() + b"x"))), ("missing", DROP),
         ("standard base64", lambda t: base64.b64encode(sha256(t.encode())).decode()),
@@ -1421,11 +1396,9 @@ def d5(g: Gen):
     g.emit(r, "D5", f"proof ath {name}", 210)
 
 
-@fault("D6", 10)
-def d6(g: Gen):
+@fault("D6", 10, kinds=5)
+def d6(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(5)
     if kind == 0:
         r.tc["aud"] = rng.choice(["https://other.example", "https://api.example.com/", "urn:example:API"])
         return g.emit(r, "D6", "token for another audience", 307)
@@ -1447,10 +1420,9 @@ def d6(g: Gen):
 
 
 @fault("E4", 6)
-def e4_cached_token(g: Gen):
+def e4_cached_token(g: Gen, r: Req):
     """A token verified (and cached) once, presented again: the cache never skips binding or replay checks."""
     rng = g.rng
-    r = Req(g)
     case, proof, token = g.emit(r, "E4", "first use of a token (cached)", 0)
     r2 = Req(g)
     r2.th_raw = r2.tc_raw = None
@@ -1470,17 +1442,16 @@ def e4_cached_token(g: Gen):
     return g.emit(r2, "E4", "cached token with a new proof by its own key: accepted", 0)
 
 
-@fault("D6-revoked-key", 4)
-def d6_revoked(g: Gen):
+@fault("D6-revoked-key", 4, profile=None)
+def d6_revoked(g: Gen, _: None):
     r = Req(g, g.rng.choice(["resource", "resource", "token-endpoint"]))
     r.pkey, r.palg = g.revoked_key, "ES256"
     g.emit(r, "D6", f"client key revoked ({r.profile})", 313)
 
 
 @fault("D7", 12)
-def d7(g: Gen):
+def d7(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     cases = [
         ("two DPoP values", lambda: setattr(r, "dpop", lambda p: [p, p]), 104),
         ("proxy-combined DPoP value", lambda: setattr(r, "dpop", lambda p: [p + ", " + p]), 200),
@@ -1509,16 +1480,12 @@ def d7(g: Gen):
         r2.dpop = rng.choice([lambda p: [], lambda p: [p, p]])
         n = len(r2.dpop("x"))
         return g.emit(r2, "D7", f"token-endpoint: {n} DPoP values", 103 if n == 0 else 104)
-    name, f, code = rng.choice(cases)
-    f()
-    g.emit(r, "D7", name, code)
+    apply_one(g, r, "D7", cases)
 
 
-@fault("D8", 20)
-def d8(g: Gen):
+@fault("D8", 20, kinds=4)
+def d8(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(4)
     if kind == 0:
         v = rng.choice([r.method.lower(), "POST" if r.method != "POST" else "GET", r.method + " ", "", " " + r.method])
         r.pc["htm"] = v
@@ -1554,9 +1521,8 @@ def d8(g: Gen):
 
 
 @fault("D9", 14)
-def d9(g: Gen):
+def d9(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     now = g.now
     v, code = rng.choice([(now - 65, 0), (now + 5, 0), (now - 66, 209), (now + 6, 209), (now - 65.5, 209),
                           (now + 5.5, 209), (now - 64.5, 0), (now + 4.5, 0), (now - 3600, 209), (now + 3600, 209),
@@ -1569,8 +1535,8 @@ def d9(g: Gen):
     g.emit(r, "D9", f"proof iat now{v - now:+}", code)
 
 
-@fault("D10", 12)
-def d10(g: Gen):
+@fault("D10", 12, profile=None)
+def d10(g: Gen, _: None):
     rng = g.rng
     profile = rng.choice(["resource", "resource", "token-endpoint", "nonce"])
     r = Req(g, profile)
@@ -1595,8 +1561,8 @@ def d10(g: Gen):
         g.emit(r2, "D10", "same jti under another client key: accepted (replay is per key)", 0)
 
 
-@fault("D12", 14)
-def d12(g: Gen):
+@fault("D12", 14, profile=None)
+def d12(g: Gen, _: None):
     rng = g.rng
     profile = rng.choice(["nonce", "nonce-bound"])
     r = Req(g, profile)
@@ -1630,19 +1596,17 @@ def _flip(nonce: str, rng) -> str:
 
 
 @fault("D-token-kid", 6)
-def d_kid(g: Gen):
-    r = Req(g)
+def d_kid(g: Gen, r: Req):
     del r.th["kid"]
     g.emit(r, "A5", "token without kid; the issuer has several keys (RFC 7515: kid is optional)", 0,
            deliberate="token-kid-absent")
 
 
-@fault("E-endpoint", 14)
-def endpoint_faults(g: Gen):
+@fault("E-endpoint", 14, profile="token-endpoint")
+def endpoint_faults(g: Gen, r: Req):
     """Proof-only faults in token-endpoint mode (no access token, no ath)."""
     rng = g.rng
-    r = Req(g, "token-endpoint")
-    name, f, code = rng.choice([
+    apply_one(g, r, lambda code: "D8" if code in (207, 208) else "E", [
         ("htm GET", lambda: r.pc.update(htm="GET"), 207),
         ("htu of the resource server", lambda: setattr(r, "htu", "https://api.example.com/a"), 208),
         ("typ JWT", lambda: r.ph.update(typ="JWT"), 201),
@@ -1651,9 +1615,7 @@ def endpoint_faults(g: Gen):
                                                    if r.palg == "ES256" else bytes(7)), 205),
         ("crit", lambda: r.ph.update(crit=["x"]), 204),
         ("ath present without a token: ignored", lambda: r.pc.update(ath=b64u(rng.randbytes(32))), 0),
-    ])
-    f()
-    g.emit(r, "D8" if code in (207, 208) else "E", f"token-endpoint: {name}", code)
+    ], prefix="token-endpoint: ")
 
 
 # ----------------------------------------------------------------------------------------------------------------
