@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from joserfc import jws as jose_jws  # noqa: E402
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey  # noqa: E402
 
+import keybound_htu as HTU  # noqa: E402
 import keybound_keys as K  # noqa: E402
 from keybound_codes import CODES  # noqa: E402
 from keybound_keys import b64u, b64u_int, cj, seg, sha256  # noqa: E402
@@ -175,6 +176,7 @@ class Req:
         # Opaque mode: a reference token (RFC 9449 §7: any token68), bound by the batch line's jkt.
         self.opaque_token = b64u(rng.randbytes(rng.randrange(16, 40))) + rng.choice(["", ".x", "~1", "=="])
         self.expect_sub = AUTO
+        self.jwks = None  # a key set of the request's own (JWKS classes), else the profile's jwks.json
 
 
 def resolve(obj, fill):
@@ -401,6 +403,8 @@ class Gen:
             case["expect"] = {"ok": False, "code": expect, "name": CODES[expect]}
         if deliberate:
             case["deliberate"] = deliberate
+        if r.jwks is not None:
+            case["jwks"] = r.jwks
         self.cases.append(case)
         return case, proof, token
 
@@ -1619,6 +1623,316 @@ def endpoint_faults(g: Gen, r: Req):
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# The contracts of docs/design.md: JWK Sets as issuers publish them, `htu` (raw characters, dot segments, the
+# external base URL, scheme first) and bounded work (the 512-member bound, colliding and escaped member names).
+
+BASE_URL = "https://rs.example.net/api/"  # the base-url profile's external base URL
+
+
+def _same_htu(r: Req, base: str | None = None) -> int:
+    """The expected code of a request whose only question is its `htu`, from the independent oracle
+    (scripts/lib/keybound_htu.py): 0 when equal under docs/design.md's rules, else 208."""
+    try:
+        return 0 if HTU.same(r.url, r.htu, base) else 208
+    except HTU.Unspecified:
+        raise NotApplicable from None
+
+
+def _emit_htu(g: Gen, r: Req, cls: str, name: str, intended: bool, base: str | None = None):
+    code = _same_htu(r, base)
+    assert (code == 0) == intended, (name, r.url, r.htu, code)  # the construction and the oracle agree
+    return g.emit(r, cls, f"{name}: {r.url!r} vs htu {r.htu!r}", code)
+
+
+# Rule 8: characters sent raw that are percent-encoded before the comparison, with their UTF-8 escapes.
+RAW_CHARACTERS = ["^", "{", "}", "`", "|", "[", "]", "\u00e9", "\u20ac", "\U0001f511"]
+REFUSED_CHARACTERS = [" ", '"', "<", ">", "\\", "\x01", "\x7f", "\t"]
+
+
+def _escaped(ch: str, rng: random.Random) -> str:
+    text = "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
+    return text.lower() if rng.random() < 0.3 else text
+
+
+@fault("H-raw", 12, kinds=5)
+def htu_raw(g: Gen, r: Req, kind: int):
+    rng = g.rng
+    origin = rng.choice(["https://api.example.com", "http://127.0.0.1:8080", "https://[::1]:8443"])
+    ch = rng.choice(RAW_CHARACTERS)
+    seg = rng.choice(["q", "a", "items"]) + "/x" + ch + "y"
+    if kind == 0:  # raw on one side, escaped on the other
+        raw, esc = origin + "/" + seg, origin + "/" + seg.replace(ch, _escaped(ch, rng))
+        r.url, r.htu = (raw, esc) if rng.random() < 0.5 else (esc, raw)
+        return _emit_htu(g, r, "H-raw", "raw character against its escape", True)
+    if kind == 1:  # raw on both sides, the request with a query of raw characters
+        r.url, r.htu = origin + "/" + seg + "?q=" + rng.choice(["^", "{a}", "`b`", "\u00e9"]), origin + "/" + seg
+        return _emit_htu(g, r, "H-raw", "raw characters on both sides (query ignored)", True)
+    if kind == 2:  # the escape of another character
+        other = rng.choice([c for c in RAW_CHARACTERS if c != ch])
+        r.url, r.htu = origin + "/" + seg, origin + "/" + seg.replace(ch, _escaped(other, rng))
+        return _emit_htu(g, r, "H-raw", "raw character against another one's escape", False)
+    bad = rng.choice(REFUSED_CHARACTERS)
+    good, refused = origin + "/" + seg, origin + "/" + seg.replace(ch, bad)
+    r.url, r.htu = (good, refused) if kind == 3 else (refused, good)
+    return _emit_htu(g, r, "H-raw", f"refused character {bad!r} in the {'htu' if kind == 3 else 'request'} path", False)
+
+
+# (request path, htu path, equal): dot segments in any encoding, on either side (rules 4 and 5).
+DOT_PATHS = [
+    ("/a/c", "/a/./b/../c", True), ("/a/c", "/a/%2E/b/%2E%2E/c", True), ("/a/c", "/a/%2e/b/.%2E/c", True),
+    ("/c", "/../../c", True), ("/a/", "/a/b/..", True), ("/a", "/a/b/..", False), ("/a/...", "/a/...", True),
+    ("/a", "/a/...", False), ("/a/..%2Fb", "/a/..%2fb", True), ("/b", "/a/..%2Fb", False),
+    ("/a/b/../c", "/a/c", True), ("/a/%2E%2E/c", "/c", True), ("/a/%2E%2E/c", "/a/c", False),
+    ("/a/.%2e/%2E/c", "/c", True), ("/api/v1", "/api/v1/.", False), ("/api/v1/", "/api/v1/.", True),
+]
+
+
+@fault("H-dots", 8)
+def htu_dots(g: Gen, r: Req):
+    rng = g.rng
+    origin = rng.choice(["https://api.example.com", "http://rs.example.org:8080"])
+    url, htu, equal = rng.choice(DOT_PATHS)
+    if rng.random() < 0.5:
+        url, htu = htu, url
+    r.url, r.htu = origin + url, origin + htu
+    return _emit_htu(g, r, "H-dots", "dot segments", equal)
+
+
+# (origin-form target, htu, equal) under BASE_URL (docs/design.md "Behind a proxy").
+BASE_TARGETS = [
+    ("/a/../../internal", "https://rs.example.net/internal", False),
+    ("/a/../../internal", "https://rs.example.net/api/internal", True),
+    ("/%2E%2E/%2e%2E/internal", "https://rs.example.net/api/internal", True),
+    ("/.%2E/internal", "https://rs.example.net/internal", False),
+    ("/x/./y?q=1", "https://rs.example.net/api/x/y", True),
+    ("/items", "HTTPS://RS.EXAMPLE.NET:443/api/items", True),
+    ("/items", "https://rs.example.net/items", False),
+    ("/items", "https://rs.example.net/api/../items", False),
+    ("/items/", "https://rs.example.net/api/items", False),
+    ("/q/x^y", "https://rs.example.net/api/q/x%5Ey", True),
+    ("/caf\u00e9", "https://rs.example.net/api/caf%C3%A9", True),
+    ("/", "https://rs.example.net/api/", True),
+    ("/a b", "https://rs.example.net/api/a%20b", False),
+    ("/a#b", "https://rs.example.net/api/a", False),
+]
+
+
+@fault("H-base", 8, profile="base-url")
+def htu_base(g: Gen, r: Req):
+    r.url, r.htu, equal = g.rng.choice(BASE_TARGETS)
+    return _emit_htu(g, r, "H-base", f"base {BASE_URL}", equal, base=BASE_URL)
+
+
+@fault("scheme", 6, kinds=5, profile=None)
+def scheme_first(g: Gen, _: None, kind: int):
+    """docs/design.md "Scheme first": the scheme is decided before a DPoP header is required, in resource and
+    opaque-token modes; the token endpoint ignores Authorization."""
+    profile, auth, proofs, code = [
+        ("token-endpoint", "Basic dXNlcjpwYXNz", True, 0), ("token-endpoint", "Basic dXNlcjpwYXNz", False, 103),
+        ("opaque", "Bearer abc", False, 101), ("resource", None, False, 100), ("opaque", "Bearer abc", True, 101),
+    ][kind]
+    r = Req(g, profile)
+    if not proofs:
+        r.dpop = lambda p: []
+    case, _, _ = g.emit(r, "scheme", f"{profile}: Authorization {auth!r}, {'a' if proofs else 'no'} DPoP header", code)
+    case["authorization"] = auth
+
+
+# ---- JWK Sets (docs/design.md "JWK Sets"): skip and report, or refuse the whole set
+
+
+def _skipped_entry(g: Gen, rng: random.Random):
+    """An entry Keybound cannot verify with, for exactly one reason: (entry, reason word the warning must contain;
+    "" when the reason is the key's own validation)."""
+    ec_jwk = K.public_jwk(K.ec_key("P-256", rng))
+    rsa_jwk = K.public_jwk(K.rsa_test_key(rng.choice(["client-2048a", "client-3072"])))
+    kind = rng.randrange(9)
+    if kind == 0:
+        return rng.choice([{"kty": "AKP", "alg": "ML-DSA-44", "pub": b64u(rng.randbytes(48))},
+                           {"kty": "oct", "alg": "HS256"}, {"kty": "ECX", "crv": "P-256"}]), "kty"
+    if kind == 1:
+        return dict(g.other_curves[rng.choice(["Ed448", "X25519", "secp256k1"])].jwk), "curve"
+    if kind == 2:
+        return {**ec_jwk, "alg": rng.choice(["ES256K", "RSA-OAEP-256", "ECDH-ES", "HS256", "none"])}, "alg"
+    if kind == 3:
+        return {**ec_jwk, "alg": rng.choice(["ES384", "RS256", "EdDSA"])}, "alg"
+    if kind == 4:
+        return {**rng.choice([ec_jwk, rsa_jwk]), "use": "enc"}, "use"
+    if kind == 5:
+        return K.public_jwk(K.rsa_test_key("client-1024")), "modulus"
+    if kind == 6:
+        return {"kty": "RSA", "n": b64u_int(rng.getrandbits(4104) | (1 << 4103) | 1), "e": "AQAB"}, "modulus"
+    if kind == 7:
+        y = int.from_bytes(K.b64u_decode(ec_jwk["y"]), "big")
+        return rng.choice([{**ec_jwk, "y": b64u_int((y + 1) % K.CURVE_P["P-256"], 32)}, {**rsa_jwk, "e": "Ag"},
+                           {"kty": "OKP", "crv": "Ed25519", "x": b64u(bytes(32))}]), ""
+    return {**ec_jwk, "kid": 7}, "kid"
+
+
+def _usable_entry(g: Gen, kid: str) -> tuple[IssuerKey, dict]:
+    base = g.rng.choice(g.issuers)
+    key = IssuerKey(base.priv, kid, base.alg)
+    entry = key.entry()
+    if g.rng.random() < 0.3:
+        del entry["use"]
+    return key, entry
+
+
+def _token_with(g: Gen, r: Req, key: IssuerKey, base_kid: str):
+    r.tkey = key
+    r.talg = g.rng.choice(g.token_algs[base_kid])
+
+
+@fault("JWKS-skip", 3, profile=None)
+def jwks_skip(g: Gen, _: None):
+    """A set with entries to skip (reported on stderr, one line each) and one usable key, which verifies."""
+    rng = g.rng
+    key, usable = _usable_entry(g, "sig-" + str(rng.randrange(1000)))
+    base_kid = next(k.kid for k in g.issuers if k.priv is key.priv)
+    entries, reasons = [usable], [None]
+    for n in range(rng.randrange(1, 5)):
+        entry, reason = _skipped_entry(g, rng)
+        if "kid" not in entry and rng.random() < 0.8:
+            entry["kid"] = key.kid if rng.random() < 0.2 else f"skip-{n}"  # a skipped key may share the kid
+        entries.append(entry)
+        reasons.append(reason)
+    order = list(range(len(entries)))
+    rng.shuffle(order)
+    doc = {"keys": [entries[i] for i in order]}
+    skipped = [[pos, entries[i]["kid"] if isinstance(entries[i].get("kid"), str) else None, reasons[i]]
+               for pos, i in enumerate(order) if reasons[i] is not None]
+    jwks = {"id": g.counter, "document": json.dumps(doc), "loads": True, "skipped": skipped}
+    g.counter += 1
+    r = Req(g, "jwks")
+    r.jwks = jwks
+    _token_with(g, r, key, base_kid)
+    g.emit(r, "JWKS-skip", f"{len(skipped)} entries skipped, the usable key verifies", 0)
+    other = [kid for _, kid, _ in skipped if kid is not None and kid != key.kid]
+    if other:
+        r2 = Req(g, "jwks")
+        r2.jwks = jwks
+        _token_with(g, r2, IssuerKey(key.priv, rng.choice(other), key.alg), base_kid)
+        g.emit(r2, "JWKS-skip", "a token naming a skipped entry's kid", 303)
+    r3 = Req(g, "jwks")
+    r3.jwks = jwks
+    _token_with(g, r3, key, base_kid)
+    del r3.th["kid"]
+    g.emit(r3, "JWKS-skip", "a token without kid: the set's only usable key", 0)
+
+
+def _refused_set(g: Gen, rng: random.Random, key: IssuerKey, usable: dict) -> tuple[str, str]:
+    """(name, document) of a set refused as a whole."""
+    kind = rng.randrange(5)
+    skipped = [_skipped_entry(g, rng)[0] for _ in range(rng.randrange(0, 3))]
+    if kind == 0:
+        text = json.dumps({"keys": [usable, *skipped]})
+        return rng.choice([("top-level array", json.dumps([usable])), ("a bare JWK", json.dumps(usable)),
+                           ("keys is an object", json.dumps({"keys": usable})), ("no keys member", "{}"),
+                           ("keys is a string", '{"keys":"' + b64u(rng.randbytes(9)) + '"}'),
+                           ("duplicate keys member", '{"keys":[],' + text[1:]), ("trailing bytes", text + "x")])
+    if kind == 1:
+        member = rng.choice(["d", "p", "q", "dp", "dq", "qi", "oth"])
+        value = [{"r": "AQ", "d": "AQ", "t": "AQ"}] if member == "oth" else b64u(rng.randbytes(32))
+        target = rng.choice([usable, *skipped])
+        target[member] = value
+        return f"an entry with private member {member}", json.dumps({"keys": [usable, *skipped]})
+    if kind == 2:
+        oct_key = {"kty": "oct", "k": b64u(rng.randbytes(32)), "kid": "hmac-1"}
+        return "a symmetric key with k", json.dumps({"keys": [usable, oct_key, *skipped]})
+    if kind == 3:
+        other = rng.choice([k for k in g.issuers if k.priv is not key.priv])
+        twin = IssuerKey(other.priv, key.kid, other.alg).entry()
+        return "two usable keys with one kid", json.dumps({"keys": [usable, *skipped, twin]})
+    return "no usable key", json.dumps({"keys": skipped})
+
+
+@fault("JWKS-whole", 2, profile=None)
+def jwks_whole(g: Gen, _: None):
+    """A set refused as a whole: the CLI refuses the configuration (invalid_jwks) before any request."""
+    rng = g.rng
+    key, usable = _usable_entry(g, "sig-" + str(rng.randrange(1000)))
+    name, document = _refused_set(g, rng, key, usable)
+    r = Req(g, "jwks")
+    r.jwks = {"id": g.counter, "document": document, "loads": False, "skipped": []}
+    g.counter += 1
+    _token_with(g, r, key, next(k.kid for k in g.issuers if k.priv is key.priv))
+    g.emit(r, "JWKS-whole", name, 903)
+
+
+# ---- Bounded work (docs/design.md "Bounded work"): at most 512 members per JOSE object
+
+
+def _fnv1a32(data: bytes, h: int = 0x811C9DC5) -> int:
+    for byte in data:
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+# Six pairs of blocks that take FNV-1a-32 (an unkeyed name hash) from one state to one state after the prefix "c-",
+# found by a birthday search: any choice of one block per pair gives one hash, so these 64 names all collide.
+COLLIDING_BLOCKS = [("qajvg2", "8qy6z3"), ("4y80s4", "sbgl5m"), ("2uhegw", "jqp7ka"), ("1tkpgs", "wmwob0"),
+                    ("m2k7qi", "en1aie"), ("ayfu2r", "qjeuvx")]
+COLLIDING_NAMES = ["c-"]
+for _a, _b in COLLIDING_BLOCKS:
+    COLLIDING_NAMES = [n + blk for n in COLLIDING_NAMES for blk in (_a, _b)]
+assert len({_fnv1a32(n.encode()) for n in COLLIDING_NAMES}) == 1 and len(set(COLLIDING_NAMES)) == 64
+
+
+def _members(names, escape_every: int = 0) -> bytes:
+    """`"name":0` members, the first character of every `escape_every`-th name written as a \\u escape."""
+    out = []
+    for i, name in enumerate(names):
+        spelled = name
+        if escape_every and i % escape_every == 0:
+            spelled = "\\u%04x" % ord(name[0]) + name[1:]
+        out.append(b'"' + spelled.encode() + b'":0')
+    return b",".join(out)
+
+
+def _two_char_names(count: int) -> list[str]:
+    return [a + b for a in ALPH for b in ALPH][:count]  # two characters: no JOSE member is that short
+
+
+# Where members are added: (name, the Req attribute holding its raw-bytes hook, the nested member or None, code).
+BOUNDED_OBJECTS = [("proof header", "ph_raw", None, 200), ("proof payload", "pc_raw", None, 200),
+                   ("proof jwk", "ph_raw", "jwk", 200), ("token header", "th_raw", None, 300),
+                   ("token payload", "tc_raw", None, 300), ("token cnf", "tc_raw", "cnf", 300)]
+
+
+def _with_members(extra: bytes, nested: str | None, count_to: int | None):
+    """A raw-bytes hook adding `extra` members to the object (or to its `nested` member); with `count_to`, names
+    are trimmed so the object ends with exactly that many members."""
+    def hook(d):
+        inner = d[nested] if nested else d
+        add = extra
+        if count_to is not None:
+            add = _members(_two_char_names(count_to - len(inner)))
+        grown = cj(inner)[:-1] + b"," + add + b"}"
+        return cj(d).replace(cj(inner), grown, 1) if nested else grown
+    return hook
+
+
+@fault("W", 8, kinds=4)
+def bounded_work(g: Gen, r: Req, kind: int):
+    rng = g.rng
+    where, attr, nested, code = rng.choice(BOUNDED_OBJECTS)
+    if kind in (0, 1):
+        count = 512 + kind
+        setattr(r, attr, _with_members(b"", nested, count))
+        name, expect = f"{where} with {count} members", (0 if kind == 0 else code)
+    else:
+        names = list(COLLIDING_NAMES)
+        rng.shuffle(names)
+        extra = _members(names, escape_every=rng.choice([0, 2, 3]))
+        if kind == 3:
+            extra += b',"\\u0063' + names[rng.randrange(64)][1:].encode() + b'":1'
+        setattr(r, attr, _with_members(extra, nested, None))
+        name = f"{where} with 64 names colliding under FNV-1a" + (", one repeated (escaped)" if kind == 3 else "")
+        expect = code if kind == 3 else 0
+    case, proof, token = g.emit(r, "W", name, expect)
+    if len(proof) > 8000 or (token is not None and len(token) > 8000):
+        raise NotApplicable  # the size bound would answer first
+
 
 
 PROFILES = {
@@ -1629,6 +1943,8 @@ PROFILES = {
     "opaque": ["--mode", "opaque"],
     "nonce": ["--require-nonce"],
     "nonce-bound": ["--require-nonce", "--nonce-bound-to-key"],
+    "base-url": ["--base-url", BASE_URL],
+    "jwks": [],  # each case names its own key set (run.py gives it as --jwks)
 }
 
 
