@@ -1769,16 +1769,18 @@ def _skipped_entry(g: Gen, rng: random.Random):
     return {**ec_jwk, "kid": 7}, "kid"
 
 
-def _usable_entry(g: Gen, kid: str) -> tuple[IssuerKey, dict]:
+def _usable_entry(g: Gen) -> tuple[IssuerKey, dict, str]:
+    """One of the trusted issuer's keys under a new kid: (the key, its entry, the kid it has in jwks.json)."""
     base = g.rng.choice(g.issuers)
-    key = IssuerKey(base.priv, kid, base.alg)
+    key = IssuerKey(base.priv, "sig-" + str(g.rng.randrange(1000)), base.alg)
     entry = key.entry()
     if g.rng.random() < 0.3:
         del entry["use"]
-    return key, entry
+    return key, entry, base.kid
 
 
 def _token_with(g: Gen, r: Req, key: IssuerKey, base_kid: str):
+    """The request's token signed by `key` (whose algorithms are those of `base_kid` in jwks.json)."""
     r.tkey = key
     r.talg = g.rng.choice(g.token_algs[base_kid])
 
@@ -1787,8 +1789,7 @@ def _token_with(g: Gen, r: Req, key: IssuerKey, base_kid: str):
 def jwks_skip(g: Gen, _: None):
     """A set with entries to skip (reported on stderr, one line each) and one usable key, which verifies."""
     rng = g.rng
-    key, usable = _usable_entry(g, "sig-" + str(rng.randrange(1000)))
-    base_kid = next(k.kid for k in g.issuers if k.priv is key.priv)
+    key, usable, base_kid = _usable_entry(g)
     entries, reasons = [usable], [None]
     for n in range(rng.randrange(1, 5)):
         entry, reason = _skipped_entry(g, rng)
@@ -1850,12 +1851,12 @@ def _refused_set(g: Gen, rng: random.Random, key: IssuerKey, usable: dict) -> tu
 def jwks_whole(g: Gen, _: None):
     """A set refused as a whole: the CLI refuses the configuration (invalid_jwks) before any request."""
     rng = g.rng
-    key, usable = _usable_entry(g, "sig-" + str(rng.randrange(1000)))
+    key, usable, base_kid = _usable_entry(g)
     name, document = _refused_set(g, rng, key, usable)
     r = Req(g, "jwks")
     r.jwks = {"id": g.counter, "document": document, "loads": False, "skipped": []}
     g.counter += 1
-    _token_with(g, r, key, next(k.kid for k in g.issuers if k.priv is key.priv))
+    _token_with(g, r, key, base_kid)
     g.emit(r, "JWKS-whole", name, 903)
 
 
