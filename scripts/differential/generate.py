@@ -7,7 +7,9 @@
 
 writes into --out:
   cases.jsonl        one case per line: the request (method, url, authorization, dpop), its profile, fault class
-                     (SECURITY.md item), fault name, and the expected verdict (accept, or the exact Keybound code)
+                     (SECURITY.md item, or a contract of docs/design.md), fault name, the expected verdict (accept,
+                     or the exact Keybound code), and for the JWKS classes the case's own key set with the entries
+                     the CLI must report as skipped (or whether it must refuse the set)
   jwks.json          the trusted issuer's key set
   nonce-secrets.txt  the nonce secrets of the nonce profiles (hex, newest first)
   meta.json          seed, clock, issuer, audiences and the keybound CLI options of each profile

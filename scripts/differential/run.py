@@ -6,7 +6,9 @@
     python3 scripts/differential/run.py --cases /tmp/diff --keybound .build/debug/keybound
 
 Reads the directory written by generate.py, runs one `keybound verify --batch` per profile (all requests of a
-profile go through one verifier, in generation order, so replays are seen), and compares each output line with the
+profile go through one verifier, in generation order, so replays are seen) and one per key set for the cases that
+bring their own (whose warnings on standard error, or refusal of the set, are checked first), and compares each
+output line with the
 case's expectation: an accepted case must be accepted with the expected `jkt` and `sub`; a refused case must be
 refused with exactly the expected code. A case that names a deliberate difference passes when Keybound gives the
 verdict the allow-list below documents for it. Prints a histogram (fault class -> count and the Keybound codes it
