@@ -14,10 +14,7 @@ struct RequirementsTests {
     let world: SignedWorld
     let client: SigningKey
 
-    init() throws {
-        world = try SignedWorld()
-        client = try SigningKey.generate(.es256)
-    }
+    init() throws { (world, client) = (try SignedWorld(), try SigningKey.generate(.es256)) }
 
     /// A token bound to `client`, with `scope` and extra claims (JSON text).
     func token(scope: String? = "orders:read orders:write", clientID: String? = "app-1",
