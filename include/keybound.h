@@ -131,7 +131,8 @@ enum {
                                                      * 429 in every mode, token endpoint included */
     KB_ERR_INSUFFICIENT_USER_AUTHENTICATION = 314,  /* RFC 9470 step-up: newer `auth_time` or another `acr` needed */
     KB_ERR_INSUFFICIENT_SCOPE = 315,                /* RFC 6750 §3.1: the token lacks a required scope; HTTP 403 */
-    KB_ERR_BOUND_TOKEN_AS_BEARER = 316,             /* migration mode (RFC 9449 §7.2): a `cnf` token sent as Bearer */
+    KB_ERR_BOUND_TOKEN_AS_BEARER = 316,             /* KB_OPT_ALLOW_BEARER (RFC 9449 §7.2): a `cnf` token sent as
+                                                     * Bearer; HTTP 401 `invalid_token`, never accepted */
     KB_ERR_REPLAY_STORE_RESTARTED = 503             /* the shared replay store lost its data after the proof was
                                                      * made; a fresh proof succeeds */
 };
@@ -214,9 +215,16 @@ enum {
     /* Appended (append-only: values above keep their places). */
     KB_OPT_READ_CLOCK = 21,                /* int 0 or 1 (checked at once), default 0: with 1, a `now` argument of
                                             * KB_NOW_CLOCK makes the call read the system clock (see KB_NOW_CLOCK) */
-    KB_OPT_AUTH_TIME_FROM_IAT = 22         /* int 0 or 1 (checked at once), default 0: a token's `iat` stands in for a
+    KB_OPT_AUTH_TIME_FROM_IAT = 22,        /* int 0 or 1 (checked at once), default 0: a token's `iat` stands in for a
                                             * missing `auth_time` under a max_age requirement (weaker: a refresh mints
                                             * a new `iat` without the user authenticating again) */
+    KB_OPT_ALLOW_BEARER = 23               /* int 0 or 1 (checked at once), default 0: Bearer migration mode (RFC 9449
+                                            * §7.2). With 1, kb_verify also accepts `Authorization: Bearer <token>`
+                                            * with no DPoP header for a JWT access token without `cnf` (the result has
+                                            * no KB_FIELD_JKT nor KB_FIELD_PROOF_JTI, and no replay entry is made); a
+                                            * token with `cnf` as Bearer is KB_ERR_BOUND_TOKEN_AS_BEARER; Bearer with a
+                                            * DPoP header is KB_ERR_MALFORMED_AUTHORIZATION; every challenge lists
+                                            * both schemes. With 0, Bearer is KB_ERR_UNSUPPORTED_SCHEME. */
 };
 
 /* The `now` sentinel (INT64_MIN). Every call that takes `int64_t now` (Unix seconds) uses the caller's value as it
@@ -436,9 +444,10 @@ enum {
     KB_FIELD_SUB = 1,               /* the token's `sub` (RFC 9068 §2.2) */
     KB_FIELD_CLIENT_ID = 2,         /* the token's `client_id` */
     KB_FIELD_SCOPE = 3,             /* the token's `scope`, space-separated */
-    KB_FIELD_JKT = 4,               /* the RFC 7638 thumbprint of the proof key (token endpoint: bind to it) */
+    KB_FIELD_JKT = 4,               /* the RFC 7638 thumbprint of the proof key (token endpoint: bind to it);
+                                     * absent (NULL) for a Bearer request (KB_OPT_ALLOW_BEARER), never empty */
     KB_FIELD_TOKEN_JTI = 5,         /* the token's `jti` */
-    KB_FIELD_PROOF_JTI = 6,         /* the proof's `jti` */
+    KB_FIELD_PROOF_JTI = 6,         /* the proof's `jti`; absent for a Bearer request */
     KB_FIELD_ISSUER = 7,            /* the token's `iss` */
     /* On success and failure. */
     KB_FIELD_DPOP_NONCE = 8,        /* a fresh nonce for the `DPoP-Nonce` response header, when nonces are on */
@@ -488,6 +497,28 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_exp(const kb_result *KB_NULLABL
 KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_claim(kb_result *KB_NULLABLE result, const uint8_t *KB_NULLABLE name,
                                                        size_t name_len, const uint8_t *KB_NULLABLE *KB_NULLABLE out,
                                                        size_t *KB_NULLABLE out_len);
+
+/* Reads the string claim `name` of the verified access token, unescaped (`"caf\u00e9"` gives the UTF-8 of "café"),
+ * found by its exact member name (after unescaping): *present receives 1 and the bytes go to out (out_cap bytes; not
+ * NUL-terminated), their length to *out_len. When the claim is absent, the last verification failed, or the token
+ * is opaque, *present receives 0 and *out_len 0 (no status of its own: a missing claim is not a misuse of the API).
+ * `name` is read during the call only; out may be NULL when out_cap is 0.
+ * Returns KB_OK; KB_ERR_TOKEN_CLAIMS when the claim is present with another JSON type (*present 1, *out_len 0);
+ * KB_ERR_BUFFER_TOO_SMALL when out_cap is too small (*present 1, *out_len receives the length needed, nothing is
+ * written to out); KB_ERR_INVALID_ARGUMENT for a NULL result, present or out_len, or an invalid buffer. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_claim_string(const kb_result *KB_NULLABLE result,
+                                                              const uint8_t *KB_NULLABLE name, size_t name_len,
+                                                              int *KB_NULLABLE present, uint8_t *KB_NULLABLE out,
+                                                              size_t out_cap, size_t *KB_NULLABLE out_len);
+
+/* Reads the integer claim `name` of the verified access token: a JSON number with no fractional part within
+ * +-2^53 (where doubles are exact). *present receives 1 and *value the number; when the claim is absent, the last
+ * verification failed, or the token is opaque, *present receives 0 and *value 0.
+ * Returns KB_OK; KB_ERR_TOKEN_CLAIMS when the claim is present with another JSON type, a fraction or a number beyond
+ * +-2^53 (*present 1, *value 0); KB_ERR_INVALID_ARGUMENT for a NULL argument or an invalid buffer. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_claim_int64(const kb_result *KB_NULLABLE result,
+                                                             const uint8_t *KB_NULLABLE name, size_t name_len,
+                                                             int *KB_NULLABLE present, int64_t *KB_NULLABLE value);
 
 /* ===== Verifying ===== */
 

@@ -102,6 +102,9 @@ public func kb_config_set_int(_ cfg: OpaquePointer?, _ option: kb_option, _ valu
     case Int32(KB_OPT_AUTH_TIME_FROM_IAT):
         guard value == 0 || value == 1 else { return Status.invalidConfig }
         box.policy.authTimeFromIAT = value == 1
+    case Int32(KB_OPT_ALLOW_BEARER):
+        guard value == 0 || value == 1 else { return Status.invalidConfig }
+        box.policy.allowBearer = value == 1
     default: return Status.invalidArgument  // unknown, or a string option
     }
     return Status.ok

@@ -53,7 +53,7 @@ final class ResultBox: OpaqueHandle {
         set(Int32(KB_FIELD_JKT), request.jkt)
         set(Int32(KB_FIELD_TOKEN_JTI), request.tokenJTI)
         set(Int32(KB_FIELD_ISSUER), request.issuer)
-        unsafe request.withProofJTIBytes { jti in unsafe slots[Int(KB_FIELD_PROOF_JTI)].set(jti) }
+        _ = unsafe request.withProofJTIBytes { jti in unsafe slots[Int(KB_FIELD_PROOF_JTI)].set(jti) }
         if let exp = request.expiresAt {
             hasExpiry = true
             expiry = exp
@@ -313,4 +313,62 @@ public func kb_result_claim(
     }
     unsafe writeView(box.slots[ResultBox.claimSlot], out, outLength)
     return Status.ok
+}
+
+@c @implementation
+public func kb_result_claim_string(
+    _ result: OpaquePointer?,
+    _ name: UnsafePointer<UInt8>?,
+    _ nameLength: Int,
+    _ present: UnsafeMutablePointer<Int32>?,
+    _ out: UnsafeMutablePointer<UInt8>?,
+    _ outCapacity: Int,
+    _ outLength: UnsafeMutablePointer<Int>?
+) -> kb_status {
+    guard let box = unsafe ResultBox.from(result), let present = unsafe present, let outLength = unsafe outLength,
+        let nameBytes = try? unsafe cBuffer(name, nameLength), outCapacity >= 0, unsafe out != nil || outCapacity == 0
+    else { return Status.invalidArgument }
+    unsafe present.pointee = 0
+    unsafe outLength.pointee = 0
+    guard let verified = box.verified else { return Status.ok }
+    do throws(KeyboundError) {
+        return try unsafe verified.withClaimString(nameBytes) { text -> kb_status in
+            guard let text = unsafe text else { return Status.ok }
+            unsafe present.pointee = 1
+            unsafe outLength.pointee = text.count
+            guard text.count <= outCapacity else { return Status.bufferTooSmall }
+            if let out = unsafe out, let base = unsafe text.baseAddress, text.count > 0 {
+                unsafe out.update(from: base.assumingMemoryBound(to: UInt8.self), count: text.count)
+            }
+            return Status.ok
+        }
+    } catch {
+        unsafe present.pointee = 1
+        return Status.of(error)
+    }
+}
+
+@c @implementation
+public func kb_result_claim_int64(
+    _ result: OpaquePointer?,
+    _ name: UnsafePointer<UInt8>?,
+    _ nameLength: Int,
+    _ present: UnsafeMutablePointer<Int32>?,
+    _ value: UnsafeMutablePointer<Int64>?
+) -> kb_status {
+    guard let box = unsafe ResultBox.from(result), let present = unsafe present, let value = unsafe value,
+        let nameBytes = try? unsafe cBuffer(name, nameLength)
+    else { return Status.invalidArgument }
+    unsafe present.pointee = 0
+    unsafe value.pointee = 0
+    guard let verified = box.verified else { return Status.ok }
+    do throws(KeyboundError) {
+        guard let integer = try unsafe verified.int64Claim(nameBytes) else { return Status.ok }
+        unsafe present.pointee = 1
+        unsafe value.pointee = integer
+        return Status.ok
+    } catch {
+        unsafe present.pointee = 1
+        return Status.of(error)
+    }
 }

@@ -125,6 +125,17 @@ struct Verify: ParsableCommand {
         help: "Let a token's iat stand in for a missing auth_time under --require-max-auth-age (weaker).")
     var authTimeFromIAT = false
 
+    @Flag(
+        name: .customLong("allow-bearer"),
+        help: "Bearer migration mode (RFC 9449 §7.2): also accept Authorization: Bearer for tokens without cnf.")
+    var allowBearer = false
+
+    @Option(
+        name: .customLong("claim"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("Add this token claim to the output's \"claims\" object, strings unescaped (repeatable).",
+                           valueName: "name"))
+    var claim: [String] = []
+
     // MARK: Per-request requirements (every request of the run)
 
     @Option(
@@ -273,7 +284,7 @@ struct Verify: ParsableCommand {
         do {
             // Without --now the verifier reads its clock (the system's) once per request.
             let verified = try verifier.verify(line.request, mode: verificationMode, requirements: requirements, now: now)
-            return (Verdict.success(verified, noncesOn: requireNonce), true)
+            return (Verdict.success(verified, noncesOn: requireNonce, claims: claim), true)
         } catch {
             return (Verdict.refusal(error, verifier: verifier, tokenEndpoint: mode == .tokenEndpoint), false)
         }
@@ -305,6 +316,7 @@ struct Verify: ParsableCommand {
         policy.requiredClaims = requireClaim
         policy.allowedClientIDs = allowClientID.isEmpty ? nil : allowClientID
         policy.authTimeFromIAT = authTimeFromIAT
+        policy.allowBearer = allowBearer
         policy.externalBaseURL = baseURL
         if let replayCapacity {
             policy.replayCacheCapacity = replayCapacity

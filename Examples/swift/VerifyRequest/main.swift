@@ -21,7 +21,7 @@ do {
     // `now` (Unix seconds) is optional: left out, the verifier reads its clock (the system's). Here it is the time
     // RFC 9449's example proof was made.
     let verified = try verifier.verify(request, mode: .tokenEndpoint, now: 1_562_262_616)
-    print("verified: bind the new token to cnf.jkt = \(verified.jkt)")
+    print("verified: bind the new token to cnf.jkt = \(verified.jkt ?? "-")")
     // For `Authorization: DPoP <JWT>` requests use mode .resource (the default) and read
     // verified.subject, verified.scope, verified.claim("name") ...
 } catch {

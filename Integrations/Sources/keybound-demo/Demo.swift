@@ -83,7 +83,7 @@ struct Demo: Sendable {
             Self.object([
                 ("access_token", .string(token)), ("token_type", .string("DPoP")),
                 ("expires_in", .number(options.tokenLifetime)), ("scope", .string(Self.scopes)),
-                ("jkt", .string(verified.jkt)),
+                ("jkt", .string(verified.jkt ?? "")),
             ]))
     }
 
@@ -92,8 +92,8 @@ struct Demo: Sendable {
         return Self.json(
             Self.object([
                 ("sub", .string(verified.subject ?? "")), ("scope", .string(verified.scope ?? "")),
-                ("jkt", .string(verified.jkt)), ("token_jti", .string(verified.tokenJTI ?? "")),
-                ("proof_jti", .string(verified.proofJTI)),
+                ("jkt", .string(verified.jkt ?? "")), ("token_jti", .string(verified.tokenJTI ?? "")),
+                ("proof_jti", .string(verified.proofJTI ?? "")),
             ]))
     }
 
@@ -110,7 +110,7 @@ struct Demo: Sendable {
         return Self.json(
             Self.object([
                 ("order_id", .string("order-\(number)")), ("item", .string(item)),
-                ("placed_by", .string(verified.subject ?? "")), ("jkt", .string(verified.jkt)),
+                ("placed_by", .string(verified.subject ?? "")), ("jkt", .string(verified.jkt ?? "")),
             ]), status: .created)
     }
 
@@ -119,8 +119,8 @@ struct Demo: Sendable {
         guard let verified = context.dpop else { throw HTTPError(.unauthorized) }
         let now = Self.now()
         let until = Int64(verified.expiresAt ?? Double(now + options.tokenLifetime)) + 60
-        try verifier.revokeKey(jkt: verified.jkt, until: until, now: now)
-        return Self.json(Self.object([("revoked_jkt", .string(verified.jkt)), ("until", .number(until))]))
+        try verifier.revokeKey(jkt: verified.jkt ?? "", until: until, now: now)
+        return Self.json(Self.object([("revoked_jkt", .string(verified.jkt ?? "")), ("until", .number(until))]))
     }
 
     // MARK: - JSON

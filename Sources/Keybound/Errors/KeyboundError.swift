@@ -28,6 +28,11 @@ public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable 
     /// (RFC 6750 §3.1), `acr_values` and `max_age` for 314 (RFC 9470 §3). Empty for every other code.
     public var challengeParameters: [ChallengeParameter] { backing.challengeParameters }
 
+    /// The authentication scheme of the request that failed: ``AuthenticationScheme/bearer`` only for a request
+    /// sent with `Authorization: Bearer` to a verifier in Bearer migration mode (``VerifierPolicy/allowBearer``),
+    /// ``AuthenticationScheme/dpop`` otherwise. The two-scheme challenge puts the error attributes on this scheme.
+    public var scheme: AuthenticationScheme { backing.scheme }
+
     /// An auth-param of a challenge (RFC 9110 §11.2): a name and the value it carries as a quoted-string.
     public struct ChallengeParameter: Hashable, Sendable {
         public let name: String
@@ -54,6 +59,11 @@ public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable 
         changed { $0.challengeParameters = parameters }
     }
 
+    /// The same error, marked as the failure of a Bearer request (migration mode).
+    func onBearerRequest() -> KeyboundError {
+        changed { $0.scheme = .bearer }
+    }
+
     private func changed(_ change: (inout Backing.Values) -> Void) -> KeyboundError {
         var copy = self
         var values = backing.values
@@ -75,6 +85,7 @@ public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable 
             var line: UInt
             var dpopNonce: String? = nil
             var challengeParameters: [ChallengeParameter] = []
+            var scheme: AuthenticationScheme = .dpop
         }
         let values: Values
         var reason: String { values.reason }
@@ -82,6 +93,7 @@ public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable 
         var line: UInt { values.line }
         var dpopNonce: String? { values.dpopNonce }
         var challengeParameters: [ChallengeParameter] { values.challengeParameters }
+        var scheme: AuthenticationScheme { values.scheme }
         init(_ values: Values) { self.values = values }
         convenience init(reason: String, file: String, line: UInt) {
             self.init(Values(reason: reason, file: file, line: line))

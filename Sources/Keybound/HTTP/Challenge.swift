@@ -36,6 +36,24 @@ public enum Challenge {
                   parameters: error?.challengeParameters ?? [], algs: algs)
     }
 
+    /// The challenge of a server in Bearer migration mode when `offeringBearer` (RFC 9449 §7.2): both schemes in one
+    /// value, DPoP first, as RFC 9110 §11.6.1 allows. The error attributes go on the scheme the failed request used
+    /// (``KeyboundError/scheme``):
+    /// - a DPoP request, or one without usable credentials: the DPoP challenge of ``wwwAuthenticate(for:algs:)``
+    ///   followed by a bare `Bearer`, e.g. `DPoP error="invalid_dpop_proof", error_description="…", algs="ES256", Bearer`;
+    /// - a Bearer request: a DPoP challenge with only `algs`, then `Bearer error="…", error_description="…"` and the
+    ///   error's ``KeyboundError/challengeParameters`` (RFC 6750 §3), e.g.
+    ///   `DPoP algs="ES256", Bearer error="invalid_token", error_description="…"`.
+    ///
+    /// Without `offeringBearer`, exactly ``wwwAuthenticate(for:algs:)``.
+    public static func wwwAuthenticate(for error: KeyboundError?, algs: [String], offeringBearer: Bool) -> String {
+        guard offeringBearer else { return wwwAuthenticate(for: error, algs: algs) }
+        guard let error, error.scheme == .bearer else { return wwwAuthenticate(for: error, algs: algs) + ", Bearer" }
+        return challenge("DPoP", rfcError: nil, description: "", parameters: [], algs: algs) + ", "
+            + challenge("Bearer", rfcError: error.code.rfcError, description: error.reason,
+                        parameters: error.challengeParameters, algs: [])
+    }
+
     /// The same challenge for an RFC error and description that are not a ``KeyboundError`` (the CLI's own
     /// `invalid_input_line`): `error` and `error_description` only when `rfcError` is given.
     package static func wwwAuthenticate(rfcError: String?, description: String, algs: [String]) -> String {

@@ -94,13 +94,18 @@ extension VerifiedToken {
     /// when the payload has no such member. The payload is not validated again: it was, when the token was
     /// verified, so its members are only scanned. Allocates nothing.
     func withClaim<R>(_ name: ByteView, _ body: (ByteView?) -> R) -> R {
-        ByteView.with(payload) { bytes -> R in
+        withClaimValue(name) { body($0?.bytes) }
+    }
+
+    /// As ``withClaim(_:_:)``, with the claim as a scanned ``JSONValue`` (its kind and escapes known).
+    func withClaimValue<R, E: Error>(_ name: ByteView, _ body: (JSONValue?) throws(E) -> R) throws(E) -> R {
+        try ByteView.with(payload) { (bytes) throws(E) -> R in
             let object = JSONValue(kind: .object, bytes: bytes, hasEscapes: false)
-            var found: ByteView? = nil
+            var found: JSONValue? = nil
             object.forEachMember { key, value in
-                if found == nil, key.stringEquals(name) { found = value.bytes }
+                if found == nil, key.stringEquals(name) { found = value }
             }
-            return body(found)
+            return try body(found)
         }
     }
 }

@@ -5,10 +5,12 @@
 
 /// Everything verified about a request except the replay check, which comes last.
 struct Checked {
-    let clientKey: ClientKey
+    /// The proof key; `nil` for a Bearer request (migration mode), which has no proof.
+    let clientKey: ClientKey?
     let token: VerifiedToken?
-    let proofJTI: ProofJTI
-    let replayKey: ReplayKey
+    let proofJTI: ProofJTI?
+    /// The proof's replay key; `nil` for a Bearer request: there is no proof, so nothing is recorded.
+    let replayKey: ReplayKey?
     let replayExpiresAt: Int64
     /// The proof's `jwk` bytes when its key was built for this request and may enter the proof-key cache once the
     /// whole request has verified (resource and opaque-token modes only); `nil` otherwise.
@@ -52,6 +54,12 @@ extension Verifier {
             guard let authorization, !authorization.isEmpty else {
                 throw .make(.missingAuthorization, "no Authorization value")
             }
+            // Bearer migration mode (RFC 9449 §7.2): `Authorization: Bearer` is read as a Bearer credential, never
+            // as a DPoP one; with the mode off it stays 101 below.
+            if policy.allowBearer, AuthorizationHeader.hasBearerScheme(authorization) {
+                return try checkBearer(authorization, dpopCount: dpopCount, mode: mode, requirements: requirements,
+                                       now: now)
+            }
         }
         // A present value, even an empty one or two proofs folded into one line by a proxy, is parsed as one JWS and
         // refused as malformed (RFC 9449 §4.3 check 2).
@@ -69,6 +77,42 @@ extension Verifier {
                 try checkProof(proofBytes, token: tokenBytes, mode: mode, method: method,
                                requestURL: requestURL, requirements: requirements, now: now)
             }
+        }
+    }
+
+    /// Checks a Bearer request in migration mode (docs/design.md "Contracts → Bearer migration mode"): no `DPoP`
+    /// header (else 102), a token68 after `Bearer`, then check 5 without the binding: a token with `cnf` is 316, and
+    /// so is any token in opaque-token mode (the host said it is bound); then `exp`/`nbf`, token revocation, and the
+    /// request's requirements (check 7). There is no proof, so there is no replay key. Every error it throws is
+    /// marked as a Bearer failure, so the challenge puts its attributes on the Bearer scheme.
+    func checkBearer(
+        _ authorization: ByteView,
+        dpopCount: Int,
+        mode: VerificationMode,
+        requirements: Requirements,
+        now: Int64
+    ) throws(KeyboundError) -> Checked {
+        do throws(KeyboundError) {
+            guard dpopCount == 0 else {
+                throw .make(.malformedAuthorization, "a Bearer request carries a DPoP header")
+            }
+            let range = try AuthorizationHeader.bearerToken(in: authorization, maxTokenBytes: policy.maxTokenBytes)
+            guard mode == .resource else {
+                throw .make(.boundTokenAsBearer, "a DPoP-bound access token was sent with the Bearer scheme")
+            }
+            let tokenBytes = authorization[range]
+            let jws = try CompactJWS.split(tokenBytes, maxBytes: policy.maxTokenBytes, failingWith: .tokenMalformed)
+            let token = try verifiedToken(jws, hash: try backend.sha256(tokenBytes), now: now)
+            guard !token.hasConfirmation else {
+                throw .make(.boundTokenAsBearer, "a DPoP-bound access token was sent with the Bearer scheme")
+            }
+            try checkTokenTimes(token, now: now)
+            try checkTokenNotRevoked(token, now: now)
+            if !requirements.isEmpty { try checkRequirements(requirements, token: token, now: now) }
+            return Checked(clientKey: nil, token: token, proofJTI: nil, replayKey: nil, replayExpiresAt: 0,
+                           admissibleKeyBytes: nil)
+        } catch {
+            throw error.onBearerRequest()
         }
     }
 

@@ -211,28 +211,34 @@ public final class Verifier: Sendable {
         }
     }
 
-    /// Check 7, awaiting a store that does network I/O.
-    func record(_ checked: Checked, now: Int64) async -> ReplayInsertResult {
+    /// Check 8, awaiting a store that does network I/O; `nil` for a Bearer request, which has no proof to record.
+    func record(_ checked: Checked, now: Int64) async -> ReplayInsertResult? {
+        guard let key = checked.replayKey else { return nil }
         switch replayStore {
-        case .inProcess(let cache): cache.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-        case .sync(let store): store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-        case .async(let store): await store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+        case .inProcess(let cache): return cache.insert(key, expiresAt: checked.replayExpiresAt, now: now)
+        case .sync(let store): return store.insert(key, expiresAt: checked.replayExpiresAt, now: now)
+        case .async(let store): return await store.insert(key, expiresAt: checked.replayExpiresAt, now: now)
         }
     }
 
-    /// Check 7 with a store that answers synchronously (the in-process cache, or a host's `ReplayStore`).
-    func recordSynchronously(_ checked: Checked, now: Int64) throws(KeyboundError) -> ReplayInsertResult {
+    /// Check 8 with a store that answers synchronously (the in-process cache, or a host's `ReplayStore`); `nil` for a
+    /// Bearer request.
+    func recordSynchronously(_ checked: Checked, now: Int64) throws(KeyboundError) -> ReplayInsertResult? {
+        guard let key = checked.replayKey else { return nil }
         switch replayStore {
-        case .inProcess(let cache): return cache.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
-        case .sync(let store): return store.insert(checked.replayKey, expiresAt: checked.replayExpiresAt, now: now)
+        case .inProcess(let cache): return cache.insert(key, expiresAt: checked.replayExpiresAt, now: now)
+        case .sync(let store): return store.insert(key, expiresAt: checked.replayExpiresAt, now: now)
         case .async: throw .make(.invalidConfiguration, "the replay store is asynchronous: use await verify")
         }
     }
 
-    func finish(_ checked: Checked, _ outcome: ReplayInsertResult, now: Int64) throws(KeyboundError) -> VerifiedRequest {
-        switch outcome {
+    /// The result after the replay insert's `outcome` (`nil`: a Bearer request, nothing was recorded).
+    func finish(_ checked: Checked, _ outcome: ReplayInsertResult?, now: Int64) throws(KeyboundError) -> VerifiedRequest {
+        switch outcome ?? .inserted {
         case .inserted:
-            if let jwk = checked.admissibleKeyBytes { proofKeys.insert(checked.clientKey, for: jwk) }
+            if let jwk = checked.admissibleKeyBytes, let clientKey = checked.clientKey {
+                proofKeys.insert(clientKey, for: jwk)
+            }
             counters.recordSuccess()
             return VerifiedRequest(clientKey: checked.clientKey, token: checked.token, proofJTIBytes: checked.proofJTI,
                                    nonces: policy.nonces, now: now)
@@ -291,11 +297,18 @@ public final class Verifier: Sendable {
     /// Lists the accepted proof algorithms unless the policy turns that off, or the error asks for a nonce.
     /// The step-up and scope refusals (314, 315) list no `algs` either: the proof was fine, and RFC 9470 §3 and
     /// RFC 6750 §3.1 give their challenges as `error`, `error_description` and the requirement.
+    ///
+    /// In Bearer migration mode (``VerifierPolicy/allowBearer``) the value lists both schemes, DPoP first
+    /// (RFC 9449 §7.2, RFC 9110 §11.6.1), with the error attributes on the scheme the failed request used
+    /// (``KeyboundError/scheme``): `DPoP error="…", error_description="…", algs="…", Bearer` for a DPoP request (or
+    /// one without credentials), `DPoP algs="…", Bearer error="…", error_description="…"` for a Bearer request.
     public func wwwAuthenticate(for error: KeyboundError?) -> String {
         let code = error?.code
-        let quiet = code == .nonceRequired || code == .nonceInvalid || code == .insufficientUserAuthentication
-            || code == .insufficientScope
-        return Challenge.wwwAuthenticate(for: error, algs: quiet ? [] : challengeAlgorithms)
+        let quiet = error?.scheme != .bearer
+            && (code == .nonceRequired || code == .nonceInvalid || code == .insufficientUserAuthentication
+                || code == .insufficientScope)
+        return Challenge.wwwAuthenticate(for: error, algs: quiet ? [] : challengeAlgorithms,
+                                         offeringBearer: policy.allowBearer)
     }
 
     /// The counters since this verifier was made.

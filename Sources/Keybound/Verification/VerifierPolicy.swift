@@ -59,6 +59,13 @@ public struct VerifierPolicy: Sendable {
     /// (``Requirements/maxAge``). Default false. Weaker: a refresh mints a token with a new `iat` without the user
     /// authenticating again, so `iat` says when the token was made, not when the user last proved who they are.
     public var authTimeFromIAT = false
+    /// Bearer migration mode (RFC 9449 §7.2), for a resource server moving its clients from Bearer to DPoP. Default
+    /// false: `Authorization: Bearer` is 101 `unsupported_scheme`. When true, a JWT access token without `cnf` may
+    /// also come as `Authorization: Bearer <token>` with no `DPoP` header: its result has no ``VerifiedRequest/jkt``
+    /// and no proof, so nothing enters the replay store. A token with `cnf` sent as Bearer is 316
+    /// `bound_token_as_bearer` (never downgraded), a Bearer request with a `DPoP` header is 102
+    /// `malformed_authorization`, and every challenge lists both schemes. DPoP requests are verified as always.
+    public var allowBearer = false
 
     public init() {}
 
