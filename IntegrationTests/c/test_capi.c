@@ -106,7 +106,7 @@ static struct status_row status_table[] = {
     {KB_ERR_REPLAY_QUOTA_EXCEEDED, "(reserved: names checked only)", 1},
     {KB_ERR_INSUFFICIENT_USER_AUTHENTICATION, "(reserved: names checked only)", 1},
     {KB_ERR_INSUFFICIENT_SCOPE, "(reserved: names checked only)", 1},
-    {KB_ERR_BOUND_TOKEN_AS_BEARER, "(reserved: names checked only)", 1},
+    {KB_ERR_BOUND_TOKEN_AS_BEARER, "KB_OPT_ALLOW_BEARER: a token with cnf sent as Bearer", 0},
     {KB_ERR_REPLAY_STORE_RESTARTED, "kb_verify with an external store answering KB_REPLAY_RESTARTED", 0},
 };
 
@@ -1393,6 +1393,141 @@ static void test_requirements(void) {
     kb_result_free(r);
 }
 
+/* ----- Bearer migration mode (316) and the typed claim readers ----- */
+
+/* A verifier for the live requests with ES256 proofs only (short challenges) and, when `bearer`, migration mode. */
+static kb_verifier *bearer_verifier(int bearer) {
+    kb_config *cfg = live_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_PROOF_ALGORITHMS, KB_ALG_ES256), KB_OK);
+    if (bearer) CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_ALLOW_BEARER, 1), KB_OK);
+    return live_verifier(cfg);
+}
+
+/* Verifies live request `auth_name`'s Authorization with live request `dpop_name`'s DPoP value. */
+static kb_status verify_mixed(kb_verifier *v, const char *auth_name, const char *dpop_name, kb_result *r) {
+    const struct live_request *a = live(auth_name), *d = live(dpop_name);
+    CHECK(a != NULL && d != NULL);
+    if (!a || !d) return -1;
+    const uint8_t *dpop[1] = {d->dpop.data};
+    size_t dpop_len[1] = {d->dpop.len};
+    const char *url = "https://api.example.com/items";
+    return kb_verify(v, B("GET"), 3, B(url), strlen(url), a->authorization.data, a->authorization.len, dpop, dpop_len,
+                     1, live_now, r);
+}
+
+static void test_bearer_migration(void) {
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    kb_config *cfg = live_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_ALLOW_BEARER, 2), KB_ERR_INVALID_CONFIG);
+    kb_config_free(cfg);
+
+    /* Off (the default): Bearer is 101 with a bare DPoP challenge. */
+    kb_verifier *v = bearer_verifier(0);
+    CHECK_STATUS(verify_live(v, "bearer-unbound", live_now, r), KB_ERR_UNSUPPORTED_SCHEME);
+    expect_challenge(r, "DPoP algs=\"ES256\"");
+    CHECK_STATUS(verify_live(v, "bearer-bound", live_now, r), KB_ERR_UNSUPPORTED_SCHEME);
+    kb_verifier_free(v);
+
+    v = bearer_verifier(1);
+    /* A token without cnf as Bearer: verified, no jkt and no proof jti (absent, not empty), twice (no replay entry). */
+    for (int i = 0; i < 2; i++) {
+        CHECK_STATUS(verify_live(v, "bearer-unbound", live_now, r), KB_OK);
+        field(r, KB_FIELD_JKT, &p, &n);
+        CHECK(p == NULL && n == 0);
+        field(r, KB_FIELD_PROOF_JTI, &p, &n);
+        CHECK(p == NULL && n == 0);
+        field(r, KB_FIELD_SUB, &p, &n);
+        CHECK(bytes_equal(p, n, "alice"));
+    }
+    kb_metrics m = KB_METRICS_INIT;
+    CHECK_STATUS(kb_verifier_metrics(v, &m), KB_OK);
+    CHECK(m.replay_cache_count == 0 && m.verified == 2);
+    /* A token with cnf as Bearer: 316, HTTP 401, the error on the Bearer scheme. */
+    CHECK_STATUS(verify_live(v, "bearer-bound", live_now, r), KB_ERR_BOUND_TOKEN_AS_BEARER);
+    note_status(KB_ERR_BOUND_TOKEN_AS_BEARER);
+    CHECK(kb_result_http_status(r) == 401);
+    expect_challenge(r, "DPoP algs=\"ES256\", Bearer error=\"invalid_token\", error_description=\"a DPoP-bound access "
+                        "token was sent with the Bearer scheme\"");
+    /* Bearer with a DPoP header: 102, HTTP 400. */
+    CHECK_STATUS(verify_mixed(v, "bearer-unbound", "plain-1", r), KB_ERR_MALFORMED_AUTHORIZATION);
+    CHECK(kb_result_http_status(r) == 400);
+    expect_challenge(r, "DPoP algs=\"ES256\", Bearer error=\"invalid_request\", error_description=\"a Bearer request "
+                        "carries a DPoP header\"");
+    /* DPoP requests as always; their challenges add a bare Bearer. */
+    CHECK_STATUS(verify_live(v, "plain-1", live_now, r), KB_OK);
+    field(r, KB_FIELD_JKT, &p, &n);
+    CHECK(p != NULL && n == 43);
+    CHECK_STATUS(verify_live(v, "plain-1", live_now, r), KB_ERR_PROOF_REPLAYED);
+    expect_challenge(r, "DPoP error=\"invalid_dpop_proof\", error_description=\"this proof was already used\", "
+                        "algs=\"ES256\", Bearer");
+    kb_verifier_free(v);
+    kb_result_free(r);
+}
+
+static void test_typed_claims(void) {
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_verifier *v = bearer_verifier(1);
+    uint8_t buf[64];
+    size_t n = 99;
+    int present = 9;
+    int64_t value = 99;
+    /* Before any verification: absent. */
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, &present, buf, sizeof buf, &n), KB_OK);
+    CHECK(present == 0 && n == 0);
+    CHECK_STATUS(verify_live(v, "rich-1", live_now, r), KB_OK);
+    /* Strings, unescaped. */
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, &present, buf, sizeof buf, &n), KB_OK);
+    CHECK(present == 1 && bytes_equal(buf, n, "alice"));
+    CHECK_STATUS(kb_result_claim_string(r, B("esc"), 3, &present, buf, sizeof buf, &n), KB_OK);
+    CHECK(present == 1 && bytes_equal(buf, n, "q\"u\xc3\xa9"));
+    /* Too small: 901 with the length needed, nothing written. */
+    buf[0] = 'Z';
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, &present, buf, 2, &n), KB_ERR_BUFFER_TOO_SMALL);
+    CHECK(present == 1 && n == 5 && buf[0] == 'Z');
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, &present, NULL, 0, &n), KB_ERR_BUFFER_TOO_SMALL);
+    CHECK(n == 5);
+    /* Absent: KB_OK with present 0. Another JSON type: 310. */
+    CHECK_STATUS(kb_result_claim_string(r, B("nope"), 4, &present, buf, sizeof buf, &n), KB_OK);
+    CHECK(present == 0 && n == 0);
+    CHECK_STATUS(kb_result_claim_string(r, B("n"), 1, &present, buf, sizeof buf, &n), KB_ERR_TOKEN_CLAIMS);
+    CHECK(present == 1 && n == 0);
+    CHECK_STATUS(kb_result_claim_string(r, B("roles"), 5, &present, buf, sizeof buf, &n), KB_ERR_TOKEN_CLAIMS);
+    /* Integers. */
+    CHECK_STATUS(kb_result_claim_int64(r, B("n"), 1, &present, &value), KB_OK);
+    CHECK(present == 1 && value == 42);
+    CHECK_STATUS(kb_result_claim_int64(r, B("neg"), 3, &present, &value), KB_OK);
+    CHECK(present == 1 && value == -7);
+    CHECK_STATUS(kb_result_claim_int64(r, B("nope"), 4, &present, &value), KB_OK);
+    CHECK(present == 0 && value == 0);
+    CHECK_STATUS(kb_result_claim_int64(r, B("big"), 3, &present, &value), KB_ERR_TOKEN_CLAIMS); /* beyond 2^53 */
+    CHECK(present == 1 && value == 0);
+    CHECK_STATUS(kb_result_claim_int64(r, B("f"), 1, &present, &value), KB_ERR_TOKEN_CLAIMS);
+    CHECK_STATUS(kb_result_claim_int64(r, B("b"), 1, &present, &value), KB_ERR_TOKEN_CLAIMS);
+    CHECK_STATUS(kb_result_claim_int64(r, B("sub"), 3, &present, &value), KB_ERR_TOKEN_CLAIMS);
+    /* Misuse. */
+    CHECK_STATUS(kb_result_claim_string(NULL, B("sub"), 3, &present, buf, sizeof buf, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, NULL, buf, sizeof buf, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, &present, buf, sizeof buf, NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, &present, NULL, 8, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_string(r, NULL, 3, &present, buf, sizeof buf, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_int64(r, B("n"), 1, NULL, &value), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_int64(r, B("n"), 1, &present, NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_int64(r, B("n"), SIZE_MAX, &present, &value), KB_ERR_INVALID_ARGUMENT);
+    /* A Bearer result reads its claims the same way; a failed verification has none. */
+    CHECK_STATUS(verify_live(v, "bearer-unbound", live_now, r), KB_OK);
+    CHECK_STATUS(kb_result_claim_string(r, B("scope"), 5, &present, buf, sizeof buf, &n), KB_OK);
+    CHECK(present == 1 && bytes_equal(buf, n, "read"));
+    CHECK_STATUS(verify_live(v, "bearer-bound", live_now, r), KB_ERR_BOUND_TOKEN_AS_BEARER);
+    CHECK_STATUS(kb_result_claim_int64(r, B("n"), 1, &present, &value), KB_OK);
+    CHECK(present == 0);
+    kb_verifier_free(v);
+    kb_result_free(r);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3 || !load_fixtures(argv[1]) || !load_live(argv[2])) {
         fprintf(stderr, "usage: test_capi FIXTURES LIVE (from IntegrationTests/c/gen_fixtures.py and "
@@ -1413,6 +1548,8 @@ int main(int argc, char **argv) {
     test_threads();
     test_default_clock();
     test_requirements();
+    test_bearer_migration();
+    test_typed_claims();
 
     printf("  status table:\n");
     for (size_t i = 0; i < STATUS_COUNT; i++) {
