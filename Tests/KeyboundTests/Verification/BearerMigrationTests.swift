@@ -89,6 +89,13 @@ struct BearerMigrationTests {
         let bound = try token(bound: true, jti: "t-2")
         _ = try verifier.verify(try world.request(client: client, token: bound, jti: "p-1"), now: world.now)
         #expect(refusal(verifier, bearer(bound))?.code == .boundTokenAsBearer)
+        // Any confirmation method counts: an mTLS-style `cnf` without `jkt` is 316 as well.
+        let mtls = try DPoPBuilder.accessToken(
+            AccessTokenClaims(iss: world.issuer, aud: [world.audience], sub: "user-7", jkt: nil, iat: world.now,
+                              exp: world.now + 600, jti: "t-3", kid: "k1",
+                              extraClaims: [.init(name: "cnf", json: #"{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}"#)]),
+            key: world.issuerKey)
+        #expect(refusal(verifier, bearer(mtls))?.code == .boundTokenAsBearer)
     }
 
     @Test("opaque-token mode: the host says the token is bound, so Bearer there is 316")
