@@ -125,8 +125,9 @@ enum {
      * it; kb_status_* describe it so that a C host reading the CLI's output can name it. */
     KB_ERR_INVALID_INPUT_LINE = 950,
     /* Appended (append-only: values above keep their places). 503 is returned by a shared replay store's restart
-     * guard; 314 and 315 by kb_verify_with_requirements; 212 and 316 are reserved (docs/design.md, "Errors"): not
-     * returned by this version of the library yet, and kb_status_* already describe them. */
+     * guard; 314 and 315 by kb_verify_with_requirements; 316 in Bearer migration mode (KB_OPT_ALLOW_BEARER); 212 is
+     * reserved (docs/design.md, "Errors"): not returned by this version of the library yet, and kb_status_* already
+     * describe it. */
     KB_ERR_REPLAY_QUOTA_EXCEEDED = 212,             /* the proof key holds its share of live replay entries; HTTP
                                                      * 429 in every mode, token endpoint included */
     KB_ERR_INSUFFICIENT_USER_AUTHENTICATION = 314,  /* RFC 9470 step-up: newer `auth_time` or another `acr` needed */

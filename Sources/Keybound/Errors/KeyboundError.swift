@@ -171,7 +171,8 @@ extension KeyboundError {
         public static let insufficientUserAuthentication = Code(.insufficientUserAuthentication)
         /// RFC 6750 §3.1: the token lacks a scope the request's ``Requirements`` ask for (HTTP 403).
         public static let insufficientScope = Code(.insufficientScope)
-        /// Bearer migration mode (RFC 9449 §7.2): a token with `cnf` sent with the `Bearer` scheme.
+        /// Bearer migration mode (RFC 9449 §7.2, ``VerifierPolicy/allowBearer``): a token with `cnf` sent with the
+        /// `Bearer` scheme (HTTP 401, `invalid_token`); never accepted.
         public static let boundTokenAsBearer = Code(.boundTokenAsBearer)
         public static let replayCacheFull = Code(.replayCacheFull)
         public static let replayStoreUnavailable = Code(.replayStoreUnavailable)
