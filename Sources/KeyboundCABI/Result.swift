@@ -315,6 +315,27 @@ public func kb_result_claim(
     return Status.ok
 }
 
+/// The frame both typed claim readers share: with no verified JWT in the result the claim is absent (`KB_OK`); else
+/// `read` answers `nil` for an absent claim or the status of a present one, and a wrong JSON type is its status too
+/// (`KB_ERR_TOKEN_CLAIMS`), `*present` 1.
+@unsafe
+func readTypedClaim(
+    _ box: ResultBox,
+    _ present: UnsafeMutablePointer<Int32>,
+    _ read: (VerifiedRequest) throws(KeyboundError) -> kb_status?
+) -> kb_status {
+    guard let verified = box.verified else { return Status.ok }
+    let status: kb_status?
+    do throws(KeyboundError) {
+        status = try read(verified)
+    } catch {
+        status = Status.of(error)
+    }
+    guard let status else { return Status.ok }
+    unsafe present.pointee = 1
+    return status
+}
+
 @c @implementation
 public func kb_result_claim_string(
     _ result: OpaquePointer?,
@@ -330,11 +351,9 @@ public func kb_result_claim_string(
     else { return Status.invalidArgument }
     unsafe present.pointee = 0
     unsafe outLength.pointee = 0
-    guard let verified = box.verified else { return Status.ok }
-    do throws(KeyboundError) {
-        return try unsafe verified.withClaimString(nameBytes) { text -> kb_status in
-            guard let text = unsafe text else { return Status.ok }
-            unsafe present.pointee = 1
+    return unsafe readTypedClaim(box, present) { (verified) throws(KeyboundError) -> kb_status? in
+        try unsafe verified.withClaimString(nameBytes) { text -> kb_status? in
+            guard let text = unsafe text else { return nil }
             unsafe outLength.pointee = text.count
             guard text.count <= outCapacity else { return Status.bufferTooSmall }
             if let out = unsafe out, let base = unsafe text.baseAddress, text.count > 0 {
@@ -342,9 +361,6 @@ public func kb_result_claim_string(
             }
             return Status.ok
         }
-    } catch {
-        unsafe present.pointee = 1
-        return Status.of(error)
     }
 }
 
@@ -361,14 +377,9 @@ public func kb_result_claim_int64(
     else { return Status.invalidArgument }
     unsafe present.pointee = 0
     unsafe value.pointee = 0
-    guard let verified = box.verified else { return Status.ok }
-    do throws(KeyboundError) {
-        guard let integer = try unsafe verified.int64Claim(nameBytes) else { return Status.ok }
-        unsafe present.pointee = 1
+    return unsafe readTypedClaim(box, present) { (verified) throws(KeyboundError) -> kb_status? in
+        guard let integer = try unsafe verified.int64Claim(nameBytes) else { return nil }
         unsafe value.pointee = integer
         return Status.ok
-    } catch {
-        unsafe present.pointee = 1
-        return Status.of(error)
     }
 }

@@ -11,10 +11,9 @@ import Testing
 /// Bearer migration mode (RFC 9449 §7.2; docs/design.md "Contracts → Bearer migration mode").
 @Suite("Bearer migration mode")
 struct BearerMigrationTests {
-    let world: SignedWorld
-    let client: SigningKey
+    let (world, client): (SignedWorld, SigningKey)
 
-    init() throws { (world, client) = (try SignedWorld(), try SigningKey.generate(.es256)) }
+    init() throws { (world, client) = try SignedWorld.withClient() }
 
     /// A verifier proofs of ES256 only, so that challenges are short; `allowBearer` as given.
     func verifier(allowBearer: Bool = true) throws -> Verifier {

@@ -36,6 +36,11 @@ struct SignedWorld {
             key: issuerKey)
     }
 
+    /// A world and a new ES256 client, the state of the suites about one client's requests.
+    static func withClient() throws(KeyboundError) -> (SignedWorld, SigningKey) {
+        (try SignedWorld(), try SigningKey.generate(.es256))
+    }
+
     /// A new ES256 client and an access token bound to it.
     func newClient() throws(KeyboundError) -> (key: SigningKey, token: String) {
         let client = try SigningKey.generate(.es256)

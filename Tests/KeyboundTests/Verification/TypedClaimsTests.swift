@@ -11,10 +11,9 @@ import Testing
 /// The typed claim accessors of `VerifiedRequest` (docs/design.md "Contracts → Typed claims").
 @Suite("Typed claims")
 struct TypedClaimsTests {
-    let world: SignedWorld
-    let client: SigningKey
+    let (world, client): (SignedWorld, SigningKey)
 
-    init() throws { (world, client) = (try SignedWorld(), try SigningKey.generate(.es256)) }
+    init() throws { (world, client) = try SignedWorld.withClient() }
 
     /// A verified request whose token carries `extra` claims (name, JSON text).
     func verified(_ extra: [(String, String)]) throws -> VerifiedRequest {
