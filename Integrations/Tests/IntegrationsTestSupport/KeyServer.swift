@@ -1,0 +1,130 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+import AsyncHTTPClient
+public import Foundation
+import NIOCore
+
+/// The scriptable HTTPS server of IntegrationTests/remote-keys/server.py, run as a child process: a real TLS server
+/// on 127.0.0.1 with a test CA that `openssl` makes at start in a scratch folder (deleted by ``stop()``).
+public final class KeyServer: @unchecked Sendable {
+    /// What the server answers for one path.
+    public struct Answer: Encodable, Sendable {
+        public var path: String
+        public var status = 200
+        public var body: String
+        public var headers: [String: String] = [:]
+        /// Seconds to wait before answering.
+        public var delay: Double = 0
+        /// Spaces appended to the body.
+        public var pad = 0
+        /// No Content-Length: the body ends when the connection closes.
+        public var noLength = false
+
+        public init(
+            _ path: String, status: Int = 200, body: String, headers: [String: String] = [:], delay: Double = 0,
+            pad: Int = 0, noLength: Bool = false
+        ) {
+            self.path = path
+            self.status = status
+            self.body = body
+            self.headers = headers
+            self.delay = delay
+            self.pad = pad
+            self.noLength = noLength
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case path, status, body, headers, delay, pad
+            case noLength = "no_length"
+        }
+    }
+
+    struct Ports: Decodable {
+        let https: Int
+        let http: Int
+        let ca: String
+    }
+
+    let process = Process()
+    let input = Pipe()
+    let folder: URL
+    let ports: Ports
+
+    /// `https://127.0.0.1:PORT`.
+    public var httpsBase: String { "https://127.0.0.1:\(ports.https)" }
+    /// `http://127.0.0.1:PORT`: the same answers in the clear.
+    public var httpBase: String { "http://127.0.0.1:\(ports.http)" }
+    /// The test CA's certificate (PEM), for ``RemoteKeys/Configuration/extraTrustRootsPEMFile``.
+    public var caFile: String { ports.ca }
+
+    /// The repository's root (Integrations/Tests/IntegrationsTestSupport/ is three folders down).
+    public static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    public init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("keybound-keyserver-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", Self.repositoryRoot.appendingPathComponent("IntegrationTests/remote-keys/server.py").path,
+            "--dir", folder.path,
+        ]
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        // The first line is the ports; reading blocks until the server is up (or exits).
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        guard let ports = try? JSONDecoder().decode(Ports.self, from: line) else {
+            process.terminate()
+            throw CocoaError(.fileReadCorruptFile, userInfo: [NSDebugDescriptionErrorKey: "server.py did not start"])
+        }
+        self.ports = ports
+    }
+
+    /// Stops the server and deletes its certificates.
+    public func stop() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// Sets the answer for a path.
+    public func set(_ answer: Answer) async throws {
+        var request = HTTPClientRequest(url: httpBase + "/_control/set")
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(answer)))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        _ = try await response.body.collect(upTo: 1 << 16)
+    }
+
+    /// How many requests the server had for a path, over both ports.
+    public func count(_ path: String) async throws -> Int {
+        let request = HTTPClientRequest(url: httpBase + "/_control/count?path=" + path)
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 16)
+        struct Count: Decodable { let count: Int }
+        return try JSONDecoder().decode(Count.self, from: Data(body.readableBytesView)).count
+    }
+
+    /// Runs `body` with a started server, and stops it afterwards.
+    public static func with<T>(_ body: (KeyServer) async throws -> T) async throws -> T {
+        let server = try KeyServer()
+        do {
+            let result = try await body(server)
+            server.stop()
+            return result
+        } catch {
+            server.stop()
+            throw error
+        }
+    }
+}
