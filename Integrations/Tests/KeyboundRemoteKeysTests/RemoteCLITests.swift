@@ -133,7 +133,8 @@ struct RemoteCLITests {
                     + request)
             #expect(mismatch.status == 2)
             #expect(mismatch.stderr.hasPrefix("keybound-remote: issuer_mismatch: "))
-            #expect(try await server.count("/jwks") == 2)
+            // One JWK Set fetch for each of the three runs that reached keybound, none for the mismatch.
+            #expect(try await server.count("/jwks") == 3)
         }
     }
 }
