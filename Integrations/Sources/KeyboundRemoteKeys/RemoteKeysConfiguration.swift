@@ -3,8 +3,6 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-public import Keybound
-
 extension RemoteKeys {
     /// Where the keys come from, and the bounds that every fetch keeps (docs/remote-keys.md).
     public struct Configuration: Sendable {

@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-public import Foundation
+import Foundation
 public import Keybound
 public import KeyboundSigning
 import Synchronization

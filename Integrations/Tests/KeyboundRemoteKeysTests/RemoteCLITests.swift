@@ -68,7 +68,8 @@ struct RemoteCLITests {
             // In the clear, off loopback: refused before any request.
             let clear = try Run(remote, ["jwks", "--jwks-url", "http://id.example/jwks", "--allow-loopback-http"])
             #expect(clear.status == 2)
-            #expect(clear.stderr == "keybound-remote: insecure_url: http is allowed to a loopback host only: http://id.example/jwks\n")
+            let refusal = "keybound-remote: insecure_url: http is allowed to a loopback host only: http://id.example/jwks"
+            #expect(clear.stderr == refusal + "\n")
             // A body over --max-bytes.
             let small = try Run(remote, ["jwks", "--jwks-url", url, "--ca-file", server.caFile, "--max-bytes", "16"])
             #expect(small.status == 2)

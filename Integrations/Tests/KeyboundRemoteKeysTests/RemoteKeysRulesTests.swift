@@ -62,9 +62,8 @@ struct RemoteKeysRulesTests {
         for host in ["127.0.0.2", "localhost.example", "[::2]", "10.0.0.1"] {
             var configuration = RemoteKeys.Configuration.jwks(issuer: "i", url: "http://\(host)/jwks")
             configuration.allowLoopbackHTTP = true
-            #expect(throws: RemoteKeysError(.insecureURL, "http is allowed to a loopback host only: http://\(host)/jwks")) {
-                try RemoteKeys(configuration)
-            }
+            let refusal = RemoteKeysError(.insecureURL, "http is allowed to a loopback host only: http://\(host)/jwks")
+            #expect(throws: refusal) { try RemoteKeys(configuration) }
         }
     }
 
@@ -101,5 +100,18 @@ struct RemoteKeysRulesTests {
         let remote = try RemoteKeys(.jwks(issuer: "i", url: "https://id.example/jwks"))
         #expect((0..<7).map(remote.retryDelay(afterFailures:)) == [30, 60, 120, 240, 480, 600, 600])
         #expect(remote.retryDelay(afterFailures: Int.max) == 600)
+    }
+}
+
+extension RemoteKeysRulesTests {
+    @Test func codeNames() {
+        let codes: [RemoteKeysError.Code] = [
+            .invalidConfiguration, .invalidURL, .insecureURL, .issuerMismatch, .invalidMetadata, .httpStatus, .timeout,
+            .bodyTooLarge, .invalidJWKS, .transport, .noVerifier,
+        ]
+        #expect(codes.map(\.name) == [
+            "invalid_configuration", "invalid_url", "insecure_url", "issuer_mismatch", "invalid_metadata",
+            "http_status", "timeout", "body_too_large", "invalid_jwks", "transport", "no_verifier",
+        ])
     }
 }

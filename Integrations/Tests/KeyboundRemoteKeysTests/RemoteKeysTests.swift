@@ -47,16 +47,28 @@ struct Scenario: Sendable {
             configuration, onEvent: { [events] event in events.append(event) }, now: clock.now)
     }
 
-    /// A JWKS answer at `/jwks`.
-    func jwks(_ keys: [SigningKey], cacheControl: String? = nil) -> KeyServer.Answer {
+    /// A JWKS answer at `/jwks`, `delay` seconds late, with `pad` spaces after the document.
+    func jwks(
+        _ keys: [SigningKey],
+        cacheControl: String? = nil,
+        delay: Double = 0,
+        pad: Int = 0
+    ) -> KeyServer.Answer {
         KeyServer.Answer(
-            "/jwks", body: Fixture.jwks(keys), headers: cacheControl.map { ["Cache-Control": $0] } ?? [:])
+            "/jwks", body: Fixture.jwks(keys), headers: cacheControl.map { ["Cache-Control": $0] } ?? [:],
+            delay: delay, pad: pad)
+    }
+
+    /// Runs `body` with a key server started for it.
+    static func run(_ body: (Scenario) async throws -> Void) async throws {
+        try await KeyServer.with { server in try await body(Scenario(server)) }
     }
 
     /// An RFC 8414 / OpenID Connect metadata document naming `issuer` and the server's `/jwks`.
     func metadata(_ path: String, issuer: String, jwksURI: String? = nil) -> KeyServer.Answer {
         let uri = jwksURI ?? server.httpsBase + "/jwks"
-        return KeyServer.Answer(path, body: #"{"issuer":"\#(issuer)","jwks_uri":"\#(uri)","response_types_supported":["code"]}"#)
+        let body = #"{"issuer":"\#(issuer)","jwks_uri":"\#(uri)","response_types_supported":["code"]}"#
+        return KeyServer.Answer(path, body: body)
     }
 
     /// A remote key set for `/jwks` installed into a verifier holding the fixture's first key, as after start-up.
@@ -76,6 +88,23 @@ struct Scenario: Sendable {
     func expectOldKeysKept(_ verifier: Verifier) throws {
         #expect(try fixture.verify(verifier, tokenSignedBy: fixture.issuerKey).subject == "alice")
     }
+
+    /// Serves `answer`, refreshes, and expects a failure with `code` that keeps the last good set and is reported.
+    @discardableResult
+    func expectRefusal(
+        _ answer: KeyServer.Answer,
+        _ code: RemoteKeysError.Code,
+        _ remote: RemoteKeys,
+        _ verifier: Verifier
+    ) async throws -> RemoteKeys.Event {
+        try await server.set(answer)
+        let event = await remote.refresh()
+        #expect(event.errorCode == code)
+        #expect(remote.status.lastError?.code == code)
+        #expect(events.all.last == event)
+        try expectOldKeysKept(verifier)
+        return event
+    }
 }
 
 extension RemoteKeys.Event {
@@ -88,8 +117,8 @@ extension RemoteKeys.Event {
 @Suite("RemoteKeys over HTTPS")
 struct RemoteKeysHTTPSTests {
     @Test func openIDConnectDiscovery() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             try await server.set(s.metadata("/.well-known/openid-configuration", issuer: s.issuer))
             try await server.set(s.jwks([s.fixture.issuerKey], cacheControl: "public, max-age=600"))
             let remote = try s.remote(s.configuration(.openIDConnectDiscovery, issuer: s.issuer))
@@ -101,13 +130,14 @@ struct RemoteKeysHTTPSTests {
             // The verifier starts with the fetched set and verifies a token from that issuer.
             let verifier = try Verifier(
                 issuers: [TrustedIssuer(identifier: s.issuer, audiences: [Fixture.audience], keys: fetched.keys)])
-            #expect(try s.fixture.verify(verifier, issuer: s.issuer, tokenSignedBy: s.fixture.issuerKey).subject == "alice")
+            let verified = try s.fixture.verify(verifier, issuer: s.issuer, tokenSignedBy: s.fixture.issuerKey)
+            #expect(verified.subject == "alice")
         }
     }
 
     @Test func authorizationServerMetadataWithAPath() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             let issuer = s.issuer + "/tenant/a"
             // RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path.
             try await server.set(s.metadata("/.well-known/oauth-authorization-server/tenant/a", issuer: issuer))
@@ -123,8 +153,8 @@ struct RemoteKeysHTTPSTests {
     }
 
     @Test func anIssuerMismatchIsRefused() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             // One character off (a trailing slash): RFC 8414 §3.3 asks for an exact match.
             try await server.set(s.metadata("/.well-known/openid-configuration", issuer: s.issuer + "/"))
             try await server.set(s.jwks([s.fixture.issuerKey]))
@@ -135,8 +165,8 @@ struct RemoteKeysHTTPSTests {
     }
 
     @Test func badMetadataIsRefused() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             let remote = try s.remote(s.configuration(.openIDConnectDiscovery, issuer: s.issuer))
             // No document at all: 404.
             #expect(await s.failure(remote) == .httpStatus)
@@ -155,8 +185,8 @@ struct RemoteKeysHTTPSTests {
     }
 
     @Test func plainHTTPIsRefusedOffLoopbackAndUnlessAllowed() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             try await server.set(s.jwks([s.fixture.issuerKey]))
             let plain = server.httpBase + "/jwks"
             var configuration = s.configuration(.jwksURL("http://id.example/jwks"))
@@ -164,9 +194,8 @@ struct RemoteKeysHTTPSTests {
                 try RemoteKeys(configuration)
             }
             configuration.allowLoopbackHTTP = true
-            #expect(throws: RemoteKeysError(.insecureURL, "http is allowed to a loopback host only: http://id.example/jwks")) {
-                try RemoteKeys(configuration)
-            }
+            let offLoopback = "http is allowed to a loopback host only: http://id.example/jwks"
+            #expect(throws: RemoteKeysError(.insecureURL, offLoopback)) { try RemoteKeys(configuration) }
             configuration.source = .jwksURL(plain)
             configuration.allowLoopbackHTTP = false
             #expect(throws: RemoteKeysError(.insecureURL, "keys are fetched over https only: \(plain)")) {
@@ -181,8 +210,8 @@ struct RemoteKeysHTTPSTests {
     }
 
     @Test func theTestCAIsTrustedOnlyWhenConfigured() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             try await server.set(s.jwks([s.fixture.issuerKey]))
             var configuration = s.configuration(.jwksURL(server.httpsBase + "/jwks"))
             configuration.extraTrustRootsPEMFile = nil
@@ -202,8 +231,8 @@ struct RemoteKeysHTTPSTests {
     }
 
     @Test func aNewKidIsFetchedOnceAndThenVerifies() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             let (remote, verifier) = try await s.installed()
             try await server.set(s.jwks([s.fixture.issuerKey, s.newKey]))
             #expect(throws: KeyboundError(.tokenKidUnknown)) {
@@ -217,13 +246,11 @@ struct RemoteKeysHTTPSTests {
     }
 
     @Test func concurrentMissesShareOneFetchAndTheCooldownHolds() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             // The verifier reports every miss (interval 0): the single flight and the cooldown limit the fetches.
             let (remote, verifier) = try await s.installed(policy: { $0.keyMissIntervalSeconds = 0 })
-            var answer = s.jwks([s.fixture.issuerKey, s.newKey])
-            answer.delay = 0.3
-            try await server.set(answer)
+            try await server.set(s.jwks([s.fixture.issuerKey, s.newKey], delay: 0.3))
             let stranger = try SigningKey.generate(.es256, kid: "issuer-3")
             let refusals = await withTaskGroup(of: KeyboundError.Code?.self) { group in
                 for _ in 0..<32 {
@@ -257,51 +284,42 @@ struct RemoteKeysHTTPSTests {
     }
 
     @Test func aServerErrorKeepsTheLastGoodSet() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             let (remote, verifier) = try await s.installed()
             try await server.set(.init("/jwks", status: 500, body: "oops"))
             let event = await remote.refresh()
-            #expect(event == .failed(RemoteKeysError(.httpStatus, "\(server.httpsBase)/jwks answered 500"), nextRefreshAt: Fixture.now + 30))
+            let status = RemoteKeysError(.httpStatus, "\(server.httpsBase)/jwks answered 500")
+            #expect(event == .failed(status, nextRefreshAt: Fixture.now + 30))
             #expect(remote.status.lastError?.code == .httpStatus)
             #expect(remote.status.consecutiveFailures == 1)
             #expect(s.events.all == [event])
             try s.expectOldKeysKept(verifier)
 
             // A redirect is not followed: a status like any other.
-            try await server.set(.init("/jwks", status: 302, body: "", headers: ["Location": server.httpBase + "/jwks"]))
-            #expect(await remote.refresh().errorCode == .httpStatus)
-            try s.expectOldKeysKept(verifier)
+            let redirect = KeyServer.Answer(
+                "/jwks", status: 302, body: "", headers: ["Location": server.httpBase + "/jwks"])
+            try await s.expectRefusal(redirect, .httpStatus, remote, verifier)
         }
     }
 
     @Test func aSlowAnswerTimesOutAndKeepsTheLastGoodSet() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
             let (remote, verifier) = try await s.installed { $0.timeoutSeconds = 1 }
-            var answer = s.jwks([s.newKey])
-            answer.delay = 4
-            try await server.set(answer)
-            #expect(await remote.refresh().errorCode == .timeout)
-            #expect(remote.status.lastError?.code == .timeout)
-            try s.expectOldKeysKept(verifier)
+            try await s.expectRefusal(s.jwks([s.newKey], delay: 4), .timeout, remote, verifier)
         }
     }
 
     @Test func anOversizedBodyIsRefusedAndTheLastGoodSetKept() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             let (remote, verifier) = try await s.installed { $0.maximumBodyBytes = 4_096 }
             // Announced by Content-Length…
-            var answer = s.jwks([s.newKey])
-            answer.pad = 8_192
-            try await server.set(answer)
-            #expect(await remote.refresh().errorCode == .bodyTooLarge)
+            var answer = s.jwks([s.newKey], pad: 8_192)
+            try await s.expectRefusal(answer, .bodyTooLarge, remote, verifier)
             // …and without it: the bound holds while reading.
             answer.noLength = true
-            try await server.set(answer)
-            #expect(await remote.refresh().errorCode == .bodyTooLarge)
-            try s.expectOldKeysKept(verifier)
+            try await s.expectRefusal(answer, .bodyTooLarge, remote, verifier)
             // Just under the bound: fine.
             answer.pad = 4_096 - Fixture.jwks([s.newKey]).utf8.count
             try await server.set(answer)
@@ -311,23 +329,18 @@ struct RemoteKeysHTTPSTests {
     }
 
     @Test func anInvalidSetKeepsTheLastGoodSetAndBacksOff() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             let (remote, verifier) = try await s.installed()
-            try await server.set(.init("/jwks", body: "{\"keys\":"))
-            let first = await remote.refresh()
-            #expect(first.errorCode == .invalidJWKS)
+            let first = try await s.expectRefusal(.init("/jwks", body: "{\"keys\":"), .invalidJWKS, remote, verifier)
             #expect(first.nextRefreshAt == Fixture.now + 30)
-            try await server.set(.init("/jwks", body: "{\"keys\":[]}"))
-            let second = await remote.refresh()
-            #expect(second.errorCode == .invalidJWKS)
+            let empty = KeyServer.Answer("/jwks", body: "{\"keys\":[]}")
+            let second = try await s.expectRefusal(empty, .invalidJWKS, remote, verifier)
             #expect(second.nextRefreshAt == Fixture.now + 60)
             // Private key material: the whole set is refused.
-            try await server.set(.init("/jwks", body: "{\"keys\":[\(s.newKey.privateJWK)]}"))
-            let third = await remote.refresh()
-            #expect(third.errorCode == .invalidJWKS)
+            let privateSet = KeyServer.Answer("/jwks", body: "{\"keys\":[\(s.newKey.privateJWK)]}")
+            let third = try await s.expectRefusal(privateSet, .invalidJWKS, remote, verifier)
             #expect(third.nextRefreshAt == Fixture.now + 120)
-            try s.expectOldKeysKept(verifier)
             // A good answer resets the backoff.
             try await server.set(s.jwks([s.newKey]))
             #expect(await remote.refresh() == .installed(keyCount: 1, nextRefreshAt: Fixture.now + 3_600))
@@ -340,8 +353,8 @@ struct RemoteKeysHTTPSTests {
     }
 
     @Test func maxAgeIsHonouredAndClamped() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             let (remote, _) = try await s.installed()
             let cases: [(String?, Int64)] = [
                 ("max-age=900", 900), ("public, max-age=10", 300), ("max-age=99999999", 86_400), (nil, 3_600),
@@ -358,8 +371,8 @@ struct RemoteKeysHTTPSTests {
     }
 
     @Test func noVerifierIsAFailedFetch() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             try await server.set(s.jwks([s.fixture.issuerKey]))
             let remote = try s.remote(s.configuration(.jwksURL(server.httpsBase + "/jwks")))
             #expect(await remote.refresh().errorCode == .noVerifier)
@@ -367,8 +380,8 @@ struct RemoteKeysHTTPSTests {
     }
 
     @Test func runFetchesWhenDueAndStopsWhenCancelled() async throws {
-        try await KeyServer.with { server in
-            let s = try Scenario(server)
+        try await Scenario.run { s in
+            let server = s.server
             try await server.set(s.jwks([s.fixture.issuerKey, s.newKey], cacheControl: "max-age=900"))
             let (remote, _) = try await s.installed()  // no expiry given: the first fetch is due at once
             let service = Task { await remote.run() }
