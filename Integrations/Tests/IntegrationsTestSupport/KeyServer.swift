@@ -48,8 +48,8 @@ public final class KeyServer: @unchecked Sendable {
         let ca: String
     }
 
-    let process = Process()
-    let input = Pipe()
+    let process: Process
+    let input: Pipe
     let folder: URL
     let ports: Ports
 
@@ -64,36 +64,51 @@ public final class KeyServer: @unchecked Sendable {
     public static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    public init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("keybound-keyserver-\(UUID())")
+    init(process: Process, input: Pipe, folder: URL, ports: Ports) {
+        self.process = process
+        self.input = input
+        self.folder = folder
+        self.ports = ports
+    }
+
+    /// Starts server.py and waits for its first line (the ports), reading it off the concurrency pool's threads.
+    public static func start() async throws -> KeyServer {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keybound-keyserver-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
+        let process = Process()
+        let input = Pipe()
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
-            "python3", Self.repositoryRoot.appendingPathComponent("IntegrationTests/remote-keys/server.py").path,
+            "python3", repositoryRoot.appendingPathComponent("IntegrationTests/remote-keys/server.py").path,
             "--dir", folder.path,
         ]
         process.standardInput = input
         process.standardOutput = output
         try process.run()
-        // The first line is the ports; reading blocks until the server is up (or exits).
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
+        let line = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var line = Data()
+                while !line.contains(UInt8(ascii: "\n")) {
+                    let chunk = output.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    line.append(chunk)
+                }
+                continuation.resume(returning: line)
+            }
         }
         guard let ports = try? JSONDecoder().decode(Ports.self, from: line) else {
             process.terminate()
+            try? FileManager.default.removeItem(at: folder)
             throw CocoaError(.fileReadCorruptFile, userInfo: [NSDebugDescriptionErrorKey: "server.py did not start"])
         }
-        self.ports = ports
+        return KeyServer(process: process, input: input, folder: folder, ports: ports)
     }
 
     /// Stops the server and deletes its certificates.
     public func stop() {
         try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        process.waitUntilExit()  // the server exits at once when its standard input closes
         try? FileManager.default.removeItem(at: folder)
     }
 
@@ -117,7 +132,7 @@ public final class KeyServer: @unchecked Sendable {
 
     /// Runs `body` with a started server, and stops it afterwards.
     public static func with<T>(_ body: (KeyServer) async throws -> T) async throws -> T {
-        let server = try KeyServer()
+        let server = try await KeyServer.start()
         do {
             let result = try await body(server)
             server.stop()
