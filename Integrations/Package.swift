@@ -93,7 +93,8 @@ let package = Package(
         .target(
             name: "IntegrationsTestSupport",
             dependencies: [keybound, keyboundSigning, asyncHTTPClient, .product(name: "NIOCore", package: "swift-nio")],
-            path: "Tests/IntegrationsTestSupport"
+            path: "Tests/IntegrationsTestSupport",
+            exclude: ["server.py"]
         ),
         .testTarget(
             name: "KeyboundHummingbirdTests",
@@ -104,7 +105,7 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
-        // Against a real HTTPS server on loopback (IntegrationTests/remote-keys/server.py, with a CA made at run time).
+        // Against a real HTTPS server on loopback (IntegrationsTestSupport/server.py, with a CA made at run time).
         .testTarget(
             name: "KeyboundRemoteKeysTests",
             dependencies: ["KeyboundRemoteKeys", "keybound-remote", "IntegrationsTestSupport", keybound, keyboundSigning]

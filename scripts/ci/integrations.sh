@@ -3,7 +3,7 @@
 # This source file is part of the Keybound open source project.
 #
 # CI for the integrations package (Integrations/): the remote-key suites (against the local HTTPS server of
-# IntegrationTests/remote-keys/server.py, with a CA `openssl` makes at run time, and `keybound-remote` driving the root
+# Integrations/Tests/IntegrationsTestSupport/server.py, with a CA `openssl` makes at run time, and `keybound-remote` driving the root
 # package's `keybound`), the Hummingbird middleware's and JWKS refresher's unit tests, then the demo in a real headless
 # Chromium. Needs: the Swift toolchain and libssl-dev; openssl; Debian's chromium and chromium-driver; Python 3 with
 # pytest, cryptography and selenium (pinned in IntegrationTests/browser/requirements.txt).

@@ -7,7 +7,7 @@ import AsyncHTTPClient
 public import Foundation
 import NIOCore
 
-/// The scriptable HTTPS server of IntegrationTests/remote-keys/server.py, run as a child process: a real TLS server
+/// The scriptable HTTPS server of server.py (beside this file), run as a child process: a real TLS server
 /// on 127.0.0.1 with a test CA that `openssl` makes at start in a scratch folder (deleted by ``stop()``).
 public final class KeyServer: @unchecked Sendable {
     /// What the server answers for one path.
@@ -60,9 +60,8 @@ public final class KeyServer: @unchecked Sendable {
     /// The test CA's certificate (PEM), for ``RemoteKeys/Configuration/extraTrustRootsPEMFile``.
     public var caFile: String { ports.ca }
 
-    /// The repository's root (Integrations/Tests/IntegrationsTestSupport/ is three folders down).
-    public static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// This file's folder, which holds server.py (inside the package, so that the published package has it too).
+    public static let supportFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
     init(process: Process, input: Pipe, folder: URL, ports: Ports) {
         self.process = process
@@ -80,7 +79,7 @@ public final class KeyServer: @unchecked Sendable {
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
-            "python3", repositoryRoot.appendingPathComponent("IntegrationTests/remote-keys/server.py").path,
+            "python3", supportFolder.appendingPathComponent("server.py").path,
             "--dir", folder.path,
         ]
         process.standardInput = input

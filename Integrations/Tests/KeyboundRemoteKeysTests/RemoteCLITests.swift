@@ -41,10 +41,12 @@ let remoteBinary: String? = {
     return FileManager.default.isExecutableFile(atPath: path) ? path : nil
 }()
 
-/// The root package's `keybound`: `KEYBOUND_CLI_BINARY`, else `.build/debug/keybound` in the repository (the root
-/// build that .ci/run and `swift build` make).
+/// The root package's `keybound`: `KEYBOUND_CLI_BINARY`, else `.build/debug/keybound` of the Keybound repository this
+/// package sits in (the root build that .ci/run and `swift build` make).
 let keyboundBinary: String? = {
-    var candidates = [KeyServer.repositoryRoot.appendingPathComponent(".build/debug/keybound").path]
+    let repository = KeyServer.supportFolder.deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    var candidates = [repository.appendingPathComponent(".build/debug/keybound").path]
     if let path = ProcessInfo.processInfo.environment["KEYBOUND_CLI_BINARY"] { candidates.insert(path, at: 0) }
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
 }()

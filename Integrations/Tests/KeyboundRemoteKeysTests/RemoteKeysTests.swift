@@ -220,7 +220,7 @@ struct RemoteKeysHTTPSTests {
             configuration.extraTrustRootsPEMFile = server.caFile
             #expect(try await RemoteKeys(configuration).fetchKeys().keys.count == 1)
             // A trust-roots file that is not PEM is a configuration error.
-            configuration.extraTrustRootsPEMFile = KeyServer.repositoryRoot.appendingPathComponent("README.md").path
+            configuration.extraTrustRootsPEMFile = KeyServer.supportFolder.appendingPathComponent("server.py").path
             #expect(throws: RemoteKeysError.self) { try RemoteKeys(configuration) }
             do throws(RemoteKeysError) {
                 _ = try RemoteKeys(configuration)
