@@ -14,9 +14,8 @@ public struct Fixture: Sendable {
     public static let audience = "https://api.example"
     public static let now: Int64 = 1_760_000_000
 
-    public let issuerKey: SigningKey
-    public let clientKey: SigningKey
-    public let otherClientKey: SigningKey
+    /// The issuer's signing key (`kid` issuer-1), the client's proof key, and another client's.
+    public let issuerKey, clientKey, otherClientKey: SigningKey
 
     public init() throws {
         issuerKey = try SigningKey.generate(.es256, kid: "issuer-1")

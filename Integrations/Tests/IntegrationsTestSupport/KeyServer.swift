@@ -23,17 +23,9 @@ public final class KeyServer: @unchecked Sendable {
         /// No Content-Length: the body ends when the connection closes.
         public var noLength = false
 
-        public init(
-            _ path: String, status: Int = 200, body: String, headers: [String: String] = [:], delay: Double = 0,
-            pad: Int = 0, noLength: Bool = false
-        ) {
-            self.path = path
-            self.status = status
-            self.body = body
-            self.headers = headers
-            self.delay = delay
-            self.pad = pad
-            self.noLength = noLength
+        /// An answer on time, with Content-Length; set ``delay``, ``pad`` or ``noLength`` afterwards.
+        public init(_ path: String, status: Int = 200, body: String, headers: [String: String] = [:]) {
+            (self.path, self.status, self.body, self.headers) = (path, status, body, headers)
         }
 
         enum CodingKeys: String, CodingKey {
@@ -42,14 +34,15 @@ public final class KeyServer: @unchecked Sendable {
         }
     }
 
+    /// server.py's first line: its two ports and the test CA's certificate.
     struct Ports: Decodable {
-        let https: Int
-        let http: Int
+        let https, http: Int
         let ca: String
     }
 
-    let process: Process
-    let input: Pipe
+    /// The child and its standard input (closing it stops the server).
+    let process: Process, input: Pipe
+    /// The scratch folder of the CA and the server's key.
     let folder: URL
     let ports: Ports
 
@@ -63,25 +56,15 @@ public final class KeyServer: @unchecked Sendable {
     /// This file's folder, which holds server.py (inside the package, so that the published package has it too).
     public static let supportFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
-    init(process: Process, input: Pipe, folder: URL, ports: Ports) {
-        self.process = process
-        self.input = input
-        self.folder = folder
-        self.ports = ports
-    }
-
     /// Starts server.py and waits for its first line (the ports), reading it off the concurrency pool's threads.
-    public static func start() async throws -> KeyServer {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keybound-keyserver-\(UUID())")
+    public init() async throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("keybound-keyserver-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
-        let process = Process()
-        let input = Pipe()
+        process = Process()
+        input = Pipe()
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", supportFolder.appendingPathComponent("server.py").path,
-            "--dir", folder.path,
-        ]
+        process.arguments = ["python3", Self.supportFolder.appendingPathComponent("server.py").path, "--dir", folder.path]
         process.standardInput = input
         process.standardOutput = output
         try process.run()
@@ -101,7 +84,7 @@ public final class KeyServer: @unchecked Sendable {
             try? FileManager.default.removeItem(at: folder)
             throw CocoaError(.fileReadCorruptFile, userInfo: [NSDebugDescriptionErrorKey: "server.py did not start"])
         }
-        return KeyServer(process: process, input: input, folder: folder, ports: ports)
+        self.ports = ports
     }
 
     /// Stops the server and deletes its certificates.
@@ -131,7 +114,7 @@ public final class KeyServer: @unchecked Sendable {
 
     /// Runs `body` with a started server, and stops it afterwards.
     public static func with<T>(_ body: (KeyServer) async throws -> T) async throws -> T {
-        let server = try await KeyServer.start()
+        let server = try await KeyServer()
         do {
             let result = try await body(server)
             server.stop()

@@ -54,9 +54,11 @@ struct Scenario: Sendable {
         delay: Double = 0,
         pad: Int = 0
     ) -> KeyServer.Answer {
-        KeyServer.Answer(
-            "/jwks", body: Fixture.jwks(keys), headers: cacheControl.map { ["Cache-Control": $0] } ?? [:],
-            delay: delay, pad: pad)
+        var answer = KeyServer.Answer(
+            "/jwks", body: Fixture.jwks(keys), headers: cacheControl.map { ["Cache-Control": $0] } ?? [:])
+        answer.delay = delay
+        answer.pad = pad
+        return answer
     }
 
     /// Runs `body` with a key server started for it.
