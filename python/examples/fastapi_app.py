@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: Apache-2.0
+# This source file is part of the Keybound open source project.
+"""FastAPI example: `uvicorn fastapi_app:app` (configuration: example_config.py)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from example_config import verifier_from_env
+from fastapi import Depends, FastAPI
+
+import keybound
+import keybound.fastapi
+
+app = FastAPI()
+keybound.fastapi.install(app, verifier_from_env())
+
+
+@app.get("/items")
+async def items(dpop: keybound.VerifiedRequest = Depends(keybound.fastapi.dpop())) -> Dict[str, Any]:
+    return {"sub": dpop.subject, "scope": dpop.scope, "jkt": dpop.jkt, "roles": dpop.claims.get("roles")}
+
+
+@app.api_route("/files/{name:path}", methods=["GET", "POST"])
+async def files(name: str, dpop: keybound.VerifiedRequest = Depends(keybound.fastapi.dpop())) -> Dict[str, Any]:
+    return {"name": name, "sub": dpop.subject}
+
+
+@app.get("/health")
+async def health() -> Dict[str, str]:
+    return {"status": "ok"}

@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: Apache-2.0
+# This source file is part of the Keybound open source project.
+"""ASGI middleware (Starlette, FastAPI, any ASGI application): verifies the DPoP requests of protected paths.
+
+    app = Starlette(routes=routes, middleware=[Middleware(keybound.asgi.DPoPMiddleware, verifier=verifier,
+                                                          protect=["/api/"])])
+
+A verified request's VerifiedRequest is put in `scope["state"]["dpop"]` (Starlette: `request.state.dpop`); a refused
+one is answered at once (401/400/403/429/5xx with `WWW-Authenticate` and `DPoP-Nonce`), and the application is not
+called. The URL verified is the raw request target (`raw_path` and the query string), see keybound._web.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, MutableMapping, Optional, Sequence
+
+from ._web import asgi_url, refusal_response
+from ._verifier import VerifiedRequest, Verifier
+from .errors import DPoPError
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+async def send_refusal(send: Send, refusal: DPoPError) -> None:
+    """Answers a refusal on an ASGI connection."""
+    status, headers, body = refusal_response(refusal)
+    raw_headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    raw_headers.append((b"content-length", str(len(body)).encode("ascii")))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def verify_scope(verifier: Verifier, scope: Scope) -> VerifiedRequest:
+    """Verifies the request of an ASGI HTTP scope; returns the VerifiedRequest or raises DPoPError."""
+    headers = [(name, value) for name, value in scope.get("headers", ())]
+    return verifier.verify(scope["method"], asgi_url(verifier, scope), headers)
+
+
+class DPoPMiddleware:
+    """Verifies every HTTP request whose path starts with one of `protect` (default: every path).
+
+    Args:
+        app: the ASGI application.
+        verifier: the keybound.Verifier.
+        protect: path prefixes to protect (matched on the decoded path); None protects all.
+    """
+
+    def __init__(self, app: ASGIApp, verifier: Verifier, protect: Optional[Sequence[str]] = None) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.protect = tuple(protect) if protect is not None else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (self.protect is not None
+                                       and not str(scope.get("path", "")).startswith(self.protect)):
+            await self.app(scope, receive, send)
+            return
+        try:
+            verified = verify_scope(self.verifier, scope)
+        except DPoPError as refusal:
+            await send_refusal(send, refusal)
+            return
+        scope.setdefault("state", {})["dpop"] = verified
+        nonce = verified.dpop_nonce
+        if nonce is None:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_nonce(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + [(b"dpop-nonce", nonce.encode("ascii"))]
+            await send(message)
+
+        await self.app(scope, receive, send_with_nonce)

@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: Apache-2.0
+# This source file is part of the Keybound open source project.
+"""FastAPI integration: a dependency that verifies the request and returns its VerifiedRequest.
+
+    import keybound, keybound.fastapi
+    from fastapi import Depends, FastAPI
+
+    app = FastAPI()
+    keybound.fastapi.install(app, keybound.Verifier(issuers=[...], policy=keybound.Policy(...)))
+
+    @app.get("/items")
+    async def items(dpop: keybound.VerifiedRequest = Depends(keybound.fastapi.dpop())):
+        return {"sub": dpop.subject, "scope": dpop.scope}
+
+A refusal raises fastapi.HTTPException with the status to answer (401, 400, 403, 429, 5xx), the `WWW-Authenticate`
+and `DPoP-Nonce` headers and a JSON detail {"error", "error_description"}. With nonces on, a verified request's fresh
+nonce is set on the response's `DPoP-Nonce`. Install with `pip install keybound[fastapi]`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Awaitable, Callable, Optional
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+
+from . import _web
+from ._verifier import VerifiedRequest, Verifier
+from .asgi import verify_scope
+from .errors import DPoPError
+
+_STATE = "keybound_verifier"
+
+
+class DPoPHTTPException(HTTPException):
+    """The HTTPException a refusal raises; `refusal` is the DPoPError."""
+
+    def __init__(self, refusal: DPoPError) -> None:
+        super().__init__(status_code=refusal.http_status, detail=json.loads(_web.refusal_body(refusal)),
+                         headers=dict(refusal.headers, **{"Cache-Control": "no-store"}))
+        self.refusal = refusal
+
+
+async def _answer(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DPoPHTTPException)
+    return JSONResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
+def install(app: FastAPI, verifier: Verifier) -> None:
+    """Makes `verifier` the one dpop() dependencies of `app` use (app.state.keybound_verifier), and answers
+    refusals with the RFC 6750 body {"error", "error_description"} (without install, FastAPI's own handler nests it
+    in {"detail": ...})."""
+    setattr(app.state, _STATE, verifier)
+    app.add_exception_handler(DPoPHTTPException, _answer)
+
+
+def dpop(verifier: Optional[Verifier] = None) -> Callable[[Request, Response], Awaitable[VerifiedRequest]]:
+    """A dependency verifying the request with `verifier` (default: the one given to install()).
+
+    The URL verified is the raw request target as received (`raw_path` and the query string) on the configured
+    external base URL, else on the connection's scheme and `Host` (keybound._web)."""
+
+    async def dependency(request: Request, response: Response) -> VerifiedRequest:
+        chosen: Any = verifier if verifier is not None else getattr(request.app.state, _STATE, None)
+        if not isinstance(chosen, Verifier):
+            raise RuntimeError("keybound.fastapi: call keybound.fastapi.install(app, verifier) or pass a verifier")
+        try:
+            verified: VerifiedRequest = verify_scope(chosen, request.scope)
+        except DPoPError as refusal:
+            raise DPoPHTTPException(refusal) from None
+        if verified.dpop_nonce is not None:
+            response.headers["DPoP-Nonce"] = verified.dpop_nonce
+        return verified
+
+    return dependency
