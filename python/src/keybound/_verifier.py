@@ -205,7 +205,7 @@ class RedisReplayStore:
 class _Slot:
     """A kb_result and the out-parameters read from it: one per concurrent verification, reused."""
 
-    __slots__ = ("result", "pointer", "length", "present", "exp")
+    __slots__ = ("result", "pointer", "length", "present", "exp", "pointer_ref", "length_ref")
 
     def __init__(self) -> None:
         handle = ctypes.c_void_p()
@@ -215,9 +215,11 @@ class _Slot:
         self.length = _native.SIZE()
         self.present = ctypes.c_int()
         self.exp = ctypes.c_double()
+        self.pointer_ref = ctypes.byref(self.pointer)
+        self.length_ref = ctypes.byref(self.length)
 
     def field(self, which: int) -> Optional[str]:
-        lib.kb_result_field(self.result, which, ctypes.byref(self.pointer), ctypes.byref(self.length))
+        lib.kb_result_field(self.result, which, self.pointer_ref, self.length_ref)
         if not self.pointer:
             return None
         return ctypes.string_at(self.pointer, self.length.value).decode("utf-8")
