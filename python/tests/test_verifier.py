@@ -150,7 +150,7 @@ def test_jwks_as_a_dict(world: World) -> None:
     (lambda w, t: ("GET", URL, {"Authorization": "Bearer " + t, "DPoP": w.proof(token=t)}), 101,
      keybound.MissingCredentials),
     (lambda w, t: ("GET", URL, {"DPoP": w.proof(token=t)}), 100, keybound.MissingCredentials),
-    (lambda w, t: ("GET", URL, {"Authorization": "DPoP " + t}), 103, keybound.MissingCredentials),
+    (lambda w, t: ("GET", URL, {"Authorization": "DPoP " + t}), 103, keybound.InvalidProof),
     (lambda w, t: ("GET", URL, {"Authorization": "DPoP " + t, "DPoP": [w.proof(token=t), w.proof(token=t)]}), 104,
      keybound.InvalidRequest),
     (lambda w, t: ("GET", URL, {"Authorization": "DPoP " + w.token(aud="https://else.example"),

@@ -76,8 +76,8 @@ class DPoPError(KeyboundError):
 
 
 class MissingCredentials(DPoPError):
-    """No usable credentials: no `Authorization`, another scheme, or no `DPoP` proof (100, 101, 103). HTTP 401 with
-    a bare challenge (RFC 6750 §3.1: no error code)."""
+    """No DPoP credentials: no `Authorization`, or another scheme (100, 101). HTTP 401 with a bare challenge
+    (RFC 6750 §3.1: no error code)."""
 
 
 class InvalidRequest(DPoPError):
@@ -85,7 +85,7 @@ class InvalidRequest(DPoPError):
 
 
 class InvalidProof(DPoPError):
-    """The DPoP proof is invalid (2xx statuses; RFC 9449 invalid_dpop_proof)."""
+    """The DPoP proof is missing or invalid (103, 2xx statuses; RFC 9449 invalid_dpop_proof)."""
 
 
 class ReplayedProof(InvalidProof):
@@ -128,7 +128,7 @@ class ServerError(DPoPError):
 
 
 _BY_CODE: Dict[int, Type[DPoPError]] = {
-    100: MissingCredentials, 101: MissingCredentials, 103: MissingCredentials,
+    100: MissingCredentials, 101: MissingCredentials,
     211: ReplayedProof, 212: ReplayQuotaExceeded, 312: Revoked, 313: Revoked,
     314: InsufficientUserAuthentication, 315: InsufficientScope, 316: BoundTokenAsBearer,
 }
