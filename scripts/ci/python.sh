@@ -7,16 +7,20 @@
 # scripts/ci/capi.sh; never built again here), makes it a manylinux wheel with auditwheel, installs it into a fresh
 # virtualenv of the oldest supported Python (3.9) with nothing else and imports it, then runs the pytest suite against
 # the wheel installed in a second virtualenv (never the source tree): the API, and FastAPI under uvicorn, Flask under
-# gunicorn and Django's test server, driven over HTTP by httpx. mypy --strict checks the package.
+# gunicorn and Django's test server, driven over HTTP by httpx, and the FastAPI browser example in a headless Chromium.
+# mypy --strict checks the package. Server logs and the screenshot land in .build-python/logs.
 # Needs: python3 (3.9 or later; a python3.9 too when installed, for the oldest-version check), network access to PyPI
-#        the first time (python/requirements-ci.txt), dist/lib/libkeybound.so.0.
+#        the first time (python/requirements-ci.txt), dist/lib/libkeybound.so.0; Debian's chromium and
+#        chromium-driver (installed here when missing).
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 lib="$root/dist/lib/libkeybound.so.0"
 work="$root/.build-python"
 [ -f "$lib" ] || fail "no $lib: scripts/ci/capi.sh builds it first"
-rm -rf "$work/wheel" "$work/dist" "$work/fresh" && mkdir -p "$work"
+rm -rf "$work/wheel" "$work/dist" "$work/fresh" "$work/logs" && mkdir -p "$work/logs"
+
+need_apt chromium chromium-driver
 
 step "virtualenv with the build and test tools (python/requirements-ci.txt)"
 [ -x "$work/venv/bin/python" ] || run python3 -m venv "$work/venv"
@@ -51,7 +55,7 @@ print("python", sys.version.split()[0], "keybound", keybound.__version__, "from"
 step "mypy --strict on the package"
 run "$work/venv/bin/mypy" --strict --cache-dir "$work/mypy-cache" python/src/keybound
 
-step "pytest against the installed wheel (API, FastAPI, Flask, Django over HTTP)"
-run "$work/venv/bin/pip" install -q --disable-pip-version-check --no-deps "$wheel"
+step "pytest against the installed wheel (API; FastAPI, Starlette, Flask, Django over HTTP; Chromium)"
+run "$work/venv/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall "$wheel"
 # From python/tests, so that the source tree is not importable; the suite checks that it runs on the installed copy.
-(cd python/tests && run env -u KEYBOUND_LIB KEYBOUND_TEST_INSTALLED=1 "$py" -m pytest -q -p no:cacheprovider .)
+(cd python/tests && run env -u KEYBOUND_LIB KEYBOUND_TEST_INSTALLED=1 KEYBOUND_TEST_LOGS="$work/logs" "$py" -m pytest -q -p no:cacheprovider .)

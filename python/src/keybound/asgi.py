@@ -33,9 +33,12 @@ async def send_refusal(send: Send, refusal: DPoPError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def verify_scope(verifier: Verifier, scope: Scope) -> VerifiedRequest:
-    """Verifies the request of an ASGI HTTP scope; returns the VerifiedRequest or raises DPoPError."""
+def verify_scope(verifier: Verifier, scope: Scope, token_endpoint: bool = False) -> VerifiedRequest:
+    """Verifies the request of an ASGI HTTP scope (as a token-endpoint request when `token_endpoint`); returns the
+    VerifiedRequest or raises DPoPError."""
     headers = [(name, value) for name, value in scope.get("headers", ())]
+    if token_endpoint:
+        return verifier.verify_token_endpoint(scope["method"], asgi_url(verifier, scope), headers)
     return verifier.verify(scope["method"], asgi_url(verifier, scope), headers)
 
 

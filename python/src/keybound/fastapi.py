@@ -55,8 +55,11 @@ def install(app: FastAPI, verifier: Verifier) -> None:
     app.add_exception_handler(DPoPHTTPException, _answer)
 
 
-def dpop(verifier: Optional[Verifier] = None) -> Callable[[Request, Response], Awaitable[VerifiedRequest]]:
-    """A dependency verifying the request with `verifier` (default: the one given to install()).
+def dpop(verifier: Optional[Verifier] = None, *,
+         token_endpoint: bool = False) -> Callable[[Request, Response], Awaitable[VerifiedRequest]]:
+    """A dependency verifying the request with `verifier` (default: the one given to install()). With
+    `token_endpoint`, the request is a token request (RFC 9449 §5: a proof alone; bind the new token to the result's
+    `jkt`), and a refusal answers 400 with the RFC 9449 error body.
 
     The URL verified is the raw request target as received (`raw_path` and the query string) on the configured
     external base URL, else on the connection's scheme and `Host` (keybound._web)."""
@@ -66,7 +69,7 @@ def dpop(verifier: Optional[Verifier] = None) -> Callable[[Request, Response], A
         if not isinstance(chosen, Verifier):
             raise RuntimeError("keybound.fastapi: call keybound.fastapi.install(app, verifier) or pass a verifier")
         try:
-            verified: VerifiedRequest = verify_scope(chosen, request.scope)
+            verified: VerifiedRequest = verify_scope(chosen, request.scope, token_endpoint)
         except DPoPError as refusal:
             raise DPoPHTTPException(refusal) from None
         if verified.dpop_nonce is not None:
