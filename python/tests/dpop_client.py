@@ -71,13 +71,13 @@ class World:
         self.jwks = json.dumps(self.jwks_dict)
         self.counter = 0
 
-    def token(self, **claims: Any) -> str:
+    def token(self, kid: str = "k1", **claims: Any) -> str:
         payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "client_id": "app", "scope": "read write",
                    "exp": self.now + 600, "iat": self.now, "jti": "tok-1", "cnf": {"jkt": self.jkt},
                    "roles": ["a", "b"]}
         payload.update(claims)
         payload = {k: v for k, v in payload.items() if v is not None}
-        return sign_es256(self.issuer_key, {"alg": "ES256", "kid": "k1", "typ": "at+jwt"}, payload)
+        return sign_es256(self.issuer_key, {"alg": "ES256", "kid": kid, "typ": "at+jwt"}, payload)
 
     def proof(self, method: str = "GET", url: str = URL, token: Optional[str] = None, iat: Optional[int] = None,
               **claims: Any) -> str:

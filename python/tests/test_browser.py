@@ -75,6 +75,11 @@ def test_browser_key_logs_in_and_captured_credentials_get_nothing(driver: Any, a
     assert replayed.status_code == 401 and 'error="invalid_dpop_proof"' in replayed.headers["www-authenticate"]
     as_bearer = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
     assert as_bearer.status_code == 401 and "error=" not in as_bearer.headers["www-authenticate"]
+    # The token endpoint refuses a proof for another method with 400 and the RFC 9449 §5 JSON body.
+    token_url = app_url + "/token"
+    wrong = httpx.post(token_url, headers={"DPoP": attacker.proof("GET", token_url)})
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_dpop_proof", wrong.text
+    assert "www-authenticate" not in wrong.headers
     # Control: a proof the page signed but did not send works from outside, so the refusals above are real.
     unsent = page(driver, "proofFor", "GET", "/api/me")
     assert httpx.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": unsent}).status_code == 200

@@ -355,3 +355,29 @@ def test_time_is_not_read_when_now_is_given(world: World) -> None:
     assert calls == []
     v.verify("GET", URL, world.headers())
     assert calls == [1]
+
+
+def test_key_miss_hook_fetches_the_new_key_set(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    rotated = World()  # the issuer's next key, published under another kid
+    rotated_jwks = {"keys": [dict(rotated.jwks_dict["keys"][0], kid="k2")]}
+    calls: list[tuple[str, object]] = []
+
+    def on_key_miss(issuer: str, kid: object) -> None:
+        calls.append((issuer, kid))
+        verifier.replace_jwks(issuer, {"keys": world.jwks_dict["keys"] + rotated_jwks["keys"]})
+
+    verifier = keybound.Verifier([keybound.Issuer(ISSUER, [AUDIENCE], world.jwks)], on_key_miss=on_key_miss)
+    new_token = rotated.token(kid="k2", cnf={"jkt": world.jkt})  # bound to world's client key
+    with pytest.raises(keybound.InvalidToken) as refusal:
+        verifier.verify("GET", URL, world.headers(token=new_token))
+    assert refusal.value.code == 303 and calls == [(ISSUER, "k2")]
+    assert verifier.verify("GET", URL, world.headers(token=new_token)).subject == "alice"
+
+    def broken(issuer: str, kid: object) -> None:
+        raise RuntimeError("the JWKS endpoint is down")
+
+    failing = keybound.Verifier([keybound.Issuer(ISSUER, [AUDIENCE], world.jwks)], on_key_miss=broken)
+    with pytest.raises(keybound.InvalidToken) as refusal:
+        failing.verify("GET", URL, world.headers(token=new_token))
+    assert refusal.value.code == 303
+    assert "the on_key_miss hook raised" in caplog.text

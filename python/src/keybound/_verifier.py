@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import ctypes
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -228,11 +229,28 @@ class _Slot:
 _MODE_RESOURCE, _MODE_TOKEN_ENDPOINT, _MODE_OPAQUE = 0, 1, 2
 
 
+def _key_miss_callback(hook: Callable[[str, Optional[str]], None]) -> Any:
+    """The C callback calling `hook(issuer, kid)`. ctypes takes the GIL for it; an exception the hook raises is
+    logged (logger "keybound") and never crosses into the library."""
+
+    def call(_ctx: Optional[int], issuer: Any, issuer_len: int, kid: Any, kid_len: int) -> None:
+        try:
+            name = ctypes.string_at(issuer, issuer_len).decode("utf-8", "replace")
+            kid_text = ctypes.string_at(kid, kid_len).decode("utf-8", "replace") if kid else None
+            hook(name, kid_text)
+        except Exception:  # the library must never see a Python exception
+            logging.getLogger("keybound").exception("the on_key_miss hook raised")
+
+    return _native.KEY_MISS_FN(call)
+
+
 class Verifier:
     """Verifies DPoP requests (RFC 9449) against trusted issuers and a policy. Thread-safe: share one per process.
 
     The GIL is released while the library verifies, so threads verify in parallel. Each call reads the clock
-    (`clock`, by default `time.time`) unless `now` is given.
+    (`clock`, by default `time.time`) unless `now` is given. `on_key_miss(issuer, kid)` is called (at most once per
+    Policy.key_miss_interval per issuer, on the verifying thread) when a token names a `kid` its issuer's key set
+    lacks: fetch the JWK Set again and install it with replace_jwks (Keybound does no network I/O).
 
         verifier = keybound.Verifier(issuers=[keybound.Issuer("https://issuer.example", ["https://api.example"],
                                                                 jwks=jwks_json)])
@@ -240,8 +258,10 @@ class Verifier:
     """
 
     def __init__(self, issuers: Iterable[Issuer] = (), policy: Optional[Policy] = None, *,
-                 clock: Callable[[], float] = time.time, replay_store: Optional[RedisReplayStore] = None) -> None:
+                 clock: Callable[[], float] = time.time, replay_store: Optional[RedisReplayStore] = None,
+                 on_key_miss: Optional[Callable[[str, Optional[str]], None]] = None) -> None:
         self._handle: Optional[int] = None
+        self._key_miss: Any = None
         self._slots: List[_Slot] = []
         self._all_slots: List[_Slot] = []
         self._lock = threading.Lock()
@@ -252,6 +272,9 @@ class Verifier:
         _check(lib.kb_config_new(ctypes.byref(cfg)))
         try:
             self._configure(cfg, list(issuers), replay_store)
+            if on_key_miss is not None:
+                self._key_miss = _key_miss_callback(on_key_miss)
+                _check(lib.kb_config_set_key_miss_callback(cfg, self._key_miss, None), "on_key_miss")
             handle = ctypes.c_void_p()
             errbuf = ctypes.create_string_buffer(512)
             _check(lib.kb_verifier_new(cfg, ctypes.byref(handle), errbuf, len(errbuf)), errbuf.value.decode())
