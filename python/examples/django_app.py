@@ -2,7 +2,7 @@
 # This source file is part of the Keybound open source project.
 """Django example in one file: `python django_app.py runserver` or `gunicorn django_app:application`.
 
-The middleware protects /items; /files/ is protected by the view decorator alone."""
+The middleware protects /items; /files/ and /admin (with the `admin` scope) are protected by the view decorator alone."""
 
 from __future__ import annotations
 
@@ -35,11 +35,17 @@ def files(request: HttpRequest, name: str) -> JsonResponse:
     return JsonResponse({"name": name, "sub": request.dpop.subject})  # type: ignore[attr-defined]
 
 
+@dpop_required(scope="admin")
+def admin(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"sub": request.dpop.subject, "admin": True})  # type: ignore[attr-defined]
+
+
 def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-urlpatterns = [path("items", items), re_path(r"^files/(?P<name>.+)$", files), path("health", health)]
+urlpatterns = [path("items", items), re_path(r"^files/(?P<name>.+)$", files), path("admin", admin),
+               path("health", health)]
 application = get_wsgi_application()
 
 if __name__ == "__main__":

@@ -26,6 +26,11 @@ async def files(name: str, dpop: keybound.VerifiedRequest = Depends(keybound.fas
     return {"name": name, "sub": dpop.subject}
 
 
+@app.get("/admin")
+async def admin(dpop: keybound.VerifiedRequest = Depends(keybound.fastapi.dpop(scope="admin"))) -> Dict[str, Any]:
+    return {"sub": dpop.subject, "admin": True}
+
+
 @app.get("/health")
 async def health() -> Dict[str, str]:
     return {"status": "ok"}

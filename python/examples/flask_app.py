@@ -27,6 +27,12 @@ def files(name: str) -> Dict[str, Any]:
     return {"name": name, "sub": g.dpop.subject}
 
 
+@app.get("/admin")
+@dpop.required(scope="admin")
+def admin() -> Dict[str, Any]:
+    return {"sub": g.dpop.subject, "admin": True}
+
+
 @app.get("/health")
 def health() -> Dict[str, str]:
     return {"status": "ok"}

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # This source file is part of the Keybound open source project.
-"""Starlette example: `uvicorn starlette_app:app`; the middleware protects /items and /files/."""
+"""Starlette example: `uvicorn starlette_app:app`; the middleware protects /items and /files/, and /admin with the
+`admin` scope."""
 
 from __future__ import annotations
 
@@ -23,13 +24,18 @@ async def files(request: Request) -> JSONResponse:
     return JSONResponse({"name": request.path_params["name"], "sub": request.state.dpop.subject})
 
 
+async def admin(request: Request) -> JSONResponse:
+    return JSONResponse({"sub": request.state.dpop.subject, "admin": True})
+
+
 async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+verifier = verifier_from_env()
 app = Starlette(
     routes=[Route("/items", items), Route("/files/{name:path}", files, methods=["GET", "POST"]),
-            Route("/health", health)],
-    middleware=[Middleware(keybound.starlette.DPoPMiddleware, verifier=verifier_from_env(),
-                           protect=["/items", "/files/"])],
+            Route("/admin", admin), Route("/health", health)],
+    middleware=[Middleware(keybound.starlette.DPoPMiddleware, verifier=verifier, protect=["/items", "/files/"]),
+                Middleware(keybound.starlette.DPoPMiddleware, verifier=verifier, protect=["/admin"], scope="admin")],
 )

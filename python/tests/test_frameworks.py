@@ -112,13 +112,14 @@ def servers(world: World) -> Iterator[Dict[str, Server]]:
 
 
 def send(server: Server, world: World, method: str, target: str, *, signed_method: Optional[str] = None,
-         signed_target: Optional[str] = None, headers: Optional[Dict[str, str]] = None) -> httpx.Response:
+         signed_target: Optional[str] = None, headers: Optional[Dict[str, str]] = None,
+         token: Optional[str] = None) -> httpx.Response:
     """Sends a DPoP request, first fetching a nonce when the server requires one (RFC 9449 §8: the 401
     use_dpop_nonce answer carries it, then the client retries)."""
     for _ in range(2):
         signed = server.signed_url((signed_target or target).split("?", 1)[0])
         extra = {"nonce": server.nonce} if server.nonce else {}
-        request_headers = headers or world.headers(signed_method or method, signed, **extra)
+        request_headers = headers or world.headers(signed_method or method, signed, token=token, **extra)
         response = server.client.request(method, target, headers=request_headers)
         if response.status_code == 401 and 'error="use_dpop_nonce"' in response.headers.get("www-authenticate", ""):
             server.nonce = response.headers["dpop-nonce"]
@@ -203,6 +204,18 @@ def test_missing_credentials_get_a_bare_challenge(servers: Dict[str, Server], wo
     doubled = server.client.get("/items", headers=[("Authorization", two["Authorization"]), ("DPoP", two["DPoP"]),
                                                    ("DPoP", world.proof("GET", server.signed_url("/items"), token))])
     assert doubled.status_code == 400 and 'error="invalid_request"' in doubled.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_missing_scope_is_403(servers: Dict[str, Server], world: World, name: str) -> None:
+    server = servers[name]
+    response = send(server, world, "GET", "/admin")  # the token grants "read write", the route needs "admin"
+    assert response.status_code == 403, response.text
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('DPoP error="insufficient_scope"') and 'scope="admin"' in challenge
+    assert response.json()["error"] == "insufficient_scope"
+    granted = send(server, world, "GET", "/admin", token=world.token(scope="read admin"))
+    assert granted.status_code == 200 and granted.json() == {"sub": "alice", "admin": True}
 
 
 @pytest.mark.parametrize("name", RAW_TARGET_SERVERS)

@@ -381,3 +381,68 @@ def test_key_miss_hook_fetches_the_new_key_set(world: World, caplog: pytest.LogC
         failing.verify("GET", URL, world.headers(token=new_token))
     assert refusal.value.code == 303
     assert "the on_key_miss hook raised" in caplog.text
+
+
+# ----- per-request requirements (docs/design.md "The checks", check 7) and claim rules
+
+
+def test_scope_requirement(world: World) -> None:
+    v = verifier(world)
+    token = world.token(scope="read write")
+    assert v.verify("GET", URL, world.headers(token=token), scope="read").scope == ["read", "write"]
+    assert v.verify("GET", URL, world.headers(token=token), scope=["write", "read"]).subject == "alice"
+    headers = world.headers(token=token)
+    with pytest.raises(keybound.InsufficientScope) as refusal:
+        v.verify("GET", URL, headers, scope="read admin")
+    assert refusal.value.code == 315 and refusal.value.http_status == 403
+    assert refusal.value.error == "insufficient_scope"
+    assert refusal.value.www_authenticate is not None and 'scope="read admin"' in refusal.value.www_authenticate
+    # Refused before the replay insert: the same proof still verifies where no scope is needed.
+    assert v.verify("GET", URL, headers).subject == "alice"
+    with pytest.raises(keybound.InsufficientScope) as refusal:
+        v.verify("GET", URL, world.headers(token=world.token(scope=None)), scope="read")
+    assert refusal.value.code == 315
+
+
+def test_step_up_requirements(world: World) -> None:
+    v = verifier(world)
+    token = world.token(auth_time=world.now - 600, acr="urn:mace:incommon:iap:silver")
+    assert v.verify("GET", URL, world.headers(token=token), max_age=900).subject == "alice"
+    with pytest.raises(keybound.InsufficientUserAuthentication) as refusal:
+        v.verify("GET", URL, world.headers(token=token), max_age=60)
+    assert refusal.value.code == 314 and refusal.value.http_status == 401
+    assert refusal.value.error == "insufficient_user_authentication"
+    assert refusal.value.www_authenticate is not None and 'max_age="60"' in refusal.value.www_authenticate
+    assert v.verify("GET", URL, world.headers(token=token), acr_values="gold urn:mace:incommon:iap:silver").jkt
+    with pytest.raises(keybound.InsufficientUserAuthentication) as refusal:
+        v.verify("GET", URL, world.headers(token=token), acr_values=["gold"])
+    assert refusal.value.code == 314
+    assert refusal.value.www_authenticate is not None and 'acr_values="gold"' in refusal.value.www_authenticate
+    # Without auth_time, max_age fails unless the policy lets iat stand in for it.
+    fresh = world.token(iat=world.now - 10)
+    with pytest.raises(keybound.InsufficientUserAuthentication) as refusal:
+        v.verify("GET", URL, world.headers(token=fresh), max_age=60)
+    assert refusal.value.code == 314
+    lenient = verifier(world, auth_time_from_iat=True)
+    assert lenient.verify("GET", URL, world.headers(token=fresh), max_age=60).subject == "alice"
+
+
+def test_requirement_arguments_are_checked(world: World) -> None:
+    v = verifier(world)
+    with pytest.raises(keybound.ConfigurationError) as error:
+        v.verify("GET", URL, world.headers(), max_age=-1)
+    assert error.value.code == 900
+    with pytest.raises(keybound.ConfigurationError) as error:
+        v.verify("GET", URL, world.headers(), scope=["read", ""])
+    assert error.value.code == 900
+
+
+def test_claim_rules(world: World) -> None:
+    strict = verifier(world, required_claims=["roles"], allowed_client_ids=["app"])
+    assert strict.verify("GET", URL, world.headers()).client_id == "app"
+    with pytest.raises(keybound.InvalidToken) as refusal:
+        strict.verify("GET", URL, world.headers(token=world.token(roles=None)))
+    assert refusal.value.code == 310 and "roles" in (refusal.value.description or "")
+    with pytest.raises(keybound.InvalidToken) as refusal:
+        strict.verify("GET", URL, world.headers(token=world.token(client_id="other")))
+    assert refusal.value.code == 310 and "client_id" in (refusal.value.description or "")

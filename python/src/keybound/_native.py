@@ -50,6 +50,9 @@ OPT_TOKEN_ALGORITHMS = 17
 OPT_NONCE_MODE = 18
 OPT_NONCE_WINDOW_SECONDS = 19
 OPT_EXTERNAL_BASE_URL = 20
+OPT_READ_CLOCK = 21
+OPT_AUTH_TIME_FROM_IAT = 22
+REQUIRE_MAX_AGE = 1
 
 # kb_field values.
 FIELD_SUB = 1
@@ -80,6 +83,13 @@ class KbMetrics(ctypes.Structure):
                 ("replay_cache_capacity", ctypes.c_uint64), ("proof_key_cache_hits", ctypes.c_uint64),
                 ("proof_key_cache_misses", ctypes.c_uint64), ("token_cache_hits", ctypes.c_uint64),
                 ("token_cache_misses", ctypes.c_uint64)]
+
+
+class KbRequirements(ctypes.Structure):
+    """struct kb_requirements (the first layout): what one request needs from its token (scope, max_age, acr)."""
+
+    _fields_ = [("struct_size", ctypes.c_uint32), ("flags", ctypes.c_uint32), ("scope", CHARP), ("scope_len", SIZE),
+                ("max_age", ctypes.c_int64), ("acr_values", CHARP), ("acr_values_len", SIZE)]
 
 
 def library_path() -> str:
@@ -146,6 +156,15 @@ _declare("kb_verify_opaque", ctypes.c_int, *_REQUEST, CHARP, SIZE, *_PROOFS, CHA
 _declare("kb_mint_nonce", ctypes.c_int, VOIDP, ctypes.c_int64, CHARP, SIZE, CHARP, SIZE, ctypes.POINTER(SIZE))
 _declare("kb_revoke_token_jti", ctypes.c_int, VOIDP, CHARP, SIZE, ctypes.c_int64, ctypes.c_int64)
 _declare("kb_revoke_jkt", ctypes.c_int, VOIDP, CHARP, SIZE, ctypes.c_int64, ctypes.c_int64)
+
+# Per-request requirements (scope: 315, max_age / acr_values: 314), required claims and allowed client_ids. A
+# $KEYBOUND_LIB from before they were added still loads; asking for them then raises ConfigurationError.
+HAS_REQUIREMENTS = has("kb_verify_with_requirements")
+if HAS_REQUIREMENTS:
+    _declare("kb_verify_with_requirements", ctypes.c_int, *_REQUEST, CHARP, SIZE, *_PROOFS,
+             ctypes.POINTER(KbRequirements), ctypes.c_int64, VOIDP)
+    _declare("kb_config_add_required_claim", ctypes.c_int, VOIDP, CHARP, SIZE)
+    _declare("kb_config_add_allowed_client_id", ctypes.c_int, VOIDP, CHARP, SIZE)
 
 HAS_REDIS = has("kb_redis_store_new") and has("kb_config_set_redis_store")
 if HAS_REDIS:

@@ -19,6 +19,7 @@ from ._native import lib
 from .errors import ConfigurationError, error_class
 
 JWKSInput = Union[str, bytes, Mapping[str, Any]]
+ScopeInput = Union[str, Sequence[str], None]
 URLInput = Union[str, bytes]
 
 
@@ -68,6 +69,10 @@ class Policy:
             requests are then verified with their origin-form target ("/path?query") against it. Forwarded headers are
             never read.
         backend: "default", "openssl" or "swift-crypto" (when the library has it).
+        required_claims: claims every access token must carry (else InvalidToken 310, naming the claim).
+        allowed_client_ids: when given, only tokens with one of these `client_id`s are accepted (else 310).
+        auth_time_from_iat: let a token's `iat` stand in for a missing `auth_time` under a `max_age` requirement
+            (weaker: a refresh mints a new `iat` without the user authenticating again; default False).
     """
 
     proof_max_age: Optional[int] = None
@@ -92,6 +97,9 @@ class Policy:
     nonce_window: Optional[int] = None
     external_base_url: Optional[str] = None
     backend: Optional[str] = None
+    required_claims: Sequence[str] = ()
+    allowed_client_ids: Sequence[str] = ()
+    auth_time_from_iat: Optional[bool] = None
 
     def _int_options(self) -> List[Tuple[int, int]]:
         plain = [
@@ -107,6 +115,7 @@ class Policy:
             (_native.OPT_MAX_REVOCATIONS, self.max_revocations),
             (_native.OPT_ADVERTISE_ALGORITHMS, self.advertise_algorithms),
             (_native.OPT_NONCE_WINDOW_SECONDS, self.nonce_window),
+            (_native.OPT_AUTH_TIME_FROM_IAT, self.auth_time_from_iat),
         ]
         options = [(option, int(value)) for option, value in plain if value is not None]
         for option, names in ((_native.OPT_PROOF_ALGORITHMS, self.proof_algorithms),
@@ -229,6 +238,32 @@ class _Slot:
 _MODE_RESOURCE, _MODE_TOKEN_ENDPOINT, _MODE_OPAQUE = 0, 1, 2
 
 
+def _words(value: ScopeInput, what: str) -> bytes:
+    if value is None:
+        return b""
+    words = value.split() if isinstance(value, str) else list(value)
+    if any(not word or " " in word for word in words):
+        raise ConfigurationError(_native.ERR_INVALID_ARGUMENT, f"{what}: empty or space-holding value")
+    return " ".join(words).encode("utf-8")
+
+
+def _requirements(scope: ScopeInput, max_age: Optional[int],
+                  acr_values: ScopeInput) -> Optional[_native.KbRequirements]:
+    """The kb_requirements of one request, or None when it requires nothing beyond a valid, bound token."""
+    if scope is None and max_age is None and acr_values is None:
+        return None
+    if not _native.HAS_REQUIREMENTS:
+        raise ConfigurationError(_native.ERR_INVALID_CONFIG, f"{_native.PATH} has no per-request requirements")
+    if max_age is not None and max_age < 0:
+        raise ConfigurationError(_native.ERR_INVALID_ARGUMENT, "max_age must not be negative")
+    raw_scope, raw_acr = _words(scope, "scope"), _words(acr_values, "acr_values")
+    return _native.KbRequirements(
+        struct_size=ctypes.sizeof(_native.KbRequirements),
+        flags=_native.REQUIRE_MAX_AGE if max_age is not None else 0,
+        scope=raw_scope or None, scope_len=len(raw_scope), max_age=max_age or 0,
+        acr_values=raw_acr or None, acr_values_len=len(raw_acr))
+
+
 def _key_miss_callback(hook: Callable[[str, Optional[str]], None]) -> Any:
     """The C callback calling `hook(issuer, kid)`. ctypes takes the GIL for it; an exception the hook raises is
     logged (logger "keybound") and never crosses into the library."""
@@ -299,6 +334,17 @@ class Verifier:
         if self.policy.external_base_url is not None:
             url = self.policy.external_base_url.encode("utf-8")
             _check(lib.kb_config_set_str(cfg, _native.OPT_EXTERNAL_BASE_URL, url, len(url)), "external_base_url")
+        claim_rules = [(lib_name, values) for lib_name, values in (
+            ("kb_config_add_required_claim", self.policy.required_claims),
+            ("kb_config_add_allowed_client_id", self.policy.allowed_client_ids)) if values]
+        if claim_rules and not _native.HAS_REQUIREMENTS:
+            raise ConfigurationError(_native.ERR_INVALID_CONFIG, f"{_native.PATH} has no claim rules")
+        for lib_name, names in claim_rules:
+            if isinstance(names, str):
+                raise ConfigurationError(_native.ERR_INVALID_CONFIG, "claim rules must be lists of strings")
+            for rule in names:
+                raw_rule = rule.encode("utf-8")
+                _check(getattr(lib, lib_name)(cfg, raw_rule, len(raw_rule)), f"{lib_name} {rule!r}")
         if self.policy.backend is not None:
             if self.policy.backend not in _native.BACKENDS:
                 raise ConfigurationError(_native.ERR_INVALID_CONFIG, f"unknown backend {self.policy.backend!r}")
@@ -341,7 +387,9 @@ class Verifier:
 
     # ----- verifying
 
-    def verify(self, method: str, url: URLInput, headers: Any, *, now: Optional[float] = None) -> VerifiedRequest:
+    def verify(self, method: str, url: URLInput, headers: Any, *, scope: ScopeInput = None,
+               max_age: Optional[int] = None, acr_values: ScopeInput = None,
+               now: Optional[float] = None) -> VerifiedRequest:
         """Verifies a resource request (RFC 9449 §7): `Authorization: DPoP <JWT>` and one `DPoP` proof.
 
         Args:
@@ -350,11 +398,17 @@ class Verifier:
                 ("/path?query") when the policy has an external_base_url.
             headers: the request headers: any mapping (case-insensitive; a list value is several fields), a
                 multidict, Werkzeug/Starlette headers, or (name, value) pairs.
+            scope: scopes the token must all hold ("read write" or ["read", "write"]); else InsufficientScope
+                (315, HTTP 403, the challenge naming them; RFC 6750 §3.1).
+            max_age: the most seconds since the user authenticated (`auth_time`); else
+                InsufficientUserAuthentication (314, RFC 9470).
+            acr_values: acceptable `acr` values, any one of them; else InsufficientUserAuthentication (314).
             now: the current Unix time; default: the verifier's clock.
 
         Returns the VerifiedRequest; raises a DPoPError subclass when the request is refused.
         """
-        return self._run(_MODE_RESOURCE, method, url, headers, now, None)
+        requirements = _requirements(scope, max_age, acr_values)
+        return self._run(_MODE_RESOURCE, method, url, headers, now, None, requirements)
 
     def verify_token_endpoint(self, method: str, url: URLInput, headers: Any, *,
                               now: Optional[float] = None) -> VerifiedRequest:
@@ -369,7 +423,7 @@ class Verifier:
         return self._run(_MODE_OPAQUE, method, url, headers, now, bound_jkt.encode("utf-8"))
 
     def _run(self, mode: int, method: str, url: URLInput, headers: Any, now: Optional[float],
-             bound_jkt: Optional[bytes]) -> VerifiedRequest:
+             bound_jkt: Optional[bytes], requirements: Optional[_native.KbRequirements] = None) -> VerifiedRequest:
         handle = self._live()
         authorization, proofs = _headers.read(headers)
         raw_method = method.encode("utf-8")
@@ -385,7 +439,11 @@ class Verifier:
             with self._lock:
                 self._all_slots.append(slot)
         try:
-            if mode == _MODE_RESOURCE:
+            if requirements is not None:
+                status = lib.kb_verify_with_requirements(
+                    handle, raw_method, len(raw_method), raw_url, len(raw_url), authorization,
+                    len(authorization or b""), array, lengths, count, ctypes.byref(requirements), clock, slot.result)
+            elif mode == _MODE_RESOURCE:
                 status = lib.kb_verify(handle, raw_method, len(raw_method), raw_url, len(raw_url), authorization,
                                        len(authorization or b""), array, lengths, count, clock, slot.result)
             elif mode == _MODE_TOKEN_ENDPOINT:

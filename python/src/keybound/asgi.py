@@ -12,10 +12,10 @@ called. The URL verified is the raw request target (`raw_path` and the query str
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, MutableMapping, Optional, Sequence
+from typing import Any, Awaitable, Callable, Dict, MutableMapping, Optional, Sequence
 
 from ._web import asgi_url, refusal_response
-from ._verifier import VerifiedRequest, Verifier
+from ._verifier import ScopeInput, VerifiedRequest, Verifier
 from .errors import DPoPError
 
 Scope = MutableMapping[str, Any]
@@ -33,13 +33,16 @@ async def send_refusal(send: Send, refusal: DPoPError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def verify_scope(verifier: Verifier, scope: Scope, token_endpoint: bool = False) -> VerifiedRequest:
-    """Verifies the request of an ASGI HTTP scope (as a token-endpoint request when `token_endpoint`); returns the
-    VerifiedRequest or raises DPoPError."""
-    headers = [(name, value) for name, value in scope.get("headers", ())]
+def verify_scope(verifier: Verifier, asgi_scope: Scope, *, token_endpoint: bool = False, scope: ScopeInput = None,
+                 max_age: Optional[int] = None, acr_values: ScopeInput = None) -> VerifiedRequest:
+    """Verifies the request of an ASGI HTTP scope (as a token-endpoint request when `token_endpoint`, else with the
+    OAuth `scope`, `max_age` and `acr_values` requirements of Verifier.verify); returns the VerifiedRequest or raises
+    DPoPError."""
+    headers = [(name, value) for name, value in asgi_scope.get("headers", ())]
+    url = asgi_url(verifier, asgi_scope)
     if token_endpoint:
-        return verifier.verify_token_endpoint(scope["method"], asgi_url(verifier, scope), headers)
-    return verifier.verify(scope["method"], asgi_url(verifier, scope), headers)
+        return verifier.verify_token_endpoint(asgi_scope["method"], url, headers)
+    return verifier.verify(asgi_scope["method"], url, headers, scope=scope, max_age=max_age, acr_values=acr_values)
 
 
 class DPoPMiddleware:
@@ -49,12 +52,16 @@ class DPoPMiddleware:
         app: the ASGI application.
         verifier: the keybound.Verifier.
         protect: path prefixes to protect (matched on the decoded path); None protects all.
+        scope, max_age, acr_values: what every protected request needs from its token (Verifier.verify); per-route
+            requirements belong in the route (keybound.fastapi.dpop(scope=...)).
     """
 
-    def __init__(self, app: ASGIApp, verifier: Verifier, protect: Optional[Sequence[str]] = None) -> None:
+    def __init__(self, app: ASGIApp, verifier: Verifier, protect: Optional[Sequence[str]] = None, *,
+                 scope: ScopeInput = None, max_age: Optional[int] = None, acr_values: ScopeInput = None) -> None:
         self.app = app
         self.verifier = verifier
         self.protect = tuple(protect) if protect is not None else None
+        self.requirements: Dict[str, Any] = {"scope": scope, "max_age": max_age, "acr_values": acr_values}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (self.protect is not None
@@ -62,7 +69,7 @@ class DPoPMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            verified = verify_scope(self.verifier, scope)
+            verified = verify_scope(self.verifier, scope, **self.requirements)
         except DPoPError as refusal:
             await send_refusal(send, refusal)
             return

@@ -12,7 +12,7 @@
     # views.py
     from keybound.django import dpop_required
 
-    @dpop_required
+    @dpop_required(scope="read")
     def items(request):
         return JsonResponse({"sub": request.dpop.subject})
 
@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable, Optional, TypeVar, cast
+from typing import Any, Callable, Optional, TypeVar, Union, cast, overload
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
 from . import _web
-from ._verifier import VerifiedRequest, Verifier
+from ._verifier import ScopeInput, VerifiedRequest, Verifier
 from .errors import DPoPError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,21 +72,29 @@ def refusal_response(refusal: DPoPError) -> HttpResponse:
     return HttpResponse(body, status=status, headers=headers)
 
 
-def verify_request(request: HttpRequest) -> VerifiedRequest:
-    """Verifies a Django request (request.dpop when already verified); raises DPoPError when refused."""
+def verify_request(request: HttpRequest, *, scope: ScopeInput = None, max_age: Optional[int] = None,
+                   acr_values: ScopeInput = None) -> VerifiedRequest:
+    """Verifies a Django request (with the requirements of Verifier.verify); raises DPoPError when refused. A request
+    the middleware verified is not verified again unless requirements are given (a proof is single-use, so they are
+    then checked on the middleware's result)."""
     verified = getattr(request, "dpop", None)
-    if isinstance(verified, VerifiedRequest):
+    requirements = scope is not None or max_age is not None or acr_values is not None
+    if isinstance(verified, VerifiedRequest) and not requirements:
         return verified
+    if isinstance(verified, VerifiedRequest):
+        raise RuntimeError("keybound.django: a view with requirements (scope, max_age, acr_values) must not sit "
+                           "behind the middleware: take it out of KEYBOUND[\"PROTECT\"]")
     verifier = get_verifier()
     url = _web.request_url(verifier, request.scheme or "http", request.get_host(), _web.wsgi_target(request.META))
-    verified = verifier.verify(request.method or "", url, request.headers)
+    verified = verifier.verify(request.method or "", url, request.headers, scope=scope, max_age=max_age,
+                               acr_values=acr_values)
     setattr(request, "dpop", verified)
     return verified
 
 
-def _answer(request: HttpRequest, view: Callable[[], HttpResponse]) -> HttpResponse:
+def _answer(request: HttpRequest, view: Callable[[], HttpResponse], **requirements: Any) -> HttpResponse:
     try:
-        verified = verify_request(request)
+        verified = verify_request(request, **requirements)
     except DPoPError as refusal:
         return refusal_response(refusal)
     response = view()
@@ -95,14 +103,30 @@ def _answer(request: HttpRequest, view: Callable[[], HttpResponse]) -> HttpRespo
     return response
 
 
-def dpop_required(view: F) -> F:
-    """Decorates a view: verify first, answer the refusal or call the view (request.dpop)."""
+@overload
+def dpop_required(view: F) -> F: ...
 
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return _answer(request, lambda: cast(HttpResponse, view(request, *args, **kwargs)))
 
-    return cast(F, wrapper)
+@overload
+def dpop_required(*, scope: ScopeInput = None, max_age: Optional[int] = None,
+                  acr_values: ScopeInput = None) -> Callable[[F], F]: ...
+
+
+def dpop_required(view: Optional[F] = None, *, scope: ScopeInput = None, max_age: Optional[int] = None,
+                  acr_values: ScopeInput = None) -> Union[F, Callable[[F], F]]:
+    """Decorates a view: verify first, answer the refusal or call the view (request.dpop). `@dpop_required`, or with
+    requirements: `@dpop_required(scope="read")` (403 insufficient_scope), `max_age`, `acr_values` (401
+    insufficient_user_authentication)."""
+
+    def decorate(target: F) -> F:
+        @functools.wraps(target)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            return _answer(request, lambda: cast(HttpResponse, target(request, *args, **kwargs)), scope=scope,
+                           max_age=max_age, acr_values=acr_values)
+
+        return cast(F, wrapper)
+
+    return decorate(view) if view is not None else decorate
 
 
 class DPoPMiddleware:

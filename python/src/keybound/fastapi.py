@@ -9,7 +9,7 @@
     keybound.fastapi.install(app, keybound.Verifier(issuers=[...], policy=keybound.Policy(...)))
 
     @app.get("/items")
-    async def items(dpop: keybound.VerifiedRequest = Depends(keybound.fastapi.dpop())):
+    async def items(dpop: keybound.VerifiedRequest = Depends(keybound.fastapi.dpop(scope="read"))):
         return {"sub": dpop.subject, "scope": dpop.scope}
 
 A refusal raises fastapi.HTTPException with the status to answer (401, 400, 403, 429, 5xx), the `WWW-Authenticate`
@@ -26,7 +26,7 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
 from . import _web
-from ._verifier import VerifiedRequest, Verifier
+from ._verifier import ScopeInput, VerifiedRequest, Verifier
 from .asgi import verify_scope
 from .errors import DPoPError
 
@@ -55,9 +55,13 @@ def install(app: FastAPI, verifier: Verifier) -> None:
     app.add_exception_handler(DPoPHTTPException, _answer)
 
 
-def dpop(verifier: Optional[Verifier] = None, *,
+def dpop(verifier: Optional[Verifier] = None, *, scope: ScopeInput = None, max_age: Optional[int] = None,
+         acr_values: ScopeInput = None,
          token_endpoint: bool = False) -> Callable[[Request, Response], Awaitable[VerifiedRequest]]:
-    """A dependency verifying the request with `verifier` (default: the one given to install()). With
+    """A dependency verifying the request with `verifier` (default: the one given to install()).
+
+    `scope` ("read" or ["read", "write"]) must all be granted to the token, else 403 insufficient_scope; `max_age` and
+    `acr_values` are RFC 9470 step-up requirements, else 401 insufficient_user_authentication. With
     `token_endpoint`, the request is a token request (RFC 9449 §5: a proof alone; bind the new token to the result's
     `jkt`), and a refusal answers 400 with the RFC 9449 error body.
 
@@ -69,7 +73,8 @@ def dpop(verifier: Optional[Verifier] = None, *,
         if not isinstance(chosen, Verifier):
             raise RuntimeError("keybound.fastapi: call keybound.fastapi.install(app, verifier) or pass a verifier")
         try:
-            verified: VerifiedRequest = verify_scope(chosen, request.scope, token_endpoint)
+            verified: VerifiedRequest = verify_scope(chosen, request.scope, token_endpoint=token_endpoint, scope=scope,
+                                                     max_age=max_age, acr_values=acr_values)
         except DPoPError as refusal:
             raise DPoPHTTPException(refusal) from None
         if verified.dpop_nonce is not None:

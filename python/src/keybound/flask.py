@@ -9,7 +9,7 @@
     dpop = keybound.flask.DPoP(app, keybound.Verifier(issuers=[...], policy=keybound.Policy(...)))
 
     @app.get("/items")
-    @dpop.required
+    @dpop.required(scope="read")
     def items():
         return {"sub": g.dpop.subject, "scope": g.dpop.scope}
 
@@ -22,12 +22,12 @@ request target (`RAW_URI` or `REQUEST_URI`; gunicorn and Werkzeug give both), se
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional, TypeVar, cast
+from typing import Any, Callable, Optional, TypeVar, Union, cast, overload
 
 from flask import Flask, Response, current_app, g, request
 
 from . import _web
-from ._verifier import VerifiedRequest, Verifier
+from ._verifier import ScopeInput, VerifiedRequest, Verifier
 from .errors import DPoPError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,27 +62,43 @@ class DPoP:
             response.headers["DPoP-Nonce"] = verified.dpop_nonce
         return response
 
-    def verify(self) -> VerifiedRequest:
-        """Verifies the current request; raises DPoPError when it is refused."""
+    def verify(self, *, scope: ScopeInput = None, max_age: Optional[int] = None,
+               acr_values: ScopeInput = None) -> VerifiedRequest:
+        """Verifies the current request (with the requirements of Verifier.verify); raises DPoPError when it is
+        refused."""
         extension = current_app.extensions.get(_EXTENSION, self)
         verifier = extension.verifier if extension.verifier is not None else self.verifier
         if verifier is None:
             raise RuntimeError("keybound.flask: no verifier given to DPoP(app, verifier) or init_app")
         environ = request.environ
         url = _web.request_url(verifier, request.scheme, request.host, _web.wsgi_target(environ))
-        verified = verifier.verify(request.method, url, request.headers)
+        verified = verifier.verify(request.method, url, request.headers, scope=scope, max_age=max_age,
+                                   acr_values=acr_values)
         g.dpop = verified
         return verified
 
-    def required(self, view: F) -> F:
-        """Decorates a view: verify first, answer the refusal or call the view."""
+    @overload
+    def required(self, view: F) -> F: ...
 
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                self.verify()
-            except DPoPError as refusal:
-                return refusal_response(refusal)
-            return current_app.ensure_sync(view)(*args, **kwargs)
+    @overload
+    def required(self, *, scope: ScopeInput = None, max_age: Optional[int] = None,
+                 acr_values: ScopeInput = None) -> Callable[[F], F]: ...
 
-        return cast(F, wrapper)
+    def required(self, view: Optional[F] = None, *, scope: ScopeInput = None, max_age: Optional[int] = None,
+                 acr_values: ScopeInput = None) -> Union[F, Callable[[F], F]]:
+        """Decorates a view: verify first, answer the refusal or call the view. `@dpop.required`, or with
+        requirements: `@dpop.required(scope="read")` (403 insufficient_scope when the token lacks it), `max_age`,
+        `acr_values` (401 insufficient_user_authentication)."""
+
+        def decorate(target: F) -> F:
+            @functools.wraps(target)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    self.verify(scope=scope, max_age=max_age, acr_values=acr_values)
+                except DPoPError as refusal:
+                    return refusal_response(refusal)
+                return current_app.ensure_sync(target)(*args, **kwargs)
+
+            return cast(F, wrapper)
+
+        return decorate(view) if view is not None else decorate
