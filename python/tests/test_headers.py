@@ -110,3 +110,10 @@ def test_request_url(world: World) -> None:
     assert _web.request_url(proxied, "http", "evil.example", b"http://evil.example/p?q") == b"/p?q"
     assert _web.request_url(proxied, "http", None, b"http://evil.example?q") == b"/?q"
     assert _web.request_url(direct, "http", "h", b"http://h/p") == b"http://h/p"
+
+
+def test_no_headers_at_all(verifier: keybound.Verifier) -> None:
+    for empty in (None, {}, [], WerkzeugHeaders()):
+        with pytest.raises(keybound.MissingCredentials) as refusal:
+            verifier.verify("GET", URL, empty)
+        assert refusal.value.code == 100 and refusal.value.www_authenticate is not None

@@ -63,6 +63,8 @@ def _split_folded(values: List[bytes]) -> List[bytes]:
 def read(headers: Any) -> Tuple[Optional[bytes], List[bytes]]:
     """(`Authorization` value or None, every `DPoP` value) of `headers`. Several `Authorization` values are joined
     with ", " so that the library refuses them as malformed rather than picking one."""
+    if headers is None:
+        return None, []
     authorization = _lookup(headers, "Authorization")
     dpop = _split_folded(_lookup(headers, "DPoP"))
     if not authorization:

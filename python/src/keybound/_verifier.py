@@ -209,7 +209,10 @@ class RedisReplayStore:
             self._handle = None
 
     def __del__(self) -> None:
-        self.close()
+        try:
+            self.close()
+        except Exception:  # at interpreter exit the module's globals may already be gone
+            pass
 
 
 class _Slot:
@@ -374,7 +377,10 @@ class Verifier:
 
     def __del__(self) -> None:
         if getattr(self, "_lock", None) is not None:
-            self.close()
+            try:
+                self.close()
+            except Exception:  # at interpreter exit the module's globals may already be gone; the OS frees it all
+                pass
 
     def _live(self) -> int:
         handle = self._handle
