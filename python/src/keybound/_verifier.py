@@ -218,13 +218,14 @@ class RedisReplayStore:
 class _Slot:
     """A kb_result and the out-parameters read from it: one per concurrent verification, reused."""
 
-    __slots__ = ("result", "pointer", "length", "present", "exp", "pointer_ref", "length_ref")
+    __slots__ = ("result", "handle", "pointer", "length", "present", "exp", "pointer_ref", "length_ref")
 
     def __init__(self) -> None:
         handle = ctypes.c_void_p()
         _check(lib.kb_result_new(ctypes.byref(handle)))
         self.result = handle.value
-        self.pointer = _native.U8P()
+        self.handle = handle  # a c_void_p, for result_field_unchecked
+        self.pointer = ctypes.c_void_p()
         self.length = _native.SIZE()
         self.present = ctypes.c_int()
         self.exp = ctypes.c_double()
@@ -232,10 +233,11 @@ class _Slot:
         self.length_ref = ctypes.byref(self.length)
 
     def field(self, which: int) -> Optional[str]:
-        lib.kb_result_field(self.result, which, self.pointer_ref, self.length_ref)
-        if not self.pointer:
+        _native.result_field_unchecked(self.handle, which, self.pointer_ref, self.length_ref)
+        address = self.pointer.value
+        if address is None:
             return None
-        return ctypes.string_at(self.pointer, self.length.value).decode("utf-8")
+        return ctypes.string_at(address, self.length.value).decode("utf-8")
 
 
 _MODE_RESOURCE, _MODE_TOKEN_ENDPOINT, _MODE_OPAQUE = 0, 1, 2
