@@ -307,6 +307,9 @@ class Verifier:
         self._lock = threading.Lock()
         self._clock = clock
         self.policy = policy or Policy()
+        #: Whether a verification may wait on the network (an external replay store): async integrations then run
+        #: it in a worker thread instead of on the event loop.
+        self.blocking = replay_store is not None
         self._nonces = self.policy.nonce != "off"
         cfg = ctypes.c_void_p()
         _check(lib.kb_config_new(ctypes.byref(cfg)))

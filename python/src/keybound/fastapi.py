@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 
 from . import _web
 from ._verifier import ScopeInput, VerifiedRequest, Verifier
-from .asgi import verify_scope
+from .asgi import verify_scope_async
 from .errors import DPoPError
 
 _STATE = "keybound_verifier"
@@ -73,8 +73,8 @@ def dpop(verifier: Optional[Verifier] = None, *, scope: ScopeInput = None, max_a
         if not isinstance(chosen, Verifier):
             raise RuntimeError("keybound.fastapi: call keybound.fastapi.install(app, verifier) or pass a verifier")
         try:
-            verified: VerifiedRequest = verify_scope(chosen, request.scope, token_endpoint=token_endpoint, scope=scope,
-                                                     max_age=max_age, acr_values=acr_values)
+            verified = await verify_scope_async(chosen, request.scope, token_endpoint=token_endpoint, scope=scope,
+                                                max_age=max_age, acr_values=acr_values)
         except DPoPError as refusal:
             raise DPoPHTTPException(refusal) from None
         if verified.dpop_nonce is not None:
