@@ -300,6 +300,8 @@ def test_redis_store_needs_the_redis_flavour() -> None:
 def test_closed_verifier_raises(world: World) -> None:
     with verifier(world) as v:
         v.verify("GET", URL, world.headers())
+        assert repr(v) == "<keybound.Verifier openssl, nonce='off', blocking=False>"
+    assert repr(v) == "<keybound.Verifier closed, nonce='off', blocking=False>"
     with pytest.raises(keybound.ConfigurationError) as error:
         v.verify("GET", URL, world.headers())
     assert error.value.code == 900

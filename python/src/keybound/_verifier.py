@@ -374,6 +374,10 @@ class Verifier:
                 lib.kb_verifier_free(self._handle)
                 self._handle = None
 
+    def __repr__(self) -> str:
+        state = "closed" if self._handle is None else self.backend
+        return f"<keybound.Verifier {state}, nonce={self.policy.nonce!r}, blocking={self.blocking}>"
+
     def __enter__(self) -> "Verifier":
         return self
 
