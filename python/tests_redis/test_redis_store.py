@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -77,3 +78,43 @@ def test_bad_redis_url_is_a_configuration_error() -> None:
     with pytest.raises(keybound.ConfigurationError) as error:
         keybound.RedisReplayStore("http://127.0.0.1:6379")
     assert error.value.code == 902
+
+
+def test_the_gil_is_released_while_the_library_waits() -> None:
+    # A "Redis" that accepts the connection and never answers: the verification waits inside the library. The server
+    # thread can only report the connection, and this thread can only go on, if the verifying thread does not hold
+    # the GIL meanwhile; the verification is still running when they do (it ends when the server closes).
+    world = World()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    connected, release = threading.Event(), threading.Event()
+
+    def silent_server() -> None:
+        connection, _ = listener.accept()
+        connected.set()
+        release.wait(30)
+        connection.close()
+
+    store = keybound.RedisReplayStore(f"redis://127.0.0.1:{port}/0", pool_size=1, timeout_ms=20000)
+    verifier = keybound.Verifier([keybound.Issuer(ISSUER, [AUDIENCE], world.jwks)], replay_store=store)
+    outcome: list[object] = []
+
+    def verify() -> None:
+        try:
+            verifier.verify("GET", URL, world.headers())
+        except keybound.DPoPError as refusal:
+            outcome.append(refusal.code)
+
+    server = threading.Thread(target=silent_server)
+    worker = threading.Thread(target=verify)
+    server.start()
+    worker.start()
+    assert connected.wait(30)
+    assert worker.is_alive() and outcome == []  # Python ran here while the worker was inside kb_verify
+    release.set()
+    worker.join(30)
+    server.join(30)
+    listener.close()
+    assert outcome == [501]
