@@ -448,3 +448,25 @@ def test_claim_rules(world: World) -> None:
     with pytest.raises(keybound.InvalidToken) as refusal:
         strict.verify("GET", URL, world.headers(token=world.token(client_id="other")))
     assert refusal.value.code == 310 and "client_id" in (refusal.value.description or "")
+
+
+def test_nonces_bound_to_the_client_key(world: World) -> None:
+    v = verifier(world, nonce="required_bound", nonce_secrets=[b"b" * 32])
+    other = World()
+    token = world.token()
+    assert v.verify("GET", URL, world.headers(token=token, nonce=v.mint_nonce(world.jkt))).jkt == world.jkt
+    with pytest.raises(keybound.UseNonce) as refusal:
+        v.verify("GET", URL, world.headers(token=token, nonce=v.mint_nonce(other.jkt)))
+    assert refusal.value.code == 221 and refusal.value.dpop_nonce is not None
+
+
+def test_backend_choice(world: World) -> None:
+    assert verifier(world, backend="openssl").backend == "openssl"
+    assert verifier(world, backend="default").backend == keybound.backend_name()
+    if "swift-crypto" not in keybound.backends():
+        with pytest.raises(keybound.ConfigurationError) as error:
+            verifier(world, backend="swift-crypto")
+        assert error.value.code == 902
+    with pytest.raises(keybound.ConfigurationError) as error:
+        verifier(world, backend="boringssl")
+    assert error.value.code == 902
