@@ -40,12 +40,17 @@ def admin(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"sub": request.dpop.subject, "admin": True})  # type: ignore[attr-defined]
 
 
+@dpop_required(token_endpoint=True)
+def token(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"jkt": request.dpop.jkt})  # type: ignore[attr-defined]
+
+
 def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
 urlpatterns = [path("items", items), re_path(r"^files/(?P<name>.+)$", files), path("admin", admin),
-               path("health", health)]
+               path("token", token), path("health", health)]
 application = get_wsgi_application()
 
 if __name__ == "__main__":

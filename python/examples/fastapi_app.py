@@ -31,6 +31,11 @@ async def admin(dpop: keybound.VerifiedRequest = Depends(keybound.fastapi.dpop(s
     return {"sub": dpop.subject, "admin": True}
 
 
+@app.post("/token")
+async def token(dpop: keybound.VerifiedRequest = Depends(keybound.fastapi.dpop(token_endpoint=True))) -> Dict[str, Any]:
+    return {"jkt": dpop.jkt}  # an authorization server binds the token it issues to this key
+
+
 @app.get("/health")
 async def health() -> Dict[str, str]:
     return {"status": "ok"}

@@ -33,6 +33,12 @@ def admin() -> Dict[str, Any]:
     return {"sub": g.dpop.subject, "admin": True}
 
 
+@app.post("/token")
+@dpop.required(token_endpoint=True)
+def token() -> Dict[str, Any]:
+    return {"jkt": g.dpop.jkt}
+
+
 @app.get("/health")
 def health() -> Dict[str, str]:
     return {"status": "ok"}

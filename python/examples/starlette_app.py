@@ -28,6 +28,10 @@ async def admin(request: Request) -> JSONResponse:
     return JSONResponse({"sub": request.state.dpop.subject, "admin": True})
 
 
+async def token(request: Request) -> JSONResponse:
+    return JSONResponse({"jkt": request.state.dpop.jkt})
+
+
 async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -35,7 +39,8 @@ async def health(request: Request) -> JSONResponse:
 verifier = verifier_from_env()
 app = Starlette(
     routes=[Route("/items", items), Route("/files/{name:path}", files, methods=["GET", "POST"]),
-            Route("/admin", admin), Route("/health", health)],
+            Route("/admin", admin), Route("/token", token, methods=["POST"]), Route("/health", health)],
     middleware=[Middleware(keybound.starlette.DPoPMiddleware, verifier=verifier, protect=["/items", "/files/"]),
-                Middleware(keybound.starlette.DPoPMiddleware, verifier=verifier, protect=["/admin"], scope="admin")],
+                Middleware(keybound.starlette.DPoPMiddleware, verifier=verifier, protect=["/admin"], scope="admin"),
+                Middleware(keybound.starlette.DPoPMiddleware, verifier=verifier, protect=["/token"], token_endpoint=True)],
 )

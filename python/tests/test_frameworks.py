@@ -244,3 +244,20 @@ def test_forwarded_headers_are_not_read(servers: Dict[str, Server], world: World
     direct = servers["flask-werkzeug"]
     assert send(direct, world, "GET", "/items").status_code == 200
     assert json.loads(send(direct, world, "GET", "/items").text)["sub"] == "alice"
+
+
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_token_endpoint(servers: Dict[str, Server], world: World, name: str) -> None:
+    server = servers[name]
+    send(server, world, "GET", "/items")  # a nonce first, when the server needs one
+    extra = {"nonce": server.nonce} if server.nonce else {}
+    url = server.signed_url("/token")
+    ok = server.client.post("/token", headers={"DPoP": world.proof("POST", url, **extra)})
+    assert ok.status_code == 200 and ok.json() == {"jkt": world.jkt}, ok.text
+    wrong = server.client.post("/token", headers={"DPoP": world.proof("GET", url, **extra)})
+    assert wrong.status_code == 400, wrong.text
+    assert wrong.json()["error"] == "invalid_dpop_proof" and "www-authenticate" not in wrong.headers
+    if server.nonces:
+        stale = server.client.post("/token", headers={"DPoP": world.proof("POST", url)})
+        assert stale.status_code == 400 and stale.json()["error"] == "use_dpop_nonce"
+        assert len(stale.headers["dpop-nonce"]) == 27

@@ -66,14 +66,17 @@ class DPoPMiddleware:
         protect: path prefixes to protect (matched on the decoded path); None protects all.
         scope, max_age, acr_values: what every protected request needs from its token (Verifier.verify); per-route
             requirements belong in the route (keybound.fastapi.dpop(scope=...)).
+        token_endpoint: the protected paths are token endpoints (RFC 9449 §5: a proof alone).
     """
 
     def __init__(self, app: ASGIApp, verifier: Verifier, protect: Optional[Sequence[str]] = None, *,
-                 scope: ScopeInput = None, max_age: Optional[int] = None, acr_values: ScopeInput = None) -> None:
+                 scope: ScopeInput = None, max_age: Optional[int] = None, acr_values: ScopeInput = None,
+                 token_endpoint: bool = False) -> None:
         self.app = app
         self.verifier = verifier
         self.protect = tuple(protect) if protect is not None else None
-        self.requirements: Dict[str, Any] = {"scope": scope, "max_age": max_age, "acr_values": acr_values}
+        self.requirements: Dict[str, Any] = {"scope": scope, "max_age": max_age, "acr_values": acr_values,
+                                             "token_endpoint": token_endpoint}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (self.protect is not None

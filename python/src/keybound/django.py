@@ -73,21 +73,24 @@ def refusal_response(refusal: DPoPError) -> HttpResponse:
 
 
 def verify_request(request: HttpRequest, *, scope: ScopeInput = None, max_age: Optional[int] = None,
-                   acr_values: ScopeInput = None) -> VerifiedRequest:
+                   acr_values: ScopeInput = None, token_endpoint: bool = False) -> VerifiedRequest:
     """Verifies a Django request (with the requirements of Verifier.verify); raises DPoPError when refused. A request
     the middleware verified is not verified again unless requirements are given (a proof is single-use, so they are
     then checked on the middleware's result)."""
     verified = getattr(request, "dpop", None)
-    requirements = scope is not None or max_age is not None or acr_values is not None
+    requirements = scope is not None or max_age is not None or acr_values is not None or token_endpoint
     if isinstance(verified, VerifiedRequest) and not requirements:
         return verified
     if isinstance(verified, VerifiedRequest):
         raise RuntimeError("keybound.django: a view with requirements (scope, max_age, acr_values) must not sit "
-                           "behind the middleware: take it out of KEYBOUND[\"PROTECT\"]")
+                           "behind the middleware, nor a token endpoint: take it out of KEYBOUND[\"PROTECT\"]")
     verifier = get_verifier()
     url = _web.request_url(verifier, request.scheme or "http", request.get_host(), _web.wsgi_target(request.META))
-    verified = verifier.verify(request.method or "", url, request.headers, scope=scope, max_age=max_age,
-                               acr_values=acr_values)
+    if token_endpoint:
+        verified = verifier.verify_token_endpoint(request.method or "", url, request.headers)
+    else:
+        verified = verifier.verify(request.method or "", url, request.headers, scope=scope, max_age=max_age,
+                                   acr_values=acr_values)
     setattr(request, "dpop", verified)
     return verified
 
@@ -108,21 +111,21 @@ def dpop_required(view: F) -> F: ...
 
 
 @overload
-def dpop_required(*, scope: ScopeInput = None, max_age: Optional[int] = None,
-                  acr_values: ScopeInput = None) -> Callable[[F], F]: ...
+def dpop_required(*, scope: ScopeInput = None, max_age: Optional[int] = None, acr_values: ScopeInput = None,
+                  token_endpoint: bool = False) -> Callable[[F], F]: ...
 
 
 def dpop_required(view: Optional[F] = None, *, scope: ScopeInput = None, max_age: Optional[int] = None,
-                  acr_values: ScopeInput = None) -> Union[F, Callable[[F], F]]:
+                  acr_values: ScopeInput = None, token_endpoint: bool = False) -> Union[F, Callable[[F], F]]:
     """Decorates a view: verify first, answer the refusal or call the view (request.dpop). `@dpop_required`, or with
     requirements: `@dpop_required(scope="read")` (403 insufficient_scope), `max_age`, `acr_values` (401
-    insufficient_user_authentication)."""
+    insufficient_user_authentication); `@dpop_required(token_endpoint=True)` for a token endpoint (RFC 9449 §5)."""
 
     def decorate(target: F) -> F:
         @functools.wraps(target)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             return _answer(request, lambda: cast(HttpResponse, target(request, *args, **kwargs)), scope=scope,
-                           max_age=max_age, acr_values=acr_values)
+                           max_age=max_age, acr_values=acr_values, token_endpoint=token_endpoint)
 
         return cast(F, wrapper)
 

@@ -62,18 +62,21 @@ class DPoP:
             response.headers["DPoP-Nonce"] = verified.dpop_nonce
         return response
 
-    def verify(self, *, scope: ScopeInput = None, max_age: Optional[int] = None,
-               acr_values: ScopeInput = None) -> VerifiedRequest:
-        """Verifies the current request (with the requirements of Verifier.verify); raises DPoPError when it is
-        refused."""
+    def verify(self, *, scope: ScopeInput = None, max_age: Optional[int] = None, acr_values: ScopeInput = None,
+               token_endpoint: bool = False) -> VerifiedRequest:
+        """Verifies the current request (with the requirements of Verifier.verify; as a token request when
+        `token_endpoint`); raises DPoPError when it is refused."""
         extension = current_app.extensions.get(_EXTENSION, self)
         verifier = extension.verifier if extension.verifier is not None else self.verifier
         if verifier is None:
             raise RuntimeError("keybound.flask: no verifier given to DPoP(app, verifier) or init_app")
         environ = request.environ
         url = _web.request_url(verifier, request.scheme, request.host, _web.wsgi_target(environ))
-        verified = verifier.verify(request.method, url, request.headers, scope=scope, max_age=max_age,
-                                   acr_values=acr_values)
+        if token_endpoint:
+            verified = verifier.verify_token_endpoint(request.method, url, request.headers)
+        else:
+            verified = verifier.verify(request.method, url, request.headers, scope=scope, max_age=max_age,
+                                       acr_values=acr_values)
         g.dpop = verified
         return verified
 
@@ -81,20 +84,21 @@ class DPoP:
     def required(self, view: F) -> F: ...
 
     @overload
-    def required(self, *, scope: ScopeInput = None, max_age: Optional[int] = None,
-                 acr_values: ScopeInput = None) -> Callable[[F], F]: ...
+    def required(self, *, scope: ScopeInput = None, max_age: Optional[int] = None, acr_values: ScopeInput = None,
+                 token_endpoint: bool = False) -> Callable[[F], F]: ...
 
     def required(self, view: Optional[F] = None, *, scope: ScopeInput = None, max_age: Optional[int] = None,
-                 acr_values: ScopeInput = None) -> Union[F, Callable[[F], F]]:
+                 acr_values: ScopeInput = None, token_endpoint: bool = False) -> Union[F, Callable[[F], F]]:
         """Decorates a view: verify first, answer the refusal or call the view. `@dpop.required`, or with
         requirements: `@dpop.required(scope="read")` (403 insufficient_scope when the token lacks it), `max_age`,
-        `acr_values` (401 insufficient_user_authentication)."""
+        `acr_values` (401 insufficient_user_authentication); `@dpop.required(token_endpoint=True)` for a token
+        endpoint (RFC 9449 §5: a proof alone, refusals answer 400 with the RFC's JSON body)."""
 
         def decorate(target: F) -> F:
             @functools.wraps(target)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 try:
-                    self.verify(scope=scope, max_age=max_age, acr_values=acr_values)
+                    self.verify(scope=scope, max_age=max_age, acr_values=acr_values, token_endpoint=token_endpoint)
                 except DPoPError as refusal:
                     return refusal_response(refusal)
                 return current_app.ensure_sync(target)(*args, **kwargs)
