@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 # This source file is part of the Keybound open source project.
 #
-# CI for the integrations package (Integrations/): the Hummingbird middleware's and JWKS refresher's unit tests, then
+# CI for the integrations package (Integrations/): the Hummingbird and Vapor integrations' and the JWKS refresher's
+# unit tests (the Vapor suite serves a real application on loopback), then
 # the demo in a real headless Chromium. Needs: the Swift toolchain and libssl-dev; Debian's chromium and
 # chromium-driver; Python 3 with pytest, cryptography and selenium (pinned in IntegrationTests/browser/requirements.txt).
 # Missing browser packages are installed here. The package builds once, in Integrations/.build (its own dependency
-# graph: Hummingbird, AsyncHTTPClient), so a first run builds those (several minutes on 2 cores).
+# graph: Hummingbird, HummingbirdAuth, Vapor, AsyncHTTPClient), so a first run builds those (several minutes on 2
+# cores).
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"

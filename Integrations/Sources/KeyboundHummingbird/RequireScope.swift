@@ -6,13 +6,15 @@
 public import HTTPTypes
 public import Hummingbird
 public import Keybound
+public import Logging
 
 /// A route-level scope check, after ``DPoPMiddleware``: the verified token's `scope` (RFC 9068 §2.2.3, a
 /// space-separated list) must hold every required scope. Otherwise it answers 403 with
-/// `WWW-Authenticate: DPoP error="insufficient_scope", …, scope="…"` (RFC 6750 §3.1).
+/// `WWW-Authenticate: DPoP error="insufficient_scope", …, scope="…"` (RFC 6750 §3.1), thrown as
+/// ``InsufficientScope`` so that the application's error middleware sees it, and logged at debug level.
 ///
-/// A request that reached it unverified (no ``DPoPMiddleware`` before it on this route) gets a bare 401 challenge:
-/// a misconfigured route fails closed.
+/// A request that reached it unverified (no ``DPoPAuthenticator`` or ``DPoPMiddleware`` before it on this route)
+/// gets a bare 401 challenge: a misconfigured route fails closed.
 public struct RequireScopeMiddleware<Context: DPoPRequestContext>: RouterMiddleware {
     public typealias Input = Request
     public typealias Output = Response
@@ -35,10 +37,12 @@ public struct RequireScopeMiddleware<Context: DPoPRequestContext>: RouterMiddlew
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard let verified = context.dpop else {
+            InsufficientScope.log(code: "missing_authorization", status: 401, to: context.logger)
             return InsufficientScope.unauthenticated(verifier: verifier)
         }
         guard verified.hasScopes(scopes) else {
-            return InsufficientScope(required: scopes).response()
+            InsufficientScope.log(code: "insufficient_scope", status: 403, to: context.logger)
+            throw InsufficientScope(required: scopes)
         }
         return try await next(request, context)
     }
@@ -63,7 +67,10 @@ extension DPoPRequestContext {
     /// Throws ``InsufficientScope`` (answered as 403) unless the verified token has every scope; for checks inside a
     /// handler, e.g. when the scope depends on the resource.
     public func requireScope(_ scopes: String...) throws(InsufficientScope) {
-        guard let dpop, dpop.hasScopes(scopes) else { throw InsufficientScope(required: scopes) }
+        guard let dpop, dpop.hasScopes(scopes) else {
+            InsufficientScope.log(code: "insufficient_scope", status: 403, to: logger)
+            throw InsufficientScope(required: scopes)
+        }
     }
 }
 
@@ -89,8 +96,15 @@ public struct InsufficientScope: HTTPResponseError {
             "DPoP error=\"insufficient_scope\", error_description=\"\(description)\", scope=\"\(Self.quoted(scope))\""
         let body =
             "{\"error\":\"insufficient_scope\",\"error_description\":\"\(description)\","
-            + "\"code\":\"insufficient_scope\",\"scope\":" + DPoPErrorResponse.jsonString(scope) + "}"
+            + "\"code\":\"insufficient_scope\",\"scope\":" + Refusal.jsonString(scope) + "}"
         return Response(status: .forbidden, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// Logs a scope refusal at debug level, as ``Refusal/log(to:)`` does for the verifier's.
+    static func log(code: String, status: Int, to logger: Logger) {
+        logger.debug(
+            "DPoP request refused",
+            metadata: ["keybound.code": .string(code), "http.status": .stringConvertible(status)])
     }
 
     /// 401 with a bare challenge, for a request no ``DPoPMiddleware`` verified.

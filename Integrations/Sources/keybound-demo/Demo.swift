@@ -6,6 +6,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdAuth
 import Keybound
 import KeyboundHummingbird
 import KeyboundSigning
@@ -55,13 +56,13 @@ struct Demo: Sendable {
         // Token endpoint (RFC 9449 §5): a proof alone, no access token yet; the new token is bound to its key.
         router.group("token")
             .add(
-                middleware: DPoPMiddleware(verifier: verifier, requestURL: .externalBaseURL(base), mode: .tokenEndpoint)
-            )
+                middleware: DPoPAuthenticator(
+                    verifier: verifier, requestURL: .externalBaseURL(base), mode: .tokenEndpoint))
             .post { _, context in try issueToken(context) }
 
         // The protected API: every request carries a DPoP-bound token and a fresh proof.
         let api = router.group("api")
-            .add(middleware: DPoPMiddleware(verifier: verifier, requestURL: .externalBaseURL(base)))
+            .add(middleware: DPoPAuthenticator(verifier: verifier, requestURL: .externalBaseURL(base)))
         api.requireScope("profile").get("me") { _, context in try me(context) }
         api.requireScope("orders:write").post("orders") { request, context in try await placeOrder(request, context) }
         api.requireScope("admin").get("admin") { _, _ in Self.json("{\"secret\":\"never shown\"}") }
@@ -72,7 +73,7 @@ struct Demo: Sendable {
     // MARK: - Handlers
 
     func issueToken(_ context: BasicDPoPRequestContext) throws -> Response {
-        guard let verified = context.dpop else { throw HTTPError(.unauthorized) }
+        let verified = try context.requireIdentity()
         let now = Self.now()
         let claims = AccessTokenClaims(
             iss: base, aud: [base], sub: Self.user, clientID: "keybound-demo-page", scope: Self.scopes,
@@ -88,7 +89,7 @@ struct Demo: Sendable {
     }
 
     func me(_ context: BasicDPoPRequestContext) throws -> Response {
-        guard let verified = context.dpop else { throw HTTPError(.unauthorized) }
+        let verified = try context.requireIdentity()
         return Self.json(
             Self.object([
                 ("sub", .string(verified.subject ?? "")), ("scope", .string(verified.scope ?? "")),
@@ -98,7 +99,7 @@ struct Demo: Sendable {
     }
 
     func placeOrder(_ request: Request, _ context: BasicDPoPRequestContext) async throws -> Response {
-        guard let verified = context.dpop else { throw HTTPError(.unauthorized) }
+        let verified = try context.requireIdentity()
         let body = try await request.body.collect(upTo: 4096)
         var item = "coffee"
         if let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
@@ -116,7 +117,7 @@ struct Demo: Sendable {
 
     /// "Log out this device": revokes the client key, so every token bound to it is refused from now on.
     func logOut(_ context: BasicDPoPRequestContext) throws -> Response {
-        guard let verified = context.dpop else { throw HTTPError(.unauthorized) }
+        let verified = try context.requireIdentity()
         let now = Self.now()
         let until = Int64(verified.expiresAt ?? Double(now + options.tokenLifetime)) + 60
         try verifier.revokeKey(jkt: verified.jkt, until: until, now: now)

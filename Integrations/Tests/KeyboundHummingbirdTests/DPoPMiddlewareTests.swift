@@ -7,6 +7,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import IntegrationFixtures
 import Keybound
 import KeyboundSigning
 import Synchronization
@@ -393,7 +394,7 @@ struct DPoPMiddlewareTests {
     // MARK: - Pieces
 
     @Test func jsonStringsAreEscaped() {
-        #expect(DPoPErrorResponse.jsonString("a\"b\\c\n\u{1}") == "\"a\\\"b\\\\c\\n\\u0001\"")
+        #expect(Refusal.jsonString("a\"b\\c\n\u{1}") == "\"a\\\"b\\\\c\\n\\u0001\"")
         #expect(InsufficientScope.quoted("a \"b\"\u{7F}") == "a ?b??")
     }
 }

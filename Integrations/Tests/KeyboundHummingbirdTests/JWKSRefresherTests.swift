@@ -7,6 +7,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import IntegrationFixtures
 import Keybound
 import KeyboundSigning
 import Synchronization
