@@ -9,7 +9,7 @@ public import Hummingbird
 public import HummingbirdAuth
 public import Keybound
 @_exported public import KeyboundServerSupport
-public import Logging
+import Logging
 
 /// A request context that can carry what the DPoP middleware verified.
 ///
@@ -110,19 +110,15 @@ public struct DPoPAuthenticator<Context: AuthRequestContext>: AuthenticatorMiddl
     }
 
     public func authenticate(request: Request, context: Context) async throws -> Context.Identity? {
-        let verified = try await check.verify(request, logger: context.logger)
-        return try await identify(verified, request, context)
+        try await identify(check.verify(request, logger: context.logger), request, context)
     }
 
-    public func handle(
-        _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        let verified = try await check.verify(request, logger: context.logger)
-        var context = context
-        if let identity = try await identify(verified, request, context) { context.identity = identity }
-        return try await DPoPCheck.addingNonce(of: verified, to: next(request, context))
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        try await check.run(request, context, next: next) { context, verified in
+            if let identity = try await identify(verified, request, context) { context.identity = identity }
+        }
     }
 }
 
@@ -157,60 +153,52 @@ public struct DPoPMiddleware<Context: DPoPRequestContext>: RouterMiddleware {
         self.check = DPoPCheck(verifier: verifier, urlSource: requestURL, mode: mode, now: now)
     }
 
-    public func handle(
-        _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        let verified = try await check.verify(request, logger: context.logger)
-        var context = context
-        context.dpop = verified
-        return try await DPoPCheck.addingNonce(of: verified, to: next(request, context))
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        try await check.run(request, context, next: next) { context, verified in context.dpop = verified }
     }
 }
 
 /// One verification of a Hummingbird request, shared by the authenticator and the middleware.
 struct DPoPCheck: Sendable {
-    let verifier: Verifier
-    let urlSource: RequestURLSource
-    let mode: VerificationMode
-    let now: @Sendable () -> Int64
+    let check: RequestCheck
 
-    /// Verifies through the verifier's `async` entry point, so a network replay store (``AsyncReplayStore``)
-    /// suspends the request's task instead of blocking an event-loop thread.
+    init(verifier: Verifier, urlSource: RequestURLSource, mode: VerificationMode, now: @escaping @Sendable () -> Int64) {
+        check = RequestCheck(verifier: verifier, urlSource: urlSource, mode: mode, now: now)
+    }
+
+    /// The verified request, or a thrown ``DPoPRefusalError`` (logged on `logger`).
     func verify(_ request: Request, logger: Logger) async throws(DPoPRefusalError) -> VerifiedRequest {
-        let time = now()
-        do throws(KeyboundError) {
-            let dpopRequest = try Self.dpopRequest(from: request, urlSource: urlSource)
-            return try await verifier.verify(dpopRequest, mode: mode, now: time)
+        // HTTP/1.1's Host header arrives as the request's authority.
+        let url = RequestURLParts(
+            target: Self.originFormTarget(request), authority: request.head.authority,
+            forwardedProto: request.headers[.xForwardedProto], forwardedHost: request.headers[.xForwardedHost])
+        do throws(Refusal) {
+            return try await check.verify(
+                method: request.method.rawValue, url: url, authorizations: request.headers[values: .authorization],
+                dpop: request.headers[values: .dpop], logger: logger)
         } catch {
-            let refusal = Refusal(error, verifier: verifier, tokenEndpoint: mode == .tokenEndpoint)
-            refusal.log(to: logger)
-            throw DPoPRefusalError(refusal)
+            throw DPoPRefusalError(error)
         }
     }
 
-    static func addingNonce(of verified: VerifiedRequest, to response: Response) -> Response {
-        var response = response
+    /// Verifies, lets `apply` put the result in the context, runs the rest of the chain, and adds the next
+    /// `DPoP-Nonce` to the response when nonces are on (RFC 9449 §8).
+    func run<Context: RequestContext>(
+        _ request: Request,
+        _ context: Context,
+        next: (Request, Context) async throws -> Response,
+        apply: (inout Context, VerifiedRequest) async throws -> Void
+    ) async throws -> Response {
+        let verified = try await verify(request, logger: context.logger)
+        var context = context
+        try await apply(&context, verified)
+        var response = try await next(request, context)
         if let nonce = verified.dpopNonce, response.headers[.dpopNonce] == nil {
             response.headers[.dpopNonce] = nonce
         }
         return response
-    }
-
-    /// The method, URL and authorization headers of a Hummingbird request, as Keybound reads them.
-    static func dpopRequest(from request: Request, urlSource: RequestURLSource) throws(KeyboundError) -> DPoPRequest {
-        let authorizations = request.headers[values: .authorization]
-        guard authorizations.count <= 1 else {
-            throw KeyboundError(.malformedAuthorization, reason: "more than one Authorization value")
-        }
-        // HTTP/1.1's Host header arrives as the request's authority.
-        let parts = RequestURLParts(
-            target: originFormTarget(request), authority: request.head.authority,
-            forwardedProto: request.headers[.xForwardedProto], forwardedHost: request.headers[.xForwardedHost])
-        return DPoPRequest(
-            method: request.method.rawValue, url: try parts.url(from: urlSource), authorization: authorizations.first,
-            dpop: request.headers[values: .dpop])
     }
 
     /// The request target's path and query (RFC 9112 §3.2.1) as it arrived, also from an absolute-form target.

@@ -6,7 +6,7 @@
 public import HTTPTypes
 public import Hummingbird
 public import Keybound
-public import Logging
+import Logging
 
 /// A route-level scope check, after ``DPoPMiddleware``: the verified token's `scope` (RFC 9068 §2.2.3, a
 /// space-separated list) must hold every required scope. Otherwise it answers 403 with

@@ -8,7 +8,7 @@ public import Logging
 
 /// A verification refusal as an HTTP answer, the same for every framework: the status, the challenge, the nonce and
 /// a small JSON body. Every part comes from the ``KeyboundError`` and the verifier's policy, none from the request.
-public struct Refusal: Sendable {
+public struct Refusal: Error, Sendable {
     /// The error the verifier refused with.
     public let error: KeyboundError
     /// 401, 400, 403, 429 or 5xx (`KeyboundError.Code.httpStatus`); at a token endpoint 400, but 5xx and 429.

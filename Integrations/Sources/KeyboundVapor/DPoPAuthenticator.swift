@@ -79,10 +79,7 @@ public struct DPoPAbort: AbortError, DebuggableError, Sendable {
 /// api.get("orders") { req in "orders of \(req.dpop?.subject ?? "?")" }
 /// ```
 public struct DPoPAuthenticator: AsyncMiddleware {
-    let verifier: Verifier
-    let urlSource: RequestURLSource
-    let mode: VerificationMode
-    let now: @Sendable () -> Int64
+    let check: RequestCheck
 
     /// - Parameters:
     ///   - verifier: the server's verifier, shared by every route and thread.
@@ -95,10 +92,7 @@ public struct DPoPAuthenticator: AsyncMiddleware {
         mode: VerificationMode = .resource,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) {
-        self.verifier = verifier
-        self.urlSource = requestURL
-        self.mode = mode
-        self.now = now
+        check = RequestCheck(verifier: verifier, urlSource: requestURL, mode: mode, now: now)
     }
 
     public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
@@ -111,36 +105,25 @@ public struct DPoPAuthenticator: AsyncMiddleware {
         return response
     }
 
-    /// Verifies through the verifier's `async` entry point, so a network replay store (``AsyncReplayStore``)
-    /// suspends the request's task instead of blocking an event-loop thread.
+    /// The verified request, or a thrown ``DPoPAbort`` (logged on `req.logger`).
     func verify(_ request: Request) async throws(DPoPAbort) -> VerifiedRequest {
-        let time = now()
-        do throws(KeyboundError) {
-            let dpopRequest = try Self.dpopRequest(from: request, urlSource: urlSource)
-            return try await verifier.verify(dpopRequest, mode: mode, now: time)
+        do throws(Refusal) {
+            let target = request.url.string
+            guard target.hasPrefix("/") else {
+                let error = KeyboundError(.proofHTU, reason: "the request target could not be read")
+                let refusal = Refusal(error, verifier: check.verifier, tokenEndpoint: check.mode == .tokenEndpoint)
+                refusal.log(to: request.logger)
+                throw refusal
+            }
+            let url = RequestURLParts(
+                target: target, authority: request.headers.first(name: .host),
+                forwardedProto: request.headers.first(name: "X-Forwarded-Proto"),
+                forwardedHost: request.headers.first(name: "X-Forwarded-Host"))
+            return try await check.verify(
+                method: request.method.rawValue, url: url, authorizations: request.headers[.authorization],
+                dpop: request.headers["DPoP"], logger: request.logger)
         } catch {
-            let refusal = Refusal(error, verifier: verifier, tokenEndpoint: mode == .tokenEndpoint)
-            refusal.log(to: request.logger)
-            throw DPoPAbort(refusal)
+            throw DPoPAbort(error)
         }
-    }
-
-    /// The method, URL and authorization headers of a Vapor request, as Keybound reads them.
-    static func dpopRequest(from request: Request, urlSource: RequestURLSource) throws(KeyboundError) -> DPoPRequest {
-        let authorizations = request.headers[.authorization]
-        guard authorizations.count <= 1 else {
-            throw KeyboundError(.malformedAuthorization, reason: "more than one Authorization value")
-        }
-        let target = request.url.string
-        guard target.hasPrefix("/") else {
-            throw KeyboundError(.proofHTU, reason: "the request target could not be read")
-        }
-        let parts = RequestURLParts(
-            target: target, authority: request.headers.first(name: .host),
-            forwardedProto: request.headers.first(name: "X-Forwarded-Proto"),
-            forwardedHost: request.headers.first(name: "X-Forwarded-Host"))
-        return DPoPRequest(
-            method: request.method.rawValue, url: try parts.url(from: urlSource), authorization: authorizations.first,
-            dpop: request.headers["DPoP"])
     }
 }

@@ -23,7 +23,8 @@ import Testing
 @Suite("Hummingbird DPoPAuthenticator")
 struct DPoPAuthenticatorTests {
     let fixture: Fixture
-    let api = "https://api.example"
+    /// The public origin the proofs name: the tokens' audience.
+    var api: String { Fixture.audience }
 
     init() throws { fixture = try Fixture() }
 

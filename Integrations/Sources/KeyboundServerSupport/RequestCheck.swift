@@ -1,0 +1,54 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+public import Keybound
+public import Logging
+
+/// One route's verification, the same for every framework: the verifier, where the request URL comes from, the
+/// mode and the clock. A framework hands over the request's method, target and header values and gets the
+/// ``VerifiedRequest`` back, or a ``Refusal`` that has already been logged.
+public struct RequestCheck: Sendable {
+    public let verifier: Verifier
+    public let urlSource: RequestURLSource
+    public let mode: VerificationMode
+    public let now: @Sendable () -> Int64
+
+    public init(
+        verifier: Verifier, urlSource: RequestURLSource, mode: VerificationMode, now: @escaping @Sendable () -> Int64
+    ) {
+        self.verifier = verifier
+        self.urlSource = urlSource
+        self.mode = mode
+        self.now = now
+    }
+
+    /// Verifies through the verifier's `async` entry point, so a network replay store (``AsyncReplayStore``)
+    /// suspends the request's task instead of blocking an event-loop thread. A refusal is logged at debug level
+    /// (``Refusal/log(to:)``) before it is thrown.
+    ///
+    /// - Parameters:
+    ///   - method: the request method.
+    ///   - url: the target and the headers the URL may come from.
+    ///   - authorizations: every `Authorization` value (more than one is refused).
+    ///   - dpop: every `DPoP` value, as received.
+    ///   - logger: the request's logger.
+    public func verify(
+        method: String, url: RequestURLParts, authorizations: [String], dpop: [String], logger: Logger
+    ) async throws(Refusal) -> VerifiedRequest {
+        let time = now()
+        do throws(KeyboundError) {
+            guard authorizations.count <= 1 else {
+                throw KeyboundError(.malformedAuthorization, reason: "more than one Authorization value")
+            }
+            let request = DPoPRequest(
+                method: method, url: try url.url(from: urlSource), authorization: authorizations.first, dpop: dpop)
+            return try await verifier.verify(request, mode: mode, now: time)
+        } catch {
+            let refusal = Refusal(error, verifier: verifier, tokenEndpoint: mode == .tokenEndpoint)
+            refusal.log(to: logger)
+            throw refusal
+        }
+    }
+}
