@@ -25,15 +25,20 @@ public struct Refusal: Error, Sendable {
     ///   - verifier: phrases the challenge (the accepted algorithms).
     ///   - tokenEndpoint: whether the refusal is a token endpoint's (RFC 9449 §5: 400, a JSON error, no challenge).
     public init(_ error: KeyboundError, verifier: Verifier, tokenEndpoint: Bool) {
+        self.init(error, wwwAuthenticate: tokenEndpoint ? nil : verifier.wwwAuthenticate(for: error))
+    }
+
+    /// A refusal with a challenge rendered elsewhere (e.g. `Challenge.wwwAuthenticate(for:algs:)` where no verifier
+    /// is at hand); `nil` is a token endpoint's refusal: no challenge, the RFC 6749 §5.2 body.
+    public init(_ error: KeyboundError, wwwAuthenticate: String?) {
         self.error = error
-        if tokenEndpoint {
+        self.wwwAuthenticate = wwwAuthenticate
+        if wwwAuthenticate == nil {
             status = error.code.tokenEndpointHTTPStatus
-            wwwAuthenticate = nil
             let rfc = Challenge.tokenEndpointErrorBody(for: error)
             body = String(rfc.dropLast()) + ",\"code\":\"" + error.code.name + "\"}"
         } else {
             status = error.code.httpStatus
-            wwwAuthenticate = verifier.wwwAuthenticate(for: error)
             body = Self.jsonBody(error: error.code.rfcError, description: error.reason, code: error.code.name)
         }
     }

@@ -9,7 +9,7 @@ import Hummingbird
 import HummingbirdAuth
 import HummingbirdBasicAuth
 import HummingbirdTesting
-import IntegrationFixtures
+import IntegrationsTestSupport
 import Keybound
 import KeyboundSigning
 import Logging

@@ -7,8 +7,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import IntegrationsTestSupport
 import Keybound
-import IntegrationFixtures
+import IntegrationsTestSupport
 import KeyboundSigning
 
 extension Fixture {

@@ -4,7 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
-import IntegrationFixtures
+import IntegrationsTestSupport
 import Keybound
 import KeyboundSigning
 import Logging

@@ -14,9 +14,8 @@ public struct Fixture: Sendable {
     public static let audience = "https://api.example"
     public static let now: Int64 = 1_760_000_000
 
-    public let issuerKey: SigningKey
-    public let clientKey: SigningKey
-    public let otherClientKey: SigningKey
+    /// The issuer's signing key (`kid` issuer-1), the client's proof key, and another client's.
+    public let issuerKey, clientKey, otherClientKey: SigningKey
 
     public init() throws {
         issuerKey = try SigningKey.generate(.es256, kid: "issuer-1")
@@ -29,6 +28,7 @@ public struct Fixture: Sendable {
     }
 
     public func verifier(
+        issuer: String = Self.issuer,
         keys: [SigningKey]? = nil,
         configure: (inout VerifierPolicy) throws -> Void = { _ in },
         onKeyMiss: (@Sendable (KeyMiss) -> Void)? = nil
@@ -37,16 +37,19 @@ public struct Fixture: Sendable {
         try configure(&policy)
         let set = try JWKSet(json: Array(Self.jwks(keys ?? [issuerKey]).utf8))
         return try Verifier(
-            issuers: [TrustedIssuer(identifier: Self.issuer, audiences: [Self.audience], keys: set)], policy: policy,
+            issuers: [TrustedIssuer(identifier: issuer, audiences: [Self.audience], keys: set)], policy: policy,
             onKeyMiss: onKeyMiss)
     }
 
     public func token(
-        scope: String? = "orders:read profile", signedBy key: SigningKey? = nil, jkt: String? = nil
+        issuer: String = Self.issuer,
+        scope: String? = "orders:read profile",
+        signedBy key: SigningKey? = nil,
+        jkt: String? = nil
     ) throws -> String {
         let signer = key ?? issuerKey
         let claims = AccessTokenClaims(
-            iss: Self.issuer, aud: [Self.audience], sub: "alice", scope: scope, jkt: jkt ?? clientKey.thumbprint,
+            iss: issuer, aud: [Self.audience], sub: "alice", scope: scope, jkt: jkt ?? clientKey.thumbprint,
             iat: Self.now - 10, exp: Self.now + 600, jti: UUID().uuidString, kid: signer.kid)
         return try DPoPBuilder.accessToken(claims, key: signer)
     }
@@ -62,6 +65,20 @@ public struct Fixture: Sendable {
             key: key ?? clientKey, method: method, url: url, iat: Self.now, jti: UUID().uuidString,
             accessToken: token, nonce: nonce)
     }
+
+    /// Verifies `GET https://api.example/orders` with a token from `issuer` signed by `key`.
+    public func verify(
+        _ verifier: Verifier,
+        issuer: String = Self.issuer,
+        tokenSignedBy key: SigningKey
+    ) throws(KeyboundError) -> VerifiedRequest {
+        let token = (try? self.token(issuer: issuer, signedBy: key)) ?? ""
+        let proof = (try? self.proof("GET", "https://api.example/orders", token: token)) ?? ""
+        return try verifier.verify(
+            DPoPRequest(
+                method: "GET", url: "https://api.example/orders", authorization: "DPoP \(token)", dpop: [proof]),
+            now: Self.now)
+    }
 }
 
 /// A clock the test moves by hand.
@@ -71,4 +88,3 @@ public final class ManualClock: Sendable {
     public func now() -> Int64 { value.withLock { $0 } }
     public func advance(by seconds: Int64) { value.withLock { $0 += seconds } }
 }
-
