@@ -96,16 +96,21 @@ public struct DPoPAuthenticator<Context: AuthRequestContext>: AuthenticatorMiddl
     ///   - verifier: the server's verifier, shared by every route and thread.
     ///   - requestURL: where the URL for the `htu` check comes from (see ``RequestURLSource``).
     ///   - mode: `.resource` for APIs, `.tokenEndpoint` for a token endpoint's DPoP proof.
+    ///   - requirements: what this route needs beyond a valid bound token: scopes (315) and RFC 9470 step-up
+    ///     (`maxAge`, `acrValues`: 314 `insufficient_user_authentication`, with `max_age` / `acr_values` in the
+    ///     challenge).
     ///   - now: the current time in Unix seconds (the wall clock unless a test supplies its own).
     ///   - identify: the application's identity for a verified request (a user looked up by `subject`, say).
     public init(
         verifier: Verifier,
         requestURL: RequestURLSource,
         mode: VerificationMode = .resource,
+        requirements: Requirements = .none,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
         identify: @escaping @Sendable (VerifiedRequest, Request, Context) async throws -> Context.Identity?
     ) {
-        self.check = DPoPCheck(verifier: verifier, urlSource: requestURL, mode: mode, now: now)
+        self.check = DPoPCheck(
+            verifier: verifier, urlSource: requestURL, mode: mode, requirements: requirements, now: now)
         self.identify = identify
     }
 
@@ -128,9 +133,12 @@ extension DPoPAuthenticator where Context.Identity == VerifiedRequest {
         verifier: Verifier,
         requestURL: RequestURLSource,
         mode: VerificationMode = .resource,
+        requirements: Requirements = .none,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) {
-        self.init(verifier: verifier, requestURL: requestURL, mode: mode, now: now) { verified, _, _ in verified }
+        self.init(verifier: verifier, requestURL: requestURL, mode: mode, requirements: requirements, now: now) {
+            verified, _, _ in verified
+        }
     }
 }
 
@@ -148,9 +156,11 @@ public struct DPoPMiddleware<Context: DPoPRequestContext>: RouterMiddleware {
         verifier: Verifier,
         requestURL: RequestURLSource,
         mode: VerificationMode = .resource,
+        requirements: Requirements = .none,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) {
-        self.check = DPoPCheck(verifier: verifier, urlSource: requestURL, mode: mode, now: now)
+        self.check = DPoPCheck(
+            verifier: verifier, urlSource: requestURL, mode: mode, requirements: requirements, now: now)
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
@@ -164,8 +174,15 @@ public struct DPoPMiddleware<Context: DPoPRequestContext>: RouterMiddleware {
 struct DPoPCheck: Sendable {
     let check: RequestCheck
 
-    init(verifier: Verifier, urlSource: RequestURLSource, mode: VerificationMode, now: @escaping @Sendable () -> Int64) {
-        check = RequestCheck(verifier: verifier, urlSource: urlSource, mode: mode, now: now)
+    init(
+        verifier: Verifier,
+        urlSource: RequestURLSource,
+        mode: VerificationMode,
+        requirements: Requirements,
+        now: @escaping @Sendable () -> Int64
+    ) {
+        check = RequestCheck(
+            verifier: verifier, urlSource: urlSource, mode: mode, requirements: requirements, now: now)
     }
 
     /// The verified request, or a thrown ``DPoPRefusalError`` (logged on `logger`).

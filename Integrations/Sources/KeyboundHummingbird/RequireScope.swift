@@ -8,10 +8,10 @@ public import Hummingbird
 public import Keybound
 import Logging
 
-/// A route-level scope check, after ``DPoPAuthenticator`` or ``DPoPMiddleware``: the verified token's `scope` (RFC 9068 §2.2.3, a
-/// space-separated list) must hold every required scope. Otherwise it answers with Keybound's own 315
-/// `insufficient_scope` (HTTP 403, `WWW-Authenticate: DPoP error="insufficient_scope", …, scope="…"`, RFC 6750 §3.1),
-/// made by ``Keybound/VerifiedRequest/requireScopes(_:)``: the same status, challenge and body as every other host.
+/// A route-level scope check, after ``DPoPAuthenticator`` or ``DPoPMiddleware``: the verified token's `scope`
+/// (RFC 9068 §2.2.3, a space-separated list) must hold every required scope. Otherwise it answers with Keybound's own
+/// 315 `insufficient_scope` (HTTP 403, `WWW-Authenticate: DPoP error="insufficient_scope", …, scope="…"`,
+/// RFC 6750 §3.1), made by ``Keybound/VerifiedRequest/requireScopes(_:)``: the same status, challenge and body as every other host.
 /// The refusal is thrown (the application's error middleware sees it) and logged at debug level like the verifier's.
 ///
 /// A request that reached it unverified (no authenticator before it on this route) gets a bare 401 challenge:

@@ -7,20 +7,27 @@ public import Keybound
 public import Logging
 
 /// One route's verification, the same for every framework: the verifier, where the request URL comes from, the
-/// mode and the clock. A framework hands over the request's method, target and header values and gets the
-/// ``VerifiedRequest`` back, or a ``Refusal`` that has already been logged.
+/// mode, the route's per-request requirements (scopes, RFC 9470 step-up) and the clock. A framework hands over the
+/// request's method, target and header values and gets the ``VerifiedRequest`` back, or a ``Refusal`` that has
+/// already been logged.
 public struct RequestCheck: Sendable {
     public let verifier: Verifier
     public let urlSource: RequestURLSource
     public let mode: VerificationMode
+    public let requirements: Requirements
     public let now: @Sendable () -> Int64
 
     public init(
-        verifier: Verifier, urlSource: RequestURLSource, mode: VerificationMode, now: @escaping @Sendable () -> Int64
+        verifier: Verifier,
+        urlSource: RequestURLSource,
+        mode: VerificationMode,
+        requirements: Requirements = .none,
+        now: @escaping @Sendable () -> Int64
     ) {
         self.verifier = verifier
         self.urlSource = urlSource
         self.mode = mode
+        self.requirements = requirements
         self.now = now
     }
 
@@ -44,7 +51,7 @@ public struct RequestCheck: Sendable {
             }
             let request = DPoPRequest(
                 method: method, url: try url.url(from: urlSource), authorization: authorizations.first, dpop: dpop)
-            return try await verifier.verify(request, mode: mode, now: time)
+            return try await verifier.verify(request, mode: mode, requirements: requirements, now: time)
         } catch {
             let refusal = Refusal(error, verifier: verifier, tokenEndpoint: mode == .tokenEndpoint)
             refusal.log(to: logger)

@@ -85,14 +85,19 @@ public struct DPoPAuthenticator: AsyncMiddleware {
     ///   - verifier: the server's verifier, shared by every route and thread.
     ///   - requestURL: where the URL for the `htu` check comes from (see ``RequestURLSource``).
     ///   - mode: `.resource` for APIs, `.tokenEndpoint` for a token endpoint's DPoP proof.
+    ///   - requirements: what this route needs beyond a valid bound token: scopes (315) and RFC 9470 step-up
+    ///     (`maxAge`, `acrValues`: 314 `insufficient_user_authentication`, with `max_age` / `acr_values` in the
+    ///     challenge).
     ///   - now: the current time in Unix seconds (the wall clock unless a test supplies its own).
     public init(
         verifier: Verifier,
         requestURL: RequestURLSource,
         mode: VerificationMode = .resource,
+        requirements: Requirements = .none,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) {
-        check = RequestCheck(verifier: verifier, urlSource: requestURL, mode: mode, now: now)
+        check = RequestCheck(
+            verifier: verifier, urlSource: requestURL, mode: mode, requirements: requirements, now: now)
     }
 
     public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {

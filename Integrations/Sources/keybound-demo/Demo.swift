@@ -32,6 +32,7 @@ struct Demo: Sendable {
         issuerKey = try SigningKey.generate(.es256, kid: "demo-issuer-1")
         jwks = "{\"keys\":[" + issuerKey.publicJWK(includingAlg: true) + "]}"
         var policy = VerifierPolicy()
+        if let skew = options.clockSkew { policy.clockSkewSeconds = skew }
         if options.nonces {
             var secret = [UInt8](repeating: 0, count: 32)
             var random = SystemRandomNumberGenerator()
@@ -67,6 +68,16 @@ struct Demo: Sendable {
         api.requireScope("orders:write").post("orders") { request, context in try await placeOrder(request, context) }
         api.requireScope("admin").get("admin") { _, _ in Self.json("{\"secret\":\"never shown\"}") }
         api.post("logout") { _, context in try logOut(context) }
+
+        // Step-up (RFC 9470): deleting the account needs a login at most `max_age` seconds old. An older token gets
+        // 401 insufficient_user_authentication with max_age in the challenge; the page logs in again with the same
+        // key (a new token with a fresh auth_time) and retries.
+        router.group("api/account")
+            .add(
+                middleware: DPoPAuthenticator(
+                    verifier: verifier, requestURL: .externalBaseURL(base),
+                    requirements: Requirements(maxAge: options.stepUpMaxAge)))
+            .post("delete") { _, context in try deleteAccount(context) }
         return router
     }
 
@@ -78,7 +89,7 @@ struct Demo: Sendable {
         let claims = AccessTokenClaims(
             iss: base, aud: [base], sub: Self.user, clientID: "keybound-demo-page", scope: Self.scopes,
             jkt: verified.jkt, iat: now, exp: now + options.tokenLifetime, jti: UUID().uuidString,
-            kid: issuerKey.kid)
+            kid: issuerKey.kid, extraClaims: [.init(name: "auth_time", json: String(now))])
         let token = try DPoPBuilder.accessToken(claims, key: issuerKey)
         return Self.json(
             Self.object([
@@ -122,6 +133,19 @@ struct Demo: Sendable {
         let until = Int64(verified.expiresAt ?? Double(now + options.tokenLifetime)) + 60
         try verifier.revokeKey(jkt: verified.jkt, until: until, now: now)
         return Self.json(Self.object([("revoked_jkt", .string(verified.jkt)), ("until", .number(until))]))
+    }
+
+    /// "Delete account": only reached with a recent login. The demo deletes nothing (it has one built-in user); it
+    /// answers with the age of the login that allowed it.
+    func deleteAccount(_ context: BasicDPoPRequestContext) throws -> Response {
+        let verified = try context.requireIdentity()
+        let authTime = verified.claim("auth_time").flatMap { Int64($0) }
+        return Self.json(
+            Self.object([
+                ("deleted", .string(verified.subject ?? "")), ("jkt", .string(verified.jkt)),
+                ("login_age", .number(authTime.map { Self.now() - $0 } ?? -1)),
+                ("max_age", .number(options.stepUpMaxAge)),
+            ]))
     }
 
     // MARK: - JSON

@@ -170,6 +170,38 @@ struct DPoPAuthenticatorTests {
         }
     }
 
+    @Test func aRouteCanDemandARecentLogin() async throws {
+        let verifier = try fixture.verifier()
+        let router = Router(context: BasicDPoPRequestContext.self)
+        let now: @Sendable () -> Int64 = { Fixture.now }
+        router.group("api")
+            .add(
+                middleware: DPoPAuthenticator(
+                    verifier: verifier, requestURL: .externalBaseURL(api), requirements: Requirements(maxAge: 300),
+                    now: now)
+            )
+            .post("delete") { _, _ in "deleted" }
+        let logs = RecordingLogHandler.Store()
+        try await Application(router: router, logger: logs.logger()).test(.router) { client in
+            let cases: [(Int64, HTTPResponse.Status)] = [(Fixture.now - 3_600, .unauthorized), (Fixture.now - 60, .ok)]
+            for (authTime, status) in cases {
+                let token = try fixture.token(authTime: authTime)
+                let response = try await client.execute(
+                    uri: "/api/delete", method: .post,
+                    headers: Fixture.headers(
+                        token: token, proofs: [try fixture.proof("POST", "\(api)/api/delete", token: token)]))
+                #expect(response.status == status)
+                if status == .unauthorized {
+                    #expect(response.code == "insufficient_user_authentication")
+                    let challenge = try #require(response.headers[.wwwAuthenticate])
+                    #expect(challenge.hasPrefix("DPoP error=\"insufficient_user_authentication\""))
+                    #expect(challenge.contains("max_age=\"300\"") || challenge.contains("max_age=300"))
+                }
+            }
+        }
+        #expect(logs.all.compactMap { $0.metadata["keybound.status"] } == ["314"])
+    }
+
     @Test func theBasicContextTakesTheVerifiedRequestAsItsIdentity() async throws {
         let verifier = try fixture.verifier()
         let token = try fixture.token(scope: "profile")

@@ -247,6 +247,36 @@ struct DPoPAuthenticatorTests {
         }
     }
 
+    // MARK: - Step-up (RFC 9470)
+
+    @Test func aRouteCanDemandARecentLogin() async throws {
+        let verifier = try fixture.verifier()
+        let now: @Sendable () -> Int64 = { Fixture.now }
+        try await withApp(configure: { app in
+            let recent = DPoPAuthenticator(
+                verifier: verifier, requestURL: .externalBaseURL(api), requirements: Requirements(maxAge: 300),
+                now: now)
+            app.grouped(recent).post("delete") { _ in "deleted" }
+        }) { app in
+            let tester = try app.testing(method: .running(hostname: "127.0.0.1", port: 0))
+            let old = try fixture.token(authTime: Fixture.now - 3_600)
+            let refused = try await tester.sendRequest(
+                .POST, "/delete",
+                headers: Self.headers(token: old, proofs: [try fixture.proof("POST", "\(api)/delete", token: old)]))
+            #expect(refused.status == .unauthorized)
+            #expect(refused.code == "insufficient_user_authentication")
+            let challenge = try #require(refused.headers.first(name: .wwwAuthenticate))
+            #expect(challenge.hasPrefix("DPoP error=\"insufficient_user_authentication\""))
+            #expect(challenge.contains("max_age=\"300\"") || challenge.contains("max_age=300"))
+
+            let fresh = try fixture.token(authTime: Fixture.now - 60)
+            let accepted = try await tester.sendRequest(
+                .POST, "/delete",
+                headers: Self.headers(token: fresh, proofs: [try fixture.proof("POST", "\(api)/delete", token: fresh)]))
+            #expect(accepted.status == .ok)
+        }
+    }
+
     // MARK: - Nonces
 
     @Test func aNonceIsAskedForThenAcceptedAndRenewed() async throws {
