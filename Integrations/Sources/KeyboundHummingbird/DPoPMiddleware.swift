@@ -92,25 +92,16 @@ public struct DPoPAuthenticator<Context: AuthRequestContext>: AuthenticatorMiddl
     let check: DPoPCheck
     let identify: @Sendable (VerifiedRequest, Request, Context) async throws -> Context.Identity?
 
-    /// - Parameters:
-    ///   - verifier: the server's verifier, shared by every route and thread.
-    ///   - requestURL: where the URL for the `htu` check comes from (see ``RequestURLSource``).
-    ///   - mode: `.resource` for APIs, `.tokenEndpoint` for a token endpoint's DPoP proof.
-    ///   - requirements: what this route needs beyond a valid bound token: scopes (315) and RFC 9470 step-up
-    ///     (`maxAge`, `acrValues`: 314 `insufficient_user_authentication`, with `max_age` / `acr_values` in the
-    ///     challenge).
-    ///   - now: the current time in Unix seconds (the wall clock unless a test supplies its own).
+    /// The parameters but `identify` are ``RequestCheck/init(verifier:urlSource:mode:requirements:now:)``'s
+    /// (`requestURL` is its `urlSource`).
     ///   - identify: the application's identity for a verified request (a user looked up by `subject`, say).
     public init(
-        verifier: Verifier,
-        requestURL: RequestURLSource,
-        mode: VerificationMode = .resource,
-        requirements: Requirements = .none,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
+        verifier: Verifier, requestURL: RequestURLSource, mode: VerificationMode = .resource,
+        requirements: Requirements = .none, now: @escaping @Sendable () -> Int64 = RequestCheck.wallClock,
         identify: @escaping @Sendable (VerifiedRequest, Request, Context) async throws -> Context.Identity?
     ) {
-        self.check = DPoPCheck(
-            verifier: verifier, urlSource: requestURL, mode: mode, requirements: requirements, now: now)
+        self.check = DPoPCheck(RequestCheck(
+            verifier: verifier, urlSource: requestURL, mode: mode, requirements: requirements, now: now))
         self.identify = identify
     }
 
@@ -130,11 +121,8 @@ public struct DPoPAuthenticator<Context: AuthRequestContext>: AuthenticatorMiddl
 extension DPoPAuthenticator where Context.Identity == VerifiedRequest {
     /// An authenticator whose identity is the ``VerifiedRequest`` itself.
     public init(
-        verifier: Verifier,
-        requestURL: RequestURLSource,
-        mode: VerificationMode = .resource,
-        requirements: Requirements = .none,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        verifier: Verifier, requestURL: RequestURLSource, mode: VerificationMode = .resource,
+        requirements: Requirements = .none, now: @escaping @Sendable () -> Int64 = RequestCheck.wallClock
     ) {
         self.init(verifier: verifier, requestURL: requestURL, mode: mode, requirements: requirements, now: now) {
             verified, _, _ in verified
@@ -151,16 +139,13 @@ public struct DPoPMiddleware<Context: DPoPRequestContext>: RouterMiddleware {
 
     let check: DPoPCheck
 
-    /// The parameters are ``DPoPAuthenticator``'s.
+    /// The parameters are ``RequestCheck/init(verifier:urlSource:mode:requirements:now:)``'s.
     public init(
-        verifier: Verifier,
-        requestURL: RequestURLSource,
-        mode: VerificationMode = .resource,
-        requirements: Requirements = .none,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        verifier: Verifier, requestURL: RequestURLSource, mode: VerificationMode = .resource,
+        requirements: Requirements = .none, now: @escaping @Sendable () -> Int64 = RequestCheck.wallClock
     ) {
-        self.check = DPoPCheck(
-            verifier: verifier, urlSource: requestURL, mode: mode, requirements: requirements, now: now)
+        self.check = DPoPCheck(RequestCheck(
+            verifier: verifier, urlSource: requestURL, mode: mode, requirements: requirements, now: now))
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
@@ -174,16 +159,7 @@ public struct DPoPMiddleware<Context: DPoPRequestContext>: RouterMiddleware {
 struct DPoPCheck: Sendable {
     let check: RequestCheck
 
-    init(
-        verifier: Verifier,
-        urlSource: RequestURLSource,
-        mode: VerificationMode,
-        requirements: Requirements,
-        now: @escaping @Sendable () -> Int64
-    ) {
-        check = RequestCheck(
-            verifier: verifier, urlSource: urlSource, mode: mode, requirements: requirements, now: now)
-    }
+    init(_ check: RequestCheck) { self.check = check }
 
     /// The verified request, or a thrown ``DPoPRefusalError`` (logged on `logger`).
     func verify(_ request: Request, logger: Logger) async throws(DPoPRefusalError) -> VerifiedRequest {

@@ -3,6 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
+import Foundation
 public import Keybound
 public import Logging
 
@@ -17,12 +18,23 @@ public struct RequestCheck: Sendable {
     public let requirements: Requirements
     public let now: @Sendable () -> Int64
 
+    /// The current Unix time in whole seconds, from the system clock.
+    public static let wallClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+
+    /// - Parameters:
+    ///   - verifier: the server's verifier, shared by every route and thread.
+    ///   - urlSource: where the URL for the `htu` check comes from (see ``RequestURLSource``).
+    ///   - mode: `.resource` for APIs, `.tokenEndpoint` for a token endpoint's DPoP proof.
+    ///   - requirements: what this route needs beyond a valid bound token: scopes (315) and RFC 9470 step-up
+    ///     (`maxAge`, `acrValues`: 314 `insufficient_user_authentication`, with `max_age` / `acr_values` in the
+    ///     challenge).
+    ///   - now: the current time in Unix seconds (the wall clock unless a test supplies its own).
     public init(
         verifier: Verifier,
         urlSource: RequestURLSource,
-        mode: VerificationMode,
+        mode: VerificationMode = .resource,
         requirements: Requirements = .none,
-        now: @escaping @Sendable () -> Int64
+        now: @escaping @Sendable () -> Int64 = RequestCheck.wallClock
     ) {
         self.verifier = verifier
         self.urlSource = urlSource

@@ -3,7 +3,6 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-import Foundation
 public import Keybound
 @_exported public import KeyboundServerSupport
 import Logging
@@ -81,20 +80,11 @@ public struct DPoPAbort: AbortError, DebuggableError, Sendable {
 public struct DPoPAuthenticator: AsyncMiddleware {
     let check: RequestCheck
 
-    /// - Parameters:
-    ///   - verifier: the server's verifier, shared by every route and thread.
-    ///   - requestURL: where the URL for the `htu` check comes from (see ``RequestURLSource``).
-    ///   - mode: `.resource` for APIs, `.tokenEndpoint` for a token endpoint's DPoP proof.
-    ///   - requirements: what this route needs beyond a valid bound token: scopes (315) and RFC 9470 step-up
-    ///     (`maxAge`, `acrValues`: 314 `insufficient_user_authentication`, with `max_age` / `acr_values` in the
-    ///     challenge).
-    ///   - now: the current time in Unix seconds (the wall clock unless a test supplies its own).
+    /// The parameters are ``RequestCheck/init(verifier:urlSource:mode:requirements:now:)``'s (`requestURL` is its
+    /// `urlSource`).
     public init(
-        verifier: Verifier,
-        requestURL: RequestURLSource,
-        mode: VerificationMode = .resource,
-        requirements: Requirements = .none,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        verifier: Verifier, requestURL: RequestURLSource, mode: VerificationMode = .resource,
+        requirements: Requirements = .none, now: @escaping @Sendable () -> Int64 = RequestCheck.wallClock
     ) {
         check = RequestCheck(
             verifier: verifier, urlSource: requestURL, mode: mode, requirements: requirements, now: now)
