@@ -559,19 +559,19 @@ static void test_issuer_pem(void) {
     CHECK(v == NULL);
 
     /* The JWK Set and PEM keys of one issuer share one kid space. */
-    kb_config *cfg = NULL;
-    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    kb_config *cfg = fixture_config();
     CHECK_STATUS(kb_config_add_issuer_pem(cfg, fixture_issuer.data, fixture_issuer.len, B("es-1"), 4, NULL, 0,
                                           fixture_pem.data, fixture_pem.len),
                  KB_OK);
-    CHECK_STATUS(kb_config_add_issuer(cfg, fixture_issuer.data, fixture_issuer.len, fixture_jwks.data,
-                                      fixture_jwks.len),
-                 KB_OK);
-    CHECK_STATUS(kb_config_add_issuer(cfg, fixture_issuer.data, fixture_issuer.len, fixture_jwks.data,
-                                      fixture_jwks.len),
-                 KB_ERR_INVALID_CONFIG);
     CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_ERR_INVALID_CONFIG);
     CHECK(strstr(err, "kid") != NULL);
+    /* An issuer that only kb_config_add_issuer_pem added may get a JWK Set, once. */
+    const char *other = "https://pem-first.example";
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, B(other), strlen(other), B("p1"), 2, B("ES256"), 5, fixture_pem.data,
+                                          fixture_pem.len), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer(cfg, B(other), strlen(other), fixture_jwks.data, fixture_jwks.len), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer(cfg, B(other), strlen(other), fixture_jwks.data, fixture_jwks.len),
+                 KB_ERR_INVALID_CONFIG);
     /* Arguments. */
     CHECK_STATUS(kb_config_add_issuer_pem(NULL, B("i"), 1, B("k"), 1, NULL, 0, B("x"), 1), KB_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(kb_config_add_issuer_pem(cfg, NULL, 1, B("k"), 1, NULL, 0, B("x"), 1), KB_ERR_INVALID_ARGUMENT);

@@ -19,8 +19,23 @@ final class ConfigBox: OpaqueHandle {
 
     struct PEMKey {
         let kid: String
-        let algorithm: JWSAlgorithm?
+        /// The JWS algorithm's name, or "" for any algorithm of the key's type.
+        let algorithmName: String
         let pem: [UInt8]
+    }
+
+    /// `kb_config_add_issuer_pem`: the key goes to the issuer, which is added when it was not.
+    func addPEMKey(_ key: PEMKey, toIssuer identifier: String) -> kb_status {
+        guard !identifier.isEmpty, !key.kid.isEmpty else { return Status.invalidConfig }
+        guard key.algorithmName.isEmpty || JWSAlgorithm(rawValue: key.algorithmName) != nil else {
+            return Status.invalidConfig
+        }
+        if let index = issuers.firstIndex(where: { $0.identifier == identifier }) {
+            issuers[index].pemKeys.append(key)
+        } else {
+            issuers.append(Issuer(identifier: identifier, jwks: nil, audiences: [], pemKeys: [key]))
+        }
+        return Status.ok
     }
 
     var policy = VerifierPolicy()
@@ -155,34 +170,14 @@ public func kb_config_add_issuer(
 
 @c @implementation
 public func kb_config_add_issuer_pem(
-    _ cfg: OpaquePointer?,
-    _ issuer: UnsafePointer<UInt8>?,
-    _ issuerLength: Int,
-    _ kid: UnsafePointer<UInt8>?,
-    _ kidLength: Int,
-    _ alg: UnsafePointer<UInt8>?,
-    _ algLength: Int,
-    _ pem: UnsafePointer<UInt8>?,
-    _ pemLength: Int
+    _ cfg: OpaquePointer?, _ issuer: UnsafePointer<UInt8>?, _ issuerLength: Int, _ kid: UnsafePointer<UInt8>?,
+    _ kidLength: Int, _ alg: UnsafePointer<UInt8>?, _ algLength: Int, _ pem: UnsafePointer<UInt8>?, _ pemLength: Int
 ) -> kb_status {
     unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
-            let identifier = try unsafe cString(issuer, issuerLength)
-            let kid = try unsafe cString(kid, kidLength)
-            let algName = try unsafe cString(alg, algLength)
-            let pem = try unsafe cBytes(pem, pemLength)
-            guard !identifier.isEmpty, !kid.isEmpty else { return Status.invalidConfig }
-            var algorithm: JWSAlgorithm? = nil
-            if !algName.isEmpty {
-                guard let named = JWSAlgorithm(rawValue: algName) else { return Status.invalidConfig }
-                algorithm = named
-            }
-            let key = ConfigBox.PEMKey(kid: kid, algorithm: algorithm, pem: pem)
-            if let index = box.issuers.firstIndex(where: { $0.identifier == identifier }) {
-                box.issuers[index].pemKeys.append(key)
-            } else {
-                box.issuers.append(ConfigBox.Issuer(identifier: identifier, jwks: nil, audiences: [], pemKeys: [key]))
-            }
-            return Status.ok
+            let key = ConfigBox.PEMKey(
+                kid: try unsafe cString(kid, kidLength), algorithmName: try unsafe cString(alg, algLength),
+                pem: try unsafe cBytes(pem, pemLength))
+            return box.addPEMKey(key, toIssuer: try unsafe cString(issuer, issuerLength))
     }
 }
 

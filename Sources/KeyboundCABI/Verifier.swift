@@ -40,7 +40,7 @@ final class VerifierBox: OpaqueHandle, Sendable {
                 }
                 for key in issuer.pemKeys {
                     sets.append(
-                        try JWKSet(pem: key.pem, kid: key.kid, alg: key.algorithm,
+                        try JWKSet(pem: key.pem, kid: key.kid, alg: JWSAlgorithm(rawValue: key.algorithmName),
                                    rsaModulusBits: policy.rsaModulusBits, backend: config.backend))
                 }
                 keys = sets.count == 1 ? sets[0] : try JWKSet(merging: sets)

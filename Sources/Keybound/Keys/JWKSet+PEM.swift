@@ -31,11 +31,8 @@ extension JWKSet {
     ///   - rsaModulusBits: accepted RSA modulus sizes (default 2048–4096 bits).
     ///   - backend: the crypto backend that builds the key.
     public convenience init(
-        pem: [UInt8],
-        kid: String,
-        alg: JWSAlgorithm? = nil,
-        rsaModulusBits: ClosedRange<Int> = 2048...4096,
-        backend: CryptoBackend = .default
+        pem: [UInt8], kid: String, alg: JWSAlgorithm? = nil,
+        rsaModulusBits: ClosedRange<Int> = 2048...4096, backend: CryptoBackend = .default
     ) throws(KeyboundError) {
         let blocks = try PEM.blocks(pem)
         guard blocks.count == 1 else {
@@ -57,11 +54,8 @@ extension JWKSet {
 
     /// One issuer key from PEM text, as the `[UInt8]` overload.
     public convenience init(
-        pem: String,
-        kid: String,
-        alg: JWSAlgorithm? = nil,
-        rsaModulusBits: ClosedRange<Int> = 2048...4096,
-        backend: CryptoBackend = .default
+        pem: String, kid: String, alg: JWSAlgorithm? = nil,
+        rsaModulusBits: ClosedRange<Int> = 2048...4096, backend: CryptoBackend = .default
     ) throws(KeyboundError) {
         try self.init(pem: Array(pem.utf8), kid: kid, alg: alg, rsaModulusBits: rsaModulusBits, backend: backend)
     }
@@ -69,11 +63,8 @@ extension JWKSet {
     /// One issuer key from a DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), as `openssl pkey -pubout -outform DER`
     /// writes it.
     public convenience init(
-        spkiDER: [UInt8],
-        kid: String,
-        alg: JWSAlgorithm? = nil,
-        rsaModulusBits: ClosedRange<Int> = 2048...4096,
-        backend: CryptoBackend = .default
+        spkiDER: [UInt8], kid: String, alg: JWSAlgorithm? = nil,
+        rsaModulusBits: ClosedRange<Int> = 2048...4096, backend: CryptoBackend = .default
     ) throws(KeyboundError) {
         guard !kid.isEmpty else { throw .make(.invalidConfiguration, "kid is empty") }
         guard spkiDER.count <= PEM.maximumBytes else { throw .make(.invalidKeyEncoding, "DER key is too large") }
@@ -88,11 +79,8 @@ extension JWKSet {
 
     /// One issuer key from a DER X.509 certificate: its subject public key, nothing of it verified.
     public convenience init(
-        certificateDER: [UInt8],
-        kid: String,
-        alg: JWSAlgorithm? = nil,
-        rsaModulusBits: ClosedRange<Int> = 2048...4096,
-        backend: CryptoBackend = .default
+        certificateDER: [UInt8], kid: String, alg: JWSAlgorithm? = nil,
+        rsaModulusBits: ClosedRange<Int> = 2048...4096, backend: CryptoBackend = .default
     ) throws(KeyboundError) {
         guard certificateDER.count <= PEM.maximumBytes else {
             throw .make(.invalidKeyEncoding, "DER certificate is too large")
