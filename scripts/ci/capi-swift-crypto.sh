@@ -46,17 +46,18 @@ soname="$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
 
 step "C tests: plain build (gcc, -std=c11 -Wall -Wextra -Werror -pedantic)"
 run python3 IntegrationTests/c/gen_fixtures.py Tests/KeyboundTests/Fixtures/dpop-requests.json "$work/fixtures.txt"
+run python3 IntegrationTests/c/gen_live_fixtures.py "$work/live.txt"   # requests signed at the real time
 cflags=(-std=c11 -Wall -Wextra -Werror -pedantic -g -I"$dist/include")
 ldflags=(-L"$dist/lib" -lkeybound -Wl,-rpath,"$dist/lib" -pthread)
 export KB_EXPECT_BACKEND=swift-crypto
 run gcc "${cflags[@]}" -O2 IntegrationTests/c/test_capi.c -o "$work/test_capi" "${ldflags[@]}"
-run "$work/test_capi" "$work/fixtures.txt"
+run "$work/test_capi" "$work/fixtures.txt" "$work/live.txt"
 
 step "C tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang)"
 run clang "${cflags[@]}" -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
     IntegrationTests/c/test_capi.c -o "$work/test_capi_asan" "${ldflags[@]}"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run "$work/test_capi_asan" "$work/fixtures.txt"
+    run "$work/test_capi_asan" "$work/fixtures.txt" "$work/live.txt"
 
 step "C tests under valgrind (memcheck, --leak-check=full)"
 # valgrind 3.19 cannot read the DWARF 5 debug info clang writes for swift-crypto's BoringSSL ("unhandled dwarf2 abbrev
@@ -70,7 +71,7 @@ run gcc "${cflags[@]}" -O0 IntegrationTests/c/test_capi.c -o "$work/test_capi_vg
 set +e
 valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
     --error-exitcode=1 --suppressions=IntegrationTests/c/valgrind.supp --log-file="$work/valgrind.log" \
-    "$work/test_capi_vg" "$work/fixtures.txt"
+    "$work/test_capi_vg" "$work/fixtures.txt" "$work/live.txt"
 vg_status=$?
 set -e
 grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable|suppressed:|All heap blocks" \

@@ -94,6 +94,8 @@ struct TokenClaimMembers {
     var scope: JSONValue? = nil
     var jti: JSONValue? = nil
     var cnf: JSONValue? = nil
+    var authTime: JSONValue? = nil
+    var acr: JSONValue? = nil
 
     init(_ payload: JSONValue) {
         payload.forEachMember { name, value in
@@ -117,6 +119,10 @@ struct TokenClaimMembers {
                 jti = value
             } else if name.stringEquals("cnf") {
                 cnf = value
+            } else if name.stringEquals("auth_time") {
+                authTime = value
+            } else if name.stringEquals("acr") {
+                acr = value
             }
         }
     }
