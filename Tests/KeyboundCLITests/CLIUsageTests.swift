@@ -62,14 +62,8 @@ struct CLIUsageTests {
         let locked = try dir.write("locked.jwk", "{}")
         try FileManager.default.setAttributes([.posixPermissions: 0o000], ofItemAtPath: locked)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.url.path)
-        let binary = try #require(binaryPath)
-        let run: RunResult
-        if getuid() == 0 {
-            run = try runProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary,
-                                                      "thumbprint", locked])
-        } else {
-            run = try keybound(["thumbprint", locked])
-        }
+        let asNobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        let run = try keybound(["thumbprint", locked], launcher: getuid() == 0 ? asNobody : [])
         #expect(run.status == 2)
         #expect(run.stderr == "keybound: cannot read JWK file \(locked): permission denied\n", "\(run.stderr)")
     }
@@ -200,21 +194,4 @@ struct CLIUsageTests {
             #expect(run.stderr.split(separator: "\n").count == 1, "\(extra)")
         }
     }
-}
-
-/// Runs any program (for `setpriv`), as ``keybound(_:stdin:environment:)`` runs the tool.
-func runProcess(_ executable: String, _ arguments: [String]) throws -> RunResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    let err = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return RunResult(status: process.terminationStatus, exitedNormally: process.terminationReason == .exit,
-                     stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
 }
