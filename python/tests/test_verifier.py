@@ -470,3 +470,29 @@ def test_backend_choice(world: World) -> None:
     with pytest.raises(keybound.ConfigurationError) as error:
         verifier(world, backend="boringssl")
     assert error.value.code == 902
+
+
+def test_issuer_keys_as_pem(world: World) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    public_pem = world.issuer_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem_only = keybound.Verifier([keybound.Issuer(ISSUER, [AUDIENCE], pem_keys=[
+        keybound.PEMKey("k1", public_pem, alg="ES256")])])
+    assert pem_only.verify("GET", URL, world.headers()).subject == "alice"
+    other = World()
+    both = keybound.Verifier([keybound.Issuer(ISSUER, [AUDIENCE], jwks=other.jwks_dict, pem_keys=[
+        keybound.PEMKey("pem-1", public_pem.encode())])])  # a JWK Set (kid k1) beside a PEM key
+    assert both.verify("GET", URL, world.headers(token=world.token(kid="pem-1"))).subject == "alice"
+
+    private_pem = world.issuer_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption()).decode()
+    refused = [("-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n", None, 904),
+               (private_pem, None, 905), (public_pem, "RS256", 906)]
+    for pem, alg, code in refused:
+        with pytest.raises(keybound.ConfigurationError) as error:
+            keybound.Verifier([keybound.Issuer(ISSUER, [AUDIENCE], pem_keys=[keybound.PEMKey("k1", pem, alg=alg)])])
+        assert error.value.code == code, (pem[:30], alg, error.value)
+    with pytest.raises(keybound.ConfigurationError) as error:
+        keybound.Verifier([keybound.Issuer(ISSUER, [AUDIENCE])])
+    assert error.value.code == 902

@@ -20,7 +20,7 @@ Framework integrations: keybound.fastapi, keybound.starlette, keybound.flask, ke
 from __future__ import annotations
 
 from . import _native
-from ._verifier import Issuer, Metrics, Policy, RedisReplayStore, VerifiedRequest, Verifier
+from ._verifier import Issuer, Metrics, PEMKey, Policy, RedisReplayStore, VerifiedRequest, Verifier
 from .errors import (
     BoundTokenAsBearer,
     ConfigurationError,
@@ -42,7 +42,7 @@ from .errors import (
 __all__ = [
     "BoundTokenAsBearer", "ConfigurationError", "DPoPError", "HAS_REDIS", "InsufficientScope",
     "InsufficientUserAuthentication", "InvalidProof", "InvalidRequest", "InvalidToken", "Issuer", "KeyboundError",
-    "LIBRARY_PATH", "Metrics", "MissingCredentials", "Policy", "RedisReplayStore", "ReplayQuotaExceeded",
+    "LIBRARY_PATH", "Metrics", "MissingCredentials", "PEMKey", "Policy", "RedisReplayStore", "ReplayQuotaExceeded",
     "ReplayedProof", "Revoked", "ServerError", "UseNonce", "VerifiedRequest", "Verifier", "backend_name",
     "backends", "version",
 ]

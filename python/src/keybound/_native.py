@@ -28,6 +28,9 @@ ERR_INVALID_ARGUMENT = 900
 ERR_BUFFER_TOO_SMALL = 901
 ERR_INVALID_CONFIG = 902
 ERR_INVALID_JWKS = 903
+ERR_INVALID_KEY_ENCODING = 904
+ERR_PRIVATE_KEY_GIVEN = 905
+ERR_UNUSABLE_KEY = 906
 
 # kb_option values.
 OPT_PROOF_MAX_AGE_SECONDS = 1
@@ -170,6 +173,10 @@ if HAS_REQUIREMENTS:
              ctypes.POINTER(KbRequirements), ctypes.c_int64, VOIDP)
     _declare("kb_config_add_required_claim", ctypes.c_int, VOIDP, CHARP, SIZE)
     _declare("kb_config_add_allowed_client_id", ctypes.c_int, VOIDP, CHARP, SIZE)
+
+HAS_PEM = has("kb_config_add_issuer_pem")
+if HAS_PEM:
+    _declare("kb_config_add_issuer_pem", ctypes.c_int, VOIDP, CHARP, SIZE, CHARP, SIZE, CHARP, SIZE, CHARP, SIZE)
 
 HAS_REDIS = has("kb_redis_store_new") and has("kb_config_set_redis_store")
 if HAS_REDIS:

@@ -37,13 +37,27 @@ def _jwks_bytes(jwks: JWKSInput) -> bytes:
 
 
 @dataclass(frozen=True)
+class PEMKey:
+    """One issuer key as PEM text: a public key (`-----BEGIN PUBLIC KEY-----`) or an X.509 certificate, of which only
+    the subject public key is used (its signature, validity and chain are NOT checked). `kid` is the one its tokens
+    carry; `alg` (e.g. "ES256") restricts it to one JWS algorithm, None allows any of the key's type."""
+
+    kid: str
+    pem: Union[str, bytes]
+    alg: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class Issuer:
     """A trusted token issuer: its exact `iss` value, the audiences this server accepts from it (a token must name at
-    least one; RFC 9068 §4), and its JWK Set (RFC 7517 §5) as JSON text or as a dict."""
+    least one; RFC 9068 §4), and its keys: a JWK Set (RFC 7517 §5) as JSON text or as a dict, PEM keys, or both.
+    A refused PEM key raises ConfigurationError 904 (not one public key or certificate), 905 (a private key) or 906
+    (an unusable key, or an alg that disagrees with it)."""
 
     identifier: str
     audiences: Sequence[str]
-    jwks: JWKSInput
+    jwks: Optional[JWKSInput] = None
+    pem_keys: Sequence[PEMKey] = ()
 
 
 @dataclass(frozen=True)
@@ -328,8 +342,20 @@ class Verifier:
     def _configure(self, cfg: ctypes.c_void_p, issuers: List[Issuer], store: Optional[RedisReplayStore]) -> None:
         for issuer in issuers:
             name = issuer.identifier.encode("utf-8")
-            jwks = _jwks_bytes(issuer.jwks)
-            _check(lib.kb_config_add_issuer(cfg, name, len(name), jwks, len(jwks)), f"issuer {issuer.identifier!r}")
+            if issuer.jwks is None and not issuer.pem_keys:
+                raise ConfigurationError(_native.ERR_INVALID_CONFIG, f"issuer {issuer.identifier!r} has no keys")
+            if issuer.jwks is not None:
+                jwks = _jwks_bytes(issuer.jwks)
+                _check(lib.kb_config_add_issuer(cfg, name, len(name), jwks, len(jwks)),
+                       f"issuer {issuer.identifier!r}")
+            if issuer.pem_keys and not _native.HAS_PEM:
+                raise ConfigurationError(_native.ERR_INVALID_CONFIG, f"{_native.PATH} takes no PEM keys")
+            for key in issuer.pem_keys:
+                kid = key.kid.encode("utf-8")
+                alg = (key.alg or "").encode("utf-8")
+                pem = _headers.as_bytes(key.pem)
+                _check(lib.kb_config_add_issuer_pem(cfg, name, len(name), kid, len(kid), alg or None, len(alg), pem,
+                                                    len(pem)), f"PEM key {key.kid!r} of {issuer.identifier!r}")
             if isinstance(issuer.audiences, str):
                 raise ConfigurationError(_native.ERR_INVALID_CONFIG, "audiences must be a list of strings")
             for audience in issuer.audiences:

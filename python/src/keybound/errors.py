@@ -28,7 +28,8 @@ class KeyboundError(Exception):
 
 
 class ConfigurationError(KeyboundError, ValueError):
-    """A configuration the library refused (invalid_config 902, invalid_jwks 903, invalid_argument 900)."""
+    """A configuration the library refused: invalid_argument 900, invalid_config 902, invalid_jwks 903, and for PEM
+    issuer keys invalid_key_encoding 904, private_key_given 905, unusable_key 906."""
 
 
 class DPoPError(KeyboundError):
