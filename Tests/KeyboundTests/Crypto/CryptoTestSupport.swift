@@ -52,6 +52,33 @@ enum CryptoTestSupport {
         return Array(bytes[start...])
     }
 
+    /// Big-endian a - b for a ≥ b of the same width.
+    static func subtract(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
+        var out = a
+        var borrow = 0
+        for i in stride(from: a.count - 1, through: 0, by: -1) {
+            var d = Int(a[i]) - Int(b[i]) - borrow
+            borrow = d < 0 ? 1 : 0
+            if d < 0 { d += 256 }
+            out[i] = UInt8(d)
+        }
+        return out
+    }
+
+    /// The DER `ECDSA-Sig-Value` of a raw `r || s` (what a confused signer, or a library that emits DER, would
+    /// send; SECURITY.md B2).
+    static func derECDSA(_ raw: [UInt8]) -> [UInt8] {
+        func integer(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+            var body = bytes.isEmpty ? [0] : minimal(Array(bytes))
+            if body[0] & 0x80 != 0 { body.insert(0, at: 0) }
+            return [0x02, UInt8(body.count)] + body
+        }
+        let half = raw.count / 2
+        let content = integer(raw[..<half]) + integer(raw[half...])
+        let length: [UInt8] = content.count < 0x80 ? [UInt8(content.count)] : [0x81, UInt8(content.count)]
+        return [0x30] + length + content
+    }
+
     /// Left-pads or strips leading zeros to exactly `size` bytes; nil when the value does not fit.
     static func fixedWidth(_ bytes: [UInt8], _ size: Int) -> [UInt8]? {
         let m = minimal(bytes)
