@@ -4,6 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import KeyboundTestSupport
 
 @testable import Keybound
 
@@ -40,9 +41,7 @@ enum CryptoTestSupport {
 
     /// Decodes unpadded base64url (RFC 4648 §5) with Foundation; nil on malformed input.
     static func base64URL(_ text: String) -> [UInt8]? {
-        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while s.count % 4 != 0 { s.append("=") }
-        return Data(base64Encoded: s).map { [UInt8]($0) }
+        base64URLDecode(text)
     }
 
     /// Strips leading zero octets (Wycheproof writes big integers with a sign octet), keeping one byte.
