@@ -128,22 +128,25 @@ struct CryptoSignatureVerifierTests {
         }
     }
 
-    /// The ECDSA algorithm on `curve`, this suite's key on it, and a valid signature of `F.message` by that key.
-    private func ecdsa(on curve: ECCurve) -> (alg: JWSAlgorithm, key: PublicKey, signature: [UInt8]) {
-        switch curve {
-        case .p256: (.es256, p256, F.es256Signature)
-        case .p384: (.es384, p384, F.es384Signature)
-        case .p521: (.es512, p521, F.es512Signature)
-        }
+    /// The ECDSA algorithm on `curve`, this suite's key on it, and the halves `r` and `s` of a valid signature of
+    /// `F.message` by that key.
+    private func ecdsa(on curve: ECCurve) -> (alg: JWSAlgorithm, key: PublicKey, r: [UInt8], s: [UInt8]) {
+        let (alg, key, signature): (JWSAlgorithm, PublicKey, [UInt8]) =
+            switch curve {
+            case .p256: (.es256, p256, F.es256Signature)
+            case .p384: (.es384, p384, F.es384Signature)
+            case .p521: (.es512, p521, F.es512Signature)
+            }
+        let size = curve.coordinateByteCount
+        return (alg, key, Array(signature[..<size]), Array(signature[size...]))
     }
 
     @Test(
         "ECDSA r or s equal to 0, n, above n, or all ones are false (SECURITY.md B1)",
         arguments: [ECCurve.p256, .p384, .p521])
     func ecdsaRange(curve: ECCurve) throws {
-        let (alg, key, sig) = ecdsa(on: curve)
-        let size = curve.coordinateByteCount
-        let (r, s) = (Array(sig[..<size]), Array(sig[size...]))
+        let (alg, key, r, s) = ecdsa(on: curve)
+        let size = r.count
         let zero = [UInt8](repeating: 0, count: size)
         var one = zero
         one[size - 1] = 1
@@ -171,10 +174,9 @@ struct CryptoSignatureVerifierTests {
         "a high-s (malleated) ECDSA signature still verifies; replay is caught by jti, not here (SECURITY.md B3)",
         arguments: [ECCurve.p256, .p384, .p521])
     func ecdsaMalleability(curve: ECCurve) throws {
-        let (alg, key, sig) = ecdsa(on: curve)
-        let size = curve.coordinateByteCount
-        let malleated = Array(sig[..<size]) + T.subtract(curve.order, Array(sig[size...]))
-        #expect(malleated != sig)
+        let (alg, key, r, s) = ecdsa(on: curve)
+        let malleated = r + T.subtract(curve.order, s)
+        #expect(malleated != r + s)
         #expect(try verify(alg, key, malleated), "\(alg)")
     }
 
