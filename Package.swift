@@ -60,6 +60,10 @@ let package = Package(
         .library(name: "KeyboundCABI", type: .dynamic, targets: ["KeyboundCABI"]),
         // The reader of `keybound verify --batch`, a product for the fuzzers. `@_spi(Batch)`: not a stable API.
         .library(name: "KeyboundBatch", targets: ["KeyboundBatch"]),
+        // The tests' shared helpers (SplitMix64, the bounded-work JSON, encodings, vectors), a product so that the
+        // repository's other packages (Benchmarks/) build their inputs the same way. Not an API: it may change at
+        // any time (like NIO's NIOTestUtils).
+        .library(name: "KeyboundTestSupport", targets: ["KeyboundTestSupport"]),
         .executable(name: "keybound", targets: ["keybound"]),
     ],
     traits: [
