@@ -310,9 +310,7 @@ extension HTU {
         while index < end && source[index] != .colon {
             let byte = source[index]
             if byte == .percent {
-                let decoded = try decodeEscape(source, at: index, code: code)
-                appendNormalizedEscape(decoded, lowercasing: true, into: &out)
-                index &+= 3
+                index = try copyEscape(source, at: index, lowercasing: true, into: &out, code: code)
             } else if byte.isUnreserved || byte.isSubDelimiter {
                 out.append(byte.lowercasedASCII)
                 index &+= 1
@@ -383,9 +381,7 @@ extension HTU {
             while index < end && source[index] != .slash {
                 let byte = source[index]
                 if byte == .percent {
-                    let decoded = try decodeEscape(source, at: index, code: code)
-                    appendNormalizedEscape(decoded, lowercasing: false, into: &out)
-                    index &+= 3
+                    index = try copyEscape(source, at: index, lowercasing: false, into: &out, code: code)
                 } else if byte.isPathCharacter {
                     out.append(byte)
                     index &+= 1
@@ -434,14 +430,22 @@ extension HTU {
         return high &<< 4 | low
     }
 
-    /// Appends a decoded escape: the character itself when unreserved (RFC 3986 §6.2.2.2), else `%XX` with
-    /// upper-case hex (§6.2.2.1).
-    private static func appendNormalizedEscape(_ byte: UInt8, lowercasing: Bool, into out: inout ScratchBuffer) {
+    /// Copies the `%XX` escape at `index` normalised: the character itself when unreserved (RFC 3986 §6.2.2.2),
+    /// else `%XX` with upper-case hex (§6.2.2.1). Returns the index after the escape.
+    private static func copyEscape(
+        _ source: URIBytes,
+        at index: Int,
+        lowercasing: Bool,
+        into out: inout ScratchBuffer,
+        code: KeyboundError.Code
+    ) throws(KeyboundError) -> Int {
+        let byte = try decodeEscape(source, at: index, code: code)
         if byte.isUnreserved {
             out.append(lowercasing ? byte.lowercasedASCII : byte)
         } else {
             appendPercentEncoded(byte, into: &out)
         }
+        return index &+ 3
     }
 
     /// Appends `%XX` with upper-case hex (RFC 3986 §2.1, §6.2.2.1).
