@@ -11,7 +11,7 @@ import Testing
 @testable import Keybound
 
 private typealias T = CryptoTestSupport
-private typealias F = CryptoFixtures
+private let F = CryptoFixtures.values
 
 @Suite("Crypto: SignatureVerifier")
 struct CryptoSignatureVerifierTests {

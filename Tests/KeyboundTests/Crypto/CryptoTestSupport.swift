@@ -126,10 +126,3 @@ enum CryptoTestSupport {
         }
     }
 }
-
-extension CryptoFixtures {
-    /// Lets the generated fixture file write `hex("…", "…")`.
-    static func hex(_ parts: String...) -> [UInt8] {
-        CryptoTestSupport.hexOrNil(parts) ?? []
-    }
-}
