@@ -5,6 +5,7 @@
 
 import Benchmark
 import BenchmarkFixtures
+import KeyboundTestSupport
 @_spi(Benchmarks) import Keybound
 
 /// Base64url, the strict JSON reader and compact JWS decoding, for a typical proof and for maximum sizes, and the
