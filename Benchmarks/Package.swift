@@ -48,6 +48,7 @@ let package = Package(
         .target(
             name: "BenchmarkFixtures",
             dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Keybound", package: core),
                 .product(name: "KeyboundSigning", package: core),
             ],
