@@ -125,8 +125,8 @@ enum {
      * it; kb_status_* describe it so that a C host reading the CLI's output can name it. */
     KB_ERR_INVALID_INPUT_LINE = 950,
     /* Appended (append-only: values above keep their places). 503 is returned by a shared replay store's restart
-     * guard; 212, 314, 315 and 316 are reserved (docs/design.md, "Errors"): not returned by this version of the
-     * library yet, and kb_status_* already describe them. */
+     * guard; 314 and 315 by kb_verify_with_requirements; 212 and 316 are reserved (docs/design.md, "Errors"): not
+     * returned by this version of the library yet, and kb_status_* already describe them. */
     KB_ERR_REPLAY_QUOTA_EXCEEDED = 212,             /* the proof key holds its share of live replay entries; HTTP
                                                      * 429 in every mode, token endpoint included */
     KB_ERR_INSUFFICIENT_USER_AUTHENTICATION = 314,  /* RFC 9470 step-up: newer `auth_time` or another `acr` needed */
@@ -210,8 +210,20 @@ enum {
     KB_OPT_TOKEN_ALGORITHMS = 17,          /* int, a non-empty mask of KB_ALG_* (checked at once), default all */
     KB_OPT_NONCE_MODE = 18,                /* int, one of KB_NONCE_* (checked at once), default KB_NONCE_OFF */
     KB_OPT_NONCE_WINDOW_SECONDS = 19,      /* int, 1..86400, default 300 */
-    KB_OPT_EXTERNAL_BASE_URL = 20          /* str, absolute http(s) URL without query; NULL/0 unsets it */
+    KB_OPT_EXTERNAL_BASE_URL = 20,         /* str, absolute http(s) URL without query; NULL/0 unsets it */
+    /* Appended (append-only: values above keep their places). */
+    KB_OPT_READ_CLOCK = 21,                /* int 0 or 1 (checked at once), default 0: with 1, a `now` argument of
+                                            * KB_NOW_CLOCK makes the call read the system clock (see KB_NOW_CLOCK) */
+    KB_OPT_AUTH_TIME_FROM_IAT = 22         /* int 0 or 1 (checked at once), default 0: a token's `iat` stands in for a
+                                            * missing `auth_time` under a max_age requirement (weaker: a refresh mints
+                                            * a new `iat` without the user authenticating again) */
 };
+
+/* The `now` sentinel (INT64_MIN). Every call that takes `int64_t now` (Unix seconds) uses the caller's value as it
+ * is, unless the verifier was made with KB_OPT_READ_CLOCK set to 1 and `now` is KB_NOW_CLOCK: the call then reads
+ * the system's wall clock (CLOCK_REALTIME, whole seconds) once, at its start. Without the option, KB_NOW_CLOCK is an
+ * ordinary (far past) time, exactly as in earlier versions, so a host that never sets the option sees no change. */
+#define KB_NOW_CLOCK INT64_MIN
 
 /* JWS algorithms, as a bit mask (RFC 7518, RFC 8037, RFC 9864). */
 enum {
@@ -286,6 +298,20 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_audience(kb_config *KB_NULL
 KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_nonce_secret(kb_config *KB_NULLABLE cfg,
                                                                   const uint8_t *KB_NULLABLE secret,
                                                                   size_t secret_len);
+
+/* Adds a claim every access token must carry (any JSON value), by its exact member name (UTF-8, copied). A token
+ * without it is refused with KB_ERR_TOKEN_CLAIMS, the reason naming the claim.
+ * Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL cfg, an invalid buffer or non-UTF-8 bytes; KB_ERR_INVALID_CONFIG
+ * for an empty name. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_required_claim(kb_config *KB_NULLABLE cfg,
+                                                                    const uint8_t *KB_NULLABLE name, size_t name_len);
+
+/* Adds a `client_id` (RFC 9068 §2.2) whose tokens are accepted (UTF-8, copied). Once one is added, a token without
+ * `client_id` or with one not added is refused with KB_ERR_TOKEN_CLAIMS. Without any, every client is accepted.
+ * Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL cfg, an invalid buffer or non-UTF-8 bytes. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_allowed_client_id(kb_config *KB_NULLABLE cfg,
+                                                                       const uint8_t *KB_NULLABLE client_id,
+                                                                       size_t client_id_len);
 
 /* Results of kb_replay_store_vtable.insert (docs/design.md "Contracts → Replay store"). Any other value is
  * taken as KB_REPLAY_UNAVAILABLE: the verifier fails closed. */
@@ -473,7 +499,8 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_claim(kb_result *KB_NULLABLE re
  * authorization: the `Authorization` value; NULL/0 means the header is absent.
  * dpop, dpop_lens, dpop_count: every `DPoP` header value as received, in order (dpop_count 0 when absent;
  *   both arrays may then be NULL). A NULL entry with length 0 is a present, empty value.
- * now: the current time, Unix seconds (Keybound never reads the clock).
+ * now: the current time, Unix seconds; or KB_NOW_CLOCK, with KB_OPT_READ_CLOCK, to have the library read the
+ *   system clock (without that option Keybound never reads the clock).
  * result: receives the outcome (see kb_result), also on failure.
  * Nothing passed in is kept after the call.
  *
@@ -512,6 +539,43 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_verify_opaque(kb_verifier *KB_NULLABLE
                                                         const size_t *KB_NULLABLE dpop_lens, size_t dpop_count,
                                                         const uint8_t *KB_NULLABLE bound_jkt, size_t bound_jkt_len,
                                                         int64_t now, kb_result *KB_NULLABLE result);
+
+/* What one request needs from its JWT access token, beyond a valid, bound token (docs/design.md "The checks",
+ * check 7): an argument of each call, so one verifier serves every route. Set struct_size (KB_REQUIREMENTS_INIT
+ * does); fields are only ever appended; a zeroed struct (with its struct_size) requires nothing.
+ *
+ * scope, scope_len: space-separated scopes the token's `scope` must all hold (RFC 6750 §3.1); NULL/0 for none.
+ *   Failure: KB_ERR_INSUFFICIENT_SCOPE (HTTP 403), the challenge carrying scope="...".
+ * flags: KB_REQUIRE_MAX_AGE makes max_age a requirement.
+ * max_age: with KB_REQUIRE_MAX_AGE, the most seconds since the user authenticated: now - auth_time <= max_age +
+ *   skew (RFC 9470). A token without `auth_time` fails unless KB_OPT_AUTH_TIME_FROM_IAT.
+ * acr_values, acr_values_len: space-separated acceptable `acr` values, any one of them; NULL/0 for none.
+ *   Failure of either: KB_ERR_INSUFFICIENT_USER_AUTHENTICATION (HTTP 401), the challenge carrying
+ *   acr_values="..." and max_age="..." (RFC 9470 §3). Checked before the scope.
+ * Every buffer is read during the call only and must be UTF-8. */
+typedef struct kb_requirements {
+    uint32_t struct_size;
+    uint32_t flags;
+    const uint8_t *KB_NULLABLE scope;
+    size_t scope_len;
+    int64_t max_age;
+    const uint8_t *KB_NULLABLE acr_values;
+    size_t acr_values_len;
+} kb_requirements;
+
+#define KB_REQUIRE_MAX_AGE 1u
+#define KB_REQUIREMENTS_INIT { (uint32_t)sizeof(kb_requirements), 0, NULL, 0, 0, NULL, 0 }
+
+/* kb_verify with the request's requirements (NULL: none, exactly kb_verify). Returns what kb_verify returns, plus
+ * KB_ERR_INSUFFICIENT_USER_AUTHENTICATION and KB_ERR_INSUFFICIENT_SCOPE (never for a request that fails an earlier
+ * check, and before the proof is recorded in the replay store); KB_ERR_INVALID_ARGUMENT also for a struct_size
+ * smaller than the first layout (56 bytes on 64-bit), a negative max_age, unknown flags or non-UTF-8 buffers.
+ * Thread-safe on the verifier, as kb_verify. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_verify_with_requirements(
+    kb_verifier *KB_NULLABLE verifier, const uint8_t *KB_NULLABLE method, size_t method_len,
+    const uint8_t *KB_NULLABLE url, size_t url_len, const uint8_t *KB_NULLABLE authorization, size_t authorization_len,
+    const uint8_t *KB_NULLABLE const *KB_NULLABLE dpop, const size_t *KB_NULLABLE dpop_lens, size_t dpop_count,
+    const kb_requirements *KB_NULLABLE requirements, int64_t now, kb_result *KB_NULLABLE result);
 
 /* ===== Nonces and revocation ===== */
 

@@ -6,7 +6,8 @@
  * library (dist/). Built with -std=c11 -Wall -Wextra -Werror -pedantic; run plain, under ASan+UBSan and under
  * valgrind by scripts/ci/capi.sh.
  *
- * Usage: test_capi FIXTURES   (FIXTURES: the output of IntegrationTests/c/gen_fixtures.py)
+ * Usage: test_capi FIXTURES LIVE   (FIXTURES: the output of IntegrationTests/c/gen_fixtures.py; LIVE: the output of
+ *                                  IntegrationTests/c/gen_live_fixtures.py, requests signed at the real time)
  *===----------------------------------------------------------------------===*/
 #define _POSIX_C_SOURCE 200809L
 
@@ -97,6 +98,8 @@ static struct status_row status_table[] = {
     {KB_ERR_BUFFER_TOO_SMALL, "kb_mint_nonce into a 10-byte buffer", 0},
     {KB_ERR_INVALID_CONFIG, "kb_config_set_int(STRICT_TOKEN_TYPE, 2); kb_verifier_new with max age 10^6", 0},
     {KB_ERR_INVALID_JWKS, "kb_verifier_new with an issuer whose JWKS has no keys array", 0},
+    {KB_ERR_INSUFFICIENT_USER_AUTHENTICATION, "kb_verify_with_requirements: max_age 10, acr_values", 0},
+    {KB_ERR_INSUFFICIENT_SCOPE, "kb_verify_with_requirements: scope admin", 0},
     /* 950 belongs to the CLI: only its names are checked. */
     {KB_ERR_INVALID_INPUT_LINE, "(the CLI's: names checked only)", 1},
     /* Reserved rows (docs/design.md "Errors"): not produced by this version yet, so only their names are checked. */
@@ -166,6 +169,29 @@ static int bytes_equal(const uint8_t *p, size_t n, const char *s) {
     return p != NULL && n == strlen(s) && memcmp(p, s, n) == 0;
 }
 
+/* The lines both fixture files start with (now, issuer, audience, jwks): 1 when `kind` was one of them. */
+struct fixture_header {
+    int64_t now;
+    struct bytes issuer, audience, jwks;
+};
+
+static int parse_header_line(const char *kind, char **save, struct fixture_header *h) {
+    char *value = strtok_r(NULL, " ", save);
+    if (!value) return 0;
+    if (strcmp(kind, "now") == 0) {
+        h->now = strtoll(value, NULL, 10);
+    } else if (strcmp(kind, "issuer") == 0) {
+        h->issuer = from_hex(value);
+    } else if (strcmp(kind, "audience") == 0) {
+        h->audience = from_hex(value);
+    } else if (strcmp(kind, "jwks") == 0) {
+        h->jwks = from_hex(value);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static int load_fixtures(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
@@ -182,15 +208,7 @@ static int load_fixtures(const char *path) {
         char *save = NULL;
         char *kind = strtok_r(line, " ", &save);
         if (!kind) continue;
-        if (strcmp(kind, "now") == 0) {
-            fixture_now = strtoll(strtok_r(NULL, " ", &save), NULL, 10);
-        } else if (strcmp(kind, "issuer") == 0) {
-            fixture_issuer = from_hex(strtok_r(NULL, " ", &save));
-        } else if (strcmp(kind, "audience") == 0) {
-            fixture_audience = from_hex(strtok_r(NULL, " ", &save));
-        } else if (strcmp(kind, "jwks") == 0) {
-            fixture_jwks = from_hex(strtok_r(NULL, " ", &save));
-        } else if (strcmp(kind, "case") == 0 && case_count < 1024) {
+        if (strcmp(kind, "case") == 0 && case_count < 1024) {
             struct request_case *c = &cases[case_count++];
             c->mode = strtok_r(NULL, " ", &save)[0];
             c->expected = (kb_status)atoi(strtok_r(NULL, " ", &save));
@@ -209,6 +227,14 @@ static int load_fixtures(const char *path) {
             c->jkt = from_hex(strtok_r(NULL, " ", &save));
             c->sub = from_hex(strtok_r(NULL, " ", &save));
             c->name = from_hex(strtok_r(NULL, " ", &save));
+        } else {
+            struct fixture_header h = {fixture_now, fixture_issuer, fixture_audience, fixture_jwks};
+            if (parse_header_line(kind, &save, &h)) {
+                fixture_now = h.now;
+                fixture_issuer = h.issuer;
+                fixture_audience = h.audience;
+                fixture_jwks = h.jwks;
+            }
         }
     }
     free(text);
@@ -233,6 +259,97 @@ static void free_fixtures(void) {
     free(fixture_issuer.data);
     free(fixture_audience.data);
     free(fixture_jwks.data);
+}
+
+/* ----- Live requests (gen_live_fixtures.py): signed at the real time, GET https://api.example.com/items ----- */
+
+struct live_request {
+    char name[32];
+    struct bytes authorization, dpop;
+};
+
+static struct fixture_header live_header;
+#define live_now (live_header.now)
+#define live_issuer (live_header.issuer)
+#define live_audience (live_header.audience)
+#define live_jwks (live_header.jwks)
+static struct live_request lives[32];
+static size_t live_count;
+
+static int load_live(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char line[16384];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *save = NULL;
+        char *kind = strtok_r(line, " ", &save);
+        if (!kind) continue;
+        if (strcmp(kind, "live") == 0 && live_count < 32) {
+            struct live_request *l = &lives[live_count++];
+            snprintf(l->name, sizeof l->name, "%s", strtok_r(NULL, " ", &save));
+            l->authorization = from_hex(strtok_r(NULL, " ", &save));
+            l->dpop = from_hex(strtok_r(NULL, " ", &save));
+        } else {
+            parse_header_line(kind, &save, &live_header);
+        }
+    }
+    fclose(f);
+    return live_count > 0 && live_jwks.present;
+}
+
+static void free_live(void) {
+    for (size_t i = 0; i < live_count; i++) {
+        free(lives[i].authorization.data);
+        free(lives[i].dpop.data);
+    }
+    free(live_issuer.data);
+    free(live_audience.data);
+    free(live_jwks.data);
+}
+
+static const struct live_request *live(const char *name) {
+    for (size_t i = 0; i < live_count; i++) {
+        if (strcmp(lives[i].name, name) == 0) return &lives[i];
+    }
+    fprintf(stderr, "no live request %s\n", name);
+    return NULL;
+}
+
+/* A config for the live requests' issuer and audience. */
+static kb_config *live_config(void) {
+    kb_config *cfg = NULL;
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer(cfg, live_issuer.data, live_issuer.len, live_jwks.data, live_jwks.len), KB_OK);
+    CHECK_STATUS(kb_config_add_audience(cfg, live_issuer.data, live_issuer.len, live_audience.data, live_audience.len),
+                 KB_OK);
+    return cfg;
+}
+
+static kb_verifier *live_verifier(kb_config *cfg) {
+    kb_verifier *v = NULL;
+    char err[256] = "";
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_OK);
+    kb_config_free(cfg);
+    return v;
+}
+
+/* Verifies a live request as a resource request (no DPoP header when it has none), with requirements (NULL: none,
+ * the same as kb_verify). */
+static kb_status verify_live_at(kb_verifier *v, const char *name, const kb_requirements *req, int64_t now,
+                                kb_result *r) {
+    const struct live_request *l = live(name);
+    CHECK(l != NULL);
+    if (!l) return -1;
+    const uint8_t *dpop[1] = {l->dpop.data};
+    size_t dpop_len[1] = {l->dpop.len};
+    const char *url = "https://api.example.com/items";
+    return kb_verify_with_requirements(v, B("GET"), 3, B(url), strlen(url), l->authorization.data,
+                                       l->authorization.len, dpop, dpop_len, l->dpop.present ? 1 : 0, req, now, r);
+}
+
+static kb_status verify_live(kb_verifier *v, const char *name, int64_t now, kb_result *r) {
+    return verify_live_at(v, name, NULL, now, r);
 }
 
 /* Verifies a fixture case in its mode. */
@@ -1133,9 +1250,153 @@ static void test_backends(void) {
     kb_config_free(cfg);
 }
 
+/* ----- KB_NOW_CLOCK: the library reads the clock when the verifier was made with KB_OPT_READ_CLOCK ----- */
+
+static void test_default_clock(void) {
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_config *cfg = live_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_READ_CLOCK, 2), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_READ_CLOCK, 1), KB_OK);
+    /* The requests were signed when the test started; a long max age keeps them fresh under valgrind too, while the
+     * hour-old proof stays stale. */
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_PROOF_MAX_AGE_SECONDS, 3000), KB_OK);
+    kb_verifier *v = live_verifier(cfg);
+    /* Made at the real time: verified with the library's clock; an hour old: stale (209). */
+    CHECK_STATUS(verify_live(v, "rich-1", KB_NOW_CLOCK, r), KB_OK);
+    CHECK_STATUS(verify_live(v, "rich-stale", KB_NOW_CLOCK, r), KB_ERR_PROOF_IAT);
+    /* A given `now` still wins: an hour and a half later the fresh proof is stale too. */
+    CHECK_STATUS(verify_live(v, "rich-2", live_now + 5400, r), KB_ERR_PROOF_IAT);
+    /* Revocation and nonces take the sentinel too. */
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    CHECK_STATUS(verify_live(v, "rich-2", KB_NOW_CLOCK, r), KB_OK);
+    char jkt[100] = "";
+    field(r, KB_FIELD_JKT, &p, &n);
+    CHECK(n > 0 && n < sizeof jkt);
+    if (n > 0 && n < sizeof jkt) memcpy(jkt, p, n);
+    CHECK_STATUS(kb_revoke_jkt(v, B(jkt), strlen(jkt), live_now + 600, KB_NOW_CLOCK), KB_OK);
+    CHECK_STATUS(verify_live(v, "rich-3", KB_NOW_CLOCK, r), KB_ERR_KEY_REVOKED);
+    kb_verifier_free(v);
+
+    /* Without the option the sentinel is an ordinary time, far in the past: the proof is "from the future". */
+    v = live_verifier(live_config());
+    CHECK_STATUS(verify_live(v, "rich-4", KB_NOW_CLOCK, r), KB_ERR_PROOF_IAT);
+    CHECK_STATUS(verify_live(v, "rich-4", live_now, r), KB_OK);
+    kb_verifier_free(v);
+    kb_result_free(r);
+}
+
+/* ----- Per-request requirements (314, 315) and the claim rules (310) ----- */
+
+static void expect_challenge(kb_result *r, const char *expected) {
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    field(r, KB_FIELD_WWW_AUTHENTICATE, &p, &n);
+    CHECK(bytes_equal(p, n, expected));
+    if (!bytes_equal(p, n, expected)) fprintf(stderr, "  got: %.*s\n", (int)n, p ? (const char *)p : "");
+}
+
+static kb_status verify_live_with(kb_verifier *v, const char *name, const kb_requirements *req, kb_result *r) {
+    return verify_live_at(v, name, req, live_now, r);
+}
+
+static void test_requirements(void) {
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_verifier *v = live_verifier(live_config());
+
+    /* Scope: held -> OK; missing -> 315, HTTP 403, scope= in the challenge. NULL and an empty struct require nothing. */
+    kb_requirements req = KB_REQUIREMENTS_INIT;
+    CHECK_STATUS(verify_live_with(v, "rich-5", NULL, r), KB_OK);
+    CHECK_STATUS(verify_live_with(v, "rich-6", &req, r), KB_OK);
+    req.scope = B("write read");
+    req.scope_len = 10;
+    CHECK_STATUS(verify_live_with(v, "rich-7", &req, r), KB_OK);
+    req.scope = B("read admin");
+    CHECK_STATUS(verify_live_with(v, "rich-8", &req, r), KB_ERR_INSUFFICIENT_SCOPE);
+    CHECK(kb_result_http_status(r) == 403);
+    expect_challenge(r, "DPoP error=\"insufficient_scope\", error_description=\"the access token lacks a scope this "
+                        "request requires\", scope=\"read admin\"");
+    /* Step-up: auth_time is now - 100. */
+    kb_requirements step = KB_REQUIREMENTS_INIT;
+    step.flags = KB_REQUIRE_MAX_AGE;
+    step.max_age = 10;
+    CHECK_STATUS(verify_live_with(v, "rich-8", &step, r), KB_ERR_INSUFFICIENT_USER_AUTHENTICATION);
+    CHECK(kb_result_http_status(r) == 401);
+    expect_challenge(r, "DPoP error=\"insufficient_user_authentication\", error_description=\"the user authentication "
+                        "is older than max_age\", max_age=\"10\"");
+    step.acr_values = B("urn:hw urn:bio");
+    step.acr_values_len = 14;
+    step.max_age = 600;
+    CHECK_STATUS(verify_live_with(v, "rich-8", &step, r), KB_ERR_INSUFFICIENT_USER_AUTHENTICATION);
+    expect_challenge(r, "DPoP error=\"insufficient_user_authentication\", error_description=\"the authentication "
+                        "context class is not one the request accepts\", acr_values=\"urn:hw urn:bio\", "
+                        "max_age=\"600\"");
+    step.acr_values = B("urn:mfa");
+    step.acr_values_len = 7;
+    step.scope = B("read");
+    step.scope_len = 4;
+    CHECK_STATUS(verify_live_with(v, "rich-8", &step, r), KB_OK); /* the refusals above recorded nothing */
+    /* No auth_time: 314, unless KB_OPT_AUTH_TIME_FROM_IAT (iat is now). */
+    step = (kb_requirements)KB_REQUIREMENTS_INIT;
+    step.flags = KB_REQUIRE_MAX_AGE;
+    step.max_age = 60;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &step, r), KB_ERR_INSUFFICIENT_USER_AUTHENTICATION);
+    /* Misuse: unknown flags, a negative max_age, a small struct_size, NULL with a length. */
+    kb_requirements bad = KB_REQUIREMENTS_INIT;
+    bad.flags = 4;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &bad, r), KB_ERR_INVALID_ARGUMENT);
+    bad = (kb_requirements)KB_REQUIREMENTS_INIT;
+    bad.flags = KB_REQUIRE_MAX_AGE;
+    bad.max_age = -1;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &bad, r), KB_ERR_INVALID_ARGUMENT);
+    bad = (kb_requirements)KB_REQUIREMENTS_INIT;
+    bad.struct_size = 8;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &bad, r), KB_ERR_INVALID_ARGUMENT);
+    bad = (kb_requirements)KB_REQUIREMENTS_INIT;
+    bad.scope_len = 3;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &bad, r), KB_ERR_INVALID_ARGUMENT);
+    kb_verifier_free(v);
+
+    kb_config *cfg = live_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_AUTH_TIME_FROM_IAT, 2), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_AUTH_TIME_FROM_IAT, 1), KB_OK);
+    v = live_verifier(cfg);
+    CHECK_STATUS(verify_live_with(v, "plain-1", &step, r), KB_OK);
+    kb_verifier_free(v);
+
+    /* Claim rules: a required claim, allowed client ids. */
+    cfg = live_config();
+    CHECK_STATUS(kb_config_add_required_claim(cfg, B("tenant"), 6), KB_OK);
+    CHECK_STATUS(kb_config_add_required_claim(cfg, B(""), 0), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_add_required_claim(NULL, B("x"), 1), KB_ERR_INVALID_ARGUMENT);
+    v = live_verifier(cfg);
+    CHECK_STATUS(verify_live(v, "plain-2", live_now, r), KB_ERR_TOKEN_CLAIMS);
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    field(r, KB_FIELD_ERROR_DESCRIPTION, &p, &n);
+    CHECK(bytes_equal(p, n, "access token has no tenant claim"));
+    kb_verifier_free(v);
+    cfg = live_config();
+    CHECK_STATUS(kb_config_add_allowed_client_id(cfg, B("c-2"), 3), KB_OK);
+    CHECK_STATUS(kb_config_add_allowed_client_id(cfg, NULL, 2), KB_ERR_INVALID_ARGUMENT);
+    v = live_verifier(cfg);
+    CHECK_STATUS(verify_live(v, "plain-2", live_now, r), KB_ERR_TOKEN_CLAIMS); /* no client_id */
+    kb_verifier_free(v);
+    cfg = live_config();
+    CHECK_STATUS(kb_config_add_allowed_client_id(cfg, B("c-1"), 3), KB_OK);
+    v = live_verifier(cfg);
+    CHECK_STATUS(verify_live(v, "plain-2", live_now, r), KB_ERR_TOKEN_CLAIMS);
+    CHECK_STATUS(verify_live(v, "rich-1", live_now, r), KB_OK);
+    kb_verifier_free(v);
+    kb_result_free(r);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2 || !load_fixtures(argv[1])) {
-        fprintf(stderr, "usage: test_capi FIXTURES (from IntegrationTests/c/gen_fixtures.py)\n");
+    if (argc != 3 || !load_fixtures(argv[1]) || !load_live(argv[2])) {
+        fprintf(stderr, "usage: test_capi FIXTURES LIVE (from IntegrationTests/c/gen_fixtures.py and "
+                        "gen_live_fixtures.py)\n");
         return 2;
     }
     printf("test_capi: keybound %s, %zu fixture cases\n", kb_version_string(), case_count);
@@ -1150,6 +1411,8 @@ int main(int argc, char **argv) {
     test_replace_jwks_and_key_miss();
     test_external_replay_store();
     test_threads();
+    test_default_clock();
+    test_requirements();
 
     printf("  status table:\n");
     for (size_t i = 0; i < STATUS_COUNT; i++) {
@@ -1159,6 +1422,7 @@ int main(int argc, char **argv) {
         if (!status_table[i].seen) failures++;
     }
     free_fixtures();
+    free_live();
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures == 0 ? 0 : 1;
 }

@@ -25,6 +25,8 @@ final class ConfigBox: OpaqueHandle {
     var keyMiss: KeyMissCallback? = nil
     /// The crypto backend of the verifiers made from this config (kb_config_set_backend).
     var backend: CryptoBackend = CABIBackend.libraryDefault
+    /// KB_OPT_READ_CLOCK: whether `now == KB_NOW_CLOCK` means "read the system clock".
+    var readsClock = false
 
     /// The algorithms of a `KB_ALG_*` mask, in bit order.
     static let algorithmBits: [JWSAlgorithm] = [
@@ -94,6 +96,12 @@ public func kb_config_set_int(_ cfg: OpaquePointer?, _ option: kb_option, _ valu
         guard (0...2).contains(value) else { return Status.invalidConfig }
         box.nonceMode = value
     case Int32(KB_OPT_NONCE_WINDOW_SECONDS): box.nonceWindowSeconds = value
+    case Int32(KB_OPT_READ_CLOCK):
+        guard value == 0 || value == 1 else { return Status.invalidConfig }
+        box.readsClock = value == 1
+    case Int32(KB_OPT_AUTH_TIME_FROM_IAT):
+        guard value == 0 || value == 1 else { return Status.invalidConfig }
+        box.policy.authTimeFromIAT = value == 1
     default: return Status.invalidArgument  // unknown, or a string option
     }
     return Status.ok
@@ -169,6 +177,33 @@ public func kb_config_add_nonce_secret(
             guard bytes.count >= 32 else { return Status.invalidConfig }
             box.nonceSecrets.append(bytes)
             return Status.ok
+    }
+}
+
+@c @implementation
+public func kb_config_add_required_claim(
+    _ cfg: OpaquePointer?,
+    _ name: UnsafePointer<UInt8>?,
+    _ nameLength: Int
+) -> kb_status {
+    unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
+        let claim = try unsafe cString(name, nameLength)
+        guard !claim.isEmpty else { return Status.invalidConfig }
+        box.policy.requiredClaims.append(claim)
+        return Status.ok
+    }
+}
+
+@c @implementation
+public func kb_config_add_allowed_client_id(
+    _ cfg: OpaquePointer?,
+    _ clientID: UnsafePointer<UInt8>?,
+    _ clientIDLength: Int
+) -> kb_status {
+    unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
+        let id = try unsafe cString(clientID, clientIDLength)
+        box.policy.allowedClientIDs = (box.policy.allowedClientIDs ?? []) + [id]
+        return Status.ok
     }
 }
 

@@ -107,6 +107,7 @@ func verifyRequest(
     _ authorization: UnsafePointer<UInt8>?, _ authorizationLength: Int,
     _ dpop: UnsafePointer<UnsafePointer<UInt8>?>?, _ dpopLengths: UnsafePointer<Int>?, _ dpopCount: Int,
     _ boundJKT: UnsafePointer<UInt8>?, _ boundJKTLength: Int,
+    _ requirements: UnsafePointer<kb_requirements>?,
     _ now: Int64,
     _ result: OpaquePointer?
 ) -> kb_status {
@@ -136,10 +137,11 @@ func verifyRequest(
         case .tokenEndpoint: verificationMode = .tokenEndpoint
         case .opaque: verificationMode = .opaqueToken(boundJKT: try unsafe cString(boundJKT, boundJKTLength))
         }
+        let needs = try unsafe readRequirements(requirements)
         do throws(KeyboundError) {
             let verified = try unsafe verifierBox.verifier.verify(
                 method: methodBytes, url: urlBytes, authorization: authorizationBytes, dpopCount: dpopCount,
-                firstProof: firstProof, mode: verificationMode, now: now)
+                firstProof: firstProof, mode: verificationMode, requirements: needs, now: verifierBox.time(now))
             unsafe box.succeed(verified, noncesOn: verifierBox.noncesOn)
         } catch {
             box.fail(error, verifier: verifierBox.verifier, tokenEndpoint: mode == .tokenEndpoint)
@@ -161,7 +163,43 @@ public func kb_verify(
     _ result: OpaquePointer?
 ) -> kb_status {
     unsafe verifyRequest(.resource, verifier, method, methodLength, url, urlLength, authorization, authorizationLength,
-                         dpop, dpopLengths, dpopCount, nil, 0, now, result)
+                         dpop, dpopLengths, dpopCount, nil, 0, nil, now, result)
+}
+
+/// The Swift ``Requirements`` of a caller's `kb_requirements` (NULL, or one requiring nothing: ``Requirements/none``,
+/// without allocating).
+@unsafe
+func readRequirements(_ pointer: UnsafePointer<kb_requirements>?) throws(InvalidArgument) -> Requirements {
+    guard let pointer = unsafe pointer else { return .none }
+    guard let table = unsafe AppendOnly.read(pointer) else { throw InvalidArgument() }
+    // Safe because `table` is a copy of the caller's struct; its pointers are read through cString only.
+    let flags = unsafe table.flags
+    guard flags & ~UInt32(KB_REQUIRE_MAX_AGE) == 0 else { throw InvalidArgument() }
+    let wantsMaxAge = flags & UInt32(KB_REQUIRE_MAX_AGE) != 0
+    let maxAge = unsafe table.max_age
+    let scopeLength = unsafe table.scope_len
+    let acrLength = unsafe table.acr_values_len
+    if !wantsMaxAge && scopeLength == 0 && acrLength == 0 { return .none }
+    guard !wantsMaxAge || maxAge >= 0 else { throw InvalidArgument() }
+    func words(_ text: String) -> [String] { text.split(separator: " ").map(String.init) }
+    let scope = try unsafe cString(table.scope, scopeLength)
+    let acrValues = try unsafe cString(table.acr_values, acrLength)
+    return Requirements(scopes: words(scope), maxAge: wantsMaxAge ? maxAge : nil, acrValues: words(acrValues))
+}
+
+@c @implementation
+public func kb_verify_with_requirements(
+    _ verifier: OpaquePointer?,
+    _ method: UnsafePointer<UInt8>?, _ methodLength: Int,
+    _ url: UnsafePointer<UInt8>?, _ urlLength: Int,
+    _ authorization: UnsafePointer<UInt8>?, _ authorizationLength: Int,
+    _ dpop: UnsafePointer<UnsafePointer<UInt8>?>?, _ dpopLengths: UnsafePointer<Int>?, _ dpopCount: Int,
+    _ requirements: UnsafePointer<kb_requirements>?,
+    _ now: Int64,
+    _ result: OpaquePointer?
+) -> kb_status {
+    unsafe verifyRequest(.resource, verifier, method, methodLength, url, urlLength, authorization, authorizationLength,
+                         dpop, dpopLengths, dpopCount, nil, 0, requirements, now, result)
 }
 
 @c @implementation
@@ -174,7 +212,7 @@ public func kb_verify_token_endpoint(
     _ result: OpaquePointer?
 ) -> kb_status {
     unsafe verifyRequest(.tokenEndpoint, verifier, method, methodLength, url, urlLength, nil, 0,
-                         dpop, dpopLengths, dpopCount, nil, 0, now, result)
+                         dpop, dpopLengths, dpopCount, nil, 0, nil, now, result)
 }
 
 @c @implementation
@@ -189,7 +227,7 @@ public func kb_verify_opaque(
     _ result: OpaquePointer?
 ) -> kb_status {
     unsafe verifyRequest(.opaque, verifier, method, methodLength, url, urlLength, authorization, authorizationLength,
-                         dpop, dpopLengths, dpopCount, boundJKT, boundJKTLength, now, result)
+                         dpop, dpopLengths, dpopCount, boundJKT, boundJKTLength, nil, now, result)
 }
 
 // MARK: - Result exports

@@ -110,6 +110,40 @@ struct Verify: ParsableCommand {
             valueName: "url"))
     var replayStore: String?
 
+    @Option(
+        name: .customLong("require-claim"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("A claim every token must carry (repeatable; 310 when absent).", valueName: "name"))
+    var requireClaim: [String] = []
+
+    @Option(
+        name: .customLong("allow-client-id"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("Accept only tokens of this client_id (repeatable; 310 otherwise).", valueName: "id"))
+    var allowClientID: [String] = []
+
+    @Flag(
+        name: .customLong("auth-time-from-iat"),
+        help: "Let a token's iat stand in for a missing auth_time under --require-max-auth-age (weaker).")
+    var authTimeFromIAT = false
+
+    // MARK: Per-request requirements (every request of the run)
+
+    @Option(
+        name: .customLong("require-scope"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("A scope each request's token must hold (repeatable; 315 otherwise).", valueName: "scope"))
+    var requireScope: [String] = []
+
+    @Option(
+        name: .customLong("require-max-auth-age"),
+        help: ArgumentHelp("RFC 9470 max_age: the token's auth_time at most this old (314 otherwise).",
+                           valueName: "seconds"))
+    var requireMaxAuthAge: Int64?
+
+    @Option(
+        name: .customLong("require-acr"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("An acceptable acr value (repeatable; 314 when the token's is none of them).",
+                           valueName: "acr"))
+    var requireACR: [String] = []
+
     // MARK: Nonces
 
     @Flag(
@@ -162,6 +196,12 @@ struct Verify: ParsableCommand {
             guard jwks != nil, issuer != nil, !audience.isEmpty else {
                 throw ValidationError("--jwks, --issuer and --audience are required in \(mode.rawValue) mode")
             }
+        }
+        if let requireMaxAuthAge, requireMaxAuthAge < 0 {
+            throw ValidationError("--require-max-auth-age must not be negative")
+        }
+        if mode != .resource && !requirements.isEmpty {
+            throw ValidationError("--require-scope, --require-max-auth-age and --require-acr need resource mode")
         }
         if nonceBoundToKey && !requireNonce { throw ValidationError("--nonce-bound-to-key needs --require-nonce") }
         if nonceOptions.secretFile != nil && !requireNonce {
@@ -231,11 +271,17 @@ struct Verify: ParsableCommand {
             verificationMode = .opaqueToken(boundJKT: bound)
         }
         do {
-            let verified = try verifier.verify(line.request, mode: verificationMode, now: now ?? Inputs.clock())
+            // Without --now the verifier reads its clock (the system's) once per request.
+            let verified = try verifier.verify(line.request, mode: verificationMode, requirements: requirements, now: now)
             return (Verdict.success(verified, noncesOn: requireNonce), true)
         } catch {
             return (Verdict.refusal(error, verifier: verifier, tokenEndpoint: mode == .tokenEndpoint), false)
         }
+    }
+
+    /// What every request of this run must satisfy (--require-scope, --require-max-auth-age, --require-acr).
+    private var requirements: Requirements {
+        Requirements(scopes: requireScope, maxAge: requireMaxAuthAge, acrValues: requireACR)
     }
 
     /// The algorithms a challenge lists (the proof allow-list).
@@ -256,6 +302,9 @@ struct Verify: ParsableCommand {
         if let maxAge { policy.proofMaxAgeSeconds = maxAge }
         if let skew { policy.clockSkewSeconds = skew }
         policy.strictTokenType = strictTokenType
+        policy.requiredClaims = requireClaim
+        policy.allowedClientIDs = allowClientID.isEmpty ? nil : allowClientID
+        policy.authTimeFromIAT = authTimeFromIAT
         policy.externalBaseURL = baseURL
         if let replayCapacity {
             policy.replayCacheCapacity = replayCapacity
@@ -284,10 +333,9 @@ struct Verify: ParsableCommand {
         } catch {
             throw ToolError("invalid configuration: \(error.reason)")
         }
-        let start = now ?? Inputs.clock()
         do {
-            for id in revokeTokenJTI { try verifier.revokeToken(jti: id, until: .max, now: start) }
-            for key in revokeJKT { try verifier.revokeKey(jkt: key, until: .max, now: start) }
+            for id in revokeTokenJTI { try verifier.revokeToken(jti: id, until: .max, now: now) }
+            for key in revokeJKT { try verifier.revokeKey(jkt: key, until: .max, now: now) }
         } catch {
             throw ToolError("invalid revocation: \(error.reason)")
         }

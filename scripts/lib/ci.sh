@@ -28,7 +28,8 @@
 #                           WORK/exported.txt and WORK/declared.txt, prints the counts
 #   capi_check_ldd LIB WORK [LIB...]     ldd LIB (kept in WORK/ldd.txt) names only the loader, libc, libm,
 #                           libstdc++ and libgcc_s, plus the libraries named (e.g. libcrypto.so.3)
-#   capi_c_tests DIST WORK [VGLIB]       IntegrationTests/c/test_capi.c against DIST/lib: plain (gcc), under
+#   capi_c_tests DIST WORK [VGLIB]       IntegrationTests/c/test_capi.c (recorded and live fixtures) against DIST/lib:
+#                           plain (gcc), under
 #                           ASan+UBSan (clang), and under valgrind memcheck linked against VGLIB (default DIST/lib);
 #                           writes WORK/valgrind-summary.txt
 # The stage keeps its own `set -euo pipefail`; the EXIT trap keeps the stage's exit status. A stage registers its
@@ -146,14 +147,17 @@ capi_c_tests() {
     local ldflags=(-L"$dist/lib" -lkeybound -Wl,-rpath,"$dist/lib" -pthread)
     step "C tests: fixtures, plain build (gcc, -std=c11 -Wall -Wextra -Werror -pedantic)"
     run python3 IntegrationTests/c/gen_fixtures.py Tests/KeyboundTests/Fixtures/dpop-requests.json "$work/fixtures.txt"
+    # Requests signed at the real time (KB_NOW_CLOCK, requirements, typed claims, Bearer migration); made once, the
+    # three runs below finish well inside their tokens' hour.
+    run python3 IntegrationTests/c/gen_live_fixtures.py "$work/live.txt"
     run gcc "${cflags[@]}" -O2 IntegrationTests/c/test_capi.c -o "$work/test_capi" "${ldflags[@]}"
-    run "$work/test_capi" "$work/fixtures.txt"
+    run "$work/test_capi" "$work/fixtures.txt" "$work/live.txt"
 
     step "C tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang)"
     run clang "${cflags[@]}" -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
         IntegrationTests/c/test_capi.c -o "$work/test_capi_asan" "${ldflags[@]}"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        run "$work/test_capi_asan" "$work/fixtures.txt"
+        run "$work/test_capi_asan" "$work/fixtures.txt" "$work/live.txt"
 
     step "C tests under valgrind (memcheck, --leak-check=full)"
     run gcc "${cflags[@]}" -O0 IntegrationTests/c/test_capi.c -o "$work/test_capi_vg" \
@@ -162,7 +166,7 @@ capi_c_tests() {
     valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
         --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
         --suppressions=IntegrationTests/c/valgrind.supp --log-file="$work/valgrind.log" \
-        "$work/test_capi_vg" "$work/fixtures.txt"
+        "$work/test_capi_vg" "$work/fixtures.txt" "$work/live.txt"
     vg_status=$?
     set -e
     grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable|suppressed:|All heap blocks" \

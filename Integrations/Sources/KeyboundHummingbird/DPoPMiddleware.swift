@@ -171,6 +171,12 @@ extension HTTPField.Name {
 public enum DPoPErrorResponse {
     /// The response for a failed verification: status, challenge, nonce and JSON body (see ``DPoPMiddleware``).
     public static func response(for error: KeyboundError, verifier: Verifier, tokenEndpoint: Bool) -> Response {
+        response(for: error, wwwAuthenticate: tokenEndpoint ? nil : verifier.wwwAuthenticate(for: error))
+    }
+
+    /// The response for a refusal with a challenge made elsewhere (`nil`: the token endpoint's body, no challenge).
+    static func response(for error: KeyboundError, wwwAuthenticate: String?) -> Response {
+        let tokenEndpoint = wwwAuthenticate == nil
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.cacheControl] = "no-store"
@@ -183,7 +189,7 @@ public enum DPoPErrorResponse {
             body = String(rfc.dropLast()) + ",\"code\":\"" + error.code.name + "\"}"
         } else {
             status = error.code.httpStatus
-            headers[.wwwAuthenticate] = verifier.wwwAuthenticate(for: error)
+            headers[.wwwAuthenticate] = wwwAuthenticate
             body = jsonBody(error: error.code.rfcError, description: error.reason, code: error.code.name)
         }
         if let nonce = error.dpopNonce { headers[.dpopNonce] = nonce }

@@ -8,8 +8,9 @@ public import Hummingbird
 public import Keybound
 
 /// A route-level scope check, after ``DPoPMiddleware``: the verified token's `scope` (RFC 9068 §2.2.3, a
-/// space-separated list) must hold every required scope. Otherwise it answers 403 with
-/// `WWW-Authenticate: DPoP error="insufficient_scope", …, scope="…"` (RFC 6750 §3.1).
+/// space-separated list) must hold every required scope. Otherwise it answers with Keybound's own 315
+/// `insufficient_scope` (HTTP 403, `WWW-Authenticate: DPoP error="insufficient_scope", …, scope="…"`, RFC 6750 §3.1),
+/// made by ``Keybound/VerifiedRequest/requireScopes(_:)``: the same status, challenge and body as every other host.
 ///
 /// A request that reached it unverified (no ``DPoPMiddleware`` before it on this route) gets a bare 401 challenge:
 /// a misconfigured route fails closed.
@@ -37,8 +38,10 @@ public struct RequireScopeMiddleware<Context: DPoPRequestContext>: RouterMiddlew
         guard let verified = context.dpop else {
             return InsufficientScope.unauthenticated(verifier: verifier)
         }
-        guard verified.hasScopes(scopes) else {
-            return InsufficientScope(required: scopes).response()
+        do {
+            try verified.requireScopes(scopes)
+        } catch {
+            return InsufficientScope(error).response()
         }
         return try await next(request, context)
     }
@@ -54,8 +57,7 @@ extension RouterMethods where Context: DPoPRequestContext {
 extension VerifiedRequest {
     /// Whether the token's `scope` holds every one of `required` (exact, case-sensitive tokens; RFC 6749 §3.3).
     public func hasScopes(_ required: [String]) -> Bool {
-        let granted = Set((scope ?? "").split(separator: " ").map(String.init))
-        return required.allSatisfy(granted.contains)
+        (try? requireScopes(required)) != nil
     }
 }
 
@@ -63,34 +65,35 @@ extension DPoPRequestContext {
     /// Throws ``InsufficientScope`` (answered as 403) unless the verified token has every scope; for checks inside a
     /// handler, e.g. when the scope depends on the resource.
     public func requireScope(_ scopes: String...) throws(InsufficientScope) {
-        guard let dpop, dpop.hasScopes(scopes) else { throw InsufficientScope(required: scopes) }
+        guard let dpop else { throw InsufficientScope(KeyboundError(.insufficientScope)) }
+        do {
+            try dpop.requireScopes(scopes)
+        } catch {
+            throw InsufficientScope(error)
+        }
     }
 }
 
-/// The `insufficient_scope` refusal (RFC 6750 §3.1): 403 with a challenge naming the scopes needed.
+/// The `insufficient_scope` refusal (315, RFC 6750 §3.1) as a Hummingbird error: Keybound's error, answered with its
+/// status, challenge and JSON body.
 public struct InsufficientScope: HTTPResponseError {
+    /// Keybound's refusal (code 315; its challenge parameters name the scopes needed).
+    public let error: KeyboundError
+
+    public init(_ error: KeyboundError) { self.error = error }
+
     /// The scopes the request needed.
-    public let required: [String]
+    public var required: [String] {
+        error.challengeParameters.first { $0.name == "scope" }?.value.split(separator: " ").map(String.init) ?? []
+    }
 
-    public init(required: [String]) { self.required = required }
-
-    public var status: HTTPResponse.Status { .forbidden }
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: error.code.httpStatus) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response { response() }
 
-    /// The 403 response.
+    /// The 403 response: the core's challenge (no `algs`: the proof was fine) and the middleware's JSON body.
     public func response() -> Response {
-        let scope = required.joined(separator: " ")
-        let description = "the access token lacks a required scope"
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[.cacheControl] = "no-store"
-        headers[.wwwAuthenticate] =
-            "DPoP error=\"insufficient_scope\", error_description=\"\(description)\", scope=\"\(Self.quoted(scope))\""
-        let body =
-            "{\"error\":\"insufficient_scope\",\"error_description\":\"\(description)\","
-            + "\"code\":\"insufficient_scope\",\"scope\":" + DPoPErrorResponse.jsonString(scope) + "}"
-        return Response(status: .forbidden, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        DPoPErrorResponse.response(for: error, wwwAuthenticate: Challenge.wwwAuthenticate(for: error, algs: []))
     }
 
     /// 401 with a bare challenge, for a request no ``DPoPMiddleware`` verified.
@@ -101,15 +104,5 @@ public struct InsufficientScope: HTTPResponseError {
         let body = "{\"error_description\":\"the request was not verified\",\"code\":\"missing_authorization\"}"
         return Response(
             status: .unauthorized, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    /// The inside of an RFC 9110 §5.6.4 quoted-string; scope tokens are visible ASCII without `"` or `\` (RFC 6749
-    /// §3.3), anything else becomes `?`.
-    static func quoted(_ text: String) -> String {
-        String(
-            String.UnicodeScalarView(
-                text.unicodeScalars.map { scalar in
-                    (0x20...0x7E).contains(scalar.value) && scalar != "\"" && scalar != "\\" ? scalar : "?"
-                }))
     }
 }

@@ -24,16 +24,41 @@ public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable 
     /// Where the error was made, for diagnostics (`#fileID:line`).
     public var location: String { "\(backing.file):\(backing.line)" }
 
+    /// The attributes the challenge adds after `error_description`, in order: `scope` for 315
+    /// (RFC 6750 §3.1), `acr_values` and `max_age` for 314 (RFC 9470 §3). Empty for every other code.
+    public var challengeParameters: [ChallengeParameter] { backing.challengeParameters }
+
+    /// An auth-param of a challenge (RFC 9110 §11.2): a name and the value it carries as a quoted-string.
+    public struct ChallengeParameter: Hashable, Sendable {
+        public let name: String
+        public let value: String
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
     /// Makes an error of this code, with an optional reason (the code's summary when empty).
     public init(_ code: Code, reason: String = "", file: String = #fileID, line: UInt = #line) {
         self.code = code
-        self.backing = Backing(reason: reason.isEmpty ? code.summary : reason, file: file, line: line, dpopNonce: nil)
+        self.backing = Backing(reason: reason.isEmpty ? code.summary : reason, file: file, line: line)
     }
 
     /// The same error, carrying a fresh nonce for the `DPoP-Nonce` header.
     public func withDPoPNonce(_ nonce: String) -> KeyboundError {
+        changed { $0.dpopNonce = nonce }
+    }
+
+    /// The same error, with the challenge's extra attributes.
+    func withChallengeParameters(_ parameters: [ChallengeParameter]) -> KeyboundError {
+        changed { $0.challengeParameters = parameters }
+    }
+
+    private func changed(_ change: (inout Backing.Values) -> Void) -> KeyboundError {
         var copy = self
-        copy.backing = Backing(reason: backing.reason, file: backing.file, line: backing.line, dpopNonce: nonce)
+        var values = backing.values
+        change(&values)
+        copy.backing = Backing(values)
         return copy
     }
 
@@ -44,15 +69,22 @@ public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable 
 
     // Immutable after init: safe to share between threads.
     private final class Backing: Sendable {
-        let reason: String
-        let file: String
-        let line: UInt
-        let dpopNonce: String?
-        init(reason: String, file: String, line: UInt, dpopNonce: String?) {
-            self.reason = reason
-            self.file = file
-            self.line = line
-            self.dpopNonce = dpopNonce
+        struct Values: Sendable {
+            var reason: String
+            var file: String
+            var line: UInt
+            var dpopNonce: String? = nil
+            var challengeParameters: [ChallengeParameter] = []
+        }
+        let values: Values
+        var reason: String { values.reason }
+        var file: String { values.file }
+        var line: UInt { values.line }
+        var dpopNonce: String? { values.dpopNonce }
+        var challengeParameters: [ChallengeParameter] { values.challengeParameters }
+        init(_ values: Values) { self.values = values }
+        convenience init(reason: String, file: String, line: UInt) {
+            self.init(Values(reason: reason, file: file, line: line))
         }
     }
 }
@@ -123,11 +155,11 @@ extension KeyboundError {
         public static let tokenBinding = Code(.tokenBinding)
         public static let tokenRevoked = Code(.tokenRevoked)
         public static let keyRevoked = Code(.keyRevoked)
-        /// Reserved: not produced by the verifier yet.
+        /// RFC 9470: the request's ``Requirements`` ask for a newer authentication (`max_age`) or another `acr`.
         public static let insufficientUserAuthentication = Code(.insufficientUserAuthentication)
-        /// Reserved: not produced by the verifier yet.
+        /// RFC 6750 §3.1: the token lacks a scope the request's ``Requirements`` ask for (HTTP 403).
         public static let insufficientScope = Code(.insufficientScope)
-        /// Reserved: not produced by the verifier yet.
+        /// Bearer migration mode (RFC 9449 §7.2): a token with `cnf` sent with the `Bearer` scheme.
         public static let boundTokenAsBearer = Code(.boundTokenAsBearer)
         public static let replayCacheFull = Code(.replayCacheFull)
         public static let replayStoreUnavailable = Code(.replayStoreUnavailable)

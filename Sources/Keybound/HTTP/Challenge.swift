@@ -19,6 +19,8 @@ public enum Challenge {
     ///   error information when the request lacks authentication information or used an unsupported method, and
     ///   an `error_description` is only ever additional detail about an `error` (RFC 6750 §3), so it never
     ///   appears alone.
+    /// - the error's ``KeyboundError/challengeParameters`` follow `error_description`: `scope="…"` for 315
+    ///   (RFC 6750 §3.1), `acr_values="…"` and `max_age="…"` for 314 (RFC 9470 §3).
     /// - `algs` lists the allowed algorithms separated by one space, and is left out when `algs` is empty (or
     ///   holds only empty names).
     ///
@@ -30,18 +32,31 @@ public enum Challenge {
     ///   - algs: The JWS algorithms the server accepts for proofs, e.g. `["ES256", "PS256"]`.
     /// - Returns: The header value, without the `WWW-Authenticate:` name.
     public static func wwwAuthenticate(for error: KeyboundError?, algs: [String]) -> String {
-        wwwAuthenticate(rfcError: error?.code.rfcError, description: error?.reason ?? "", algs: algs)
+        challenge("DPoP", rfcError: error?.code.rfcError, description: error?.reason ?? "",
+                  parameters: error?.challengeParameters ?? [], algs: algs)
     }
 
     /// The same challenge for an RFC error and description that are not a ``KeyboundError`` (the CLI's own
     /// `invalid_input_line`): `error` and `error_description` only when `rfcError` is given.
     package static func wwwAuthenticate(rfcError: String?, description: String, algs: [String]) -> String {
-        var value = "DPoP"
+        challenge("DPoP", rfcError: rfcError, description: description, parameters: [], algs: algs)
+    }
+
+    /// One challenge: `scheme`, then `error`, `error_description` and `parameters` when `rfcError` is given, then
+    /// `algs` when it names any.
+    private static func challenge(
+        _ scheme: String, rfcError: String?, description: String, parameters: [KeyboundError.ChallengeParameter],
+        algs: [String]
+    ) -> String {
+        var value = scheme
         var separator = " "
         if let rfcError {
             value += separator + "error=\"" + quotedContent(rfcError, keepingSpace: false) + "\""
             separator = ", "
             value += separator + "error_description=\"" + quotedContent(description, keepingSpace: true) + "\""
+            for parameter in parameters {
+                value += separator + parameter.name + "=\"" + quotedContent(parameter.value, keepingSpace: true) + "\""
+            }
         }
         let names = algs.filter { !$0.isEmpty }.map { quotedContent($0, keepingSpace: false) }
         if !names.isEmpty {

@@ -42,13 +42,15 @@ struct TokenHeaderMembers {
 
 /// The claims of an access token that the checks read (RFC 9068 §2.2, RFC 7519 §4.1, RFC 7800 §3.1).
 struct TokenClaimMembers {
-    let iss, aud, exp, nbf, iat, sub, clientID, scope, jti, cnf: JSONValue?
+    let iss, aud, exp, nbf, iat, sub, clientID, scope, jti, cnf, authTime, acr: JSONValue?
 
     init(_ payload: JSONValue) {
         let found = payload.members(
-            named: ["iss", "aud", "exp", "nbf", "iat", "sub", "client_id", "scope", "jti", "cnf"])
-        (iss, aud, exp, nbf, iat, sub, clientID, scope, jti, cnf) =
-            (found[0], found[1], found[2], found[3], found[4], found[5], found[6], found[7], found[8], found[9])
+            named: ["iss", "aud", "exp", "nbf", "iat", "sub", "client_id", "scope", "jti", "cnf", "auth_time", "acr"])
+        (iss, aud, exp, nbf, iat, sub, clientID, scope, jti, cnf, authTime, acr) = (
+            found[0], found[1], found[2], found[3], found[4], found[5], found[6], found[7], found[8], found[9],
+            found[10], found[11]
+        )
     }
 }
 

@@ -40,6 +40,14 @@ public struct VerifiedRequest: Sendable {
         return ByteView.with(utf8: name) { wanted in token.withClaim(wanted) { $0?.decodeString() } }
     }
 
+    /// Checks, after verification, that the token holds every one of `scopes`: the 315 `insufficient_scope` of
+    /// check 7 (RFC 6750 §3.1), with `scope="…"` in its challenge, for routers that learn a route's scopes only after
+    /// the request was verified. Prefer passing ``Requirements`` to `verify`: there the check runs before the proof
+    /// is recorded. A request without a JWT access token holds no scope.
+    public func requireScopes(_ scopes: [String]) throws(KeyboundError) {
+        try Verifier.checkScopes(scopes, granted: token?.scope)
+    }
+
     /// A fresh nonce for the response's `DPoP-Nonce` header when nonces are on (RFC 9449 §8), else `nil`.
     public var dpopNonce: String? {
         try? nonces?.mint(now: now, jkt: clientKey.jkt)

@@ -17,13 +17,15 @@ struct Checked {
 
 extension Verifier {
     /// Runs checks 1–6 of docs/design.md "The checks" and computes the replay key (check 7 is the caller's).
-    func check(_ request: DPoPRequest, mode: VerificationMode, now: Int64) throws(KeyboundError) -> Checked {
+    func check(_ request: DPoPRequest, mode: VerificationMode, requirements: Requirements, now: Int64)
+        throws(KeyboundError) -> Checked
+    {
         try ByteView.with(utf8: request.method) { (method) throws(KeyboundError) -> Checked in
             try ByteView.with(utf8: request.url) { (url) throws(KeyboundError) -> Checked in
                 try Self.withOptionalView(request.authorization) { (authorization) throws(KeyboundError) -> Checked in
                     try Self.withOptionalView(request.dpop.first) { (firstProof) throws(KeyboundError) -> Checked in
                         try check(method: method, url: url, authorization: authorization, dpopCount: request.dpop.count,
-                                  firstProof: firstProof, mode: mode, now: now)
+                                  firstProof: firstProof, mode: mode, requirements: requirements, now: now)
                     }
                 }
             }
@@ -38,8 +40,12 @@ extension Verifier {
         dpopCount: Int,
         firstProof: ByteView?,
         mode: VerificationMode,
+        requirements: Requirements,
         now: Int64
     ) throws(KeyboundError) -> Checked {
+        if !requirements.isEmpty && mode != .resource {
+            throw .make(.invalidConfiguration, "requirements apply to JWT access tokens (resource mode) only")
+        }
         // 1. Headers: `Authorization: DPoP <token68>` (not in token-endpoint mode), then exactly one DPoP value.
         let wantsToken = mode != .tokenEndpoint
         if wantsToken {
@@ -61,7 +67,7 @@ extension Verifier {
         return try withTokenBytes(authorization, wanted: wantsToken) { (tokenBytes) throws(KeyboundError) -> Checked in
             try withCanonicalRequestURL(url) { (requestURL) throws(KeyboundError) -> Checked in
                 try checkProof(proofBytes, token: tokenBytes, mode: mode, method: method,
-                               requestURL: requestURL, now: now)
+                               requestURL: requestURL, requirements: requirements, now: now)
             }
         }
     }
@@ -117,6 +123,7 @@ extension Verifier {
         mode: VerificationMode,
         method: ByteView,
         requestURL: ByteView,
+        requirements: Requirements,
         now: Int64
     ) throws(KeyboundError) -> Checked {
         // 2. Both JWS: compact, three segments, within size limits (base64url is checked as each is decoded).
@@ -164,6 +171,8 @@ extension Verifier {
             guard try SignatureVerifier.verify(alg, key: clientKey.key, signingInput: proofJWS.signingInput,
                                                signature: signature)
             else { throw .make(.proofSignature, "DPoP proof signature is not valid") }
+            // 7. The request's own requirements, after every signature check, before the replay insert.
+            if !requirements.isEmpty, let token { try checkRequirements(requirements, token: token, now: now) }
             // 7 (prepared here, done by the caller): the replay key and the last instant the proof is acceptable.
             let (replayKey, capturedJTI) = try jti.withUnescapedString {
                 (jtiBytes) throws(KeyboundError) -> (ReplayKey, ProofJTI) in
@@ -177,6 +186,47 @@ extension Verifier {
             let admissible = built && mode != .tokenEndpoint ? header.jwk.map { $0.bytes.copyToArray() } : nil
             return Checked(clientKey: clientKey, token: token, proofJTI: capturedJTI, replayKey: replayKey,
                            replayExpiresAt: replayExpiresAt, admissibleKeyBytes: admissible)
+        }
+    }
+
+    /// Check 7: step-up (RFC 9470, 314) then scope (RFC 6750 §3.1, 315), on a verified JWT access token.
+    func checkRequirements(_ requirements: Requirements, token: VerifiedToken, now: Int64) throws(KeyboundError) {
+        if requirements.requiresStepUp {
+            var parameters: [KeyboundError.ChallengeParameter] = []
+            if !requirements.acrValues.isEmpty {
+                parameters.append(.init(name: "acr_values", value: requirements.acrValues.joined(separator: " ")))
+            }
+            if let maxAge = requirements.maxAge { parameters.append(.init(name: "max_age", value: String(maxAge))) }
+            func refuse(_ reason: String) -> KeyboundError {
+                KeyboundError.make(.insufficientUserAuthentication, reason).withChallengeParameters(parameters)
+            }
+            if let maxAge = requirements.maxAge {
+                guard let authTime = token.authTime ?? (policy.authTimeFromIAT ? token.issuedAt : nil) else {
+                    throw refuse("the access token has no auth_time")
+                }
+                // now − auth_time ≤ max_age + skew, as numbers (docs/design.md "Contracts → Time edges").
+                guard Double(now) - authTime <= Double(maxAge) + Double(policy.clockSkewSeconds) else {
+                    throw refuse("the user authentication is older than max_age")
+                }
+            }
+            if !requirements.acrValues.isEmpty {
+                guard let acr = token.acr else { throw refuse("the access token has no acr") }
+                guard requirements.acrValues.contains(acr) else {
+                    throw refuse("the authentication context class is not one the request accepts")
+                }
+            }
+        }
+        try Self.checkScopes(requirements.scopes, granted: token.scope)
+    }
+
+    /// The scope part of check 7 (RFC 6750 §3.1): every one of `required` among the space-separated `granted`
+    /// (exact, case-sensitive tokens; RFC 6749 §3.3), else 315 with `scope="…"` naming what was required.
+    static func checkScopes(_ required: [String], granted: String?) throws(KeyboundError) {
+        guard !required.isEmpty else { return }
+        let tokens = (granted ?? "").split(separator: " ", omittingEmptySubsequences: true)
+        guard required.allSatisfy({ scope in tokens.contains { $0 == scope } }) else {
+            throw KeyboundError.make(.insufficientScope, "the access token lacks a scope this request requires")
+                .withChallengeParameters([.init(name: "scope", value: required.joined(separator: " "))])
         }
     }
 

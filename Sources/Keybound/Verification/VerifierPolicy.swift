@@ -46,6 +46,19 @@ public struct VerifierPolicy: Sendable {
     public var maxRevocations = 1_000_000
     /// Whether challenges list the accepted proof algorithms (`algs`, RFC 9449 §7.1). Default true.
     public var advertiseAlgorithms = true
+    /// The clock read when a call does not pass `now` (default: the system's wall clock). A `now` passed to a call
+    /// always wins; tests inject a fixed clock here.
+    public var clock: KeyboundClock = .system
+    /// Claims every access token must carry (any JSON value), beyond the registered ones Keybound always checks; a
+    /// token without one is refused with 310 `token_claims`, the reason naming the claim. Default none.
+    public var requiredClaims: [String] = []
+    /// The `client_id`s (RFC 9068 §2.2) whose tokens are accepted; `nil` (the default) accepts any client. With a
+    /// list, a token without `client_id` or with another one is refused with 310 `token_claims`.
+    public var allowedClientIDs: [String]? = nil
+    /// Lets a token's `iat` stand in for a missing `auth_time` when a request requires a `max_age`
+    /// (``Requirements/maxAge``). Default false. Weaker: a refresh mints a token with a new `iat` without the user
+    /// authenticating again, so `iat` says when the token was made, not when the user last proved who they are.
+    public var authTimeFromIAT = false
 
     public init() {}
 
@@ -68,5 +81,6 @@ public struct VerifierPolicy: Sendable {
         guard (1...(1 << 30)).contains(replayCacheCapacity) else { throw fail("replayCacheCapacity must be 1...2^30") }
         guard keyMissIntervalSeconds >= 0 else { throw fail("keyMissIntervalSeconds must not be negative") }
         guard maxRevocations >= 0 else { throw fail("maxRevocations must not be negative") }
+        guard !requiredClaims.contains(where: \.isEmpty) else { throw fail("requiredClaims holds an empty name") }
     }
 }
