@@ -8,7 +8,8 @@ import PackageDescription
 
 import Foundation
 
-/// Keybound's integrations with server stacks: the Hummingbird middleware, the JWKS refresher and the browser demo.
+/// Keybound's integrations with server stacks: remote key sets (discovery and JWKS fetching over AsyncHTTPClient, for
+/// any Swift service), the Hummingbird middleware, the JWKS refresher service and the browser demo.
 /// A package of its own, beside the root package, so that users of `Keybound` never resolve a web framework.
 ///
 /// Inside the Keybound repository it builds against the root package beside it, by path; published on its own
@@ -30,13 +31,18 @@ let keyboundSigning: Target.Dependency = .product(name: "KeyboundSigning", packa
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
 let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
 let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
 
 let package = Package(
     name: "keybound-integrations",
     platforms: [.macOS(.v15)],
     products: [
+        // Remote key sets for any Swift service: no web framework (docs/remote-keys.md).
+        .library(name: "KeyboundRemoteKeys", targets: ["KeyboundRemoteKeys"]),
         .library(name: "KeyboundHummingbird", targets: ["KeyboundHummingbird"]),
         .executable(name: "keybound-demo", targets: ["keybound-demo"]),
+        // `keybound-remote jwks|verify --issuer-url URL | --jwks-url URL`: the `keybound` tool with remote keys.
+        .executable(name: "keybound-remote", targets: ["keybound-remote"]),
     ],
     dependencies: [
         keyboundPackage,
@@ -44,19 +50,34 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
+        // MARK: - Remote keys
+
+        // Discovery (OpenID Connect, RFC 8414) and JWK Set fetching with caching, key-miss refetch and bounds; no
+        // web framework. On AsyncHTTPClient: FoundationNetworking on Linux cannot add a trust root (docs/remote-keys.md).
+        .target(
+            name: "KeyboundRemoteKeys",
+            dependencies: [
+                keybound, asyncHTTPClient, nioSSL,
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // `keybound-remote`: fetches the keys, then runs `keybound verify` with them.
+        .executableTarget(name: "keybound-remote", dependencies: ["KeyboundRemoteKeys", keybound]),
+
         // MARK: - Hummingbird
 
-        // The middleware, scope checks and the JWKS refresher.
+        // The middleware, scope checks and the JWKS refresher service.
         .target(
             name: "KeyboundHummingbird",
             dependencies: [
-                keybound, hummingbird, httpTypes, asyncHTTPClient,
+                keybound, "KeyboundRemoteKeys", hummingbird, httpTypes,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // The demo: token endpoint, protected API, JWKS and the WebCrypto page (swift run keybound-demo).
@@ -68,12 +89,26 @@ let package = Package(
 
         // MARK: - Tests
 
+        // What the test targets share: keys, tokens and proofs, a manual clock, the HTTPS key server.
+        .target(
+            name: "IntegrationsTestSupport",
+            dependencies: [keybound, keyboundSigning, asyncHTTPClient, .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/IntegrationsTestSupport",
+            exclude: ["server.py"]
+        ),
         .testTarget(
             name: "KeyboundHummingbirdTests",
             dependencies: [
-                "KeyboundHummingbird", keybound, keyboundSigning, hummingbird, httpTypes, asyncHTTPClient,
+                "KeyboundHummingbird", "IntegrationsTestSupport", keybound, keyboundSigning, hummingbird, httpTypes,
+                asyncHTTPClient,
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
+        ),
+        // Against a real HTTPS server on loopback (IntegrationsTestSupport/server.py, with a CA made at run time).
+        .testTarget(
+            name: "KeyboundRemoteKeysTests",
+            dependencies: ["KeyboundRemoteKeys", "keybound-remote", "IntegrationsTestSupport", keybound, keyboundSigning]
         ),
     ]
 )

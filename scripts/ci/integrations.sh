@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # This source file is part of the Keybound open source project.
 #
-# CI for the integrations package (Integrations/): the Hummingbird middleware's and JWKS refresher's unit tests, then
-# the demo in a real headless Chromium. Needs: the Swift toolchain and libssl-dev; Debian's chromium and
-# chromium-driver; Python 3 with pytest, cryptography and selenium (pinned in IntegrationTests/browser/requirements.txt).
+# CI for the integrations package (Integrations/): the remote-key suites (against the local HTTPS server of
+# Integrations/Tests/IntegrationsTestSupport/server.py, with a CA `openssl` makes at run time, and `keybound-remote` driving the root
+# package's `keybound`), the Hummingbird middleware's and JWKS refresher's unit tests, then the demo in a real headless
+# Chromium. Needs: the Swift toolchain and libssl-dev; openssl; Debian's chromium and chromium-driver; Python 3 with
+# pytest, cryptography and selenium (pinned in IntegrationTests/browser/requirements.txt).
 # Missing browser packages are installed here. The package builds once, in Integrations/.build (its own dependency
 # graph: Hummingbird, AsyncHTTPClient), so a first run builds those (several minutes on 2 cores).
 set -euo pipefail
@@ -12,11 +14,17 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 
 # --- What the browser test needs ----------------------------------------------------------------------------------
-need_apt chromium chromium-driver
+need_apt chromium chromium-driver openssl
 need_pip requirements-dev.txt pytest cryptography
 need_pip IntegrationTests/browser/requirements.txt selenium
 
 # --- Build and unit tests (debug: the demo needs no optimisation, and one debug build serves both) ----------------
+# The CLI suite of KeyboundRemoteKeysTests runs the root package's `keybound`: the root build .ci/run made, reused
+# as is with the same flags (KEYBOUND_SWIFT_BUILD_FLAGS), as scripts/ci/cli.sh does.
+# shellcheck disable=SC2086
+run swift build ${KEYBOUND_SWIFT_BUILD_FLAGS:-} --product keybound
+KEYBOUND_CLI_BINARY="$(swift build --show-bin-path)/keybound"
+export KEYBOUND_CLI_BINARY
 run swift build --package-path Integrations --build-tests
 run swift test --package-path Integrations --skip-build
 bin="$(swift build --package-path Integrations --show-bin-path)"

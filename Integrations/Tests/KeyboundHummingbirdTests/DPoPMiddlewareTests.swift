@@ -7,6 +7,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import IntegrationsTestSupport
 import Keybound
 import KeyboundSigning
 import Synchronization
