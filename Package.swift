@@ -149,7 +149,8 @@ let package = Package(
         // The fleet driver of scripts/ci/redis.sh: several verifier processes sharing one Redis.
         .executableTarget(
             name: "keybound-fleet",
-            dependencies: ["Keybound", "KeyboundSigning", "KeyboundRedis"],
+            // KeyboundTestSupport: the independent replay-key oracle the Redis unit tests use too.
+            dependencies: ["Keybound", "KeyboundSigning", "KeyboundRedis", "KeyboundTestSupport"],
             path: "IntegrationTests/fleet/Sources"
         ),
 
