@@ -4,6 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import Keybound
 
 // Base64url, hex and compact-JWS helpers for the tests. Base64url uses Foundation's base64, not Keybound's own codec, so that a
 // bug in Keybound's encoder or decoder cannot hide in the inputs that test it.
@@ -40,15 +41,8 @@ public func flipByte(ofSegment segment: Int, in jws: String, at index: Int, mask
 }
 
 extension Array where Element == UInt8 {
-    /// The bytes of hex text the test itself wrote, two digits a byte (a malformed pair reads as 0).
+    /// The bytes of hex text the test itself wrote, two digits a byte (none when it is not hex: the test fails).
     public init(hex: String) {
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) ?? hex.endIndex
-            bytes.append(UInt8(hex[index..<next], radix: 16) ?? 0)
-            index = next
-        }
-        self = bytes
+        self = [UInt8](hexDigits: hex) ?? []
     }
 }

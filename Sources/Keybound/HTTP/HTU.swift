@@ -422,8 +422,8 @@ extension HTU {
         code: KeyboundError.Code
     ) throws(KeyboundError) -> UInt8 {
         guard index &+ 2 < source.count,
-            let high = source[index &+ 1].hexValue,
-            let low = source[index &+ 2].hexValue
+            let high = source[index &+ 1].hexDigitValue,
+            let low = source[index &+ 2].hexDigitValue
         else {
             throw KeyboundError.make(code, "URI has a malformed percent-escape")
         }
@@ -477,7 +477,7 @@ extension HTU {
         }
         while index < end {
             var digits = 0
-            while index &+ digits < end && source[index &+ digits].hexValue != nil { digits &+= 1 }
+            while index &+ digits < end && source[index &+ digits].hexDigitValue != nil { digits &+= 1 }
             if index &+ digits < end && source[index &+ digits] == .dot {
                 // The last piece is an IPv4address, worth two pieces.
                 guard isIPv4Address(source, from: index, to: end) else { return false }
@@ -588,13 +588,4 @@ extension UInt8 {
 
     /// A byte whose canonical form may take three bytes: a raw path character or a byte of non-ASCII UTF-8.
     fileprivate var mayBePercentEncoded: Bool { self >= 0x80 || isRawPathCharacter }
-
-    fileprivate var hexValue: UInt8? {
-        switch self {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): self &- UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): self &- UInt8(ascii: "a") &+ 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): self &- UInt8(ascii: "A") &+ 10
-        default: nil
-        }
-    }
 }

@@ -241,8 +241,8 @@ extension JSON {
             guard bytes.count &- i >= 4 else { throw fail("JSON \\u escape is short") }
             var v: UInt32 = 0
             for k in 0..<4 {
-                guard let h = JSON.hexValue(bytes[i &+ k]) else { throw fail("JSON \\u escape is not hex") }
-                v = v << 4 | h
+                guard let h = bytes[i &+ k].hexDigitValue else { throw fail("JSON \\u escape is not hex") }
+                v = v << 4 | UInt32(h)
             }
             i &+= 4
             return v

@@ -12,31 +12,12 @@ import KeyboundTestSupport
 enum CryptoTestSupport {
     /// Decodes lower- or upper-case hex (the concatenation of `parts`); nil on a malformed string.
     static func hexOrNil(_ parts: [String]) -> [UInt8]? {
-        let text = Array(parts.joined().utf8)
-        guard text.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count / 2)
-        var i = 0
-        while i < text.count {
-            guard let h = nibble(text[i]), let l = nibble(text[i + 1]) else { return nil }
-            out.append(h << 4 | l)
-            i += 2
-        }
-        return out
+        [UInt8](hexDigits: parts.joined())
     }
 
     /// Decodes hex that the test itself wrote (a malformed literal is a test bug: it records an issue).
     static func hex(_ parts: String...) -> [UInt8] {
         hexOrNil(parts) ?? []
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// Decodes unpadded base64url (RFC 4648 §5) with Foundation; nil on malformed input.
