@@ -41,21 +41,9 @@ enum MonotonicClock {
     static var nanoseconds: UInt64 { LockCondition.now }
 }
 
-/// Starts a detached thread running `body`.
+/// Starts a detached thread running `body` (nothing runs when the system refuses a thread).
 func startThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
-    let context = Unmanaged.passRetained(Box(body)).toOpaque()
-    var thread = pthread_t()
-    let started = pthread_create(&thread, nil, { raw in
-        guard let raw else { return nil }
-        Unmanaged<Box>.fromOpaque(raw).takeRetainedValue().body()
-        return nil
-    }, context)
-    if started == 0 {
-        pthread_detach(thread)
-    } else {
-        Unmanaged<Box>.fromOpaque(context).release()
-    }
+    if let thread = spawnThread(body) { pthread_detach(thread) }
 }
 
 /// A fixed set of threads that run blocking jobs (hiredis calls) so that async callers never block their executor.
