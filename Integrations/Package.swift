@@ -32,6 +32,8 @@ let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hum
 let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
 let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let tomlKit: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
 
 let package = Package(
     name: "keybound-integrations",
@@ -96,14 +98,7 @@ let package = Package(
         // MARK: - Forward-auth service
 
         // Configuration (TOML), the proxies' request URL rules, the answer to an auth sub-request, the server.
-        .target(
-            name: "KeyboundServe",
-            dependencies: [
-                keybound, "KeyboundRemoteKeys", hummingbird, httpTypes,
-                .product(name: "TOMLKit", package: "TOMLKit"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ]
-        ),
+        .target(name: "KeyboundServe", dependencies: [keybound, "KeyboundRemoteKeys", hummingbird, httpTypes, tomlKit, nioCore]),
         .executableTarget(name: "keybound-serve", dependencies: ["KeyboundServe", hummingbird]),
 
         // MARK: - Tests
@@ -124,10 +119,7 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(
-            name: "KeyboundServeTests",
-            dependencies: ["KeyboundServe", "IntegrationsTestSupport", keybound, keyboundSigning, httpTypes]
-        ),
+        .testTarget(name: "KeyboundServeTests", dependencies: ["KeyboundServe", "IntegrationsTestSupport", keybound, httpTypes]),
         // Against a real HTTPS server on loopback (IntegrationsTestSupport/server.py, with a CA made at run time).
         .testTarget(
             name: "KeyboundRemoteKeysTests",

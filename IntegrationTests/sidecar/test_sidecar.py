@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -49,6 +50,15 @@ def wait_port(port: int, proc: subprocess.Popen, what: str, log: Path) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{what} did not listen on {port}")
+
+
+def fill(template: Path, **values) -> str:
+    """The template's text with each @KEY@ replaced by its value."""
+    text = template.read_text()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", str(value))
+    assert not re.search(r"@[A-Z_]+@", text), template
+    return text
 
 
 def jws(header: dict, claims: dict, key) -> str:
@@ -104,44 +114,8 @@ class Stack:
         return proc
 
     def serve_config(self, port: int, nginx_port: int, nonces: bool) -> Path:
-        text = f"""
-listen = "127.0.0.1:{port}"
-
-[[issuers]]
-issuer = "{ISSUER}"
-audiences = ["{AUDIENCE}"]
-jwks_file = "jwks.json"
-
-[[routes]]
-prefix = "/api/"
-
-[[routes]]
-prefix = "/api/orders"
-scopes = ["orders:read"]
-
-[[routes]]
-prefix = "/api/admin"
-scopes = ["admin"]
-
-[[routes]]
-prefix = "/app/"
-
-[[proxies]]
-name = "nginx"
-style = "nginx"
-addresses = ["127.0.0.1"]
-origin = "http://127.0.0.1:{nginx_port}"
-
-[[proxies]]
-name = "traefik"
-style = "traefik"
-addresses = ["127.0.0.2"]
-external_base_url = "{PUBLIC_BASE}"
-strip_prefix = "/internal"
-
-[identity_headers]
-claims = {{ email = "X-Keybound-Email" }}
-"""
+        text = fill(HERE / "serve.toml.in", SERVE_PORT=port, NGINX_PORT=nginx_port, ISSUER=ISSUER,
+                    AUDIENCE=AUDIENCE, PUBLIC_BASE=PUBLIC_BASE)
         if nonces:
             text += '\n[nonces]\nsecret_files = ["nonce-secret"]\n'
         path = self.work / f"serve-{port}.toml"
@@ -149,11 +123,8 @@ claims = {{ email = "X-Keybound-Email" }}
         return path
 
     def nginx_config(self, name: str, port: int, serve_port: int) -> Path:
-        text = (HERE / "nginx" / "nginx.conf.in").read_text()
-        for key, value in {"WORK": str(self.work), "NAME": name, "CONF": str(HERE / "nginx"),
-                           "SERVE_PORT": str(serve_port), "UPSTREAM_PORT": str(self.ports["upstream"]),
-                           "NGINX_PORT": str(port)}.items():
-            text = text.replace(f"@{key}@", value)
+        text = fill(HERE / "nginx" / "nginx.conf.in", WORK=self.work, NAME=name, CONF=HERE / "nginx",
+                    SERVE_PORT=serve_port, UPSTREAM_PORT=self.ports["upstream"], NGINX_PORT=port)
         (self.work / f"tmp-{name}").mkdir(exist_ok=True)
         path = self.work / f"nginx-{name}.conf"
         path.write_text(text)

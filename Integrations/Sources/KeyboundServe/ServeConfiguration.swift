@@ -255,29 +255,14 @@ extension TableReader {
         if let listen = try string("listen") {
             (config.listenHost, config.listenPort) = try Self.hostAndPort(listen, at: at("listen"))
         }
-        config.issuers = try tables("issuers").map { (reader) throws(ServeConfigurationError) in try reader.issuer() }
-        guard !config.issuers.isEmpty else { throw ServeConfigurationError("issuers", "at least one [[issuers]] is required") }
-        var seen = Set<String>()
-        for (index, issuer) in config.issuers.enumerated() where !seen.insert(issuer.identifier).inserted {
-            throw ServeConfigurationError("issuers[\(index)].issuer", "\(issuer.identifier) is configured twice")
+        config.issuers = try list("issuers", field: "issuer", clash: "is configured twice", hint: "") {
+            (reader) throws(ServeConfigurationError) in (try reader.issuer(), { [$0.identifier] })
         }
-        config.routes = try tables("routes").map { (reader) throws(ServeConfigurationError) in try reader.route() }
-        guard !config.routes.isEmpty else {
-            throw ServeConfigurationError("routes", "at least one [[routes]] is required (prefix = \"/\" for every path)")
-        }
-        seen = []
-        for (index, route) in config.routes.enumerated() where !seen.insert(route.prefix).inserted {
-            throw ServeConfigurationError("routes[\(index)].prefix", "\(route.prefix) is configured twice")
-        }
-        config.proxies = try tables("proxies").map { (reader) throws(ServeConfigurationError) in try reader.proxy() }
-        guard !config.proxies.isEmpty else {
-            throw ServeConfigurationError("proxies", "at least one [[proxies]] is required")
-        }
-        seen = []
-        for (index, proxy) in config.proxies.enumerated() {
-            for address in proxy.addresses where !seen.insert(address).inserted {
-                throw ServeConfigurationError("proxies[\(index)].addresses", "\(address) belongs to two proxies")
-            }
+        config.routes = try list(
+            "routes", field: "prefix", clash: "is configured twice", hint: " (prefix = \"/\" for every path)"
+        ) { (reader) throws(ServeConfigurationError) in (try reader.route(), { [$0.prefix] }) }
+        config.proxies = try list("proxies", field: "addresses", clash: "belongs to two proxies", hint: "") {
+            (reader) throws(ServeConfigurationError) in (try reader.proxy(), { $0.addresses })
         }
         if let identity = try subtable("identity_headers") { config.identity = try identity.identityHeaders() }
         if let nonces = try subtable("nonces") { config.nonces = try nonces.nonceIssuer() }
@@ -291,6 +276,28 @@ extension TableReader {
             config.replayCapacity = try replay.int("capacity", in: 1024...(1 << 28)) ?? config.replayCapacity
         }
         return config
+    }
+
+    /// The tables of an array of tables (at least one), each read by `read`, which also names what must be unique
+    /// across them (`field` of the table that repeats a name is reported).
+    func list<Item>(
+        _ key: String,
+        field: String,
+        clash: String,
+        hint: String,
+        read: (TableReader) throws(ServeConfigurationError) -> (Item, (Item) -> [String])
+    ) throws(ServeConfigurationError) -> [Item] {
+        var items: [Item] = []
+        var seen = Set<String>()
+        for (index, reader) in try tables(key).enumerated() {
+            let (item, names) = try read(reader)
+            for name in names(item) where !seen.insert(name).inserted {
+                throw ServeConfigurationError("\(key)[\(index)].\(field)", "\(name) \(clash)")
+            }
+            items.append(item)
+        }
+        guard !items.isEmpty else { throw ServeConfigurationError(key, "at least one [[\(key)]] is required" + hint) }
+        return items
     }
 
     static func hostAndPort(_ text: String, at location: String) throws(ServeConfigurationError) -> (String, Int) {

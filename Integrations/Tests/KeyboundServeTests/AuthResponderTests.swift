@@ -30,33 +30,13 @@ struct AuthResponderTests {
         defer { folder.remove() }
         configuration = try ServeConfiguration.parse(
             """
-            [[issuers]]
-            issuer = "\(Fixture.issuer)"
-            audiences = ["\(Fixture.audience)"]
-            jwks_file = "jwks.json"
-
-            [[routes]]
-            prefix = "/api/"
-            [[routes]]
-            prefix = "/api/admin"
-            scopes = ["admin"]
-            [[routes]]
-            prefix = "/api/recent"
-            max_age = 60
-
-            [[proxies]]
-            style = "nginx"
-            addresses = ["\(Self.nginxPeer)"]
-            origin = "https://api.example"
-
-            [[proxies]]
-            style = "traefik"
-            addresses = ["\(Self.traefikPeer)"]
-            external_base_url = "https://api.example/public"
-            strip_prefix = "/internal"
-
-            [identity_headers]
-            claims = { sub = "X-Sub-Claim" }
+            issuers = [{ issuer = "\(Fixture.issuer)", audiences = ["\(Fixture.audience)"], jwks_file = "jwks.json" }]
+            routes = [{ prefix = "/api/" }, { prefix = "/api/admin", scopes = ["admin"] }, { prefix = "/api/recent", max_age = 60 }]
+            proxies = [
+              { style = "nginx", addresses = ["\(Self.nginxPeer)"], origin = "https://api.example" },
+              { style = "traefik", addresses = ["\(Self.traefikPeer)"], external_base_url = "https://api.example/public", strip_prefix = "/internal" },
+            ]
+            identity_headers = { claims = { sub = "X-Sub-Claim" } }
             """, directory: folder.path)
     }
 
