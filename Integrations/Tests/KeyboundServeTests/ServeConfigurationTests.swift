@@ -6,7 +6,7 @@
 import Foundation
 import IntegrationsTestSupport
 import Keybound
-import KeyboundServe
+@testable import KeyboundServe
 import Testing
 
 /// A scratch folder with a JWK Set and a nonce secret, for configurations that name files.
@@ -125,9 +125,9 @@ struct ServeConfigurationTests {
         defer { folder.remove() }
         let cases: [(String, String)] = [
             (replacing("listen = ", with: "lisen = "), "lisen: unknown key"),
-            (replacing("127.0.0.1:9180", with: "127.0.0.1"), "listen: must be HOST:PORT with a port in 1...65535"),
+            (replacing("127.0.0.1:9180", with: "127.0.0.1"), "listen: must be HOST:PORT or [IPv6]:PORT"),
             (replacing("jwks_file = \"jwks.json\"", with: "jwks_file = \"missing.json\""), "issuers[0].jwks_file: cannot read"),
-            (replacing("jwks_file = \"jwks.json\"", with: "jwks_file = \"secret\""), "issuers[0].jwks_file: secret: invalid_jwks"),
+            (replacing("jwks_file = \"jwks.json\"", with: "jwks_file = \"secret\""), "issuers[0].jwks_file: \(folder.path)/secret: invalid_jwks"),
             (replacing("discovery = \"openid\"", with: "discovery = \"openid\"\njwks_uri = \"https://x/j\""),
              "issuers[1]: give exactly one of discovery, jwks_uri and jwks_file"),
             (replacing("discovery = \"openid\"", with: "discovery = \"oidc\""), "issuers[1].discovery: must be \"openid\" or \"oauth\""),
@@ -161,6 +161,7 @@ struct ServeConfigurationTests {
              "routes[1].prefix: /orders is configured twice"),
             ("listen = \"127.0.0.1:1\"\n[[issuers]\n", "line 2, column"),
             ("listen = \"127.0.0.1:1\"\n", "issuers: at least one [[issuers]] is required"),
+            (replacing("127.0.0.1:9180", with: "127.0.0.1:0"), "listen: must be HOST:PORT with a port in 1...65535"),
         ]
         for (text, expected) in cases {
             let message = problem(text, environment: ["NONCE_SECRET": String(repeating: "e", count: 32)])
