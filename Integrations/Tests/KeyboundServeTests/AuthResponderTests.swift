@@ -74,10 +74,14 @@ struct AuthResponderTests {
 
     func header(_ answer: AuthAnswer, _ name: String) -> String? { answer.headers[HTTPField.Name(name)!] }
 
+    /// A fresh responder's answer to nginx's sub-request for `GET uri`, with a proof for `https://api.example` + `uri`.
+    func askOnce(_ uri: String) async throws -> AuthAnswer {
+        try await responder().answer(
+            peer: Self.nginxPeer, headers: nginx("GET", uri, htu: "https://api.example" + uri), now: Fixture.now)
+    }
+
     @Test func acceptsAndSendsIdentityHeaders() async throws {
-        let answer = try await responder().answer(
-            peer: Self.nginxPeer, headers: nginx("GET", "/api/orders?x=1", htu: "https://api.example/api/orders?x=1"),
-            now: Fixture.now)
+        let answer = try await askOnce("/api/orders?x=1")
         #expect(answer.status == 200)
         #expect(header(answer, "X-Keybound-Subject") == "alice")
         #expect(header(answer, "X-Keybound-Scope") == "orders:read profile")
@@ -124,9 +128,7 @@ struct AuthResponderTests {
     }
 
     @Test func aMissingScopeIs403() async throws {
-        let answer = try await responder().answer(
-            peer: Self.nginxPeer, headers: nginx("GET", "/api/admin/users", htu: "https://api.example/api/admin/users"),
-            now: Fixture.now)
+        let answer = try await askOnce("/api/admin/users")
         // To nginx as 401, so that auth_request copies the challenge; the real status travels beside it.
         #expect(answer.status == 401 && header(answer, "X-Keybound-Status") == "403")
         #expect(header(answer, "X-Keybound-Code") == "insufficient_scope")
@@ -134,9 +136,7 @@ struct AuthResponderTests {
     }
 
     @Test func stepUpIsRequiredOnItsRoute() async throws {
-        let answer = try await responder().answer(
-            peer: Self.nginxPeer, headers: nginx("GET", "/api/recent", htu: "https://api.example/api/recent"),
-            now: Fixture.now)
+        let answer = try await askOnce("/api/recent")
         #expect(answer.status == 401)
         #expect(header(answer, "X-Keybound-Code") == "insufficient_user_authentication")
     }
