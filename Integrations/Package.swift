@@ -9,7 +9,8 @@ import PackageDescription
 import Foundation
 
 /// Keybound's integrations with server stacks: remote key sets (discovery and JWKS fetching over AsyncHTTPClient, for
-/// any Swift service), the Hummingbird middleware, the JWKS refresher service and the browser demo.
+/// any Swift service), the Hummingbird (HummingbirdAuth) and Vapor 4 authenticators, the JWKS refresher service and
+/// the browser demo.
 /// A package of its own, beside the root package, so that users of `Keybound` never resolve a web framework.
 ///
 /// Inside the Keybound repository it builds against the root package beside it, by path; published on its own
@@ -32,6 +33,9 @@ let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hum
 let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
 let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let hummingbirdAuth: Target.Dependency = .product(name: "HummingbirdAuth", package: "hummingbird-auth")
+let vapor: Target.Dependency = .product(name: "Vapor", package: "vapor")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let tomlKit: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
 
@@ -42,6 +46,7 @@ let package = Package(
         // Remote key sets for any Swift service: no web framework (docs/remote-keys.md).
         .library(name: "KeyboundRemoteKeys", targets: ["KeyboundRemoteKeys"]),
         .library(name: "KeyboundHummingbird", targets: ["KeyboundHummingbird"]),
+        .library(name: "KeyboundVapor", targets: ["KeyboundVapor"]),
         .executable(name: "keybound-demo", targets: ["keybound-demo"]),
         // `keybound-remote jwks|verify --issuer-url URL | --jwks-url URL`: the `keybound` tool with remote keys.
         .executable(name: "keybound-remote", targets: ["keybound-remote"]),
@@ -53,6 +58,9 @@ let package = Package(
     dependencies: [
         keyboundPackage,
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/vapor", from: "4.122.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -77,21 +85,35 @@ let package = Package(
         // `keybound-remote`: fetches the keys, then runs `keybound verify` with them.
         .executableTarget(name: "keybound-remote", dependencies: ["KeyboundRemoteKeys", keybound]),
 
+        // MARK: - Shared by the framework integrations
+
+        // The request URL for the htu check, the verification and the refusal's status, headers, body and log line,
+        // with no web framework.
+        .target(name: "KeyboundServerSupport", dependencies: [keybound, logging]),
+
         // MARK: - Hummingbird
 
-        // The middleware, scope checks and the JWKS refresher service.
+        // The HummingbirdAuth authenticator, the middleware, scope checks and the JWKS refresher service.
         .target(
             name: "KeyboundHummingbird",
             dependencies: [
-                keybound, "KeyboundRemoteKeys", hummingbird, httpTypes,
+                keybound, "KeyboundServerSupport", "KeyboundRemoteKeys", hummingbird, hummingbirdAuth, httpTypes,
+                logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // MARK: - Vapor
+
+        // The authenticator middleware for Vapor 4.
+        .target(name: "KeyboundVapor", dependencies: ["KeyboundServerSupport", keybound, vapor, logging]),
+
         // The demo: token endpoint, protected API, JWKS and the WebCrypto page (swift run keybound-demo).
         .executableTarget(
             name: "keybound-demo",
-            dependencies: ["KeyboundHummingbird", keybound, keyboundSigning, hummingbird, httpTypes],
+            dependencies: [
+                "KeyboundHummingbird", keybound, keyboundSigning, hummingbird, hummingbirdAuth, httpTypes,
+            ],
             resources: [.copy("Public")]
         ),
 
@@ -103,10 +125,12 @@ let package = Package(
 
         // MARK: - Tests
 
-        // What the test targets share: keys, tokens and proofs, a manual clock, the HTTPS key server.
+        // What the test targets share: keys, tokens and proofs, a manual clock, the HTTPS key server, a log recorder.
         .target(
             name: "IntegrationsTestSupport",
-            dependencies: [keybound, keyboundSigning, asyncHTTPClient, .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                keybound, keyboundSigning, asyncHTTPClient, logging, .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Tests/IntegrationsTestSupport",
             exclude: ["server.py"]
         ),
@@ -114,8 +138,9 @@ let package = Package(
             name: "KeyboundHummingbirdTests",
             dependencies: [
                 "KeyboundHummingbird", "IntegrationsTestSupport", keybound, keyboundSigning, hummingbird, httpTypes,
-                asyncHTTPClient,
+                asyncHTTPClient, hummingbirdAuth, logging,
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdBasicAuth", package: "hummingbird-auth"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
@@ -124,6 +149,14 @@ let package = Package(
         .testTarget(
             name: "KeyboundRemoteKeysTests",
             dependencies: ["KeyboundRemoteKeys", "keybound-remote", "IntegrationsTestSupport", keybound, keyboundSigning]
+        ),
+        // A real Vapor application on loopback for each request (VaporTesting's `.running` tester).
+        .testTarget(
+            name: "KeyboundVaporTests",
+            dependencies: [
+                "KeyboundVapor", "IntegrationsTestSupport", keybound, keyboundSigning, vapor, logging,
+                .product(name: "VaporTesting", package: "vapor"),
+            ]
         ),
     ]
 )

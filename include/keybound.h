@@ -69,8 +69,8 @@ extern "C" {
 
 /* A status. The numbers are pinned and append-only: they are the codes of docs/design.md "Errors", the same
  * numbers the Swift API (KeyboundError.Code) and the CLI report. 1xx-5xx are verification outcomes;
- * 900-903 report misuse of this API; 950 is the keybound CLI's batch reader's. New values are appended at the
- * end of the enum, whatever their number. */
+ * 900-906 report misuse of this API and refused configuration; 950 is the keybound CLI's batch reader's. New
+ * values are appended at the end of the enum, whatever their number. */
 typedef int kb_status;
 
 enum {
@@ -132,8 +132,13 @@ enum {
     KB_ERR_INSUFFICIENT_USER_AUTHENTICATION = 314,  /* RFC 9470 step-up: newer `auth_time` or another `acr` needed */
     KB_ERR_INSUFFICIENT_SCOPE = 315,                /* RFC 6750 §3.1: the token lacks a required scope; HTTP 403 */
     KB_ERR_BOUND_TOKEN_AS_BEARER = 316,             /* migration mode (RFC 9449 §7.2): a `cnf` token sent as Bearer */
-    KB_ERR_REPLAY_STORE_RESTARTED = 503             /* the shared replay store lost its data after the proof was
+    KB_ERR_REPLAY_STORE_RESTARTED = 503,            /* the shared replay store lost its data after the proof was
                                                      * made; a fresh proof succeeds */
+    /* Issuer keys given as PEM (kb_config_add_issuer_pem; docs/design.md "Contracts → Issuer keys as PEM"). */
+    KB_ERR_INVALID_KEY_ENCODING = 904,  /* no PEM block, a malformed or second one, an unread label, bad DER */
+    KB_ERR_PRIVATE_KEY_GIVEN = 905,     /* the PEM text holds a private key */
+    KB_ERR_UNUSABLE_KEY = 906           /* an unsupported key type or curve, a key failing the key rules, or an alg
+                                         * that disagrees with the key */
 };
 
 /* Returns a short, static English description of `status` ("DPoP proof was already used"), or
@@ -276,7 +281,8 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_set_str(kb_config *KB_NULLABLE 
  * (RFC 7517 §5, UTF-8 JSON). Both are copied; the JWKS is read by kb_verifier_new. Audiences are added
  * with kb_config_add_audience.
  * Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL cfg, an invalid buffer or a non-UTF-8 issuer;
- * KB_ERR_INVALID_CONFIG for an empty issuer or one added before. */
+ * KB_ERR_INVALID_CONFIG for an empty issuer or one added before (except an issuer that only
+ * kb_config_add_issuer_pem added: it gets this JWK Set beside its PEM keys). */
 KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_issuer(kb_config *KB_NULLABLE cfg,
                                                             const uint8_t *KB_NULLABLE issuer, size_t issuer_len,
                                                             const uint8_t *KB_NULLABLE jwks_json, size_t jwks_len);
@@ -289,6 +295,24 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_audience(kb_config *KB_NULL
                                                               const uint8_t *KB_NULLABLE issuer, size_t issuer_len,
                                                               const uint8_t *KB_NULLABLE audience,
                                                               size_t audience_len);
+
+/* Adds one key to a trusted issuer, given as PEM text instead of a JWK: a public key (`-----BEGIN PUBLIC KEY-----`,
+ * a SubjectPublicKeyInfo) or an X.509 certificate (`-----BEGIN CERTIFICATE-----`), with the `kid` its tokens carry
+ * and, optionally, the one JWS algorithm it may verify (`alg`, e.g. "ES256"; NULL/0 for any algorithm of the key's
+ * type). Of a certificate only the subject public key is used: its signature, validity, extensions and chain are
+ * NOT checked. The text must hold exactly one such block (text outside it is ignored); a private key block
+ * anywhere in it is refused. The issuer is added when it was not (kb_config_add_issuer may then still give it a
+ * JWK Set, once); its keys are its JWK Set's plus every PEM key, and each kid must be unique. Everything is copied;
+ * the PEM is read by kb_verifier_new with the configuration's backend, under the same key rules as a JWK.
+ * Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL cfg, an invalid buffer, or an issuer, kid or alg that is not
+ * UTF-8; KB_ERR_INVALID_CONFIG for an empty issuer or kid, or an unknown alg. kb_verifier_new then returns
+ * KB_ERR_INVALID_KEY_ENCODING, KB_ERR_PRIVATE_KEY_GIVEN or KB_ERR_UNUSABLE_KEY for a key it refuses, and
+ * KB_ERR_INVALID_CONFIG for two keys of one issuer with the same kid. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_issuer_pem(kb_config *KB_NULLABLE cfg,
+                                                                const uint8_t *KB_NULLABLE issuer, size_t issuer_len,
+                                                                const uint8_t *KB_NULLABLE kid, size_t kid_len,
+                                                                const uint8_t *KB_NULLABLE alg, size_t alg_len,
+                                                                const uint8_t *KB_NULLABLE pem, size_t pem_len);
 
 /* Adds a nonce secret (at least 32 bytes, copied). Secrets are tried in the order added; the first one
  * added mints new nonces. To rotate without a gap: put the new secret first, keep the old one for one
@@ -385,7 +409,8 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_set_backend(kb_config *KB_NULLA
  * (when out is not NULL) and the reason goes to errbuf.
  * Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL cfg or out; KB_ERR_INVALID_CONFIG for an option out
  * of range, nonces on without a secret, or a bad external base URL; KB_ERR_INVALID_JWKS for an issuer
- * whose JWKS is invalid. */
+ * whose JWKS is invalid; KB_ERR_INVALID_KEY_ENCODING, KB_ERR_PRIVATE_KEY_GIVEN or KB_ERR_UNUSABLE_KEY for a key of
+ * kb_config_add_issuer_pem it refuses. */
 KB_API KB_WARN_UNUSED_RESULT kb_status kb_verifier_new(const kb_config *KB_NULLABLE cfg,
                                                        kb_verifier *KB_NULLABLE *KB_NULLABLE out,
                                                        char *KB_NULLABLE errbuf, size_t errbuf_len);

@@ -98,6 +98,9 @@ static struct status_row status_table[] = {
     {KB_ERR_BUFFER_TOO_SMALL, "kb_mint_nonce into a 10-byte buffer", 0},
     {KB_ERR_INVALID_CONFIG, "kb_config_set_int(STRICT_TOKEN_TYPE, 2); kb_verifier_new with max age 10^6", 0},
     {KB_ERR_INVALID_JWKS, "kb_verifier_new with an issuer whose JWKS has no keys array", 0},
+    {KB_ERR_INVALID_KEY_ENCODING, "kb_verifier_new with a PEM key that is not PEM", 0},
+    {KB_ERR_PRIVATE_KEY_GIVEN, "kb_verifier_new with a PEM private key", 0},
+    {KB_ERR_UNUSABLE_KEY, "kb_verifier_new with an X25519 PEM key", 0},
     {KB_ERR_INSUFFICIENT_USER_AUTHENTICATION, "kb_verify_with_requirements: max_age 10, acr_values", 0},
     {KB_ERR_INSUFFICIENT_SCOPE, "kb_verify_with_requirements: scope admin", 0},
     /* 950 belongs to the CLI: only its names are checked. */
@@ -141,7 +144,7 @@ struct request_case {
 };
 
 static int64_t fixture_now;
-static struct bytes fixture_issuer, fixture_audience, fixture_jwks;
+static struct bytes fixture_issuer, fixture_audience, fixture_jwks, fixture_pem;
 static struct request_case *cases;
 static size_t case_count;
 
@@ -227,6 +230,8 @@ static int load_fixtures(const char *path) {
             c->jkt = from_hex(strtok_r(NULL, " ", &save));
             c->sub = from_hex(strtok_r(NULL, " ", &save));
             c->name = from_hex(strtok_r(NULL, " ", &save));
+        } else if (strcmp(kind, "pem") == 0) {
+            fixture_pem = from_hex(strtok_r(NULL, " ", &save));
         } else {
             struct fixture_header h = {fixture_now, fixture_issuer, fixture_audience, fixture_jwks};
             if (parse_header_line(kind, &save, &h)) {
@@ -238,7 +243,7 @@ static int load_fixtures(const char *path) {
         }
     }
     free(text);
-    return case_count > 0 && fixture_jwks.present;
+    return case_count > 0 && fixture_jwks.present && fixture_pem.present;
 }
 
 static void free_fixtures(void) {
@@ -259,6 +264,7 @@ static void free_fixtures(void) {
     free(fixture_issuer.data);
     free(fixture_audience.data);
     free(fixture_jwks.data);
+    free(fixture_pem.data);
 }
 
 /* ----- Live requests (gen_live_fixtures.py): signed at the real time, GET https://api.example.com/items ----- */
@@ -611,6 +617,88 @@ static void test_configuration_errors(void) {
     CHECK_STATUS(kb_verifier_new(cfg, &v, tiny, 0), KB_ERR_INVALID_JWKS);
     CHECK(tiny[0] == 'y');
     kb_config_free(cfg);
+}
+
+/* Issuer keys given as PEM (kb_config_add_issuer_pem): the fixture issuer's ES256 key es-1 as PEM verifies the
+ * fixture's ES256 requests; refused keys give their own statuses from kb_verifier_new. */
+static kb_status verifier_with_pem(const char *kid, const char *alg, const uint8_t *pem, size_t pem_len,
+                                   kb_verifier **v, char *err, size_t err_len) {
+    kb_config *cfg = NULL;
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, fixture_issuer.data, fixture_issuer.len, B(kid), strlen(kid), B(alg),
+                                          alg ? strlen(alg) : 0, pem, pem_len),
+                 KB_OK);
+    CHECK_STATUS(kb_config_add_audience(cfg, fixture_issuer.data, fixture_issuer.len, fixture_audience.data,
+                                        fixture_audience.len),
+                 KB_OK);
+    kb_status status = kb_verifier_new(cfg, v, err, err_len);
+    kb_config_free(cfg);
+    return status;
+}
+
+static void test_issuer_pem(void) {
+    kb_verifier *v = NULL;
+    kb_result *r = NULL;
+    char err[256] = "";
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    const struct request_case *es256 = NULL;
+    for (size_t i = 0; i < case_count && !es256; i++) {
+        if (cases[i].expected == KB_OK && cases[i].mode == 'r' && cases[i].name.len > 26 &&
+            memcmp(cases[i].name.data, "valid: ES256 token (es-1) ", 26) == 0)
+            es256 = &cases[i];
+    }
+    CHECK(es256 != NULL);
+    CHECK_STATUS(verifier_with_pem("es-1", "ES256", fixture_pem.data, fixture_pem.len, &v, err, sizeof err), KB_OK);
+    if (v && es256) CHECK_STATUS(verify_case(v, es256, fixture_now, r), KB_OK);
+    kb_verifier_free(v);
+    v = NULL;
+    /* Another kid: the token's es-1 is unknown. */
+    CHECK_STATUS(verifier_with_pem("other", NULL, fixture_pem.data, fixture_pem.len, &v, err, sizeof err), KB_OK);
+    if (v && es256) CHECK_STATUS(verify_case(v, es256, fixture_now, r), KB_ERR_TOKEN_KID_UNKNOWN);
+    kb_verifier_free(v);
+    v = NULL;
+
+    const char *not_pem = "not a key";
+    const char *private_key = "-----BEGIN PRIVATE KEY-----\n"
+                              "MC4CAQAwBQYDK2VwBCIEIGRhbmdlcm91cy10ZXN0LWtleS1kby1ub3QtdXNlISE=\n"
+                              "-----END PRIVATE KEY-----\n";
+    const char *x25519 = "-----BEGIN PUBLIC KEY-----\n"
+                         "MCowBQYDK2VuAyEAZQdRTdxnwXYw2fS/tcimpLTLWs6mjHK2crUyhVvc1ww=\n"
+                         "-----END PUBLIC KEY-----\n";
+    CHECK_STATUS(verifier_with_pem("k", NULL, B(not_pem), strlen(not_pem), &v, err, sizeof err),
+                 KB_ERR_INVALID_KEY_ENCODING);
+    CHECK(v == NULL && strstr(err, "PEM") != NULL);
+    CHECK_STATUS(verifier_with_pem("k", NULL, B(private_key), strlen(private_key), &v, err, sizeof err),
+                 KB_ERR_PRIVATE_KEY_GIVEN);
+    CHECK_STATUS(verifier_with_pem("k", NULL, B(x25519), strlen(x25519), &v, err, sizeof err), KB_ERR_UNUSABLE_KEY);
+    CHECK_STATUS(verifier_with_pem("k", "ES384", fixture_pem.data, fixture_pem.len, &v, err, sizeof err),
+                 KB_ERR_UNUSABLE_KEY);
+    CHECK(v == NULL);
+
+    /* The JWK Set and PEM keys of one issuer share one kid space. */
+    kb_config *cfg = fixture_config();
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, fixture_issuer.data, fixture_issuer.len, B("es-1"), 4, NULL, 0,
+                                          fixture_pem.data, fixture_pem.len),
+                 KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_ERR_INVALID_CONFIG);
+    CHECK(strstr(err, "kid") != NULL);
+    /* An issuer that only kb_config_add_issuer_pem added may get a JWK Set, once. */
+    const char *other = "https://pem-first.example";
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, B(other), strlen(other), B("p1"), 2, B("ES256"), 5, fixture_pem.data,
+                                          fixture_pem.len), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer(cfg, B(other), strlen(other), fixture_jwks.data, fixture_jwks.len), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer(cfg, B(other), strlen(other), fixture_jwks.data, fixture_jwks.len),
+                 KB_ERR_INVALID_CONFIG);
+    /* Arguments. */
+    CHECK_STATUS(kb_config_add_issuer_pem(NULL, B("i"), 1, B("k"), 1, NULL, 0, B("x"), 1), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, NULL, 1, B("k"), 1, NULL, 0, B("x"), 1), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, B("i"), 1, B("k"), 1, NULL, 0, NULL, SIZE_MAX), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, B("i"), 1, B("\xff"), 1, NULL, 0, B("x"), 1), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, B("i"), 1, NULL, 0, NULL, 0, B("x"), 1), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, NULL, 0, B("k"), 1, NULL, 0, B("x"), 1), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, B("i"), 1, B("k"), 1, B("HS256"), 5, B("x"), 1), KB_ERR_INVALID_CONFIG);
+    kb_config_free(cfg);
+    kb_result_free(r);
 }
 
 /* Runs every fixture case through a fresh verifier (each is verified on its own: no replays among them). */
@@ -1405,6 +1493,7 @@ int main(int argc, char **argv) {
     test_invalid_arguments();
     test_configuration_errors();
     test_fixture_cases();
+    test_issuer_pem();
     test_result_replay_revocation();
     test_rfc_examples();
     test_nonces();

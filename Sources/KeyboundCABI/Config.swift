@@ -10,8 +10,32 @@ import Keybound
 final class ConfigBox: OpaqueHandle {
     struct Issuer {
         let identifier: String
-        let jwks: [UInt8]
+        /// `nil` for an issuer added by `kb_config_add_issuer_pem` alone (until `kb_config_add_issuer` gives it one).
+        var jwks: [UInt8]?
         var audiences: [String]
+        /// Keys given as PEM (`kb_config_add_issuer_pem`), in the order added.
+        var pemKeys: [PEMKey] = []
+    }
+
+    struct PEMKey {
+        let kid: String
+        /// The JWS algorithm's name, or "" for any algorithm of the key's type.
+        let algorithmName: String
+        let pem: [UInt8]
+    }
+
+    /// `kb_config_add_issuer_pem`: the key goes to the issuer, which is added when it was not.
+    func addPEMKey(_ key: PEMKey, toIssuer identifier: String) -> kb_status {
+        guard !identifier.isEmpty, !key.kid.isEmpty else { return Status.invalidConfig }
+        guard key.algorithmName.isEmpty || JWSAlgorithm(rawValue: key.algorithmName) != nil else {
+            return Status.invalidConfig
+        }
+        if let index = issuers.firstIndex(where: { $0.identifier == identifier }) {
+            issuers[index].pemKeys.append(key)
+        } else {
+            issuers.append(Issuer(identifier: identifier, jwks: nil, audiences: [], pemKeys: [key]))
+        }
+        return Status.ok
     }
 
     var policy = VerifierPolicy()
@@ -141,9 +165,27 @@ public func kb_config_add_issuer(
             let identifier = try unsafe cString(issuer, issuerLength)
             let jwks = try unsafe cBytes(jwksJSON, jwksLength)
             guard !identifier.isEmpty else { return Status.invalidConfig }
-            guard !box.issuers.contains(where: { $0.identifier == identifier }) else { return Status.invalidConfig }
+            if let index = box.issuers.firstIndex(where: { $0.identifier == identifier }) {
+                // An issuer made by kb_config_add_issuer_pem may still get its JWK Set, once.
+                guard box.issuers[index].jwks == nil else { return Status.invalidConfig }
+                box.issuers[index].jwks = jwks
+                return Status.ok
+            }
             box.issuers.append(ConfigBox.Issuer(identifier: identifier, jwks: jwks, audiences: []))
             return Status.ok
+    }
+}
+
+@c @implementation
+public func kb_config_add_issuer_pem(
+    _ cfg: OpaquePointer?, _ issuer: UnsafePointer<UInt8>?, _ issuerLength: Int, _ kid: UnsafePointer<UInt8>?,
+    _ kidLength: Int, _ alg: UnsafePointer<UInt8>?, _ algLength: Int, _ pem: UnsafePointer<UInt8>?, _ pemLength: Int
+) -> kb_status {
+    unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
+            let key = ConfigBox.PEMKey(
+                kid: try unsafe cString(kid, kidLength), algorithmName: try unsafe cString(alg, algLength),
+                pem: try unsafe cBytes(pem, pemLength))
+            return box.addPEMKey(key, toIssuer: try unsafe cString(issuer, issuerLength))
     }
 }
 

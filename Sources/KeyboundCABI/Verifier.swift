@@ -43,7 +43,16 @@ final class VerifierBox: OpaqueHandle, Sendable {
         for (index, issuer) in config.issuers.enumerated() {
             let keys: JWKSet
             do throws(KeyboundError) {
-                keys = try JWKSet(json: issuer.jwks, rsaModulusBits: policy.rsaModulusBits, backend: config.backend)
+                var sets: [JWKSet] = []
+                if let jwks = issuer.jwks {
+                    sets.append(try JWKSet(json: jwks, rsaModulusBits: policy.rsaModulusBits, backend: config.backend))
+                }
+                for key in issuer.pemKeys {
+                    sets.append(
+                        try JWKSet(pem: key.pem, kid: key.kid, alg: JWSAlgorithm(rawValue: key.algorithmName),
+                                   rsaModulusBits: policy.rsaModulusBits, backend: config.backend))
+                }
+                keys = sets.count == 1 ? sets[0] : try JWKSet(merging: sets)
             } catch {
                 throw KeyboundError(error.code, reason: "issuer \(index): \(error.reason)")
             }

@@ -76,17 +76,20 @@ final class TempDir: @unchecked Sendable {
     }
 }
 
-/// Runs the binary with `arguments`, standard input from `stdin`, and the environment plus `environment`.
+/// Runs the binary with `arguments`, standard input from `stdin`, and the environment plus `environment`; through
+/// `launcher` when given (a program and its arguments that run the binary, e.g. `setpriv` to drop root).
 /// Output goes through files, so large outputs cannot dead-lock.
-func keybound(_ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:]) throws -> RunResult {
+func keybound(
+    _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:], launcher: [String] = []
+) throws -> RunResult {
     let binary = try #require(binaryPath, "the keybound binary was not found: run `swift build --build-tests` first")
     let dir = try TempDir()
     let inPath = try dir.write("stdin", stdin)
     let outPath = try dir.write("stdout", Data())
     let errPath = try dir.write("stderr", Data())
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
+    process.executableURL = URL(fileURLWithPath: launcher.first ?? binary)
+    process.arguments = launcher.isEmpty ? arguments : launcher.dropFirst() + [binary] + arguments
     var env = ProcessInfo.processInfo.environment
     env["KEYBOUND_NONCE_SECRETS"] = nil
     for (name, value) in environment { env[name] = value }

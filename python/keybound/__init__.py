@@ -48,6 +48,9 @@ ERR_INVALID_ARGUMENT = 900
 ERR_BUFFER_TOO_SMALL = 901
 ERR_INVALID_CONFIG = 902
 ERR_INVALID_JWKS = 903
+ERR_INVALID_KEY_ENCODING = 904
+ERR_PRIVATE_KEY_GIVEN = 905
+ERR_UNUSABLE_KEY = 906
 
 _FIELDS = {"sub": 1, "client_id": 2, "scope": 3, "jkt": 4, "token_jti": 5, "proof_jti": 6, "issuer": 7,
            "dpop_nonce": 8, "error_name": 9, "rfc_error": 10, "error_description": 11, "www_authenticate": 12,

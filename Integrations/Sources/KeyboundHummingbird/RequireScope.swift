@@ -6,13 +6,15 @@
 public import HTTPTypes
 public import Hummingbird
 public import Keybound
+import Logging
 
-/// A route-level scope check, after ``DPoPMiddleware``: the verified token's `scope` (RFC 9068 §2.2.3, a
-/// space-separated list) must hold every required scope. Otherwise it answers with Keybound's own 315
-/// `insufficient_scope` (HTTP 403, `WWW-Authenticate: DPoP error="insufficient_scope", …, scope="…"`, RFC 6750 §3.1),
-/// made by ``Keybound/VerifiedRequest/requireScopes(_:)``: the same status, challenge and body as every other host.
+/// A route-level scope check, after ``DPoPAuthenticator`` or ``DPoPMiddleware``: the verified token's `scope`
+/// (RFC 9068 §2.2.3, a space-separated list) must hold every required scope. Otherwise it answers with Keybound's own
+/// 315 `insufficient_scope` (HTTP 403, `WWW-Authenticate: DPoP error="insufficient_scope", …, scope="…"`,
+/// RFC 6750 §3.1), made by ``Keybound/VerifiedRequest/requireScopes(_:)``: the same status, challenge and body as every other host.
+/// The refusal is thrown (the application's error middleware sees it) and logged at debug level like the verifier's.
 ///
-/// A request that reached it unverified (no ``DPoPMiddleware`` before it on this route) gets a bare 401 challenge:
+/// A request that reached it unverified (no authenticator before it on this route) gets a bare 401 challenge:
 /// a misconfigured route fails closed.
 public struct RequireScopeMiddleware<Context: DPoPRequestContext>: RouterMiddleware {
     public typealias Input = Request
@@ -36,12 +38,16 @@ public struct RequireScopeMiddleware<Context: DPoPRequestContext>: RouterMiddlew
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard let verified = context.dpop else {
-            return InsufficientScope.unauthenticated(verifier: verifier)
+            let refusal = InsufficientScope.unauthenticated(verifier: verifier)
+            refusal.log(to: context.logger)
+            throw DPoPRefusalError(refusal)
         }
         do {
             try verified.requireScopes(scopes)
         } catch {
-            return InsufficientScope(error).response()
+            let refusal = InsufficientScope(error)
+            refusal.refusal.log(to: context.logger)
+            throw refusal
         }
         return try await next(request, context)
     }
@@ -65,11 +71,13 @@ extension DPoPRequestContext {
     /// Throws ``InsufficientScope`` (answered as 403) unless the verified token has every scope; for checks inside a
     /// handler, e.g. when the scope depends on the resource.
     public func requireScope(_ scopes: String...) throws(InsufficientScope) {
-        guard let dpop else { throw InsufficientScope(KeyboundError(.insufficientScope)) }
-        do {
+        do throws(KeyboundError) {
+            guard let dpop else { throw KeyboundError(.insufficientScope) }
             try dpop.requireScopes(scopes)
         } catch {
-            throw InsufficientScope(error)
+            let refusal = InsufficientScope(error)
+            refusal.refusal.log(to: logger)
+            throw refusal
         }
     }
 }
@@ -91,18 +99,16 @@ public struct InsufficientScope: HTTPResponseError {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response { response() }
 
-    /// The 403 response: the core's challenge (no `algs`: the proof was fine) and the middleware's JSON body.
-    public func response() -> Response {
-        DPoPErrorResponse.response(for: error, wwwAuthenticate: Challenge.wwwAuthenticate(for: error, algs: []))
-    }
+    /// The status, the core's challenge (no `algs`: the proof was fine) and the JSON body.
+    public var refusal: Refusal { Refusal(error, wwwAuthenticate: Challenge.wwwAuthenticate(for: error, algs: [])) }
 
-    /// 401 with a bare challenge, for a request no ``DPoPMiddleware`` verified.
-    static func unauthenticated(verifier: Verifier?) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[.wwwAuthenticate] = verifier?.wwwAuthenticate(for: nil) ?? "DPoP"
-        let body = "{\"error_description\":\"the request was not verified\",\"code\":\"missing_authorization\"}"
-        return Response(
-            status: .unauthorized, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    /// The 403 response.
+    public func response() -> Response { DPoPRefusalError(refusal).response() }
+
+    /// 401 with a bare challenge, for a request no authenticator verified.
+    static func unauthenticated(verifier: Verifier?) -> Refusal {
+        Refusal(
+            KeyboundError(.missingAuthorization, reason: "the request was not verified"),
+            wwwAuthenticate: verifier?.wwwAuthenticate(for: nil) ?? "DPoP")
     }
 }

@@ -45,12 +45,14 @@ public struct Fixture: Sendable {
         issuer: String = Self.issuer,
         scope: String? = "orders:read profile",
         signedBy key: SigningKey? = nil,
-        jkt: String? = nil
+        jkt: String? = nil,
+        authTime: Int64? = nil
     ) throws -> String {
         let signer = key ?? issuerKey
         let claims = AccessTokenClaims(
             iss: issuer, aud: [Self.audience], sub: "alice", scope: scope, jkt: jkt ?? clientKey.thumbprint,
-            iat: Self.now - 10, exp: Self.now + 600, jti: UUID().uuidString, kid: signer.kid)
+            iat: Self.now - 10, exp: Self.now + 600, jti: UUID().uuidString, kid: signer.kid,
+            extraClaims: authTime.map { [.init(name: "auth_time", json: String($0))] } ?? [])
         return try DPoPBuilder.accessToken(claims, key: signer)
     }
 

@@ -394,6 +394,6 @@ struct DPoPMiddlewareTests {
     // MARK: - Pieces
 
     @Test func jsonStringsAreEscaped() {
-        #expect(DPoPErrorResponse.jsonString("a\"b\\c\n\u{1}") == "\"a\\\"b\\\\c\\n\\u0001\"")
+        #expect(Refusal.jsonString("a\"b\\c\n\u{1}") == "\"a\\\"b\\\\c\\n\\u0001\"")
     }
 }

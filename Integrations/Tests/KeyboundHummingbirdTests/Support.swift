@@ -9,6 +9,7 @@ import Hummingbird
 import HummingbirdTesting
 import IntegrationsTestSupport
 import Keybound
+import IntegrationsTestSupport
 import KeyboundSigning
 
 extension Fixture {

@@ -171,6 +171,14 @@ extension KeyboundError {
         /// have no HTTP meaning of their own. The C ABI reports them in its 900+ range.
         public static let invalidConfiguration = Code(.invalidConfiguration)
         public static let invalidJWKS = Code(.invalidJWKS)
+        /// An issuer key given as PEM or DER (`JWKSet(pem:kid:)`) is malformed: no
+        /// PEM block, bad armour or base64, more than one block, truncated or malformed DER.
+        public static let invalidKeyEncoding = Code(.invalidKeyEncoding)
+        /// A private key was given where an issuer's public key belongs (a PEM `PRIVATE KEY` block).
+        public static let privateKeyGiven = Code(.privateKeyGiven)
+        /// An issuer key given as PEM or DER is well formed but unusable: an unsupported type or curve, a key that
+        /// fails Keybound's key rules (docs/design.md "Contracts → Defaults"), or an `alg` that disagrees with it.
+        public static let unusableKey = Code(.unusableKey)
 
         /// The stable snake_case name (the CLI's `name`).
         public var name: String { backing.info.name }
@@ -231,6 +239,9 @@ extension KeyboundError.Code {
         case replayStoreRestarted = 503
         case invalidConfiguration = 902
         case invalidJWKS = 903
+        case invalidKeyEncoding = 904
+        case privateKeyGiven = 905
+        case unusableKey = 906
 
         // swift-format-ignore
         var info: (name: String, rfcError: String?, status: Int, summary: String) {
@@ -284,6 +295,9 @@ extension KeyboundError.Code {
                 ("replay_store_restarted", nil, 503, "replay store lost its data after the proof was made")
             case .invalidConfiguration: ("invalid_configuration", nil, 500, "the verifier configuration is invalid")
             case .invalidJWKS: ("invalid_jwks", nil, 500, "the JWKS document is invalid")
+            case .invalidKeyEncoding: ("invalid_key_encoding", nil, 500, "the PEM or DER issuer key is malformed")
+            case .privateKeyGiven: ("private_key_given", nil, 500, "a private key was given where a public key belongs")
+            case .unusableKey: ("unusable_key", nil, 500, "the issuer key is of an unsupported type or fails the key rules")
             }
         }
     }
