@@ -8,10 +8,11 @@
 # stripped library and its separate debug file, runs the C tests plain, under ASan+UBSan and under valgrind, builds
 # and runs the C example with the exact command written in it, compiles every ```c block of README.md, checks the
 # pkg-config and CMake packages (version from the header; IntegrationTests/cmake-consumer through
-# find_package(Keybound)), runs the pure-C smoke target and the Python binding's pytest suite.
+# find_package(Keybound)) and runs the pure-C smoke target. The Python package (python/) is built from this stage's
+# dist/lib/libkeybound.so.0 and tested by scripts/ci/python.sh.
 # Assumes `swift build` already ran in the repository root (with $KEYBOUND_SWIFT_BUILD_FLAGS, when set).
 # Needs: gcc, clang (the Swift toolchain's), valgrind, pkg-config, binutils, cmake (installed here when missing),
-#        python3 with pytest and cryptography
+#        python3 (the C tests' fixture generator)
 #        (apt: build-essential valgrind pkg-config libssl-dev cmake python3-pytest python3-cryptography).
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
@@ -159,9 +160,6 @@ step "pure-C smoke target inside the package (swift run keybound-abi-smoke)"
 # KEYBOUND_SWIFT_BUILD_FLAGS: the flags the root build used (.ci/run sets them), so that this reuses it as is.
 # shellcheck disable=SC2086
 run swift run ${KEYBOUND_SWIFT_BUILD_FLAGS:-} keybound-abi-smoke
-
-step "Python ctypes binding (python, pytest)"
-KEYBOUND_LIB="$lib" run python3 -m pytest -q python
 
 step "summary"
 echo "exported symbols: $exported_count (all kb_*, all declared in keybound.h)"
