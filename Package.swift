@@ -63,6 +63,10 @@ let package = Package(
         // `VerifiedRequest.decodeClaims(as:)`: the token's claims into a caller's `Decodable` type, with Foundation's
         // JSONDecoder (which the core does not use).
         .library(name: "KeyboundCodable", targets: ["KeyboundCodable"]),
+        // The tests' shared helpers (SplitMix64, the bounded-work JSON, encodings, vectors), a product so that the
+        // repository's other packages (Benchmarks/) build their inputs the same way. Not an API: it may change at
+        // any time (like NIO's NIOTestUtils).
+        .library(name: "KeyboundTestSupport", targets: ["KeyboundTestSupport"]),
         .executable(name: "keybound", targets: ["keybound"]),
     ],
     traits: [
@@ -150,7 +154,8 @@ let package = Package(
         // The fleet driver of scripts/ci/redis.sh: several verifier processes sharing one Redis.
         .executableTarget(
             name: "keybound-fleet",
-            dependencies: ["Keybound", "KeyboundSigning", "KeyboundRedis"],
+            // KeyboundTestSupport: the independent replay-key oracle the Redis unit tests use too.
+            dependencies: ["Keybound", "KeyboundSigning", "KeyboundRedis", "KeyboundTestSupport"],
             path: "IntegrationTests/fleet/Sources"
         ),
 

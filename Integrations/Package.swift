@@ -36,6 +36,8 @@ let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl
 let hummingbirdAuth: Target.Dependency = .product(name: "HummingbirdAuth", package: "hummingbird-auth")
 let vapor: Target.Dependency = .product(name: "Vapor", package: "vapor")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let tomlKit: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
 
 let package = Package(
     name: "keybound-integrations",
@@ -48,6 +50,10 @@ let package = Package(
         .executable(name: "keybound-demo", targets: ["keybound-demo"]),
         // `keybound-remote jwks|verify --issuer-url URL | --jwks-url URL`: the `keybound` tool with remote keys.
         .executable(name: "keybound-remote", targets: ["keybound-remote"]),
+        // `keybound-serve CONFIG`: the forward-auth service for nginx `auth_request` and Traefik ForwardAuth
+        // (docs/sidecar.md).
+        .library(name: "KeyboundServe", targets: ["KeyboundServe"]),
+        .executable(name: "keybound-serve", targets: ["keybound-serve"]),
     ],
     dependencies: [
         keyboundPackage,
@@ -60,6 +66,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // keybound-serve's configuration file.
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
         // MARK: - Remote keys
@@ -109,6 +117,12 @@ let package = Package(
             resources: [.copy("Public")]
         ),
 
+        // MARK: - Forward-auth service
+
+        // Configuration (TOML), the proxies' request URL rules, the answer to an auth sub-request, the server.
+        .target(name: "KeyboundServe", dependencies: [keybound, "KeyboundRemoteKeys", hummingbird, httpTypes, tomlKit, nioCore]),
+        .executableTarget(name: "keybound-serve", dependencies: ["KeyboundServe", hummingbird]),
+
         // MARK: - Tests
 
         // What the test targets share: keys, tokens and proofs, a manual clock, the HTTPS key server, a log recorder.
@@ -130,6 +144,7 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
+        .testTarget(name: "KeyboundServeTests", dependencies: ["KeyboundServe", "IntegrationsTestSupport", keybound, httpTypes]),
         // Against a real HTTPS server on loopback (IntegrationsTestSupport/server.py, with a CA made at run time).
         .testTarget(
             name: "KeyboundRemoteKeysTests",

@@ -160,24 +160,6 @@ struct NonceOptions: ParsableArguments {
     }
 
     static func hex(_ text: Substring) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
-        func value(_ d: UInt8) -> UInt8? {
-            switch d {
-            case 0x30...0x39: d - 0x30
-            case 0x41...0x46: d - 0x41 + 10
-            case 0x61...0x66: d - 0x61 + 10
-            default: nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
+        text.isEmpty ? nil : [UInt8](hexDigits: text)
     }
 }

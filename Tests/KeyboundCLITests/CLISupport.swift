@@ -113,27 +113,6 @@ func keybound(
     )
 }
 
-/// Base64url helpers for tests (Foundation's base64 with the URL alphabet).
-func base64URLDecode(_ text: String) -> [UInt8]? {
-    var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-    while b64.count % 4 != 0 { b64 += "=" }
-    return Data(base64Encoded: b64).map { [UInt8]($0) }
-}
-
-func base64URLEncode(_ bytes: [UInt8]) -> String {
-    Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-        .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-}
-
-/// XORs byte `index` of segment `segment` of a compact JWS with `mask`, re-encoding the segment.
-func flipByte(ofSegment segment: Int, in jws: String, at index: Int, mask: UInt8 = 0xFF) -> String {
-    var parts = jws.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-    guard parts.count == 3, var bytes = base64URLDecode(parts[segment]), !bytes.isEmpty else { return jws + "x" }
-    bytes[index % bytes.count] ^= mask
-    parts[segment] = base64URLEncode(bytes)
-    return parts.joined(separator: ".")
-}
-
 /// The decoded JSON payload of a compact JWS.
 func payload(of jws: String) throws -> [String: Any] {
     let parts = jws.split(separator: ".").map(String.init)

@@ -189,12 +189,9 @@ public final class Verifier: Sendable {
     /// Checks 1–6 (`check`), the replay insert (check 7), then the result; a refusal is counted once, by its code.
     /// The synchronous entry points (a ``DPoPRequest``, borrowed bytes) share it.
     func verifying(_ check: () throws(KeyboundError) -> Checked, now: Int64) throws(KeyboundError) -> VerifiedRequest {
-        do throws(KeyboundError) {
+        try counted { () throws(KeyboundError) in
             let checked = try check()
             return try finish(checked, try recordSynchronously(checked, now: now), now: now)
-        } catch {
-            counters.record(error.code)
-            throw error
         }
     }
 
@@ -202,9 +199,16 @@ public final class Verifier: Sendable {
     func verifying(_ check: () throws(KeyboundError) -> Checked, now: Int64) async throws(KeyboundError)
         -> VerifiedRequest
     {
+        let checked = try counted(check)
+        let recorded = await record(checked, now: now)
+        return try counted { () throws(KeyboundError) in try finish(checked, recorded, now: now) }
+    }
+
+    /// Runs `body`; a refusal is counted by its code on its way out (each entry point counts a refusal once).
+    @inline(__always)
+    func counted<R>(_ body: () throws(KeyboundError) -> R) throws(KeyboundError) -> R {
         do throws(KeyboundError) {
-            let checked = try check()
-            return try finish(checked, await record(checked, now: now), now: now)
+            return try body()
         } catch {
             counters.record(error.code)
             throw error
