@@ -142,7 +142,7 @@ struct Demo: Sendable {
         let authTime = verified.claim("auth_time").flatMap { Int64($0) }
         return Self.json(
             Self.object([
-                ("deleted", .string(verified.subject ?? "")), ("jkt", .string(verified.jkt)),
+                ("deleted", .string(verified.subject ?? "")), ("jkt", .string(verified.jkt ?? "")),
                 ("login_age", .number(authTime.map { Self.now() - $0 } ?? -1)),
                 ("max_age", .number(options.stepUpMaxAge)),
             ]))
