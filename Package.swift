@@ -60,6 +60,13 @@ let package = Package(
         .library(name: "KeyboundCABI", type: .dynamic, targets: ["KeyboundCABI"]),
         // The reader of `keybound verify --batch`, a product for the fuzzers. `@_spi(Batch)`: not a stable API.
         .library(name: "KeyboundBatch", targets: ["KeyboundBatch"]),
+        // `VerifiedRequest.decodeClaims(as:)`: the token's claims into a caller's `Decodable` type, with Foundation's
+        // JSONDecoder (which the core does not use).
+        .library(name: "KeyboundCodable", targets: ["KeyboundCodable"]),
+        // The tests' shared helpers (SplitMix64, the bounded-work JSON, encodings, vectors), a product so that the
+        // repository's other packages (Benchmarks/) build their inputs the same way. Not an API: it may change at
+        // any time (like NIO's NIOTestUtils).
+        .library(name: "KeyboundTestSupport", targets: ["KeyboundTestSupport"]),
         .executable(name: "keybound", targets: ["keybound"]),
     ],
     traits: [
@@ -121,6 +128,8 @@ let package = Package(
 
         // Signing (test keys, tokens, proofs): not part of the verification core.
         .target(name: "KeyboundSigning", dependencies: ["Keybound", "COpenSSL"]),
+        // Decodable claims over Foundation's JSONDecoder; the core stays free of Foundation.
+        .target(name: "KeyboundCodable", dependencies: ["Keybound"]),
         // The JSON-lines request reader of `keybound verify --batch`.
         .target(name: "KeyboundBatch", dependencies: ["Keybound"]),
         // `keybound bench`: workloads, the measuring loop and the raw baselines.
@@ -145,7 +154,8 @@ let package = Package(
         // The fleet driver of scripts/ci/redis.sh: several verifier processes sharing one Redis.
         .executableTarget(
             name: "keybound-fleet",
-            dependencies: ["Keybound", "KeyboundSigning", "KeyboundRedis"],
+            // KeyboundTestSupport: the independent replay-key oracle the Redis unit tests use too.
+            dependencies: ["Keybound", "KeyboundSigning", "KeyboundRedis", "KeyboundTestSupport"],
             path: "IntegrationTests/fleet/Sources"
         ),
 
@@ -171,6 +181,10 @@ let package = Package(
         ),
         .testTarget(name: "KeyboundSigningTests", dependencies: ["Keybound", "KeyboundSigning", "KeyboundTestSupport"]),
         .testTarget(name: "KeyboundBatchTests", dependencies: ["Keybound", "KeyboundBatch"]),
+        .testTarget(
+            name: "KeyboundCodableTests",
+            dependencies: ["Keybound", "KeyboundCodable", "KeyboundSigning", "KeyboundTestSupport"]
+        ),
         .testTarget(
             name: "KeyboundCABITests",
             dependencies: ["KeyboundCABI", "CKeybound", "Keybound", "KeyboundSwiftCrypto", "CMallocCounter"]

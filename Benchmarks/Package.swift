@@ -13,7 +13,7 @@ import PackageDescription
 let core = String(Context.packageDirectory.split(separator: "/").dropLast().last ?? "keybound").lowercased()
 
 /// One benchmark suite: an executable in Benchmarks/NAME run by the benchmark plugin, with what every suite uses
-/// (the harness, Keybound, signing, the fixtures) and its own `extra` dependencies.
+/// (the harness, Keybound, signing, the tests' support, the fixtures) and its own `extra` dependencies.
 func suite(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
     .executableTarget(
         name: name,
@@ -21,6 +21,8 @@ func suite(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
             .product(name: "Benchmark", package: "benchmark"),
             .product(name: "Keybound", package: core),
             .product(name: "KeyboundSigning", package: core),
+            // SplitMix64 and the bounded-work JSON, shared with the tests.
+            .product(name: "KeyboundTestSupport", package: core),
             "BenchmarkFixtures",
         ] + extra,
         path: "Benchmarks/\(name)",
@@ -46,6 +48,7 @@ let package = Package(
         .target(
             name: "BenchmarkFixtures",
             dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Keybound", package: core),
                 .product(name: "KeyboundSigning", package: core),
             ],

@@ -27,6 +27,7 @@ let package = Package(
         fuzzTarget("compact-jws"),
         fuzzTarget("jwks"),
         fuzzTarget("jwk"),
+        fuzzTarget("pem"),
         fuzzTarget("verify"),
         // The CLI's batch reader: the KeyboundBatch library `keybound verify --batch` uses.
         fuzzTarget("batch-line", [.product(name: "KeyboundBatch", package: "keybound")]),

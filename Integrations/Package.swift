@@ -8,7 +8,9 @@ import PackageDescription
 
 import Foundation
 
-/// Keybound's integrations with server stacks: the Hummingbird middleware, the JWKS refresher and the browser demo.
+/// Keybound's integrations with server stacks: remote key sets (discovery and JWKS fetching over AsyncHTTPClient, for
+/// any Swift service), the Hummingbird (HummingbirdAuth) and Vapor 4 authenticators, the JWKS refresher service and
+/// the browser demo.
 /// A package of its own, beside the root package, so that users of `Keybound` never resolve a web framework.
 ///
 /// Inside the Keybound repository it builds against the root package beside it, by path; published on its own
@@ -30,49 +32,130 @@ let keyboundSigning: Target.Dependency = .product(name: "KeyboundSigning", packa
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
 let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
 let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let hummingbirdAuth: Target.Dependency = .product(name: "HummingbirdAuth", package: "hummingbird-auth")
+let vapor: Target.Dependency = .product(name: "Vapor", package: "vapor")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let tomlKit: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
 
 let package = Package(
     name: "keybound-integrations",
     platforms: [.macOS(.v15)],
     products: [
+        // Remote key sets for any Swift service: no web framework (docs/remote-keys.md).
+        .library(name: "KeyboundRemoteKeys", targets: ["KeyboundRemoteKeys"]),
         .library(name: "KeyboundHummingbird", targets: ["KeyboundHummingbird"]),
+        .library(name: "KeyboundVapor", targets: ["KeyboundVapor"]),
         .executable(name: "keybound-demo", targets: ["keybound-demo"]),
+        // `keybound-remote jwks|verify --issuer-url URL | --jwks-url URL`: the `keybound` tool with remote keys.
+        .executable(name: "keybound-remote", targets: ["keybound-remote"]),
+        // `keybound-serve CONFIG`: the forward-auth service for nginx `auth_request` and Traefik ForwardAuth
+        // (docs/sidecar.md).
+        .library(name: "KeyboundServe", targets: ["KeyboundServe"]),
+        .executable(name: "keybound-serve", targets: ["keybound-serve"]),
     ],
     dependencies: [
         keyboundPackage,
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/vapor", from: "4.122.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // keybound-serve's configuration file.
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
-        // MARK: - Hummingbird
+        // MARK: - Remote keys
 
-        // The middleware, scope checks and the JWKS refresher.
+        // Discovery (OpenID Connect, RFC 8414) and JWK Set fetching with caching, key-miss refetch and bounds; no
+        // web framework. On AsyncHTTPClient: FoundationNetworking on Linux cannot add a trust root (docs/remote-keys.md).
         .target(
-            name: "KeyboundHummingbird",
+            name: "KeyboundRemoteKeys",
             dependencies: [
-                keybound, hummingbird, httpTypes, asyncHTTPClient,
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                keybound, asyncHTTPClient, nioSSL,
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // `keybound-remote`: fetches the keys, then runs `keybound verify` with them.
+        .executableTarget(name: "keybound-remote", dependencies: ["KeyboundRemoteKeys", keybound]),
+
+        // MARK: - Shared by the framework integrations
+
+        // The request URL for the htu check, the verification and the refusal's status, headers, body and log line,
+        // with no web framework.
+        .target(name: "KeyboundServerSupport", dependencies: [keybound, logging]),
+
+        // MARK: - Hummingbird
+
+        // The HummingbirdAuth authenticator, the middleware, scope checks and the JWKS refresher service.
+        .target(
+            name: "KeyboundHummingbird",
+            dependencies: [
+                keybound, "KeyboundServerSupport", "KeyboundRemoteKeys", hummingbird, hummingbirdAuth, httpTypes,
+                logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // MARK: - Vapor
+
+        // The authenticator middleware for Vapor 4.
+        .target(name: "KeyboundVapor", dependencies: ["KeyboundServerSupport", keybound, vapor, logging]),
+
         // The demo: token endpoint, protected API, JWKS and the WebCrypto page (swift run keybound-demo).
         .executableTarget(
             name: "keybound-demo",
-            dependencies: ["KeyboundHummingbird", keybound, keyboundSigning, hummingbird, httpTypes],
+            dependencies: [
+                "KeyboundHummingbird", keybound, keyboundSigning, hummingbird, hummingbirdAuth, httpTypes,
+            ],
             resources: [.copy("Public")]
         ),
 
+        // MARK: - Forward-auth service
+
+        // Configuration (TOML), the proxies' request URL rules, the answer to an auth sub-request, the server.
+        .target(name: "KeyboundServe", dependencies: [keybound, "KeyboundRemoteKeys", hummingbird, httpTypes, tomlKit, nioCore]),
+        .executableTarget(name: "keybound-serve", dependencies: ["KeyboundServe", hummingbird]),
+
         // MARK: - Tests
 
+        // What the test targets share: keys, tokens and proofs, a manual clock, the HTTPS key server, a log recorder.
+        .target(
+            name: "IntegrationsTestSupport",
+            dependencies: [
+                keybound, keyboundSigning, asyncHTTPClient, logging, .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/IntegrationsTestSupport",
+            exclude: ["server.py"]
+        ),
         .testTarget(
             name: "KeyboundHummingbirdTests",
             dependencies: [
-                "KeyboundHummingbird", keybound, keyboundSigning, hummingbird, httpTypes, asyncHTTPClient,
+                "KeyboundHummingbird", "IntegrationsTestSupport", keybound, keyboundSigning, hummingbird, httpTypes,
+                asyncHTTPClient, hummingbirdAuth, logging,
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdBasicAuth", package: "hummingbird-auth"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "KeyboundServeTests", dependencies: ["KeyboundServe", "IntegrationsTestSupport", keybound, httpTypes]),
+        // Against a real HTTPS server on loopback (IntegrationsTestSupport/server.py, with a CA made at run time).
+        .testTarget(
+            name: "KeyboundRemoteKeysTests",
+            dependencies: ["KeyboundRemoteKeys", "keybound-remote", "IntegrationsTestSupport", keybound, keyboundSigning]
+        ),
+        // A real Vapor application on loopback for each request (VaporTesting's `.running` tester).
+        .testTarget(
+            name: "KeyboundVaporTests",
+            dependencies: [
+                "KeyboundVapor", "IntegrationsTestSupport", keybound, keyboundSigning, vapor, logging,
+                .product(name: "VaporTesting", package: "vapor"),
             ]
         ),
     ]

@@ -69,8 +69,8 @@ extern "C" {
 
 /* A status. The numbers are pinned and append-only: they are the codes of docs/design.md "Errors", the same
  * numbers the Swift API (KeyboundError.Code) and the CLI report. 1xx-5xx are verification outcomes;
- * 900-903 report misuse of this API; 950 is the keybound CLI's batch reader's. New values are appended at the
- * end of the enum, whatever their number. */
+ * 900-906 report misuse of this API and refused configuration; 950 is the keybound CLI's batch reader's. New
+ * values are appended at the end of the enum, whatever their number. */
 typedef int kb_status;
 
 enum {
@@ -125,17 +125,22 @@ enum {
      * it; kb_status_* describe it so that a C host reading the CLI's output can name it. */
     KB_ERR_INVALID_INPUT_LINE = 950,
     /* Appended (append-only: values above keep their places). 503 is returned by a shared replay store's restart
-     * guard; 212 by the per-key replay share (KB_OPT_REPLAY_KEY_SHARE); 314, 315 and 316 are reserved
-     * (docs/design.md, "Status codes"): not returned by this version of the library yet, and kb_status_* already
-     * describe them. */
+     * guard; 212 by the per-key replay share (KB_OPT_REPLAY_KEY_SHARE); 314 and 315 by
+     * kb_verify_with_requirements; 316 in Bearer migration mode (KB_OPT_ALLOW_BEARER). */
     KB_ERR_REPLAY_QUOTA_EXCEEDED = 212,             /* the proof key holds its share of live replay entries; HTTP
                                                      * 429 in every mode, token endpoint included, with the
                                                      * Retry-After of kb_result_retry_after */
     KB_ERR_INSUFFICIENT_USER_AUTHENTICATION = 314,  /* RFC 9470 step-up: newer `auth_time` or another `acr` needed */
     KB_ERR_INSUFFICIENT_SCOPE = 315,                /* RFC 6750 §3.1: the token lacks a required scope; HTTP 403 */
-    KB_ERR_BOUND_TOKEN_AS_BEARER = 316,             /* migration mode (RFC 9449 §7.2): a `cnf` token sent as Bearer */
-    KB_ERR_REPLAY_STORE_RESTARTED = 503             /* the shared replay store lost its data after the proof was
+    KB_ERR_BOUND_TOKEN_AS_BEARER = 316,             /* KB_OPT_ALLOW_BEARER (RFC 9449 §7.2): a `cnf` token sent as
+                                                     * Bearer; HTTP 401 `invalid_token`, never accepted */
+    KB_ERR_REPLAY_STORE_RESTARTED = 503,            /* the shared replay store lost its data after the proof was
                                                      * made; a fresh proof succeeds */
+    /* Issuer keys given as PEM (kb_config_add_issuer_pem; docs/design.md "Contracts → Issuer keys as PEM"). */
+    KB_ERR_INVALID_KEY_ENCODING = 904,  /* no PEM block, a malformed or second one, an unread label, bad DER */
+    KB_ERR_PRIVATE_KEY_GIVEN = 905,     /* the PEM text holds a private key */
+    KB_ERR_UNUSABLE_KEY = 906           /* an unsupported key type or curve, a key failing the key rules, or an alg
+                                         * that disagrees with the key */
 };
 
 /* Returns a short, static English description of `status` ("DPoP proof was already used"), or
@@ -213,13 +218,31 @@ enum {
     KB_OPT_NONCE_MODE = 18,                /* int, one of KB_NONCE_* (checked at once), default KB_NONCE_OFF */
     KB_OPT_NONCE_WINDOW_SECONDS = 19,      /* int, 1..86400, default 300 */
     KB_OPT_EXTERNAL_BASE_URL = 20,         /* str, absolute http(s) URL without query; NULL/0 unsets it */
-    /* Appended. */
-    KB_OPT_REPLAY_KEY_SHARE = 21           /* int, the most live in-process replay entries one proof key (jkt) may
+    /* Appended (append-only: values above keep their places). */
+    KB_OPT_READ_CLOCK = 21,                /* int 0 or 1 (checked at once), default 0: with 1, a `now` argument of
+                                            * KB_NOW_CLOCK makes the call read the system clock (see KB_NOW_CLOCK) */
+    KB_OPT_AUTH_TIME_FROM_IAT = 22,        /* int 0 or 1 (checked at once), default 0: a token's `iat` stands in for a
+                                            * missing `auth_time` under a max_age requirement (weaker: a refresh mints
+                                            * a new `iat` without the user authenticating again) */
+    KB_OPT_ALLOW_BEARER = 23,              /* int 0 or 1 (checked at once), default 0: Bearer migration mode (RFC 9449
+                                            * §7.2). With 1, kb_verify also accepts `Authorization: Bearer <token>`
+                                            * with no DPoP header for a JWT access token without `cnf` (the result has
+                                            * no KB_FIELD_JKT nor KB_FIELD_PROOF_JTI, and no replay entry is made); a
+                                            * token with `cnf` as Bearer is KB_ERR_BOUND_TOKEN_AS_BEARER; Bearer with a
+                                            * DPoP header is KB_ERR_MALFORMED_AUTHORIZATION; every challenge lists
+                                            * both schemes. With 0, Bearer is KB_ERR_UNSUPPORTED_SCHEME. */
+    KB_OPT_REPLAY_KEY_SHARE = 24           /* int, the most live in-process replay entries one proof key (jkt) may
                                             * hold, past which its proofs get KB_ERR_REPLAY_QUOTA_EXCEEDED:
                                             * 0..KB_OPT_REPLAY_CACHE_CAPACITY, 0 = off, -1 = the default,
                                             * capacity / 8 (docs/design.md "Per-key replay share"); per-key
                                             * values with kb_config_set_replay_key_share */
 };
+
+/* The `now` sentinel (INT64_MIN). Every call that takes `int64_t now` (Unix seconds) uses the caller's value as it
+ * is, unless the verifier was made with KB_OPT_READ_CLOCK set to 1 and `now` is KB_NOW_CLOCK: the call then reads
+ * the system's wall clock (CLOCK_REALTIME, whole seconds) once, at its start. Without the option, KB_NOW_CLOCK is an
+ * ordinary (far past) time, exactly as in earlier versions, so a host that never sets the option sees no change. */
+#define KB_NOW_CLOCK INT64_MIN
 
 /* JWS algorithms, as a bit mask (RFC 7518, RFC 8037, RFC 9864). */
 enum {
@@ -272,7 +295,8 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_set_str(kb_config *KB_NULLABLE 
  * (RFC 7517 §5, UTF-8 JSON). Both are copied; the JWKS is read by kb_verifier_new. Audiences are added
  * with kb_config_add_audience.
  * Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL cfg, an invalid buffer or a non-UTF-8 issuer;
- * KB_ERR_INVALID_CONFIG for an empty issuer or one added before. */
+ * KB_ERR_INVALID_CONFIG for an empty issuer or one added before (except an issuer that only
+ * kb_config_add_issuer_pem added: it gets this JWK Set beside its PEM keys). */
 KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_issuer(kb_config *KB_NULLABLE cfg,
                                                             const uint8_t *KB_NULLABLE issuer, size_t issuer_len,
                                                             const uint8_t *KB_NULLABLE jwks_json, size_t jwks_len);
@@ -286,6 +310,24 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_audience(kb_config *KB_NULL
                                                               const uint8_t *KB_NULLABLE audience,
                                                               size_t audience_len);
 
+/* Adds one key to a trusted issuer, given as PEM text instead of a JWK: a public key (`-----BEGIN PUBLIC KEY-----`,
+ * a SubjectPublicKeyInfo) or an X.509 certificate (`-----BEGIN CERTIFICATE-----`), with the `kid` its tokens carry
+ * and, optionally, the one JWS algorithm it may verify (`alg`, e.g. "ES256"; NULL/0 for any algorithm of the key's
+ * type). Of a certificate only the subject public key is used: its signature, validity, extensions and chain are
+ * NOT checked. The text must hold exactly one such block (text outside it is ignored); a private key block
+ * anywhere in it is refused. The issuer is added when it was not (kb_config_add_issuer may then still give it a
+ * JWK Set, once); its keys are its JWK Set's plus every PEM key, and each kid must be unique. Everything is copied;
+ * the PEM is read by kb_verifier_new with the configuration's backend, under the same key rules as a JWK.
+ * Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL cfg, an invalid buffer, or an issuer, kid or alg that is not
+ * UTF-8; KB_ERR_INVALID_CONFIG for an empty issuer or kid, or an unknown alg. kb_verifier_new then returns
+ * KB_ERR_INVALID_KEY_ENCODING, KB_ERR_PRIVATE_KEY_GIVEN or KB_ERR_UNUSABLE_KEY for a key it refuses, and
+ * KB_ERR_INVALID_CONFIG for two keys of one issuer with the same kid. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_issuer_pem(kb_config *KB_NULLABLE cfg,
+                                                                const uint8_t *KB_NULLABLE issuer, size_t issuer_len,
+                                                                const uint8_t *KB_NULLABLE kid, size_t kid_len,
+                                                                const uint8_t *KB_NULLABLE alg, size_t alg_len,
+                                                                const uint8_t *KB_NULLABLE pem, size_t pem_len);
+
 /* Adds a nonce secret (at least 32 bytes, copied). Secrets are tried in the order added; the first one
  * added mints new nonces. To rotate without a gap: put the new secret first, keep the old one for one
  * window. Nonces are turned on by KB_OPT_NONCE_MODE.
@@ -294,6 +336,20 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_audience(kb_config *KB_NULL
 KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_nonce_secret(kb_config *KB_NULLABLE cfg,
                                                                   const uint8_t *KB_NULLABLE secret,
                                                                   size_t secret_len);
+
+/* Adds a claim every access token must carry (any JSON value), by its exact member name (UTF-8, copied). A token
+ * without it is refused with KB_ERR_TOKEN_CLAIMS, the reason naming the claim.
+ * Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL cfg, an invalid buffer or non-UTF-8 bytes; KB_ERR_INVALID_CONFIG
+ * for an empty name. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_required_claim(kb_config *KB_NULLABLE cfg,
+                                                                    const uint8_t *KB_NULLABLE name, size_t name_len);
+
+/* Adds a `client_id` (RFC 9068 §2.2) whose tokens are accepted (UTF-8, copied). Once one is added, a token without
+ * `client_id` or with one not added is refused with KB_ERR_TOKEN_CLAIMS. Without any, every client is accepted.
+ * Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL cfg, an invalid buffer or non-UTF-8 bytes. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_add_allowed_client_id(kb_config *KB_NULLABLE cfg,
+                                                                       const uint8_t *KB_NULLABLE client_id,
+                                                                       size_t client_id_len);
 
 /* Gives one proof key, by its `jkt` (the RFC 7638 thumbprint, base64url; copied), its own share of the
  * in-process replay cache in place of KB_OPT_REPLAY_KEY_SHARE: 0..KB_OPT_REPLAY_CACHE_CAPACITY (checked by
@@ -389,7 +445,8 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_config_set_backend(kb_config *KB_NULLA
  * (when out is not NULL) and the reason goes to errbuf.
  * Returns KB_OK; KB_ERR_INVALID_ARGUMENT for a NULL cfg or out; KB_ERR_INVALID_CONFIG for an option out
  * of range, nonces on without a secret, or a bad external base URL; KB_ERR_INVALID_JWKS for an issuer
- * whose JWKS is invalid. */
+ * whose JWKS is invalid; KB_ERR_INVALID_KEY_ENCODING, KB_ERR_PRIVATE_KEY_GIVEN or KB_ERR_UNUSABLE_KEY for a key of
+ * kb_config_add_issuer_pem it refuses. */
 KB_API KB_WARN_UNUSED_RESULT kb_status kb_verifier_new(const kb_config *KB_NULLABLE cfg,
                                                        kb_verifier *KB_NULLABLE *KB_NULLABLE out,
                                                        char *KB_NULLABLE errbuf, size_t errbuf_len);
@@ -440,9 +497,10 @@ enum {
     KB_FIELD_SUB = 1,               /* the token's `sub` (RFC 9068 §2.2) */
     KB_FIELD_CLIENT_ID = 2,         /* the token's `client_id` */
     KB_FIELD_SCOPE = 3,             /* the token's `scope`, space-separated */
-    KB_FIELD_JKT = 4,               /* the RFC 7638 thumbprint of the proof key (token endpoint: bind to it) */
+    KB_FIELD_JKT = 4,               /* the RFC 7638 thumbprint of the proof key (token endpoint: bind to it);
+                                     * absent (NULL) for a Bearer request (KB_OPT_ALLOW_BEARER), never empty */
     KB_FIELD_TOKEN_JTI = 5,         /* the token's `jti` */
-    KB_FIELD_PROOF_JTI = 6,         /* the proof's `jti` */
+    KB_FIELD_PROOF_JTI = 6,         /* the proof's `jti`; absent for a Bearer request */
     KB_FIELD_ISSUER = 7,            /* the token's `iss` */
     /* On success and failure. */
     KB_FIELD_DPOP_NONCE = 8,        /* a fresh nonce for the `DPoP-Nonce` response header, when nonces are on */
@@ -500,6 +558,28 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_claim(kb_result *KB_NULLABLE re
                                                        size_t name_len, const uint8_t *KB_NULLABLE *KB_NULLABLE out,
                                                        size_t *KB_NULLABLE out_len);
 
+/* Reads the string claim `name` of the verified access token, unescaped (`"caf\u00e9"` gives the UTF-8 of "café"),
+ * found by its exact member name (after unescaping): *present receives 1 and the bytes go to out (out_cap bytes; not
+ * NUL-terminated), their length to *out_len. When the claim is absent, the last verification failed, or the token
+ * is opaque, *present receives 0 and *out_len 0 (no status of its own: a missing claim is not a misuse of the API).
+ * `name` is read during the call only; out may be NULL when out_cap is 0.
+ * Returns KB_OK; KB_ERR_TOKEN_CLAIMS when the claim is present with another JSON type (*present 1, *out_len 0);
+ * KB_ERR_BUFFER_TOO_SMALL when out_cap is too small (*present 1, *out_len receives the length needed, nothing is
+ * written to out); KB_ERR_INVALID_ARGUMENT for a NULL result, present or out_len, or an invalid buffer. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_claim_string(const kb_result *KB_NULLABLE result,
+                                                              const uint8_t *KB_NULLABLE name, size_t name_len,
+                                                              int *KB_NULLABLE present, uint8_t *KB_NULLABLE out,
+                                                              size_t out_cap, size_t *KB_NULLABLE out_len);
+
+/* Reads the integer claim `name` of the verified access token: a JSON number with no fractional part within
+ * +-2^53 (where doubles are exact). *present receives 1 and *value the number; when the claim is absent, the last
+ * verification failed, or the token is opaque, *present receives 0 and *value 0.
+ * Returns KB_OK; KB_ERR_TOKEN_CLAIMS when the claim is present with another JSON type, a fraction or a number beyond
+ * +-2^53 (*present 1, *value 0); KB_ERR_INVALID_ARGUMENT for a NULL argument or an invalid buffer. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_claim_int64(const kb_result *KB_NULLABLE result,
+                                                             const uint8_t *KB_NULLABLE name, size_t name_len,
+                                                             int *KB_NULLABLE present, int64_t *KB_NULLABLE value);
+
 /* ===== Verifying ===== */
 
 /* Verifies a resource request (RFC 9449 §7): `Authorization: DPoP <JWT access token>` plus one DPoP proof,
@@ -510,7 +590,8 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_result_claim(kb_result *KB_NULLABLE re
  * authorization: the `Authorization` value; NULL/0 means the header is absent.
  * dpop, dpop_lens, dpop_count: every `DPoP` header value as received, in order (dpop_count 0 when absent;
  *   both arrays may then be NULL). A NULL entry with length 0 is a present, empty value.
- * now: the current time, Unix seconds (Keybound never reads the clock).
+ * now: the current time, Unix seconds; or KB_NOW_CLOCK, with KB_OPT_READ_CLOCK, to have the library read the
+ *   system clock (without that option Keybound never reads the clock).
  * result: receives the outcome (see kb_result), also on failure.
  * Nothing passed in is kept after the call.
  *
@@ -549,6 +630,43 @@ KB_API KB_WARN_UNUSED_RESULT kb_status kb_verify_opaque(kb_verifier *KB_NULLABLE
                                                         const size_t *KB_NULLABLE dpop_lens, size_t dpop_count,
                                                         const uint8_t *KB_NULLABLE bound_jkt, size_t bound_jkt_len,
                                                         int64_t now, kb_result *KB_NULLABLE result);
+
+/* What one request needs from its JWT access token, beyond a valid, bound token (docs/design.md "The checks",
+ * check 7): an argument of each call, so one verifier serves every route. Set struct_size (KB_REQUIREMENTS_INIT
+ * does); fields are only ever appended; a zeroed struct (with its struct_size) requires nothing.
+ *
+ * scope, scope_len: space-separated scopes the token's `scope` must all hold (RFC 6750 §3.1); NULL/0 for none.
+ *   Failure: KB_ERR_INSUFFICIENT_SCOPE (HTTP 403), the challenge carrying scope="...".
+ * flags: KB_REQUIRE_MAX_AGE makes max_age a requirement.
+ * max_age: with KB_REQUIRE_MAX_AGE, the most seconds since the user authenticated: now - auth_time <= max_age +
+ *   skew (RFC 9470). A token without `auth_time` fails unless KB_OPT_AUTH_TIME_FROM_IAT.
+ * acr_values, acr_values_len: space-separated acceptable `acr` values, any one of them; NULL/0 for none.
+ *   Failure of either: KB_ERR_INSUFFICIENT_USER_AUTHENTICATION (HTTP 401), the challenge carrying
+ *   acr_values="..." and max_age="..." (RFC 9470 §3). Checked before the scope.
+ * Every buffer is read during the call only and must be UTF-8. */
+typedef struct kb_requirements {
+    uint32_t struct_size;
+    uint32_t flags;
+    const uint8_t *KB_NULLABLE scope;
+    size_t scope_len;
+    int64_t max_age;
+    const uint8_t *KB_NULLABLE acr_values;
+    size_t acr_values_len;
+} kb_requirements;
+
+#define KB_REQUIRE_MAX_AGE 1u
+#define KB_REQUIREMENTS_INIT { (uint32_t)sizeof(kb_requirements), 0, NULL, 0, 0, NULL, 0 }
+
+/* kb_verify with the request's requirements (NULL: none, exactly kb_verify). Returns what kb_verify returns, plus
+ * KB_ERR_INSUFFICIENT_USER_AUTHENTICATION and KB_ERR_INSUFFICIENT_SCOPE (never for a request that fails an earlier
+ * check, and before the proof is recorded in the replay store); KB_ERR_INVALID_ARGUMENT also for a struct_size
+ * smaller than the first layout (56 bytes on 64-bit), a negative max_age, unknown flags or non-UTF-8 buffers.
+ * Thread-safe on the verifier, as kb_verify. */
+KB_API KB_WARN_UNUSED_RESULT kb_status kb_verify_with_requirements(
+    kb_verifier *KB_NULLABLE verifier, const uint8_t *KB_NULLABLE method, size_t method_len,
+    const uint8_t *KB_NULLABLE url, size_t url_len, const uint8_t *KB_NULLABLE authorization, size_t authorization_len,
+    const uint8_t *KB_NULLABLE const *KB_NULLABLE dpop, const size_t *KB_NULLABLE dpop_lens, size_t dpop_count,
+    const kb_requirements *KB_NULLABLE requirements, int64_t now, kb_result *KB_NULLABLE result);
 
 /* ===== Nonces and revocation ===== */
 

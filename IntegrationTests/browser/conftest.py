@@ -30,6 +30,12 @@ def nonce_demo_url():
     return _demo_url("KEYBOUND_DEMO_NONCE_URL")
 
 
+@pytest.fixture(scope="session")
+def stepup_demo_url():
+    """The demo started with a short step-up max_age and clock skew (--step-up-max-age 2 --clock-skew 1)."""
+    return _demo_url("KEYBOUND_DEMO_STEPUP_URL")
+
+
 def _chromium_binary():
     for candidate in ("/usr/lib/chromium/chromium", "/usr/bin/chromium"):
         if os.path.isfile(candidate):

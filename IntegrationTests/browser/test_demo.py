@@ -244,3 +244,36 @@ def test_nonces_on_the_page_retries_once_after_use_dpop_nonce(driver, nonce_demo
     status, body, _ = send(captured["method"], captured["url"], f"DPoP {captured['accessToken']}", captured["proof"])
     assert status == 401 and body["code"] == "proof_replayed", body
     save_screenshot(driver, "keybound-demo-nonces.png")
+
+
+# The step-up demo's RFC 9470 max_age and clock skew (scripts/ci/integrations.sh starts it with these).
+STEPUP_MAX_AGE = 2
+STEPUP_SKEW = 1
+
+
+def test_delete_account_steps_up_with_the_same_key(driver, stepup_demo_url):
+    state = open_page(driver, stepup_demo_url)
+    jkt = state["jkt"]
+    login = page(driver, "login")
+    assert login["status"] == 200, login
+    first_token = page(driver, "state")["token"]
+
+    # Let the login age past max_age plus the clock skew (whole seconds), rather than wait the real 5 minutes.
+    time.sleep(STEPUP_MAX_AGE + STEPUP_SKEW + 1.2)
+
+    deleted = page(driver, "deleteAccount")
+    # The server refused the old login with 401 insufficient_user_authentication and max_age in the challenge ...
+    assert deleted["firstStatus"] == 401, deleted
+    assert 'error="insufficient_user_authentication"' in deleted["firstChallenge"]
+    assert "max_age" in deleted["firstChallenge"] and str(STEPUP_MAX_AGE) in deleted["firstChallenge"]
+    # ... and the page logged in again with the same key, then the retry went through.
+    assert deleted["steppedUp"] is True
+    assert deleted["status"] == 200, deleted
+    assert deleted["body"]["deleted"] == "demo-user"
+    assert deleted["body"]["jkt"] == jkt
+    assert 0 <= deleted["body"]["login_age"] <= STEPUP_MAX_AGE + STEPUP_SKEW
+    after = page(driver, "state")
+    assert after["jkt"] == jkt  # the same non-extractable key, not a new one
+    assert after["extractable"] is False
+    assert after["token"] != first_token  # a new token, with a fresh auth_time
+    save_screenshot(driver, "keybound-demo-step-up.png")

@@ -6,7 +6,8 @@
  * library (dist/). Built with -std=c11 -Wall -Wextra -Werror -pedantic; run plain, under ASan+UBSan and under
  * valgrind by scripts/ci/capi.sh.
  *
- * Usage: test_capi FIXTURES   (FIXTURES: the output of IntegrationTests/c/gen_fixtures.py)
+ * Usage: test_capi FIXTURES LIVE   (FIXTURES: the output of IntegrationTests/c/gen_fixtures.py; LIVE: the output of
+ *                                  IntegrationTests/c/gen_live_fixtures.py, requests signed at the real time)
  *===----------------------------------------------------------------------===*/
 #define _POSIX_C_SOURCE 200809L
 
@@ -97,13 +98,16 @@ static struct status_row status_table[] = {
     {KB_ERR_BUFFER_TOO_SMALL, "kb_mint_nonce into a 10-byte buffer", 0},
     {KB_ERR_INVALID_CONFIG, "kb_config_set_int(STRICT_TOKEN_TYPE, 2); kb_verifier_new with max age 10^6", 0},
     {KB_ERR_INVALID_JWKS, "kb_verifier_new with an issuer whose JWKS has no keys array", 0},
+    {KB_ERR_INVALID_KEY_ENCODING, "kb_verifier_new with a PEM key that is not PEM", 0},
+    {KB_ERR_PRIVATE_KEY_GIVEN, "kb_verifier_new with a PEM private key", 0},
+    {KB_ERR_UNUSABLE_KEY, "kb_verifier_new with an X25519 PEM key", 0},
+    {KB_ERR_INSUFFICIENT_USER_AUTHENTICATION, "kb_verify_with_requirements: max_age 10, acr_values", 0},
+    {KB_ERR_INSUFFICIENT_SCOPE, "kb_verify_with_requirements: scope admin", 0},
     /* 950 belongs to the CLI: only its names are checked. */
     {KB_ERR_INVALID_INPUT_LINE, "(the CLI's: names checked only)", 1},
-    /* Reserved rows (docs/design.md "Errors"): not produced by this version yet, so only their names are checked. */
-    {KB_ERR_REPLAY_QUOTA_EXCEEDED, "(reserved: names checked only)", 1},
-    {KB_ERR_INSUFFICIENT_USER_AUTHENTICATION, "(reserved: names checked only)", 1},
-    {KB_ERR_INSUFFICIENT_SCOPE, "(reserved: names checked only)", 1},
-    {KB_ERR_BOUND_TOKEN_AS_BEARER, "(reserved: names checked only)", 1},
+    /* The rows appended after 950. */
+    {KB_ERR_REPLAY_QUOTA_EXCEEDED, "KB_OPT_REPLAY_KEY_SHARE 2; insert_owned answering KB_REPLAY_QUOTA", 0},
+    {KB_ERR_BOUND_TOKEN_AS_BEARER, "KB_OPT_ALLOW_BEARER: a token with cnf sent as Bearer", 0},
     {KB_ERR_REPLAY_STORE_RESTARTED, "kb_verify with an external store answering KB_REPLAY_RESTARTED", 0},
 };
 
@@ -138,7 +142,7 @@ struct request_case {
 };
 
 static int64_t fixture_now;
-static struct bytes fixture_issuer, fixture_audience, fixture_jwks;
+static struct bytes fixture_issuer, fixture_audience, fixture_jwks, fixture_pem;
 static struct request_case *cases;
 static size_t case_count;
 
@@ -166,6 +170,29 @@ static int bytes_equal(const uint8_t *p, size_t n, const char *s) {
     return p != NULL && n == strlen(s) && memcmp(p, s, n) == 0;
 }
 
+/* The lines both fixture files start with (now, issuer, audience, jwks): 1 when `kind` was one of them. */
+struct fixture_header {
+    int64_t now;
+    struct bytes issuer, audience, jwks;
+};
+
+static int parse_header_line(const char *kind, char **save, struct fixture_header *h) {
+    char *value = strtok_r(NULL, " ", save);
+    if (!value) return 0;
+    if (strcmp(kind, "now") == 0) {
+        h->now = strtoll(value, NULL, 10);
+    } else if (strcmp(kind, "issuer") == 0) {
+        h->issuer = from_hex(value);
+    } else if (strcmp(kind, "audience") == 0) {
+        h->audience = from_hex(value);
+    } else if (strcmp(kind, "jwks") == 0) {
+        h->jwks = from_hex(value);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static int load_fixtures(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
@@ -182,15 +209,7 @@ static int load_fixtures(const char *path) {
         char *save = NULL;
         char *kind = strtok_r(line, " ", &save);
         if (!kind) continue;
-        if (strcmp(kind, "now") == 0) {
-            fixture_now = strtoll(strtok_r(NULL, " ", &save), NULL, 10);
-        } else if (strcmp(kind, "issuer") == 0) {
-            fixture_issuer = from_hex(strtok_r(NULL, " ", &save));
-        } else if (strcmp(kind, "audience") == 0) {
-            fixture_audience = from_hex(strtok_r(NULL, " ", &save));
-        } else if (strcmp(kind, "jwks") == 0) {
-            fixture_jwks = from_hex(strtok_r(NULL, " ", &save));
-        } else if (strcmp(kind, "case") == 0 && case_count < 1024) {
+        if (strcmp(kind, "case") == 0 && case_count < 1024) {
             struct request_case *c = &cases[case_count++];
             c->mode = strtok_r(NULL, " ", &save)[0];
             c->expected = (kb_status)atoi(strtok_r(NULL, " ", &save));
@@ -209,10 +228,20 @@ static int load_fixtures(const char *path) {
             c->jkt = from_hex(strtok_r(NULL, " ", &save));
             c->sub = from_hex(strtok_r(NULL, " ", &save));
             c->name = from_hex(strtok_r(NULL, " ", &save));
+        } else if (strcmp(kind, "pem") == 0) {
+            fixture_pem = from_hex(strtok_r(NULL, " ", &save));
+        } else {
+            struct fixture_header h = {fixture_now, fixture_issuer, fixture_audience, fixture_jwks};
+            if (parse_header_line(kind, &save, &h)) {
+                fixture_now = h.now;
+                fixture_issuer = h.issuer;
+                fixture_audience = h.audience;
+                fixture_jwks = h.jwks;
+            }
         }
     }
     free(text);
-    return case_count > 0 && fixture_jwks.present;
+    return case_count > 0 && fixture_jwks.present && fixture_pem.present;
 }
 
 static void free_fixtures(void) {
@@ -233,6 +262,98 @@ static void free_fixtures(void) {
     free(fixture_issuer.data);
     free(fixture_audience.data);
     free(fixture_jwks.data);
+    free(fixture_pem.data);
+}
+
+/* ----- Live requests (gen_live_fixtures.py): signed at the real time, GET https://api.example.com/items ----- */
+
+struct live_request {
+    char name[32];
+    struct bytes authorization, dpop;
+};
+
+static struct fixture_header live_header;
+#define live_now (live_header.now)
+#define live_issuer (live_header.issuer)
+#define live_audience (live_header.audience)
+#define live_jwks (live_header.jwks)
+static struct live_request lives[32];
+static size_t live_count;
+
+static int load_live(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char line[16384];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *save = NULL;
+        char *kind = strtok_r(line, " ", &save);
+        if (!kind) continue;
+        if (strcmp(kind, "live") == 0 && live_count < 32) {
+            struct live_request *l = &lives[live_count++];
+            snprintf(l->name, sizeof l->name, "%s", strtok_r(NULL, " ", &save));
+            l->authorization = from_hex(strtok_r(NULL, " ", &save));
+            l->dpop = from_hex(strtok_r(NULL, " ", &save));
+        } else {
+            parse_header_line(kind, &save, &live_header);
+        }
+    }
+    fclose(f);
+    return live_count > 0 && live_jwks.present;
+}
+
+static void free_live(void) {
+    for (size_t i = 0; i < live_count; i++) {
+        free(lives[i].authorization.data);
+        free(lives[i].dpop.data);
+    }
+    free(live_issuer.data);
+    free(live_audience.data);
+    free(live_jwks.data);
+}
+
+static const struct live_request *live(const char *name) {
+    for (size_t i = 0; i < live_count; i++) {
+        if (strcmp(lives[i].name, name) == 0) return &lives[i];
+    }
+    fprintf(stderr, "no live request %s\n", name);
+    return NULL;
+}
+
+/* A config for the live requests' issuer and audience. */
+static kb_config *live_config(void) {
+    kb_config *cfg = NULL;
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer(cfg, live_issuer.data, live_issuer.len, live_jwks.data, live_jwks.len), KB_OK);
+    CHECK_STATUS(kb_config_add_audience(cfg, live_issuer.data, live_issuer.len, live_audience.data, live_audience.len),
+                 KB_OK);
+    return cfg;
+}
+
+static kb_verifier *live_verifier(kb_config *cfg) {
+    kb_verifier *v = NULL;
+    char err[256] = "";
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_OK);
+    kb_config_free(cfg);
+    return v;
+}
+
+/* Verifies a live request as a resource request (no DPoP header when it has none), with requirements (NULL: none,
+ * the same as kb_verify). */
+static kb_status verify_live_at(kb_verifier *v, const char *name, const kb_requirements *req, int64_t now,
+                                kb_result *r) {
+    const struct live_request *l = live(name);
+    CHECK(l != NULL);
+    if (!l) return -1;
+    const uint8_t *dpop[1] = {l->dpop.data};
+    size_t dpop_len[1] = {l->dpop.len};
+    const char *url = "https://api.example.com/items";
+    return kb_verify_with_requirements(v, B("GET"), 3, B(url), strlen(url), l->authorization.data,
+                                       l->authorization.len, dpop, dpop_len, l->dpop.present ? 1 : 0, req, now, r);
+}
+
+static kb_status verify_live(kb_verifier *v, const char *name, int64_t now, kb_result *r) {
+    return verify_live_at(v, name, NULL, now, r);
 }
 
 /* Verifies a fixture case in its mode. */
@@ -494,6 +615,88 @@ static void test_configuration_errors(void) {
     CHECK_STATUS(kb_verifier_new(cfg, &v, tiny, 0), KB_ERR_INVALID_JWKS);
     CHECK(tiny[0] == 'y');
     kb_config_free(cfg);
+}
+
+/* Issuer keys given as PEM (kb_config_add_issuer_pem): the fixture issuer's ES256 key es-1 as PEM verifies the
+ * fixture's ES256 requests; refused keys give their own statuses from kb_verifier_new. */
+static kb_status verifier_with_pem(const char *kid, const char *alg, const uint8_t *pem, size_t pem_len,
+                                   kb_verifier **v, char *err, size_t err_len) {
+    kb_config *cfg = NULL;
+    CHECK_STATUS(kb_config_new(&cfg), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, fixture_issuer.data, fixture_issuer.len, B(kid), strlen(kid), B(alg),
+                                          alg ? strlen(alg) : 0, pem, pem_len),
+                 KB_OK);
+    CHECK_STATUS(kb_config_add_audience(cfg, fixture_issuer.data, fixture_issuer.len, fixture_audience.data,
+                                        fixture_audience.len),
+                 KB_OK);
+    kb_status status = kb_verifier_new(cfg, v, err, err_len);
+    kb_config_free(cfg);
+    return status;
+}
+
+static void test_issuer_pem(void) {
+    kb_verifier *v = NULL;
+    kb_result *r = NULL;
+    char err[256] = "";
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    const struct request_case *es256 = NULL;
+    for (size_t i = 0; i < case_count && !es256; i++) {
+        if (cases[i].expected == KB_OK && cases[i].mode == 'r' && cases[i].name.len > 26 &&
+            memcmp(cases[i].name.data, "valid: ES256 token (es-1) ", 26) == 0)
+            es256 = &cases[i];
+    }
+    CHECK(es256 != NULL);
+    CHECK_STATUS(verifier_with_pem("es-1", "ES256", fixture_pem.data, fixture_pem.len, &v, err, sizeof err), KB_OK);
+    if (v && es256) CHECK_STATUS(verify_case(v, es256, fixture_now, r), KB_OK);
+    kb_verifier_free(v);
+    v = NULL;
+    /* Another kid: the token's es-1 is unknown. */
+    CHECK_STATUS(verifier_with_pem("other", NULL, fixture_pem.data, fixture_pem.len, &v, err, sizeof err), KB_OK);
+    if (v && es256) CHECK_STATUS(verify_case(v, es256, fixture_now, r), KB_ERR_TOKEN_KID_UNKNOWN);
+    kb_verifier_free(v);
+    v = NULL;
+
+    const char *not_pem = "not a key";
+    const char *private_key = "-----BEGIN PRIVATE KEY-----\n"
+                              "MC4CAQAwBQYDK2VwBCIEIGRhbmdlcm91cy10ZXN0LWtleS1kby1ub3QtdXNlISE=\n"
+                              "-----END PRIVATE KEY-----\n";
+    const char *x25519 = "-----BEGIN PUBLIC KEY-----\n"
+                         "MCowBQYDK2VuAyEAZQdRTdxnwXYw2fS/tcimpLTLWs6mjHK2crUyhVvc1ww=\n"
+                         "-----END PUBLIC KEY-----\n";
+    CHECK_STATUS(verifier_with_pem("k", NULL, B(not_pem), strlen(not_pem), &v, err, sizeof err),
+                 KB_ERR_INVALID_KEY_ENCODING);
+    CHECK(v == NULL && strstr(err, "PEM") != NULL);
+    CHECK_STATUS(verifier_with_pem("k", NULL, B(private_key), strlen(private_key), &v, err, sizeof err),
+                 KB_ERR_PRIVATE_KEY_GIVEN);
+    CHECK_STATUS(verifier_with_pem("k", NULL, B(x25519), strlen(x25519), &v, err, sizeof err), KB_ERR_UNUSABLE_KEY);
+    CHECK_STATUS(verifier_with_pem("k", "ES384", fixture_pem.data, fixture_pem.len, &v, err, sizeof err),
+                 KB_ERR_UNUSABLE_KEY);
+    CHECK(v == NULL);
+
+    /* The JWK Set and PEM keys of one issuer share one kid space. */
+    kb_config *cfg = fixture_config();
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, fixture_issuer.data, fixture_issuer.len, B("es-1"), 4, NULL, 0,
+                                          fixture_pem.data, fixture_pem.len),
+                 KB_OK);
+    CHECK_STATUS(kb_verifier_new(cfg, &v, err, sizeof err), KB_ERR_INVALID_CONFIG);
+    CHECK(strstr(err, "kid") != NULL);
+    /* An issuer that only kb_config_add_issuer_pem added may get a JWK Set, once. */
+    const char *other = "https://pem-first.example";
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, B(other), strlen(other), B("p1"), 2, B("ES256"), 5, fixture_pem.data,
+                                          fixture_pem.len), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer(cfg, B(other), strlen(other), fixture_jwks.data, fixture_jwks.len), KB_OK);
+    CHECK_STATUS(kb_config_add_issuer(cfg, B(other), strlen(other), fixture_jwks.data, fixture_jwks.len),
+                 KB_ERR_INVALID_CONFIG);
+    /* Arguments. */
+    CHECK_STATUS(kb_config_add_issuer_pem(NULL, B("i"), 1, B("k"), 1, NULL, 0, B("x"), 1), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, NULL, 1, B("k"), 1, NULL, 0, B("x"), 1), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, B("i"), 1, B("k"), 1, NULL, 0, NULL, SIZE_MAX), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, B("i"), 1, B("\xff"), 1, NULL, 0, B("x"), 1), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, B("i"), 1, NULL, 0, NULL, 0, B("x"), 1), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, NULL, 0, B("k"), 1, NULL, 0, B("x"), 1), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_add_issuer_pem(cfg, B("i"), 1, B("k"), 1, B("HS256"), 5, B("x"), 1), KB_ERR_INVALID_CONFIG);
+    kb_config_free(cfg);
+    kb_result_free(r);
 }
 
 /* Runs every fixture case through a fresh verifier (each is verified on its own: no replays among them). */
@@ -1062,6 +1265,9 @@ static int unused_insert(void *ctx, const uint8_t *key, int64_t expires_at, int6
 }
 
 static void test_replay_key_share(void) {
+    /* Appended after main's options: 21..23 keep their meaning (append-only, docs/c-api.md). */
+    CHECK(KB_OPT_READ_CLOCK == 21 && KB_OPT_AUTH_TIME_FROM_IAT == 22 && KB_OPT_ALLOW_BEARER == 23);
+    CHECK(KB_OPT_REPLAY_KEY_SHARE == 24 && KB_REPLAY_QUOTA == 5);
     /* In process: a share of 2 per key; one key's flood never blocks another key's first proof. */
     kb_config *cfg = fixture_config();
     CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_REPLAY_CACHE_CAPACITY, 64), KB_OK);
@@ -1276,9 +1482,288 @@ static void test_backends(void) {
     kb_config_free(cfg);
 }
 
+/* ----- KB_NOW_CLOCK: the library reads the clock when the verifier was made with KB_OPT_READ_CLOCK ----- */
+
+static void test_default_clock(void) {
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_config *cfg = live_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_READ_CLOCK, 2), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_READ_CLOCK, 1), KB_OK);
+    /* The requests were signed when the test started; a long max age keeps them fresh under valgrind too, while the
+     * hour-old proof stays stale. */
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_PROOF_MAX_AGE_SECONDS, 3000), KB_OK);
+    kb_verifier *v = live_verifier(cfg);
+    /* Made at the real time: verified with the library's clock; an hour old: stale (209). */
+    CHECK_STATUS(verify_live(v, "rich-1", KB_NOW_CLOCK, r), KB_OK);
+    CHECK_STATUS(verify_live(v, "rich-stale", KB_NOW_CLOCK, r), KB_ERR_PROOF_IAT);
+    /* A given `now` still wins: an hour and a half later the fresh proof is stale too. */
+    CHECK_STATUS(verify_live(v, "rich-2", live_now + 5400, r), KB_ERR_PROOF_IAT);
+    /* Revocation and nonces take the sentinel too. */
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    CHECK_STATUS(verify_live(v, "rich-2", KB_NOW_CLOCK, r), KB_OK);
+    char jkt[100] = "";
+    field(r, KB_FIELD_JKT, &p, &n);
+    CHECK(n > 0 && n < sizeof jkt);
+    if (n > 0 && n < sizeof jkt) memcpy(jkt, p, n);
+    CHECK_STATUS(kb_revoke_jkt(v, B(jkt), strlen(jkt), live_now + 600, KB_NOW_CLOCK), KB_OK);
+    CHECK_STATUS(verify_live(v, "rich-3", KB_NOW_CLOCK, r), KB_ERR_KEY_REVOKED);
+    kb_verifier_free(v);
+
+    /* Without the option the sentinel is an ordinary time, far in the past: the proof is "from the future". */
+    v = live_verifier(live_config());
+    CHECK_STATUS(verify_live(v, "rich-4", KB_NOW_CLOCK, r), KB_ERR_PROOF_IAT);
+    CHECK_STATUS(verify_live(v, "rich-4", live_now, r), KB_OK);
+    kb_verifier_free(v);
+    kb_result_free(r);
+}
+
+/* ----- Per-request requirements (314, 315) and the claim rules (310) ----- */
+
+static void expect_challenge(kb_result *r, const char *expected) {
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    field(r, KB_FIELD_WWW_AUTHENTICATE, &p, &n);
+    CHECK(bytes_equal(p, n, expected));
+    if (!bytes_equal(p, n, expected)) fprintf(stderr, "  got: %.*s\n", (int)n, p ? (const char *)p : "");
+}
+
+static kb_status verify_live_with(kb_verifier *v, const char *name, const kb_requirements *req, kb_result *r) {
+    return verify_live_at(v, name, req, live_now, r);
+}
+
+static void test_requirements(void) {
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_verifier *v = live_verifier(live_config());
+
+    /* Scope: held -> OK; missing -> 315, HTTP 403, scope= in the challenge. NULL and an empty struct require nothing. */
+    kb_requirements req = KB_REQUIREMENTS_INIT;
+    CHECK_STATUS(verify_live_with(v, "rich-5", NULL, r), KB_OK);
+    CHECK_STATUS(verify_live_with(v, "rich-6", &req, r), KB_OK);
+    req.scope = B("write read");
+    req.scope_len = 10;
+    CHECK_STATUS(verify_live_with(v, "rich-7", &req, r), KB_OK);
+    req.scope = B("read admin");
+    CHECK_STATUS(verify_live_with(v, "rich-8", &req, r), KB_ERR_INSUFFICIENT_SCOPE);
+    CHECK(kb_result_http_status(r) == 403);
+    expect_challenge(r, "DPoP error=\"insufficient_scope\", error_description=\"the access token lacks a scope this "
+                        "request requires\", scope=\"read admin\"");
+    /* Step-up: auth_time is now - 100. */
+    kb_requirements step = KB_REQUIREMENTS_INIT;
+    step.flags = KB_REQUIRE_MAX_AGE;
+    step.max_age = 10;
+    CHECK_STATUS(verify_live_with(v, "rich-8", &step, r), KB_ERR_INSUFFICIENT_USER_AUTHENTICATION);
+    CHECK(kb_result_http_status(r) == 401);
+    expect_challenge(r, "DPoP error=\"insufficient_user_authentication\", error_description=\"the user authentication "
+                        "is older than max_age\", max_age=\"10\"");
+    step.acr_values = B("urn:hw urn:bio");
+    step.acr_values_len = 14;
+    step.max_age = 600;
+    CHECK_STATUS(verify_live_with(v, "rich-8", &step, r), KB_ERR_INSUFFICIENT_USER_AUTHENTICATION);
+    expect_challenge(r, "DPoP error=\"insufficient_user_authentication\", error_description=\"the authentication "
+                        "context class is not one the request accepts\", acr_values=\"urn:hw urn:bio\", "
+                        "max_age=\"600\"");
+    step.acr_values = B("urn:mfa");
+    step.acr_values_len = 7;
+    step.scope = B("read");
+    step.scope_len = 4;
+    CHECK_STATUS(verify_live_with(v, "rich-8", &step, r), KB_OK); /* the refusals above recorded nothing */
+    /* No auth_time: 314, unless KB_OPT_AUTH_TIME_FROM_IAT (iat is now). */
+    step = (kb_requirements)KB_REQUIREMENTS_INIT;
+    step.flags = KB_REQUIRE_MAX_AGE;
+    step.max_age = 60;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &step, r), KB_ERR_INSUFFICIENT_USER_AUTHENTICATION);
+    /* Misuse: unknown flags, a negative max_age, a small struct_size, NULL with a length. */
+    kb_requirements bad = KB_REQUIREMENTS_INIT;
+    bad.flags = 4;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &bad, r), KB_ERR_INVALID_ARGUMENT);
+    bad = (kb_requirements)KB_REQUIREMENTS_INIT;
+    bad.flags = KB_REQUIRE_MAX_AGE;
+    bad.max_age = -1;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &bad, r), KB_ERR_INVALID_ARGUMENT);
+    bad = (kb_requirements)KB_REQUIREMENTS_INIT;
+    bad.struct_size = 8;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &bad, r), KB_ERR_INVALID_ARGUMENT);
+    bad = (kb_requirements)KB_REQUIREMENTS_INIT;
+    bad.scope_len = 3;
+    CHECK_STATUS(verify_live_with(v, "plain-1", &bad, r), KB_ERR_INVALID_ARGUMENT);
+    kb_verifier_free(v);
+
+    kb_config *cfg = live_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_AUTH_TIME_FROM_IAT, 2), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_AUTH_TIME_FROM_IAT, 1), KB_OK);
+    v = live_verifier(cfg);
+    CHECK_STATUS(verify_live_with(v, "plain-1", &step, r), KB_OK);
+    kb_verifier_free(v);
+
+    /* Claim rules: a required claim, allowed client ids. */
+    cfg = live_config();
+    CHECK_STATUS(kb_config_add_required_claim(cfg, B("tenant"), 6), KB_OK);
+    CHECK_STATUS(kb_config_add_required_claim(cfg, B(""), 0), KB_ERR_INVALID_CONFIG);
+    CHECK_STATUS(kb_config_add_required_claim(NULL, B("x"), 1), KB_ERR_INVALID_ARGUMENT);
+    v = live_verifier(cfg);
+    CHECK_STATUS(verify_live(v, "plain-2", live_now, r), KB_ERR_TOKEN_CLAIMS);
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    field(r, KB_FIELD_ERROR_DESCRIPTION, &p, &n);
+    CHECK(bytes_equal(p, n, "access token has no tenant claim"));
+    kb_verifier_free(v);
+    cfg = live_config();
+    CHECK_STATUS(kb_config_add_allowed_client_id(cfg, B("c-2"), 3), KB_OK);
+    CHECK_STATUS(kb_config_add_allowed_client_id(cfg, NULL, 2), KB_ERR_INVALID_ARGUMENT);
+    v = live_verifier(cfg);
+    CHECK_STATUS(verify_live(v, "plain-2", live_now, r), KB_ERR_TOKEN_CLAIMS); /* no client_id */
+    kb_verifier_free(v);
+    cfg = live_config();
+    CHECK_STATUS(kb_config_add_allowed_client_id(cfg, B("c-1"), 3), KB_OK);
+    v = live_verifier(cfg);
+    CHECK_STATUS(verify_live(v, "plain-2", live_now, r), KB_ERR_TOKEN_CLAIMS);
+    CHECK_STATUS(verify_live(v, "rich-1", live_now, r), KB_OK);
+    kb_verifier_free(v);
+    kb_result_free(r);
+}
+
+/* ----- Bearer migration mode (316) and the typed claim readers ----- */
+
+/* A verifier for the live requests with ES256 proofs only (short challenges) and, when `bearer`, migration mode. */
+static kb_verifier *bearer_verifier(int bearer) {
+    kb_config *cfg = live_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_PROOF_ALGORITHMS, KB_ALG_ES256), KB_OK);
+    if (bearer) CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_ALLOW_BEARER, 1), KB_OK);
+    return live_verifier(cfg);
+}
+
+/* Verifies live request `auth_name`'s Authorization with live request `dpop_name`'s DPoP value. */
+static kb_status verify_mixed(kb_verifier *v, const char *auth_name, const char *dpop_name, kb_result *r) {
+    const struct live_request *a = live(auth_name), *d = live(dpop_name);
+    CHECK(a != NULL && d != NULL);
+    if (!a || !d) return -1;
+    const uint8_t *dpop[1] = {d->dpop.data};
+    size_t dpop_len[1] = {d->dpop.len};
+    const char *url = "https://api.example.com/items";
+    return kb_verify(v, B("GET"), 3, B(url), strlen(url), a->authorization.data, a->authorization.len, dpop, dpop_len,
+                     1, live_now, r);
+}
+
+static void test_bearer_migration(void) {
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    kb_config *cfg = live_config();
+    CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_ALLOW_BEARER, 2), KB_ERR_INVALID_CONFIG);
+    kb_config_free(cfg);
+
+    /* Off (the default): Bearer is 101 with a bare DPoP challenge. */
+    kb_verifier *v = bearer_verifier(0);
+    CHECK_STATUS(verify_live(v, "bearer-unbound", live_now, r), KB_ERR_UNSUPPORTED_SCHEME);
+    expect_challenge(r, "DPoP algs=\"ES256\"");
+    CHECK_STATUS(verify_live(v, "bearer-bound", live_now, r), KB_ERR_UNSUPPORTED_SCHEME);
+    kb_verifier_free(v);
+
+    v = bearer_verifier(1);
+    /* A token without cnf as Bearer: verified, no jkt and no proof jti (absent, not empty), twice (no replay entry). */
+    for (int i = 0; i < 2; i++) {
+        CHECK_STATUS(verify_live(v, "bearer-unbound", live_now, r), KB_OK);
+        field(r, KB_FIELD_JKT, &p, &n);
+        CHECK(p == NULL && n == 0);
+        field(r, KB_FIELD_PROOF_JTI, &p, &n);
+        CHECK(p == NULL && n == 0);
+        field(r, KB_FIELD_SUB, &p, &n);
+        CHECK(bytes_equal(p, n, "alice"));
+    }
+    kb_metrics m = KB_METRICS_INIT;
+    CHECK_STATUS(kb_verifier_metrics(v, &m), KB_OK);
+    CHECK(m.replay_cache_count == 0 && m.verified == 2);
+    /* A token with cnf as Bearer: 316, HTTP 401, the error on the Bearer scheme. */
+    CHECK_STATUS(verify_live(v, "bearer-bound", live_now, r), KB_ERR_BOUND_TOKEN_AS_BEARER);
+    note_status(KB_ERR_BOUND_TOKEN_AS_BEARER);
+    CHECK(kb_result_http_status(r) == 401);
+    expect_challenge(r, "DPoP algs=\"ES256\", Bearer error=\"invalid_token\", error_description=\"a DPoP-bound access "
+                        "token was sent with the Bearer scheme\"");
+    /* Bearer with a DPoP header: 102, HTTP 400. */
+    CHECK_STATUS(verify_mixed(v, "bearer-unbound", "plain-1", r), KB_ERR_MALFORMED_AUTHORIZATION);
+    CHECK(kb_result_http_status(r) == 400);
+    expect_challenge(r, "DPoP algs=\"ES256\", Bearer error=\"invalid_request\", error_description=\"a Bearer request "
+                        "carries a DPoP header\"");
+    /* DPoP requests as always; their challenges add a bare Bearer. */
+    CHECK_STATUS(verify_live(v, "plain-1", live_now, r), KB_OK);
+    field(r, KB_FIELD_JKT, &p, &n);
+    CHECK(p != NULL && n == 43);
+    CHECK_STATUS(verify_live(v, "plain-1", live_now, r), KB_ERR_PROOF_REPLAYED);
+    expect_challenge(r, "DPoP error=\"invalid_dpop_proof\", error_description=\"this proof was already used\", "
+                        "algs=\"ES256\", Bearer");
+    kb_verifier_free(v);
+    kb_result_free(r);
+}
+
+static void test_typed_claims(void) {
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_verifier *v = bearer_verifier(1);
+    uint8_t buf[64];
+    size_t n = 99;
+    int present = 9;
+    int64_t value = 99;
+    /* Before any verification: absent. */
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, &present, buf, sizeof buf, &n), KB_OK);
+    CHECK(present == 0 && n == 0);
+    CHECK_STATUS(verify_live(v, "rich-1", live_now, r), KB_OK);
+    /* Strings, unescaped. */
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, &present, buf, sizeof buf, &n), KB_OK);
+    CHECK(present == 1 && bytes_equal(buf, n, "alice"));
+    CHECK_STATUS(kb_result_claim_string(r, B("esc"), 3, &present, buf, sizeof buf, &n), KB_OK);
+    CHECK(present == 1 && bytes_equal(buf, n, "q\"u\xc3\xa9"));
+    /* Too small: 901 with the length needed, nothing written. */
+    buf[0] = 'Z';
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, &present, buf, 2, &n), KB_ERR_BUFFER_TOO_SMALL);
+    CHECK(present == 1 && n == 5 && buf[0] == 'Z');
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, &present, NULL, 0, &n), KB_ERR_BUFFER_TOO_SMALL);
+    CHECK(n == 5);
+    /* Absent: KB_OK with present 0. Another JSON type: 310. */
+    CHECK_STATUS(kb_result_claim_string(r, B("nope"), 4, &present, buf, sizeof buf, &n), KB_OK);
+    CHECK(present == 0 && n == 0);
+    CHECK_STATUS(kb_result_claim_string(r, B("n"), 1, &present, buf, sizeof buf, &n), KB_ERR_TOKEN_CLAIMS);
+    CHECK(present == 1 && n == 0);
+    CHECK_STATUS(kb_result_claim_string(r, B("roles"), 5, &present, buf, sizeof buf, &n), KB_ERR_TOKEN_CLAIMS);
+    /* Integers. */
+    CHECK_STATUS(kb_result_claim_int64(r, B("n"), 1, &present, &value), KB_OK);
+    CHECK(present == 1 && value == 42);
+    CHECK_STATUS(kb_result_claim_int64(r, B("neg"), 3, &present, &value), KB_OK);
+    CHECK(present == 1 && value == -7);
+    CHECK_STATUS(kb_result_claim_int64(r, B("nope"), 4, &present, &value), KB_OK);
+    CHECK(present == 0 && value == 0);
+    CHECK_STATUS(kb_result_claim_int64(r, B("big"), 3, &present, &value), KB_ERR_TOKEN_CLAIMS); /* beyond 2^53 */
+    CHECK(present == 1 && value == 0);
+    CHECK_STATUS(kb_result_claim_int64(r, B("f"), 1, &present, &value), KB_ERR_TOKEN_CLAIMS);
+    CHECK_STATUS(kb_result_claim_int64(r, B("b"), 1, &present, &value), KB_ERR_TOKEN_CLAIMS);
+    CHECK_STATUS(kb_result_claim_int64(r, B("sub"), 3, &present, &value), KB_ERR_TOKEN_CLAIMS);
+    /* Misuse. */
+    CHECK_STATUS(kb_result_claim_string(NULL, B("sub"), 3, &present, buf, sizeof buf, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, NULL, buf, sizeof buf, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, &present, buf, sizeof buf, NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_string(r, B("sub"), 3, &present, NULL, 8, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_string(r, NULL, 3, &present, buf, sizeof buf, &n), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_int64(r, B("n"), 1, NULL, &value), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_int64(r, B("n"), 1, &present, NULL), KB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kb_result_claim_int64(r, B("n"), SIZE_MAX, &present, &value), KB_ERR_INVALID_ARGUMENT);
+    /* A Bearer result reads its claims the same way; a failed verification has none. */
+    CHECK_STATUS(verify_live(v, "bearer-unbound", live_now, r), KB_OK);
+    CHECK_STATUS(kb_result_claim_string(r, B("scope"), 5, &present, buf, sizeof buf, &n), KB_OK);
+    CHECK(present == 1 && bytes_equal(buf, n, "read"));
+    CHECK_STATUS(verify_live(v, "bearer-bound", live_now, r), KB_ERR_BOUND_TOKEN_AS_BEARER);
+    CHECK_STATUS(kb_result_claim_int64(r, B("n"), 1, &present, &value), KB_OK);
+    CHECK(present == 0);
+    kb_verifier_free(v);
+    kb_result_free(r);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2 || !load_fixtures(argv[1])) {
-        fprintf(stderr, "usage: test_capi FIXTURES (from IntegrationTests/c/gen_fixtures.py)\n");
+    if (argc != 3 || !load_fixtures(argv[1]) || !load_live(argv[2])) {
+        fprintf(stderr, "usage: test_capi FIXTURES LIVE (from IntegrationTests/c/gen_fixtures.py and "
+                        "gen_live_fixtures.py)\n");
         return 2;
     }
     printf("test_capi: keybound %s, %zu fixture cases\n", kb_version_string(), case_count);
@@ -1287,6 +1772,7 @@ int main(int argc, char **argv) {
     test_invalid_arguments();
     test_configuration_errors();
     test_fixture_cases();
+    test_issuer_pem();
     test_result_replay_revocation();
     test_rfc_examples();
     test_nonces();
@@ -1294,6 +1780,10 @@ int main(int argc, char **argv) {
     test_external_replay_store();
     test_replay_key_share();
     test_threads();
+    test_default_clock();
+    test_requirements();
+    test_bearer_migration();
+    test_typed_claims();
 
     printf("  status table:\n");
     for (size_t i = 0; i < STATUS_COUNT; i++) {
@@ -1303,6 +1793,7 @@ int main(int argc, char **argv) {
         if (!status_table[i].seen) failures++;
     }
     free_fixtures();
+    free_live();
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures == 0 ? 0 : 1;
 }

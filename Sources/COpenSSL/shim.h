@@ -69,6 +69,51 @@ static inline EVP_PKEY *COpenSSL_EVP_PKEY_new_raw_public_key_ex(const char *keyT
 /* EVP_PKEY_PUBLIC_KEY is a composite macro Swift cannot import. */
 static inline int COpenSSL_EVP_PKEY_PUBLIC_KEY(void) { return EVP_PKEY_PUBLIC_KEY; }
 
+/* Issuer keys given as DER (Keybound/Keys/SubjectPublicKeyInfo.swift). */
+
+/* d2i_PUBKEY as <openssl/x509.h> declares it. That header is not included: its struct definitions clash with
+ * BoringSSL's in a target that imports both this module and swift-crypto's. */
+EVP_PKEY *d2i_PUBKEY(EVP_PKEY **a, const unsigned char **pp, long length);
+
+/* Decodes a DER SubjectPublicKeyInfo with d2i_PUBKEY; NULL unless the whole buffer is exactly one. */
+static inline EVP_PKEY *COpenSSL_d2i_PUBKEY_exact(const void *der, size_t len) {
+    if (len == 0 || len > (size_t)LONG_MAX) return NULL;
+    const unsigned char *p = (const unsigned char *)der;
+    EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, (long)len);
+    if (pkey != NULL && p != (const unsigned char *)der + len) {
+        EVP_PKEY_free(pkey);
+        return NULL;
+    }
+    return pkey;
+}
+
+/* A key's BIGNUM parameter (`n`, `e`) as minimal big-endian bytes into out; its length, or -1 when it is missing,
+ * negative or longer than cap. */
+static inline int COpenSSL_EVP_PKEY_get_bn_bytes(const EVP_PKEY *pkey, const char *name, void *out, size_t cap) {
+    BIGNUM *bn = NULL;
+    if (EVP_PKEY_get_bn_param(pkey, name, &bn) != 1 || bn == NULL) return -1;
+    int len = BN_num_bytes(bn);
+    int result = -1;
+    if (!BN_is_negative(bn) && len >= 0 && (size_t)len <= cap) result = BN_bn2bin(bn, (unsigned char *)out);
+    BN_free(bn);
+    return result;
+}
+
+/* A key's octet-string parameter (`pub`) into out; its length, or -1. */
+static inline int COpenSSL_EVP_PKEY_get_octets(const EVP_PKEY *pkey, const char *name, void *out, size_t cap) {
+    size_t len = 0;
+    if (EVP_PKEY_get_octet_string_param(pkey, name, (unsigned char *)out, cap, &len) != 1 || len > (size_t)INT_MAX)
+        return -1;
+    return (int)len;
+}
+
+/* The raw public key of an Ed25519 key into out; its length, or -1. */
+static inline int COpenSSL_EVP_PKEY_get_raw_public(const EVP_PKEY *pkey, void *out, size_t cap) {
+    size_t len = cap;
+    if (EVP_PKEY_get_raw_public_key(pkey, (unsigned char *)out, &len) != 1 || len > (size_t)INT_MAX) return -1;
+    return (int)len;
+}
+
 /* HMAC-SHA-256 into a 32-byte buffer; 1 on success. The key length is bounded by the caller. */
 static inline int COpenSSL_HMAC_SHA256(const void *key, size_t keyLen, const void *data, size_t dataLen, void *out) {
     unsigned int outLen = 0;

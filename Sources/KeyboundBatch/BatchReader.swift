@@ -87,6 +87,25 @@ public struct BatchLineSplitter {
         return lines
     }
 
+    /// The splitter's rules written the plain way, on a whole stream: cut on LF, drop one final CR,
+    /// ``BatchInputLine/tooLong`` past `limit`, skip blank lines; an empty segment after the last LF is not a line. The
+    /// reference model the tests and the fuzz target (`Fuzz/Targets/batch-line`) hold
+    /// ``lines(of:limit:chunkSize:)`` to.
+    public static func referenceLines(of stream: [UInt8], limit: Int) -> [BatchInputLine] {
+        var segments = stream.split(separator: 0x0A, omittingEmptySubsequences: false)
+        if segments.last?.isEmpty == true { segments.removeLast() }
+        var lines: [BatchInputLine] = []
+        for var segment in segments {
+            if segment.last == 0x0D { segment.removeLast() }
+            if segment.count > limit {
+                lines.append(.tooLong)
+            } else if segment.contains(where: { $0 != 0x20 && $0 != 0x09 }) {
+                lines.append(.text(Array(segment)))
+            }
+        }
+        return lines
+    }
+
     private mutating func complete(_ body: (BatchInputLine) -> Void) {
         defer {
             pending.removeAll(keepingCapacity: true)

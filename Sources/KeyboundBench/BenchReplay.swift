@@ -55,32 +55,28 @@ struct BenchReplayReport {
         report.liveWhileTiming = cache.count
         let batch = 1_024
         let fresh = keys(batch * 128)
-        var perInsert: [Double] = []
-        perInsert.reserveCapacity(128)
-        for round in 0..<128 {
-            let start = benchNanos()
-            for index in (round * batch)..<((round + 1) * batch) {
-                _ = cache.insert(fresh[index], owner: owner(index), expiresAt: now + 60, now: now)
+        /// Nanoseconds per insert in each of 128 batches of `batch` fresh keys into `target`, sorted: round `r` inserts
+        /// at `time(r)`, entries living `lifetime` seconds.
+        func timedBatches(_ target: ReplayCache, lifetime: Int64, at time: (Int) -> Int64) -> [Double] {
+            var perInsert: [Double] = []
+            perInsert.reserveCapacity(128)
+            for round in 0..<128 {
+                let at = time(round)
+                let start = benchNanos()
+                for index in (round * batch)..<((round + 1) * batch) {
+                    _ = target.insert(fresh[index], owner: owner(index), expiresAt: at + lifetime, now: at)
+                }
+                perInsert.append(Double(benchNanos() - start) / Double(batch))
             }
-            perInsert.append(Double(benchNanos() - start) / Double(batch))
+            return perInsert.sorted()
         }
-        perInsert.sort()
+        let perInsert = timedBatches(cache, lifetime: 60) { _ in now }
         report.insertP50Nanos = perInsert[perInsert.count / 2]
         report.insertP99Nanos = perInsert[min(perInsert.count - 1, perInsert.count * 99 / 100)]
         // About a thousand live entries in a cache that fits the CPU caches (capacity 4,096, 192 KiB): each batch is
         // inserted one second after the previous one expired, so about 1,024 entries are live at any time.
         let small = ReplayCache(capacity: 4096, keyShare: keyShare ?? 4096 / 8)
-        var smallPerInsert: [Double] = []
-        smallPerInsert.reserveCapacity(128)
-        for round in 0..<128 {
-            let at = now + Int64(round) * 2
-            let start = benchNanos()
-            for index in (round * batch)..<((round + 1) * batch) {
-                _ = small.insert(fresh[index], owner: owner(index), expiresAt: at + 1, now: at)
-            }
-            smallPerInsert.append(Double(benchNanos() - start) / Double(batch))
-        }
-        smallPerInsert.sort()
+        let smallPerInsert = timedBatches(small, lifetime: 1) { now + Int64($0) * 2 }
         report.smallInsertP50Nanos = smallPerInsert[smallPerInsert.count / 2]
         // Fill to capacity, then insert as many again an hour later (the first entries have expired).
         let fill = keys(capacity)

@@ -32,6 +32,13 @@ extension kb_replay_store_vtable: AppendOnlyStruct {
     }
 }
 
+extension kb_requirements: AppendOnlyStruct {
+    /// First layout: `struct_size` … `acr_values_len` (56 bytes on a 64-bit platform).
+    static var firstLayoutSize: Int {
+        unsafe MemoryLayout<kb_requirements>.offset(of: \.acr_values_len)! + MemoryLayout<Int>.size
+    }
+}
+
 enum AppendOnly {
     /// The caller's `struct_size`, or `nil` when it is smaller than the first layout (KB_ERR_INVALID_ARGUMENT).
     /// Only the size field is read.

@@ -14,37 +14,35 @@ import KeyboundSwiftCrypto
 /// swift-crypto when built with `SwiftCrypto` (`scripts/build-capi.sh --backend swift-crypto` builds it alone, with
 /// no libcrypto).
 enum CABIBackend {
-    /// The library's default: OpenSSL when compiled in, else swift-crypto, else the core's fail-closed default.
-    static var libraryDefault: CryptoBackend {
+    /// The OpenSSL backend, when compiled in (trait `OpenSSL`).
+    static var openSSL: CryptoBackend? {
         #if OpenSSL
-        return .openSSL
-        #elseif SwiftCrypto
-        return .swiftCrypto
+        .openSSL
         #else
-        return .default
+        nil
         #endif
     }
+
+    /// The swift-crypto backend, when compiled in (trait `SwiftCrypto`).
+    static var swiftCrypto: CryptoBackend? {
+        #if SwiftCrypto
+        .swiftCrypto
+        #else
+        nil
+        #endif
+    }
+
+    /// The library's default: OpenSSL when compiled in, else swift-crypto, else the core's fail-closed default.
+    static var libraryDefault: CryptoBackend { openSSL ?? swiftCrypto ?? .default }
 
     /// The backend a `KB_BACKEND_*` value names: `nil` for an unknown value, `.some(nil)` for a known backend this
     /// library lacks.
     static func named(_ value: kb_backend) -> CryptoBackend?? {
         switch value {
-        case Int32(KB_BACKEND_DEFAULT):
-            return .some(libraryDefault)
-        case Int32(KB_BACKEND_OPENSSL):
-            #if OpenSSL
-            return .some(.openSSL)
-            #else
-            return .some(nil)
-            #endif
-        case Int32(KB_BACKEND_SWIFT_CRYPTO):
-            #if SwiftCrypto
-            return .some(.swiftCrypto)
-            #else
-            return .some(nil)
-            #endif
-        default:
-            return nil
+        case Int32(KB_BACKEND_DEFAULT): .some(libraryDefault)
+        case Int32(KB_BACKEND_OPENSSL): .some(openSSL)
+        case Int32(KB_BACKEND_SWIFT_CRYPTO): .some(swiftCrypto)
+        default: nil
         }
     }
 

@@ -10,8 +10,32 @@ import Keybound
 final class ConfigBox: OpaqueHandle {
     struct Issuer {
         let identifier: String
-        let jwks: [UInt8]
+        /// `nil` for an issuer added by `kb_config_add_issuer_pem` alone (until `kb_config_add_issuer` gives it one).
+        var jwks: [UInt8]?
         var audiences: [String]
+        /// Keys given as PEM (`kb_config_add_issuer_pem`), in the order added.
+        var pemKeys: [PEMKey] = []
+    }
+
+    struct PEMKey {
+        let kid: String
+        /// The JWS algorithm's name, or "" for any algorithm of the key's type.
+        let algorithmName: String
+        let pem: [UInt8]
+    }
+
+    /// `kb_config_add_issuer_pem`: the key goes to the issuer, which is added when it was not.
+    func addPEMKey(_ key: PEMKey, toIssuer identifier: String) -> kb_status {
+        guard !identifier.isEmpty, !key.kid.isEmpty else { return Status.invalidConfig }
+        guard key.algorithmName.isEmpty || JWSAlgorithm(rawValue: key.algorithmName) != nil else {
+            return Status.invalidConfig
+        }
+        if let index = issuers.firstIndex(where: { $0.identifier == identifier }) {
+            issuers[index].pemKeys.append(key)
+        } else {
+            issuers.append(Issuer(identifier: identifier, jwks: nil, audiences: [], pemKeys: [key]))
+        }
+        return Status.ok
     }
 
     var policy = VerifierPolicy()
@@ -25,6 +49,8 @@ final class ConfigBox: OpaqueHandle {
     var keyMiss: KeyMissCallback? = nil
     /// The crypto backend of the verifiers made from this config (kb_config_set_backend).
     var backend: CryptoBackend = CABIBackend.libraryDefault
+    /// KB_OPT_READ_CLOCK: whether `now == KB_NOW_CLOCK` means "read the system clock".
+    var readsClock = false
 
     /// The algorithms of a `KB_ALG_*` mask, in bit order.
     static let algorithmBits: [JWSAlgorithm] = [
@@ -94,6 +120,15 @@ public func kb_config_set_int(_ cfg: OpaquePointer?, _ option: kb_option, _ valu
         guard (0...2).contains(value) else { return Status.invalidConfig }
         box.nonceMode = value
     case Int32(KB_OPT_NONCE_WINDOW_SECONDS): box.nonceWindowSeconds = value
+    case Int32(KB_OPT_READ_CLOCK):
+        guard value == 0 || value == 1 else { return Status.invalidConfig }
+        box.readsClock = value == 1
+    case Int32(KB_OPT_AUTH_TIME_FROM_IAT):
+        guard value == 0 || value == 1 else { return Status.invalidConfig }
+        box.policy.authTimeFromIAT = value == 1
+    case Int32(KB_OPT_ALLOW_BEARER):
+        guard value == 0 || value == 1 else { return Status.invalidConfig }
+        box.policy.allowBearer = value == 1
     case Int32(KB_OPT_REPLAY_KEY_SHARE):
         if value == -1 {
             box.policy.replayKeyShare = nil
@@ -139,9 +174,27 @@ public func kb_config_add_issuer(
             let identifier = try unsafe cString(issuer, issuerLength)
             let jwks = try unsafe cBytes(jwksJSON, jwksLength)
             guard !identifier.isEmpty else { return Status.invalidConfig }
-            guard !box.issuers.contains(where: { $0.identifier == identifier }) else { return Status.invalidConfig }
+            if let index = box.issuers.firstIndex(where: { $0.identifier == identifier }) {
+                // An issuer made by kb_config_add_issuer_pem may still get its JWK Set, once.
+                guard box.issuers[index].jwks == nil else { return Status.invalidConfig }
+                box.issuers[index].jwks = jwks
+                return Status.ok
+            }
             box.issuers.append(ConfigBox.Issuer(identifier: identifier, jwks: jwks, audiences: []))
             return Status.ok
+    }
+}
+
+@c @implementation
+public func kb_config_add_issuer_pem(
+    _ cfg: OpaquePointer?, _ issuer: UnsafePointer<UInt8>?, _ issuerLength: Int, _ kid: UnsafePointer<UInt8>?,
+    _ kidLength: Int, _ alg: UnsafePointer<UInt8>?, _ algLength: Int, _ pem: UnsafePointer<UInt8>?, _ pemLength: Int
+) -> kb_status {
+    unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
+            let key = ConfigBox.PEMKey(
+                kid: try unsafe cString(kid, kidLength), algorithmName: try unsafe cString(alg, algLength),
+                pem: try unsafe cBytes(pem, pemLength))
+            return box.addPEMKey(key, toIssuer: try unsafe cString(issuer, issuerLength))
     }
 }
 
@@ -175,6 +228,33 @@ public func kb_config_add_nonce_secret(
             guard bytes.count >= 32 else { return Status.invalidConfig }
             box.nonceSecrets.append(bytes)
             return Status.ok
+    }
+}
+
+@c @implementation
+public func kb_config_add_required_claim(
+    _ cfg: OpaquePointer?,
+    _ name: UnsafePointer<UInt8>?,
+    _ nameLength: Int
+) -> kb_status {
+    unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
+        let claim = try unsafe cString(name, nameLength)
+        guard !claim.isEmpty else { return Status.invalidConfig }
+        box.policy.requiredClaims.append(claim)
+        return Status.ok
+    }
+}
+
+@c @implementation
+public func kb_config_add_allowed_client_id(
+    _ cfg: OpaquePointer?,
+    _ clientID: UnsafePointer<UInt8>?,
+    _ clientIDLength: Int
+) -> kb_status {
+    unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
+        let id = try unsafe cString(clientID, clientIDLength)
+        box.policy.allowedClientIDs = (box.policy.allowedClientIDs ?? []) + [id]
+        return Status.ok
     }
 }
 

@@ -56,7 +56,7 @@ final class ResultBox: OpaqueHandle {
         set(Int32(KB_FIELD_JKT), request.jkt)
         set(Int32(KB_FIELD_TOKEN_JTI), request.tokenJTI)
         set(Int32(KB_FIELD_ISSUER), request.issuer)
-        unsafe request.withProofJTIBytes { jti in unsafe slots[Int(KB_FIELD_PROOF_JTI)].set(jti) }
+        _ = unsafe request.withProofJTIBytes { jti in unsafe slots[Int(KB_FIELD_PROOF_JTI)].set(jti) }
         if let exp = request.expiresAt {
             hasExpiry = true
             expiry = exp
@@ -111,6 +111,7 @@ func verifyRequest(
     _ authorization: UnsafePointer<UInt8>?, _ authorizationLength: Int,
     _ dpop: UnsafePointer<UnsafePointer<UInt8>?>?, _ dpopLengths: UnsafePointer<Int>?, _ dpopCount: Int,
     _ boundJKT: UnsafePointer<UInt8>?, _ boundJKTLength: Int,
+    _ requirements: UnsafePointer<kb_requirements>?,
     _ now: Int64,
     _ result: OpaquePointer?
 ) -> kb_status {
@@ -140,10 +141,11 @@ func verifyRequest(
         case .tokenEndpoint: verificationMode = .tokenEndpoint
         case .opaque: verificationMode = .opaqueToken(boundJKT: try unsafe cString(boundJKT, boundJKTLength))
         }
+        let needs = try unsafe readRequirements(requirements)
         do throws(KeyboundError) {
             let verified = try unsafe verifierBox.verifier.verify(
                 method: methodBytes, url: urlBytes, authorization: authorizationBytes, dpopCount: dpopCount,
-                firstProof: firstProof, mode: verificationMode, now: now)
+                firstProof: firstProof, mode: verificationMode, requirements: needs, now: verifierBox.time(now))
             unsafe box.succeed(verified, noncesOn: verifierBox.noncesOn)
         } catch {
             box.fail(error, verifier: verifierBox.verifier, tokenEndpoint: mode == .tokenEndpoint)
@@ -165,7 +167,43 @@ public func kb_verify(
     _ result: OpaquePointer?
 ) -> kb_status {
     unsafe verifyRequest(.resource, verifier, method, methodLength, url, urlLength, authorization, authorizationLength,
-                         dpop, dpopLengths, dpopCount, nil, 0, now, result)
+                         dpop, dpopLengths, dpopCount, nil, 0, nil, now, result)
+}
+
+/// The Swift ``Requirements`` of a caller's `kb_requirements` (NULL, or one requiring nothing: ``Requirements/none``,
+/// without allocating).
+@unsafe
+func readRequirements(_ pointer: UnsafePointer<kb_requirements>?) throws(InvalidArgument) -> Requirements {
+    guard let pointer = unsafe pointer else { return .none }
+    guard let table = unsafe AppendOnly.read(pointer) else { throw InvalidArgument() }
+    // Safe because `table` is a copy of the caller's struct; its pointers are read through cString only.
+    let flags = unsafe table.flags
+    guard flags & ~UInt32(KB_REQUIRE_MAX_AGE) == 0 else { throw InvalidArgument() }
+    let wantsMaxAge = flags & UInt32(KB_REQUIRE_MAX_AGE) != 0
+    let maxAge = unsafe table.max_age
+    let scopeLength = unsafe table.scope_len
+    let acrLength = unsafe table.acr_values_len
+    if !wantsMaxAge && scopeLength == 0 && acrLength == 0 { return .none }
+    guard !wantsMaxAge || maxAge >= 0 else { throw InvalidArgument() }
+    func words(_ text: String) -> [String] { text.split(separator: " ").map(String.init) }
+    let scope = try unsafe cString(table.scope, scopeLength)
+    let acrValues = try unsafe cString(table.acr_values, acrLength)
+    return Requirements(scopes: words(scope), maxAge: wantsMaxAge ? maxAge : nil, acrValues: words(acrValues))
+}
+
+@c @implementation
+public func kb_verify_with_requirements(
+    _ verifier: OpaquePointer?,
+    _ method: UnsafePointer<UInt8>?, _ methodLength: Int,
+    _ url: UnsafePointer<UInt8>?, _ urlLength: Int,
+    _ authorization: UnsafePointer<UInt8>?, _ authorizationLength: Int,
+    _ dpop: UnsafePointer<UnsafePointer<UInt8>?>?, _ dpopLengths: UnsafePointer<Int>?, _ dpopCount: Int,
+    _ requirements: UnsafePointer<kb_requirements>?,
+    _ now: Int64,
+    _ result: OpaquePointer?
+) -> kb_status {
+    unsafe verifyRequest(.resource, verifier, method, methodLength, url, urlLength, authorization, authorizationLength,
+                         dpop, dpopLengths, dpopCount, nil, 0, requirements, now, result)
 }
 
 @c @implementation
@@ -178,7 +216,7 @@ public func kb_verify_token_endpoint(
     _ result: OpaquePointer?
 ) -> kb_status {
     unsafe verifyRequest(.tokenEndpoint, verifier, method, methodLength, url, urlLength, nil, 0,
-                         dpop, dpopLengths, dpopCount, nil, 0, now, result)
+                         dpop, dpopLengths, dpopCount, nil, 0, nil, now, result)
 }
 
 @c @implementation
@@ -193,7 +231,7 @@ public func kb_verify_opaque(
     _ result: OpaquePointer?
 ) -> kb_status {
     unsafe verifyRequest(.opaque, verifier, method, methodLength, url, urlLength, authorization, authorizationLength,
-                         dpop, dpopLengths, dpopCount, boundJKT, boundJKTLength, now, result)
+                         dpop, dpopLengths, dpopCount, boundJKT, boundJKTLength, nil, now, result)
 }
 
 // MARK: - Result exports
@@ -286,4 +324,73 @@ public func kb_result_claim(
     }
     unsafe writeView(box.slots[ResultBox.claimSlot], out, outLength)
     return Status.ok
+}
+
+/// The frame both typed claim readers share: with no verified JWT in the result the claim is absent (`KB_OK`); else
+/// `read` answers `nil` for an absent claim or the status of a present one, and a wrong JSON type is its status too
+/// (`KB_ERR_TOKEN_CLAIMS`), `*present` 1.
+@unsafe
+func readTypedClaim(
+    _ box: ResultBox,
+    _ present: UnsafeMutablePointer<Int32>,
+    _ read: (VerifiedRequest) throws(KeyboundError) -> kb_status?
+) -> kb_status {
+    guard let verified = box.verified else { return Status.ok }
+    let status: kb_status?
+    do throws(KeyboundError) {
+        status = try read(verified)
+    } catch {
+        status = Status.of(error)
+    }
+    guard let status else { return Status.ok }
+    unsafe present.pointee = 1
+    return status
+}
+
+@c @implementation
+public func kb_result_claim_string(
+    _ result: OpaquePointer?,
+    _ name: UnsafePointer<UInt8>?,
+    _ nameLength: Int,
+    _ present: UnsafeMutablePointer<Int32>?,
+    _ out: UnsafeMutablePointer<UInt8>?,
+    _ outCapacity: Int,
+    _ outLength: UnsafeMutablePointer<Int>?
+) -> kb_status {
+    guard let box = unsafe ResultBox.from(result), let present = unsafe present, let outLength = unsafe outLength,
+        let nameBytes = try? unsafe cBuffer(name, nameLength), outCapacity >= 0, unsafe out != nil || outCapacity == 0
+    else { return Status.invalidArgument }
+    unsafe present.pointee = 0
+    unsafe outLength.pointee = 0
+    return unsafe readTypedClaim(box, present) { (verified) throws(KeyboundError) -> kb_status? in
+        try unsafe verified.withClaimString(nameBytes) { text -> kb_status? in
+            guard let text = unsafe text else { return nil }
+            unsafe outLength.pointee = text.count
+            guard text.count <= outCapacity else { return Status.bufferTooSmall }
+            if let out = unsafe out, let base = unsafe text.baseAddress, text.count > 0 {
+                unsafe out.update(from: base.assumingMemoryBound(to: UInt8.self), count: text.count)
+            }
+            return Status.ok
+        }
+    }
+}
+
+@c @implementation
+public func kb_result_claim_int64(
+    _ result: OpaquePointer?,
+    _ name: UnsafePointer<UInt8>?,
+    _ nameLength: Int,
+    _ present: UnsafeMutablePointer<Int32>?,
+    _ value: UnsafeMutablePointer<Int64>?
+) -> kb_status {
+    guard let box = unsafe ResultBox.from(result), let present = unsafe present, let value = unsafe value,
+        let nameBytes = try? unsafe cBuffer(name, nameLength)
+    else { return Status.invalidArgument }
+    unsafe present.pointee = 0
+    unsafe value.pointee = 0
+    return unsafe readTypedClaim(box, present) { (verified) throws(KeyboundError) -> kb_status? in
+        guard let integer = try unsafe verified.int64Claim(nameBytes) else { return nil }
+        unsafe value.pointee = integer
+        return Status.ok
+    }
 }

@@ -126,20 +126,12 @@ extension StaticString {
 
 @c @implementation
 public func kb_status_string(_ status: kb_status) -> UnsafePointer<CChar> {
-    guard let entry = Status.entry(status) else {
-        let unknown: StaticString = "unknown status"
-        return unsafe unknown.cString
-    }
-    return unsafe entry.summary.pointer
+    unsafe (Status.entry(status)?.summary.pointer ?? ("unknown status" as StaticString).cString)
 }
 
 @c @implementation
 public func kb_status_name(_ status: kb_status) -> UnsafePointer<CChar> {
-    guard let entry = Status.entry(status) else {
-        let unknown: StaticString = "unknown"
-        return unsafe unknown.cString
-    }
-    return unsafe entry.name.pointer
+    unsafe (Status.entry(status)?.name.pointer ?? ("unknown" as StaticString).cString)
 }
 
 @c @implementation

@@ -12,11 +12,20 @@ final class VerifierBox: OpaqueHandle, Sendable {
     let noncesOn: Bool
     /// The accepted RSA modulus sizes, for JWKS replacements.
     let rsaModulusBits: ClosedRange<Int>
+    /// KB_OPT_READ_CLOCK was set: a `now` of KB_NOW_CLOCK reads the system clock.
+    let readsClock: Bool
 
-    init(verifier: Verifier, noncesOn: Bool, rsaModulusBits: ClosedRange<Int>) {
+    init(verifier: Verifier, noncesOn: Bool, rsaModulusBits: ClosedRange<Int>, readsClock: Bool) {
         self.verifier = verifier
         self.noncesOn = noncesOn
         self.rsaModulusBits = rsaModulusBits
+        self.readsClock = readsClock
+    }
+
+    /// The `now` to hand to the Swift API: `nil` (the verifier's clock) for KB_NOW_CLOCK when the verifier was made
+    /// with KB_OPT_READ_CLOCK, else the caller's value as it is.
+    func time(_ now: Int64) -> Int64? {
+        readsClock && now == Int64.min ? nil : now
     }
 
     /// Builds a verifier from a configuration; every failure is a `KeyboundError` with a reason for `errbuf`.
@@ -34,7 +43,16 @@ final class VerifierBox: OpaqueHandle, Sendable {
         for (index, issuer) in config.issuers.enumerated() {
             let keys: JWKSet
             do throws(KeyboundError) {
-                keys = try JWKSet(json: issuer.jwks, rsaModulusBits: policy.rsaModulusBits, backend: config.backend)
+                var sets: [JWKSet] = []
+                if let jwks = issuer.jwks {
+                    sets.append(try JWKSet(json: jwks, rsaModulusBits: policy.rsaModulusBits, backend: config.backend))
+                }
+                for key in issuer.pemKeys {
+                    sets.append(
+                        try JWKSet(pem: key.pem, kid: key.kid, alg: JWSAlgorithm(rawValue: key.algorithmName),
+                                   rsaModulusBits: policy.rsaModulusBits, backend: config.backend))
+                }
+                keys = sets.count == 1 ? sets[0] : try JWKSet(merging: sets)
             } catch {
                 throw KeyboundError(error.code, reason: "issuer \(index): \(error.reason)")
             }
@@ -47,7 +65,8 @@ final class VerifierBox: OpaqueHandle, Sendable {
         }
         let verifier = try Verifier(issuers: issuers, policy: policy, replayStore: config.replayStore,
                                     onKeyMiss: onKeyMiss, backend: config.backend)
-        return VerifierBox(verifier: verifier, noncesOn: policy.nonces != nil, rsaModulusBits: policy.rsaModulusBits)
+        return VerifierBox(verifier: verifier, noncesOn: policy.nonces != nil, rsaModulusBits: policy.rsaModulusBits,
+                           readsClock: config.readsClock)
     }
 }
 
@@ -127,7 +146,7 @@ public func kb_mint_nonce(
     else { return Status.invalidArgument }
     guard box.noncesOn else { return Status.invalidConfig }
     do throws(KeyboundError) {
-        guard var nonce = try box.verifier.mintNonce(now: now, jkt: jkt.isEmpty ? nil : jkt) else {
+        guard var nonce = try box.verifier.mintNonce(now: box.time(now), jkt: jkt.isEmpty ? nil : jkt) else {
             return Status.invalidConfig
         }
         return nonce.withUTF8 { bytes -> kb_status in
@@ -153,7 +172,7 @@ public func kb_revoke_token_jti(
     _ now: Int64
 ) -> kb_status {
     unsafe revoke(verifier, jti, jtiLength) { (box, id) throws(KeyboundError) in
-        try box.verifier.revokeToken(jti: id, until: until, now: now)
+        try box.verifier.revokeToken(jti: id, until: until, now: box.time(now))
     }
 }
 
@@ -166,7 +185,7 @@ public func kb_revoke_jkt(
     _ now: Int64
 ) -> kb_status {
     unsafe revoke(verifier, jkt, jktLength) { (box, id) throws(KeyboundError) in
-        try box.verifier.revokeKey(jkt: id, until: until, now: now)
+        try box.verifier.revokeKey(jkt: id, until: until, now: box.time(now))
     }
 }
 

@@ -41,8 +41,8 @@ final class KeyMaterial: @unchecked Sendable {
                 ("qi", enc(try Self.bnParam(pkey, "rsa-coefficient1"))),
             ]
         case .okp:
-            publicMembers = [("kty", "OKP"), ("crv", "Ed25519"), ("x", enc(try Self.rawPublic(pkey)))]
-            privateMembers = [("d", enc(try Self.rawPrivate(pkey)))]
+            publicMembers = [("kty", "OKP"), ("crv", "Ed25519"), ("x", enc(try Self.rawEd25519(pkey, private: false)))]
+            privateMembers = [("d", enc(try Self.rawEd25519(pkey, private: true)))]
         }
     }
 
@@ -197,21 +197,14 @@ final class KeyMaterial: @unchecked Sendable {
         return out
     }
 
-    private static func rawPublic(_ pkey: OpaquePointer) throws(KeyboundError) -> [UInt8] {
+    /// The 32-byte raw public key or private seed of an Ed25519 key (RFC 8032 §5.1.5).
+    private static func rawEd25519(_ pkey: OpaquePointer, private isPrivate: Bool) throws(KeyboundError) -> [UInt8] {
+        let get = isPrivate ? EVP_PKEY_get_raw_private_key : EVP_PKEY_get_raw_public_key
         var out = [UInt8](repeating: 0, count: 32)
         var length = 32
-        guard out.withUnsafeMutableBufferPointer({ EVP_PKEY_get_raw_public_key(pkey, $0.baseAddress, &length) }) == 1,
-            length == 32
-        else { throw openSSLFailure("EVP_PKEY_get_raw_public_key") }
-        return out
-    }
-
-    private static func rawPrivate(_ pkey: OpaquePointer) throws(KeyboundError) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var length = 32
-        guard out.withUnsafeMutableBufferPointer({ EVP_PKEY_get_raw_private_key(pkey, $0.baseAddress, &length) }) == 1,
-            length == 32
-        else { throw openSSLFailure("EVP_PKEY_get_raw_private_key") }
+        guard out.withUnsafeMutableBufferPointer({ get(pkey, $0.baseAddress, &length) }) == 1, length == 32 else {
+            throw openSSLFailure(isPrivate ? "EVP_PKEY_get_raw_private_key" : "EVP_PKEY_get_raw_public_key")
+        }
         return out
     }
 

@@ -66,6 +66,58 @@ struct SwiftCryptoProvider: CryptoProvider {
         }
     }
 
+    func decodeSubjectPublicKeyInfo(_ der: [UInt8]) throws(KeyboundError) -> SPKIKey? {
+        // BoringSSL's own SubjectPublicKeyInfo decoder (the one under swift-crypto's key types), over the whole buffer.
+        defer { CCryptoBoringSSL_ERR_clear_error() }
+        return der.withUnsafeBufferPointer { bytes -> SPKIKey? in
+            var cbs = CBS(data: bytes.baseAddress, len: bytes.count)
+            guard let pkey = CCryptoBoringSSL_EVP_parse_public_key(&cbs) else { return nil }
+            defer { CCryptoBoringSSL_EVP_PKEY_free(pkey) }
+            guard cbs.len == 0 else { return nil }
+            func bytesOf(_ bn: UnsafePointer<BIGNUM>?) -> [UInt8]? {
+                guard let bn, CCryptoBoringSSL_BN_is_negative(bn) == 0 else { return nil }
+                var out = [UInt8](repeating: 0, count: Int(CCryptoBoringSSL_BN_num_bytes(bn)))
+                let written = out.withUnsafeMutableBufferPointer { CCryptoBoringSSL_BN_bn2bin(bn, $0.baseAddress) }
+                return written == out.count ? out : nil
+            }
+            switch CCryptoBoringSSL_EVP_PKEY_id(pkey) {
+            case EVP_PKEY_RSA:
+                guard let rsa = CCryptoBoringSSL_EVP_PKEY_get0_RSA(pkey),
+                    let n = bytesOf(CCryptoBoringSSL_RSA_get0_n(rsa)), let e = bytesOf(CCryptoBoringSSL_RSA_get0_e(rsa))
+                else { return nil }
+                return .rsa(n: n, e: e)
+            case EVP_PKEY_EC:
+                guard let ec = CCryptoBoringSSL_EVP_PKEY_get0_EC_KEY(pkey), let group = CCryptoBoringSSL_EC_KEY_get0_group(ec),
+                    let point = CCryptoBoringSSL_EC_KEY_get0_public_key(ec)
+                else { return nil }
+                let curve: ECCurve
+                switch CCryptoBoringSSL_EC_GROUP_get_curve_name(group) {
+                case NID_X9_62_prime256v1: curve = .p256
+                case NID_secp384r1: curve = .p384
+                case NID_secp521r1: curve = .p521
+                default: return nil
+                }
+                let size = curve.coordinateByteCount
+                var encoded = [UInt8](repeating: 0, count: 1 + 2 * size)
+                let written = encoded.withUnsafeMutableBufferPointer {
+                    CCryptoBoringSSL_EC_POINT_point2oct(
+                        group, point, POINT_CONVERSION_UNCOMPRESSED, $0.baseAddress, $0.count, nil)
+                }
+                guard written == encoded.count else { return nil }
+                return .ec(curve, x: Array(encoded[1...size]), y: Array(encoded[(1 + size)...]))
+            case EVP_PKEY_ED25519:
+                var raw = [UInt8](repeating: 0, count: 32)
+                var length = raw.count
+                let ok = raw.withUnsafeMutableBufferPointer {
+                    CCryptoBoringSSL_EVP_PKEY_get_raw_public_key(pkey, $0.baseAddress, &length)
+                }
+                return ok == 1 && length == 32 ? .ed25519(x: raw) : nil
+            default:
+                return nil
+            }
+        }
+    }
+
     func sha256(_ data: ByteView) throws(KeyboundError) -> Keybound.SHA256Digest {
         // 32 bytes on the stack; BoringSSL's one-shot SHA256() cannot fail for in-memory input.
         var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)

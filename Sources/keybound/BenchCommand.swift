@@ -14,22 +14,24 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure verifications per second against raw OpenSSL, on 1 thread and on all cores.",
         discussion: """
-            Keys, tokens and unique proofs are made in memory before anything is timed; each run uses a fresh
-            verifier on the default policy (in-process replay cache on), and every request must be accepted.
-            Scenarios: warm (cached token, known client key), new-token (new access token each request),
-            new-client-key (new client key and token each request). Each is compared with raw OpenSSL doing the
-            same signature work in the same run and on the same thread count. Progress goes to standard error.
+            Keys, tokens and unique proofs are made in memory before anything is timed; each run uses a fresh \
+            verifier on the default policy (in-process replay cache on), and every request must be accepted. \
+            Scenarios: warm (cached token, known client key), new-token (new access token each request), \
+            new-client-key (new client key and token each request). Each is compared with raw OpenSSL doing the \
+            same signature work in the same run and on the same thread count. Progress goes to standard error. \
+            With --backend swift-crypto or all (builds with the SwiftCrypto trait), the swift-crypto rows are \
+            also compared with raw swift-crypto doing the same signature work (prebuilt keys, nothing of \
+            Keybound's).
 
             Example:
               swift run -c release keybound bench
               swift run -c release keybound bench --seconds 1 --threads 1,2 --json
-              swift run -c release --traits default,SwiftCrypto keybound bench --backend all --seconds 3
-            With --backend swift-crypto or all (builds with the SwiftCrypto trait), the swift-crypto rows are also
-            compared with raw swift-crypto doing the same signature work (prebuilt keys, nothing of Keybound's).
+              swift run -c release --traits default,SwiftCrypto keybound bench \\
+                --backend all --seconds 3
             """
     )
 
-    @Option(help: ArgumentHelp("Seconds per scenario and thread count (default 3).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds per scenario and thread count.", valueName: "seconds"))
     var seconds: Double = 3
 
     @Option(
@@ -37,10 +39,10 @@ struct BenchCommand: ParsableCommand {
             "Thread counts, comma-separated (default: 1 and the number of cores).", valueName: "n[,n…]"))
     var threads: String?
 
-    @Option(name: .customLong("proof-alg"), help: ArgumentHelp("The proof algorithm (default ES256).", valueName: "alg"))
+    @Option(name: .customLong("proof-alg"), help: ArgumentHelp("The proof algorithm.", valueName: "alg"))
     var proofAlg: String = "ES256"
 
-    @Option(name: .customLong("token-alg"), help: ArgumentHelp("The token algorithm (default RS256).", valueName: "alg"))
+    @Option(name: .customLong("token-alg"), help: ArgumentHelp("The token algorithm.", valueName: "alg"))
     var tokenAlg: String = "RS256"
 
     @Option(
@@ -51,7 +53,7 @@ struct BenchCommand: ParsableCommand {
     @Option(
         name: .customLong("cold-requests"),
         help: ArgumentHelp(
-            "The most distinct tokens made for new-token and new-client-key (each costs a signature; default 8000).",
+            "The most distinct tokens made for new-token and new-client-key (each costs a signature).",
             valueName: "n"))
     var coldRequests: Int = 8000
 
@@ -64,7 +66,7 @@ struct BenchCommand: ParsableCommand {
 
     @Option(
         name: .customLong("replay-capacity"),
-        help: ArgumentHelp("The replay cache capacity measured (default 1048576, the default policy's).", valueName: "n"))
+        help: ArgumentHelp("The replay cache capacity measured (the default policy's).", valueName: "n"))
     var replayCapacity: Int = 1 << 20
 
     @Option(
@@ -80,7 +82,7 @@ struct BenchCommand: ParsableCommand {
     @Option(
         name: .customLong("backend"),
         help: ArgumentHelp(
-            "The crypto backend: openssl (default), swift-crypto, or all (both side by side; swift-crypto needs a build "
+            "The crypto backend: openssl, swift-crypto, or all (both side by side; swift-crypto needs a build "
                 + "with --traits default,SwiftCrypto).", valueName: "name"))
     var backend: String = "openssl"
 

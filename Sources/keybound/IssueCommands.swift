@@ -17,8 +17,9 @@ struct TokenCommand: ParsableCommand {
             Keybound is not an authorization server: this makes tokens to test a resource server with.
 
             Example:
-              keybound token --key issuer.jwk --iss https://issuer.example --aud https://api.example \\
-                --sub alice --scope "read write" --jkt "$(keybound thumbprint client.jwk)"
+              keybound token --key issuer.jwk --iss https://issuer.example \\
+                --aud https://api.example --sub alice --scope "read write" \\
+                --jkt "$(keybound thumbprint client.jwk)"
             """
     )
 
@@ -39,7 +40,7 @@ struct TokenCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("The client key's thumbprint (cnf.jkt).", valueName: "jkt"))
     var jkt: String
 
-    @Option(help: ArgumentHelp("Lifetime: exp = iat + ttl (default 300).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Lifetime: exp = iat + ttl.", valueName: "seconds"))
     var ttl: Int64 = 300
 
     @Option(parsing: .unconditional, help: ArgumentHelp("The scope, space-separated.", valueName: "scope"))
@@ -59,7 +60,7 @@ struct TokenCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The iat (default: now).", valueName: "unix-seconds"))
     var iat: Int64?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The header typ (default at+jwt).", valueName: "typ"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The header typ.", valueName: "typ"))
     var typ: String = "at+jwt"
 
     func validate() throws {
@@ -94,9 +95,9 @@ struct ProofCommand: ParsableCommand {
 
             Example:
               URL=https://api.example/x
-              curl -H "Authorization: DPoP $TOKEN" \\
-                -H "DPoP: $(keybound proof --key client.jwk --method GET --url "$URL" --token "$TOKEN")" \\
-                "$URL"
+              PROOF=$(keybound proof --key client.jwk --method GET --url "$URL" \\
+                --token "$TOKEN")
+              curl -H "Authorization: DPoP $TOKEN" -H "DPoP: $PROOF" "$URL"
             """
     )
 
@@ -152,8 +153,8 @@ struct NonceCommand: ParsableCommand {
         commandName: "nonce",
         abstract: "Print a DPoP nonce as 'keybound verify --require-nonce' would issue it.",
         discussion: """
-            Secrets come from --nonce-secret-file PATH or the KEYBOUND_NONCE_SECRETS environment variable (hex,
-            newest first), never from the command line. With --jkt the nonce is bound to that key (use
+            Secrets come from --nonce-secret-file PATH or the KEYBOUND_NONCE_SECRETS environment variable (hex, \
+            newest first), never from the command line. With --jkt the nonce is bound to that key (use \
             'verify --nonce-bound-to-key').
 
             Example:

@@ -14,19 +14,19 @@ struct ThumbprintCommand: ParsableCommand {
         commandName: "thumbprint",
         abstract: "Print the RFC 7638 thumbprint (jkt) of a JWK.",
         discussion: """
-            The JWK is given inline (JSON starting with '{'), as a file path, or on standard input ('-' or
-            nothing). A private JWK gives the thumbprint of its public half. Exit status 0, or 2 when the JWK
+            The JWK is given inline (JSON starting with '{'), as a file path, or on standard input ('-' or \
+            nothing). A private JWK gives the thumbprint of its public half. Exit status 0, or 2 when the JWK \
             cannot be read or is not a key Keybound accepts.
 
             Examples:
               keybound thumbprint client.jwk
               keybound keygen --alg ES256 | keybound thumbprint
-              keybound thumbprint '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}'
+              keybound thumbprint "$(keybound keygen --alg EdDSA --public | tail -1)"
             """
     )
 
     @Argument(
-        help: ArgumentHelp("The JWK: inline JSON, a file, or - for standard input (the default).", valueName: "jwk"))
+        help: ArgumentHelp("The JWK: inline JSON, a file, or - for standard input.", valueName: "jwk"))
     var jwk: String = "-"
 
     func run() throws {
@@ -70,9 +70,9 @@ struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a new private JWK (and its public half with --public).",
         discussion: """
-            Keys: EC P-256/P-384/P-521 for ES256/ES384/ES512, RSA for RS*/PS* (--rsa-bits, default 2048),
-            Ed25519 for EdDSA and Ed25519. The private JWK is one line of JSON with alg (and kid when given);
-            --public adds a second line with the public JWK; --jwks-out writes a JWKS document with the public
+            Keys: EC P-256/P-384/P-521 for ES256/ES384/ES512, RSA for RS*/PS* (--rsa-bits), \
+            Ed25519 for EdDSA and Ed25519. The private JWK is one line of JSON with alg (and kid when given); \
+            --public adds a second line with the public JWK; --jwks-out writes a JWKS document with the public \
             key, ready for 'keybound verify --jwks'. For tests and demos: keep real keys in a key manager.
 
             Examples:
@@ -95,7 +95,7 @@ struct Keygen: ParsableCommand {
 
     @Option(
         name: .customLong("rsa-bits"),
-        help: ArgumentHelp("RSA modulus size, 2048...8192 (default 2048).", valueName: "bits"))
+        help: ArgumentHelp("RSA modulus size, 2048...8192.", valueName: "bits"))
     var rsaBits: Int = 2048
 
     @Option(
@@ -115,8 +115,14 @@ struct Keygen: ParsableCommand {
         if `public` { print(key.publicJWK(includingAlg: true)) }
         if let jwksOut {
             let document = "{\"keys\":[" + key.publicJWK(includingAlg: true) + "]}\n"
-            guard FileManager.default.createFile(atPath: jwksOut, contents: Data(document.utf8)) else {
-                throw ToolError("cannot write \(jwksOut)")
+            let fd = open(jwksOut, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else { throw Inputs.fileError(jwksOut, verb: "write", what: "JWKS", errno: errno) }
+            let bytes = Array(document.utf8)
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let cause = errno
+            close(fd)
+            guard written == bytes.count else {
+                throw Inputs.fileError(jwksOut, verb: "write", what: "JWKS", errno: cause)
             }
         }
     }

@@ -35,7 +35,8 @@ struct KeyboundTool {
                 print(Root.fullMessage(for: error))
                 status = 0
             } else {
-                Console.error(Root.message(for: error))
+                // An unknown option first: ArgumentParser reports missing required options before it (UnknownOption).
+                Console.error(UnknownOption.message(in: Array(CommandLine.arguments.dropFirst())) ?? Root.message(for: error))
                 status = 2
             }
         }
@@ -51,9 +52,13 @@ struct Root: ParsableCommand {
         discussion: """
             Exit status: 0 success, 1 a request was refused (verify), 2 usage or configuration error.
 
+            Shell completion: --generate-completion-script bash, zsh or fish prints a completion script \
+            for that shell (install it where the shell looks, or source it).
+
             Example:
               keybound keygen --alg ES256 > client.jwk
               keybound proof --key client.jwk --method GET --url https://api.example.com/x
+              source <(keybound --generate-completion-script bash)
             """,
         // `keybound --version` prints the library's version (the C header's KB_VERSION_STRING is checked against it).
         version: KeyboundVersion.string,

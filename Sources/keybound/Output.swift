@@ -43,18 +43,34 @@ enum Verdict {
     /// `{"ok":true,"sub":…,"client_id":…,"scope":…,"jkt":"…","exp":…,"token_jti":…,"proof_jti":"…"}`,
     /// plus
     /// `"dpop_nonce"` when nonces are on. Claims the token lacks, and every token claim in token-endpoint and
-    /// opaque-token modes, are `null`.
-    static func success(_ verified: VerifiedRequest, noncesOn: Bool) -> String {
+    /// opaque-token modes, are `null`. A Bearer request (`--allow-bearer`) has no `jkt` and no `proof_jti`: both
+    /// members are left out, and `"scheme":"bearer"` follows `ok`. With `--claim` names, a `"claims"` object comes
+    /// last: each named claim with strings unescaped (then quoted again as JSON), other JSON values as the token has
+    /// them, `null` when absent.
+    static func success(_ verified: VerifiedRequest, noncesOn: Bool, claims: [String] = []) -> String {
         var out = JSONText.ObjectWriter()
         out.raw("ok", "true")
+        let bearer = verified.scheme == .bearer
+        if bearer { out.raw("scheme", JSONText.quoted("bearer")) }
         out.raw("sub", json(verified.subject))
         out.raw("client_id", json(verified.clientID))
         out.raw("scope", json(verified.scope))
-        out.raw("jkt", JSONText.quoted(verified.jkt))
+        if let jkt = verified.jkt { out.raw("jkt", JSONText.quoted(jkt)) }
         out.raw("exp", verified.expiresAt.map(number) ?? "null")
         out.raw("token_jti", json(verified.tokenJTI))
-        out.raw("proof_jti", JSONText.quoted(verified.proofJTI))
-        if noncesOn { out.raw("dpop_nonce", json(verified.dpopNonce)) }
+        if let proofJTI = verified.proofJTI { out.raw("proof_jti", JSONText.quoted(proofJTI)) }
+        if noncesOn && !bearer { out.raw("dpop_nonce", json(verified.dpopNonce)) }
+        if !claims.isEmpty {
+            var object = JSONText.ObjectWriter()
+            for name in claims {
+                // A string claim is unescaped, then written with JSON's own escaping; anything else is valid JSON
+                // text already (the token's payload was validated).
+                let text = (try? verified.string(name)).flatMap { $0.map(JSONText.quoted) }
+                    ?? verified.claim(name).map(compact)
+                object.raw(name, text ?? "null")
+            }
+            out.raw("claims", object.finished())
+        }
         return out.finished()
     }
 
@@ -99,6 +115,26 @@ enum Verdict {
         if let nonce { out.raw("dpop_nonce", JSONText.quoted(nonce)) }
         if let retryAfter { out.raw("retry_after", String(retryAfter)) }
         return out.finished()
+    }
+
+    /// Valid JSON text without the whitespace outside its strings, so that a claim's value stays on one line.
+    private static func compact(_ json: String) -> String {
+        var result = ""
+        var inString = false
+        var escaped = false
+        for character in json.unicodeScalars {
+            if inString {
+                if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" {
+                    inString = false
+                }
+            } else if character == "\"" {
+                inString = true
+            } else if character == " " || character == "\t" || character == "\n" || character == "\r" {
+                continue
+            }
+            result.unicodeScalars.append(character)
+        }
+        return result
     }
 
     private static func json(_ text: String?) -> String { text.map(JSONText.quoted) ?? "null" }

@@ -19,11 +19,37 @@ enum Inputs {
         if path == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
         } else {
-            data = FileManager.default.contents(atPath: path)
+            let fd = try openForReading(path, what: what)
+            data = FileHandle(fileDescriptor: fd, closeOnDealloc: true).readDataToEndOfFile()
         }
         guard let data else { throw ToolError("cannot read \(what) file \(path)") }
         guard data.count <= maximumFileBytes else { throw ToolError("\(what) file \(path) is larger than 1 MiB") }
         return [UInt8](data)
+    }
+
+    /// Opens a regular file (or a pipe or device) for reading; the error names the cause and the path.
+    static func openForReading(_ path: String, what: String) throws(ToolError) -> Int32 {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw fileError(path, what: what, errno: errno) }
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            close(fd)
+            throw fileError(path, what: what, errno: EISDIR)
+        }
+        return fd
+    }
+
+    /// `cannot read JWKS file jwks.json: no such file`: the cause in words, then the system's own text for the rest.
+    static func fileError(_ path: String, verb: String = "read", what: String, errno code: Int32) -> ToolError {
+        let cause: String
+        switch code {
+        case ENOENT: cause = "no such file"
+        case EACCES, EPERM: cause = "permission denied"
+        case EISDIR: cause = "is a directory"
+        case ENOTDIR: cause = "a component of the path is not a directory"
+        default: cause = String(cString: strerror(code))
+        }
+        return ToolError("cannot \(verb) \(what) file \(path): \(cause)")
     }
 
     /// JSON given inline (starting with `{`), as a file path, or as `-` for standard input.
@@ -134,24 +160,6 @@ struct NonceOptions: ParsableArguments {
     }
 
     static func hex(_ text: Substring) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
-        func value(_ d: UInt8) -> UInt8? {
-            switch d {
-            case 0x30...0x39: d - 0x30
-            case 0x41...0x46: d - 0x41 + 10
-            case 0x61...0x66: d - 0x61 + 10
-            default: nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
+        text.isEmpty ? nil : [UInt8](hexDigits: text)
     }
 }

@@ -13,17 +13,21 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify DPoP requests with the same verifier as the library.",
         discussion: """
-            One request from flags, or many with --batch (JSON Lines, one request per line:
-            {"method": ..., "url": ..., "authorization": ..., "dpop": ..., "jkt": ...}).
-            Prints one JSON line per request. Exit status: 0 all verified, 1 any refused, 2 usage or
-            configuration error. Nonce secrets come from --nonce-secret-file or KEYBOUND_NONCE_SECRETS,
-            never from the command line.
+            One request from flags, or many with --batch (JSON Lines, one request per line: \
+            {"method": ..., "url": ..., "authorization": ..., "dpop": ..., "jkt": ...}). \
+            Prints one JSON line per request. Exit status: 0 all verified, 1 any refused, 2 usage or \
+            configuration error. Nonce secrets come from --nonce-secret-file or KEYBOUND_NONCE_SECRETS, \
+            never from the command line. Issuer keys come from a JWKS (--jwks), or as PEM public keys or \
+            X.509 certificates (--issuer-key FILE --kid KID; of a certificate only its key is used, nothing \
+            of it is verified).
 
             Examples:
-              keybound verify --jwks jwks.json --issuer https://issuer.example --audience https://api.example \\
-                --method GET --url https://api.example/orders \\
+              keybound verify --jwks jwks.json --issuer https://issuer.example \\
+                --audience https://api.example --method GET \\
+                --url https://api.example/orders \\
                 --authorization "DPoP $TOKEN" --dpop "$PROOF"
-              keybound verify --jwks jwks.json --issuer https://issuer.example --audience https://api.example \\
+              keybound verify --issuer-key issuer.pem --kid issuer-1 \\
+                --issuer https://issuer.example --audience https://api.example \\
                 --now 1760000000 --batch requests.jsonl
             """
     )
@@ -39,6 +43,18 @@ struct Verify: ParsableCommand {
     @Option(
         help: ArgumentHelp("The issuer's JWKS document (required except in token-endpoint mode).", valueName: "path"))
     var jwks: String?
+
+    @Option(
+        name: .customLong("issuer-key"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp(
+            "An issuer key as PEM: a public key or an X.509 certificate, whose key alone is used (nothing of the certificate is verified). Repeatable, each with its --kid; beside or instead of --jwks.",
+            valueName: "path"))
+    var issuerKey: [String] = []
+
+    @Option(
+        parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("The kid of each --issuer-key, in the same order.", valueName: "kid"))
+    var kid: [String] = []
 
     @Option(
         parsing: .unconditional,
@@ -78,7 +94,7 @@ struct Verify: ParsableCommand {
             "External base URL (servers behind proxies): request URLs are then origin-form paths.", valueName: "url"))
     var baseURL: String?
 
-    @Option(help: ArgumentHelp("resource, token-endpoint or opaque (default resource).", valueName: "mode"))
+    @Option(help: ArgumentHelp("The verification mode.", valueName: "mode"))
     var mode: Mode = .resource
 
     @Option(
@@ -123,6 +139,51 @@ struct Verify: ParsableCommand {
             "A replay store shared by many instances: redis://[:password@]HOST:PORT/DB or unix://PATH (Redis builds).",
             valueName: "url"))
     var replayStore: String?
+
+    @Option(
+        name: .customLong("require-claim"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("A claim every token must carry (repeatable; 310 when absent).", valueName: "name"))
+    var requireClaim: [String] = []
+
+    @Option(
+        name: .customLong("allow-client-id"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("Accept only tokens of this client_id (repeatable; 310 otherwise).", valueName: "id"))
+    var allowClientID: [String] = []
+
+    @Flag(
+        name: .customLong("auth-time-from-iat"),
+        help: "Let a token's iat stand in for a missing auth_time under --require-max-auth-age (weaker).")
+    var authTimeFromIAT = false
+
+    @Flag(
+        name: .customLong("allow-bearer"),
+        help: "Bearer migration mode (RFC 9449 §7.2): also accept Authorization: Bearer for tokens without cnf.")
+    var allowBearer = false
+
+    @Option(
+        name: .customLong("claim"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("Add this token claim to the output's \"claims\" object, strings unescaped (repeatable).",
+                           valueName: "name"))
+    var claim: [String] = []
+
+    // MARK: Per-request requirements (every request of the run)
+
+    @Option(
+        name: .customLong("require-scope"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("A scope each request's token must hold (repeatable; 315 otherwise).", valueName: "scope"))
+    var requireScope: [String] = []
+
+    @Option(
+        name: .customLong("require-max-auth-age"),
+        help: ArgumentHelp("RFC 9470 max_age: the token's auth_time at most this old (314 otherwise).",
+                           valueName: "seconds"))
+    var requireMaxAuthAge: Int64?
+
+    @Option(
+        name: .customLong("require-acr"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("An acceptable acr value (repeatable; 314 when the token's is none of them).",
+                           valueName: "acr"))
+    var requireACR: [String] = []
 
     // MARK: Nonces
 
@@ -172,10 +233,18 @@ struct Verify: ParsableCommand {
             }
             if mode == .opaque && jkt == nil { throw ValidationError("opaque mode needs --jkt") }
         }
+        guard kid.count == issuerKey.count else { throw ValidationError("give one --kid per --issuer-key") }
         if mode != .tokenEndpoint {
-            guard jwks != nil, issuer != nil, !audience.isEmpty else {
-                throw ValidationError("--jwks, --issuer and --audience are required in \(mode.rawValue) mode")
+            guard jwks != nil || !issuerKey.isEmpty, issuer != nil, !audience.isEmpty else {
+                throw ValidationError(
+                    "--jwks (or --issuer-key), --issuer and --audience are required in \(mode.rawValue) mode")
             }
+        }
+        if let requireMaxAuthAge, requireMaxAuthAge < 0 {
+            throw ValidationError("--require-max-auth-age must not be negative")
+        }
+        if mode != .resource && !requirements.isEmpty {
+            throw ValidationError("--require-scope, --require-max-auth-age and --require-acr need resource mode")
         }
         if nonceBoundToKey && !requireNonce { throw ValidationError("--nonce-bound-to-key needs --require-nonce") }
         if nonceOptions.secretFile != nil && !requireNonce {
@@ -189,8 +258,7 @@ struct Verify: ParsableCommand {
         var refused = false
         if let batch {
             let interactive = batch == "-"
-            let fd: Int32 = interactive ? 0 : open(batch, O_RDONLY)
-            guard fd >= 0 else { throw ToolError("cannot open batch file \(batch)") }
+            let fd: Int32 = interactive ? 0 : try Inputs.openForReading(batch, what: "batch")
             defer { if !interactive { close(fd) } }
             let algs = challengeAlgorithms()
             do throws(BatchError) {
@@ -245,11 +313,17 @@ struct Verify: ParsableCommand {
             verificationMode = .opaqueToken(boundJKT: bound)
         }
         do {
-            let verified = try verifier.verify(line.request, mode: verificationMode, now: now ?? Inputs.clock())
-            return (Verdict.success(verified, noncesOn: requireNonce), true)
+            // Without --now the verifier reads its clock (the system's) once per request.
+            let verified = try verifier.verify(line.request, mode: verificationMode, requirements: requirements, now: now)
+            return (Verdict.success(verified, noncesOn: requireNonce, claims: claim), true)
         } catch {
             return (Verdict.refusal(error, verifier: verifier, tokenEndpoint: mode == .tokenEndpoint), false)
         }
+    }
+
+    /// What every request of this run must satisfy (--require-scope, --require-max-auth-age, --require-acr).
+    private var requirements: Requirements {
+        Requirements(scopes: requireScope, maxAge: requireMaxAuthAge, acrValues: requireACR)
     }
 
     /// The algorithms a challenge lists (the proof allow-list).
@@ -283,6 +357,10 @@ struct Verify: ParsableCommand {
         if let maxAge { policy.proofMaxAgeSeconds = maxAge }
         if let skew { policy.clockSkewSeconds = skew }
         policy.strictTokenType = strictTokenType
+        policy.requiredClaims = requireClaim
+        policy.allowedClientIDs = allowClientID.isEmpty ? nil : allowClientID
+        policy.authTimeFromIAT = authTimeFromIAT
+        policy.allowBearer = allowBearer
         policy.externalBaseURL = baseURL
         if let replayCapacity {
             policy.replayCacheCapacity = replayCapacity
@@ -294,17 +372,37 @@ struct Verify: ParsableCommand {
         if requireNonce { policy.nonces = try nonceOptions.issuer(boundToKey: nonceBoundToKey) }
 
         var issuers: [TrustedIssuer] = []
-        if let jwks, let issuer {
-            let document = try Inputs.read(path: jwks, what: "JWKS")
-            let keys: JWKSet
-            do {
-                keys = try JWKSet(json: document, rsaModulusBits: policy.rsaModulusBits)
-            } catch {
-                throw ToolError("invalid JWKS \(jwks): \(error.reason)")
+        if let issuer {
+            var sets: [JWKSet] = []
+            if let jwks {
+                let document = try Inputs.read(path: jwks, what: "JWKS")
+                let keys: JWKSet
+                do {
+                    keys = try JWKSet(json: document, rsaModulusBits: policy.rsaModulusBits)
+                } catch {
+                    throw ToolError("invalid JWKS \(jwks): \(error.reason)")
+                }
+                // RFC 7517 §5: entries Keybound cannot verify with are skipped; say which, once each, on stderr.
+                for skipped in keys.skippedKeys { Console.warning("JWKS \(jwks): skipped \(skipped)") }
+                sets.append(keys)
             }
-            // RFC 7517 §5: entries Keybound cannot verify with are skipped; say which, once each, on stderr.
-            for skipped in keys.skippedKeys { Console.warning("JWKS \(jwks): skipped \(skipped)") }
-            issuers.append(TrustedIssuer(identifier: issuer, audiences: audience, keys: keys))
+            for (path, id) in zip(issuerKey, kid) {
+                let pem = try Inputs.read(path: path, what: "issuer key")
+                do {
+                    sets.append(try JWKSet(pem: pem, kid: id, rsaModulusBits: policy.rsaModulusBits))
+                } catch {
+                    throw ToolError("invalid issuer key \(path) (\(error.code.name)): \(error.reason)")
+                }
+            }
+            if !sets.isEmpty {
+                let keys: JWKSet
+                do {
+                    keys = sets.count == 1 ? sets[0] : try JWKSet(merging: sets)
+                } catch {
+                    throw ToolError("invalid issuer keys: \(error.reason)")
+                }
+                issuers.append(TrustedIssuer(identifier: issuer, audiences: audience, keys: keys))
+            }
         }
         let shared = try ReplayStoreOption.store(
             url: replayStore, keyShare: replayKeyShare ?? 0, overrides: policy.replayKeyShareOverrides)
@@ -314,10 +412,9 @@ struct Verify: ParsableCommand {
         } catch {
             throw ToolError("invalid configuration: \(error.reason)")
         }
-        let start = now ?? Inputs.clock()
         do {
-            for id in revokeTokenJTI { try verifier.revokeToken(jti: id, until: .max, now: start) }
-            for key in revokeJKT { try verifier.revokeKey(jkt: key, until: .max, now: start) }
+            for id in revokeTokenJTI { try verifier.revokeToken(jti: id, until: .max, now: now) }
+            for key in revokeJKT { try verifier.revokeKey(jkt: key, until: .max, now: now) }
         } catch {
             throw ToolError("invalid revocation: \(error.reason)")
         }

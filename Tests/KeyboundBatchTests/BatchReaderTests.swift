@@ -12,23 +12,6 @@ import Testing
 /// `Fuzz/Targets/batch-line` drives it.
 @Suite("Batch reader")
 struct BatchReaderTests {
-    /// The reference model of the splitter: cut on LF, drop one final CR, `tooLong` past `limit`, skip blank lines;
-    /// an empty segment after the last LF is not a line.
-    static func referenceLines(_ stream: [UInt8], limit: Int) -> [BatchInputLine] {
-        var segments = stream.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
-        if segments.last?.isEmpty == true { segments.removeLast() }
-        var lines: [BatchInputLine] = []
-        for var segment in segments {
-            if segment.last == 0x0D { segment.removeLast() }
-            if segment.count > limit {
-                lines.append(.tooLong)
-            } else if segment.contains(where: { $0 != 0x20 && $0 != 0x09 }) {
-                lines.append(.text(segment))
-            }
-        }
-        return lines
-    }
-
     static func split(_ stream: [UInt8], limit: Int, chunk: Int) -> [BatchInputLine] {
         BatchLineSplitter.lines(of: stream, limit: limit, chunkSize: chunk)
     }
@@ -52,7 +35,7 @@ struct BatchReaderTests {
                 if next() % 5 != 0 { stream.append(0x0A) }
             }
             for limit in [0, 3, 4, 5] {
-                let expected = Self.referenceLines(stream, limit: limit)
+                let expected = BatchLineSplitter.referenceLines(of: stream, limit: limit)
                 for chunk in 1...(stream.count + 1) {
                     #expect(Self.split(stream, limit: limit, chunk: chunk) == expected)
                 }

@@ -77,6 +77,10 @@ struct CLIBatchTests {
                 lines.append(line)
                 expected.append(Expected(code: code, jkt: jkt, proofJTI: code == 0 ? jti : nil))
             }
+            /// A GET with `token` and a proof made for it.
+            func presenting(_ token: String) throws -> String {
+                requestLine(method: "GET", url: url, authorization: "DPoP " + token, dpop: try proof(token: token))
+            }
             let auth = "DPoP " + tokens[c]
             let kind = Int.random(in: 0..<100, using: &generator)
             switch kind {
@@ -86,6 +90,7 @@ struct CLIBatchTests {
                 accepted.append((line, client.thumbprint, jti))
             case 55..<60:
                 let t = pssTokens[c]
+                // The DPoP values as a JSON array.
                 add(
                     requestLine(method: "GET", url: url, authorization: "DPoP " + t, dpop: [try proof(token: t)]), 0,
                     jkt: client.thumbprint)
@@ -109,12 +114,10 @@ struct CLIBatchTests {
                 add(
                     requestLine(
                         method: "GET", url: url, authorization: auth,
-                        dpop: flipByte(ofSegment: 2, in: try proof(), at: index)), 205)
+                        dpop: try flipByte(ofSegment: 2, in: try proof(), at: index)), 205)
             case 68:
-                let bad = flipByte(ofSegment: 2, in: tokens[c], at: index)
-                add(
-                    requestLine(method: "GET", url: url, authorization: "DPoP " + bad, dpop: try proof(token: bad)), 305
-                )
+                let bad = try flipByte(ofSegment: 2, in: tokens[c], at: index)
+                add(try presenting(bad), 305)
             case 69:
                 add(
                     requestLine(
@@ -127,31 +130,11 @@ struct CLIBatchTests {
             case 73:
                 add(requestLine(method: "GET", url: url, authorization: "Bearer " + tokens[c], dpop: try proof()), 101)
             case 74: add(requestLine(method: "GET", url: url, authorization: nil, dpop: try proof()), 100)
-            case 75:
-                add(
-                    requestLine(
-                        method: "GET", url: url, authorization: "DPoP " + expired[c], dpop: try proof(token: expired[c])
-                    ), 308)
-            case 76:
-                add(
-                    requestLine(
-                        method: "GET", url: url, authorization: "DPoP " + wrongAudience[c],
-                        dpop: try proof(token: wrongAudience[c])), 307)
-            case 77:
-                add(
-                    requestLine(
-                        method: "GET", url: url, authorization: "DPoP " + unbound[c], dpop: try proof(token: unbound[c])
-                    ), 311)
-            case 78:
-                add(
-                    requestLine(
-                        method: "GET", url: url, authorization: "DPoP " + revoked[c], dpop: try proof(token: revoked[c])
-                    ), 312)
-            case 79:
-                add(
-                    requestLine(
-                        method: "GET", url: url, authorization: "DPoP " + unknownKid[c],
-                        dpop: try proof(token: unknownKid[c])), 303)
+            case 75: add(try presenting(expired[c]), 308)
+            case 76: add(try presenting(wrongAudience[c]), 307)
+            case 77: add(try presenting(unbound[c]), 311)
+            case 78: add(try presenting(revoked[c]), 312)
+            case 79: add(try presenting(unknownKid[c]), 303)
             case 80:
                 // A proof with typ JWT.
                 let header = "{\"typ\":\"JWT\",\"alg\":\"\(client.algorithm)\",\"jwk\":\(client.publicJWK)}"

@@ -6,6 +6,7 @@
 import Foundation
 import Keybound
 import KeyboundSigning
+import KeyboundTestSupport
 import Testing
 
 @Suite("CLI: keygen → token → proof → verify round trips, through the binary")
@@ -68,12 +69,12 @@ struct CLIRoundTripTests {
         #expect(verdict.keys.sorted() == ["client_id", "exp", "jkt", "ok", "proof_jti", "scope", "sub", "token_jti"])
 
         // One-byte changes: proof signature, proof payload, token signature.
-        let badProof = try keybound(verify + ["--dpop", flipByte(ofSegment: 2, in: proof, at: 5)])
+        let badProof = try keybound(verify + ["--dpop", try flipByte(ofSegment: 2, in: proof, at: 5)])
         #expect(badProof.status == 1)
         #expect(try badProof.json()["code"] as? Int == 205)
-        let badPayload = try keybound(verify + ["--dpop", flipByte(ofSegment: 1, in: proof, at: 8, mask: 0x01)])
+        let badPayload = try keybound(verify + ["--dpop", try flipByte(ofSegment: 1, in: proof, at: 8, mask: 0x01)])
         #expect(try badPayload.json()["code"] as? Int == 205)
-        let badToken = flipByte(ofSegment: 2, in: token, at: 3)
+        let badToken = try flipByte(ofSegment: 2, in: token, at: 3)
         let proofForBad = try keybound([
             "proof", "--key", clientKey, "--method", "PATCH", "--url", url, "--token", badToken, "--iat", String(now),
         ]).trimmed
@@ -420,7 +421,7 @@ struct CLIVerifyTests {
         let minted = try keybound(["nonce", "--now", String(now), "--nonce-secret-file", file]).trimmed
         #expect(minted == issued)
         #expect(try keybound(["nonce", "--now", String(now)], environment: env).trimmed == issued)
-        #expect(minted == (try NonceIssuer(secrets: [hex(secretNew), hex(secretOld)]).mint(now: now)))
+        #expect(minted == (try NonceIssuer(secrets: [[UInt8](hex: secretNew), [UInt8](hex: secretOld)]).mint(now: now)))
 
         // With the nonce the request verifies, and the answer carries the next nonce.
         let ok = try s.single(["--require-nonce", "--nonce-secret-file", file], proof: try s.proof(nonce: minted))
@@ -463,17 +464,6 @@ struct CLIVerifyTests {
         #expect(try off.json()["dpop_nonce"] == nil)
         // `keybound nonce` without secrets is a usage error.
         #expect(try keybound(["nonce"]).status == 2)
-    }
-
-    private func hex(_ text: String) -> [UInt8] {
-        var out: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            out.append(UInt8(text[index..<next], radix: 16) ?? 0)
-            index = next
-        }
-        return out
     }
 }
 

@@ -76,17 +76,20 @@ final class TempDir: @unchecked Sendable {
     }
 }
 
-/// Runs the binary with `arguments`, standard input from `stdin`, and the environment plus `environment`.
+/// Runs the binary with `arguments`, standard input from `stdin`, and the environment plus `environment`; through
+/// `launcher` when given (a program and its arguments that run the binary, e.g. `setpriv` to drop root).
 /// Output goes through files, so large outputs cannot dead-lock.
-func keybound(_ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:]) throws -> RunResult {
+func keybound(
+    _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:], launcher: [String] = []
+) throws -> RunResult {
     let binary = try #require(binaryPath, "the keybound binary was not found: run `swift build --build-tests` first")
     let dir = try TempDir()
     let inPath = try dir.write("stdin", stdin)
     let outPath = try dir.write("stdout", Data())
     let errPath = try dir.write("stderr", Data())
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
+    process.executableURL = URL(fileURLWithPath: launcher.first ?? binary)
+    process.arguments = launcher.isEmpty ? arguments : launcher.dropFirst() + [binary] + arguments
     var env = ProcessInfo.processInfo.environment
     env["KEYBOUND_NONCE_SECRETS"] = nil
     for (name, value) in environment { env[name] = value }
@@ -108,27 +111,6 @@ func keybound(_ arguments: [String], stdin: Data = Data(), environment: [String:
         status: process.terminationStatus, exitedNormally: process.terminationReason == .exit, stdout: stdout,
         stderr: stderr
     )
-}
-
-/// Base64url helpers for tests (Foundation's base64 with the URL alphabet).
-func base64URLDecode(_ text: String) -> [UInt8]? {
-    var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-    while b64.count % 4 != 0 { b64 += "=" }
-    return Data(base64Encoded: b64).map { [UInt8]($0) }
-}
-
-func base64URLEncode(_ bytes: [UInt8]) -> String {
-    Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-        .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-}
-
-/// XORs byte `index` of segment `segment` of a compact JWS with `mask`, re-encoding the segment.
-func flipByte(ofSegment segment: Int, in jws: String, at index: Int, mask: UInt8 = 0xFF) -> String {
-    var parts = jws.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-    guard parts.count == 3, var bytes = base64URLDecode(parts[segment]), !bytes.isEmpty else { return jws + "x" }
-    bytes[index % bytes.count] ^= mask
-    parts[segment] = base64URLEncode(bytes)
-    return parts.joined(separator: ".")
 }
 
 /// The decoded JSON payload of a compact JWS.

@@ -8,6 +8,7 @@ import Foundation
 import Keybound
 @testable import KeyboundRedis
 import KeyboundSigning
+import KeyboundTestSupport
 import Testing
 
 /// Against a real redis-server at KEYBOUND_REDIS_URL (scripts/ci/redis.sh starts one). Each test uses its own key
@@ -73,23 +74,7 @@ import Testing
 
     /// The fleet-wide key of docs/design.md "Contracts → Replay store", computed here independently (openssl dgst).
     func expectedKey(jkt: String, jti: String) throws -> String {
-        var material: [UInt8] = []
-        for part in [Array(jkt.utf8), Array(jti.utf8)] {
-            material += [UInt8(part.count >> 8), UInt8(part.count & 0xFF)] + part
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["dgst", "-sha256", "-binary"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(material))
-        try input.fileHandleForWriting.close()
-        let digest = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return try #require(ReplayKey(bytes: Array(digest))).base64URL
+        try #require(ReplayKey(bytes: independentReplayKeyBytes(jkt: jkt, jti: jti))).base64URL
     }
 
     @Test func twoVerifiersSharingRedisAgreeOnTheKey() throws {

@@ -6,6 +6,7 @@
 import Foundation
 import Keybound
 import KeyboundSigning
+import KeyboundTestSupport
 import Testing
 
 /// A fixed clock: no test reads the wall clock.
@@ -40,24 +41,13 @@ private func claims(jkt: String?, kid: String?, sub: String = "alice", jti: Stri
     )
 }
 
-/// XORs the byte at `index` of a compact JWS segment's decoded bytes with `mask`, and re-encodes the segment.
-private func flipByte(ofSegment segment: Int, in jws: String, at index: Int, mask: UInt8 = 0xFF) throws -> String {
-    var parts = jws.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-    var bytes = try #require(base64URLDecode(parts[segment]))
-    bytes[index % bytes.count] ^= mask
-    parts[segment] = base64URLEncode(bytes)
-    return parts.joined(separator: ".")
-}
-
-func base64URLDecode(_ text: String) -> [UInt8]? {
-    var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-    while b64.count % 4 != 0 { b64 += "=" }
-    return Data(base64Encoded: b64).map { [UInt8]($0) }
-}
-
-func base64URLEncode(_ bytes: [UInt8]) -> String {
-    Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-        .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+/// The end-to-end scenario of `alg`: an issuer key and a client key, a verifier that trusts the issuer, and an
+/// access token from the issuer bound to the client key (sub `alice`, jti `token-1`).
+private func boundToken(_ alg: JWSAlgorithm) throws -> (client: SigningKey, verifier: Verifier, token: String) {
+    let issuer = try key(alg)
+    let client = try key(alg)
+    let token = try DPoPBuilder.accessToken(claims(jkt: client.thumbprint, kid: issuer.kid), key: issuer)
+    return (client, try verifier(issuerKey: issuer), token)
 }
 
 @Suite("Signing: keys, JWKs, JWS")
@@ -256,10 +246,7 @@ struct SigningKeyTests {
 struct DPoPBuilderTests {
     @Test("resource mode: token + proof verify", arguments: JWSAlgorithm.allSupported)
     func resource(_ alg: JWSAlgorithm) throws {
-        let issuer = try key(alg)
-        let client = try key(alg)
-        let v = try verifier(issuerKey: issuer)
-        let token = try DPoPBuilder.accessToken(claims(jkt: client.thumbprint, kid: issuer.kid), key: issuer)
+        let (client, v, token) = try boundToken(alg)
         let url = "https://api.example/orders/7?x=1#frag"
         let proof = try DPoPBuilder.proof(
             key: client, method: "POST", url: url, iat: now, jti: "p-\(alg)", accessToken: token
@@ -293,10 +280,7 @@ struct DPoPBuilderTests {
 
     @Test("one-byte changes to a signature or a payload are refused", arguments: JWSAlgorithm.allSupported)
     func oneByteChanges(_ alg: JWSAlgorithm) throws {
-        let issuer = try key(alg)
-        let client = try key(alg)
-        let v = try verifier(issuerKey: issuer)
-        let token = try DPoPBuilder.accessToken(claims(jkt: client.thumbprint, kid: issuer.kid), key: issuer)
+        let (client, v, token) = try boundToken(alg)
         let url = "https://api.example/r"
         func proof(_ jti: String, _ t: String = token) throws -> String {
             try DPoPBuilder.proof(key: client, method: "GET", url: url, iat: now, jti: jti, accessToken: t)

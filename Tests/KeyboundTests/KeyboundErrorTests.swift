@@ -3,6 +3,8 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
+import Foundation
+import KeyboundTestSupport
 import Testing
 
 @testable import Keybound
@@ -10,42 +12,23 @@ import Testing
 @Suite("KeyboundError")
 struct KeyboundErrorTests {
     @Test("codes, names, RFC errors and statuses are the pinned docs/design.md table")
-    func pinnedTable() {
-        let expected: [(Int, String, String?, Int)] = [
-            (100, "missing_authorization", nil, 401), (101, "unsupported_scheme", nil, 401),
-            (102, "malformed_authorization", "invalid_request", 400),
-            (103, "missing_dpop_proof", "invalid_dpop_proof", 401),
-            (104, "multiple_dpop_proofs", "invalid_request", 400),
-            (200, "proof_malformed", "invalid_dpop_proof", 401), (201, "proof_typ", "invalid_dpop_proof", 401),
-            (202, "proof_alg", "invalid_dpop_proof", 401), (203, "proof_jwk", "invalid_dpop_proof", 401),
-            (204, "proof_crit", "invalid_dpop_proof", 401), (205, "proof_signature", "invalid_dpop_proof", 401),
-            (206, "proof_claims", "invalid_dpop_proof", 401), (207, "proof_htm", "invalid_dpop_proof", 401),
-            (208, "proof_htu", "invalid_dpop_proof", 401), (209, "proof_iat", "invalid_dpop_proof", 401),
-            (210, "proof_ath", "invalid_dpop_proof", 401), (211, "proof_replayed", "invalid_dpop_proof", 401),
-            (212, "replay_quota_exceeded", nil, 429),
-            (220, "nonce_required", "use_dpop_nonce", 401), (221, "nonce_invalid", "use_dpop_nonce", 401),
-            (300, "token_malformed", "invalid_token", 401), (301, "token_typ", "invalid_token", 401),
-            (302, "token_alg", "invalid_token", 401), (303, "token_kid_unknown", "invalid_token", 401),
-            (304, "token_key_mismatch", "invalid_token", 401), (305, "token_signature", "invalid_token", 401),
-            (306, "token_issuer", "invalid_token", 401), (307, "token_audience", "invalid_token", 401),
-            (308, "token_expired", "invalid_token", 401), (309, "token_not_yet_valid", "invalid_token", 401),
-            (310, "token_claims", "invalid_token", 401), (311, "token_binding", "invalid_token", 401),
-            (312, "token_revoked", "invalid_token", 401), (313, "key_revoked", "invalid_token", 401),
-            (314, "insufficient_user_authentication", "insufficient_user_authentication", 401),
-            (315, "insufficient_scope", "insufficient_scope", 403),
-            (316, "bound_token_as_bearer", "invalid_token", 401),
-            (500, "replay_cache_full", nil, 503), (501, "replay_store_unavailable", nil, 503),
-            (502, "internal", nil, 500), (503, "replay_store_restarted", nil, 503),
-        ]
-        for (number, name, rfcError, status) in expected {
-            let code = KeyboundError.Code(rawValue: number)
-            #expect(code != nil, "code \(number) is defined")
-            #expect(code?.name == name)
-            #expect(code?.rfcError == rfcError)
-            #expect(code?.httpStatus == status)
+    func pinnedTable() throws {
+        let tables = try designStatusTables()
+        #expect(tables.count == 2, "docs/design.md has the request table and the 9xx table")
+        let expected = tables.first ?? []
+        for row in tables.joined() {
+            guard let code = KeyboundError.Code(rawValue: row.number) else {
+                // The 9xx table also lists the C ABI's and the CLI's own statuses, which are not Swift codes.
+                #expect(row.number >= 900, "code \(row.number) is defined")
+                continue
+            }
+            #expect(code.name == row.name)
+            #expect(code.rfcError == row.rfcError)
+            if row.number < 900 { #expect(code.httpStatus == row.status) }
         }
         let requestCodes = KeyboundError.Code.allCodes.filter { $0.rawValue < 900 }
         #expect(requestCodes.count == expected.count)
+        #expect(requestCodes.map(\.rawValue) == expected.map(\.number))
         #expect(KeyboundError.Code(rawValue: 0) == nil)
         #expect(KeyboundError.Code(rawValue: 213) == nil)
         #expect(KeyboundError.Code(rawValue: 317) == nil)
@@ -89,4 +72,37 @@ struct KeyboundErrorTests {
         #expect(KeyboundError.Code.replayCacheFull.tokenEndpointHTTPStatus == 503)
         #expect(KeyboundError.Code.internal.tokenEndpointHTTPStatus == 500)
     }
+}
+
+/// One row of a status table in docs/design.md: `| code | name | RFC error | HTTP | when |`.
+struct DesignStatusRow {
+    let number: Int
+    let name: String
+    /// `nil` where the table says `null`.
+    let rfcError: String?
+    let status: Int
+}
+
+/// The status tables of docs/design.md ("Status codes"), in order, without the `0 ok` row.
+func designStatusTables() throws -> [[DesignStatusRow]] {
+    let url = TestVectors.repositoryRoot.appendingPathComponent("docs/design.md")
+    let text = String(decoding: try TestVectors.read(url), as: UTF8.self)
+    var tables: [[DesignStatusRow]] = []
+    var inTable = false
+    for line in text.split(separator: "\n") {
+        if line == "| code | name | RFC error | HTTP | when |" {
+            tables.append([])
+            inTable = true
+            continue
+        }
+        guard inTable, line.hasPrefix("|") else {
+            inTable = false
+            continue
+        }
+        let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard cells.count >= 4, let number = Int(cells[0]), number != 0, let status = Int(cells[3]) else { continue }
+        let rfcError = cells[2] == "null" ? nil : cells[2]
+        tables[tables.count - 1].append(DesignStatusRow(number: number, name: cells[1], rfcError: rfcError, status: status))
+    }
+    return tables
 }

@@ -2,21 +2,31 @@
 # SPDX-License-Identifier: Apache-2.0
 # This source file is part of the Keybound open source project.
 #
-# CI for the integrations package (Integrations/): the Hummingbird middleware's and JWKS refresher's unit tests, then
-# the demo in a real headless Chromium. Needs: the Swift toolchain and libssl-dev; Debian's chromium and
-# chromium-driver; Python 3 with pytest, cryptography and selenium (pinned in IntegrationTests/browser/requirements.txt).
+# CI for the integrations package (Integrations/): the remote-key suites (against the local HTTPS server of
+# Integrations/Tests/IntegrationsTestSupport/server.py, with a CA `openssl` makes at run time, and `keybound-remote` driving the root
+# package's `keybound`), the Hummingbird and Vapor integrations' and the JWKS refresher's unit tests (the Vapor suite
+# serves a real application on loopback), then the demo in a real headless Chromium. Needs: the Swift toolchain and
+# libssl-dev; openssl; Debian's chromium and chromium-driver; Python 3 with pytest, cryptography and selenium (pinned
+# in IntegrationTests/browser/requirements.txt).
 # Missing browser packages are installed here. The package builds once, in Integrations/.build (its own dependency
-# graph: Hummingbird, AsyncHTTPClient), so a first run builds those (several minutes on 2 cores).
+# graph: Hummingbird, HummingbirdAuth, Vapor, AsyncHTTPClient), so a first run builds those (several minutes on 2
+# cores).
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 
 # --- What the browser test needs ----------------------------------------------------------------------------------
-need_apt chromium chromium-driver
+need_apt chromium chromium-driver openssl
 need_pip requirements-dev.txt pytest cryptography
 need_pip IntegrationTests/browser/requirements.txt selenium
 
 # --- Build and unit tests (debug: the demo needs no optimisation, and one debug build serves both) ----------------
+# The CLI suite of KeyboundRemoteKeysTests runs the root package's `keybound`: the root build .ci/run made, reused
+# as is with the same flags (KEYBOUND_SWIFT_BUILD_FLAGS), as scripts/ci/cli.sh does.
+# shellcheck disable=SC2086
+run swift build ${KEYBOUND_SWIFT_BUILD_FLAGS:-} --product keybound
+KEYBOUND_CLI_BINARY="$(swift build --show-bin-path)/keybound"
+export KEYBOUND_CLI_BINARY
 run swift build --package-path Integrations --build-tests
 run swift test --package-path Integrations --skip-build
 bin="$(swift build --package-path Integrations --show-bin-path)"
@@ -45,10 +55,14 @@ plain_port="$(free_port)"
 start_demo plain "$plain_port"
 nonce_port="$(free_port)"
 start_demo nonces "$nonce_port" --nonces
+# Step-up (RFC 9470): "delete account" needs a login at most 2 s old (5 minutes by default), so the test waits seconds.
+stepup_port="$(free_port)"
+start_demo stepup "$stepup_port" --step-up-max-age 2 --clock-skew 1
 
 # --- The browser test -----------------------------------------------------------------------------------------------
 export KEYBOUND_DEMO_URL="http://127.0.0.1:$plain_port"
 export KEYBOUND_DEMO_NONCE_URL="http://127.0.0.1:$nonce_port"
+export KEYBOUND_DEMO_STEPUP_URL="http://127.0.0.1:$stepup_port"
 export KEYBOUND_SCREENSHOT_DIR="${KEYBOUND_SCREENSHOT_DIR:-$root/Integrations/.build/screenshots}"
 started=$(date +%s.%N)
 status=0
@@ -58,7 +72,7 @@ took="$(python3 -c "print(f'{$finished - $started:.1f}')")"
 echo "integrations.sh: browser test took $took s (screenshots in $KEYBOUND_SCREENSHOT_DIR)"
 if [ "$status" -ne 0 ]; then
     echo "FAIL: the browser test failed (exit $status); demo logs:" >&2
-    cat "$work/plain.log" "$work/nonces.log" >&2
+    cat "$work/plain.log" "$work/nonces.log" "$work/stepup.log" >&2
     exit "$status"
 fi
 echo "integrations.sh: OK"

@@ -8,7 +8,7 @@
 # with persistence off, builds with the Redis trait in .build-redis (the default .build is untouched), and runs:
 #   unit tests (KeyboundRedisTests), the CLI with --replay-store, a fleet of 3 processes x 4 threads, an outage
 #   (Redis stopped and restarted mid-run), the TTL Redis reports, a paused Redis (command timeout), fleet revocation,
-#   and the C library built with --with-redis when RUN_CAPI_REDIS=1.
+#   and the C library built with --with-redis when RUN_CAPI_REDIS=1, with the Python package on it (python/tests_redis).
 # Usage: scripts/ci/redis.sh   (BENCH=1 also runs the benchmark of docs/redis.md)
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
@@ -142,6 +142,9 @@ if [ "${RUN_CAPI_REDIS:-0}" = 1 ]; then
     step "C library with Redis (build-capi.sh --with-redis) and its C test"
     run scripts/build-capi.sh --with-redis --prefix "$work/dist-redis"
     run sh IntegrationTests/fleet/c/run.sh "$work/dist-redis" "$url"
+    step "Python package on the Redis flavour: keybound.RedisReplayStore shared by two verifiers (python/tests_redis)"
+    KEYBOUND_LIB="$work/dist-redis/lib/libkeybound-redis.so.0" KEYBOUND_TEST_REDIS_URL="$url" \
+        PYTHONPATH="$root/python/src:$root/python/tests" run python3 -m pytest -q -p no:cacheprovider python/tests_redis
 fi
 
 if [ "${BENCH:-0}" = 1 ]; then

@@ -7,7 +7,9 @@
 
 writes into --out:
   cases.jsonl        one case per line: the request (method, url, authorization, dpop), its profile, fault class
-                     (SECURITY.md item), fault name, and the expected verdict (accept, or the exact Keybound code)
+                     (SECURITY.md item, or a contract of docs/design.md), fault name, the expected verdict (accept,
+                     or the exact Keybound code), and for the JWKS classes the case's own key set with the entries
+                     the CLI must report as skipped (or whether it must refuse the set)
   jwks.json          the trusted issuer's key set
   nonce-secrets.txt  the nonce secrets of the nonce profiles (hex, newest first)
   meta.json          seed, clock, issuer, audiences and the keybound CLI options of each profile
@@ -44,6 +46,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from joserfc import jws as jose_jws  # noqa: E402
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey  # noqa: E402
 
+import keybound_htu as HTU  # noqa: E402
 import keybound_keys as K  # noqa: E402
 from keybound_codes import CODES  # noqa: E402
 from keybound_keys import b64u, b64u_int, cj, seg, sha256  # noqa: E402
@@ -175,6 +178,7 @@ class Req:
         # Opaque mode: a reference token (RFC 9449 §7: any token68), bound by the batch line's jkt.
         self.opaque_token = b64u(rng.randbytes(rng.randrange(16, 40))) + rng.choice(["", ".x", "~1", "=="])
         self.expect_sub = AUTO
+        self.jwks = None  # a key set of the request's own (JWKS classes), else the profile's jwks.json
 
 
 def resolve(obj, fill):
@@ -401,6 +405,8 @@ class Gen:
             case["expect"] = {"ok": False, "code": expect, "name": CODES[expect]}
         if deliberate:
             case["deliberate"] = deliberate
+        if r.jwks is not None:
+            case["jwks"] = r.jwks
         self.cases.append(case)
         return case, proof, token
 
@@ -460,6 +466,14 @@ def seg_b64_mutation(index: int, rng: random.Random, holder: dict):
     return seg(index, mutate)
 
 
+def apply_one(g: "Gen", r: "Req", cls, cases, prefix: str = ""):
+    """Applies one (name, change, expected code) of a table of cases to `r` and emits it; `cls` is the fault class or
+    a function of the expected code that names it."""
+    name, change, code = g.rng.choice(cases)
+    change()
+    return g.emit(r, cls(code) if callable(cls) else cls, prefix + name, code)
+
+
 def nest(depth: int):
     v = []
     for _ in range(depth - 1):
@@ -474,16 +488,20 @@ def nest(depth: int):
 FAULTS: list[tuple[str, int, object]] = []
 
 
-def fault(cls: str, weight: int = 10):
+def fault(cls: str, weight: int = 10, kinds: int = 0, profile: str | None = "resource"):
+    """Registers a fault class: the function is called with the generator, a fresh request of `profile` (None when
+    the function builds its own) and, with `kinds`, a kind drawn below it."""
     def deco(fn):
-        FAULTS.append((cls, weight, fn))
+        def build(g: Gen):
+            r = Req(g, profile) if profile else None
+            return fn(g, r, g.rng.randrange(kinds)) if kinds else fn(g, r)
+        FAULTS.append((cls, weight, build))
         return fn
     return deco
 
 
 @fault("valid", 160)
-def valid(g: Gen):
-    r = Req(g)
+def valid(g: Gen, r: Req):
     rng = g.rng
     variant = rng.randrange(12)
     name = "valid"
@@ -512,18 +530,18 @@ def valid(g: Gen):
     return g.emit(r, "valid", name, 0)
 
 
-@fault("valid-token-endpoint", 25)
-def valid_endpoint(g: Gen):
-    g.emit(Req(g, "token-endpoint"), "valid", "valid: token-endpoint", 0)
+@fault("valid-token-endpoint", 25, profile="token-endpoint")
+def valid_endpoint(g: Gen, r: Req):
+    g.emit(r, "valid", "valid: token-endpoint", 0)
 
 
-@fault("valid-opaque", 10)
-def valid_opaque(g: Gen):
-    g.emit(Req(g, "opaque"), "valid", "valid: opaque token bound by jkt", 0)
+@fault("valid-opaque", 10, profile="opaque")
+def valid_opaque(g: Gen, r: Req):
+    g.emit(r, "valid", "valid: opaque token bound by jkt", 0)
 
 
-@fault("valid-nonce", 15)
-def valid_nonce(g: Gen):
+@fault("valid-nonce", 15, profile=None)
+def valid_nonce(g: Gen, _: None):
     profile = g.rng.choice(["nonce", "nonce-bound"])
     r = Req(g, profile)
     if g.rng.random() < 0.3:
@@ -535,16 +553,14 @@ def valid_nonce(g: Gen):
         g.emit(r, "valid", "valid: " + profile, 0)
 
 
-@fault("valid-strict", 8)
-def valid_strict(g: Gen):
-    r = Req(g, "strict")
+@fault("valid-strict", 8, profile="strict")
+def valid_strict(g: Gen, r: Req):
     g.emit(r, "valid", "valid: strict token typ", 0)
 
 
 @fault("A1", 12)
-def a1(g: Gen):
+def a1(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     v = rng.choice(["none", "None", "NONE", "nOnE", "none ", "", DROP, 0, ["ES256"], None, "HS256 "])
     empty = rng.random() < 0.5
     proof = rng.random() < 0.5
@@ -561,9 +577,8 @@ def a1(g: Gen):
 
 
 @fault("A2", 10)
-def a2(g: Gen):
+def a2(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     alg, h = rng.choice([("HS256", hashlib.sha256), ("HS384", hashlib.sha384), ("HS512", hashlib.sha512)])
     if rng.random() < 0.6:
         key = r.tkey
@@ -588,11 +603,9 @@ def _hmac_signer(secret: bytes, h, alg):
     return lambda si: hmac.new(secret, si, h).digest()
 
 
-@fault("A3", 14)
-def a3(g: Gen):
+@fault("A3", 14, kinds=9)
+def a3(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(9)
     if kind == 0:
         r.palg = "ES256"
         r.pkey = rng.choice(g.ec_pool["P-384"] + g.ec_pool["P-521"])
@@ -639,9 +652,8 @@ def a3(g: Gen):
 
 
 @fault("A4", 8)
-def a4(g: Gen):
+def a4(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     att = g.attacker
     r.tkey = g.by_kid["es256-1"]
     r.talg = "ES256"
@@ -660,9 +672,8 @@ def a4(g: Gen):
 
 
 @fault("A5", 10)
-def a5(g: Gen):
+def a5(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     kid = rng.choice(["../../../../dev/null", "/etc/passwd", "' OR '1'='1", "*)(uid=*", r.tkey.kid.upper(),
                       r.tkey.kid + " ", 1, [r.tkey.kid], {"kid": r.tkey.kid}, None, "e\u0301s256-1", "unknown"])
     r.th["kid"] = kid
@@ -678,9 +689,8 @@ def a5(g: Gen):
 
 
 @fault("A6", 5)
-def a6(g: Gen):
+def a6(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     member, value = rng.choice([("jku", "http://169.254.169.254/latest/meta-data/"), ("x5u", "https://a.example/c"),
                                 ("jku", "file:///etc/keys.json")])
     r.th[member] = value
@@ -693,9 +703,8 @@ def a6(g: Gen):
 
 
 @fault("A7", 10)
-def a7(g: Gen):
+def a7(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     salt, mgf = rng.choice([(0, None), (20, None), (64, None), (48, None), (None, "sha1"), (None, "512"),
                             (None, "384")])
     if rng.random() < 0.6:
@@ -713,9 +722,8 @@ def a7(g: Gen):
 
 
 @fault("A8", 12)
-def a8(g: Gen):
+def a8(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     base = g.rsa_pool[2048][0]
     n = base.priv.public_key().public_numbers().n
     kind = rng.randrange(7)
@@ -752,9 +760,8 @@ def a8(g: Gen):
 
 
 @fault("A9", 8)
-def a9(g: Gen):
+def a9(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     members = rng.choice([{"crit": ["exp2"], "exp2": 1}, {"crit": []}, {"crit": ["alg"]}, {"crit": ["x"]},
                           {"crit": "b64"}, {"crit": ["b64"], "b64": False}, {"crit": None}])
     if rng.random() < 0.5:
@@ -791,9 +798,8 @@ def _ec_sig_fault_signer(rng, key: ProofKey, alg: str, holder: dict):
 
 
 @fault("B1", 10)
-def b1(g: Gen):
+def b1(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     proof = rng.random() < 0.6
     holder = {}
     if proof:
@@ -809,9 +815,8 @@ def b1(g: Gen):
 
 
 @fault("B2", 10)
-def b2(g: Gen):
+def b2(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     proof = rng.random() < 0.6
     muts = [("DER", None), ("drop last byte", lambda s: s[:-1]), ("sign byte", lambda s: b"\x00" + s),
             ("two trailing zeros", lambda s: s + b"\x00\x00"), ("doubled width", lambda s: bytes(len(s)) + s),
@@ -833,10 +838,9 @@ def b2(g: Gen):
 
 
 @fault("B3", 8)
-def b3(g: Gen):
+def b3(g: Gen, r: Req):
     """High-s: still valid (JWS does not require low s); the same jti again is a replay (key is jkt + jti)."""
     rng = g.rng
-    r = Req(g)
     r.pkey, r.palg = g.random_proof_key(["ES256", "ES384", "ES512"])
     crv = K.EC_ALG_CRV[r.palg]
     n, size = K.CURVE_N[crv], K.CURVE_SIZE[crv]
@@ -873,9 +877,8 @@ def b3(g: Gen):
 
 
 @fault("B4", 10)
-def b4(g: Gen):
+def b4(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     proof = rng.random() < 0.6
     if proof:
         r.pkey = rng.choice(g.rsa_pool[2048] + g.rsa_pool[3072])
@@ -903,9 +906,8 @@ def b4(g: Gen):
 
 
 @fault("B5", 10)
-def b5(g: Gen):
+def b5(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     r.pkey, r.palg = g.random_proof_key(["EdDSA"])
     key = r.pkey
     kind = rng.randrange(4)
@@ -936,9 +938,8 @@ def b5(g: Gen):
 
 
 @fault("C1", 18)
-def c1(g: Gen):
+def c1(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     where = rng.randrange(6)
     if where in (0, 1):
         idx = rng.randrange(3)
@@ -993,9 +994,8 @@ def c1(g: Gen):
 
 
 @fault("C2", 10)
-def c2(g: Gen):
+def c2(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     name, f = rng.choice([
         ("2 segments", lambda t: t.rsplit(".", 1)[0]), ("4 segments", lambda t: t + ".AAAA"),
         ("5 segments", lambda t: t + ".AA.AA"), ("trailing dot", lambda t: t + "."),
@@ -1026,11 +1026,9 @@ def c2(g: Gen):
             g.emit(r2, "C2", f"token payload is a JSON {which}", 300)
 
 
-@fault("C3", 12)
-def c3(g: Gen):
+@fault("C3", 12, kinds=8)
+def c3(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(8)
     if kind == 0:
         r.ph_raw = lambda h: cj(h)[:-1] + b',"alg":"none"}'
         return g.emit(r, "C3", "proof header duplicate alg", 200)
@@ -1083,9 +1081,8 @@ C4_MUTS = [
 
 
 @fault("C4", 14)
-def c4(g: Gen):
+def c4(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     name, f = rng.choice(C4_MUTS)
     part = rng.randrange(4)
     if rng.random() < 0.12:
@@ -1109,11 +1106,9 @@ def c4(g: Gen):
     return g.emit(r, "C4", f"token payload {name}", 300)
 
 
-@fault("C5", 12)
-def c5(g: Gen):
+@fault("C5", 12, kinds=9)
+def c5(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(9)
     if kind == 0:
         esc = rng.choice([b"b", b"B"])
         r.ph_raw = lambda h: cj(h).replace(b'"typ":"dpop+jwt"', b'"typ":"dpop\\u002' + esc + b'jwt"')
@@ -1166,11 +1161,9 @@ def c5(g: Gen):
     return g.emit(r, "C5", "token kid with an escaped first character: accepted", 0)
 
 
-@fault("C6", 10)
-def c6(g: Gen):
+@fault("C6", 10, kinds=7)
+def c6(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(7)
     if kind == 0:
         r.pc["pad"] = "x" * rng.randrange(8200, 12000)
         return g.emit(r, "C6", "proof over 8 KiB", 200)
@@ -1197,9 +1190,8 @@ def c6(g: Gen):
 
 
 @fault("C7", 16)
-def c7(g: Gen):
+def c7(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     now = g.now
     kind = rng.randrange(6)
     iat_raw = lambda v: (lambda c: cj({**c, "iat": 0}).replace(b'"iat":0', b'"iat":' + v.encode(), 1))  # noqa
@@ -1237,9 +1229,8 @@ def c7(g: Gen):
 
 
 @fault("C8", 16)
-def c8(g: Gen):
+def c8(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     cases = [
         ("token aud []", lambda: r.tc.update(aud=[]), 307),
         ("token aud other", lambda: r.tc.update(aud=["https://other.example"]), 307),
@@ -1269,16 +1260,12 @@ def c8(g: Gen):
         ("proof iat missing", lambda: r.pc.pop("iat"), 206),
         ("proof ath number", lambda: setattr(r, "ath", 1), 210),
     ]
-    name, f, code = rng.choice(cases)
-    f()
-    g.emit(r, "C8", name, code)
+    apply_one(g, r, "C8", cases)
 
 
-@fault("D1", 12)
-def d1(g: Gen):
+@fault("D1", 12, kinds=5)
+def d1(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(5)
     if kind == 0:
         v = rng.choice([DROP, "JWT", "at+jwt", "dpop+jwt ", "dpop", 1, None, "jwt"])
         if v is DROP:
@@ -1315,11 +1302,9 @@ def d1(g: Gen):
     case["authorization"], case["dpop"] = "DPoP " + proof, [token]
 
 
-@fault("D2", 10)
-def d2(g: Gen):
+@fault("D2", 10, kinds=4)
+def d2(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(4)
     if kind == 0 and r.pkey.priv is not None:
         priv = K.private_members(r.pkey.priv)
         member = rng.choice(list(priv))
@@ -1338,9 +1323,8 @@ def d2(g: Gen):
 
 
 @fault("D3", 12)
-def d3(g: Gen):
+def d3(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     r.pkey, r.palg = g.random_proof_key(["ES256", "ES384", "ES512"])
     crv = K.EC_ALG_CRV[r.palg]
     size, p = K.CURVE_SIZE[crv], K.CURVE_P[crv]
@@ -1364,11 +1348,9 @@ def d3(g: Gen):
     g.emit(r, "D3", f"proof {crv} jwk {name}", 203)
 
 
-@fault("D4", 12)
-def d4(g: Gen):
+@fault("D4", 12, kinds=6)
+def d4(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(6)
     if kind == 0:
         victim = jkt_of(r.pkey.jwk)
         r.pkey, r.palg = g.random_proof_key()
@@ -1406,9 +1388,8 @@ def d4(g: Gen):
 
 
 @fault("D5", 10)
-def d5(g: Gen):
+def d5(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     name, f = rng.choice([
         ("of another token", lambda t: b64u(sha256(t.encode() + b"x"))), ("missing", DROP),
         ("standard base64", lambda t: base64.b64encode(sha256(t.encode())).decode()),
@@ -1421,11 +1402,9 @@ def d5(g: Gen):
     g.emit(r, "D5", f"proof ath {name}", 210)
 
 
-@fault("D6", 10)
-def d6(g: Gen):
+@fault("D6", 10, kinds=5)
+def d6(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(5)
     if kind == 0:
         r.tc["aud"] = rng.choice(["https://other.example", "https://api.example.com/", "urn:example:API"])
         return g.emit(r, "D6", "token for another audience", 307)
@@ -1447,10 +1426,9 @@ def d6(g: Gen):
 
 
 @fault("E4", 6)
-def e4_cached_token(g: Gen):
+def e4_cached_token(g: Gen, r: Req):
     """A token verified (and cached) once, presented again: the cache never skips binding or replay checks."""
     rng = g.rng
-    r = Req(g)
     case, proof, token = g.emit(r, "E4", "first use of a token (cached)", 0)
     r2 = Req(g)
     r2.th_raw = r2.tc_raw = None
@@ -1470,17 +1448,16 @@ def e4_cached_token(g: Gen):
     return g.emit(r2, "E4", "cached token with a new proof by its own key: accepted", 0)
 
 
-@fault("D6-revoked-key", 4)
-def d6_revoked(g: Gen):
+@fault("D6-revoked-key", 4, profile=None)
+def d6_revoked(g: Gen, _: None):
     r = Req(g, g.rng.choice(["resource", "resource", "token-endpoint"]))
     r.pkey, r.palg = g.revoked_key, "ES256"
     g.emit(r, "D6", f"client key revoked ({r.profile})", 313)
 
 
 @fault("D7", 12)
-def d7(g: Gen):
+def d7(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     cases = [
         ("two DPoP values", lambda: setattr(r, "dpop", lambda p: [p, p]), 104),
         ("proxy-combined DPoP value", lambda: setattr(r, "dpop", lambda p: [p + ", " + p]), 200),
@@ -1509,16 +1486,12 @@ def d7(g: Gen):
         r2.dpop = rng.choice([lambda p: [], lambda p: [p, p]])
         n = len(r2.dpop("x"))
         return g.emit(r2, "D7", f"token-endpoint: {n} DPoP values", 103 if n == 0 else 104)
-    name, f, code = rng.choice(cases)
-    f()
-    g.emit(r, "D7", name, code)
+    apply_one(g, r, "D7", cases)
 
 
-@fault("D8", 20)
-def d8(g: Gen):
+@fault("D8", 20, kinds=4)
+def d8(g: Gen, r: Req, kind: int):
     rng = g.rng
-    r = Req(g)
-    kind = rng.randrange(4)
     if kind == 0:
         v = rng.choice([r.method.lower(), "POST" if r.method != "POST" else "GET", r.method + " ", "", " " + r.method])
         r.pc["htm"] = v
@@ -1554,9 +1527,8 @@ def d8(g: Gen):
 
 
 @fault("D9", 14)
-def d9(g: Gen):
+def d9(g: Gen, r: Req):
     rng = g.rng
-    r = Req(g)
     now = g.now
     v, code = rng.choice([(now - 65, 0), (now + 5, 0), (now - 66, 209), (now + 6, 209), (now - 65.5, 209),
                           (now + 5.5, 209), (now - 64.5, 0), (now + 4.5, 0), (now - 3600, 209), (now + 3600, 209),
@@ -1569,8 +1541,8 @@ def d9(g: Gen):
     g.emit(r, "D9", f"proof iat now{v - now:+}", code)
 
 
-@fault("D10", 12)
-def d10(g: Gen):
+@fault("D10", 12, profile=None)
+def d10(g: Gen, _: None):
     rng = g.rng
     profile = rng.choice(["resource", "resource", "token-endpoint", "nonce"])
     r = Req(g, profile)
@@ -1595,8 +1567,8 @@ def d10(g: Gen):
         g.emit(r2, "D10", "same jti under another client key: accepted (replay is per key)", 0)
 
 
-@fault("D12", 14)
-def d12(g: Gen):
+@fault("D12", 14, profile=None)
+def d12(g: Gen, _: None):
     rng = g.rng
     profile = rng.choice(["nonce", "nonce-bound"])
     r = Req(g, profile)
@@ -1630,19 +1602,17 @@ def _flip(nonce: str, rng) -> str:
 
 
 @fault("D-token-kid", 6)
-def d_kid(g: Gen):
-    r = Req(g)
+def d_kid(g: Gen, r: Req):
     del r.th["kid"]
     g.emit(r, "A5", "token without kid; the issuer has several keys (RFC 7515: kid is optional)", 0,
            deliberate="token-kid-absent")
 
 
-@fault("E-endpoint", 14)
-def endpoint_faults(g: Gen):
+@fault("E-endpoint", 14, profile="token-endpoint")
+def endpoint_faults(g: Gen, r: Req):
     """Proof-only faults in token-endpoint mode (no access token, no ath)."""
     rng = g.rng
-    r = Req(g, "token-endpoint")
-    name, f, code = rng.choice([
+    apply_one(g, r, lambda code: "D8" if code in (207, 208) else "E", [
         ("htm GET", lambda: r.pc.update(htm="GET"), 207),
         ("htu of the resource server", lambda: setattr(r, "htu", "https://api.example.com/a"), 208),
         ("typ JWT", lambda: r.ph.update(typ="JWT"), 201),
@@ -1651,12 +1621,321 @@ def endpoint_faults(g: Gen):
                                                    if r.palg == "ES256" else bytes(7)), 205),
         ("crit", lambda: r.ph.update(crit=["x"]), 204),
         ("ath present without a token: ignored", lambda: r.pc.update(ath=b64u(rng.randbytes(32))), 0),
-    ])
-    f()
-    g.emit(r, "D8" if code in (207, 208) else "E", f"token-endpoint: {name}", code)
+    ], prefix="token-endpoint: ")
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# The contracts of docs/design.md: JWK Sets as issuers publish them, `htu` (raw characters, dot segments, the
+# external base URL, scheme first) and bounded work (the 512-member bound, colliding and escaped member names).
+
+BASE_URL = "https://rs.example.net/api/"  # the base-url profile's external base URL
+
+
+def _same_htu(r: Req, base: str | None = None) -> int:
+    """The expected code of a request whose only question is its `htu`, from the independent oracle
+    (scripts/lib/keybound_htu.py): 0 when equal under docs/design.md's rules, else 208."""
+    try:
+        return 0 if HTU.same(r.url, r.htu, base) else 208
+    except HTU.Unspecified:
+        raise NotApplicable from None
+
+
+def _emit_htu(g: Gen, r: Req, cls: str, name: str, intended: bool, base: str | None = None):
+    code = _same_htu(r, base)
+    assert (code == 0) == intended, (name, r.url, r.htu, code)  # the construction and the oracle agree
+    return g.emit(r, cls, f"{name}: {r.url!r} vs htu {r.htu!r}", code)
+
+
+# Rule 8: characters sent raw that are percent-encoded before the comparison, with their UTF-8 escapes.
+RAW_CHARACTERS = ["^", "{", "}", "`", "|", "[", "]", "\u00e9", "\u20ac", "\U0001f511"]
+REFUSED_CHARACTERS = [" ", '"', "<", ">", "\\", "\x01", "\x7f", "\t"]
+
+
+def _escaped(ch: str, rng: random.Random) -> str:
+    text = "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
+    return text.lower() if rng.random() < 0.3 else text
+
+
+@fault("H-raw", 12, kinds=5)
+def htu_raw(g: Gen, r: Req, kind: int):
+    rng = g.rng
+    origin = rng.choice(["https://api.example.com", "http://127.0.0.1:8080", "https://[::1]:8443"])
+    ch = rng.choice(RAW_CHARACTERS)
+    seg = rng.choice(["q", "a", "items"]) + "/x" + ch + "y"
+    if kind == 0:  # raw on one side, escaped on the other
+        raw, esc = origin + "/" + seg, origin + "/" + seg.replace(ch, _escaped(ch, rng))
+        r.url, r.htu = (raw, esc) if rng.random() < 0.5 else (esc, raw)
+        return _emit_htu(g, r, "H-raw", "raw character against its escape", True)
+    if kind == 1:  # raw on both sides, the request with a query of raw characters
+        r.url, r.htu = origin + "/" + seg + "?q=" + rng.choice(["^", "{a}", "`b`", "\u00e9"]), origin + "/" + seg
+        return _emit_htu(g, r, "H-raw", "raw characters on both sides (query ignored)", True)
+    if kind == 2:  # the escape of another character
+        other = rng.choice([c for c in RAW_CHARACTERS if c != ch])
+        r.url, r.htu = origin + "/" + seg, origin + "/" + seg.replace(ch, _escaped(other, rng))
+        return _emit_htu(g, r, "H-raw", "raw character against another one's escape", False)
+    bad = rng.choice(REFUSED_CHARACTERS)
+    good, refused = origin + "/" + seg, origin + "/" + seg.replace(ch, bad)
+    r.url, r.htu = (good, refused) if kind == 3 else (refused, good)
+    return _emit_htu(g, r, "H-raw", f"refused character {bad!r} in the {'htu' if kind == 3 else 'request'} path", False)
+
+
+# (request path, htu path, equal): dot segments in any encoding, on either side (rules 4 and 5).
+DOT_PATHS = [
+    ("/a/c", "/a/./b/../c", True), ("/a/c", "/a/%2E/b/%2E%2E/c", True), ("/a/c", "/a/%2e/b/.%2E/c", True),
+    ("/c", "/../../c", True), ("/a/", "/a/b/..", True), ("/a", "/a/b/..", False), ("/a/...", "/a/...", True),
+    ("/a", "/a/...", False), ("/a/..%2Fb", "/a/..%2fb", True), ("/b", "/a/..%2Fb", False),
+    ("/a/b/../c", "/a/c", True), ("/a/%2E%2E/c", "/c", True), ("/a/%2E%2E/c", "/a/c", False),
+    ("/a/.%2e/%2E/c", "/c", True), ("/api/v1", "/api/v1/.", False), ("/api/v1/", "/api/v1/.", True),
+]
+
+
+@fault("H-dots", 8)
+def htu_dots(g: Gen, r: Req):
+    rng = g.rng
+    origin = rng.choice(["https://api.example.com", "http://rs.example.org:8080"])
+    url, htu, equal = rng.choice(DOT_PATHS)
+    if rng.random() < 0.5:
+        url, htu = htu, url
+    r.url, r.htu = origin + url, origin + htu
+    return _emit_htu(g, r, "H-dots", "dot segments", equal)
+
+
+# (origin-form target, htu, equal) under BASE_URL (docs/design.md "Behind a proxy").
+BASE_TARGETS = [
+    ("/a/../../internal", "https://rs.example.net/internal", False),
+    ("/a/../../internal", "https://rs.example.net/api/internal", True),
+    ("/%2E%2E/%2e%2E/internal", "https://rs.example.net/api/internal", True),
+    ("/.%2E/internal", "https://rs.example.net/internal", False),
+    ("/x/./y?q=1", "https://rs.example.net/api/x/y", True),
+    ("/items", "HTTPS://RS.EXAMPLE.NET:443/api/items", True),
+    ("/items", "https://rs.example.net/items", False),
+    ("/items", "https://rs.example.net/api/../items", False),
+    ("/items/", "https://rs.example.net/api/items", False),
+    ("/q/x^y", "https://rs.example.net/api/q/x%5Ey", True),
+    ("/caf\u00e9", "https://rs.example.net/api/caf%C3%A9", True),
+    ("/", "https://rs.example.net/api/", True),
+    ("/a b", "https://rs.example.net/api/a%20b", False),
+    ("/a#b", "https://rs.example.net/api/a", False),
+]
+
+
+@fault("H-base", 8, profile="base-url")
+def htu_base(g: Gen, r: Req):
+    r.url, r.htu, equal = g.rng.choice(BASE_TARGETS)
+    return _emit_htu(g, r, "H-base", f"base {BASE_URL}", equal, base=BASE_URL)
+
+
+@fault("scheme", 6, kinds=5, profile=None)
+def scheme_first(g: Gen, _: None, kind: int):
+    """docs/design.md "Scheme first": the scheme is decided before a DPoP header is required, in resource and
+    opaque-token modes; the token endpoint ignores Authorization."""
+    profile, auth, proofs, code = [
+        ("token-endpoint", "Basic dXNlcjpwYXNz", True, 0), ("token-endpoint", "Basic dXNlcjpwYXNz", False, 103),
+        ("opaque", "Bearer abc", False, 101), ("resource", None, False, 100), ("opaque", "Bearer abc", True, 101),
+    ][kind]
+    r = Req(g, profile)
+    if not proofs:
+        r.dpop = lambda p: []
+    case, _, _ = g.emit(r, "scheme", f"{profile}: Authorization {auth!r}, {'a' if proofs else 'no'} DPoP header", code)
+    case["authorization"] = auth
+
+
+# ---- JWK Sets (docs/design.md "JWK Sets"): skip and report, or refuse the whole set
+
+
+def _skipped_entry(g: Gen, rng: random.Random):
+    """An entry Keybound cannot verify with, for exactly one reason: (entry, reason word the warning must contain;
+    "" when the reason is the key's own validation)."""
+    ec_jwk = K.public_jwk(K.ec_key("P-256", rng))
+    rsa_jwk = K.public_jwk(K.rsa_test_key(rng.choice(["client-2048a", "client-3072"])))
+    kind = rng.randrange(9)
+    if kind == 0:
+        return rng.choice([{"kty": "AKP", "alg": "ML-DSA-44", "pub": b64u(rng.randbytes(48))},
+                           {"kty": "oct", "alg": "HS256"}, {"kty": "ECX", "crv": "P-256"}]), "kty"
+    if kind == 1:
+        return dict(g.other_curves[rng.choice(["Ed448", "X25519", "secp256k1"])].jwk), "curve"
+    if kind == 2:
+        return {**ec_jwk, "alg": rng.choice(["ES256K", "RSA-OAEP-256", "ECDH-ES", "HS256", "none"])}, "alg"
+    if kind == 3:
+        return {**ec_jwk, "alg": rng.choice(["ES384", "RS256", "EdDSA"])}, "alg"
+    if kind == 4:
+        return {**rng.choice([ec_jwk, rsa_jwk]), "use": "enc"}, "use"
+    if kind == 5:
+        return K.public_jwk(K.rsa_test_key("client-1024")), "modulus"
+    if kind == 6:
+        return {"kty": "RSA", "n": b64u_int(rng.getrandbits(4104) | (1 << 4103) | 1), "e": "AQAB"}, "modulus"
+    if kind == 7:
+        y = int.from_bytes(K.b64u_decode(ec_jwk["y"]), "big")
+        return rng.choice([{**ec_jwk, "y": b64u_int((y + 1) % K.CURVE_P["P-256"], 32)}, {**rsa_jwk, "e": "Ag"},
+                           {"kty": "OKP", "crv": "Ed25519", "x": b64u(bytes(32))}]), ""
+    return {**ec_jwk, "kid": 7}, "kid"
+
+
+def _usable_entry(g: Gen) -> tuple[IssuerKey, dict, str]:
+    """One of the trusted issuer's keys under a new kid: (the key, its entry, the kid it has in jwks.json)."""
+    base = g.rng.choice(g.issuers)
+    key = IssuerKey(base.priv, "sig-" + str(g.rng.randrange(1000)), base.alg)
+    entry = key.entry()
+    if g.rng.random() < 0.3:
+        del entry["use"]
+    return key, entry, base.kid
+
+
+def _token_with(g: Gen, r: Req, key: IssuerKey, base_kid: str):
+    """The request's token signed by `key` (whose algorithms are those of `base_kid` in jwks.json)."""
+    r.tkey = key
+    r.talg = g.rng.choice(g.token_algs[base_kid])
+
+
+@fault("JWKS-skip", 3, profile=None)
+def jwks_skip(g: Gen, _: None):
+    """A set with entries to skip (reported on stderr, one line each) and one usable key, which verifies."""
+    rng = g.rng
+    key, usable, base_kid = _usable_entry(g)
+    entries, reasons = [usable], [None]
+    for n in range(rng.randrange(1, 5)):
+        entry, reason = _skipped_entry(g, rng)
+        if "kid" not in entry and rng.random() < 0.8:
+            entry["kid"] = key.kid if rng.random() < 0.2 else f"skip-{n}"  # a skipped key may share the kid
+        entries.append(entry)
+        reasons.append(reason)
+    order = list(range(len(entries)))
+    rng.shuffle(order)
+    doc = {"keys": [entries[i] for i in order]}
+    skipped = [[pos, entries[i]["kid"] if isinstance(entries[i].get("kid"), str) else None, reasons[i]]
+               for pos, i in enumerate(order) if reasons[i] is not None]
+    jwks = {"id": g.counter, "document": json.dumps(doc), "loads": True, "skipped": skipped}
+    g.counter += 1
+    r = Req(g, "jwks")
+    r.jwks = jwks
+    _token_with(g, r, key, base_kid)
+    g.emit(r, "JWKS-skip", f"{len(skipped)} entries skipped, the usable key verifies", 0)
+    other = [kid for _, kid, _ in skipped if kid is not None and kid != key.kid]
+    if other:
+        r2 = Req(g, "jwks")
+        r2.jwks = jwks
+        _token_with(g, r2, IssuerKey(key.priv, rng.choice(other), key.alg), base_kid)
+        g.emit(r2, "JWKS-skip", "a token naming a skipped entry's kid", 303)
+    r3 = Req(g, "jwks")
+    r3.jwks = jwks
+    _token_with(g, r3, key, base_kid)
+    del r3.th["kid"]
+    g.emit(r3, "JWKS-skip", "a token without kid: the set's only usable key", 0)
+
+
+def _refused_set(g: Gen, rng: random.Random, key: IssuerKey, usable: dict) -> tuple[str, str]:
+    """(name, document) of a set refused as a whole."""
+    kind = rng.randrange(5)
+    skipped = [_skipped_entry(g, rng)[0] for _ in range(rng.randrange(0, 3))]
+    if kind == 0:
+        text = json.dumps({"keys": [usable, *skipped]})
+        return rng.choice([("top-level array", json.dumps([usable])), ("a bare JWK", json.dumps(usable)),
+                           ("keys is an object", json.dumps({"keys": usable})), ("no keys member", "{}"),
+                           ("keys is a string", '{"keys":"' + b64u(rng.randbytes(9)) + '"}'),
+                           ("duplicate keys member", '{"keys":[],' + text[1:]), ("trailing bytes", text + "x")])
+    if kind == 1:
+        member = rng.choice(["d", "p", "q", "dp", "dq", "qi", "oth"])
+        value = [{"r": "AQ", "d": "AQ", "t": "AQ"}] if member == "oth" else b64u(rng.randbytes(32))
+        target = rng.choice([usable, *skipped])
+        target[member] = value
+        return f"an entry with private member {member}", json.dumps({"keys": [usable, *skipped]})
+    if kind == 2:
+        oct_key = {"kty": "oct", "k": b64u(rng.randbytes(32)), "kid": "hmac-1"}
+        return "a symmetric key with k", json.dumps({"keys": [usable, oct_key, *skipped]})
+    if kind == 3:
+        other = rng.choice([k for k in g.issuers if k.priv is not key.priv])
+        twin = IssuerKey(other.priv, key.kid, other.alg).entry()
+        return "two usable keys with one kid", json.dumps({"keys": [usable, *skipped, twin]})
+    return "no usable key", json.dumps({"keys": skipped})
+
+
+@fault("JWKS-whole", 2, profile=None)
+def jwks_whole(g: Gen, _: None):
+    """A set refused as a whole: the CLI refuses the configuration (invalid_jwks) before any request."""
+    rng = g.rng
+    key, usable, base_kid = _usable_entry(g)
+    name, document = _refused_set(g, rng, key, usable)
+    r = Req(g, "jwks")
+    r.jwks = {"id": g.counter, "document": document, "loads": False, "skipped": []}
+    g.counter += 1
+    _token_with(g, r, key, base_kid)
+    g.emit(r, "JWKS-whole", name, 903)
+
+
+# ---- Bounded work (docs/design.md "Bounded work"): at most 512 members per JOSE object
+
+
+def _fnv1a32(data: bytes, h: int = 0x811C9DC5) -> int:
+    for byte in data:
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+# Six pairs of blocks that take FNV-1a-32 (an unkeyed name hash) from one state to one state after the prefix "c-",
+# found by a birthday search: any choice of one block per pair gives one hash, so these 64 names all collide.
+COLLIDING_BLOCKS = [("qajvg2", "8qy6z3"), ("4y80s4", "sbgl5m"), ("2uhegw", "jqp7ka"), ("1tkpgs", "wmwob0"),
+                    ("m2k7qi", "en1aie"), ("ayfu2r", "qjeuvx")]
+COLLIDING_NAMES = ["c-"]
+for _a, _b in COLLIDING_BLOCKS:
+    COLLIDING_NAMES = [n + blk for n in COLLIDING_NAMES for blk in (_a, _b)]
+assert len({_fnv1a32(n.encode()) for n in COLLIDING_NAMES}) == 1 and len(set(COLLIDING_NAMES)) == 64
+
+
+def _members(names, escape_every: int = 0) -> bytes:
+    """`"name":0` members, the first character of every `escape_every`-th name written as a \\u escape."""
+    out = []
+    for i, name in enumerate(names):
+        spelled = name
+        if escape_every and i % escape_every == 0:
+            spelled = "\\u%04x" % ord(name[0]) + name[1:]
+        out.append(b'"' + spelled.encode() + b'":0')
+    return b",".join(out)
+
+
+def _two_char_names(count: int) -> list[str]:
+    return [a + b for a in ALPH for b in ALPH][:count]  # two characters: no JOSE member is that short
+
+
+# Where members are added: (name, the Req attribute holding its raw-bytes hook, the nested member or None, code).
+BOUNDED_OBJECTS = [("proof header", "ph_raw", None, 200), ("proof payload", "pc_raw", None, 200),
+                   ("proof jwk", "ph_raw", "jwk", 200), ("token header", "th_raw", None, 300),
+                   ("token payload", "tc_raw", None, 300), ("token cnf", "tc_raw", "cnf", 300)]
+
+
+def _with_members(extra: bytes, nested: str | None, count_to: int | None):
+    """A raw-bytes hook adding `extra` members to the object (or to its `nested` member); with `count_to`, names
+    are trimmed so the object ends with exactly that many members."""
+    def hook(d):
+        inner = d[nested] if nested else d
+        add = extra
+        if count_to is not None:
+            add = _members(_two_char_names(count_to - len(inner)))
+        grown = cj(inner)[:-1] + b"," + add + b"}"
+        return cj(d).replace(cj(inner), grown, 1) if nested else grown
+    return hook
+
+
+@fault("W", 8, kinds=4)
+def bounded_work(g: Gen, r: Req, kind: int):
+    rng = g.rng
+    where, attr, nested, code = rng.choice(BOUNDED_OBJECTS)
+    if kind in (0, 1):
+        count = 512 + kind
+        setattr(r, attr, _with_members(b"", nested, count))
+        name, expect = f"{where} with {count} members", (0 if kind == 0 else code)
+    else:
+        names = list(COLLIDING_NAMES)
+        rng.shuffle(names)
+        extra = _members(names, escape_every=rng.choice([0, 2, 3]))
+        if kind == 3:
+            extra += b',"\\u0063' + names[rng.randrange(64)][1:].encode() + b'":1'
+        setattr(r, attr, _with_members(extra, nested, None))
+        name = f"{where} with 64 names colliding under FNV-1a" + (", one repeated (escaped)" if kind == 3 else "")
+        expect = code if kind == 3 else 0
+    case, proof, token = g.emit(r, "W", name, expect)
+    if len(proof) > 8000 or (token is not None and len(token) > 8000):
+        raise NotApplicable  # the size bound would answer first
+
 
 
 PROFILES = {
@@ -1667,6 +1946,8 @@ PROFILES = {
     "opaque": ["--mode", "opaque"],
     "nonce": ["--require-nonce"],
     "nonce-bound": ["--require-nonce", "--nonce-bound-to-key"],
+    "base-url": ["--base-url", BASE_URL],
+    "jwks": [],  # each case names its own key set (run.py gives it as --jwks)
 }
 
 

@@ -6,7 +6,9 @@
     python3 scripts/differential/run.py --cases /tmp/diff --keybound .build/debug/keybound
 
 Reads the directory written by generate.py, runs one `keybound verify --batch` per profile (all requests of a
-profile go through one verifier, in generation order, so replays are seen), and compares each output line with the
+profile go through one verifier, in generation order, so replays are seen) and one per key set for the cases that
+bring their own (whose warnings on standard error, or refusal of the set, are checked first), and compares each
+output line with the
 case's expectation: an accepted case must be accepted with the expected `jkt` and `sub`; a refused case must be
 refused with exactly the expected code. A case that names a deliberate difference passes when Keybound gives the
 verdict the allow-list below documents for it. Prints a histogram (fault class -> count and the Keybound codes it
@@ -19,13 +21,14 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
-from keybound_codes import REQUEST_CODES  # noqa: E402
+from keybound_codes import CONFIG_CODES, REQUEST_CODES  # noqa: E402
 
 # Deliberate differences between Keybound and the RFC text, each explained in docs/differential.md (and in the
 # SECURITY.md text proposed there). Key: the `deliberate` id a case carries. `keybound`: the codes Keybound gives
@@ -58,8 +61,8 @@ ALLOW_LIST = {
     "numericdate-range": {310},
 }
 
-def profile_args(name: str, meta: dict, root: Path) -> list[str]:
-    args = ["--jwks", str(root / "jwks.json"), "--issuer", meta["issuer"]]
+def profile_args(name: str, meta: dict, root: Path, jwks: Path) -> list[str]:
+    args = ["--jwks", str(jwks), "--issuer", meta["issuer"]]
     for aud in meta["audiences"]:
         args += ["--audience", aud]
     args += ["--now", str(meta["now"]), "--max-age", str(meta["max_age"]), "--skew", str(meta["skew"]),
@@ -69,6 +72,36 @@ def profile_args(name: str, meta: dict, root: Path) -> list[str]:
     if "--require-nonce" in extra:
         args += ["--nonce-secret-file", str(root / "nonce-secrets.txt")]
     return args
+
+
+# `keybound: warning: JWKS <path>: skipped key N (kid "x"): reason`, one line per skipped entry of a key set.
+WARNING = re.compile(r'^keybound: warning: JWKS (.*?): skipped key (\d+)(?: \(kid ("(?:[^"\\]|\\.)*")\))?: (.*)$')
+
+
+def check_key_set(jwks: dict, path: Path, proc, lines: list[str]) -> tuple[str, list[dict] | None]:
+    """The key set's own verdict: ("", None) when the CLI read it as the case expects, with the outputs of its
+    requests taken from `lines`; for a set refused as a whole, the CLI's refusal stands for every request. Otherwise
+    (detail, None). A loaded set must print exactly one warning per skipped entry, in document order, with the entry's
+    index and kid and a reason naming the expected rule."""
+    stderr = proc.stderr.decode("utf-8", "replace").splitlines()
+    if not jwks["loads"]:
+        refused = [line for line in stderr if line.startswith(f"keybound: invalid JWKS {path}: ")]
+        if proc.returncode != 2 or not refused or lines:
+            return f"expected the set refused (exit 2, 'invalid JWKS'), got exit {proc.returncode}: {stderr[:2]}", None
+        return "", [{"ok": False, "code": 903, "name": CONFIG_CODES[903], "reason": refused[0]}]
+    seen = []
+    for line in stderr:
+        m = WARNING.match(line)
+        if m and m.group(1) == str(path):
+            seen.append([int(m.group(2)), json.loads(m.group(3)) if m.group(3) else None, m.group(4)])
+        elif line.strip():
+            return f"unexpected stderr line {line!r}", None
+    expected = jwks["skipped"]
+    agree = len(seen) == len(expected) and all(
+        (i, kid) == (ei, ekid) and word in reason for (i, kid, reason), (ei, ekid, word) in zip(seen, expected))
+    if not agree:
+        return f"warnings: expected {expected}, got {seen}", None
+    return "", None
 
 
 def outcome_code(out: dict) -> int:
@@ -105,14 +138,22 @@ def main() -> int:
     root = Path(args.cases)
     meta = json.loads((root / "meta.json").read_text())
     cases = [json.loads(line) for line in (root / "cases.jsonl").read_text().splitlines() if line.strip()]
-    by_profile: dict[str, list[dict]] = collections.defaultdict(list)
+    # One verifier per profile, and one per key set for the cases that bring their own (JWKS classes).
+    groups: dict[tuple, list[dict]] = collections.defaultdict(list)
     for case in cases:
-        by_profile[case["profile"]].append(case)
+        groups[(case["profile"], case["jwks"]["id"] if "jwks" in case else None)].append(case)
 
     results: dict[int, dict] = {}
+    key_sets = collections.Counter()
+    warnings_seen = collections.Counter()
     started = time.monotonic()
-    for name, group in by_profile.items():
-        batch = root / f"batch-{name}.jsonl"
+    for (name, set_id), group in groups.items():
+        tag = name if set_id is None else f"{name}-{set_id}"
+        jwks = root / "jwks.json"
+        if set_id is not None:
+            jwks = root / f"jwks-{set_id}.json"
+            jwks.write_text(group[0]["jwks"]["document"], encoding="utf-8")
+        batch = root / f"batch-{tag}.jsonl"
         with open(batch, "w", encoding="utf-8") as f:
             for case in group:
                 line = {"method": case["method"], "url": case["url"], "authorization": case["authorization"],
@@ -120,21 +161,35 @@ def main() -> int:
                 if "jkt" in case:
                     line["jkt"] = case["jkt"]
                 f.write(json.dumps(line, ensure_ascii=True, separators=(",", ":")) + "\n")
-        cmd = [args.keybound, "verify", *profile_args(name, meta, root), "--batch", str(batch)]
-        (root / f"command-{name}.txt").write_text(" ".join(cmd) + "\n")
+        cmd = [args.keybound, "verify", *profile_args(name, meta, root, jwks), "--batch", str(batch)]
+        (root / f"command-{tag}.txt").write_text(" ".join(cmd) + "\n")
         t0 = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True)
+        lines = proc.stdout.decode("utf-8").splitlines()
+        if set_id is not None:
+            problem, refusal = check_key_set(group[0]["jwks"], jwks, proc, lines)
+            key_sets["loaded" if group[0]["jwks"]["loads"] else "refused whole"] += 1
+            for _, _, word in group[0]["jwks"]["skipped"]:
+                warnings_seen[word or "invalid key"] += 1
+            if problem:
+                for case in group:
+                    results[case["id"]] = {"ok": False, "code": -1, "name": "key set", "reason": problem}
+                continue
+            if refusal is not None:
+                for case in group:
+                    results[case["id"]] = refusal[0]
+                continue
         if proc.returncode not in (0, 1):
-            print(f"keybound failed for profile {name} (exit {proc.returncode}): {proc.stderr.decode()[:500]}",
+            print(f"keybound failed for profile {tag} (exit {proc.returncode}): {proc.stderr.decode()[:500]}",
                   file=sys.stderr)
             return 2
-        lines = proc.stdout.decode("utf-8").splitlines()
         if len(lines) != len(group):
-            print(f"profile {name}: {len(group)} requests but {len(lines)} output lines", file=sys.stderr)
+            print(f"profile {tag}: {len(group)} requests but {len(lines)} output lines", file=sys.stderr)
             return 2
         for case, line in zip(group, lines):
             results[case["id"]] = json.loads(line)
-        print(f"profile {name:15} {len(group):5} requests in {time.monotonic() - t0:5.1f} s", file=sys.stderr)
+        if set_id is None:
+            print(f"profile {name:15} {len(group):5} requests in {time.monotonic() - t0:5.1f} s", file=sys.stderr)
 
     per_class = collections.defaultdict(lambda: collections.Counter())
     reached = collections.defaultdict(collections.Counter)
@@ -147,7 +202,7 @@ def main() -> int:
             verdict, detail = judge(case, out)
             per_class[case["class"]][verdict] += 1
             code = outcome_code(out)
-            name = "ok" if code == 0 else REQUEST_CODES.get(code, str(code))
+            name = "ok" if code == 0 else {**REQUEST_CODES, **CONFIG_CODES}.get(code, str(code))
             reached[case["class"]][name] += 1
             reached_all[name] += 1
             if verdict == "deliberate":
@@ -161,7 +216,7 @@ def main() -> int:
         for d in disagreements:
             f.write(json.dumps(d, ensure_ascii=True) + "\n")
 
-    print(f"\nseed {meta['seed']}: {len(cases)} cases, {len(by_profile)} profiles, "
+    print(f"\nseed {meta['seed']}: {len(cases)} cases, {len(groups)} verifiers, "
           f"{time.monotonic() - started:.1f} s through {args.keybound}")
     print(f"\n{'class':8} {'cases':>6} {'agree':>6} {'delib':>6} {'differ':>6}  Keybound verdicts reached")
     for cls in sorted(per_class, key=lambda c: (c != "valid", c)):
@@ -172,7 +227,12 @@ def main() -> int:
     print("\nchecks reached (Keybound verdict -> cases):")
     for code, name in sorted(REQUEST_CODES.items()):
         print(f"  {code} {name:22} {reached_all[name]:6}")
+    for code, name in CONFIG_CODES.items():
+        print(f"  {code} {name:22} {reached_all[name]:6}  (the CLI refused the key set)")
     print(f"  0 ok {'':22}{reached_all['ok']:6}")
+    print("\nkey sets (JWKS classes): " + ", ".join(f"{n} {k}" for k, n in sorted(key_sets.items()))
+          + "; skipped entries, each one warning line naming its rule: "
+          + ", ".join(f"{k} {n}" for k, n in warnings_seen.most_common()))
     missing = [f"{code} {name}" for code, name in sorted(REQUEST_CODES.items()) if not reached_all[name]]
     if missing:
         print("  not reached: " + ", ".join(missing))

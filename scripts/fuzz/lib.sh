@@ -4,7 +4,7 @@
 # (CI) and scripts/fuzz/minimise.sh. Source it from the repository root; it defines variables and functions only.
 
 # Every fuzz target (Fuzz/Targets/<target>, built as fuzz-<target>): the default when a script is given none.
-FUZZ_TARGETS=(base64url json compact-jws jwk jwks verify batch-line)
+FUZZ_TARGETS=(base64url json compact-jws jwk jwks pem verify batch-line)
 
 # The Fuzz package's build: Swift with -sanitize=fuzzer,address, linked with lld.
 FUZZ_BUILD_FLAGS=(--package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)

@@ -78,5 +78,14 @@ for text in ['{}', '[1]', '{"method":1,"url":"u"}', '{"method":"GET"}', '{"metho
 batch(8, 2, "0123456\n01234567\n012345678\n01234567\r\n012345678\r\n \t \n{}")
 batch(1, 1, "\r\n\r\r\n \n{}\n")
 batch(40, 5, '{"method":"GET","url":"https://a/x"}\n{"method":"GET","url":"https://a/xy"}\r\n')
-for name in ["base64url", "json", "compact-jws", "jwk", "jwks", "verify", "batch-line"]:
+# Issuer keys as PEM (Tests/Vectors/pem), and the DER inside each block, for the PEM and DER readings of fuzz-pem.
+for path in sorted((root / "Tests/Vectors/pem").iterdir()):
+    if path.suffix in (".pem", ".der"):
+        put("pem", path.read_bytes())
+    if path.suffix == ".pem":
+        text = path.read_text()
+        for block in text.split("-----BEGIN ")[1:]:
+            body = block.split("-----", 1)[1].split("-----END", 1)[0]
+            put("pem", base64.b64decode("".join(body.split())))
+for name in ["base64url", "json", "compact-jws", "jwk", "jwks", "pem", "verify", "batch-line"]:
     print(name, len(os.listdir(out / name)))

@@ -20,6 +20,18 @@
 #   at_exit CMD             runs CMD (a string for eval) when the stage exits, after the tracked processes are
 #                           stopped; in the order registered
 #   remove_at_exit PATH...  removes the files or directories (rm -rf) when the stage exits, last
+# and, for the two C library stages (capi.sh, capi-swift-crypto.sh), what they build and check alike:
+#   capi_build SUFFIX [ARG...]           scripts/build-capi.sh ARG... --prefix dist$SUFFIX; sets `dist`, `work`
+#                           (.build-capi$SUFFIX/ci, created) and `lib` (the installed libkeybound.so.0), and fails
+#                           unless the library and the header are installed
+#   capi_check_exports LIB HEADER WORK   LIB exports only kb_* symbols, and every function HEADER declares; writes
+#                           WORK/exported.txt and WORK/declared.txt, prints the counts
+#   capi_check_ldd LIB WORK [LIB...]     ldd LIB (kept in WORK/ldd.txt) names only the loader, libc, libm,
+#                           libstdc++ and libgcc_s, plus the libraries named (e.g. libcrypto.so.3)
+#   capi_c_tests DIST WORK [VGLIB]       IntegrationTests/c/test_capi.c (recorded and live fixtures) against DIST/lib:
+#                           plain (gcc), under
+#                           ASan+UBSan (clang), and under valgrind memcheck linked against VGLIB (default DIST/lib);
+#                           writes WORK/valgrind-summary.txt
 # The stage keeps its own `set -euo pipefail`; the EXIT trap keeps the stage's exit status. A stage registers its
 # clean-ups with at_exit, track_pid and remove_at_exit: a `trap ... EXIT` of its own would replace this one.
 
@@ -94,3 +106,70 @@ ci_cleanup() {
     [ ${#ci_remove_paths[@]} -eq 0 ] || rm -rf "${ci_remove_paths[@]}"
 }
 trap ci_cleanup EXIT
+
+capi_build() {
+    local suffix="$1"
+    shift
+    dist="$root/dist$suffix"
+    work="$root/.build-capi$suffix/ci"
+    lib="$dist/lib/libkeybound.so.0"
+    mkdir -p "$work"
+    run scripts/build-capi.sh "$@" --prefix "$dist"
+    [ -f "$lib" ] && [ -f "$dist/include/keybound.h" ] || fail "dist$suffix/ lacks the library or the header"
+}
+
+capi_check_exports() {
+    local lib="$1" header="$2" work="$3" others missing extra
+    nm -D --defined-only "$lib" | awk '{print $NF}' | sed 's/@.*//' | sort -u > "$work/exported.txt"
+    gcc -E -P -x c "$header" | grep -oE '\bkb_[a-z0-9_]+[[:space:]]*\(' | tr -d '( ' | sort -u > "$work/declared.txt"
+    others="$(grep -v '^kb_' "$work/exported.txt" || true)"
+    [ -z "$others" ] || fail "symbols other than kb_* are exported: $others"
+    missing="$(comm -23 "$work/declared.txt" "$work/exported.txt")"
+    [ -z "$missing" ] || fail "declared in keybound.h but not exported: $missing"
+    extra="$(comm -13 "$work/declared.txt" "$work/exported.txt")"
+    [ -z "$extra" ] || fail "exported but not declared in keybound.h: $extra"
+    echo "exported kb_* symbols: $(wc -l < "$work/exported.txt" | tr -d ' ') (declared: $(wc -l < "$work/declared.txt" | tr -d ' '))"
+}
+
+capi_check_ldd() {
+    local lib="$1" work="$2" allowed='linux-vdso\.so\.1|/lib64/ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6|libstdc\+\+\.so\.6|libgcc_s\.so\.1'
+    local name unexpected
+    shift 2
+    for name in "$@"; do allowed+="|${name//./\\.}"; done
+    ldd "$lib" | tee "$work/ldd.txt"
+    unexpected="$(awk '{print $1}' "$work/ldd.txt" | grep -vE "^($allowed)\$" || true)"
+    [ -z "$unexpected" ] || fail "unexpected dependencies: $unexpected"
+}
+
+capi_c_tests() {
+    local dist="$1" work="$2" vglib="${3:-$1/lib}" vg_status
+    local cflags=(-std=c11 -Wall -Wextra -Werror -pedantic -g -I"$dist/include")
+    local ldflags=(-L"$dist/lib" -lkeybound -Wl,-rpath,"$dist/lib" -pthread)
+    step "C tests: fixtures, plain build (gcc, -std=c11 -Wall -Wextra -Werror -pedantic)"
+    run python3 IntegrationTests/c/gen_fixtures.py Tests/KeyboundTests/Fixtures/dpop-requests.json "$work/fixtures.txt"
+    # Requests signed at the real time (KB_NOW_CLOCK, requirements, typed claims, Bearer migration); made once, the
+    # three runs below finish well inside their tokens' hour.
+    run python3 IntegrationTests/c/gen_live_fixtures.py "$work/live.txt"
+    run gcc "${cflags[@]}" -O2 IntegrationTests/c/test_capi.c -o "$work/test_capi" "${ldflags[@]}"
+    run "$work/test_capi" "$work/fixtures.txt" "$work/live.txt"
+
+    step "C tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang)"
+    run clang "${cflags[@]}" -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+        IntegrationTests/c/test_capi.c -o "$work/test_capi_asan" "${ldflags[@]}"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run "$work/test_capi_asan" "$work/fixtures.txt" "$work/live.txt"
+
+    step "C tests under valgrind (memcheck, --leak-check=full)"
+    run gcc "${cflags[@]}" -O0 IntegrationTests/c/test_capi.c -o "$work/test_capi_vg" \
+        -L"$vglib" -lkeybound -Wl,-rpath,"$vglib" -pthread
+    set +e
+    valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
+        --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+        --suppressions=IntegrationTests/c/valgrind.supp --log-file="$work/valgrind.log" \
+        "$work/test_capi_vg" "$work/fixtures.txt" "$work/live.txt"
+    vg_status=$?
+    set -e
+    grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable|suppressed:|All heap blocks" \
+        "$work/valgrind.log" | sed 's/^==[0-9]*== *//' | tee "$work/valgrind-summary.txt"
+    [ "$vg_status" -eq 0 ] || { tail -60 "$work/valgrind.log"; fail "valgrind reported errors or leaks"; }
+}

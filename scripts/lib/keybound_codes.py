@@ -14,5 +14,8 @@ REQUEST_CODES = {
     309: "token_not_yet_valid", 310: "token_claims", 311: "token_binding", 312: "token_revoked", 313: "key_revoked",
 }
 
-# Every code: acceptance (0), the refusals above, and the replay cache running out of room (500).
-CODES = {0: "ok", **REQUEST_CODES, 500: "replay_cache_full"}
+# A configuration the CLI refuses before any request: a JWK Set refused as a whole (docs/design.md "JWK Sets").
+CONFIG_CODES = {903: "invalid_jwks"}
+
+# Every code: acceptance (0), the refusals above, the replay cache running out of room (500), and the refused set.
+CODES = {0: "ok", **REQUEST_CODES, 500: "replay_cache_full", **CONFIG_CODES}

@@ -4,7 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Benchmark
-import Keybound
+@_spi(Benchmarks) import Keybound
 import BenchmarkFixtures
 import CBaseline
 import KeyboundSigning
@@ -57,7 +57,7 @@ struct RawKeyMembers {
             guard let range = jwk.range(of: "\"\(name)\":\""),
                 let end = jwk[range.upperBound...].firstIndex(of: "\"")
             else { return [] }
-            return Base64URLText.decode(String(jwk[range.upperBound..<end]))
+            return BenchmarkStages.base64URLDecoded(String(jwk[range.upperBound..<end])) ?? []
         }
         ec = jwk.contains("\"kty\":\"EC\"")
         first = member(ec ? "x" : "n")
@@ -78,7 +78,7 @@ struct RawSignature {
     init(compact: String, ecdsa: Bool) throws {
         let parts = compact.split(separator: ".", omittingEmptySubsequences: false)
         tbs = Array(compact.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
-        let raw = Base64URLText.decode(String(parts[2]))
+        let raw = BenchmarkStages.base64URLDecoded(String(parts[2])) ?? []
         if ecdsa {
             var der = [UInt8](repeating: 0, count: raw.count + 16)
             let length = kbb_ecdsa_jws_to_der(raw, raw.count, &der, der.count)

@@ -18,16 +18,8 @@ let benchmarks: @Sendable () -> Void = {
     let rsa = Array(try! SigningKey.generate(.rs256).publicJWK.utf8)
     let ed = Array(try! SigningKey.generate(.edDSA).publicJWK.utf8)
 
-    Benchmark("Keys.jwkToKey.P256") { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.publicKeyFromJWK(p256)) }
+    stageBenchmarks([("Keys.jwkToKey.P256", p256), ("Keys.jwkToKey.RSA2048", rsa), ("Keys.jwkToKey.Ed25519", ed)]) {
+        try BenchmarkStages.publicKeyFromJWK($0)
     }
-    Benchmark("Keys.jwkToKey.RSA2048") { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.publicKeyFromJWK(rsa)) }
-    }
-    Benchmark("Keys.jwkToKey.Ed25519") { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.publicKeyFromJWK(ed)) }
-    }
-    Benchmark("Keys.thumbprint.P256") { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.thumbprint(p256)) }
-    }
+    stageBenchmarks([("Keys.thumbprint.P256", p256)]) { try BenchmarkStages.thumbprint($0) }
 }

@@ -5,6 +5,7 @@
 
 import Benchmark
 import BenchmarkFixtures
+import KeyboundTestSupport
 @_spi(Benchmarks) import Keybound
 
 /// Base64url, the strict JSON reader and compact JWS decoding, for a typical proof and for maximum sizes, and the
@@ -16,45 +17,32 @@ let benchmarks: @Sendable () -> Void = {
     let fixtures = try! Fixtures()
     let proof = Array(try! fixtures.warmRequests(1, tag: "parse")[0].dpop[0].utf8)
     let segments = proof.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).map(Array.init)
-    let header = Base64URLText.decode(String(decoding: segments[0], as: UTF8.self))
+    let header = BenchmarkStages.base64URLDecoded(String(decoding: segments[0], as: UTF8.self)) ?? []
     // 8 KiB: the default maxProofBytes; a payload of that size with many members.
     let bigPayload = Array(("{" + (0..<300).map { "\"claim\($0)\":\"value-\($0)\"" }.joined(separator: ",") + "}").utf8)
-    let bigBase64 = Array(Base64URLText.encode(Array(repeating: 0xA5, count: 6144)).utf8)
+    let bigBase64 = Array(BenchmarkStages.base64URLEncoded(Array(repeating: 0xA5, count: 6144)).utf8)
 
-    Benchmark("Parse.base64url.proofHeader") { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.base64URLDecode(segments[0])) }
+    stageBenchmarks([("Parse.base64url.proofHeader", segments[0]), ("Parse.base64url.8KiB", bigBase64)]) {
+        try BenchmarkStages.base64URLDecode($0)
     }
-    Benchmark("Parse.base64url.8KiB") { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.base64URLDecode(bigBase64)) }
+    stageBenchmarks([("Parse.json.proofHeader", header), ("Parse.json.8KiB", bigPayload)]) {
+        try BenchmarkStages.parseJSONObject($0)
     }
-    Benchmark("Parse.json.proofHeader") { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.parseJSONObject(header)) }
-    }
-    Benchmark("Parse.json.8KiB") { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.parseJSONObject(bigPayload)) }
-    }
-    Benchmark("Parse.compactJWS.proof") { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.decodeCompactJWS(proof)) }
-    }
+    stageBenchmarks([("Parse.compactJWS.proof", proof)]) { try BenchmarkStages.decodeCompactJWS($0) }
 
     // Bounded work (docs/design.md "Contracts → Bounded work"): 512 members (the most an object may have) whose
     // names collide under an unkeyed hash, against random names of the same lengths, escapes and byte size. The
     // two should cost the same; the third benchmark reports colliding ÷ random × 100 (at most 200 is the contract).
     // The objects are built in each benchmark's setup hook, so only the process that measures it pays for them.
     let hostile = Prepared<(colliding: [UInt8], random: [UInt8])>()
-    Benchmark("Parse.json.512members.randomNames") { benchmark in
-        let random = hostile.value.random
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.parseJSONObject(random)) }
-    } setup: {
-        hostile.set(HostileJSON.objects())
-    }
-    Benchmark("Parse.json.512members.collidingNames") { benchmark in
-        let colliding = hostile.value.colliding
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.parseJSONObject(colliding)) }
-    } setup: {
-        hostile.set(HostileJSON.objects())
+    for colliding in [false, true] {
+        Benchmark("Parse.json.512members.\(colliding ? "collidingNames" : "randomNames")") { benchmark in
+            let object = colliding ? hostile.value.colliding : hostile.value.random
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { blackHole(try BenchmarkStages.parseJSONObject(object)) }
+        } setup: {
+            hostile.set(HostileJSON.objects())
+        }
     }
     let ratio = BenchmarkMetric.custom("colliding ÷ random × 100", polarity: .prefersSmaller, useScalingFactor: false)
     Benchmark(

@@ -5,6 +5,7 @@
 
 import Benchmark
 import BenchmarkFixtures
+import KeyboundTestSupport
 import Keybound
 import KeyboundSigning
 
@@ -145,19 +146,5 @@ func randomKeys(_ count: Int, _ generator: inout SplitMix64) -> [ReplayKey] {
         for _ in 0..<4 { withUnsafeBytes(of: generator.next()) { bytes.append(contentsOf: $0) } }
         guard let key = ReplayKey(bytes: bytes) else { preconditionFailure("a 32-byte replay key was refused") }
         return key
-    }
-}
-
-/// SplitMix64 (Steele, Lea and Flood 2014): cheap, well-spread bytes for a million keys. The system generator makes
-/// one system call per value, which made the suite's set-up take minutes.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E9B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -133,39 +133,3 @@ public struct Cursor<Element> {
         return item
     }
 }
-
-/// Base64url without padding (RFC 4648 §5), for fixtures only.
-public enum Base64URLText {
-    public static func decode(_ text: String) -> [UInt8] {
-        var table = [UInt8](repeating: 0xFF, count: 256)
-        for (index, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8.enumerated() {
-            table[Int(c)] = UInt8(index)
-        }
-        var out: [UInt8] = []
-        var buffer: UInt32 = 0
-        var bits = 0
-        for c in text.utf8 where table[Int(c)] != 0xFF {
-            buffer = buffer << 6 | UInt32(table[Int(c)])
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: buffer >> UInt32(bits)))
-            }
-        }
-        return out
-    }
-
-    public static func encode(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-        var out: [UInt8] = []
-        var i = 0
-        while i < bytes.count {
-            let chunk = bytes[i..<min(i + 3, bytes.count)]
-            var n: UInt32 = 0
-            for (k, b) in chunk.enumerated() { n |= UInt32(b) << (16 - 8 * UInt32(k)) }
-            for k in 0..<(chunk.count + 1) { out.append(alphabet[Int((n >> (18 - 6 * UInt32(k))) & 0x3F)]) }
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}

@@ -18,9 +18,10 @@ let request = DPoPRequest(
     dpop: ["eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIjoiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0IjoxNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg4PtFLbdLXiOSsX0x7NVY-FNyJK70nfbV37xRZT3Lg"]
 )
 do {
-    // `now` is yours to pass (Unix seconds): here, the time RFC 9449's example proof was made.
+    // `now` (Unix seconds) is optional: left out, the verifier reads its clock (the system's). Here it is the time
+    // RFC 9449's example proof was made.
     let verified = try verifier.verify(request, mode: .tokenEndpoint, now: 1_562_262_616)
-    print("verified: bind the new token to cnf.jkt = \(verified.jkt)")
+    print("verified: bind the new token to cnf.jkt = \(verified.jkt ?? "-")")
     // For `Authorization: DPoP <JWT>` requests use mode .resource (the default) and read
     // verified.subject, verified.scope, verified.claim("name") ...
 } catch {

@@ -20,21 +20,6 @@ func split(_ stream: [UInt8], limit: Int, chunk: Int) -> [BatchInputLine] {
     BatchLineSplitter.lines(of: stream, limit: limit, chunkSize: chunk)
 }
 
-func reference(_ stream: [UInt8], limit: Int) -> [BatchInputLine] {
-    var segments = stream.split(separator: 0x0A, omittingEmptySubsequences: false)
-    if segments.last?.isEmpty == true { segments.removeLast() }
-    var lines: [BatchInputLine] = []
-    for var segment in segments {
-        if segment.last == 0x0D { segment.removeLast() }
-        if segment.count > limit {
-            lines.append(.tooLong)
-        } else if segment.contains(where: { $0 != 0x20 && $0 != 0x09 }) {
-            lines.append(.text(Array(segment)))
-        }
-    }
-    return lines
-}
-
 func written(_ line: BatchLine) -> [UInt8] {
     Array(line.jsonText.utf8)
 }
@@ -52,7 +37,9 @@ runFuzzer { data, size in
     let chunk = bytes[1] == 0 ? stream.count + 1 : Int(bytes[1])
     let lines = split(stream, limit: limit, chunk: chunk)
     if lines != split(stream, limit: limit, chunk: stream.count + 1) { fail("lines depend on the chunk size") }
-    if lines != reference(stream, limit: limit) { fail("lines differ from the reference model") }
+    if lines != BatchLineSplitter.referenceLines(of: stream, limit: limit) {
+        fail("lines differ from the reference model")
+    }
     for case .text(let line) in lines {
         switch BatchLine.parse(line) {
         case .success(let parsed):

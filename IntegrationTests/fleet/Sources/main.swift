@@ -20,6 +20,7 @@ import Foundation
 import Keybound
 import KeyboundRedis
 import KeyboundSigning
+import KeyboundTestSupport
 
 let issuerID = "https://issuer.fleet.example"
 let audience = "https://api.fleet.example"
@@ -387,11 +388,8 @@ case "ttl":
     // The key every instance computes: SHA-256(u16be(len jkt) ‖ jkt ‖ u16be(len jti) ‖ jti), base64url.
     let jti = String(request.dpop.split(separator: ".")[1]).base64URLDecodedJSON["jti"] as! String
     let jkt = clients[0].key.thumbprint
-    var material: [UInt8] = []
-    for part in [Array(jkt.utf8), Array(jti.utf8)] {
-        material += [UInt8(part.count >> 8), UInt8(part.count & 0xFF)] + part
-    }
-    let key = ReplayKey(bytes: sha256(material))!
+    let keyBytes = must("openssl") { try independentReplayKeyBytes(jkt: jkt, jti: jti) }
+    let key = ReplayKey(bytes: keyBytes)!
     // iat = now: expiresAt = now + 60 + 5, so the entry lives 66 s from the start of this second.
     print("\(store.redisKey(for: key)) \(now)")
 
@@ -518,22 +516,6 @@ extension String {
     }
 }
 
-/// SHA-256 through the openssl command line, independent of Keybound's own digest code.
-func sha256(_ bytes: [UInt8]) -> [UInt8] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    process.arguments = ["dgst", "-sha256", "-binary"]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    must("openssl") { try process.run() }
-    input.fileHandleForWriting.write(Data(bytes))
-    input.fileHandleForWriting.closeFile()
-    let digest = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Array(digest)
-}
 #else
 print("keybound-fleet needs the Redis trait: swift build --traits default,Redis --product keybound-fleet")
 exit(2)

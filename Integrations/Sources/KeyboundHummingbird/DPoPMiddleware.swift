@@ -6,9 +6,12 @@
 import Foundation
 public import HTTPTypes
 public import Hummingbird
+public import HummingbirdAuth
 public import Keybound
+@_exported public import KeyboundServerSupport
+import Logging
 
-/// A request context that can carry what the ``DPoPMiddleware`` verified.
+/// A request context that can carry what the DPoP middleware verified.
 ///
 /// ```swift
 /// struct AppContext: DPoPRequestContext {
@@ -22,10 +25,16 @@ public protocol DPoPRequestContext: RequestContext {
     var dpop: VerifiedRequest? { get set }
 }
 
-/// A ready-made ``DPoPRequestContext`` for applications that need nothing else in their context.
-public struct BasicDPoPRequestContext: DPoPRequestContext {
+/// A ready-made context for applications that need nothing else in their context: a ``DPoPRequestContext`` and a
+/// HummingbirdAuth `AuthRequestContext` whose `identity` is the ``VerifiedRequest`` (the same value as `dpop`), so
+/// ``DPoPAuthenticator``, `requireScope` and HummingbirdAuth's `IsAuthenticatedMiddleware` all work with it.
+public struct BasicDPoPRequestContext: DPoPRequestContext, AuthRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var dpop: VerifiedRequest?
+    public var identity: VerifiedRequest? {
+        get { dpop }
+        set { dpop = newValue }
+    }
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
@@ -33,80 +42,152 @@ public struct BasicDPoPRequestContext: DPoPRequestContext {
     }
 }
 
-/// Where the middleware takes the request URL that a proof's `htu` must match (RFC 9449 §4.3 check 9).
-///
-/// A server behind a proxy does not see the URL the client used, and `Host` or `X-Forwarded-*` headers are whatever
-/// the client (or anyone on the path) chose to send. The safe choice is ``externalBaseURL(_:)``: the operator names
-/// the public origin once, and only the request's path and query come from the request.
-public enum RequestURLSource: Sendable, Hashable {
-    /// The configured public base URL (`https://api.example.com`, optionally with a path prefix), followed by the
-    /// request's path and query. The `Host` and forwarded headers are ignored.
-    case externalBaseURL(String)
-    /// The request's path and query alone, for a verifier whose ``VerifierPolicy/externalBaseURL`` is set.
-    case originForm
-    /// Scheme and host from `X-Forwarded-Proto` and `X-Forwarded-Host` (first value), falling back to `scheme` and
-    /// the `Host` header. Use only behind a proxy that overwrites these headers on every request: a client that can
-    /// set them can make the server accept a proof minted for another origin.
-    case trustedForwardedHeaders(defaultScheme: String)
+/// A refused verification, thrown by ``DPoPAuthenticator`` and ``DPoPMiddleware`` so that the application's error
+/// middleware sees it; Hummingbird answers it with ``Refusal``'s status, `WWW-Authenticate` challenge, `DPoP-Nonce`
+/// and JSON body.
+public struct DPoPRefusalError: HTTPResponseError, Sendable {
+    /// The status, challenge, nonce and body.
+    public let refusal: Refusal
+
+    public init(_ refusal: Refusal) { self.refusal = refusal }
+
+    /// The verifier's error.
+    public var error: KeyboundError { refusal.error }
+
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: refusal.status) }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response { response() }
+
+    /// The refusal's response.
+    public func response() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-store"
+        if let challenge = refusal.wwwAuthenticate { headers[.wwwAuthenticate] = challenge }
+        if let nonce = refusal.dpopNonce { headers[.dpopNonce] = nonce }
+        if let retryAfter = refusal.retryAfter { headers[.retryAfter] = retryAfter }
+        return Response(
+            status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: refusal.body)))
+    }
 }
 
-/// Verifies every request with a shared Keybound ``Verifier`` (RFC 9449 §4.3, §7): a DPoP-bound access token and its
-/// proof in resource mode, or a proof alone at a token endpoint (RFC 9449 §5).
+/// A HummingbirdAuth authenticator for DPoP (RFC 9449 §4.3, §7): verifies every request with a shared Keybound
+/// ``Verifier`` — a DPoP-bound access token and its proof in resource mode, or a proof alone at a token endpoint
+/// (RFC 9449 §5) — and sets `context.identity`.
 ///
-/// On success the ``VerifiedRequest`` is in `context.dpop` for the handler, and when nonces are on the response
-/// carries a fresh `DPoP-Nonce` (RFC 9449 §8). On failure the middleware answers itself: the error's HTTP status
-/// (401, 400, 503 when the replay store fails, or 429 with `Retry-After` when the proof key holds its per-key replay
-/// share, 212, in every mode), a `WWW-Authenticate: DPoP …` challenge (RFC 9449 §7.1; at a token
-/// endpoint the RFC 6749 §5.2 JSON error instead), the `DPoP-Nonce` a `use_dpop_nonce` error carries, and a small
-/// JSON body `{"error":…,"error_description":…,"code":…}`.
+/// With a context whose `Identity` is ``VerifiedRequest`` (``BasicDPoPRequestContext``) the identity is the verified
+/// request; any other context maps it with `identify`, so that DPoP, Basic and other authenticators can share one
+/// identity type on different routes. When `identify` answers `nil`, the request goes on without an identity (as
+/// HummingbirdAuth's authenticators do; `IsAuthenticatedMiddleware` then refuses it).
 ///
-/// The per-key replay share is the verifier's: set ``VerifierPolicy/replayKeyShare`` and
-/// ``VerifierPolicy/replayKeyShareOverrides`` (or `RedisConfiguration.keyShare` for a shared store) on the
-/// verifier the middleware is given (docs/design.md "Per-key replay share").
+/// A refusal is thrown as a ``DPoPRefusalError`` (status 401, 400, 503 when the replay store fails, or 429 with
+/// `Retry-After` when the proof key holds its per-key replay share, 212, in every mode; with the challenge and nonce) and logged at debug level on `context.logger` with its code; nothing of the request is
+/// logged. With nonces on, a successful response carries a fresh `DPoP-Nonce` (RFC 9449 §8).
 ///
-/// Verification uses the verifier's `async` entry point, so a network replay store (``AsyncReplayStore``) suspends
-/// the request's task instead of blocking an event-loop thread.
+/// The `htu` check reads the request target as it arrived (`request.head.path`), never a percent-decoded path.
+public struct DPoPAuthenticator<Context: AuthRequestContext>: AuthenticatorMiddleware {
+    public typealias Identity = Context.Identity
+    public typealias Input = Request
+    public typealias Output = Response
+
+    let check: DPoPCheck
+    let identify: @Sendable (VerifiedRequest, Request, Context) async throws -> Context.Identity?
+
+    /// The parameters but `identify` are ``RequestCheck/init(verifier:urlSource:mode:requirements:now:)``'s
+    /// (`requestURL` is its `urlSource`).
+    ///   - identify: the application's identity for a verified request (a user looked up by `subject`, say).
+    public init(
+        verifier: Verifier, requestURL: RequestURLSource, mode: VerificationMode = .resource,
+        requirements: Requirements = .none, now: @escaping @Sendable () -> Int64 = RequestCheck.wallClock,
+        identify: @escaping @Sendable (VerifiedRequest, Request, Context) async throws -> Context.Identity?
+    ) {
+        self.check = DPoPCheck(RequestCheck(
+            verifier: verifier, urlSource: requestURL, mode: mode, requirements: requirements, now: now))
+        self.identify = identify
+    }
+
+    public func authenticate(request: Request, context: Context) async throws -> Context.Identity? {
+        try await identify(check.verify(request, logger: context.logger), request, context)
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        try await check.run(request, context, next: next) { context, verified in
+            if let identity = try await identify(verified, request, context) { context.identity = identity }
+        }
+    }
+}
+
+extension DPoPAuthenticator where Context.Identity == VerifiedRequest {
+    /// An authenticator whose identity is the ``VerifiedRequest`` itself.
+    public init(
+        verifier: Verifier, requestURL: RequestURLSource, mode: VerificationMode = .resource,
+        requirements: Requirements = .none, now: @escaping @Sendable () -> Int64 = RequestCheck.wallClock
+    ) {
+        self.init(verifier: verifier, requestURL: requestURL, mode: mode, requirements: requirements, now: now) {
+            verified, _, _ in verified
+        }
+    }
+}
+
+/// The middleware for contexts that are not HummingbirdAuth contexts: the same verification as
+/// ``DPoPAuthenticator``, with the ``VerifiedRequest`` in `context.dpop`. Refusals are thrown as
+/// ``DPoPRefusalError`` and logged in the same way.
 public struct DPoPMiddleware<Context: DPoPRequestContext>: RouterMiddleware {
     public typealias Input = Request
     public typealias Output = Response
 
-    let verifier: Verifier
-    let urlSource: RequestURLSource
-    let mode: VerificationMode
-    let now: @Sendable () -> Int64
+    let check: DPoPCheck
 
-    /// - Parameters:
-    ///   - verifier: the server's verifier, shared by every route and thread.
-    ///   - requestURL: where the URL for the `htu` check comes from (see ``RequestURLSource``).
-    ///   - mode: `.resource` for APIs, `.tokenEndpoint` for a token endpoint's DPoP proof.
-    ///   - now: the current time in Unix seconds (the wall clock unless a test supplies its own).
+    /// The parameters are ``RequestCheck/init(verifier:urlSource:mode:requirements:now:)``'s.
     public init(
-        verifier: Verifier,
-        requestURL: RequestURLSource,
-        mode: VerificationMode = .resource,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        verifier: Verifier, requestURL: RequestURLSource, mode: VerificationMode = .resource,
+        requirements: Requirements = .none, now: @escaping @Sendable () -> Int64 = RequestCheck.wallClock
     ) {
-        self.verifier = verifier
-        self.urlSource = requestURL
-        self.mode = mode
-        self.now = now
+        self.check = DPoPCheck(RequestCheck(
+            verifier: verifier, urlSource: requestURL, mode: mode, requirements: requirements, now: now))
     }
 
-    public func handle(
-        _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        let time = now()
-        let verified: VerifiedRequest
-        do throws(KeyboundError) {
-            let dpopRequest = try Self.dpopRequest(from: request, urlSource: urlSource)
-            verified = try await verifier.verify(dpopRequest, mode: mode, now: time)
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        try await check.run(request, context, next: next) { context, verified in context.dpop = verified }
+    }
+}
+
+/// One verification of a Hummingbird request, shared by the authenticator and the middleware.
+struct DPoPCheck: Sendable {
+    let check: RequestCheck
+
+    init(_ check: RequestCheck) { self.check = check }
+
+    /// The verified request, or a thrown ``DPoPRefusalError`` (logged on `logger`).
+    func verify(_ request: Request, logger: Logger) async throws(DPoPRefusalError) -> VerifiedRequest {
+        // HTTP/1.1's Host header arrives as the request's authority.
+        let url = RequestURLParts(
+            target: Self.originFormTarget(request), authority: request.head.authority,
+            forwardedProto: request.headers[.xForwardedProto], forwardedHost: request.headers[.xForwardedHost])
+        do throws(Refusal) {
+            return try await check.verify(
+                method: request.method.rawValue, url: url, authorizations: request.headers[values: .authorization],
+                dpop: request.headers[values: .dpop], logger: logger)
         } catch {
-            return DPoPErrorResponse.response(for: error, verifier: verifier, tokenEndpoint: mode == .tokenEndpoint)
+            throw DPoPRefusalError(error)
         }
+    }
+
+    /// Verifies, lets `apply` put the result in the context, runs the rest of the chain, and adds the next
+    /// `DPoP-Nonce` to the response when nonces are on (RFC 9449 §8).
+    func run<Context: RequestContext>(
+        _ request: Request,
+        _ context: Context,
+        next: (Request, Context) async throws -> Response,
+        apply: (inout Context, VerifiedRequest) async throws -> Void
+    ) async throws -> Response {
+        let verified = try await verify(request, logger: context.logger)
         var context = context
-        context.dpop = verified
+        try await apply(&context, verified)
         var response = try await next(request, context)
         if let nonce = verified.dpopNonce, response.headers[.dpopNonce] == nil {
             response.headers[.dpopNonce] = nonce
@@ -114,52 +195,12 @@ public struct DPoPMiddleware<Context: DPoPRequestContext>: RouterMiddleware {
         return response
     }
 
-    /// The method, URL and authorization headers of a Hummingbird request, as Keybound reads them.
-    static func dpopRequest(from request: Request, urlSource: RequestURLSource) throws(KeyboundError) -> DPoPRequest {
-        let authorizations = request.headers[values: .authorization]
-        guard authorizations.count <= 1 else {
-            throw KeyboundError(.malformedAuthorization, reason: "more than one Authorization value")
-        }
-        let url = try requestURL(request, source: urlSource)
-        return DPoPRequest(
-            method: request.method.rawValue, url: url, authorization: authorizations.first,
-            dpop: request.headers[values: .dpop])
-    }
-
-    /// The request URL for the `htu` comparison: never the `Host` header unless the operator trusts it.
-    static func requestURL(_ request: Request, source: RequestURLSource) throws(KeyboundError) -> String {
-        let target = originFormTarget(request)
-        switch source {
-        case .externalBaseURL(let base):
-            return trimmingTrailingSlash(base) + target
-        case .originForm:
-            return target
-        case .trustedForwardedHeaders(let defaultScheme):
-            let scheme = firstValue(request.headers[.xForwardedProto]) ?? defaultScheme
-            // HTTP/1.1's Host header arrives as the request's authority.
-            guard let host = firstValue(request.headers[.xForwardedHost]) ?? request.head.authority else {
-                throw KeyboundError(.proofHTU, reason: "the request has no host to build its URL from")
-            }
-            return scheme + "://" + host + target
-        }
-    }
-
-    /// The request target's path and query (RFC 9112 §3.2.1), also from an absolute-form target.
+    /// The request target's path and query (RFC 9112 §3.2.1) as it arrived, also from an absolute-form target.
     static func originFormTarget(_ request: Request) -> String {
         let path = request.head.path ?? "/"
         if path.hasPrefix("/") { return path }
         let uri = request.uri
         return uri.path + (uri.query.map { "?" + $0 } ?? "")
-    }
-
-    static func trimmingTrailingSlash(_ base: String) -> String {
-        base.hasSuffix("/") ? String(base.dropLast()) : base
-    }
-
-    static func firstValue(_ header: String?) -> String? {
-        guard let header else { return nil }
-        let first = header.split(separator: ",", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) }
-        return first.flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 
@@ -174,58 +215,8 @@ extension HTTPField.Name {
 
 /// The refusals the middleware and the scope checks answer with.
 public enum DPoPErrorResponse {
-    /// The response for a failed verification: status, challenge, nonce and JSON body (see ``DPoPMiddleware``).
+    /// The response for a failed verification: status, challenge, nonce and JSON body (see ``Refusal``).
     public static func response(for error: KeyboundError, verifier: Verifier, tokenEndpoint: Bool) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[.cacheControl] = "no-store"
-        let status: Int
-        let body: String
-        if tokenEndpoint {
-            // RFC 9449 §5 and §8: a token endpoint answers 400 with an RFC 6749 §5.2 error body, no challenge.
-            status = error.code.tokenEndpointHTTPStatus
-            let rfc = Challenge.tokenEndpointErrorBody(for: error)
-            body = String(rfc.dropLast()) + ",\"code\":\"" + error.code.name + "\"}"
-        } else {
-            status = error.code.httpStatus
-            headers[.wwwAuthenticate] = verifier.wwwAuthenticate(for: error)
-            body = jsonBody(error: error.code.rfcError, description: error.reason, code: error.code.name)
-        }
-        if let nonce = error.dpopNonce { headers[.dpopNonce] = nonce }
-        // 212 replay_quota_exceeded: 429 in every mode, with the seconds to wait (RFC 9110 §10.2.3).
-        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
-        return Response(
-            status: HTTPResponse.Status(code: status), headers: headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    /// `{"error":…,"error_description":…,"code":…}`; `error` is left out when there is none (RFC 6750 §3.1).
-    static func jsonBody(error: String?, description: String, code: String) -> String {
-        var members: [String] = []
-        if let error { members.append("\"error\":" + jsonString(error)) }
-        members.append("\"error_description\":" + jsonString(description))
-        members.append("\"code\":" + jsonString(code))
-        return "{" + members.joined(separator: ",") + "}"
-    }
-
-    /// A JSON string literal (RFC 8259 §7).
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        DPoPRefusalError(Refusal(error, verifier: verifier, tokenEndpoint: tokenEndpoint)).response()
     }
 }

@@ -6,12 +6,15 @@
 public import HTTPTypes
 public import Hummingbird
 public import Keybound
+import Logging
 
-/// A route-level scope check, after ``DPoPMiddleware``: the verified token's `scope` (RFC 9068 §2.2.3, a
-/// space-separated list) must hold every required scope. Otherwise it answers 403 with
-/// `WWW-Authenticate: DPoP error="insufficient_scope", …, scope="…"` (RFC 6750 §3.1).
+/// A route-level scope check, after ``DPoPAuthenticator`` or ``DPoPMiddleware``: the verified token's `scope`
+/// (RFC 9068 §2.2.3, a space-separated list) must hold every required scope. Otherwise it answers with Keybound's own
+/// 315 `insufficient_scope` (HTTP 403, `WWW-Authenticate: DPoP error="insufficient_scope", …, scope="…"`,
+/// RFC 6750 §3.1), made by ``Keybound/VerifiedRequest/requireScopes(_:)``: the same status, challenge and body as every other host.
+/// The refusal is thrown (the application's error middleware sees it) and logged at debug level like the verifier's.
 ///
-/// A request that reached it unverified (no ``DPoPMiddleware`` before it on this route) gets a bare 401 challenge:
+/// A request that reached it unverified (no authenticator before it on this route) gets a bare 401 challenge:
 /// a misconfigured route fails closed.
 public struct RequireScopeMiddleware<Context: DPoPRequestContext>: RouterMiddleware {
     public typealias Input = Request
@@ -35,10 +38,16 @@ public struct RequireScopeMiddleware<Context: DPoPRequestContext>: RouterMiddlew
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard let verified = context.dpop else {
-            return InsufficientScope.unauthenticated(verifier: verifier)
+            let refusal = InsufficientScope.unauthenticated(verifier: verifier)
+            refusal.log(to: context.logger)
+            throw DPoPRefusalError(refusal)
         }
-        guard verified.hasScopes(scopes) else {
-            return InsufficientScope(required: scopes).response()
+        do {
+            try verified.requireScopes(scopes)
+        } catch {
+            let refusal = InsufficientScope(error)
+            refusal.refusal.log(to: context.logger)
+            throw refusal
         }
         return try await next(request, context)
     }
@@ -54,8 +63,7 @@ extension RouterMethods where Context: DPoPRequestContext {
 extension VerifiedRequest {
     /// Whether the token's `scope` holds every one of `required` (exact, case-sensitive tokens; RFC 6749 §3.3).
     public func hasScopes(_ required: [String]) -> Bool {
-        let granted = Set((scope ?? "").split(separator: " ").map(String.init))
-        return required.allSatisfy(granted.contains)
+        (try? requireScopes(required)) != nil
     }
 }
 
@@ -63,53 +71,44 @@ extension DPoPRequestContext {
     /// Throws ``InsufficientScope`` (answered as 403) unless the verified token has every scope; for checks inside a
     /// handler, e.g. when the scope depends on the resource.
     public func requireScope(_ scopes: String...) throws(InsufficientScope) {
-        guard let dpop, dpop.hasScopes(scopes) else { throw InsufficientScope(required: scopes) }
+        do throws(KeyboundError) {
+            guard let dpop else { throw KeyboundError(.insufficientScope) }
+            try dpop.requireScopes(scopes)
+        } catch {
+            let refusal = InsufficientScope(error)
+            refusal.refusal.log(to: logger)
+            throw refusal
+        }
     }
 }
 
-/// The `insufficient_scope` refusal (RFC 6750 §3.1): 403 with a challenge naming the scopes needed.
+/// The `insufficient_scope` refusal (315, RFC 6750 §3.1) as a Hummingbird error: Keybound's error, answered with its
+/// status, challenge and JSON body.
 public struct InsufficientScope: HTTPResponseError {
+    /// Keybound's refusal (code 315; its challenge parameters name the scopes needed).
+    public let error: KeyboundError
+
+    public init(_ error: KeyboundError) { self.error = error }
+
     /// The scopes the request needed.
-    public let required: [String]
+    public var required: [String] {
+        error.challengeParameters.first { $0.name == "scope" }?.value.split(separator: " ").map(String.init) ?? []
+    }
 
-    public init(required: [String]) { self.required = required }
-
-    public var status: HTTPResponse.Status { .forbidden }
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: error.code.httpStatus) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response { response() }
 
+    /// The status, the core's challenge (no `algs`: the proof was fine) and the JSON body.
+    public var refusal: Refusal { Refusal(error, wwwAuthenticate: Challenge.wwwAuthenticate(for: error, algs: [])) }
+
     /// The 403 response.
-    public func response() -> Response {
-        let scope = required.joined(separator: " ")
-        let description = "the access token lacks a required scope"
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[.cacheControl] = "no-store"
-        headers[.wwwAuthenticate] =
-            "DPoP error=\"insufficient_scope\", error_description=\"\(description)\", scope=\"\(Self.quoted(scope))\""
-        let body =
-            "{\"error\":\"insufficient_scope\",\"error_description\":\"\(description)\","
-            + "\"code\":\"insufficient_scope\",\"scope\":" + DPoPErrorResponse.jsonString(scope) + "}"
-        return Response(status: .forbidden, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
-    }
+    public func response() -> Response { DPoPRefusalError(refusal).response() }
 
-    /// 401 with a bare challenge, for a request no ``DPoPMiddleware`` verified.
-    static func unauthenticated(verifier: Verifier?) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[.wwwAuthenticate] = verifier?.wwwAuthenticate(for: nil) ?? "DPoP"
-        let body = "{\"error_description\":\"the request was not verified\",\"code\":\"missing_authorization\"}"
-        return Response(
-            status: .unauthorized, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    /// The inside of an RFC 9110 §5.6.4 quoted-string; scope tokens are visible ASCII without `"` or `\` (RFC 6749
-    /// §3.3), anything else becomes `?`.
-    static func quoted(_ text: String) -> String {
-        String(
-            String.UnicodeScalarView(
-                text.unicodeScalars.map { scalar in
-                    (0x20...0x7E).contains(scalar.value) && scalar != "\"" && scalar != "\\" ? scalar : "?"
-                }))
+    /// 401 with a bare challenge, for a request no authenticator verified.
+    static func unauthenticated(verifier: Verifier?) -> Refusal {
+        Refusal(
+            KeyboundError(.missingAuthorization, reason: "the request was not verified"),
+            wwwAuthenticate: verifier?.wwwAuthenticate(for: nil) ?? "DPoP")
     }
 }

@@ -6,6 +6,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdAuth
 import Keybound
 import KeyboundHummingbird
 import KeyboundSigning
@@ -31,6 +32,7 @@ struct Demo: Sendable {
         issuerKey = try SigningKey.generate(.es256, kid: "demo-issuer-1")
         jwks = "{\"keys\":[" + issuerKey.publicJWK(includingAlg: true) + "]}"
         var policy = VerifierPolicy()
+        if let skew = options.clockSkew { policy.clockSkewSeconds = skew }
         if options.nonces {
             var secret = [UInt8](repeating: 0, count: 32)
             var random = SystemRandomNumberGenerator()
@@ -55,50 +57,60 @@ struct Demo: Sendable {
         // Token endpoint (RFC 9449 §5): a proof alone, no access token yet; the new token is bound to its key.
         router.group("token")
             .add(
-                middleware: DPoPMiddleware(verifier: verifier, requestURL: .externalBaseURL(base), mode: .tokenEndpoint)
-            )
+                middleware: DPoPAuthenticator(
+                    verifier: verifier, requestURL: .externalBaseURL(base), mode: .tokenEndpoint))
             .post { _, context in try issueToken(context) }
 
         // The protected API: every request carries a DPoP-bound token and a fresh proof.
         let api = router.group("api")
-            .add(middleware: DPoPMiddleware(verifier: verifier, requestURL: .externalBaseURL(base)))
+            .add(middleware: DPoPAuthenticator(verifier: verifier, requestURL: .externalBaseURL(base)))
         api.requireScope("profile").get("me") { _, context in try me(context) }
         api.requireScope("orders:write").post("orders") { request, context in try await placeOrder(request, context) }
         api.requireScope("admin").get("admin") { _, _ in Self.json("{\"secret\":\"never shown\"}") }
         api.post("logout") { _, context in try logOut(context) }
+
+        // Step-up (RFC 9470): deleting the account needs a login at most `max_age` seconds old. An older token gets
+        // 401 insufficient_user_authentication with max_age in the challenge; the page logs in again with the same
+        // key (a new token with a fresh auth_time) and retries.
+        router.group("api/account")
+            .add(
+                middleware: DPoPAuthenticator(
+                    verifier: verifier, requestURL: .externalBaseURL(base),
+                    requirements: Requirements(maxAge: options.stepUpMaxAge)))
+            .post("delete") { _, context in try deleteAccount(context) }
         return router
     }
 
     // MARK: - Handlers
 
     func issueToken(_ context: BasicDPoPRequestContext) throws -> Response {
-        guard let verified = context.dpop else { throw HTTPError(.unauthorized) }
+        let verified = try context.requireIdentity()
         let now = Self.now()
         let claims = AccessTokenClaims(
             iss: base, aud: [base], sub: Self.user, clientID: "keybound-demo-page", scope: Self.scopes,
             jkt: verified.jkt, iat: now, exp: now + options.tokenLifetime, jti: UUID().uuidString,
-            kid: issuerKey.kid)
+            kid: issuerKey.kid, extraClaims: [.init(name: "auth_time", json: String(now))])
         let token = try DPoPBuilder.accessToken(claims, key: issuerKey)
         return Self.json(
             Self.object([
                 ("access_token", .string(token)), ("token_type", .string("DPoP")),
                 ("expires_in", .number(options.tokenLifetime)), ("scope", .string(Self.scopes)),
-                ("jkt", .string(verified.jkt)),
+                ("jkt", .string(verified.jkt ?? "")),
             ]))
     }
 
     func me(_ context: BasicDPoPRequestContext) throws -> Response {
-        guard let verified = context.dpop else { throw HTTPError(.unauthorized) }
+        let verified = try context.requireIdentity()
         return Self.json(
             Self.object([
                 ("sub", .string(verified.subject ?? "")), ("scope", .string(verified.scope ?? "")),
-                ("jkt", .string(verified.jkt)), ("token_jti", .string(verified.tokenJTI ?? "")),
-                ("proof_jti", .string(verified.proofJTI)),
+                ("jkt", .string(verified.jkt ?? "")), ("token_jti", .string(verified.tokenJTI ?? "")),
+                ("proof_jti", .string(verified.proofJTI ?? "")),
             ]))
     }
 
     func placeOrder(_ request: Request, _ context: BasicDPoPRequestContext) async throws -> Response {
-        guard let verified = context.dpop else { throw HTTPError(.unauthorized) }
+        let verified = try context.requireIdentity()
         let body = try await request.body.collect(upTo: 4096)
         var item = "coffee"
         if let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
@@ -110,17 +122,30 @@ struct Demo: Sendable {
         return Self.json(
             Self.object([
                 ("order_id", .string("order-\(number)")), ("item", .string(item)),
-                ("placed_by", .string(verified.subject ?? "")), ("jkt", .string(verified.jkt)),
+                ("placed_by", .string(verified.subject ?? "")), ("jkt", .string(verified.jkt ?? "")),
             ]), status: .created)
     }
 
     /// "Log out this device": revokes the client key, so every token bound to it is refused from now on.
     func logOut(_ context: BasicDPoPRequestContext) throws -> Response {
-        guard let verified = context.dpop else { throw HTTPError(.unauthorized) }
+        let verified = try context.requireIdentity()
         let now = Self.now()
         let until = Int64(verified.expiresAt ?? Double(now + options.tokenLifetime)) + 60
-        try verifier.revokeKey(jkt: verified.jkt, until: until, now: now)
-        return Self.json(Self.object([("revoked_jkt", .string(verified.jkt)), ("until", .number(until))]))
+        try verifier.revokeKey(jkt: verified.jkt ?? "", until: until, now: now)
+        return Self.json(Self.object([("revoked_jkt", .string(verified.jkt ?? "")), ("until", .number(until))]))
+    }
+
+    /// "Delete account": only reached with a recent login. The demo deletes nothing (it has one built-in user); it
+    /// answers with the age of the login that allowed it.
+    func deleteAccount(_ context: BasicDPoPRequestContext) throws -> Response {
+        let verified = try context.requireIdentity()
+        let authTime = verified.claim("auth_time").flatMap { Int64($0) }
+        return Self.json(
+            Self.object([
+                ("deleted", .string(verified.subject ?? "")), ("jkt", .string(verified.jkt ?? "")),
+                ("login_age", .number(authTime.map { Self.now() - $0 } ?? -1)),
+                ("max_age", .number(options.stepUpMaxAge)),
+            ]))
     }
 
     // MARK: - JSON

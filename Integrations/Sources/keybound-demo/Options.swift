@@ -9,6 +9,10 @@ struct DemoOptions {
     var port = 8080
     var nonces = false
     var tokenLifetime: Int64 = 600
+    /// RFC 9470 `max_age` of "delete account": the login must be at most this many seconds old.
+    var stepUpMaxAge: Int64 = 300
+    /// The verifier's clock skew, `nil` for its default (a test shortens it with `max_age`).
+    var clockSkew: Int64? = nil
     var explicitBaseURL: String? = nil
     var help = false
 
@@ -17,12 +21,15 @@ struct DemoOptions {
 
     static let usage = """
         usage: keybound-demo [--port N] [--host ADDRESS] [--nonces] [--base-url URL] [--token-lifetime SECONDS]
+                             [--step-up-max-age SECONDS] [--clock-skew SECONDS]
 
           --port N             TCP port to listen on (default 8080)
           --host ADDRESS       address to bind (default 127.0.0.1)
           --nonces             require server nonces in every proof (RFC 9449 §8)
           --base-url URL       the public origin, when it differs from http://HOST:PORT (e.g. behind a proxy)
           --token-lifetime S   access token lifetime in seconds (default 600)
+          --step-up-max-age S  "delete account" needs a login at most S seconds old (RFC 9470 max_age; default 300)
+          --clock-skew S       the verifier's clock skew in seconds (default: the verifier's)
         """
 
     struct UsageError: Error {
@@ -51,6 +58,16 @@ struct DemoOptions {
                     throw UsageError(message: "--token-lifetime takes 10...86400 seconds")
                 }
                 options.tokenLifetime = seconds
+            case "--step-up-max-age":
+                guard let seconds = Int64(try value(for: argument)), (0...86_400).contains(seconds) else {
+                    throw UsageError(message: "--step-up-max-age takes 0...86400 seconds")
+                }
+                options.stepUpMaxAge = seconds
+            case "--clock-skew":
+                guard let seconds = Int64(try value(for: argument)), (0...3_600).contains(seconds) else {
+                    throw UsageError(message: "--clock-skew takes 0...3600 seconds")
+                }
+                options.clockSkew = seconds
             case "-h", "--help": options.help = true
             default: throw UsageError(message: "unknown argument \(argument)")
             }

@@ -7,6 +7,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import IntegrationsTestSupport
 import Keybound
 import KeyboundSigning
 import Synchronization
@@ -298,8 +299,8 @@ struct DPoPMiddlewareTests {
             #expect(denied.status == .forbidden)
             #expect(denied.code == "insufficient_scope")
             let challenge = try #require(denied.headers[.wwwAuthenticate])
-            #expect(challenge.hasPrefix("DPoP error=\"insufficient_scope\""))
-            #expect(challenge.hasSuffix("scope=\"admin\""))
+            #expect(challenge == "DPoP error=\"insufficient_scope\", error_description=\"the access token lacks a scope "
+                + "this request requires\", scope=\"admin\"")
 
             let inHandler = try await client.execute(
                 uri: "/api/checked", method: .get,
@@ -420,7 +421,6 @@ struct DPoPMiddlewareTests {
     // MARK: - Pieces
 
     @Test func jsonStringsAreEscaped() {
-        #expect(DPoPErrorResponse.jsonString("a\"b\\c\n\u{1}") == "\"a\\\"b\\\\c\\n\\u0001\"")
-        #expect(InsufficientScope.quoted("a \"b\"\u{7F}") == "a ?b??")
+        #expect(Refusal.jsonString("a\"b\\c\n\u{1}") == "\"a\\\"b\\\\c\\n\\u0001\"")
     }
 }

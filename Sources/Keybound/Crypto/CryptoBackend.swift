@@ -25,6 +25,12 @@ package protocol CryptoProvider: Sendable {
     func makeEd25519Key(x: ByteView, rejectingAs code: KeyboundError.Code)
         throws(KeyboundError) -> any BackendPublicKey
 
+    /// Decodes a DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) with the library's own decoder and returns the key's
+    /// components, or `nil` when the library refuses the bytes (trailing bytes included) or the key is not an EC
+    /// P-256/384/521, RSA or Ed25519 key. Keybound compares them with its own reading before it builds the key
+    /// (``SubjectPublicKeyInfo``); `.internal` only for a failure that is not the input's fault.
+    func decodeSubjectPublicKeyInfo(_ der: [UInt8]) throws(KeyboundError) -> SPKIKey?
+
     /// SHA-256 (FIPS 180-4 §6.2).
     func sha256(_ data: ByteView) throws(KeyboundError) -> SHA256Digest
 
@@ -136,6 +142,10 @@ struct FailClosedProvider: CryptoProvider {
     func makeEd25519Key(x: ByteView, rejectingAs code: KeyboundError.Code)
         throws(KeyboundError) -> any BackendPublicKey
     {
+        throw .make(.internal, Self.reason)
+    }
+
+    func decodeSubjectPublicKeyInfo(_ der: [UInt8]) throws(KeyboundError) -> SPKIKey? {
         throw .make(.internal, Self.reason)
     }
 

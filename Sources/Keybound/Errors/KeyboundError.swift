@@ -28,29 +28,57 @@ public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable 
     /// Where the error was made, for diagnostics (`#fileID:line`).
     public var location: String { "\(backing.file):\(backing.line)" }
 
+    /// The attributes the challenge adds after `error_description`, in order: `scope` for 315
+    /// (RFC 6750 §3.1), `acr_values` and `max_age` for 314 (RFC 9470 §3). Empty for every other code.
+    public var challengeParameters: [ChallengeParameter] { backing.challengeParameters }
+
+    /// The authentication scheme of the request that failed: ``AuthenticationScheme/bearer`` only for a request
+    /// sent with `Authorization: Bearer` to a verifier in Bearer migration mode (``VerifierPolicy/allowBearer``),
+    /// ``AuthenticationScheme/dpop`` otherwise. The two-scheme challenge puts the error attributes on this scheme.
+    public var scheme: AuthenticationScheme { backing.scheme }
+
+    /// An auth-param of a challenge (RFC 9110 §11.2): a name and the value it carries as a quoted-string.
+    public struct ChallengeParameter: Hashable, Sendable {
+        public let name: String
+        public let value: String
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
     /// Makes an error of this code, with an optional reason (the code's summary when empty).
     public init(_ code: Code, reason: String = "", file: String = #fileID, line: UInt = #line) {
         self.code = code
-        self.backing = Backing(
-            reason: reason.isEmpty ? code.summary : reason, file: file, line: line, dpopNonce: nil, retryAfter: nil)
+        self.backing = Backing(reason: reason.isEmpty ? code.summary : reason, file: file, line: line)
     }
 
     /// The same error, carrying a fresh nonce for the `DPoP-Nonce` header.
     public func withDPoPNonce(_ nonce: String) -> KeyboundError {
+        changed { $0.dpopNonce = nonce }
+    }
+
+    /// The same error, with the challenge's extra attributes.
+    func withChallengeParameters(_ parameters: [ChallengeParameter]) -> KeyboundError {
+        changed { $0.challengeParameters = parameters }
+    }
+
+    /// The same error, marked as the failure of a Bearer request (migration mode).
+    func onBearerRequest() -> KeyboundError {
+        changed { $0.scheme = .bearer }
+    }
+
+    private func changed(_ change: (inout Backing.Values) -> Void) -> KeyboundError {
         var copy = self
-        copy.backing = Backing(
-            reason: backing.reason, file: backing.file, line: backing.line, dpopNonce: nonce,
-            retryAfter: backing.retryAfter)
+        var values = backing.values
+        change(&values)
+        copy.backing = Backing(values)
         return copy
     }
 
     /// The same error, carrying a `Retry-After` value in seconds.
     public func withRetryAfter(_ seconds: Int64) -> KeyboundError {
-        var copy = self
-        copy.backing = Backing(
-            reason: backing.reason, file: backing.file, line: backing.line, dpopNonce: backing.dpopNonce,
-            retryAfter: seconds)
-        return copy
+        changed { $0.retryAfter = seconds }
     }
 
     public static func == (lhs: KeyboundError, rhs: KeyboundError) -> Bool { lhs.code == rhs.code }
@@ -60,17 +88,26 @@ public struct KeyboundError: Error, Hashable, CustomStringConvertible, Sendable 
 
     // Immutable after init: safe to share between threads.
     private final class Backing: Sendable {
-        let reason: String
-        let file: String
-        let line: UInt
-        let dpopNonce: String?
-        let retryAfter: Int64?
-        init(reason: String, file: String, line: UInt, dpopNonce: String?, retryAfter: Int64?) {
-            self.reason = reason
-            self.file = file
-            self.line = line
-            self.dpopNonce = dpopNonce
-            self.retryAfter = retryAfter
+        struct Values: Sendable {
+            var reason: String
+            var file: String
+            var line: UInt
+            var dpopNonce: String? = nil
+            var challengeParameters: [ChallengeParameter] = []
+            var scheme: AuthenticationScheme = .dpop
+            var retryAfter: Int64? = nil
+        }
+        let values: Values
+        var reason: String { values.reason }
+        var file: String { values.file }
+        var line: UInt { values.line }
+        var dpopNonce: String? { values.dpopNonce }
+        var challengeParameters: [ChallengeParameter] { values.challengeParameters }
+        var scheme: AuthenticationScheme { values.scheme }
+        var retryAfter: Int64? { values.retryAfter }
+        init(_ values: Values) { self.values = values }
+        convenience init(reason: String, file: String, line: UInt) {
+            self.init(Values(reason: reason, file: file, line: line))
         }
     }
 }
@@ -142,11 +179,12 @@ extension KeyboundError {
         public static let tokenBinding = Code(.tokenBinding)
         public static let tokenRevoked = Code(.tokenRevoked)
         public static let keyRevoked = Code(.keyRevoked)
-        /// Reserved: not produced by the verifier yet.
+        /// RFC 9470: the request's ``Requirements`` ask for a newer authentication (`max_age`) or another `acr`.
         public static let insufficientUserAuthentication = Code(.insufficientUserAuthentication)
-        /// Reserved: not produced by the verifier yet.
+        /// RFC 6750 §3.1: the token lacks a scope the request's ``Requirements`` ask for (HTTP 403).
         public static let insufficientScope = Code(.insufficientScope)
-        /// Reserved: not produced by the verifier yet.
+        /// Bearer migration mode (RFC 9449 §7.2, ``VerifierPolicy/allowBearer``): a token with `cnf` sent with the
+        /// `Bearer` scheme (HTTP 401, `invalid_token`); never accepted.
         public static let boundTokenAsBearer = Code(.boundTokenAsBearer)
         public static let replayCacheFull = Code(.replayCacheFull)
         public static let replayStoreUnavailable = Code(.replayStoreUnavailable)
@@ -158,6 +196,14 @@ extension KeyboundError {
         /// have no HTTP meaning of their own. The C ABI reports them in its 900+ range.
         public static let invalidConfiguration = Code(.invalidConfiguration)
         public static let invalidJWKS = Code(.invalidJWKS)
+        /// An issuer key given as PEM or DER (`JWKSet(pem:kid:)`) is malformed: no
+        /// PEM block, bad armour or base64, more than one block, truncated or malformed DER.
+        public static let invalidKeyEncoding = Code(.invalidKeyEncoding)
+        /// A private key was given where an issuer's public key belongs (a PEM `PRIVATE KEY` block).
+        public static let privateKeyGiven = Code(.privateKeyGiven)
+        /// An issuer key given as PEM or DER is well formed but unusable: an unsupported type or curve, a key that
+        /// fails Keybound's key rules (docs/design.md "Contracts → Defaults"), or an `alg` that disagrees with it.
+        public static let unusableKey = Code(.unusableKey)
 
         /// The stable snake_case name (the CLI's `name`).
         public var name: String { backing.info.name }
@@ -218,6 +264,9 @@ extension KeyboundError.Code {
         case replayStoreRestarted = 503
         case invalidConfiguration = 902
         case invalidJWKS = 903
+        case invalidKeyEncoding = 904
+        case privateKeyGiven = 905
+        case unusableKey = 906
 
         // swift-format-ignore
         var info: (name: String, rfcError: String?, status: Int, summary: String) {
@@ -271,6 +320,9 @@ extension KeyboundError.Code {
                 ("replay_store_restarted", nil, 503, "replay store lost its data after the proof was made")
             case .invalidConfiguration: ("invalid_configuration", nil, 500, "the verifier configuration is invalid")
             case .invalidJWKS: ("invalid_jwks", nil, 500, "the JWKS document is invalid")
+            case .invalidKeyEncoding: ("invalid_key_encoding", nil, 500, "the PEM or DER issuer key is malformed")
+            case .privateKeyGiven: ("private_key_given", nil, 500, "a private key was given where a public key belongs")
+            case .unusableKey: ("unusable_key", nil, 500, "the issuer key is of an unsupported type or fails the key rules")
             }
         }
     }

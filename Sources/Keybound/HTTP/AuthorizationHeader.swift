@@ -33,29 +33,55 @@ package enum AuthorizationHeader {
         }
         // The scheme must be exactly the 4 tchars of `DPoP`: reading a fifth tchar already settles that it is not,
         // so the scan stops there whatever the value's length.
-        var index = 0
-        while index < value.count && index < 5 && value[index].isTokenCharacter { index &+= 1 }
+        let index = schemeLength(value, limit: 5)
         guard isDPoPScheme(value[0..<index]) else {
             throw KeyboundError.make(.unsupportedScheme, "authorization scheme is not DPoP")
         }
+        return try token68(in: value, from: index, scheme: "DPoP", maxTokenBytes: maxTokenBytes)
+    }
+
+    /// True when the value's scheme is `Bearer` in any case (RFC 6750 §2.1, RFC 9110 §11.1): only then does Bearer
+    /// migration mode read it as a Bearer credential. At most the first 7 bytes are read.
+    static func hasBearerScheme(_ value: ByteView) -> Bool {
+        isBearerScheme(value[0..<schemeLength(value, limit: 7)])
+    }
+
+    /// Parses `Authorization: Bearer <token68>` (RFC 6750 §2.1: b64token is token68) for a value whose scheme is
+    /// `Bearer` (``hasBearerScheme(_:)``), with the same rules and codes as ``dpopToken(in:maxTokenBytes:)-(ByteView)``
+    /// after the scheme.
+    static func bearerToken(in value: ByteView, maxTokenBytes: Int = .max) throws(KeyboundError) -> Range<Int> {
+        try token68(in: value, from: schemeLength(value, limit: 7), scheme: "Bearer", maxTokenBytes: maxTokenBytes)
+    }
+
+    /// The number of tchars at the start of `value`, reading at most `limit` bytes.
+    private static func schemeLength(_ value: ByteView, limit: Int) -> Int {
+        var index = 0
+        while index < value.count && index < limit && value[index].isTokenCharacter { index &+= 1 }
+        return index
+    }
+
+    /// After a scheme ending at `index`: exactly one space and a token68 ending the value; its range.
+    private static func token68(
+        in value: ByteView, from index: Int, scheme: StaticString, maxTokenBytes: Int
+    ) throws(KeyboundError) -> Range<Int> {
         guard index < value.count else {
-            throw KeyboundError.make(.malformedAuthorization, "no token after the DPoP scheme")
+            throw KeyboundError.make(.malformedAuthorization, "no token after the \(scheme) scheme")
         }
         guard value[index] == UInt8(ascii: " ") else {
-            throw KeyboundError.make(.malformedAuthorization, "DPoP scheme is not followed by a space")
+            throw KeyboundError.make(.malformedAuthorization, "\(scheme) scheme is not followed by a space")
         }
-        index &+= 1
+        var index = index &+ 1
         let start = index
         guard value.count &- start <= maxTokenBytes else {
             throw KeyboundError.make(.tokenMalformed, "access token is larger than the limit")
         }
         index &+= value[start..<value.count].prefixCount(inClass: .token68)
         guard index > start else {
-            throw KeyboundError.make(.malformedAuthorization, "no token68 after the DPoP scheme and one space")
+            throw KeyboundError.make(.malformedAuthorization, "no token68 after the \(scheme) scheme and one space")
         }
         while index < value.count && value[index] == UInt8(ascii: "=") { index &+= 1 }
         guard index == value.count else {
-            throw KeyboundError.make(.malformedAuthorization, "DPoP token is not a token68")
+            throw KeyboundError.make(.malformedAuthorization, "\(scheme) token is not a token68")
         }
         return start..<index
     }
@@ -69,10 +95,18 @@ package enum AuthorizationHeader {
         return try dpopToken(in: value, maxTokenBytes: maxTokenBytes)
     }
 
-    /// True when `scheme` is `DPoP` in any case (RFC 9110 §11.1: auth-scheme is case-insensitive).
+    /// True when `scheme` is `DPoP` in any case (RFC 9110 §11.1: auth-scheme is case-insensitive). Setting bit 0x20
+    /// maps only ASCII letters onto lower-case letters, so no other tchar can pass.
     private static func isDPoPScheme(_ scheme: ByteView) -> Bool {
         scheme.count == 4 && scheme[0] | 0x20 == UInt8(ascii: "d") && scheme[1] | 0x20 == UInt8(ascii: "p")
             && scheme[2] | 0x20 == UInt8(ascii: "o") && scheme[3] | 0x20 == UInt8(ascii: "p")
+    }
+
+    /// True when `scheme` is `Bearer` in any case, as ``isDPoPScheme(_:)``.
+    private static func isBearerScheme(_ scheme: ByteView) -> Bool {
+        scheme.count == 6 && scheme[0] | 0x20 == UInt8(ascii: "b") && scheme[1] | 0x20 == UInt8(ascii: "e")
+            && scheme[2] | 0x20 == UInt8(ascii: "a") && scheme[3] | 0x20 == UInt8(ascii: "r")
+            && scheme[4] | 0x20 == UInt8(ascii: "e") && scheme[5] | 0x20 == UInt8(ascii: "r")
     }
 }
 

@@ -19,6 +19,8 @@ public enum Challenge {
     ///   error information when the request lacks authentication information or used an unsupported method, and
     ///   an `error_description` is only ever additional detail about an `error` (RFC 6750 §3), so it never
     ///   appears alone.
+    /// - the error's ``KeyboundError/challengeParameters`` follow `error_description`: `scope="…"` for 315
+    ///   (RFC 6750 §3.1), `acr_values="…"` and `max_age="…"` for 314 (RFC 9470 §3).
     /// - `algs` lists the allowed algorithms separated by one space, and is left out when `algs` is empty (or
     ///   holds only empty names).
     ///
@@ -30,18 +32,49 @@ public enum Challenge {
     ///   - algs: The JWS algorithms the server accepts for proofs, e.g. `["ES256", "PS256"]`.
     /// - Returns: The header value, without the `WWW-Authenticate:` name.
     public static func wwwAuthenticate(for error: KeyboundError?, algs: [String]) -> String {
-        wwwAuthenticate(rfcError: error?.code.rfcError, description: error?.reason ?? "", algs: algs)
+        challenge("DPoP", rfcError: error?.code.rfcError, description: error?.reason ?? "",
+                  parameters: error?.challengeParameters ?? [], algs: algs)
+    }
+
+    /// The challenge of a server in Bearer migration mode when `offeringBearer` (RFC 9449 §7.2): both schemes in one
+    /// value, DPoP first, as RFC 9110 §11.6.1 allows. The error attributes go on the scheme the failed request used
+    /// (``KeyboundError/scheme``):
+    /// - a DPoP request, or one without usable credentials: the DPoP challenge of ``wwwAuthenticate(for:algs:)``
+    ///   followed by a bare `Bearer`, e.g. `DPoP error="invalid_dpop_proof", error_description="…", algs="ES256", Bearer`;
+    /// - a Bearer request: a DPoP challenge with only `algs`, then `Bearer error="…", error_description="…"` and the
+    ///   error's ``KeyboundError/challengeParameters`` (RFC 6750 §3), e.g.
+    ///   `DPoP algs="ES256", Bearer error="invalid_token", error_description="…"`.
+    ///
+    /// Without `offeringBearer`, exactly ``wwwAuthenticate(for:algs:)``.
+    public static func wwwAuthenticate(for error: KeyboundError?, algs: [String], offeringBearer: Bool) -> String {
+        guard offeringBearer else { return wwwAuthenticate(for: error, algs: algs) }
+        guard let error, error.scheme == .bearer else { return wwwAuthenticate(for: error, algs: algs) + ", Bearer" }
+        return challenge("DPoP", rfcError: nil, description: "", parameters: [], algs: algs) + ", "
+            + challenge("Bearer", rfcError: error.code.rfcError, description: error.reason,
+                        parameters: error.challengeParameters, algs: [])
     }
 
     /// The same challenge for an RFC error and description that are not a ``KeyboundError`` (the CLI's own
     /// `invalid_input_line`): `error` and `error_description` only when `rfcError` is given.
     package static func wwwAuthenticate(rfcError: String?, description: String, algs: [String]) -> String {
-        var value = "DPoP"
+        challenge("DPoP", rfcError: rfcError, description: description, parameters: [], algs: algs)
+    }
+
+    /// One challenge: `scheme`, then `error`, `error_description` and `parameters` when `rfcError` is given, then
+    /// `algs` when it names any.
+    private static func challenge(
+        _ scheme: String, rfcError: String?, description: String, parameters: [KeyboundError.ChallengeParameter],
+        algs: [String]
+    ) -> String {
+        var value = scheme
         var separator = " "
         if let rfcError {
             value += separator + "error=\"" + quotedContent(rfcError, keepingSpace: false) + "\""
             separator = ", "
             value += separator + "error_description=\"" + quotedContent(description, keepingSpace: true) + "\""
+            for parameter in parameters {
+                value += separator + parameter.name + "=\"" + quotedContent(parameter.value, keepingSpace: true) + "\""
+            }
         }
         let names = algs.filter { !$0.isEmpty }.map { quotedContent($0, keepingSpace: false) }
         if !names.isEmpty {

@@ -310,9 +310,7 @@ extension HTU {
         while index < end && source[index] != .colon {
             let byte = source[index]
             if byte == .percent {
-                let decoded = try decodeEscape(source, at: index, code: code)
-                appendNormalizedEscape(decoded, lowercasing: true, into: &out)
-                index &+= 3
+                index = try copyEscape(source, at: index, lowercasing: true, into: &out, code: code)
             } else if byte.isUnreserved || byte.isSubDelimiter {
                 out.append(byte.lowercasedASCII)
                 index &+= 1
@@ -383,9 +381,7 @@ extension HTU {
             while index < end && source[index] != .slash {
                 let byte = source[index]
                 if byte == .percent {
-                    let decoded = try decodeEscape(source, at: index, code: code)
-                    appendNormalizedEscape(decoded, lowercasing: false, into: &out)
-                    index &+= 3
+                    index = try copyEscape(source, at: index, lowercasing: false, into: &out, code: code)
                 } else if byte.isPathCharacter {
                     out.append(byte)
                     index &+= 1
@@ -426,22 +422,30 @@ extension HTU {
         code: KeyboundError.Code
     ) throws(KeyboundError) -> UInt8 {
         guard index &+ 2 < source.count,
-            let high = source[index &+ 1].hexValue,
-            let low = source[index &+ 2].hexValue
+            let high = source[index &+ 1].hexDigitValue,
+            let low = source[index &+ 2].hexDigitValue
         else {
             throw KeyboundError.make(code, "URI has a malformed percent-escape")
         }
         return high &<< 4 | low
     }
 
-    /// Appends a decoded escape: the character itself when unreserved (RFC 3986 §6.2.2.2), else `%XX` with
-    /// upper-case hex (§6.2.2.1).
-    private static func appendNormalizedEscape(_ byte: UInt8, lowercasing: Bool, into out: inout ScratchBuffer) {
+    /// Copies the `%XX` escape at `index` normalised: the character itself when unreserved (RFC 3986 §6.2.2.2),
+    /// else `%XX` with upper-case hex (§6.2.2.1). Returns the index after the escape.
+    private static func copyEscape(
+        _ source: URIBytes,
+        at index: Int,
+        lowercasing: Bool,
+        into out: inout ScratchBuffer,
+        code: KeyboundError.Code
+    ) throws(KeyboundError) -> Int {
+        let byte = try decodeEscape(source, at: index, code: code)
         if byte.isUnreserved {
             out.append(lowercasing ? byte.lowercasedASCII : byte)
         } else {
             appendPercentEncoded(byte, into: &out)
         }
+        return index &+ 3
     }
 
     /// Appends `%XX` with upper-case hex (RFC 3986 §2.1, §6.2.2.1).
@@ -473,7 +477,7 @@ extension HTU {
         }
         while index < end {
             var digits = 0
-            while index &+ digits < end && source[index &+ digits].hexValue != nil { digits &+= 1 }
+            while index &+ digits < end && source[index &+ digits].hexDigitValue != nil { digits &+= 1 }
             if index &+ digits < end && source[index &+ digits] == .dot {
                 // The last piece is an IPv4address, worth two pieces.
                 guard isIPv4Address(source, from: index, to: end) else { return false }
@@ -584,13 +588,4 @@ extension UInt8 {
 
     /// A byte whose canonical form may take three bytes: a raw path character or a byte of non-ASCII UTF-8.
     fileprivate var mayBePercentEncoded: Bool { self >= 0x80 || isRawPathCharacter }
-
-    fileprivate var hexValue: UInt8? {
-        switch self {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): self &- UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): self &- UInt8(ascii: "a") &+ 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): self &- UInt8(ascii: "A") &+ 10
-        default: nil
-        }
-    }
 }

@@ -78,7 +78,7 @@ public final class JWKSet: Sendable {
     ///   - rsaModulusBits: accepted RSA modulus sizes (default 2048–4096 bits).
     ///   - backend: the crypto backend that builds the keys (``CryptoBackend/default`` unless given).
     /// - Throws: `KeyboundError(.invalidJWKS)` naming the problem; `.internal` when the backend fails.
-    public init(
+    public convenience init(
         json: [UInt8],
         rsaModulusBits: ClosedRange<Int> = 2048...4096,
         backend: CryptoBackend = .default
@@ -111,15 +111,25 @@ public final class JWKSet: Sendable {
         guard !entries.isEmpty else {
             throw .make(code, skipped.isEmpty ? "JWKS has no keys" : "JWKS has no usable key (\(skipped.count) skipped)")
         }
+        try Self.refuseDuplicateKids(entries, as: code)
+        self.init(entries: entries, skippedKeys: skipped, backend: backend)
+    }
+
+    /// A set of entries already checked (``refuseDuplicateKids(_:as:)`` included).
+    init(entries: [Entry], skippedKeys: [SkippedKey], backend: CryptoBackend) {
+        self.entries = entries
+        self.skippedKeys = skippedKeys
+        self.backend = backend
+    }
+
+    /// Refuses two entries with the same `kid` (a lookup must be unambiguous).
+    static func refuseDuplicateKids(_ entries: [Entry], as code: KeyboundError.Code) throws(KeyboundError) {
         var seen = Set<[UInt8]>()
         for entry in entries {
             if let kid = entry.kid, !seen.insert(kid).inserted {
-                throw .make(code, "JWKS has two usable keys with the same kid")
+                throw .make(code, "two usable keys have the same kid")
             }
         }
-        self.entries = entries
-        self.skippedKeys = skipped
-        self.backend = backend
     }
 
     /// Reads a JWKS document from its text.

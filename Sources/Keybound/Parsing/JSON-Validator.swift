@@ -110,15 +110,7 @@ extension JSON {
                 i &+= 1
                 skipWhitespace()
                 _ = try parseValue(depth: depth &+ 1)
-                skipWhitespace()
-                guard i < bytes.count else { throw fail("JSON object is not closed") }
-                if bytes[i] == UInt8(ascii: "}") {
-                    i &+= 1
-                    return
-                }
-                guard bytes[i] == UInt8(ascii: ",") else { throw fail("JSON object has an unexpected byte") }
-                i &+= 1
-                skipWhitespace()
+                if try endsContainer(UInt8(ascii: "}"), named: "object") { return }
             }
         }
 
@@ -131,16 +123,21 @@ extension JSON {
             }
             while true {
                 _ = try parseValue(depth: depth &+ 1)
-                skipWhitespace()
-                guard i < bytes.count else { throw fail("JSON array is not closed") }
-                if bytes[i] == UInt8(ascii: "]") {
-                    i &+= 1
-                    return
-                }
-                guard bytes[i] == UInt8(ascii: ",") else { throw fail("JSON array has an unexpected byte") }
-                i &+= 1
-                skipWhitespace()
+                if try endsContainer(UInt8(ascii: "]"), named: "array") { return }
             }
+        }
+
+        /// After a member or element: skips white space, then reads either `close` (true: the object or array
+        /// ends) or a comma and the white space after it (false: another member or element follows).
+        mutating func endsContainer(_ close: UInt8, named container: StaticString) throws(KeyboundError) -> Bool {
+            skipWhitespace()
+            guard i < bytes.count else { throw fail("JSON \(container) is not closed") }
+            let byte = bytes[i]
+            i &+= 1
+            if byte == close { return true }
+            guard byte == UInt8(ascii: ",") else { throw fail("JSON \(container) has an unexpected byte") }
+            skipWhitespace()
+            return false
         }
 
         // MARK: Duplicate names
@@ -244,8 +241,8 @@ extension JSON {
             guard bytes.count &- i >= 4 else { throw fail("JSON \\u escape is short") }
             var v: UInt32 = 0
             for k in 0..<4 {
-                guard let h = JSON.hexValue(bytes[i &+ k]) else { throw fail("JSON \\u escape is not hex") }
-                v = v << 4 | h
+                guard let h = bytes[i &+ k].hexDigitValue else { throw fail("JSON \\u escape is not hex") }
+                v = v << 4 | UInt32(h)
             }
             i &+= 4
             return v

@@ -128,20 +128,10 @@ enum JSON {
 
     // MARK: - Unescaping
 
-    @inlinable
-    static func hexValue(_ c: UInt8) -> UInt32? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt32(c &- 48)
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt32(c &- 87)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return UInt32(c &- 55)
-        default: return nil
-        }
-    }
-
     /// Reads the 4 hex digits at `i` of validated text.
     static func hex4(_ bytes: ByteView, _ i: Int) -> UInt32 {
         var v: UInt32 = 0
-        for k in 0..<4 { v = v << 4 | (hexValue(bytes[i &+ k]) ?? 0) }
+        for k in 0..<4 { v = v << 4 | UInt32(bytes[i &+ k].hexDigitValue ?? 0) }
         return v
     }
 

@@ -16,6 +16,16 @@ public enum BenchmarkStages {
         }
     }
 
+    /// Base64url text of `bytes` (RFC 4648 §5, unpadded), by Keybound's own encoder: for building the suites' inputs.
+    public static func base64URLEncoded(_ bytes: [UInt8]) -> String {
+        Base64URL.encode(bytes)
+    }
+
+    /// Decodes canonical, unpadded base64url text by Keybound's own decoder; `nil` when it is not.
+    public static func base64URLDecoded(_ text: String) -> [UInt8]? {
+        Base64URL.decode(text)
+    }
+
     /// Validates a JSON object with Keybound's strict reader (RFC 8259, duplicate names refused); returns its size.
     public static func parseJSONObject(_ document: [UInt8], maxDepth: Int = 16) throws(KeyboundError) -> Int {
         try ByteView.with(document) { (bytes) throws(KeyboundError) -> Int in

@@ -39,6 +39,16 @@ public enum FuzzEntryPoints {
         (try? JWKSet(json: data, rsaModulusBits: 2048...4096).count) ?? -1
     }
 
+    /// Issuer keys as PEM, and the same bytes as DER (a SubjectPublicKeyInfo, a certificate): the armour, the DER
+    /// reader, the backend's decoder and the key rules. The number of readings that gave a key (0...3).
+    public static func pem(_ data: [UInt8]) -> Int {
+        var keys = 0
+        if (try? JWKSet(pem: data, kid: "fuzz")) != nil { keys &+= 1 }
+        if (try? JWKSet(spkiDER: data, kid: "fuzz")) != nil { keys &+= 1 }
+        if (try? JWKSet(certificateDER: data, kid: "fuzz")) != nil { keys &+= 1 }
+        return keys
+    }
+
     /// A JWK as a proof key: import and thumbprint; the thumbprint's length, or -1.
     public static func jwk(_ data: [UInt8]) -> Int {
         (try? ByteView.with(data) { (view) throws(KeyboundError) -> Int in

@@ -17,14 +17,16 @@ import Darwin
 /// that ThreadSanitizer cannot see, so TSan reports the guarded accesses as races. pthread mutexes are intercepted by
 /// every sanitizer, and cost the same uncontended (NIO's `NIOLock` makes the same choice).
 ///
+/// The one lock type of the package: the Redis store's `Monitor` is a `Locked<Void>` with a ``LockCondition``.
+///
 /// - Note: `Locked` is thread-safe.
 @safe
-final class Locked<Value>: @unchecked Sendable {
+package final class Locked<Value>: @unchecked Sendable {
     // @unchecked Sendable: `value` is only read or written while `mutex` is held.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    fileprivate let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
 
-    init(_ value: Value) {
+    package init(_ value: Value) {
         self.value = value
         unsafe mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         unsafe mutex.initialize(to: pthread_mutex_t())
@@ -39,9 +41,69 @@ final class Locked<Value>: @unchecked Sendable {
 
     /// Runs `body` with exclusive access to the value.
     @inline(__always)
-    func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
+    package func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
         unsafe pthread_mutex_lock(mutex)
         defer { unsafe pthread_mutex_unlock(mutex) }
         return try body(&value)
     }
+}
+
+/// A condition variable on the monotonic clock, waited on inside ``Locked/withLock(_:)`` of one lock: for threads that
+/// block until another thread changes the guarded state (the Redis store's connection pool and worker threads).
+///
+/// - Note: `LockCondition` is thread-safe.
+@safe
+package final class LockCondition: @unchecked Sendable {
+    // @unchecked Sendable: a pthread condition variable is made for use from several threads.
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+
+    package init() {
+        unsafe condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        unsafe condition.initialize(to: pthread_cond_t())
+        var attributes = pthread_condattr_t()
+        unsafe pthread_condattr_init(&attributes)
+        #if os(Linux)
+        unsafe pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        #endif
+        let status = unsafe pthread_cond_init(condition, &attributes)
+        unsafe pthread_condattr_destroy(&attributes)
+        precondition(status == 0, "pthread_cond_init failed")
+    }
+
+    deinit {
+        unsafe pthread_cond_destroy(condition)
+        unsafe condition.deallocate()
+    }
+
+    /// The monotonic clock in nanoseconds: the time base of ``wait(in:until:)``.
+    package static var now: UInt64 {
+        var spec = timespec()
+        unsafe clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+    }
+
+    /// Waits until signalled; call only inside `lock.withLock`, which the wait releases and takes again.
+    package func wait<Value>(in lock: Locked<Value>) {
+        unsafe pthread_cond_wait(condition, lock.mutex)
+    }
+
+    /// Waits until signalled or until the monotonic `deadline` (nanoseconds, ``now``); false on timeout. Call only
+    /// inside `lock.withLock`, which the wait releases and takes again.
+    package func wait<Value>(in lock: Locked<Value>, until deadline: UInt64) -> Bool {
+        #if os(Linux)
+        var spec = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        return unsafe pthread_cond_timedwait(condition, lock.mutex, &spec) == 0
+        #else
+        let current = Self.now
+        let left = deadline > current ? deadline - current : 0
+        var spec = timespec(tv_sec: Int(left / 1_000_000_000), tv_nsec: Int(left % 1_000_000_000))
+        return unsafe pthread_cond_timedwait_relative_np(condition, lock.mutex, &spec) == 0
+        #endif
+    }
+
+    /// Wakes one waiting thread.
+    package func signal() { unsafe pthread_cond_signal(condition) }
+
+    /// Wakes every waiting thread.
+    package func broadcast() { unsafe pthread_cond_broadcast(condition) }
 }

@@ -26,11 +26,13 @@ extension ProofJTI {
 }
 
 extension VerifiedRequest {
-    /// Calls `body` with the proof's `jti` bytes, as captured when the proof was checked (for the C skin).
+    /// Calls `body` with the proof's `jti` bytes, as captured when the proof was checked (for the C skin); `nil`
+    /// without calling it for a Bearer request, which has no proof.
     ///
     /// - Warning: Do not escape the buffer from the closure.
     @unsafe
-    package func withProofJTIBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        unsafe proofJTIBytes.withUnsafeBytes(body)
+    package func withProofJTIBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        guard let proofJTIBytes else { return nil }
+        return unsafe proofJTIBytes.withUnsafeBytes(body)
     }
 }

@@ -47,24 +47,48 @@ final class VerifiedToken: Sendable {
     let tokenIDBytes: [UInt8]?
     let expiresAt: Double
     let notBefore: Double?
-    /// The `cnf.jkt` the token is bound to, as ASCII bytes.
-    let boundJKT: [UInt8]
+    /// The token's `iat`, when present.
+    let issuedAt: Double?
+    /// The token's `auth_time` (RFC 9068 §2.2.1, RFC 9470), when present.
+    let authTime: Double?
+    /// The token's `acr` (RFC 9068 §2.2.1, RFC 9470), when present.
+    let acr: String?
+    /// Whether the token has a `cnf` claim at all (a Bearer request with one is 316 in migration mode).
+    let hasConfirmation: Bool
+    /// The `cnf.jkt` the token is bound to, as ASCII bytes; `nil` when the token has no `cnf.jkt` (refused with 311 on
+    /// every DPoP request).
+    let boundJKT: [UInt8]?
 
-    init(
-        issuer: IssuerState, keyGeneration: UInt64, payload: [UInt8], subject: String?, clientID: String?,
-        scope: String?, tokenID: String?, expiresAt: Double, notBefore: Double?, boundJKT: [UInt8]
-    ) {
+    struct Claims {
+        var subject: String? = nil
+        var clientID: String? = nil
+        var scope: String? = nil
+        var tokenID: String? = nil
+        var expiresAt: Double = 0
+        var notBefore: Double? = nil
+        var issuedAt: Double? = nil
+        var authTime: Double? = nil
+        var acr: String? = nil
+        var hasConfirmation = false
+        var boundJKT: [UInt8]? = nil
+    }
+
+    init(issuer: IssuerState, keyGeneration: UInt64, payload: [UInt8], claims: Claims) {
         self.issuer = issuer
         self.keyGeneration = keyGeneration
         self.payload = payload
-        self.subject = subject
-        self.clientID = clientID
-        self.scope = scope
-        self.tokenID = tokenID
-        self.tokenIDBytes = tokenID.map { Array($0.utf8) }
-        self.expiresAt = expiresAt
-        self.notBefore = notBefore
-        self.boundJKT = boundJKT
+        self.subject = claims.subject
+        self.clientID = claims.clientID
+        self.scope = claims.scope
+        self.tokenID = claims.tokenID
+        self.tokenIDBytes = claims.tokenID.map { Array($0.utf8) }
+        self.expiresAt = claims.expiresAt
+        self.notBefore = claims.notBefore
+        self.issuedAt = claims.issuedAt
+        self.authTime = claims.authTime
+        self.acr = claims.acr
+        self.hasConfirmation = claims.hasConfirmation
+        self.boundJKT = claims.boundJKT
     }
 }
 
@@ -73,13 +97,18 @@ extension VerifiedToken {
     /// when the payload has no such member. The payload is not validated again: it was, when the token was
     /// verified, so its members are only scanned. Allocates nothing.
     func withClaim<R>(_ name: ByteView, _ body: (ByteView?) -> R) -> R {
-        ByteView.with(payload) { bytes -> R in
+        withClaimValue(name) { body($0?.bytes) }
+    }
+
+    /// As ``withClaim(_:_:)``, with the claim as a scanned ``JSONValue`` (its kind and escapes known).
+    func withClaimValue<R, E: Error>(_ name: ByteView, _ body: (JSONValue?) throws(E) -> R) throws(E) -> R {
+        try ByteView.with(payload) { (bytes) throws(E) -> R in
             let object = JSONValue(kind: .object, bytes: bytes, hasEscapes: false)
-            var found: ByteView? = nil
+            var found: JSONValue? = nil
             object.forEachMember { key, value in
-                if found == nil, key.stringEquals(name) { found = value.bytes }
+                if found == nil, key.stringEquals(name) { found = value }
             }
-            return body(found)
+            return try body(found)
         }
     }
 }

@@ -12,112 +12,59 @@
 
 /// The members of a DPoP proof's JOSE header that the checks read (RFC 9449 §4.2, RFC 7515 §4.1).
 struct ProofHeaderMembers {
-    var typ: JSONValue? = nil
-    var alg: JSONValue? = nil
-    var crit: JSONValue? = nil
-    var jwk: JSONValue? = nil
+    let typ, alg, crit, jwk: JSONValue?
 
     init(_ header: JSONValue) {
-        header.forEachMember { name, value in
-            if name.stringEquals("typ") {
-                typ = value
-            } else if name.stringEquals("alg") {
-                alg = value
-            } else if name.stringEquals("jwk") {
-                jwk = value
-            } else if name.stringEquals("crit") {
-                crit = value
-            }
-        }
+        let found = header.members(named: ["typ", "alg", "crit", "jwk"])
+        (typ, alg, crit, jwk) = (found[0], found[1], found[2], found[3])
     }
 }
 
 /// The claims of a DPoP proof that the checks read (RFC 9449 §4.2).
 struct ProofClaimMembers {
-    var jti: JSONValue? = nil
-    var htm: JSONValue? = nil
-    var htu: JSONValue? = nil
-    var iat: JSONValue? = nil
-    var ath: JSONValue? = nil
-    var nonce: JSONValue? = nil
+    let jti, htm, htu, iat, ath, nonce: JSONValue?
 
     init(_ payload: JSONValue) {
-        payload.forEachMember { name, value in
-            if name.stringEquals("jti") {
-                jti = value
-            } else if name.stringEquals("htm") {
-                htm = value
-            } else if name.stringEquals("htu") {
-                htu = value
-            } else if name.stringEquals("iat") {
-                iat = value
-            } else if name.stringEquals("ath") {
-                ath = value
-            } else if name.stringEquals("nonce") {
-                nonce = value
-            }
-        }
+        let found = payload.members(named: ["jti", "htm", "htu", "iat", "ath", "nonce"])
+        (jti, htm, htu, iat, ath, nonce) = (found[0], found[1], found[2], found[3], found[4], found[5])
     }
 }
 
 /// The members of an access token's JOSE header that the checks read (RFC 9068 §2.1, RFC 7515 §4.1).
 struct TokenHeaderMembers {
-    var alg: JSONValue? = nil
-    var typ: JSONValue? = nil
-    var kid: JSONValue? = nil
-    var crit: JSONValue? = nil
+    let alg, typ, kid, crit: JSONValue?
 
     init(_ header: JSONValue) {
-        header.forEachMember { name, value in
-            if name.stringEquals("alg") {
-                alg = value
-            } else if name.stringEquals("typ") {
-                typ = value
-            } else if name.stringEquals("kid") {
-                kid = value
-            } else if name.stringEquals("crit") {
-                crit = value
-            }
-        }
+        let found = header.members(named: ["alg", "typ", "kid", "crit"])
+        (alg, typ, kid, crit) = (found[0], found[1], found[2], found[3])
     }
 }
 
 /// The claims of an access token that the checks read (RFC 9068 §2.2, RFC 7519 §4.1, RFC 7800 §3.1).
 struct TokenClaimMembers {
-    var iss: JSONValue? = nil
-    var aud: JSONValue? = nil
-    var exp: JSONValue? = nil
-    var nbf: JSONValue? = nil
-    var iat: JSONValue? = nil
-    var sub: JSONValue? = nil
-    var clientID: JSONValue? = nil
-    var scope: JSONValue? = nil
-    var jti: JSONValue? = nil
-    var cnf: JSONValue? = nil
+    let iss, aud, exp, nbf, iat, sub, clientID, scope, jti, cnf, authTime, acr: JSONValue?
 
     init(_ payload: JSONValue) {
-        payload.forEachMember { name, value in
-            if name.stringEquals("iss") {
-                iss = value
-            } else if name.stringEquals("aud") {
-                aud = value
-            } else if name.stringEquals("exp") {
-                exp = value
-            } else if name.stringEquals("nbf") {
-                nbf = value
-            } else if name.stringEquals("iat") {
-                iat = value
-            } else if name.stringEquals("sub") {
-                sub = value
-            } else if name.stringEquals("client_id") {
-                clientID = value
-            } else if name.stringEquals("scope") {
-                scope = value
-            } else if name.stringEquals("jti") {
-                jti = value
-            } else if name.stringEquals("cnf") {
-                cnf = value
+        let found = payload.members(
+            named: ["iss", "aud", "exp", "nbf", "iat", "sub", "client_id", "scope", "jti", "cnf", "auth_time", "acr"])
+        (iss, aud, exp, nbf, iat, sub, clientID, scope, jti, cnf, authTime, acr) = (
+            found[0], found[1], found[2], found[3], found[4], found[5], found[6], found[7], found[8], found[9],
+            found[10], found[11]
+        )
+    }
+}
+
+extension JSONValue {
+    /// The values of an object's members named `names`, each at its name's index (`nil` where the object has no
+    /// such member), found in one pass over the object. Names compare byte for byte after unescaping.
+    func members<let count: Int>(named names: InlineArray<count, StaticString>) -> InlineArray<count, JSONValue?> {
+        var found = InlineArray<count, JSONValue?>(repeating: nil)
+        forEachMember { name, value in
+            for index in names.indices where name.stringEquals(names[index]) {
+                found[index] = value
+                return
             }
         }
+        return found
     }
 }

@@ -24,14 +24,16 @@ extension Verifier {
         dpopCount: Int,
         firstProof: UnsafeRawBufferPointer?,
         mode: VerificationMode,
-        now: Int64
+        requirements: Requirements = .none,
+        now: Int64?
     ) throws(KeyboundError) -> VerifiedRequest {
-        try verifying({ () throws(KeyboundError) -> Checked in
+        let now = currentTime(now)
+        return try verifying({ () throws(KeyboundError) -> Checked in
             // Safe because the views live only for this call, during which the caller keeps the buffers alive.
             try unsafe check(
                 method: ByteView(_unsafeBytes: method), url: ByteView(_unsafeBytes: url),
                 authorization: authorization.map { unsafe ByteView(_unsafeBytes: $0) }, dpopCount: dpopCount,
-                firstProof: firstProof.map { unsafe ByteView(_unsafeBytes: $0) }, mode: mode, now: now)
+                firstProof: firstProof.map { unsafe ByteView(_unsafeBytes: $0) }, mode: mode, requirements: requirements, now: now)
         }, now: now)
     }
 }

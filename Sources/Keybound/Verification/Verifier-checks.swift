@@ -5,10 +5,12 @@
 
 /// Everything verified about a request except the replay check, which comes last.
 struct Checked {
-    let clientKey: ClientKey
+    /// The proof key; `nil` for a Bearer request (migration mode), which has no proof.
+    let clientKey: ClientKey?
     let token: VerifiedToken?
-    let proofJTI: ProofJTI
-    let replayKey: ReplayKey
+    let proofJTI: ProofJTI?
+    /// The proof's replay key; `nil` for a Bearer request: there is no proof, so nothing is recorded.
+    let replayKey: ReplayKey?
     let replayExpiresAt: Int64
     /// The proof's `jwk` bytes when its key was built for this request and may enter the proof-key cache once the
     /// whole request has verified (resource and opaque-token modes only); `nil` otherwise.
@@ -17,13 +19,15 @@ struct Checked {
 
 extension Verifier {
     /// Runs checks 1–6 of docs/design.md "The checks" and computes the replay key (check 7 is the caller's).
-    func check(_ request: DPoPRequest, mode: VerificationMode, now: Int64) throws(KeyboundError) -> Checked {
+    func check(_ request: DPoPRequest, mode: VerificationMode, requirements: Requirements, now: Int64)
+        throws(KeyboundError) -> Checked
+    {
         try ByteView.with(utf8: request.method) { (method) throws(KeyboundError) -> Checked in
             try ByteView.with(utf8: request.url) { (url) throws(KeyboundError) -> Checked in
                 try Self.withOptionalView(request.authorization) { (authorization) throws(KeyboundError) -> Checked in
                     try Self.withOptionalView(request.dpop.first) { (firstProof) throws(KeyboundError) -> Checked in
                         try check(method: method, url: url, authorization: authorization, dpopCount: request.dpop.count,
-                                  firstProof: firstProof, mode: mode, now: now)
+                                  firstProof: firstProof, mode: mode, requirements: requirements, now: now)
                     }
                 }
             }
@@ -38,13 +42,23 @@ extension Verifier {
         dpopCount: Int,
         firstProof: ByteView?,
         mode: VerificationMode,
+        requirements: Requirements,
         now: Int64
     ) throws(KeyboundError) -> Checked {
+        if !requirements.isEmpty && mode != .resource {
+            throw .make(.invalidConfiguration, "requirements apply to JWT access tokens (resource mode) only")
+        }
         // 1. Headers: `Authorization: DPoP <token68>` (not in token-endpoint mode), then exactly one DPoP value.
         let wantsToken = mode != .tokenEndpoint
         if wantsToken {
             guard let authorization, !authorization.isEmpty else {
                 throw .make(.missingAuthorization, "no Authorization value")
+            }
+            // Bearer migration mode (RFC 9449 §7.2): `Authorization: Bearer` is read as a Bearer credential, never
+            // as a DPoP one; with the mode off it stays 101 below.
+            if policy.allowBearer, AuthorizationHeader.hasBearerScheme(authorization) {
+                return try checkBearer(authorization, dpopCount: dpopCount, mode: mode, requirements: requirements,
+                                       now: now)
             }
         }
         // A present value, even an empty one or two proofs folded into one line by a proxy, is parsed as one JWS and
@@ -61,8 +75,44 @@ extension Verifier {
         return try withTokenBytes(authorization, wanted: wantsToken) { (tokenBytes) throws(KeyboundError) -> Checked in
             try withCanonicalRequestURL(url) { (requestURL) throws(KeyboundError) -> Checked in
                 try checkProof(proofBytes, token: tokenBytes, mode: mode, method: method,
-                               requestURL: requestURL, now: now)
+                               requestURL: requestURL, requirements: requirements, now: now)
             }
+        }
+    }
+
+    /// Checks a Bearer request in migration mode (docs/design.md "Contracts → Bearer migration mode"): no `DPoP`
+    /// header (else 102), a token68 after `Bearer`, then check 5 without the binding: a token with `cnf` is 316, and
+    /// so is any token in opaque-token mode (the host said it is bound); then `exp`/`nbf`, token revocation, and the
+    /// request's requirements (check 7). There is no proof, so there is no replay key. Every error it throws is
+    /// marked as a Bearer failure, so the challenge puts its attributes on the Bearer scheme.
+    func checkBearer(
+        _ authorization: ByteView,
+        dpopCount: Int,
+        mode: VerificationMode,
+        requirements: Requirements,
+        now: Int64
+    ) throws(KeyboundError) -> Checked {
+        do throws(KeyboundError) {
+            guard dpopCount == 0 else {
+                throw .make(.malformedAuthorization, "a Bearer request carries a DPoP header")
+            }
+            let range = try AuthorizationHeader.bearerToken(in: authorization, maxTokenBytes: policy.maxTokenBytes)
+            guard mode == .resource else {
+                throw .make(.boundTokenAsBearer, "a DPoP-bound access token was sent with the Bearer scheme")
+            }
+            let tokenBytes = authorization[range]
+            let jws = try CompactJWS.split(tokenBytes, maxBytes: policy.maxTokenBytes, failingWith: .tokenMalformed)
+            let token = try verifiedToken(jws, hash: try backend.sha256(tokenBytes), now: now)
+            guard !token.hasConfirmation else {
+                throw .make(.boundTokenAsBearer, "a DPoP-bound access token was sent with the Bearer scheme")
+            }
+            try checkTokenTimes(token, now: now)
+            try checkTokenNotRevoked(token, now: now)
+            if !requirements.isEmpty { try checkRequirements(requirements, token: token, now: now) }
+            return Checked(clientKey: nil, token: token, proofJTI: nil, replayKey: nil, replayExpiresAt: 0,
+                           admissibleKeyBytes: nil)
+        } catch {
+            throw error.onBearerRequest()
         }
     }
 
@@ -117,6 +167,7 @@ extension Verifier {
         mode: VerificationMode,
         method: ByteView,
         requestURL: ByteView,
+        requirements: Requirements,
         now: Int64
     ) throws(KeyboundError) -> Checked {
         // 2. Both JWS: compact, three segments, within size limits (base64url is checked as each is decoded).
@@ -164,6 +215,8 @@ extension Verifier {
             guard try SignatureVerifier.verify(alg, key: clientKey.key, signingInput: proofJWS.signingInput,
                                                signature: signature)
             else { throw .make(.proofSignature, "DPoP proof signature is not valid") }
+            // 7. The request's own requirements, after every signature check, before the replay insert.
+            if !requirements.isEmpty, let token { try checkRequirements(requirements, token: token, now: now) }
             // 7 (prepared here, done by the caller): the replay key and the last instant the proof is acceptable.
             let (replayKey, capturedJTI) = try jti.withUnescapedString {
                 (jtiBytes) throws(KeyboundError) -> (ReplayKey, ProofJTI) in
@@ -177,6 +230,47 @@ extension Verifier {
             let admissible = built && mode != .tokenEndpoint ? header.jwk.map { $0.bytes.copyToArray() } : nil
             return Checked(clientKey: clientKey, token: token, proofJTI: capturedJTI, replayKey: replayKey,
                            replayExpiresAt: replayExpiresAt, admissibleKeyBytes: admissible)
+        }
+    }
+
+    /// Check 7: step-up (RFC 9470, 314) then scope (RFC 6750 §3.1, 315), on a verified JWT access token.
+    func checkRequirements(_ requirements: Requirements, token: VerifiedToken, now: Int64) throws(KeyboundError) {
+        if requirements.requiresStepUp {
+            var parameters: [KeyboundError.ChallengeParameter] = []
+            if !requirements.acrValues.isEmpty {
+                parameters.append(.init(name: "acr_values", value: requirements.acrValues.joined(separator: " ")))
+            }
+            if let maxAge = requirements.maxAge { parameters.append(.init(name: "max_age", value: String(maxAge))) }
+            func refuse(_ reason: String) -> KeyboundError {
+                KeyboundError.make(.insufficientUserAuthentication, reason).withChallengeParameters(parameters)
+            }
+            if let maxAge = requirements.maxAge {
+                guard let authTime = token.authTime ?? (policy.authTimeFromIAT ? token.issuedAt : nil) else {
+                    throw refuse("the access token has no auth_time")
+                }
+                // now − auth_time ≤ max_age + skew, as numbers (docs/design.md "Contracts → Time edges").
+                guard Double(now) - authTime <= Double(maxAge) + Double(policy.clockSkewSeconds) else {
+                    throw refuse("the user authentication is older than max_age")
+                }
+            }
+            if !requirements.acrValues.isEmpty {
+                guard let acr = token.acr else { throw refuse("the access token has no acr") }
+                guard requirements.acrValues.contains(acr) else {
+                    throw refuse("the authentication context class is not one the request accepts")
+                }
+            }
+        }
+        try Self.checkScopes(requirements.scopes, granted: token.scope)
+    }
+
+    /// The scope part of check 7 (RFC 6750 §3.1): every one of `required` among the space-separated `granted`
+    /// (exact, case-sensitive tokens; RFC 6749 §3.3), else 315 with `scope="…"` naming what was required.
+    static func checkScopes(_ required: [String], granted: String?) throws(KeyboundError) {
+        guard !required.isEmpty else { return }
+        let tokens = (granted ?? "").split(separator: " ", omittingEmptySubsequences: true)
+        guard required.allSatisfy({ scope in tokens.contains { $0 == scope } }) else {
+            throw KeyboundError.make(.insufficientScope, "the access token lacks a scope this request requires")
+                .withChallengeParameters([.init(name: "scope", value: required.joined(separator: " "))])
         }
     }
 

@@ -32,6 +32,7 @@ extension Verifier {
         now: Int64
     ) throws(KeyboundError) -> VerifiedToken {
         let payloadBytes = payload.bytes
+        let payloadObject = payload
         let header = TokenHeaderMembers(header)
         let payload = TokenClaimMembers(payload)
         // Header: alg allowed, typ accepted, no crit (RFC 8725 §3.1, §3.11; RFC 9068 §4; RFC 7515 §4.1.11).
@@ -64,31 +65,56 @@ extension Verifier {
         }
         // Claims (RFC 7519 §4.1, RFC 9068 §2.2, RFC 7800 §3.1).
         try checkAudience(payload, issuer: issuer)
+        var claims = VerifiedToken.Claims()
         guard let expValue = payload.exp else { throw .make(.tokenClaims, "access token has no exp") }
         guard let exp = expValue.numericDate() else { throw .make(.tokenClaims, "access token exp is not a NumericDate") }
-        var notBefore: Double? = nil
-        if let nbf = payload.nbf {
-            guard let value = nbf.numericDate() else { throw .make(.tokenClaims, "access token nbf is not a NumericDate") }
-            notBefore = value
+        claims.expiresAt = exp
+        claims.notBefore = try optionalDate(payload.nbf, "access token nbf is not a NumericDate")
+        claims.issuedAt = try optionalDate(payload.iat, "access token iat is not a NumericDate")
+        claims.authTime = try optionalDate(payload.authTime, "access token auth_time is not a NumericDate")
+        claims.subject = try optionalString(payload.sub)
+        claims.clientID = try optionalString(payload.clientID)
+        claims.scope = try optionalString(payload.scope)
+        claims.tokenID = try optionalString(payload.jti)
+        claims.acr = try optionalString(payload.acr)
+        try checkClaimRules(payloadObject, clientID: claims.clientID)
+        // The binding (RFC 9449 §6.1): a token without `cnf.jkt` is refused on every DPoP request (311, in
+        // `checkTokenUse`); in Bearer migration mode a token without `cnf` may be used as a Bearer token.
+        if let cnf = payload.cnf {
+            guard cnf.kind == .object else { throw .make(.tokenClaims, "access token cnf is not an object") }
+            claims.hasConfirmation = true
+            if let jkt = cnf.member("jkt"), jkt.kind == .string {
+                claims.boundJKT = jkt.withUnescapedString { $0.copyToArray() }
+            }
         }
-        if let iat = payload.iat, iat.numericDate() == nil {
-            throw .make(.tokenClaims, "access token iat is not a NumericDate")
+        return VerifiedToken(issuer: issuer, keyGeneration: generation, payload: payloadBytes.copyToArray(),
+                             claims: claims)
+    }
+
+    /// The policy's claim rules (docs/design.md "Contracts → Claim rules"): every required claim present, and the
+    /// `client_id` one of the allowed ones. Both are 310 `token_claims`, the reason naming the claim; the names come
+    /// from the configuration, never from the token.
+    func checkClaimRules(_ payload: JSONValue, clientID: String?) throws(KeyboundError) {
+        for name in policy.requiredClaims {
+            let present = ByteView.with(utf8: name) { wanted in
+                var found = false
+                payload.forEachMember { key, _ in if !found && key.stringEquals(wanted) { found = true } }
+                return found
+            }
+            guard present else { throw .make(.tokenClaims, "access token has no \(name) claim") }
         }
-        let subject = try optionalString(payload.sub)
-        let clientID = try optionalString(payload.clientID)
-        let scope = try optionalString(payload.scope)
-        let tokenID = try optionalString(payload.jti)
-        guard let cnf = payload.cnf else { throw .make(.tokenBinding, "access token has no cnf") }
-        guard cnf.kind == .object else { throw .make(.tokenClaims, "access token cnf is not an object") }
-        guard let jkt = cnf.member("jkt"), jkt.kind == .string else {
-            throw .make(.tokenBinding, "access token has no cnf.jkt")
+        if let allowed = policy.allowedClientIDs {
+            guard let clientID else { throw .make(.tokenClaims, "access token has no client_id claim") }
+            guard allowed.contains(clientID) else {
+                throw .make(.tokenClaims, "access token client_id claim is not an allowed client")
+            }
         }
-        let boundJKT = jkt.withUnescapedString { $0.copyToArray() }
-        return VerifiedToken(
-            issuer: issuer, keyGeneration: generation, payload: payloadBytes.copyToArray(), subject: subject,
-            clientID: clientID, scope: scope, tokenID: tokenID, expiresAt: exp, notBefore: notBefore,
-            boundJKT: boundJKT
-        )
+    }
+
+    func optionalDate(_ value: JSONValue?, _ reason: String) throws(KeyboundError) -> Double? {
+        guard let value else { return nil }
+        guard let date = value.numericDate() else { throw .make(.tokenClaims, reason) }
+        return date
     }
 
     /// The signature of a JWS under an issuer's keys: the key is found by the header's `kid` (exact bytes; without a
@@ -167,22 +193,33 @@ extension Verifier {
     /// The per-request part of check 5: time claims with skew, the binding to the proof key, and revocation,
     /// whether the token came from the cache or not.
     func checkTokenUse(_ token: VerifiedToken, clientKey: ClientKey, now: Int64) throws(KeyboundError) {
+        guard token.hasConfirmation else { throw .make(.tokenBinding, "access token has no cnf") }
+        guard let boundJKT = token.boundJKT else { throw .make(.tokenBinding, "access token has no cnf.jkt") }
+        try checkTokenTimes(token, now: now)
+        let bound = ByteView.with(boundJKT) { boundJKT in
+            ByteView.with(clientKey.jktBytes) { constantTimeEquals(boundJKT, $0) }
+        }
+        guard bound else { throw .make(.tokenBinding, "Invalid DPoP key binding") }
+        try checkTokenNotRevoked(token, now: now)
+        try checkKeyNotRevoked(clientKey, now: now)
+    }
+
+    /// `exp` and `nbf` with skew (docs/design.md "Contracts → Time edges").
+    func checkTokenTimes(_ token: VerifiedToken, now: Int64) throws(KeyboundError) {
         let current = Double(now)
         let skew = Double(policy.clockSkewSeconds)
         guard current < token.expiresAt + skew else { throw .make(.tokenExpired, "access token has expired") }
         if let nbf = token.notBefore, nbf > current + skew {
             throw .make(.tokenNotYetValid, "access token is not yet valid")
         }
-        let bound = ByteView.with(token.boundJKT) { boundJKT in
-            ByteView.with(clientKey.jktBytes) { constantTimeEquals(boundJKT, $0) }
-        }
-        guard bound else { throw .make(.tokenBinding, "Invalid DPoP key binding") }
+    }
+
+    func checkTokenNotRevoked(_ token: VerifiedToken, now: Int64) throws(KeyboundError) {
         if let tokenID = token.tokenIDBytes,
             ByteView.with(tokenID, { revocations.isRevoked(.token, $0, now: now) })
         {
             throw .make(.tokenRevoked, "access token has been revoked")
         }
-        try checkKeyNotRevoked(clientKey, now: now)
     }
 
     func checkKeyNotRevoked(_ clientKey: ClientKey, now: Int64) throws(KeyboundError) {

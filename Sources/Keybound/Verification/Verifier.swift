@@ -20,7 +20,8 @@ public enum VerificationMode: Sendable, Hashable {
 /// Configure one verifier per server with the trusted issuers and a ``VerifierPolicy``, then call
 /// `verify(_:mode:now:)` for every request, from any thread. The verifier is immutable apart from its caches,
 /// its key sets (``replaceKeys(forIssuer:with:)``) and its revocation list, all internally synchronised; there is
-/// no actor hop on the hot path. It never reads the wall clock: `now` is always passed in (Unix seconds).
+/// no actor hop on the hot path. Every call takes an optional `now` (Unix seconds); when it is left out, the verifier
+/// reads its ``VerifierPolicy/clock`` (the system's wall clock by default) once, at the start of the call.
 ///
 /// The checks run cheap-first in the order of docs/design.md "The checks"; the replay store records the proof only after
 /// every other check has passed.
@@ -158,38 +159,49 @@ public final class Verifier: Sendable {
     /// - Parameters:
     ///   - request: the method, URL and header values as received.
     ///   - mode: resource (default), token-endpoint or opaque-token.
-    ///   - now: the current time, Unix seconds.
+    ///   - requirements: what this request needs from the token: scopes (315), step-up `max_age` / `acr` (314).
+    ///     Resource mode only (another mode with requirements is `.invalidConfiguration`); ``Requirements/none`` by
+    ///     default.
+    ///   - now: the current time, Unix seconds; `nil` (the default) reads ``VerifierPolicy/clock``.
     /// - Returns: what was verified: the client key's `jkt` and, for JWT access tokens, the token's claims.
     /// - Throws: `KeyboundError` with the code of the first failed check. With an ``AsyncReplayStore``, call the
     ///   `async` overload instead: this one throws `.invalidConfiguration`.
     public func verify(
         _ request: DPoPRequest,
         mode: VerificationMode = .resource,
-        now: Int64
+        requirements: Requirements = .none,
+        now: Int64? = nil
     ) throws(KeyboundError) -> VerifiedRequest {
-        try verifying({ () throws(KeyboundError) -> Checked in try check(request, mode: mode, now: now) }, now: now)
+        let now = currentTime(now)
+        return try verifying({ () throws(KeyboundError) -> Checked in
+            try check(request, mode: mode, requirements: requirements, now: now)
+        }, now: now)
     }
 
     /// Verifies one request, awaiting the replay store when it does network I/O (nothing else suspends).
     public func verify(
         _ request: DPoPRequest,
         mode: VerificationMode = .resource,
-        now: Int64
+        requirements: Requirements = .none,
+        now: Int64? = nil
     ) async throws(KeyboundError) -> VerifiedRequest {
-        try await verifying({ () throws(KeyboundError) -> Checked in try check(request, mode: mode, now: now) }, now: now)
+        let now = currentTime(now)
+        return try await verifying({ () throws(KeyboundError) -> Checked in
+            try check(request, mode: mode, requirements: requirements, now: now)
+        }, now: now)
     }
+
+    /// `now` when given, else the policy's clock (read once per call).
+    func currentTime(_ now: Int64?) -> Int64 { now ?? policy.clock.now() }
 
     // MARK: - The skeleton of every entry point
 
     /// Checks 1–6 (`check`), the replay insert (check 7), then the result; a refusal is counted once, by its code.
     /// The synchronous entry points (a ``DPoPRequest``, borrowed bytes) share it.
     func verifying(_ check: () throws(KeyboundError) -> Checked, now: Int64) throws(KeyboundError) -> VerifiedRequest {
-        do throws(KeyboundError) {
+        try counted { () throws(KeyboundError) in
             let checked = try check()
             return try finish(checked, try recordSynchronously(checked, now: now), now: now)
-        } catch {
-            counters.record(error.code)
-            throw error
         }
     }
 
@@ -197,45 +209,51 @@ public final class Verifier: Sendable {
     func verifying(_ check: () throws(KeyboundError) -> Checked, now: Int64) async throws(KeyboundError)
         -> VerifiedRequest
     {
+        let checked = try counted(check)
+        let recorded = await record(checked, now: now)
+        return try counted { () throws(KeyboundError) in try finish(checked, recorded, now: now) }
+    }
+
+    /// Runs `body`; a refusal is counted by its code on its way out (each entry point counts a refusal once).
+    @inline(__always)
+    func counted<R>(_ body: () throws(KeyboundError) -> R) throws(KeyboundError) -> R {
         do throws(KeyboundError) {
-            let checked = try check()
-            return try finish(checked, await record(checked, now: now), now: now)
+            return try body()
         } catch {
             counters.record(error.code)
             throw error
         }
     }
 
-    /// Check 7, awaiting a store that does network I/O.
-    func record(_ checked: Checked, now: Int64) async -> ReplayInsertResult {
+    /// Check 8, awaiting a store that does network I/O; `nil` for a Bearer request, which has no proof to record.
+    func record(_ checked: Checked, now: Int64) async -> ReplayInsertResult? {
+        guard let key = checked.replayKey, let owner = checked.clientKey?.owner else { return nil }
         switch replayStore {
-        case .inProcess(let cache):
-            cache.insert(checked.replayKey, owner: checked.clientKey.owner, expiresAt: checked.replayExpiresAt, now: now)
-        case .sync(let store):
-            store.insert(checked.replayKey, owner: checked.clientKey.owner, expiresAt: checked.replayExpiresAt, now: now)
+        case .inProcess(let cache): return cache.insert(key, owner: owner, expiresAt: checked.replayExpiresAt, now: now)
+        case .sync(let store): return store.insert(key, owner: owner, expiresAt: checked.replayExpiresAt, now: now)
         case .async(let store):
-            await store.insert(checked.replayKey, owner: checked.clientKey.owner, expiresAt: checked.replayExpiresAt,
-                               now: now)
+            return await store.insert(key, owner: owner, expiresAt: checked.replayExpiresAt, now: now)
         }
     }
 
-    /// Check 7 with a store that answers synchronously (the in-process cache, or a host's `ReplayStore`).
-    func recordSynchronously(_ checked: Checked, now: Int64) throws(KeyboundError) -> ReplayInsertResult {
+    /// Check 8 with a store that answers synchronously (the in-process cache, or a host's `ReplayStore`); `nil` for a
+    /// Bearer request.
+    func recordSynchronously(_ checked: Checked, now: Int64) throws(KeyboundError) -> ReplayInsertResult? {
+        guard let key = checked.replayKey, let owner = checked.clientKey?.owner else { return nil }
         switch replayStore {
-        case .inProcess(let cache):
-            return cache.insert(checked.replayKey, owner: checked.clientKey.owner, expiresAt: checked.replayExpiresAt,
-                                now: now)
-        case .sync(let store):
-            return store.insert(checked.replayKey, owner: checked.clientKey.owner, expiresAt: checked.replayExpiresAt,
-                                now: now)
+        case .inProcess(let cache): return cache.insert(key, owner: owner, expiresAt: checked.replayExpiresAt, now: now)
+        case .sync(let store): return store.insert(key, owner: owner, expiresAt: checked.replayExpiresAt, now: now)
         case .async: throw .make(.invalidConfiguration, "the replay store is asynchronous: use await verify")
         }
     }
 
-    func finish(_ checked: Checked, _ outcome: ReplayInsertResult, now: Int64) throws(KeyboundError) -> VerifiedRequest {
-        switch outcome {
+    /// The result after the replay insert's `outcome` (`nil`: a Bearer request, nothing was recorded).
+    func finish(_ checked: Checked, _ outcome: ReplayInsertResult?, now: Int64) throws(KeyboundError) -> VerifiedRequest {
+        switch outcome ?? .inserted {
         case .inserted:
-            if let jwk = checked.admissibleKeyBytes { proofKeys.insert(checked.clientKey, for: jwk) }
+            if let jwk = checked.admissibleKeyBytes, let clientKey = checked.clientKey {
+                proofKeys.insert(clientKey, for: jwk)
+            }
             counters.recordSuccess()
             return VerifiedRequest(clientKey: checked.clientKey, token: checked.token, proofJTIBytes: checked.proofJTI,
                                    nonces: policy.nonces, now: now)
@@ -278,26 +296,41 @@ public final class Verifier: Sendable {
         return issuers.first(where: { $0.identifierBytes == bytes })?.keys
     }
 
-    /// Revokes an access token by its `jti` until `until` (Unix seconds, usually the token's `exp`).
-    public func revokeToken(jti: String, until: Int64, now: Int64) throws(KeyboundError) {
-        try revocations.revoke(.token, jti, until: until, now: now)
+    /// Revokes an access token by its `jti` until `until` (Unix seconds, usually the token's `exp`). `now` defaults to
+    /// the policy's clock.
+    public func revokeToken(jti: String, until: Int64, now: Int64? = nil) throws(KeyboundError) {
+        try revocations.revoke(.token, jti, until: until, now: currentTime(now))
     }
 
     /// Revokes a client key by its `jkt` until `until`: every token bound to it is refused ("log out this device").
-    public func revokeKey(jkt: String, until: Int64, now: Int64) throws(KeyboundError) {
-        try revocations.revoke(.key, jkt, until: until, now: now)
+    /// `now` defaults to the policy's clock.
+    public func revokeKey(jkt: String, until: Int64, now: Int64? = nil) throws(KeyboundError) {
+        try revocations.revoke(.key, jkt, until: until, now: currentTime(now))
     }
 
-    /// A fresh nonce for the `DPoP-Nonce` response header, or `nil` when nonces are off.
-    public func mintNonce(now: Int64, jkt: String? = nil) throws(KeyboundError) -> String? {
-        try policy.nonces?.mint(now: now, jkt: jkt)
+    /// A fresh nonce for the `DPoP-Nonce` response header, or `nil` when nonces are off. `now` defaults to the
+    /// policy's clock.
+    public func mintNonce(now: Int64? = nil, jkt: String? = nil) throws(KeyboundError) -> String? {
+        guard let nonces = policy.nonces else { return nil }
+        return try nonces.mint(now: currentTime(now), jkt: jkt)
     }
 
     /// The `WWW-Authenticate` value for a refusal (RFC 9449 §7.1), or for a bare challenge when `error` is `nil`.
     /// Lists the accepted proof algorithms unless the policy turns that off, or the error asks for a nonce.
+    /// The step-up and scope refusals (314, 315) list no `algs` either: the proof was fine, and RFC 9470 §3 and
+    /// RFC 6750 §3.1 give their challenges as `error`, `error_description` and the requirement.
+    ///
+    /// In Bearer migration mode (``VerifierPolicy/allowBearer``) the value lists both schemes, DPoP first
+    /// (RFC 9449 §7.2, RFC 9110 §11.6.1), with the error attributes on the scheme the failed request used
+    /// (``KeyboundError/scheme``): `DPoP error="…", error_description="…", algs="…", Bearer` for a DPoP request (or
+    /// one without credentials), `DPoP algs="…", Bearer error="…", error_description="…"` for a Bearer request.
     public func wwwAuthenticate(for error: KeyboundError?) -> String {
-        let isNonce = error?.code == .nonceRequired || error?.code == .nonceInvalid
-        return Challenge.wwwAuthenticate(for: error, algs: isNonce ? [] : challengeAlgorithms)
+        let code = error?.code
+        let quiet = error?.scheme != .bearer
+            && (code == .nonceRequired || code == .nonceInvalid || code == .insufficientUserAuthentication
+                || code == .insufficientScope)
+        return Challenge.wwwAuthenticate(for: error, algs: quiet ? [] : challengeAlgorithms,
+                                         offeringBearer: policy.allowBearer)
     }
 
     /// The counters since this verifier was made.

@@ -57,6 +57,26 @@ public struct VerifierPolicy: Sendable {
     public var maxRevocations = 1_000_000
     /// Whether challenges list the accepted proof algorithms (`algs`, RFC 9449 §7.1). Default true.
     public var advertiseAlgorithms = true
+    /// The clock read when a call does not pass `now` (default: the system's wall clock). A `now` passed to a call
+    /// always wins; tests inject a fixed clock here.
+    public var clock: KeyboundClock = .system
+    /// Claims every access token must carry (any JSON value), beyond the registered ones Keybound always checks; a
+    /// token without one is refused with 310 `token_claims`, the reason naming the claim. Default none.
+    public var requiredClaims: [String] = []
+    /// The `client_id`s (RFC 9068 §2.2) whose tokens are accepted; `nil` (the default) accepts any client. With a
+    /// list, a token without `client_id` or with another one is refused with 310 `token_claims`.
+    public var allowedClientIDs: [String]? = nil
+    /// Lets a token's `iat` stand in for a missing `auth_time` when a request requires a `max_age`
+    /// (``Requirements/maxAge``). Default false. Weaker: a refresh mints a token with a new `iat` without the user
+    /// authenticating again, so `iat` says when the token was made, not when the user last proved who they are.
+    public var authTimeFromIAT = false
+    /// Bearer migration mode (RFC 9449 §7.2), for a resource server moving its clients from Bearer to DPoP. Default
+    /// false: `Authorization: Bearer` is 101 `unsupported_scheme`. When true, a JWT access token without `cnf` may
+    /// also come as `Authorization: Bearer <token>` with no `DPoP` header: its result has no ``VerifiedRequest/jkt``
+    /// and no proof, so nothing enters the replay store. A token with `cnf` sent as Bearer is 316
+    /// `bound_token_as_bearer` (never downgraded), a Bearer request with a `DPoP` header is 102
+    /// `malformed_authorization`, and every challenge lists both schemes. DPoP requests are verified as always.
+    public var allowBearer = false
 
     public init() {}
 
@@ -88,5 +108,6 @@ public struct VerifierPolicy: Sendable {
         }
         guard keyMissIntervalSeconds >= 0 else { throw fail("keyMissIntervalSeconds must not be negative") }
         guard maxRevocations >= 0 else { throw fail("maxRevocations must not be negative") }
+        guard !requiredClaims.contains(where: \.isEmpty) else { throw fail("requiredClaims holds an empty name") }
     }
 }

@@ -301,7 +301,7 @@ struct BackendDifferentialTests {
                 signature = other.signature
             }
         case "ecdsa DER signature":
-            signature = derECDSA(signature)
+            signature = CryptoTestSupport.derECDSA(signature)
         case "ecdsa r = 0", "ecdsa s = 0":
             let half = signature.count / 2
             let range = fault == "ecdsa r = 0" ? 0..<half : half..<signature.count
@@ -321,7 +321,7 @@ struct BackendDifferentialTests {
             guard case .ec(let curve, _, _) = base.members else { break }
             let half = signature.count / 2
             let s = Array(signature[half...])
-            signature.replaceSubrange(half..<signature.count, with: subtract(curve.order, s))
+            signature.replaceSubrange(half..<signature.count, with: CryptoTestSupport.subtract(curve.order, s))
         case "ecdsa other curve alg":
             let others: [JWSAlgorithm] = [.es256, .es384, .es512].filter { $0 != base.alg }
             alg = others[Int(rng.next() % 2)]
@@ -417,19 +417,6 @@ struct BackendDifferentialTests {
 
     // MARK: - Byte arithmetic
 
-    /// a - b for big-endian a ≥ b of the same length.
-    static func subtract(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
-        var out = a
-        var borrow = 0
-        for i in stride(from: a.count - 1, through: 0, by: -1) {
-            var d = Int(a[i]) - Int(b[i]) - borrow
-            borrow = d < 0 ? 1 : 0
-            if d < 0 { d += 256 }
-            out[i] = UInt8(d)
-        }
-        return out
-    }
-
     /// a + k for big-endian a (the carry out of the top byte is dropped: never reached for a group order here).
     static func addSmall(_ a: [UInt8], _ k: UInt8) -> [UInt8] {
         var out = a
@@ -452,19 +439,6 @@ struct BackendDifferentialTests {
             carry = sum >> 8
         }
         return out
-    }
-
-    /// The DER `ECDSA-Sig-Value` of a raw `r || s` (what a library that emits DER would send; SECURITY.md B2).
-    static func derECDSA(_ raw: [UInt8]) -> [UInt8] {
-        func integer(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
-            var body = Array(bytes.drop(while: { $0 == 0 }))
-            if body.isEmpty { body = [0] }
-            if body[0] & 0x80 != 0 { body.insert(0, at: 0) }
-            return [0x02, UInt8(body.count)] + body
-        }
-        let half = raw.count / 2
-        let content = integer(raw[..<half]) + integer(raw[half...])
-        return content.count < 0x80 ? [0x30, UInt8(content.count)] + content : [0x30, 0x81, UInt8(content.count)] + content
     }
 
     /// The Ed25519 group order L, little-endian (RFC 8032 §5.1).

@@ -8,7 +8,7 @@ import Testing
 @testable import Keybound
 
 private typealias T = CryptoTestSupport
-private typealias F = CryptoFixtures
+private let F = CryptoFixtures.values
 
 @Suite("Crypto: PublicKey")
 struct CryptoPublicKeyTests {
@@ -251,5 +251,29 @@ struct CryptoPublicKeyTests {
         var one = [UInt8](repeating: 0, count: a.count)
         one[a.count - 1] = 1
         return add(a, one)
+    }
+}
+
+@Suite("Crypto: ByteView comparisons")
+struct ByteViewComparisonTests {
+    @Test(
+        "isBigEndianLess compares as unsigned big-endian integers of one length",
+        arguments: [
+            ([0x00, 0x01], [0x00, 0x02], true), ([0x00, 0x02], [0x00, 0x01], false), ([0x01, 0xFF], [0x02, 0x00], true),
+            ([0x7F, 0x00], [0x7F, 0x00], false), ([], [], false), ([0x01], [0x00, 0x02], false),
+        ] as [([UInt8], [UInt8], Bool)])
+    func bigEndianLess(bytes: [UInt8], bound: [UInt8], less: Bool) {
+        #expect(ByteView.with(bytes) { $0.isBigEndianLess(than: bound) } == less)
+    }
+
+    @Test(
+        "isAllZero and elementsEqual",
+        arguments: [
+            ([], [], true, true), ([0, 0, 0], [0, 0, 0], true, true), ([0, 0, 1], [0, 0, 1], false, true),
+            ([1, 0], [1, 1], false, false), ([0, 0], [0], true, false),
+        ] as [([UInt8], [UInt8], Bool, Bool)])
+    func zeroAndEquality(bytes: [UInt8], other: [UInt8], allZero: Bool, equal: Bool) {
+        #expect(ByteView.with(bytes) { $0.isAllZero } == allZero)
+        #expect(ByteView.with(bytes) { $0.elementsEqual(other) } == equal)
     }
 }

@@ -11,7 +11,7 @@ import Testing
 @testable import Keybound
 
 private typealias T = CryptoTestSupport
-private typealias F = CryptoFixtures
+private let F = CryptoFixtures.values
 
 @Suite("Crypto: SignatureVerifier")
 struct CryptoSignatureVerifierTests {
@@ -114,7 +114,7 @@ struct CryptoSignatureVerifierTests {
             let half = sig.count / 2
             for bad in [
                 [], Array(sig.dropLast()), sig + [0], [0] + sig, sig + sig, Array(sig.prefix(half)),
-                Self.der(r: Array(sig[..<half]), s: Array(sig[half...])),
+                T.derECDSA(sig),
             ] {
                 #expect(try !verify(alg, key, bad), "\(alg) \(bad.count)")
             }
@@ -128,51 +128,56 @@ struct CryptoSignatureVerifierTests {
         }
     }
 
-    @Test("ECDSA r or s equal to 0, n, above n, or all ones are false (SECURITY.md B1)")
-    func ecdsaRange() throws {
-        let cases: [(JWSAlgorithm, ECCurve, PublicKey, [UInt8])] = [
-            (.es256, .p256, p256, F.es256Signature), (.es384, .p384, p384, F.es384Signature),
-            (.es512, .p521, p521, F.es512Signature),
-        ]
-        for (alg, curve, key, sig) in cases {
-            let size = curve.coordinateByteCount
-            let (r, s) = (Array(sig[..<size]), Array(sig[size...]))
-            let zero = [UInt8](repeating: 0, count: size)
-            var one = zero
-            one[size - 1] = 1
-            let n = curve.order
-            var nMinus1 = n
-            nMinus1[size - 1] -= 1
-            var nPlus1 = n
-            nPlus1[size - 1] += 1
-            let ones = [UInt8](repeating: 0xff, count: size)
-            for (br, bs) in [
-                (zero, zero), (zero, s), (r, zero), (zero, one), (one, zero), (n, s), (r, n), (n, n), (nPlus1, s),
-                (r, nPlus1), (ones, ones), (ones, s), (r, ones), (nMinus1, nMinus1), (one, one),
-            ] {
-                #expect(try !verify(alg, key, br + bs), "\(alg)")
+    /// The ECDSA algorithm on `curve`, this suite's key on it, and the halves `r` and `s` of a valid signature of
+    /// `F.message` by that key.
+    private func ecdsa(on curve: ECCurve) -> (alg: JWSAlgorithm, key: PublicKey, r: [UInt8], s: [UInt8]) {
+        let (alg, key, signature): (JWSAlgorithm, PublicKey, [UInt8]) =
+            switch curve {
+            case .p256: (.es256, p256, F.es256Signature)
+            case .p384: (.es384, p384, F.es384Signature)
+            case .p521: (.es512, p521, F.es512Signature)
             }
-            // The range check itself: 1 ≤ x < n.
-            for (value, inRange) in [
-                (zero, false), (one, true), (nMinus1, true), (n, false), (nPlus1, false), (ones, false),
-            ] {
-                #expect(ByteView.with(value) { SignatureVerifier.isScalar($0, belowOrderOf: curve) } == inRange)
-            }
+        let size = curve.coordinateByteCount
+        return (alg, key, Array(signature[..<size]), Array(signature[size...]))
+    }
+
+    @Test(
+        "ECDSA r or s equal to 0, n, above n, or all ones are false (SECURITY.md B1)",
+        arguments: [ECCurve.p256, .p384, .p521])
+    func ecdsaRange(curve: ECCurve) throws {
+        let (alg, key, r, s) = ecdsa(on: curve)
+        let size = r.count
+        let zero = [UInt8](repeating: 0, count: size)
+        var one = zero
+        one[size - 1] = 1
+        let n = curve.order
+        var nMinus1 = n
+        nMinus1[size - 1] -= 1
+        var nPlus1 = n
+        nPlus1[size - 1] += 1
+        let ones = [UInt8](repeating: 0xff, count: size)
+        for (br, bs) in [
+            (zero, zero), (zero, s), (r, zero), (zero, one), (one, zero), (n, s), (r, n), (n, n), (nPlus1, s),
+            (r, nPlus1), (ones, ones), (ones, s), (r, ones), (nMinus1, nMinus1), (one, one),
+        ] {
+            #expect(try !verify(alg, key, br + bs), "\(alg)")
+        }
+        // The range check itself: 1 ≤ x < n.
+        for (value, inRange) in [
+            (zero, false), (one, true), (nMinus1, true), (n, false), (nPlus1, false), (ones, false),
+        ] {
+            #expect(ByteView.with(value) { SignatureVerifier.isScalar($0, belowOrderOf: curve) } == inRange)
         }
     }
 
-    @Test("a high-s (malleated) ECDSA signature still verifies; replay is caught by jti, not here (SECURITY.md B3)")
-    func ecdsaMalleability() throws {
-        let cases: [(JWSAlgorithm, ECCurve, PublicKey, [UInt8])] = [
-            (.es256, .p256, p256, F.es256Signature), (.es384, .p384, p384, F.es384Signature),
-            (.es512, .p521, p521, F.es512Signature),
-        ]
-        for (alg, curve, key, sig) in cases {
-            let size = curve.coordinateByteCount
-            let malleated = Array(sig[..<size]) + Self.subtract(curve.order, Array(sig[size...]))
-            #expect(malleated != sig)
-            #expect(try verify(alg, key, malleated), "\(alg)")
-        }
+    @Test(
+        "a high-s (malleated) ECDSA signature still verifies; replay is caught by jti, not here (SECURITY.md B3)",
+        arguments: [ECCurve.p256, .p384, .p521])
+    func ecdsaMalleability(curve: ECCurve) throws {
+        let (alg, key, r, s) = ecdsa(on: curve)
+        let malleated = r + T.subtract(curve.order, s)
+        #expect(malleated != r + s)
+        #expect(try verify(alg, key, malleated), "\(alg)")
     }
 
     // MARK: - RSA (RFC 8017 §8.1.2, §8.2.2; RFC 7518 §3.3, §3.5; SECURITY.md A7, B4)
@@ -261,31 +266,5 @@ struct CryptoSignatureVerifierTests {
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(results.count == 16 && results.allSatisfy { $0 })
-    }
-
-    // MARK: - Helpers
-
-    /// A DER `ECDSA-Sig-Value` for raw r and s (what a confused signer would send; SECURITY.md B2).
-    static func der(r: [UInt8], s: [UInt8]) -> [UInt8] {
-        func integer(_ v: [UInt8]) -> [UInt8] {
-            var b = CryptoTestSupport.minimal(v)
-            if b[0] & 0x80 != 0 { b = [0] + b }
-            return [0x02, UInt8(b.count)] + b
-        }
-        let body = integer(r) + integer(s)
-        return body.count < 128 ? [0x30, UInt8(body.count)] + body : [0x30, 0x81, UInt8(body.count)] + body
-    }
-
-    /// Big-endian a - b for a ≥ b of the same width.
-    static func subtract(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
-        var out = a
-        var borrow = 0
-        for i in stride(from: a.count - 1, through: 0, by: -1) {
-            var d = Int(a[i]) - Int(b[i]) - borrow
-            borrow = d < 0 ? 1 : 0
-            if d < 0 { d += 256 }
-            out[i] = UInt8(d)
-        }
-        return out
     }
 }

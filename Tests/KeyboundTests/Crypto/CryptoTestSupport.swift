@@ -4,6 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import KeyboundTestSupport
 
 @testable import Keybound
 
@@ -11,17 +12,7 @@ import Foundation
 enum CryptoTestSupport {
     /// Decodes lower- or upper-case hex (the concatenation of `parts`); nil on a malformed string.
     static func hexOrNil(_ parts: [String]) -> [UInt8]? {
-        let text = Array(parts.joined().utf8)
-        guard text.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count / 2)
-        var i = 0
-        while i < text.count {
-            guard let h = nibble(text[i]), let l = nibble(text[i + 1]) else { return nil }
-            out.append(h << 4 | l)
-            i += 2
-        }
-        return out
+        [UInt8](hexDigits: parts.joined())
     }
 
     /// Decodes hex that the test itself wrote (a malformed literal is a test bug: it records an issue).
@@ -29,20 +20,9 @@ enum CryptoTestSupport {
         hexOrNil(parts) ?? []
     }
 
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-
     /// Decodes unpadded base64url (RFC 4648 §5) with Foundation; nil on malformed input.
     static func base64URL(_ text: String) -> [UInt8]? {
-        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while s.count % 4 != 0 { s.append("=") }
-        return Data(base64Encoded: s).map { [UInt8]($0) }
+        base64URLDecode(text)
     }
 
     /// Strips leading zero octets (Wycheproof writes big integers with a sign octet), keeping one byte.
@@ -50,6 +30,33 @@ enum CryptoTestSupport {
         var start = 0
         while start < bytes.count - 1 && bytes[start] == 0 { start += 1 }
         return Array(bytes[start...])
+    }
+
+    /// Big-endian a - b for a ≥ b of the same width.
+    static func subtract(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
+        var out = a
+        var borrow = 0
+        for i in stride(from: a.count - 1, through: 0, by: -1) {
+            var d = Int(a[i]) - Int(b[i]) - borrow
+            borrow = d < 0 ? 1 : 0
+            if d < 0 { d += 256 }
+            out[i] = UInt8(d)
+        }
+        return out
+    }
+
+    /// The DER `ECDSA-Sig-Value` of a raw `r || s` (what a confused signer, or a library that emits DER, would
+    /// send; SECURITY.md B2).
+    static func derECDSA(_ raw: [UInt8]) -> [UInt8] {
+        func integer(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+            var body = bytes.isEmpty ? [0] : minimal(Array(bytes))
+            if body[0] & 0x80 != 0 { body.insert(0, at: 0) }
+            return [0x02, UInt8(body.count)] + body
+        }
+        let half = raw.count / 2
+        let content = integer(raw[..<half]) + integer(raw[half...])
+        let length: [UInt8] = content.count < 0x80 ? [UInt8(content.count)] : [0x81, UInt8(content.count)]
+        return [0x30] + length + content
     }
 
     /// Left-pads or strips leading zeros to exactly `size` bytes; nil when the value does not fit.
@@ -98,12 +105,5 @@ enum CryptoTestSupport {
                 try SignatureVerifier.verify(alg, key: key, signingInput: m, signature: s)
             }
         }
-    }
-}
-
-extension CryptoFixtures {
-    /// Lets the generated fixture file write `hex("…", "…")`.
-    static func hex(_ parts: String...) -> [UInt8] {
-        CryptoTestSupport.hexOrNil(parts) ?? []
     }
 }

@@ -41,9 +41,7 @@ struct CryptoWycheproofTests {
         ]
     )
     func ecdsa(file: String, alg: JWSAlgorithm, curve: ECCurve) throws {
-        let vectors = try load(file)
-        var tally = Tally(file: file)
-        for group in vectors.testGroups {
+        try eachGroup(of: file) { group, tally in
             let size = curve.coordinateByteCount
             let point = try #require(group.publicKey?.uncompressed.flatMap { T.hexOrNil([$0]) })
             try #require(point.count == 1 + 2 * size && point[0] == 4, "uncompressed point")
@@ -58,7 +56,6 @@ struct CryptoWycheproofTests {
                 tally.record(test, accepted: accepted)
             }
         }
-        tally.finish(expectedCount: vectors.numberOfTests)
     }
 
     // MARK: - RSASSA-PKCS1-v1_5 (RFC 7518 §3.3)
@@ -104,10 +101,7 @@ struct CryptoWycheproofTests {
 
     @Test("RSA PSS parameter combinations as a negative corpus")
     func rsaPSSMisc() throws {
-        let file = "rsa_pss_misc_test.json"
-        let vectors = try load(file)
-        var tally = Tally(file: file)
-        for group in vectors.testGroups {
+        let tally = try eachGroup(of: "rsa_pss_misc_test.json") { group, tally in
             let alg: JWSAlgorithm? =
                 switch group.sha {
                 case "SHA-256": .ps256
@@ -124,13 +118,10 @@ struct CryptoWycheproofTests {
             }
         }
         #expect(tally.valid == 3, "exactly the three JWS combinations are expected to verify")
-        tally.finish(expectedCount: vectors.numberOfTests)
     }
 
     private func runRSA(file: String, alg: (Group) -> JWSAlgorithm) throws {
-        let vectors = try load(file)
-        var tally = Tally(file: file)
-        for group in vectors.testGroups {
+        try eachGroup(of: file) { group, tally in
             let algorithm = alg(group)
             let key = try rsaKey(group)
             #expect(key != nil, "\(file): key of \(group.keySize ?? 0) bits imports with the default range")
@@ -139,7 +130,6 @@ struct CryptoWycheproofTests {
                 tally.record(test, accepted: accepted)
             }
         }
-        tally.finish(expectedCount: vectors.numberOfTests)
     }
 
     /// The group's key with the default 2048...4096 policy, from `publicKey` (leading sign octets stripped, as a
@@ -168,10 +158,7 @@ struct CryptoWycheproofTests {
 
     @Test("Ed25519 vectors, as EdDSA and as Ed25519")
     func ed25519() throws {
-        let file = "ed25519_test.json"
-        let vectors = try load(file)
-        var tally = Tally(file: file)
-        for group in vectors.testGroups {
+        try eachGroup(of: "ed25519_test.json") { group, tally in
             let pk = try #require(group.publicKey?.pk.flatMap { T.hexOrNil([$0]) })
             if let jwk = group.publicKeyJwk {
                 #expect(jwk.x.flatMap(T.base64URL) == pk, "Ed25519 JWK matches")
@@ -187,7 +174,6 @@ struct CryptoWycheproofTests {
                 tally.record(test, accepted: accepted)
             }
         }
-        tally.finish(expectedCount: vectors.numberOfTests)
     }
 
     // MARK: - EC JWK import (RFC 7518 §6.2.1; SECURITY.md D3)
@@ -202,11 +188,9 @@ struct CryptoWycheproofTests {
         ]
     )
     func ecJWKImport(file: String, curve: ECCurve, otherCurveKeys: Int) throws {
-        let vectors = try load(file)
-        var tally = Tally(file: file)
         var rejectedAtImport = 0
         var rejectedByPinning = 0
-        for group in vectors.testGroups {
+        try eachGroup(of: file) { group, tally in
             for test in group.tests {
                 let jwk = try #require(test.public)
                 #expect(jwk.kty == "EC")
@@ -214,7 +198,7 @@ struct CryptoWycheproofTests {
                 if let crv = jwk.crv, let jwkCurve = ByteView.with(utf8: crv, { ECCurve.named($0) }),
                     let x = jwk.x.flatMap(T.base64URL), let y = jwk.y.flatMap(T.base64URL)
                 {
-                    do {
+                    do throws(KeyboundError) {
                         let key = try T.ecKey(jwkCurve, x: x, y: y)
                         accepted = key.supports(curve.algorithm)
                         if !accepted { rejectedByPinning += 1 }
@@ -232,14 +216,23 @@ struct CryptoWycheproofTests {
         // curve, (0,0), coordinates from {0, 1, p - 1, p}, crv P-256K) fail the import itself.
         #expect(rejectedByPinning == otherCurveKeys, "refused by the curve pinning")
         #expect(rejectedAtImport == 23 - otherCurveKeys, "refused at import")
-        tally.finish(expectedCount: vectors.numberOfTests)
     }
 
     // MARK: - Helpers
 
-    private func load(_ file: String) throws -> VectorFile {
-        let data = try TestVectors.wycheproof(file)
-        return try JSONDecoder().decode(VectorFile.self, from: data)
+    /// Loads `file`, hands each test group to `body` with the file's tally, then asserts that every vector of the
+    /// file was recorded once and passed (``Tally/finish(expectedCount:sourceLocation:)``). Returns the tally.
+    @discardableResult
+    private func eachGroup(
+        of file: String,
+        sourceLocation: SourceLocation = #_sourceLocation,
+        _ body: (Group, inout Tally) throws -> Void
+    ) throws -> Tally {
+        let vectors = try JSONDecoder().decode(VectorFile.self, from: TestVectors.wycheproof(file))
+        var tally = Tally(file: file)
+        for group in vectors.testGroups { try body(group, &tally) }
+        tally.finish(expectedCount: vectors.numberOfTests, sourceLocation: sourceLocation)
+        return tally
     }
 
     private func verify(_ alg: JWSAlgorithm, _ key: PublicKey, _ test: Vector) throws -> Bool {
@@ -311,9 +304,9 @@ private struct VectorFile: Decodable {
 }
 
 private struct Group: Decodable {
-    let publicKey: KeyInfo?
-    let publicKeyJwk: JWK?
-    let keyJwk: JWK?
+    let publicKey: StringMembers?
+    let publicKeyJwk: StringMembers?
+    let keyJwk: StringMembers?
     let keySize: Int?
     let sha: String?
     let mgfSha: String?
@@ -322,20 +315,29 @@ private struct Group: Decodable {
     let tests: [Vector]
 }
 
-private struct KeyInfo: Decodable {
-    let uncompressed: String?
-    let modulus: String?
-    let publicExponent: String?
-    let pk: String?
-}
+/// The string-valued members of a JSON object, by name (`jwk.x`): a JWK, or a group's `publicKey` (whose
+/// `uncompressed`, `modulus`, `publicExponent` or `pk` these tests read). Members of other types are left out.
+@dynamicMemberLookup
+private struct StringMembers: Decodable {
+    private struct Name: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
 
-private struct JWK: Decodable {
-    let kty: String?
-    let crv: String?
-    let x: String?
-    let y: String?
-    let n: String?
-    let e: String?
+    private let values: [String: String]
+
+    init(from decoder: any Decoder) throws {
+        let object = try decoder.container(keyedBy: Name.self)
+        var values: [String: String] = [:]
+        for name in object.allKeys {
+            if let value = try? object.decode(String.self, forKey: name) { values[name.stringValue] = value }
+        }
+        self.values = values
+    }
+
+    subscript(dynamicMember name: String) -> String? { values[name] }
 }
 
 private struct Vector: Decodable {
@@ -345,5 +347,5 @@ private struct Vector: Decodable {
     let result: String
     let msg: String?
     let sig: String?
-    let `public`: JWK?
+    let `public`: StringMembers?
 }

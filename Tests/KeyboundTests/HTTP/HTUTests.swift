@@ -26,6 +26,22 @@ private func canonical(_ uri: [UInt8], code: KeyboundError.Code = .proofHTU) thr
     }
 }
 
+/// `uri` normalised into a scratch buffer of exactly `capacity` bytes; on a refusal, also expects that nothing was
+/// left written in the buffer.
+private func normalized(_ uri: String, capacity: Int) -> Result<String, KeyboundError> {
+    ByteView.with(utf8: uri) { (view: ByteView) -> Result<String, KeyboundError> in
+        withScratch(capacity: capacity) { (out: inout ScratchBuffer) -> Result<String, KeyboundError> in
+            do throws(KeyboundError) {
+                try HTU.normalize(view, into: &out, failingWith: .proofHTU)
+                return .success(out.view.decodeString())
+            } catch {
+                #expect(out.count == 0)
+                return .failure(error)
+            }
+        }
+    }
+}
+
 private func canonical(base: String, path: String, code: KeyboundError.Code = .proofHTU) throws(KeyboundError)
     -> String
 {
@@ -444,17 +460,7 @@ struct HTUTests {
     func bufferTooSmall() throws {
         // The documented room is the input length plus one.
         for capacity in [0, 1, 8, 17, 18] {
-            let outcome = ByteView.with(utf8: "https://h/a/../b") { (view: ByteView) -> Result<String, KeyboundError> in
-                withScratch(capacity: capacity) { (out: inout ScratchBuffer) -> Result<String, KeyboundError> in
-                    do throws(KeyboundError) {
-                        try HTU.normalize(view, into: &out, failingWith: .proofHTU)
-                        return .success(out.view.decodeString())
-                    } catch {
-                        #expect(out.count == 0)
-                        return .failure(error)
-                    }
-                }
-            }
+            let outcome = normalized("https://h/a/../b", capacity: capacity)
             if capacity >= 17 {
                 #expect(try outcome.get() == "https://h/b")
             } else {
@@ -593,17 +599,7 @@ struct HTUTests {
         #expect(try canonical(raw).utf8.count == 10 + 3000)
         #expect(ByteView.with(Array(raw.utf8)) { HTU.canonicalCapacity(for: $0) } == 1010 + 1 + 2000)
         // One byte less than the room: refused, nothing written.
-        let outcome = ByteView.with(utf8: "https://h/a^b") { (view: ByteView) -> Result<String, KeyboundError> in
-            withScratch(capacity: 15) { (out: inout ScratchBuffer) -> Result<String, KeyboundError> in
-                do throws(KeyboundError) {
-                    try HTU.normalize(view, into: &out, failingWith: .proofHTU)
-                    return .success(out.view.decodeString())
-                } catch {
-                    #expect(out.count == 0)
-                    return .failure(error)
-                }
-            }
-        }
+        let outcome = normalized("https://h/a^b", capacity: 15)
         #expect(throws: KeyboundError(.proofHTU)) { try outcome.get() }
         // maximumLength bounds the htu as written: an htu of that many raw "^" is accepted and compared.
         let longest = "https://h/" + String(repeating: "^", count: HTU.maximumLength - 10)

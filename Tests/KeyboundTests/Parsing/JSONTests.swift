@@ -54,6 +54,21 @@ struct JSONTests {
         }
     }
 
+    @Test("members(named:) files each wanted member at its name's index in one pass; absent ones are nil")
+    func membersNamed() throws {
+        try withJSON(#"{"z":1,"c\u0072it":["x"],"typ":"dpop+jwt","other":{"typ":"inner"},"alg":"ES256"}"#) { root in
+            let found = root.members(named: ["typ", "alg", "crit", "jwk"])
+            #expect(found[0]?.stringEquals("dpop+jwt") == true)
+            #expect(found[1]?.stringEquals("ES256") == true)
+            #expect(found[2]?.kind == .array)  // the name matched after unescaping
+            #expect(found[3] == nil)
+        }
+        try withJSON("{}") { root in
+            let found = root.members(named: ["jti", "htm"])
+            #expect(found[0] == nil && found[1] == nil)
+        }
+    }
+
     @Test("unescapes \\u escapes and surrogate pairs; compares after unescaping")
     func unescaping() throws {
         try withJSON(#"{"typ":"dpop\u002bjwt","s":"\ud83d\ude00\n\/\\\u00e9"}"#) { root in

@@ -40,23 +40,9 @@ struct ReplayCacheConcurrencyTests {
 
     /// Runs `body(threadIndex)` on `count` fresh threads and joins them all.
     static func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        final class Box {
-            let run: () -> Void
-            init(_ run: @escaping () -> Void) { self.run = run }
-        }
-        var threads: [pthread_t] = []
-        for index in 0..<count {
-            let box = Unmanaged.passRetained(Box { body(index) }).toOpaque()
-            var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { raw in
-                guard let raw else { return nil }
-                Unmanaged<Box>.fromOpaque(raw).takeRetainedValue().run()
-                return nil
-            }, box)
-            precondition(rc == 0, "pthread_create failed")
-            threads.append(thread)
-        }
-        for thread in threads {
+        let threads = (0..<count).map { index in spawnThread { body(index) } }
+        precondition(threads.allSatisfy { $0 != nil }, "pthread_create failed")
+        for case let thread? in threads {
             pthread_join(thread, nil)
         }
     }

@@ -18,87 +18,6 @@ struct JSONBoundedWorkTests {
 
     // MARK: - Hostile member names
 
-    /// The duplicate pre-filter Keybound used before its names were hashed under a per-process key: 32-bit FNV-1a
-    /// over the unescaped name. Kept here only to build names that collide under it.
-    static func unkeyedNameHash(_ bytes: [UInt8], from start: UInt32 = 0x811C_9DC5) -> UInt32 {
-        var h = start
-        for b in bytes { h = (h ^ UInt32(b)) &* 0x0100_0193 }
-        return h
-    }
-
-    static let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
-
-    /// `1 << stages` distinct names, all `prefix.count + 6 × stages` bytes long, with one unkeyed hash: each stage is
-    /// a pair of 6-byte blocks that take the same hash state to the same state (a birthday search over 32 bits), so
-    /// any choice of one block per stage gives the same hash.
-    static func collidingNames(prefix: [UInt8], stages: Int) -> [[UInt8]] {
-        // Block n: six characters drawn from a generator seeded with n (short or low-entropy blocks such as a
-        // counter's digits map almost injectively under FNV-1a, so they do not collide).
-        func block(_ n: Int) -> [UInt8] {
-            var generator = SplitMix64(seed: UInt64(n))
-            return (0..<6).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
-        }
-        var state = unkeyedNameHash(prefix)
-        var pairs: [([UInt8], [UInt8])] = []
-        var first = 0
-        for _ in 0..<stages {
-            // 2^18 candidate blocks: about eight colliding pairs expected; sorting finds them.
-            let candidates = 1 << 18
-            var keyed = [UInt64](repeating: 0, count: candidates)
-            for k in 0..<candidates {
-                keyed[k] = UInt64(unkeyedNameHash(block(first + k), from: state)) << 32 | UInt64(k)
-            }
-            first += candidates
-            keyed.sort()
-            var found: (Int, Int)? = nil
-            for k in 1..<candidates where keyed[k] >> 32 == keyed[k - 1] >> 32 {
-                let a = Int(keyed[k - 1] & 0xFFFF_FFFF), b = Int(keyed[k] & 0xFFFF_FFFF)
-                // Two seeds can draw the same six characters: that is no collision.
-                if block(first - candidates + a) != block(first - candidates + b) {
-                    found = (a, b)
-                    break
-                }
-            }
-            guard let (a, b) = found else { return [] }
-            let blockA = block(first - candidates + a), blockB = block(first - candidates + b)
-            pairs.append((blockA, blockB))
-            state = unkeyedNameHash(blockA, from: state)
-        }
-        var names: [[UInt8]] = [prefix]
-        for (a, b) in pairs { names = names.flatMap { [$0 + a, $0 + b] } }
-        return names
-    }
-
-    /// The 512 colliding names the tests use (86 bytes each), built once.
-    static let hostileNames = collidingNames(prefix: Array("member-name-prefix-0123456789abc".utf8), stages: 9)
-
-    /// A JSON object whose member names are `names`, each with its first character written as a `\u00XX` escape
-    /// (equal after unescaping, but it forces the reader's unescaping compare), and each value `0`.
-    static func object(_ names: [[UInt8]]) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "{")]
-        for (index, name) in names.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            out += Array("\\u00".utf8)
-            out += Array(String(name[0], radix: 16, uppercase: false).utf8)
-            out += name.dropFirst()
-            out += Array("\":0".utf8)
-        }
-        out.append(UInt8(ascii: "}"))
-        return out
-    }
-
-    /// Random names of the same count and lengths, from the same alphabet, first character a letter (so it escapes
-    /// with two hex digits like the colliding ones).
-    static func randomNames(like names: [[UInt8]], seed: UInt64) -> [[UInt8]] {
-        var generator = SplitMix64(seed: seed)
-        return names.map { name in
-            var out = [alphabet[Int(generator.next() % 26)]]
-            for _ in 1..<name.count { out.append(alphabet[Int(generator.next() % UInt64(alphabet.count))]) }
-            return out
-        }
-    }
-
     struct Work: CustomStringConvertible {
         let tagChecks: Int
         let comparisons: Int
@@ -124,19 +43,19 @@ struct JSONBoundedWorkTests {
 
     @Test("the generated names collide under the old unkeyed hash and are distinct")
     func namesCollideUnderTheOldHash() {
-        let names = Self.hostileNames
+        let names = HostileJSON.names
         #expect(names.count == 512)
         #expect(Set(names).count == 512)
-        #expect(Set(names.map { Self.unkeyedNameHash($0) }).count == 1)
+        #expect(Set(names.map { HostileJSON.unkeyedNameHash($0) }).count == 1)
         #expect(Set(names.map(\.count)).count == 1)
     }
 
     @Test("512 members with names colliding in an unkeyed hash cost at most twice random names", probing)
     func collidingVersusRandom() throws {
-        let names = Self.hostileNames
-        let random = Self.randomNames(like: names, seed: 0x5EC0_0001)
-        let collidingDocument = Self.object(names)
-        let randomDocument = Self.object(random)
+        let names = HostileJSON.names
+        let random = HostileJSON.randomNames(like: names, seed: 0x5EC0_0001)
+        let collidingDocument = HostileJSON.object(names)
+        let randomDocument = HostileJSON.object(random)
         #expect(collidingDocument.count == randomDocument.count, "same size")
         let colliding = try Self.parseWork(collidingDocument)
         let baseline = try Self.parseWork(randomDocument)
@@ -227,7 +146,7 @@ struct JSONBoundedWorkTests {
         #expect(throws: KeyboundError(.proofMalformed)) {
             try Self.parse(#"{"a":{"x":1,"y":2,"\u0078":3}}"#)
         }
-        let names = Self.hostileNames.prefix(64).map { $0 }
-        #expect(throws: KeyboundError(.proofMalformed)) { try Self.parse(String(decoding: Self.object(names + [names[17]]), as: UTF8.self)) }
+        let names = HostileJSON.names.prefix(64).map { $0 }
+        #expect(throws: KeyboundError(.proofMalformed)) { try Self.parse(String(decoding: HostileJSON.object(names + [names[17]]), as: UTF8.self)) }
     }
 }

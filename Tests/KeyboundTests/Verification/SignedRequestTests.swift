@@ -36,10 +36,25 @@ struct SignedWorld {
             key: issuerKey)
     }
 
+    /// A world and a new ES256 client, the state of the suites about one client's requests.
+    static func withClient() throws(KeyboundError) -> (SignedWorld, SigningKey) {
+        (try SignedWorld(), try SigningKey.generate(.es256))
+    }
+
     /// A new ES256 client and an access token bound to it.
     func newClient() throws(KeyboundError) -> (key: SigningKey, token: String) {
         let client = try SigningKey.generate(.es256)
         return (client, try token(for: client))
+    }
+
+    /// A verifier with default policy that has accepted one request (proof `jti`) of a new client, and that client.
+    func verifierAfterOneRequest(jti: String) throws(KeyboundError)
+        -> (verifier: Verifier, client: SigningKey, token: String)
+    {
+        let verifier = try verifier()
+        let (client, token) = try newClient()
+        _ = try verifier.verify(try request(client: client, token: token, jti: jti), now: now)
+        return (verifier, client, token)
     }
 
     func request(client: SigningKey, token: String, jti: String, iat: Int64? = nil, nonce: String? = nil)
@@ -81,9 +96,7 @@ struct SignedRequestTests {
     @Test("the same jti spelled with an escape is the same jti: a replay (SECURITY.md C5e)")
     func escapedJTIIsReplay() throws {
         let world = try SignedWorld()
-        let verifier = try world.verifier()
-        let (client, token) = try world.newClient()
-        _ = try verifier.verify(try world.request(client: client, token: token, jti: "abc"), now: world.now)
+        let (verifier, client, token) = try world.verifierAfterOneRequest(jti: "abc")
         // Build a proof whose payload spells the jti as "\u0061bc".
         let payload = DPoPBuilder.proofPayload(method: "POST", url: world.url, iat: world.now, jti: "abc",
                                                accessToken: token)
@@ -205,9 +218,7 @@ struct SignedRequestTests {
     @Test("a cached token is refused once its jkt is revoked, whatever the proof")
     func revokedKeyWithCachedToken() throws {
         let world = try SignedWorld()
-        let verifier = try world.verifier()
-        let (client, token) = try world.newClient()
-        _ = try verifier.verify(try world.request(client: client, token: token, jti: "p-1"), now: world.now)
+        let (verifier, client, token) = try world.verifierAfterOneRequest(jti: "p-1")
         try verifier.revokeKey(jkt: client.thumbprint, until: world.now + 3600, now: world.now)
         #expect(throws: KeyboundError(.keyRevoked)) {
             try verifier.verify(try world.request(client: client, token: token, jti: "p-2"), now: world.now)

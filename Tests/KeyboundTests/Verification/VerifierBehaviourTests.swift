@@ -4,6 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import KeyboundTestSupport
 import Synchronization
 import Testing
 
@@ -40,7 +41,7 @@ struct VerifierBehaviourTests {
         #expect(verified.claim("iss") == "\"\(scenario.issuer)\"")
         #expect(verified.claim("cnf")?.contains("jkt") == true)
         #expect(verified.claim("nope") == nil)
-        #expect(!verified.proofJTI.isEmpty)
+        #expect(verified.proofJTI?.isEmpty == false)
         #expect(verified.dpopNonce == nil)
     }
 
@@ -119,11 +120,11 @@ struct VerifierBehaviourTests {
         #expect(throws: KeyboundError(.tokenRevoked)) { try verifier.verify(testCase.request, now: scenario.now) }
         let other = try scenario.makeVerifier()
         _ = try other.verify(testCase.request, now: scenario.now)
-        try other.revokeKey(jkt: verified.jkt, until: scenario.now + 60, now: scenario.now)
+        try other.revokeKey(jkt: try #require(verified.jkt), until: scenario.now + 60, now: scenario.now)
         #expect(throws: KeyboundError(.keyRevoked)) { try other.verify(testCase.request, now: scenario.now) }
         // Token-endpoint mode refuses a logged-out key too; an expired revocation no longer applies.
         let third = try scenario.makeVerifier()
-        try third.revokeKey(jkt: verified.jkt, until: scenario.now - 1, now: scenario.now)
+        try third.revokeKey(jkt: try #require(verified.jkt), until: scenario.now - 1, now: scenario.now)
         #expect(throws: Never.self) { try third.verify(testCase.request, now: scenario.now) }
     }
 
@@ -305,18 +306,5 @@ struct VerifierBehaviourTests {
         }
         #expect(refused > 400)
         #expect(verifier.metrics.replayCacheCount == 0)
-    }
-}
-
-extension Array where Element == UInt8 {
-    init(hex: String) {
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            bytes.append(UInt8(hex[index..<next], radix: 16) ?? 0)
-            index = next
-        }
-        self = bytes
     }
 }

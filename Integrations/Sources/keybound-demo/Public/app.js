@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // This source file is part of the Keybound open source project.
 //
-// The demo page: log in with the device key, call the API, log this device out. Every call is signed by dpop.js.
+// The demo page: log in with the device key, call the API, delete the account (which needs a recent login: RFC 9470
+// step-up), log this device out. Every call is signed by dpop.js.
 // `window.keybound` exposes the same actions as promises, for the browser test.
 
 import { DPoPClient, forgetKey, loadOrCreateKey, makeProof } from "./dpop.js";
@@ -33,10 +34,13 @@ function log(result) {
   const line = document.createElement("div");
   line.className = "line";
   line.textContent = `${result.method} ${result.path} → ${result.status}`;
-  if (result.retried) {
+  const notes = [];
+  if (result.retried) notes.push("retried once after use_dpop_nonce");
+  if (result.steppedUp) notes.push("logged in again (login too old) and retried");
+  for (const text of notes) {
     const note = document.createElement("span");
     note.className = "note";
-    note.textContent = "retried once after use_dpop_nonce";
+    note.textContent = text;
     line.append(note);
   }
   const body = document.createElement("pre");
@@ -72,6 +76,26 @@ async function call(method, path, body) {
   return log(await client.fetch(method, path, { accessToken: token(), body }));
 }
 
+/** Whether a refusal asks for a more recent login (RFC 9470 §3: `insufficient_user_authentication`). */
+function asksForStepUp(result) {
+  return result.status === 401 && (result.challenge || "").includes('error="insufficient_user_authentication"');
+}
+
+/**
+ * "Delete account" needs a login at most `max_age` seconds old. When the server says the login is too old, the page
+ * logs in again with the same non-extractable key (the token endpoint issues a new token with a fresh `auth_time`)
+ * and retries once, without asking the user anything.
+ */
+async function deleteAccount() {
+  const first = await client.fetch("POST", "/api/account/delete", { accessToken: token() });
+  if (!asksForStepUp(first)) return log(first);
+  log(first);
+  const relogin = await login();
+  if (!relogin.ok) return relogin;
+  const retry = await client.fetch("POST", "/api/account/delete", { accessToken: token() });
+  return log({ ...retry, steppedUp: true, firstChallenge: first.challenge, firstStatus: first.status });
+}
+
 async function logout() {
   const result = await call("POST", "/api/logout");
   return result;
@@ -88,6 +112,7 @@ const actions = {
   me: () => call("GET", "/api/me"),
   order: (item = "coffee") => call("POST", "/api/orders", { item }),
   admin: () => call("GET", "/api/admin"),
+  deleteAccount,
   logout,
 };
 

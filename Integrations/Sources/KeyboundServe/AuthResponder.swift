@@ -1,0 +1,210 @@
+//===----------------------------------------------------------------------===//
+// SPDX-License-Identifier: Apache-2.0
+// This source file is part of the Keybound open source project.
+//===----------------------------------------------------------------------===//
+
+public import HTTPTypes
+public import Keybound
+
+/// The answer to one auth sub-request: a status and headers (the body is a small JSON refusal, or empty).
+public struct AuthAnswer: Sendable {
+    public var status: Int
+    public var headers: HTTPFields
+    public var body: String
+    /// What the log line says about the outcome: `ok`, a Keybound error code name, or the service's own reason.
+    public var outcome: String
+}
+
+/// Names of the headers `keybound-serve` sends besides the identity headers.
+public enum ResponseHeaders {
+    /// The real refusal status, on every refusal; nginx maps it to the client's status (docs/sidecar.md).
+    public static let status = HTTPField.Name("X-Keybound-Status")!
+    /// The RFC 6750 / RFC 9449 error (`invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`, …), or the
+    /// service's own (`untrusted_peer`, `no_route`).
+    public static let error = HTTPField.Name("X-Keybound-Error")!
+    /// Keybound's error code name (`proof_replayed`, …).
+    public static let code = HTTPField.Name("X-Keybound-Code")!
+    static let dpopNonce = HTTPField.Name("DPoP-Nonce")!
+
+    /// Names the identity headers may not take.
+    static let reserved: Set<String> = [
+        "x-keybound-status", "x-keybound-error", "x-keybound-code", "dpop-nonce", "retry-after", "www-authenticate",
+        "cache-control", "content-type", "content-length", "authorization", "dpop", "connection", "host",
+        "transfer-encoding",
+    ]
+
+    /// An RFC 9110 token (the characters of a header name).
+    static func isHeaderName(_ text: String) -> Bool {
+        !text.isEmpty && HTTPField.Name(text) != nil
+            && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && !"()<>@,;:\\\"/[]?={}".utf8.contains($0) }
+    }
+
+    /// A header value that goes out as is: visible ASCII and inner spaces only. Claims with anything else are
+    /// left out rather than altered.
+    static func isSafeValue(_ text: String) -> Bool {
+        text.utf8.count <= 4096 && text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+            && text.first != " " && text.last != " "
+    }
+}
+
+/// Answers auth sub-requests for one loaded configuration: finds the proxy by the peer address, forms the original
+/// request from that proxy's headers, picks the route's ``Requirements`` and verifies.
+public struct AuthResponder: Sendable {
+    public let configuration: ServeConfiguration
+    public let verifier: Verifier
+    let proxies: [String: ServeConfiguration.Proxy]
+
+    public init(configuration: ServeConfiguration, verifier: Verifier) {
+        self.configuration = configuration
+        self.verifier = verifier
+        var proxies: [String: ServeConfiguration.Proxy] = [:]
+        for proxy in configuration.proxies {
+            for address in proxy.addresses { proxies[address] = proxy }
+        }
+        self.proxies = proxies
+    }
+
+    /// The original request a trusted proxy describes.
+    public struct Original: Sendable, Hashable {
+        public var method: String
+        /// The original URI as the proxy sent it.
+        public var uri: String
+        /// The URI routes are matched against: `uri` without the proxy's `strip_prefix`.
+        public var routeURI: String
+        /// The request URL the proof's `htu` must match.
+        public var url: String
+    }
+
+    /// The headers each style carries the original request in.
+    static func names(_ style: ServeConfiguration.ProxyStyle) -> (method: HTTPField.Name, uri: HTTPField.Name) {
+        switch style {
+        case .nginx: (HTTPField.Name("X-Original-Method")!, HTTPField.Name("X-Original-URI")!)
+        case .traefik: (HTTPField.Name("X-Forwarded-Method")!, HTTPField.Name("X-Forwarded-Uri")!)
+        }
+    }
+
+    /// The original method, URI and URL, or `nil` when a header is missing, repeated or malformed.
+    public static func original(_ headers: HTTPFields, proxy: ServeConfiguration.Proxy) -> Original? {
+        let names = names(proxy.style)
+        let methods = headers[values: names.method]
+        let uris = headers[values: names.uri]
+        guard methods.count == 1, uris.count == 1, let method = methods.first, let uri = uris.first,
+            !method.isEmpty, method.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        else { return nil }
+        let proto = headers[values: HTTPField.Name("X-Forwarded-Proto")!]
+        let host = headers[values: HTTPField.Name("X-Forwarded-Host")!]
+        guard proto.count <= 1, host.count <= 1,
+            let url = RequestURL.form(rule: proxy.url, uri: uri, forwardedProto: proto.first, forwardedHost: host.first)
+        else { return nil }
+        var routeURI = uri
+        if case .externalBase(_, let prefix) = proxy.url { routeURI = RequestURL.strip(prefix, from: uri) ?? uri }
+        if !routeURI.hasPrefix("/") { routeURI = "/" + routeURI }
+        return Original(method: method, uri: uri, routeURI: routeURI, url: url)
+    }
+
+    /// The route for a URI's path (after the proxy's `strip_prefix`): the longest matching prefix, or `nil` (refused: no route, no access).
+    public func route(for uri: String) -> ServeConfiguration.Route? {
+        let path = String(uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        return configuration.routes
+            .filter { RequestURL.matches(prefix: $0.prefix, uri: path) }
+            .max { $0.prefix.utf8.count < $1.prefix.utf8.count }
+    }
+
+    /// Answers one sub-request from `peer` (the TCP peer's IP address as text, `nil` when unknown).
+    public func answer(peer: String?, headers: HTTPFields, now: Int64) async -> AuthAnswer {
+        guard let peer, let proxy = proxies[PeerAddress.normalise(peer)] else {
+            return Self.serviceRefusal(403, error: "untrusted_peer", style: .traefik)
+        }
+        guard let original = Self.original(headers, proxy: proxy) else {
+            return Self.serviceRefusal(500, error: "bad_proxy_headers", style: proxy.style)
+        }
+        guard RequestURL.isCanonicalPath(original.uri) else {
+            return Self.serviceRefusal(400, error: "invalid_request", style: proxy.style)
+        }
+        guard let route = route(for: original.routeURI) else {
+            return Self.serviceRefusal(403, error: "no_route", style: proxy.style)
+        }
+        do throws(KeyboundError) {
+            let authorizations = headers[values: .authorization]
+            guard authorizations.count <= 1 else {
+                throw KeyboundError(.malformedAuthorization, reason: "more than one Authorization value")
+            }
+            let request = DPoPRequest(
+                method: original.method, url: original.url, authorization: authorizations.first,
+                dpop: headers[values: HTTPField.Name("DPoP")!])
+            let verified = try await verifier.verify(request, requirements: route.requirements, now: now)
+            return success(verified)
+        } catch {
+            return refusal(error, style: proxy.style)
+        }
+    }
+
+    func success(_ verified: VerifiedRequest) -> AuthAnswer {
+        var headers = HTTPFields()
+        headers[.cacheControl] = "no-store"
+        let identity = configuration.identity
+        func put(_ name: String?, _ value: String?) {
+            guard let name, let field = HTTPField.Name(name), let value, ResponseHeaders.isSafeValue(value) else {
+                return
+            }
+            headers[field] = value
+        }
+        put(identity.subject, verified.subject)
+        put(identity.scope, verified.scope)
+        put(identity.clientID, verified.clientID)
+        put(identity.jkt, verified.jkt)
+        for claim in identity.claims { put(claim.header, verified.claim(claim.claim).flatMap { Self.headerValue(ofClaim: $0) }) }
+        if let nonce = verified.dpopNonce { headers[ResponseHeaders.dpopNonce] = nonce }
+        return AuthAnswer(status: 200, headers: headers, body: "", outcome: "ok")
+    }
+
+    /// A claim's raw JSON as a header value: a string without escapes as its text, a number or boolean as written;
+    /// anything else (objects, arrays, null, escaped strings) is left out.
+    static func headerValue(ofClaim json: String) -> String? {
+        let bytes = Array(json.utf8)
+        guard let first = bytes.first else { return nil }
+        if first == UInt8(ascii: "\"") {
+            guard bytes.count >= 2, bytes.last == UInt8(ascii: "\""), !bytes.contains(UInt8(ascii: "\\")) else {
+                return nil
+            }
+            return String(decoding: bytes[1..<(bytes.count - 1)], as: UTF8.self)
+        }
+        if json == "true" || json == "false" { return json }
+        let numeric = bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || "+-.eE".utf8.contains($0) }
+        return numeric ? json : nil
+    }
+
+    /// A verification refusal: the challenge, the nonce, the real status in `X-Keybound-Status`; to nginx, every
+    /// refusal travels as 401 (`auth_request` turns anything but 2xx, 401 and 403 into 500, and copies
+    /// `WWW-Authenticate` only from a 401).
+    func refusal(_ error: KeyboundError, style: ServeConfiguration.ProxyStyle) -> AuthAnswer {
+        let status = error.code.httpStatus
+        var headers = HTTPFields()
+        headers[.cacheControl] = "no-store"
+        headers[.contentType] = "application/json"
+        headers[.wwwAuthenticate] = verifier.wwwAuthenticate(for: error)
+        headers[ResponseHeaders.status] = String(status)
+        let rfcError = error.code.rfcError ?? "invalid_request"
+        headers[ResponseHeaders.error] = rfcError
+        headers[ResponseHeaders.code] = error.code.name
+        if let nonce = error.dpopNonce { headers[ResponseHeaders.dpopNonce] = nonce }
+        // 212 replay_quota_exceeded (429): the seconds the proof key waits; nginx passes it on (docs/sidecar.md).
+        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
+        // To nginx every refusal is a 401: auth_request then copies the challenge itself, for every status.
+        let sent = style == .nginx ? 401 : status
+        // Both members are fixed tokens from Keybound's code table: no escaping is needed.
+        let body = "{\"error\":\"\(rfcError)\",\"code\":\"\(error.code.name)\"}"
+        return AuthAnswer(status: sent, headers: headers, body: body, outcome: error.code.name)
+    }
+
+    /// A refusal of the service's own (no verification ran): untrusted peer, bad proxy headers, no route.
+    static func serviceRefusal(_ status: Int, error: String, style: ServeConfiguration.ProxyStyle) -> AuthAnswer {
+        var headers = HTTPFields()
+        headers[.cacheControl] = "no-store"
+        headers[.contentType] = "application/json"
+        headers[ResponseHeaders.status] = String(status)
+        headers[ResponseHeaders.error] = error
+        let sent = style == .nginx && status < 500 ? 401 : status
+        return AuthAnswer(status: sent, headers: headers, body: "{\"error\":\"\(error)\"}", outcome: error)
+    }
+}

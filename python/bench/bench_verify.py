@@ -1,0 +1,247 @@
+# SPDX-License-Identifier: Apache-2.0
+# This source file is part of the Keybound open source project.
+"""Warm DPoP requests per second from Python: the keybound package against PyJWT and joserfc doing the same request by
+hand (decode and verify the access token, import the proof's jwk, verify the proof, check htm/htu/iat, compute the
+RFC 7638 jkt and the ath, compare both with the token). Every request carries a fresh proof (a new jti); all are
+signed before timing. Also: the cost of an empty call into the library through ctypes and through cffi, the Python
+layer's overhead per verify, and two threads against one (the GIL is released while the library verifies).
+
+    python bench/bench_verify.py [--seconds 2] [--cpu 0]
+
+Single-thread figures run pinned to one CPU (--cpu); the two-thread figure uses two CPUs. Needs: the keybound package
+installed, cryptography, pyjwt, joserfc, cffi (python/requirements-ci.txt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+import timeit
+from typing import Any, Callable, Dict, List, Tuple
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+
+import jwt as pyjwt  # noqa: E402
+from dpop_client import AUDIENCE, ISSUER, URL, World, b64  # noqa: E402
+from joserfc import jwk as jose_jwk  # noqa: E402
+from joserfc import jwt as jose_jwt  # noqa: E402
+from joserfc.jws import extract_compact  # noqa: E402
+
+import keybound  # noqa: E402
+from keybound import _native  # noqa: E402
+
+
+def thumbprint(jwk: Dict[str, str]) -> str:
+    members = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x"), "RSA": ("e", "kty", "n")}[jwk["kty"]]
+    canonical = json.dumps({k: jwk[k] for k in members}, separators=(",", ":"))
+    return b64(hashlib.sha256(canonical.encode()).digest())
+
+
+class ByHand:
+    """The checks of a resource request, with a JOSE library: the same verdicts for valid requests."""
+
+    def __init__(self, world: World, now: int) -> None:
+        self.now = now
+        self.seen: set[str] = set()
+
+    def finish(self, claims: Dict[str, Any], proof: Dict[str, Any], jwk: Dict[str, str], token: str,
+               method: str, url: str) -> str:
+        if proof["htm"] != method or proof["htu"] != url or abs(proof["iat"] - self.now) > 60:
+            raise ValueError("proof claims")
+        if proof["ath"] != b64(hashlib.sha256(token.encode()).digest()):
+            raise ValueError("ath")
+        jkt = thumbprint(jwk)
+        if claims["cnf"]["jkt"] != jkt:
+            raise ValueError("binding")
+        if proof["jti"] in self.seen:
+            raise ValueError("replayed")
+        self.seen.add(proof["jti"])
+        return jkt
+
+
+class WithPyJWT(ByHand):
+    def __init__(self, world: World, now: int) -> None:
+        super().__init__(world, now)
+        self.issuer_key = pyjwt.PyJWK(world.jwks_dict["keys"][0]).key
+
+    def verify(self, method: str, url: str, headers: Dict[str, str]) -> str:
+        token = headers["Authorization"][5:]
+        claims = pyjwt.decode(token, self.issuer_key, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER,
+                              options={"verify_iat": False})
+        proof_jws = headers["DPoP"]
+        header = pyjwt.get_unverified_header(proof_jws)
+        if header.get("typ") != "dpop+jwt" or header.get("alg") != "ES256":
+            raise ValueError("proof header")
+        key = pyjwt.PyJWK(header["jwk"]).key
+        proof = pyjwt.decode(proof_jws, key, algorithms=["ES256"], options={"verify_iat": False, "verify_aud": False})
+        return self.finish(claims, proof, header["jwk"], token, method, url)
+
+
+class WithJoserfc(ByHand):
+    def __init__(self, world: World, now: int) -> None:
+        super().__init__(world, now)
+        self.issuer_key = jose_jwk.ECKey.import_key(world.jwks_dict["keys"][0])
+        self.registry = jose_jwt.JWTClaimsRegistry(now=lambda: now, iss={"essential": True, "value": ISSUER},
+                                                   aud={"essential": True, "value": AUDIENCE})
+
+    def verify(self, method: str, url: str, headers: Dict[str, str]) -> str:
+        token = headers["Authorization"][5:]
+        decoded = jose_jwt.decode(token, self.issuer_key, algorithms=["ES256"])
+        self.registry.validate(decoded.claims)
+        proof_jws = headers["DPoP"]
+        header = extract_compact(proof_jws.encode()).protected
+        if header.get("typ") != "dpop+jwt" or header.get("alg") != "ES256":
+            raise ValueError("proof header")
+        key = jose_jwk.ECKey.import_key(header["jwk"])
+        proof = jose_jwt.decode(proof_jws, key, algorithms=["ES256"]).claims
+        return self.finish(decoded.claims, proof, header["jwk"], token, method, url)
+
+
+def requests_for(world: World, count: int) -> List[Dict[str, str]]:
+    token = world.token()
+    return [world.headers("GET", URL, token=token) for _ in range(count)]
+
+
+def rate(verify: Callable[[str, str, Dict[str, str]], Any], requests: List[Dict[str, str]],
+         seconds: float) -> Tuple[float, float]:
+    """(requests per wall second, CPU microseconds per request) over `seconds` (or all the requests, whichever ends
+    first), after 200 warm-up ones. The CPU figure holds on a busy machine too; the wall one does not."""
+    for headers in requests[:200]:
+        verify("GET", URL, headers)
+    done, start, cpu = 0, time.perf_counter(), time.process_time()
+    for headers in requests[200:]:
+        verify("GET", URL, headers)
+        done += 1
+        if done % 256 == 0 and time.perf_counter() - start >= seconds:
+            break
+    return done / (time.perf_counter() - start), (time.process_time() - cpu) / done * 1e6
+
+
+def empty_calls() -> Dict[str, float]:
+    """CPU nanoseconds per call of kb_version_number() (no arguments, no work) and kb_status_http_status(211) (one
+    int) through ctypes and cffi."""
+    import cffi
+
+    ffi = cffi.FFI()
+    ffi.cdef("uint32_t kb_version_number(void); int kb_status_http_status(int status);")
+    cffi_lib = ffi.dlopen(_native.PATH)
+    number = 1_000_000
+    out = {}
+    for name, call in (("ctypes kb_version_number()", _native.lib.kb_version_number),
+                       ("cffi kb_version_number()", cffi_lib.kb_version_number)):
+        out[name] = min(timeit.repeat(call, number=number, repeat=5, timer=time.process_time)) / number * 1e9
+    for name, fn in (("ctypes kb_status_http_status(211)", _native.lib.kb_status_http_status),
+                     ("cffi kb_status_http_status(211)", cffi_lib.kb_status_http_status)):
+        out[name] = min(timeit.repeat(lambda: fn(211), number=number, repeat=5, timer=time.process_time)) / number * 1e9
+    return out
+
+
+def threads_rate(verifier: keybound.Verifier, world: World, per_thread: List[List[Dict[str, str]]],
+                 seconds: float) -> Tuple[float, float]:
+    """(requests/s, process CPU time over wall time): above 1, threads ran at the same time (the GIL was released)."""
+    counts = [0] * len(per_thread)
+    stop = threading.Event()
+
+    def work(index: int) -> None:
+        for headers in per_thread[index]:
+            if stop.is_set():
+                return
+            verifier.verify("GET", URL, headers, now=world.now)
+            counts[index] += 1
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(per_thread))]
+    start, cpu = time.perf_counter(), time.process_time()
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    return sum(counts) / wall, (time.process_time() - cpu) / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--cpu", type=int, default=0)
+    parser.add_argument("--requests", type=int, default=20000, help="proofs signed before timing, per run")
+    args = parser.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {args.cpu})
+    world = World()
+    print(f"keybound {keybound.__version__} ({keybound.LIBRARY_PATH}), Python {sys.version.split()[0]}, "
+          f"pinned to CPU {args.cpu}, {args.seconds:g} s per figure")
+
+    for name, ns in empty_calls().items():
+        print(f"empty call: {name:36s} {ns:7.0f} ns")
+
+    issuer = keybound.Issuer(ISSUER, [AUDIENCE], world.jwks)
+    cached = keybound.Verifier([issuer])
+    uncached = keybound.Verifier([issuer], keybound.Policy(token_cache_size=0, proof_key_cache_size=0))
+
+    def kb(verifier: keybound.Verifier) -> Callable[[str, str, Dict[str, str]], Any]:
+        return lambda method, url, headers: verifier.verify(method, url, headers, now=world.now)
+
+    results = {
+        "keybound (warm caches)": rate(kb(cached), requests_for(world, args.requests), args.seconds),
+        "keybound (token and key caches off)": rate(kb(uncached), requests_for(world, args.requests), args.seconds),
+        "PyJWT 2.15 by hand": rate(WithPyJWT(world, world.now).verify, requests_for(world, args.requests),
+                                   args.seconds),
+        "joserfc 1.8 by hand": rate(WithJoserfc(world, world.now).verify, requests_for(world, args.requests),
+                                    args.seconds),
+    }
+    fastest_wall = max(results["PyJWT 2.15 by hand"][0], results["joserfc 1.8 by hand"][0])
+    fastest_cpu = min(results["PyJWT 2.15 by hand"][1], results["joserfc 1.8 by hand"][1])
+    for name, (value, cpu_us) in results.items():
+        print(f"{name:40s} {value:7.0f} req/s wall ({value / fastest_wall:4.2f}x the faster reference), "
+              f"{cpu_us:6.1f} us CPU/req ({fastest_cpu / cpu_us:4.2f}x)")
+
+    # The Python layer's overhead per verify, apart from the library's work: (1) a request the library refuses at
+    # once (no Authorization: 100) through verify(), raising included, against the bare kb_verify call; (2) copying a
+    # success out of the result (the fields and exp) into a VerifiedRequest.
+    v = keybound.Verifier([issuer])
+    result = ctypes.c_void_p()
+    _native.lib.kb_result_new(ctypes.byref(result))
+    url = URL.encode()
+
+    def direct() -> None:
+        _native.lib.kb_verify(v._handle, b"GET", 3, url, len(url), None, 0, None, None, 0, world.now, result)
+
+    def wrapped() -> None:
+        try:
+            v.verify("GET", URL, {}, now=world.now)
+        except keybound.MissingCredentials:
+            pass
+
+    number = 50000
+    direct_ns = min(timeit.repeat(direct, number=number, repeat=5, timer=time.process_time)) / number * 1e9
+    wrapped_ns = min(timeit.repeat(wrapped, number=number, repeat=5, timer=time.process_time)) / number * 1e9
+    _native.lib.kb_result_free(result)
+    headers = requests_for(world, 1)[0]
+    v.verify("GET", URL, headers, now=world.now)
+    slot = v._slots[0]
+    copy_ns = min(timeit.repeat(lambda: v._verified(0, slot, headers["Authorization"].encode()), number=number,
+                                repeat=5, timer=time.process_time)) / number * 1e9
+    print(f"binding overhead: refused-at-once request: kb_verify {direct_ns:.0f} ns, Verifier.verify {wrapped_ns:.0f} "
+          f"ns (Python layer {wrapped_ns - direct_ns:.0f} ns); copying a success out: {copy_ns:.0f} ns")
+
+    if len(cpus) >= 2:
+        os.sched_setaffinity(0, set(cpus[:2]))
+        one, one_cpu = threads_rate(cached, world, [requests_for(world, args.requests)], args.seconds)
+        two, two_cpu = threads_rate(cached, world, [requests_for(world, args.requests) for _ in range(2)],
+                                    args.seconds)
+        print(f"threads on CPUs {cpus[:2]}: 1 thread {one:.0f} req/s (CPU/wall {one_cpu:.2f}), 2 threads {two:.0f} "
+              f"req/s (CPU/wall {two_cpu:.2f}): {two / one:.2f}x")
+    else:
+        print("threads: only one CPU available, not measured")
+
+
+if __name__ == "__main__":
+    main()
