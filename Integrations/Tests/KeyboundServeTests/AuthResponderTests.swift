@@ -156,6 +156,24 @@ struct AuthResponderTests {
         }
     }
 
+    @Test func aKeyPastItsReplayShareIs429WithRetryAfter() async throws {
+        let responder = try responder(replay: FixedReplayStore(result: .quota(retryAfter: 42)))
+        let toNginx = await responder.answer(
+            peer: Self.nginxPeer, headers: try nginx("GET", "/api/a", htu: "https://api.example/api/a"), now: Fixture.now)
+        #expect(toNginx.status == 401 && header(toNginx, "X-Keybound-Status") == "429")
+        #expect(header(toNginx, "X-Keybound-Code") == "replay_quota_exceeded")
+        #expect(header(toNginx, "Retry-After") == "42")
+        let toTraefik = await responder.answer(
+            peer: Self.traefikPeer, headers: try traefik("/internal/api/a", htu: "https://api.example/public/api/a"),
+            now: Fixture.now)
+        #expect(toTraefik.status == 429 && header(toTraefik, "Retry-After") == "42")
+        // Any other refusal carries none.
+        let replayed = try responder(replay: FixedReplayStore(result: .replayed))
+        let other = await replayed.answer(
+            peer: Self.nginxPeer, headers: try nginx("GET", "/api/a", htu: "https://api.example/api/a"), now: Fixture.now)
+        #expect(header(other, "X-Keybound-Code") == "proof_replayed" && header(other, "Retry-After") == nil)
+    }
+
     @Test func nonceChallengeThenAccepted() async throws {
         let responder = try responder(nonces: true)
         let challenge = await responder.answer(

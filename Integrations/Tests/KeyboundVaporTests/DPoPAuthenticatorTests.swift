@@ -235,6 +235,31 @@ struct DPoPAuthenticatorTests {
         }
     }
 
+    @Test func aKeyPastItsReplayShareGets429WithRetryAfter() async throws {
+        let verifier = try fixture.verifier { policy in
+            policy.replayCacheCapacity = 64
+            policy.replayKeyShare = 1
+        }
+        let token = try fixture.token()
+        try await withDPoPApp(verifier) { app in
+            let first = try fixture.proof("GET", "\(api)/api/orders", token: token)
+            let ok = try await app.sendRequest(.GET, "/api/orders", headers: Self.headers(token: token, proofs: [first]))
+            #expect(ok.status == .ok)
+            let second = try fixture.proof("GET", "\(api)/api/orders", token: token)
+            let refused = try await app.sendRequest(
+                .GET, "/api/orders", headers: Self.headers(token: token, proofs: [second]))
+            #expect(refused.status == .tooManyRequests)
+            #expect(refused.code == "replay_quota_exceeded")
+            #expect(refused.headers.first(name: "Retry-After") == "70")
+            // The token endpoint answers 429 too (RFC 9449 §5 leaves rate limits to the server).
+            let third = try fixture.proof("POST", "\(api)/token", token: nil)
+            let tokenEndpoint = try await app.sendRequest(
+                .POST, "/token", headers: Self.headers(token: nil, proofs: [third]))
+            #expect(tokenEndpoint.status == .tooManyRequests)
+            #expect(tokenEndpoint.headers.first(name: "Retry-After") == "70")
+        }
+    }
+
     @Test func aBearerTokenIsRefused() async throws {
         let verifier = try fixture.verifier()
         let token = try fixture.token()
