@@ -462,7 +462,7 @@ static void test_invalid_arguments(void) {
     int present = 0;
     double exp = 0;
     kb_metrics metrics = KB_METRICS_INIT;
-    kb_replay_store_vtable bad_table = {sizeof(kb_replay_store_vtable), NULL, NULL};
+    kb_replay_store_vtable bad_table = {sizeof(kb_replay_store_vtable), NULL, NULL, NULL};
 
     CHECK_STATUS(kb_config_new(NULL), KB_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(kb_config_set_int(NULL, KB_OPT_CLOCK_SKEW_SECONDS, 1), KB_ERR_INVALID_ARGUMENT);
@@ -1173,7 +1173,7 @@ static void test_external_replay_store(void) {
     memset(&store, 0, sizeof store);
     pthread_mutex_init(&store.lock, NULL);
     store.answer = -1;
-    kb_replay_store_vtable table = {sizeof(kb_replay_store_vtable), store_insert, store_destroy};
+    kb_replay_store_vtable table = {sizeof(kb_replay_store_vtable), store_insert, store_destroy, NULL};
     kb_config *cfg = fixture_config();
     CHECK_STATUS(kb_config_set_replay_store(cfg, &table, &store), KB_OK);
     table.insert = NULL; /* the table was copied */
