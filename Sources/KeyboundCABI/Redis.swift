@@ -56,15 +56,23 @@ public func kb_config_set_redis_store(_ cfg: OpaquePointer?, _ store: OpaquePoin
     unsafe table.insert = { context, key, expiresAt, now in
         guard let context = unsafe context, let key = unsafe key else { return Int32(KB_REPLAY_UNAVAILABLE) }
         let box = unsafe Unmanaged<RedisStoreBox>.fromOpaque(context).takeUnretainedValue()
-        let bytes = unsafe Array(UnsafeBufferPointer(start: key, count: 32))
-        guard let replayKey = ReplayKey(bytes: bytes) else { return Int32(KB_REPLAY_UNAVAILABLE) }
-        switch box.store.insert(replayKey, expiresAt: expiresAt, now: now) {
-        case .inserted: return Int32(KB_REPLAY_INSERTED)
-        case .replayed: return Int32(KB_REPLAY_REPLAYED)
-        case .full: return Int32(KB_REPLAY_FULL)
-        case .unavailable: return Int32(KB_REPLAY_UNAVAILABLE)
-        case .restarted: return Int32(KB_REPLAY_RESTARTED)
+        guard let replayKey = unsafe ReplayKey(bytes: Array(UnsafeBufferPointer(start: key, count: 32))) else {
+            return Int32(KB_REPLAY_UNAVAILABLE)
         }
+        return unsafe replayCode(box.store.insert(replayKey, expiresAt: expiresAt, now: now), retryAfter: nil)
+    }
+    // The owner goes on to the store, which counts it against RedisConfiguration.keyShare when one is set (the C
+    // configuration sets none yet, so from C the Redis share is off, as by default in Swift).
+    unsafe table.insert_owned = { context, key, owner, expiresAt, now, retryAfter in
+        guard let context = unsafe context, let key = unsafe key, let owner = unsafe owner else {
+            return Int32(KB_REPLAY_UNAVAILABLE)
+        }
+        let box = unsafe Unmanaged<RedisStoreBox>.fromOpaque(context).takeUnretainedValue()
+        guard let replayKey = unsafe ReplayKey(bytes: Array(UnsafeBufferPointer(start: key, count: 32))),
+            let replayOwner = unsafe ReplayOwner(bytes: Array(UnsafeBufferPointer(start: owner, count: 32)))
+        else { return Int32(KB_REPLAY_UNAVAILABLE) }
+        let result = box.store.insert(replayKey, owner: replayOwner, expiresAt: expiresAt, now: now)
+        return unsafe replayCode(result, retryAfter: retryAfter)
     }
     unsafe table.destroy = { context in
         guard let context = unsafe context else { return }
@@ -73,6 +81,20 @@ public func kb_config_set_redis_store(_ cfg: OpaquePointer?, _ store: OpaquePoin
     let status = unsafe kb_config_set_replay_store(cfg, &table, context)
     if status != Status.ok { unsafe Unmanaged<RedisStoreBox>.fromOpaque(context).release() }
     return status
+}
+
+/// The `KB_REPLAY_*` answer for a store's result; a quota's known wait goes to `retryAfter` when given.
+private func replayCode(_ result: ReplayInsertResult, retryAfter: UnsafeMutablePointer<Int64>?) -> Int32 {
+    switch result {
+    case .inserted: return Int32(KB_REPLAY_INSERTED)
+    case .replayed: return Int32(KB_REPLAY_REPLAYED)
+    case .full: return Int32(KB_REPLAY_FULL)
+    case .unavailable: return Int32(KB_REPLAY_UNAVAILABLE)
+    case .restarted: return Int32(KB_REPLAY_RESTARTED)
+    case .quota(let seconds):
+        if let seconds, let retryAfter = unsafe retryAfter { unsafe retryAfter.pointee = seconds }
+        return Int32(KB_REPLAY_QUOTA)
+    }
 }
 
 @c @implementation

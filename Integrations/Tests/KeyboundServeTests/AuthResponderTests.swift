@@ -157,13 +157,13 @@ struct AuthResponderTests {
     }
 
     @Test func aKeyPastItsReplayShareIs429WithRetryAfter() async throws {
-        let responder = try responder(replay: FixedReplayStore(result: .quota(retryAfter: 42)))
-        let toNginx = await responder.answer(
+        let limited = try responder(replay: FixedReplayStore(result: .quota(retryAfter: 42)))
+        let toNginx = await limited.answer(
             peer: Self.nginxPeer, headers: try nginx("GET", "/api/a", htu: "https://api.example/api/a"), now: Fixture.now)
         #expect(toNginx.status == 401 && header(toNginx, "X-Keybound-Status") == "429")
         #expect(header(toNginx, "X-Keybound-Code") == "replay_quota_exceeded")
         #expect(header(toNginx, "Retry-After") == "42")
-        let toTraefik = await responder.answer(
+        let toTraefik = await limited.answer(
             peer: Self.traefikPeer, headers: try traefik("/internal/api/a", htu: "https://api.example/public/api/a"),
             now: Fixture.now)
         #expect(toTraefik.status == 429 && header(toTraefik, "Retry-After") == "42")
