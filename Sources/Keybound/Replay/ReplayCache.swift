@@ -37,9 +37,9 @@
 /// consecutive stripes starting at a stripe chosen by the owner's tag, picked by the keyed hash of the fingerprint;
 /// the `j`-th of those stripes lets the owner hold `S / m` entries, plus one for the first `S % m`, which add up to
 /// exactly `S`. Because placement is random, an owner can meet one stripe's part of its share a little before it
-/// holds `S` in all. The counts cost ``ReplayOwnerCounts`` records: 15 bytes per entry plus 12 per stripe (under 16
-/// per entry for stripes of 12 entries or more). The verifier always passes the owner; a cache should be used with
-/// owners throughout or without throughout, since the two fingerprints of one key differ.
+/// holds `S` in all. The counts cost owner-count records (`ReplayOwnerCounts`): 15 bytes per entry plus 12 per
+/// stripe (under 16 per entry for stripes of 12 entries or more). The verifier always passes the owner; a cache
+/// should be used with owners throughout or without throughout, since the two fingerprints of one key differ.
 ///
 /// - Note: ReplayCache is thread-safe.
 public final class ReplayCache: ReplayStore, Sendable {
