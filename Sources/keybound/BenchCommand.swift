@@ -89,6 +89,24 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on standard output.")
     var json = false
 
+    // The instruction gate's driver (docs/bench.md "Instruction counts"): --callgrind-inputs and --callgrind-run each
+    // do their one job and exit.
+    @Option(name: .customLong("callgrind-inputs"), help: Self.gate("Write one scenario's fixed inputs.", "scenario"))
+    var callgrindInputs: String?
+    @Option(name: .customLong("callgrind-run"), help: Self.gate("Run the counted regions over inputs.", "path"))
+    var callgrindRun: String?
+    @Option(name: .customLong("callgrind-requests"), help: Self.gate("Requests in the inputs.", "n"))
+    var callgrindRequests: Int = 400
+    @Option(name: .customLong("callgrind-seed"), help: Self.gate("The client keys' seed.", "text"))
+    var callgrindSeed: String = "keybound-callgrind-1"
+    @Option(name: .customLong("callgrind-issuer"), help: Self.gate("The issuer's private RS256 JWK.", "path"))
+    var callgrindIssuer: String = "Benchmarks/callgrind/issuer-rs256.jwk"
+
+    /// Help of the instruction gate's options (scripts/ci/callgrind.sh).
+    static func gate(_ text: String, _ valueName: String) -> ArgumentHelp {
+        ArgumentHelp(text + " For scripts/ci/callgrind.sh.", valueName: valueName)
+    }
+
     func validate() throws {
         guard seconds > 0 && seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
         guard coldRequests >= 16 else { throw ValidationError("--cold-requests must be at least 16") }
@@ -108,6 +126,15 @@ struct BenchCommand: ParsableCommand {
         for name in scenarios where BenchScenario(rawValue: name) == nil {
             throw ValidationError("unknown scenario \(name)")
         }
+        if let name = callgrindInputs, BenchScenario(rawValue: name) == nil {
+            throw ValidationError("--callgrind-inputs: unknown scenario \(name)")
+        }
+        guard (16...100_000).contains(callgrindRequests) else {
+            throw ValidationError("--callgrind-requests must be in 16...100000")
+        }
+        if callgrindRun != nil, backend == "all" {
+            throw ValidationError("--callgrind-run takes one --backend: openssl or swift-crypto")
+        }
     }
 
     var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
@@ -126,6 +153,22 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let name = callgrindInputs {
+            guard let scenario = BenchScenario(rawValue: name) else { throw ValidationError("unknown scenario \(name)") }
+            let issuer = try String(contentsOfFile: callgrindIssuer, encoding: .utf8)
+            print(
+                try CallgrindDriver().writeInputs(
+                    scenario: scenario, count: callgrindRequests, seed: callgrindSeed, issuerJWK: issuer),
+                terminator: "")
+            return
+        }
+        if let path = callgrindRun {
+            guard let chosen = try BenchBackends.named(backend).first else {
+                throw ValidationError("--callgrind-run takes one --backend")
+            }
+            print(try CallgrindDriver().run(inputs: try String(contentsOfFile: path, encoding: .utf8), backend: chosen))
+            return
+        }
         var session = BenchSession()
         session.seconds = seconds
         session.threadCounts = try threadCounts()

@@ -63,11 +63,65 @@ struct CLIBenchTests {
         #expect(!result.stdout.contains("REFUSED"))
     }
 
+    /// The committed issuer key of the instruction gate's inputs.
+    static let callgrindIssuer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Benchmarks/callgrind/issuer-rs256.jwk").path
+
+    @Test("--callgrind-inputs writes the same requests from the same seed; --callgrind-run accepts every one")
+    func callgrindDriver() throws {
+        let dir = try TempDir()
+        for scenario in ["warm", "new-token", "new-client-key"] {
+            let arguments = [
+                "bench", "--callgrind-inputs", scenario, "--callgrind-requests", "16", "--callgrind-issuer",
+                Self.callgrindIssuer,
+            ]
+            let inputs = try keybound(arguments)
+            #expect(inputs.status == 0, "\(inputs.stderr)")
+            let lines = inputs.stdout.split(separator: "\n")
+            #expect(lines.count == 18, "a header, the warm-up and 16 requests")
+            // Fixed seed, clock and jti: only the ECDSA proof signatures (random nonces) differ between two runs.
+            let again = try keybound(arguments)
+            #expect(Self.withoutProofSignatures(again.stdout) == Self.withoutProofSignatures(inputs.stdout))
+            let path = try dir.write("\(scenario).jsonl", Data(inputs.stdout.utf8))
+            let run = try keybound(["bench", "--callgrind-run", path])
+            #expect(run.status == 0, "\(run.stderr)")
+            let object = try run.json()
+            #expect(object["scenario"] as? String == scenario)
+            #expect(object["accepted"] as? String == "16")
+            #expect(object["requests"] as? String == "16")
+        }
+    }
+
+    @Test("--callgrind-run exits 2 when a request is refused")
+    func callgrindRunRefusal() throws {
+        let inputs = try keybound([
+            "bench", "--callgrind-inputs", "warm", "--callgrind-requests", "16", "--callgrind-issuer",
+            Self.callgrindIssuer,
+        ])
+        #expect(inputs.status == 0, "\(inputs.stderr)")
+        var lines = inputs.stdout.split(separator: "\n").map(String.init)
+        lines[5] = lines[4]  // the same proof twice: the replay cache refuses the second
+        let dir = try TempDir()
+        let path = try dir.write("replayed.jsonl", Data((lines.joined(separator: "\n") + "\n").utf8))
+        let run = try keybound(["bench", "--callgrind-run", path])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("15 accepted"), "\(run.stderr)")
+        #expect(run.stderr.contains("proof_replayed"), "\(run.stderr)")
+    }
+
+    /// The inputs with every proof's signature segment cut off.
+    static func withoutProofSignatures(_ text: String) -> String {
+        text.split(separator: "\n").map { line in
+            line.replacing(/("dpop":"[^".]*\.[^".]*\.)[^"]*"/) { $0.output.1 + "\"" }
+        }.joined(separator: "\n")
+    }
+
     @Test("usage errors exit 2")
     func usage() throws {
         for arguments in [
             ["--seconds", "0"], ["--threads", "0"], ["--scenario", "cold"], ["--proof-alg", "HS256"],
-            ["--max-requests", "3"],
+            ["--max-requests", "3"], ["--callgrind-inputs", "cold"], ["--callgrind-inputs", "warm", "--callgrind-requests", "3"],
+            ["--callgrind-run", "/dev/null", "--backend", "all"],
         ] {
             let result = try keybound(["bench"] + arguments)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")

@@ -43,6 +43,17 @@ int kbb_ec_fromdata_verify(const char *group, const uint8_t *x, const uint8_t *y
                            const void *md, const uint8_t *sig, size_t sigLength, const uint8_t *tbs,
                            size_t tbsLength);
 
+/* The public point of a P-256 private scalar `d` (32 big-endian bytes, 1 <= d < n): x and y, 32 bytes each.
+ * Returns 1 on success. For the fixed-seed inputs of `keybound bench --callgrind-inputs`. */
+int kbb_p256_public_from_scalar(const uint8_t *d, uint8_t *x, uint8_t *y);
+
+/* The regions `scripts/ci/callgrind.sh` counts: each runs `body(context)` and nothing else. callgrind collects only
+ * inside them (--toggle-collect) and dumps after each (--dump-after), so each region's instructions are one dump. */
+typedef void (*kbb_region_body)(void *context);
+void kbb_region_keybound(kbb_region_body body, void *context);
+void kbb_region_crypto(kbb_region_body body, void *context);
+void kbb_region_digest(kbb_region_body body, void *context);
+
 /* OpenSSL_version(OPENSSL_VERSION) of the library actually loaded. */
 const char *kbb_openssl_version(void);
 

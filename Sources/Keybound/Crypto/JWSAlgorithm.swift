@@ -98,7 +98,7 @@ public struct JWSAlgorithm: RawRepresentable, Hashable, Sendable, CustomStringCo
     }
 
     /// How signatures under this algorithm are made: the primitive, curve and hash (RFC 7518 §3.1, RFC 8037 §3.1).
-    var scheme: SignatureScheme {
+    package var scheme: SignatureScheme {
         switch backing {
         case .es256: .ecdsa(.p256, .sha256)
         case .es384: .ecdsa(.p384, .sha384)
