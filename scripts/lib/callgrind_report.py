@@ -20,7 +20,9 @@ REGIONS = ["kbb_region_keybound", "kbb_region_crypto", "kbb_region_digest"]
 
 # Stages of a request, by the function an instruction was counted in (after inlining), first match wins.
 STAGES = [
-    ("HTTP: Authorization, token68, htu", ["AuthorizationHeader", "HTU", "Challenge", "token68", "Token68"]),
+    ("byte-class scans (token68, JSON strings)", ["prefixCount"]),
+    ("htu normalisation", ["HTU"]),
+    ("Authorization header", ["AuthorizationHeader", "Challenge", "token68", "Token68"]),
     ("base64url", ["Base64URL"]),
     ("JSON: validation and member reads", ["JSON", "MemberS", "Members", "UTF8Validation", "ByteClass"]),
     ("keyed hash (SipHash)", ["KeyedHash", "siphash"]),
@@ -56,7 +58,7 @@ def exclusive(path):
 def stage_of(function, obj):
     base = os.path.basename(obj)
     if base.startswith("libcrypto") or base.startswith("libssl"):
-        return "crypto library, not cancelled by the crypto region"
+        return "crypto library beyond the signature work (replay-key and thumbprint SHA-256)"
     if base.startswith("libswift") or "swift_" in function:
         return "Swift runtime (retain/release, allocation)"
     if base.startswith("libc.") or base.startswith("ld-") or base.startswith("libm"):
