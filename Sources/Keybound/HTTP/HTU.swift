@@ -172,14 +172,25 @@ extension HTU {
     /// The room the canonical form of `source` can take: every output byte stands for at least one input byte,
     /// except the "/" of an empty path and the two hex digits of a byte that is percent-encoded.
     private static func requiredCapacity(_ source: URIBytes) -> Int {
+        source.count &+ 1 &+ 2 &* (percentEncodableCount(source.head) &+ percentEncodableCount(source.tail))
+    }
+
+    /// Bytes that are never percent-encoded by ``canonicalize(_:into:code:joinsTail:)`` (the complement of
+    /// `mayBePercentEncoded`), for skipping runs of them 8 bytes a step.
+    private static let plainURIByte = ByteClass { !$0.mayBePercentEncoded }
+
+    /// How many bytes of `bytes` may be percent-encoded: the runs between them are skipped by class table.
+    private static func percentEncodableCount(_ bytes: ByteView) -> Int {
+        let count = bytes.count
         var encodable = 0
-        var index = 0
-        let count = source.count
+        var index = bytes.prefixCount(inClass: plainURIByte)
         while index < count {
-            if source[index].mayBePercentEncoded { encodable &+= 1 }
+            // bytes[index] may be percent-encoded; skip the plain run after it.
+            encodable &+= 1
             index &+= 1
+            index &+= bytes[index..<count].prefixCount(inClass: plainURIByte)
         }
-        return count &+ 1 &+ 2 &* encodable
+        return encodable
     }
 
     /// Parses `source` as an absolute http(s) URI and appends its canonical form. May leave partial output on
