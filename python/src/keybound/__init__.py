@@ -23,6 +23,7 @@ from . import _native
 from ._verifier import Issuer, Metrics, PEMKey, Policy, RedisReplayStore, VerifiedRequest, Verifier
 from .errors import (
     BoundTokenAsBearer,
+    ClaimTypeError,
     ConfigurationError,
     DPoPError,
     InsufficientScope,
@@ -40,7 +41,7 @@ from .errors import (
 )
 
 __all__ = [
-    "BoundTokenAsBearer", "ConfigurationError", "DPoPError", "HAS_REDIS", "InsufficientScope",
+    "BoundTokenAsBearer", "ClaimTypeError", "ConfigurationError", "DPoPError", "HAS_REDIS", "InsufficientScope",
     "InsufficientUserAuthentication", "InvalidProof", "InvalidRequest", "InvalidToken", "Issuer", "KeyboundError",
     "LIBRARY_PATH", "Metrics", "MissingCredentials", "PEMKey", "Policy", "RedisReplayStore", "ReplayQuotaExceeded",
     "ReplayedProof", "Revoked", "ServerError", "UseNonce", "VerifiedRequest", "Verifier", "backend_name",
