@@ -11,8 +11,8 @@
 # gunicorn and Django's test server, driven over HTTP by httpx, and the FastAPI browser example in a headless Chromium.
 # mypy --strict checks the package. Server logs and the screenshot land in .build-python/logs.
 # Needs: python3 (3.9 or later; a python3.9 too when installed, for the oldest-version check), network access to PyPI
-#        the first time (python/requirements-ci.txt), dist/lib/libkeybound.so.0; Debian's chromium and
-#        chromium-driver (installed here when missing).
+#        the first time (python/requirements-ci.txt), dist/lib/libkeybound.so.0; openssl (tests/test_remote_keys.py
+#        makes a throw-away CA with it); Debian's chromium and chromium-driver (installed here when missing).
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
