@@ -33,11 +33,11 @@ class Server:
     """A server process serving one example application on 127.0.0.1."""
 
     def __init__(self, name: str, argv: List[str], port: int, world: World, base: Optional[str],
-                 nonces: bool, limited_jkt: str) -> None:
+                 nonces: bool, limited_jkt: Optional[str] = None) -> None:
         self.name, self.port, self.base, self.nonces = name, port, base, nonces
         env = dict(os.environ, KEYBOUND_ISSUER=ISSUER, KEYBOUND_AUDIENCE=AUDIENCE, KEYBOUND_JWKS=world.jwks,
                    KEYBOUND_BASE_URL=(base + "/") if base else "", KEYBOUND_NONCE_SECRET=SECRET if nonces else "",
-                   KEYBOUND_REPLAY_KEY_SHARE_FOR=f"{limited_jkt}=1",
+                   KEYBOUND_REPLAY_KEY_SHARE_FOR=f"{limited_jkt}=1" if limited_jkt else "",
                    PYTHONPATH=os.pathsep.join(filter(None, [EXAMPLES, os.environ.get("PYTHONPATH")])))
         self.log = open(os.path.join(os.environ.get("KEYBOUND_TEST_LOGS", "/tmp"), f"keybound-{name}.log"), "w")
         self.process = subprocess.Popen(argv, cwd=EXAMPLES, env=env, stdout=self.log, stderr=subprocess.STDOUT)
