@@ -172,7 +172,16 @@ def test_a_failed_fetch_keeps_the_last_good_set(server: LocalServer) -> None:
     server.answer("/failing/jwks", {"keys": [jwk(client, "k1")]})
     assert remote.refresh().installed and remote.status.consecutive_failures == 0
     assert remote.status.next_refresh_at == 2_000_000 + 3_600  # no max-age: the default lifetime
-    # Without an attached verifier a fetch fails as no_verifier.
+    # A redirect is not followed: it is a failed fetch, and its target is never asked for.
+    server.answer("/failing/jwks", "", status=302, headers={"Location": issuer + "/moved"})
+    error = remote.refresh().error
+    assert error is not None and error.code == "http_status" and "302" in error.reason
+    assert server.count("/failing/moved") == 0 and remote.status.consecutive_failures == 1
+    # Without an attached verifier (or with a closed one) a fetch fails as no_verifier.
+    verifier.close()
+    server.answer("/failing/jwks", {"keys": [jwk(client, "k1")]})
+    error = remote.refresh().error
+    assert error is not None and error.code == "no_verifier"
     unattached = keybound.RemoteKeys(issuer, ca_file=server.ca)
     assert unattached.settle() is None
     error = unattached.refresh().error

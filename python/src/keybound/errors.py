@@ -14,7 +14,8 @@ from . import _native
 
 
 class KeyboundError(Exception):
-    """The base of every exception this package raises."""
+    """The base of the exceptions of verification and configuration (keybound.RemoteKeysError, about fetching keys,
+    stands apart: its codes are names, not status numbers)."""
 
     code: int
     name: str

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
+from . import _native
 from ._verifier import Issuer, Policy, Verifier
 from .errors import ConfigurationError
 
@@ -343,6 +344,8 @@ class RemoteKeys:
             try:
                 verifier.replace_jwks(self.issuer, fetched.document)
             except ConfigurationError as error:
+                if error.code == _native.ERR_INVALID_ARGUMENT:
+                    raise RemoteKeysError("no_verifier", "the attached verifier was closed") from None
                 raise RemoteKeysError("invalid_jwks",
                                       f"the verifier refused the set: {error.name}: {error.detail}") from None
             event = RemoteKeysEvent(True, fetched.expires_at, key_count=fetched.key_count)
