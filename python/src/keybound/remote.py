@@ -197,8 +197,8 @@ class RemoteKeys:
         cooldown: the least seconds between two fetches started by unknown `kid`s (default 30).
         retry, max_retry: the first wait after a failure (default 30 s), doubled per failure up to max_retry (600 s).
         clock: the current Unix time (default time.time).
-        on_event: called with a RemoteKeysEvent after every fetch that installs or fails (on the fetching thread;
-            an exception it raises is logged, logger "keybound").
+        on_event: called with a RemoteKeysEvent after every fetch that installs or fails (on the fetching thread,
+            before refresh() and settle() return; an exception it raises is logged, logger "keybound").
 
     Raises RemoteKeysError invalid_url or insecure_url for a URL keys are never fetched from, and
     invalid_configuration for bounds out of range or a CA file that does not load.
@@ -365,13 +365,13 @@ class RemoteKeys:
             else:
                 self._set_status(next_refresh_at=event.next_refresh_at, last_error=event.error,
                                  consecutive_failures=self._status.consecutive_failures + 1)
-        flight.event = event
-        flight.done.set()
-        if self._on_event is not None:
+        if self._on_event is not None:  # before the waiters wake, so that they see what it recorded
             try:
                 self._on_event(event)
             except Exception:
                 _LOG.exception("the RemoteKeys on_event callback raised")
+        flight.event = event
+        flight.done.set()
 
     def fetch_keys(self) -> FetchedKeys:
         """Finds and fetches the set once, without installing it (for the keys a verifier starts with). Raises
