@@ -565,7 +565,7 @@ def test_typed_claims(world: World) -> None:
 
 
 def test_replay_key_share_answers_429_with_retry_after(world: World) -> None:
-    # A share of 1 is exact (a larger one is met per stripe of the cache, possibly a little early: docs/design.md).
+    # A share up to 1,024 is counted exactly (docs/design.md "Per-key replay share").
     v = verifier(world, replay_key_share=1)
     token = world.token()
     v.verify("GET", URL, world.headers(token=token))
