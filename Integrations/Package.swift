@@ -159,7 +159,10 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "KeyboundServeTests", dependencies: ["KeyboundServe", "IntegrationsTestSupport", keybound, httpTypes]),
+        .testTarget(
+            name: "KeyboundServeTests",
+            dependencies: ["KeyboundServe", "IntegrationsTestSupport", keybound, keyboundRedis, httpTypes, logging]
+        ),
         // Against a real HTTPS server on loopback (IntegrationsTestSupport/server.py, with a CA made at run time).
         .testTarget(
             name: "KeyboundRemoteKeysTests",

@@ -5,6 +5,7 @@
 
 import Dispatch
 import Foundation
+public import HTTPTypes
 public import Hummingbird
 public import Keybound
 import KeyboundRemoteKeys
@@ -23,6 +24,8 @@ public final class ServeRuntime: Sendable {
     let replay: ReplayStoreHandle
     let logger: Logger
     public let metrics: ServeMetrics
+    /// The current Unix time in seconds (the wall clock unless a test supplies its own).
+    let now: @Sendable () -> Int64
 
     struct Loaded: Sendable {
         var responder: AuthResponder
@@ -42,8 +45,10 @@ public final class ServeRuntime: Sendable {
     ///   - redis: the Redis store (`store = "redis"`), `nil` for the in-process store alone.
     /// - Throws: `KeyboundError(.invalidConfiguration)` for a Redis configuration this build or hiredis refuses.
     public init(
-        replayCapacity: Int, redis: RedisConfiguration? = nil, logger: Logger, metrics: ServeMetrics = ServeMetrics()
+        replayCapacity: Int, redis: RedisConfiguration? = nil, logger: Logger, metrics: ServeMetrics = ServeMetrics(),
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) throws(KeyboundError) {
+        self.now = now
         self.replayCache = ReplayCache(capacity: replayCapacity)
         self.current = Mutex(nil)
         self.logger = logger
@@ -63,10 +68,12 @@ public final class ServeRuntime: Sendable {
 
     /// The runtime `configuration`'s replay settings ask for.
     public convenience init(
-        for configuration: ServeConfiguration, logger: Logger, metrics: ServeMetrics = ServeMetrics()
+        for configuration: ServeConfiguration, logger: Logger, metrics: ServeMetrics = ServeMetrics(),
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) throws(KeyboundError) {
         try self.init(
-            replayCapacity: configuration.replayCapacity, redis: configuration.redis, logger: logger, metrics: metrics)
+            replayCapacity: configuration.replayCapacity, redis: configuration.redis, logger: logger, metrics: metrics,
+            now: now)
     }
 
     /// The responder in force, or `nil` before the first load.
@@ -176,7 +183,7 @@ public final class ServeRuntime: Sendable {
             let answered = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 // hiredis blocks: off the event loop.
                 DispatchQueue.global().async {
-                    continuation.resume(returning: store.ping(now: Int64(Date().timeIntervalSince1970)))
+                    continuation.resume(returning: store.ping(now: self.now()))
                 }
             }
             if answered { return nil }
@@ -224,29 +231,34 @@ public final class ServeRuntime: Sendable {
     }
 
     func handle(_ request: Request, context: ServeRequestContext) async -> Response {
-        guard let responder else {
+        guard let answer = await serve(peer: context.peerIP, headers: request.headers) else {
             return Response(status: .serviceUnavailable)
         }
+        return Response(
+            status: HTTPResponse.Status(code: answer.status), headers: answer.headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: answer.body)))
+    }
+
+    /// Answers one sub-request with the responder in force (`nil` before the first load), counts it and logs one
+    /// line: never the Authorization or DPoP values, nor the query (it may hold anything), only the original method
+    /// and path, the peer, the status meant and sent, the outcome and the time taken.
+    public func serve(peer: String?, headers: HTTPFields) async -> AuthAnswer? {
+        guard let responder else { return nil }
         let clock = ContinuousClock()
         let started = clock.now
-        let peer = context.peerIP
-        let answer = await responder.answer(
-            peer: peer, headers: request.headers, now: Int64(Date().timeIntervalSince1970))
+        let answer = await responder.answer(peer: peer, headers: headers, now: now(), logger: logger)
         let took = clock.now - started
         metrics.record(status: answer.meantStatus, duration: took)
-        // Never the Authorization or DPoP values, nor the query (it may hold anything): the original method and
-        // path, the peer, the status and the outcome.
+        let micros = took.components.seconds * 1_000_000 + took.components.attoseconds / 1_000_000_000_000
         logger.info(
             "auth",
             metadata: [
                 "peer": .string(peer ?? "-"), "method": .string(answer.method ?? "-"),
                 "path": .string(answer.path ?? "-"), "status": .stringConvertible(answer.meantStatus),
                 "sent": .stringConvertible(answer.status), "outcome": .string(answer.outcome),
-                "micros": .stringConvertible(took.components.seconds * 1_000_000 + took.components.attoseconds / 1_000_000_000_000),
+                "micros": .stringConvertible(micros),
             ])
-        return Response(
-            status: HTTPResponse.Status(code: answer.status), headers: answer.headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(string: answer.body)))
+        return answer
     }
 }
 

@@ -155,7 +155,12 @@ struct ServeConfigurationTests {
             (replacing("secret_files = [\"secret\"]", with: "secret_files = [\"short\"]"),
              "nonces: each nonce secret must be at least 32 bytes"),
             (replacing("window_seconds = 120", with: "window_seconds = 0"), "nonces.window_seconds: must be in 1...86400"),
-            (replacing("store = \"memory\"", with: "store = \"redis\""), "replay.store: \"redis\" is not available"),
+            (replacing("store = \"memory\"", with: "store = \"disk\""), "replay.store: must be \"memory\" or \"redis\""),
+            (replacing("store = \"memory\"", with: "store = \"memory\"\nurl = \"redis://r:6379\""),
+             "replay.url: applies only to store = \"redis\""),
+            (replacing("[replay]", with: "[log]\nformat = \"xml\"\n[replay]"), "log.format: must be \"text\" or \"json\""),
+            (replacing("[replay]", with: "[log]\nlevel = \"loud\"\n[replay]"), "log.level: must be trace, debug"),
+            (replacing("[replay]", with: "[log]\ncolour = 1\n[replay]"), "log.colour: unknown key"),
             (replacing("capacity = 4096", with: "capacity = \"big\""), "replay.capacity: must be an integer"),
             (replacing("[[routes]]\nprefix = \"/\"\n", with: "[[routes]]\nprefix = \"/orders\"\n"),
              "routes[1].prefix: /orders is configured twice"),
@@ -168,6 +173,59 @@ struct ServeConfigurationTests {
             #expect(message?.hasPrefix(expected) == true, "expected \(expected), got \(message ?? "no error")")
         }
     }
+
+    @Test func logSettings() throws {
+        defer { folder.remove() }
+        let config = try parse(replacing("[replay]", with: "[log]\nformat = \"json\"\nlevel = \"debug\"\n[replay]"))
+        #expect(config.logFormat == .json && config.logLevel == .debug)
+        let plain = try parse(validConfiguration)
+        #expect(plain.logFormat == .text && plain.logLevel == .info && plain.redis == nil)
+    }
+
+    /// `[replay]` with `store = "redis"`, and each of its problems.
+    func redis(_ settings: String) -> String {
+        replacing("store = \"memory\"", with: "store = \"redis\"\n" + settings)
+    }
+
+    #if Redis
+    @Test func redisStore() throws {
+        defer { folder.remove() }
+        let config = try parse(
+            redis("url = \"redis://10.0.0.5:6380/2\"\npassword_env = \"REDIS_PASSWORD\"\nkey_prefix = \"serve:\"\n"
+                + "pool_size = 4\ncommand_timeout_ms = 50\nconnect_timeout_ms = 70"),
+            environment: ["NONCE_SECRET": String(repeating: "e", count: 32), "REDIS_PASSWORD": "pw"])
+        let redis = try #require(config.redis)
+        #expect(redis.address == .tcp(host: "10.0.0.5", port: 6380) && redis.database == 2)
+        #expect(redis.password == "pw" && redis.keyPrefix == "serve:" && redis.poolSize == 4)
+        #expect(redis.commandTimeoutMilliseconds == 50 && redis.connectTimeoutMilliseconds == 70)
+        #expect(redis.acceptanceWindowSeconds == 65)
+        #expect(config.replayCapacity == 4096)
+    }
+
+    @Test func redisProblems() {
+        defer { folder.remove() }
+        let cases: [(String, String)] = [
+            (redis(""), "replay.url: is required"),
+            (redis("url = \"http://r\""), "replay.url: replay store URL:"),
+            (redis("url = \"redis://:pw@r:6379/0\""), "replay.url: holds a password"),
+            (redis("url = \"redis://r\"\npassword_env = \"NOPE\""), "replay.password_env: the environment variable NOPE is not set"),
+            (redis("url = \"redis://r\"\npool_size = 0"), "replay.pool_size: must be in 1...1024"),
+            (redis("url = \"redis://r\"\ncommand_timeout_ms = 0"), "replay.command_timeout_ms: must be in 1...60000"),
+            (redis("url = \"redis://r\"\nkey_prefix = \"\""), "replay: keyPrefix must be 1...256 bytes"),
+            (redis("url = \"redis://r\"\nhost = \"r\""), "replay.host: unknown key"),
+        ]
+        for (text, expected) in cases {
+            let message = problem(text, environment: ["NONCE_SECRET": String(repeating: "e", count: 32)])
+            #expect(message?.hasPrefix(expected) == true, "expected \(expected), got \(message ?? "no error")")
+        }
+    }
+    #else
+    @Test func redisNeedsTheTrait() {
+        defer { folder.remove() }
+        let message = problem(redis("url = \"redis://r\""), environment: ["NONCE_SECRET": String(repeating: "e", count: 32)])
+        #expect(message?.hasPrefix("replay.store: \"redis\" needs keybound-serve built with the Redis trait") == true)
+    }
+    #endif
 
     @Test func aMissingEnvironmentSecretIsNamed() {
         defer { folder.remove() }
