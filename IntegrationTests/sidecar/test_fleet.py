@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from test_sidecar import AUDIENCE, ISSUER, PUBLIC_BASE, Keys, free_port, wait_port
+from test_sidecar import AUDIENCE, ISSUER, PUBLIC_BASE, Keys, free_port, request, running, stop_all, wait_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -125,25 +125,11 @@ class Fleet:
         self.start("nginx", [self.nginx, "-p", str(self.work), "-c", str(conf)], p["nginx"])
 
     def down(self) -> None:
-        for name in reversed(list(self.procs)):
-            self.procs[name].terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(list(self.procs.values()))
 
-    def request(self, port: int, method: str, path: str, headers: list[tuple[str, str]]):
-        import http.client
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for name, value in headers:
-            conn.putheader(name, value)
-        conn.endheaders()
-        response = conn.getresponse()
-        body = response.read().decode()
-        conn.close()
-        return response.status, response.headers, body
+    @staticmethod
+    def request(port: int, method: str, path: str, headers: list[tuple[str, str]]):
+        return request(port, method, path, headers)
 
     def credentials(self, path: str = "/api/orders") -> list[tuple[str, str]]:
         """A token and a proof for GET http://127.0.0.1:<nginx><path>, remembered for the log check."""
@@ -177,12 +163,7 @@ class Fleet:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    f = Fleet(tmp_path_factory.mktemp("fleet"))
-    try:
-        f.up()
-        yield f
-    finally:
-        f.down()
+    yield from running(Fleet(tmp_path_factory.mktemp("fleet")))
 
 
 def assert_replay_refusal(status, headers, body, *, real_status="401"):

@@ -26,18 +26,16 @@ struct AuthResponderTests {
 
     init() throws {
         fixture = try Fixture()
-        let folder = try ConfigFolder(fixture: fixture)
-        defer { folder.remove() }
-        configuration = try ServeConfiguration.parse(
+        configuration = try ConfigFolder.configuration(
+            fixture: fixture,
             """
-            issuers = [{ issuer = "\(Fixture.issuer)", audiences = ["\(Fixture.audience)"], jwks_file = "jwks.json" }]
             routes = [{ prefix = "/api/" }, { prefix = "/api/admin", scopes = ["admin"] }, { prefix = "/api/recent", max_age = 60 }]
             proxies = [
               { style = "nginx", addresses = ["\(Self.nginxPeer)"], origin = "https://api.example" },
               { style = "traefik", addresses = ["\(Self.traefikPeer)"], external_base_url = "https://api.example/public", strip_prefix = "/internal" },
             ]
             identity_headers = { claims = { sub = "X-Sub-Claim" } }
-            """, directory: folder.path)
+            """)
     }
 
     func responder(replay: (any ReplayStore)? = nil, nonces: Bool = false) throws -> AuthResponder {

@@ -22,6 +22,16 @@ struct ConfigFolder {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    /// `rest` after one issuer whose keys are `fixture`'s, parsed in a folder that holds its `jwks.json`.
+    static func configuration(fixture: Fixture, _ rest: String) throws -> ServeConfiguration {
+        let folder = try ConfigFolder(fixture: fixture)
+        defer { folder.remove() }
+        return try ServeConfiguration.parse(
+            """
+            issuers = [{ issuer = "\(Fixture.issuer)", audiences = ["\(Fixture.audience)"], jwks_file = "jwks.json" }]
+            """ + "\n" + rest, directory: folder.path)
+    }
 }
 
 let validConfiguration = """
@@ -98,6 +108,16 @@ struct ServeConfigurationTests {
         }
     }
 
+    /// Each text's error starts with its expected message (the nonce secret's variable is set).
+    func expectProblems(_ cases: [(String, String)], sourceLocation: SourceLocation = #_sourceLocation) {
+        for (text, expected) in cases {
+            let message = problem(text, environment: ["NONCE_SECRET": String(repeating: "e", count: 32)])
+            #expect(
+                message?.hasPrefix(expected) == true, "expected \(expected), got \(message ?? "no error")",
+                sourceLocation: sourceLocation)
+        }
+    }
+
     func replacing(_ old: String, with new: String) -> String {
         validConfiguration.replacingOccurrences(of: old, with: new)
     }
@@ -155,12 +175,6 @@ struct ServeConfigurationTests {
             (replacing("secret_files = [\"secret\"]", with: "secret_files = [\"short\"]"),
              "nonces: each nonce secret must be at least 32 bytes"),
             (replacing("window_seconds = 120", with: "window_seconds = 0"), "nonces.window_seconds: must be in 1...86400"),
-            (replacing("store = \"memory\"", with: "store = \"disk\""), "replay.store: must be \"memory\" or \"redis\""),
-            (replacing("store = \"memory\"", with: "store = \"memory\"\nurl = \"redis://r:6379\""),
-             "replay.url: applies only to store = \"redis\""),
-            (replacing("[replay]", with: "[log]\nformat = \"xml\"\n[replay]"), "log.format: must be \"text\" or \"json\""),
-            (replacing("[replay]", with: "[log]\nlevel = \"loud\"\n[replay]"), "log.level: must be trace, debug"),
-            (replacing("[replay]", with: "[log]\ncolour = 1\n[replay]"), "log.colour: unknown key"),
             (replacing("capacity = 4096", with: "capacity = \"big\""), "replay.capacity: must be an integer"),
             (replacing("[[routes]]\nprefix = \"/\"\n", with: "[[routes]]\nprefix = \"/orders\"\n"),
              "routes[1].prefix: /orders is configured twice"),
@@ -168,18 +182,30 @@ struct ServeConfigurationTests {
             ("listen = \"127.0.0.1:1\"\n", "issuers: at least one [[issuers]] is required"),
             (replacing("127.0.0.1:9180", with: "127.0.0.1:0"), "listen: must be HOST:PORT with a port in 1...65535"),
         ]
-        for (text, expected) in cases {
-            let message = problem(text, environment: ["NONCE_SECRET": String(repeating: "e", count: 32)])
-            #expect(message?.hasPrefix(expected) == true, "expected \(expected), got \(message ?? "no error")")
-        }
+        expectProblems(cases)
     }
 
     @Test func logSettings() throws {
         defer { folder.remove() }
-        let config = try parse(replacing("[replay]", with: "[log]\nformat = \"json\"\nlevel = \"debug\"\n[replay]"))
+        let config = try parse(log("format = \"json\"\nlevel = \"debug\""))
         #expect(config.logFormat == .json && config.logLevel == .debug)
         let plain = try parse(validConfiguration)
         #expect(plain.logFormat == .text && plain.logLevel == .info && plain.redis == nil)
+    }
+
+    /// The configuration with `[log]` holding `settings`.
+    func log(_ settings: String) -> String { replacing("[replay]", with: "[log]\n" + settings + "\n[replay]") }
+
+    @Test func replayStoreAndLogProblems() {
+        defer { folder.remove() }
+        expectProblems([
+            (replacing("store = \"memory\"", with: "store = \"disk\""), "replay.store: must be \"memory\" or \"redis\""),
+            (replacing("capacity = 4096", with: "capacity = 4096\nurl = \"redis://r:6379\""),
+             "replay.url: applies only to store = \"redis\""),
+            (log("format = \"xml\""), "log.format: must be \"text\" or \"json\""),
+            (log("level = \"loud\""), "log.level: must be trace, debug"),
+            (log("colour = 1"), "log.colour: unknown key"),
+        ])
     }
 
     /// `[replay]` with `store = "redis"`, and each of its problems.
@@ -214,10 +240,7 @@ struct ServeConfigurationTests {
             (redis("url = \"redis://r\"\nkey_prefix = \"\""), "replay: keyPrefix must be 1...256 bytes"),
             (redis("url = \"redis://r\"\nhost = \"r\""), "replay.host: unknown key"),
         ]
-        for (text, expected) in cases {
-            let message = problem(text, environment: ["NONCE_SECRET": String(repeating: "e", count: 32)])
-            #expect(message?.hasPrefix(expected) == true, "expected \(expected), got \(message ?? "no error")")
-        }
+        expectProblems(cases)
     }
     #else
     @Test func redisNeedsTheTrait() {

@@ -22,14 +22,12 @@ struct ServeRuntimeTests {
 
     init() throws {
         fixture = try Fixture()
-        let folder = try ConfigFolder(fixture: fixture)
-        defer { folder.remove() }
-        configuration = try ServeConfiguration.parse(
+        configuration = try ConfigFolder.configuration(
+            fixture: fixture,
             """
-            issuers = [{ issuer = "\(Fixture.issuer)", audiences = ["\(Fixture.audience)"], jwks_file = "jwks.json" }]
             routes = [{ prefix = "/api/" }, { prefix = "/api/admin", scopes = ["admin"] }]
             proxies = [{ style = "nginx", addresses = ["\(Self.peer)"], origin = "https://api.example" }]
-            """, directory: folder.path)
+            """)
     }
 
     func runtime(logger: Logger = AuthResponder.quiet) throws -> ServeRuntime {
