@@ -210,6 +210,24 @@ def test_through_nginx_the_second_instance_refuses_the_replay(fleet):
     assert outcomes[0][1] != outcomes[1][1], outcomes
 
 
+def test_sighup_keeps_the_redis_store(fleet):
+    credentials = fleet.credentials()
+    assert fleet.sub_request("b", credentials)[0] == 200
+    accepted_here = fleet.credentials()
+    assert fleet.sub_request("a", accepted_here)[0] == 200
+    fleet.procs["serve-a"].send_signal(signal.SIGHUP)
+    for _ in range(100):
+        if any(line["msg"] == "configuration reloaded" for line in fleet.log_lines("a")):
+            break
+        time.sleep(0.1)
+    assert any(line["msg"] == "configuration reloaded" for line in fleet.log_lines("a"))
+    assert fleet.metrics("a")['keybound_serve_reloads_total{result="ok"}'] == 1
+    # After the reload A still asks the same Redis (B's proof) and keeps its own cache (its own proof).
+    assert_replay_refusal(*fleet.sub_request("a", credentials))
+    assert_replay_refusal(*fleet.sub_request("a", accepted_here))
+    assert fleet.sub_request("a", fleet.credentials())[0] == 200
+
+
 def test_health_and_readiness(fleet):
     for name in ("a", "b", "c"):
         assert fleet.request(fleet.ports[name], "GET", "/healthz", [])[::2] == (200, "ok\n")

@@ -89,6 +89,23 @@ struct ServeRuntimeTests {
         #expect(sample(runtime.metricsText(), "keybound_serve_refusals_total{code=\"proof_replayed\"}") == 2)
     }
 
+    @Test func keyRefreshesAndReloadsAreCounted() async throws {
+        let runtime = try runtime()
+        try await runtime.install(configuration)
+        runtime.metrics.recordKeyFetch(issuer: Fixture.issuer, installed: true)
+        runtime.metrics.recordKeyFetch(issuer: Fixture.issuer, installed: true)
+        runtime.metrics.recordKeyFetch(issuer: Fixture.issuer, installed: false)
+        await runtime.reload(path: "/nonexistent/keybound-serve.toml")
+        let text = runtime.metricsText()
+        let series = "keybound_serve_key_refreshes_total{issuer=\"\(Fixture.issuer)\",result="
+        #expect(sample(text, series + "\"installed\"}") == 2)
+        #expect(sample(text, series + "\"failed\"}") == 1)
+        #expect(sample(text, "keybound_serve_reloads_total{result=\"failed\"}") == 1)
+        #expect(sample(text, "keybound_serve_reloads_total{result=\"ok\"}") == 0)
+        // The failed reload left the configuration in force.
+        #expect(await runtime.notReadyReason() == nil)
+    }
+
     @Test func readyOnlyOnceAConfigurationIsInForce() async throws {
         let runtime = try runtime()
         #expect(await runtime.notReadyReason() == "no configuration loaded")
