@@ -74,6 +74,9 @@ public final class ServeMetrics: Sendable {
                    false: counter("reloads", reloadHelp, [("result", "failed")])]
         keyEvents = Mutex([:])
         exported = Mutex(Exported())
+        // Exposed from the start, at 0.
+        _ = proofKeyCounter("hits")
+        _ = proofKeyCounter("misses")
     }
 
     /// Counts one answer and how long it took.
@@ -113,21 +116,30 @@ public final class ServeMetrics: Sendable {
     ///   - verifier: the verifier in force (`nil` before the first load).
     ///   - replay: the in-process replay cache (in front of Redis when Redis is the store).
     public func scrape(verifier: Verifier?, replay: ReplayCache) -> String {
-        var totals = exported.withLock { $0.retired }
-        if let verifier { totals.add(verifier.metrics) }
-        exported.withLock { state in
-            let sent = state.sent
-            for (code, count) in totals.refusals where count > sent.refusals[code, default: 0] {
+        // Under one lock, so that concurrent scrapes and a reload's `retire` add each count once. `sent` only grows:
+        // while a reload is between swapping the verifier and retiring the old one, the sum may dip, and the
+        // counters then wait for it to come back rather than count the difference twice.
+        let totals = exported.withLock { state in
+            var totals = state.retired
+            if let verifier { totals.add(verifier.metrics) }
+            for (code, count) in totals.refusals where count > state.sent.refusals[code, default: 0] {
                 registry.makeCounter(
                     descriptor: MetricNameDescriptor(
                         namespace: "keybound_serve", metricName: "refusals", unitName: "total",
                         helpText: "Verifications refused, by Keybound error code name."),
                     labels: [("code", code)]
-                ).increment(by: Int64(count - sent.refusals[code, default: 0]))
+                ).increment(by: Int64(count - state.sent.refusals[code, default: 0]))
+                state.sent.refusals[code] = count
             }
-            proofKeyCounter("hits").increment(by: Int64(max(0, totals.proofKeyHits - sent.proofKeyHits)))
-            proofKeyCounter("misses").increment(by: Int64(max(0, totals.proofKeyMisses - sent.proofKeyMisses)))
-            state.sent = totals
+            if totals.proofKeyHits > state.sent.proofKeyHits {
+                proofKeyCounter("hits").increment(by: Int64(totals.proofKeyHits - state.sent.proofKeyHits))
+                state.sent.proofKeyHits = totals.proofKeyHits
+            }
+            if totals.proofKeyMisses > state.sent.proofKeyMisses {
+                proofKeyCounter("misses").increment(by: Int64(totals.proofKeyMisses - state.sent.proofKeyMisses))
+                state.sent.proofKeyMisses = totals.proofKeyMisses
+            }
+            return totals
         }
         gauge("replay_entries", "Entries in the in-process replay cache (live and not yet reclaimed).")
             .set(Int64(replay.count))
