@@ -157,7 +157,7 @@ struct ServeConfigurationTests {
             (replacing("prefix = \"/orders\"", with: "prefix = \"orders\""), "routes[1].prefix: must start with /"),
             (replacing("max_age = 300", with: "max_age = -1"), "routes[1].max_age: must be in 0...31622400"),
             (replacing("scopes = [\"orders:read\"]", with: "scopes = [\"a b\"]"), "routes[1].scopes: a scope has no spaces"),
-            (replacing("style = \"nginx\"", with: "style = \"envoy\""), "proxies[0].style: must be \"nginx\" or \"traefik\""),
+            (replacing("style = \"nginx\"", with: "style = \"haproxy\""), "proxies[0].style: must be \"nginx\", \"traefik\" or \"envoy\""),
             (replacing("\"::ffff:10.0.0.1\"", with: "\"proxy.local\""), "proxies[0].addresses[1]: \"proxy.local\" is not an IP address"),
             (replacing("\"10.0.0.2\"", with: "\"127.0.0.1\""), "proxies[1].addresses: 127.0.0.1 belongs to two proxies"),
             (replacing("origin = \"https://api.example\"", with: "origin = \"https://api.example/app\""),
