@@ -99,32 +99,30 @@ struct EnvoyTests {
 
     // MARK: - The original request
 
+    /// What proxy `index` makes of the check request `method target` (no headers).
+    func original(_ index: Int, _ target: String, method: String = "GET") throws -> AuthResponder.Original? {
+        AuthResponder.original(HTTPFields(), proxy: try proxy(index), request: .init(method: method, target: target))
+    }
+
     @Test func originalStripsThePrefixOnceAndKeepsTheQuery() throws {
-        let proxy = try proxy(0)
-        let original = try #require(AuthResponder.original(
-            HTTPFields(), proxy: proxy, request: .init(method: "PATCH", target: "/ext_authz/api/orders?x=1&y=%20")))
-        #expect(original.method == "PATCH")
-        #expect(original.uri == "/api/orders?x=1&y=%20")
-        #expect(original.routeURI == "/api/orders?x=1&y=%20")
-        #expect(original.url == "https://api.example/api/orders?x=1&y=%20")
+        let query = "/api/orders?x=1&y=%20"
+        #expect(try original(0, "/ext_authz" + query, method: "PATCH") == AuthResponder.Original(
+            method: "PATCH", uri: query, routeURI: query, url: "https://api.example" + query))
         // An original path that itself starts with the prefix keeps it: the prefix comes off once.
-        let nested = try #require(AuthResponder.original(
-            HTTPFields(), proxy: proxy, request: .init(method: "GET", target: "/ext_authz/ext_authz/a")))
-        #expect(nested.uri == "/ext_authz/a" && nested.url == "https://api.example/ext_authz/a")
-        let root = try #require(AuthResponder.original(
-            HTTPFields(), proxy: proxy, request: .init(method: "GET", target: "/ext_authz/")))
-        #expect(root.uri == "/" && root.url == "https://api.example/")
+        #expect(try original(0, "/ext_authz/ext_authz/a") == AuthResponder.Original(
+            method: "GET", uri: "/ext_authz/a", routeURI: "/ext_authz/a", url: "https://api.example/ext_authz/a"))
+        #expect(try original(0, "/ext_authz/")?.url == "https://api.example/")
     }
 
     @Test func originalRefusesATargetOutsideThePrefix() throws {
         let proxy = try proxy(0)
         for target in ["/api/orders", "/ext_authzx/api", "/ext_authz", "/ext_authz?x=1", "/EXT_AUTHZ/api", "", "*"] {
-            #expect(AuthResponder.original(HTTPFields(), proxy: proxy, request: .init(method: "GET", target: target)) == nil,
-                    "\(target)")
+            #expect(try original(0, target) == nil, "\(target)")
         }
         // No check request at all (the headers alone describe nothing for Envoy), or a method that is not a token.
         #expect(AuthResponder.original(HTTPFields(), proxy: proxy) == nil)
-        #expect(AuthResponder.original(HTTPFields(), proxy: proxy, request: .init(method: "", target: "/ext_authz/a")) == nil)
+        #expect(try original(0, "/ext_authz/a", method: "") == nil)
+        #expect(try original(0, "/ext_authz/a", method: "GE T") == nil)
         // nginx's and Traefik's headers are not read.
         var headers = HTTPFields()
         headers[HTTPField.Name("X-Original-Method")!] = "GET"
@@ -154,14 +152,10 @@ struct EnvoyTests {
     }
 
     @Test func baseURLRuleAppliesAfterThePathPrefix() throws {
-        let proxy = try proxy(2)
-        let original = try #require(AuthResponder.original(
-            HTTPFields(), proxy: proxy, request: .init(method: "GET", target: "/ext_authz/internal/api/a?x=1")))
-        #expect(original.uri == "/internal/api/a?x=1")
-        #expect(original.routeURI == "/api/a?x=1")
-        #expect(original.url == "https://api.example/public/api/a?x=1")
-        #expect(AuthResponder.original(
-            HTTPFields(), proxy: proxy, request: .init(method: "GET", target: "/ext_authz/api/a")) == nil)
+        #expect(try original(2, "/ext_authz/internal/api/a?x=1") == AuthResponder.Original(
+            method: "GET", uri: "/internal/api/a?x=1", routeURI: "/api/a?x=1",
+            url: "https://api.example/public/api/a?x=1"))
+        #expect(try original(2, "/ext_authz/api/a") == nil)
     }
 
     // MARK: - Answers
