@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: Apache-2.0
+# This source file is part of the Keybound open source project.
+"""The demo page in a real headless Chromium, through nginx: auth_request to keybound-serve, then the application.
+
+The page is the demo's (Integrations/Sources/keybound-demo/Public): a non-extractable WebCrypto key in IndexedDB, a
+login at the demo's token endpoint, a fresh proof for every call. Here every /api/ call crosses nginx, which asks
+keybound-serve (RFC 9449 verification, replay cache, route scopes) before the application (app.py) sees it; the
+application trusts the identity headers and keeps its own list of logged-out devices. A refusal by keybound-serve
+carries X-Keybound-Code (nginx copies it from the auth answer); the application's own refusal does not.
+"""
+import json
+import urllib.request
+
+from demo_page import AttackerKey, open_page, page, save_screenshot, send
+
+
+def test_non_extractable_key_logs_in_and_calls_the_api_through_nginx(driver, origin):
+    state = open_page(driver, origin.url)
+    assert state["created"] is True
+    assert state["extractable"] is False
+    jkt = state["jkt"]
+    assert page(driver, "tryExport") == {"refused": True, "jwk": "InvalidAccessError", "pkcs8": "InvalidAccessError"}
+
+    login = page(driver, "login")
+    assert login["status"] == 200, login
+    assert login["body"]["token_type"] == "DPoP"
+    assert login["body"]["jkt"] == jkt
+
+    # keybound-serve accepted the proof and nginx gave the application the identity it vouched for.
+    me = page(driver, "me")
+    assert me["status"] == 200, me
+    assert me["body"]["sub"] == "demo-user"
+    assert me["body"]["jkt"] == jkt
+    assert me["body"]["scope"] == "profile orders:write"
+
+    order = page(driver, "order", "espresso")
+    assert order["status"] == 201, order
+    assert order["body"]["item"] == "espresso" and order["body"]["jkt"] == jkt
+
+    again = page(driver, "me")
+    assert again["status"] == 200, again
+    assert again["body"]["proof_jti"] and again["body"]["proof_jti"] != me["body"]["proof_jti"]
+
+    # The route /api/admin needs a scope the token lacks: keybound-serve refuses, nginx answers the real 403.
+    admin = page(driver, "admin")
+    assert admin["status"] == 403, admin
+    assert admin["body"] == {"error": "insufficient_scope", "code": "insufficient_scope"}
+    assert 'error="insufficient_scope"' in admin["challenge"]
+
+    page(driver, "me")
+    save_screenshot(driver, "keybound-sidecar-browser.png")
+
+    # After a reload the key comes back from IndexedDB; its token still passes keybound-serve.
+    driver.refresh()
+    restored = page(driver, "state")
+    assert restored["created"] is False and restored["jkt"] == jkt and restored["extractable"] is False
+    after = page(driver, "me")
+    assert after["status"] == 200, after
+    assert after["body"]["jkt"] == jkt
+
+
+def test_captured_token_and_proofs_get_nothing_and_logout_ends_the_device(driver, origin):
+    open_page(driver, origin.url)
+    assert page(driver, "login")["status"] == 200
+    assert page(driver, "me")["status"] == 200
+    captured = page(driver, "lastRequest")
+    token, proof, url = captured["accessToken"], captured["proof"], captured["url"]
+    assert url == origin.url + "/api/me"
+
+    # Each of these is keybound-serve's refusal, passed on by nginx with its code.
+    status, body, headers = send("GET", url, authorization=f"Bearer {token}")
+    assert status == 401 and body["code"] == "unsupported_scheme", body
+    assert headers["X-Keybound-Code"] == "unsupported_scheme"
+    assert headers["WWW-Authenticate"].startswith("DPoP")
+    status, body, _ = send("GET", url, authorization=f"DPoP {token}")
+    assert status == 401 and body["code"] == "missing_dpop_proof", body
+    attacker = AttackerKey()
+    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=attacker.proof("GET", url, token))
+    assert status == 401 and body["code"] == "token_binding", body
+    status, body, headers = send("GET", url, authorization=f"DPoP {token}", proof=proof)
+    assert status == 401 and body["code"] == "proof_replayed", body
+    assert headers["X-Keybound-Code"] == "proof_replayed"
+
+    # Control: a proof the page signed but did not send passes from outside, so the refusals above are real.
+    unsent = page(driver, "proofFor", "GET", "/api/me")
+    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=unsent)
+    assert status == 200 and body["sub"] == "demo-user", body
+
+    # "Log out this device": the application refuses the key from now on, inside and outside the browser.
+    spare = page(driver, "proofFor", "GET", "/api/me")
+    logout = page(driver, "logout")
+    assert logout["status"] == 200, logout
+    jkt = logout["body"]["revoked_jkt"]
+    assert jkt == page(driver, "state")["jkt"]
+    refused = page(driver, "me")
+    assert refused["status"] == 401 and refused["body"]["code"] == "key_revoked", refused
+    status, body, headers = send("GET", url, authorization=f"DPoP {token}", proof=spare)
+    assert status == 401 and body["code"] == "key_revoked", body
+    assert "X-Keybound-Code" not in headers  # keybound-serve accepted it; the application refused
+    # A new token for the same key (the demo's token endpoint does not know the application's list) gets nothing.
+    relogin = page(driver, "login")
+    assert relogin["status"] == 200, relogin
+    assert relogin["body"]["jkt"] == jkt
+    after = page(driver, "order", "tea")
+    assert after["status"] == 401 and after["body"]["code"] == "key_revoked", after
+
+
+def test_the_api_is_never_reached_without_keybound_serve(origin):
+    # No credentials at all: keybound-serve refuses and the application is not asked (it would answer 500 without
+    # identity headers).
+    request = urllib.request.Request(origin.url + "/api/me", headers={"X-Keybound-Subject": "forged"})
+    status, body, headers = send_request(request)
+    assert status == 401, body
+    assert body["error"] == "invalid_request" or body["code"], body
+    assert headers["WWW-Authenticate"].startswith("DPoP")
+    # keybound-serve's log names the outcome; it never holds a credential.
+    log = origin.log("keybound-serve")
+    assert "Authorization" not in log or "DPoP ey" not in log
+
+
+def send_request(request):
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null"), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null"), error.headers
