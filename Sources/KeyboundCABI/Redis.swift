@@ -19,8 +19,7 @@ final class RedisStoreBox: OpaqueHandle, Sendable {
 
 @c @implementation
 public func kb_redis_store_new(
-    _ url: UnsafePointer<UInt8>?,
-    _ urlLength: Int,
+    _ url: UnsafePointer<UInt8>?, _ urlLength: Int,
     _ poolSize: UInt32,
     _ timeoutMilliseconds: UInt32,
     _ out: UnsafeMutablePointer<OpaquePointer?>?

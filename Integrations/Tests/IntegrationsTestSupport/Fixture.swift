@@ -9,6 +9,15 @@ public import KeyboundSigning
 import Synchronization
 
 /// Keys, tokens and proofs for one issuer and one client, at a fixed time (no test reads the wall clock).
+/// A suite that signs with one `Fixture`: `api` is the public origin its proofs name, the tokens' audience.
+public protocol FixtureSuite {
+    var fixture: Fixture { get }
+}
+
+extension FixtureSuite {
+    public var api: String { Fixture.audience }
+}
+
 public struct Fixture: Sendable {
     public static let issuer = "https://issuer.example"
     public static let audience = "https://api.example"

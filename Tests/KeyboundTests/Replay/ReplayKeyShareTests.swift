@@ -22,12 +22,8 @@ struct ReplayKeyShareTests {
     func floodDoesNotBlockOthers() {
         let cache = ReplayCache(capacity: 64, stripeCount: 1, keyShare: 8)
         let flooder = ReplayOwner.test(1)
-        for n in 0..<8 {
-            #expect(cache.insert(.test(n), owner: flooder, expiresAt: 100, now: 0) == .inserted)
-        }
-        for n in 8..<40 {
-            #expect(cache.insert(.test(n), owner: flooder, expiresAt: 100, now: 0) == .quota(retryAfter: nil))
-        }
+        expectEach(cache, 0..<8, owner: flooder, expiresAt: 100, now: 0, .inserted)
+        expectEach(cache, 8..<40, owner: flooder, expiresAt: 100, now: 0, .quota(retryAfter: nil))
         #expect(cache.ownerCount(flooder) == 8)
         #expect(cache.count == 8, "a refused entry is not recorded")
         // A replay of the flooder's own proof is still a replay, not a quota refusal.
@@ -41,14 +37,10 @@ struct ReplayKeyShareTests {
     func shareFreesOnExpiry() {
         let cache = ReplayCache(capacity: 64, stripeCount: 1, keyShare: 4)
         let owner = ReplayOwner.test(1)
-        for n in 0..<4 {
-            #expect(cache.insert(.test(n), owner: owner, expiresAt: 100, now: 0) == .inserted)
-        }
+        expectEach(cache, 0..<4, owner: owner, expiresAt: 100, now: 0, .inserted)
         #expect(cache.insert(.test(4), owner: owner, expiresAt: 100, now: 100) == .quota(retryAfter: nil))
         // From 101 on, the four entries are expired: reclaimed, the owner is back under its share.
-        for n in 4..<8 {
-            #expect(cache.insert(.test(n), owner: owner, expiresAt: 200, now: 101) == .inserted)
-        }
+        expectEach(cache, 4..<8, owner: owner, expiresAt: 200, now: 101, .inserted)
         #expect(cache.ownerCount(owner) == 4)
         #expect(cache.insert(.test(8), owner: owner, expiresAt: 200, now: 101) == .quota(retryAfter: nil))
     }
@@ -93,9 +85,7 @@ struct ReplayKeyShareTests {
     func shareOffAndOwnerless() {
         let off = ReplayCache(capacity: 64, stripeCount: 1)
         #expect(off.ownerCountBytes == 0)
-        for n in 0..<64 {
-            #expect(off.insert(.test(n), owner: .test(1), expiresAt: 100, now: 0) == .inserted)
-        }
+        expectEach(off, 0..<64, owner: .test(1), expiresAt: 100, now: 0, .inserted)
         #expect(off.insert(.test(64), owner: .test(1), expiresAt: 100, now: 0) == .full)
 
         let on = ReplayCache(capacity: 64, stripeCount: 1, keyShare: 2)
