@@ -156,3 +156,35 @@ def send(method, url, authorization=None, proof=None):
             return response.status, json.loads(response.read() or b"null"), response.headers
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null"), error.headers
+
+
+def captured_token_refusals(url, token, sent_proof):
+    """What someone holding the page's access token and a proof it already sent gets from outside the browser: the
+    token as a bearer token, under DPoP without a proof, with a valid proof from another key, and with the sent proof
+    again are each refused 401 with their Keybound code. Returns each answer, (status, body, headers), by name."""
+    attacker = AttackerKey()
+    tries = {
+        "bearer": (f"Bearer {token}", None, "unsupported_scheme"),
+        "no_proof": (f"DPoP {token}", None, "missing_dpop_proof"),
+        "other_key": (f"DPoP {token}", attacker.proof("GET", url, token), "token_binding"),
+        "replay": (f"DPoP {token}", sent_proof, "proof_replayed"),
+    }
+    answers = {}
+    for name, (authorization, proof, code) in tries.items():
+        status, body, headers = send("GET", url, authorization=authorization, proof=proof)
+        assert status == 401 and body["code"] == code, (name, body)
+        answers[name] = (status, body, headers)
+    return answers
+
+
+def unsent_proof_passes_then_log_out(driver, url, token):
+    """The control for the refusals above: a proof the page signed but did not send passes from outside, so they were
+    real. Then another unsent proof is kept aside and the page logs this device out. Returns the logout's result and
+    the proof kept aside (signed before the logout)."""
+    unsent = page(driver, "proofFor", "GET", "/api/me")
+    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=unsent)
+    assert status == 200 and body["sub"] == "demo-user", body
+    spare = page(driver, "proofFor", "GET", "/api/me")
+    logout = page(driver, "logout")
+    assert logout["status"] == 200, logout
+    return logout, spare

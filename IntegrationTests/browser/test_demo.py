@@ -8,7 +8,10 @@ From outside the browser, what an attacker could capture (the access token, a pr
 
 import time
 
-from demo_page import AttackerKey, open_page, page, save_screenshot, send
+from demo_page import (
+    AttackerKey, captured_token_refusals, open_page, page, save_screenshot, send,
+    unsent_proof_passes_then_log_out,
+)
 
 
 # --- The tests ------------------------------------------------------------------------------------------------------
@@ -71,32 +74,16 @@ def test_captured_token_and_proofs_get_nothing_outside_the_browser(driver, demo_
     token, proof, url = captured["accessToken"], captured["proof"], captured["url"]
     assert url == demo_url + "/api/me"
 
-    # The token alone, as a bearer token: refused, the scheme first (RFC 6750 §3.1: a bare challenge).
-    status, body, headers = send("GET", url, authorization=f"Bearer {token}")
-    assert status == 401 and body["code"] == "unsupported_scheme", body
-    assert headers["WWW-Authenticate"].startswith("DPoP") and "error=" not in headers["WWW-Authenticate"]
-    # The token alone under the DPoP scheme: refused too.
-    status, body, _ = send("GET", url, authorization=f"DPoP {token}")
-    assert status == 401 and body["code"] == "missing_dpop_proof", body
+    # The token alone as a bearer token, or without a proof; with another key's proof (the token is bound to the
+    # browser's key); with the proof the page already sent: each refused with its code.
+    answers = captured_token_refusals(url, token, proof)
+    # RFC 6750 §3.1: a bearer token under the wrong scheme gets a bare challenge, the scheme first.
+    challenge = answers["bearer"][2]["WWW-Authenticate"]
+    assert challenge.startswith("DPoP") and "error=" not in challenge
 
-    # The token with a valid proof from another key: refused, the token is bound to the browser's key.
-    attacker = AttackerKey()
-    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=attacker.proof("GET", url, token))
-    assert status == 401 and body["code"] == "token_binding", body
-
-    # The proof the page already sent, replayed with its token: refused.
-    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=proof)
-    assert status == 401 and body["code"] == "proof_replayed", body
-
-    # Control: a proof the page signed but did not send does work from outside, so the refusals above are real.
-    unsent = page(driver, "proofFor", "GET", "/api/me")
-    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=unsent)
-    assert status == 200 and body["sub"] == "demo-user", body
-
-    # "Log out this device": the key is revoked, and its token with it, inside and outside the browser.
-    spare = page(driver, "proofFor", "GET", "/api/me")
-    logout = page(driver, "logout")
-    assert logout["status"] == 200, logout
+    # A proof the page signed but did not send passes (the control); then "log out this device": the key is
+    # revoked, and its token with it, inside and outside the browser.
+    _, spare = unsent_proof_passes_then_log_out(driver, url, token)
     refused = page(driver, "me")
     assert refused["status"] == 401 and refused["body"]["code"] == "key_revoked", refused
     status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=spare)

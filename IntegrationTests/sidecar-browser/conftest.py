@@ -21,7 +21,7 @@ SIDECAR = HERE.parent / "sidecar"
 sys.path.insert(0, str(HERE.parent / "browser"))
 sys.path.insert(0, str(SIDECAR))
 from demo_page import chromium  # noqa: E402
-from test_sidecar import fill, free_port, wait_port  # noqa: E402
+from test_sidecar import Stack, fill, free_port  # noqa: E402
 
 
 def binary(variable: str, product: str) -> str:
@@ -45,11 +45,9 @@ class Origin:
         self.ports = {name: free_port() for name in ("demo", "app", "serve", "nginx")}
         self.url = f"http://127.0.0.1:{self.ports['nginx']}"
 
-    def start(self, name: str, argv: list[str], port: int) -> None:
-        log = self.work / f"{name}.log"
-        proc = subprocess.Popen(argv, stdout=log.open("w"), stderr=subprocess.STDOUT)
-        self.procs.append(proc)
-        wait_port(port, proc, name, log)
+    # Starting a process and waiting for its port, and stopping them all: as the nginx tests' stack does.
+    start = Stack.start
+    down = Stack.down
 
     def up(self) -> None:
         p = self.ports
@@ -73,27 +71,16 @@ class Origin:
         assert test.returncode == 0, test.stderr
         self.start("nginx", [nginx, "-p", str(self.work), "-c", str(conf)], p["nginx"])
 
-    def down(self) -> None:
-        for proc in reversed(self.procs):
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
     def log(self, name: str) -> str:
         return (self.work / f"{name}.log").read_text()
 
 
 @pytest.fixture(scope="session")
-def origin(tmp_path_factory):
-    o = Origin(tmp_path_factory.mktemp("sidecar-browser"))
-    try:
-        o.up()
-        yield o
-    finally:
-        o.down()
+def origin(request, tmp_path_factory):
+    started = Origin(tmp_path_factory.mktemp("sidecar-browser"))
+    request.addfinalizer(started.down)
+    started.up()
+    return started
 
 
 @pytest.fixture

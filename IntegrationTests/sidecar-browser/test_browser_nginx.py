@@ -8,7 +8,10 @@ keybound-serve (RFC 9449 verification, replay cache, route scopes) before the ap
 application trusts the identity headers and keeps its own list of logged-out devices. A refusal by keybound-serve
 carries X-Keybound-Code (nginx copies it from the auth answer); the application's own refusal does not.
 """
-from demo_page import AttackerKey, open_page, page, save_screenshot, send
+from demo_page import (
+    captured_token_refusals, open_page, page, save_screenshot, send,
+    unsent_proof_passes_then_log_out,
+)
 
 
 def test_non_extractable_key_logs_in_and_calls_the_api_through_nginx(driver, origin):
@@ -64,29 +67,14 @@ def test_captured_token_and_proofs_get_nothing_and_logout_ends_the_device(driver
     token, proof, url = captured["accessToken"], captured["proof"], captured["url"]
     assert url == origin.url + "/api/me"
 
-    # Each of these is keybound-serve's refusal, passed on by nginx with its code.
-    status, body, headers = send("GET", url, authorization=f"Bearer {token}")
-    assert status == 401 and body["code"] == "unsupported_scheme", body
-    assert headers["X-Keybound-Code"] == "unsupported_scheme"
-    assert headers["WWW-Authenticate"].startswith("DPoP")
-    status, body, _ = send("GET", url, authorization=f"DPoP {token}")
-    assert status == 401 and body["code"] == "missing_dpop_proof", body
-    attacker = AttackerKey()
-    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=attacker.proof("GET", url, token))
-    assert status == 401 and body["code"] == "token_binding", body
-    status, body, headers = send("GET", url, authorization=f"DPoP {token}", proof=proof)
-    assert status == 401 and body["code"] == "proof_replayed", body
-    assert headers["X-Keybound-Code"] == "proof_replayed"
+    # Each refusal is keybound-serve's, passed on by nginx with its code and challenge.
+    for name, (_, body, headers) in captured_token_refusals(url, token, proof).items():
+        assert headers["X-Keybound-Code"] == body["code"], name
+        assert headers["WWW-Authenticate"].startswith("DPoP"), name
 
-    # Control: a proof the page signed but did not send passes from outside, so the refusals above are real.
-    unsent = page(driver, "proofFor", "GET", "/api/me")
-    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=unsent)
-    assert status == 200 and body["sub"] == "demo-user", body
-
-    # "Log out this device": the application refuses the key from now on, inside and outside the browser.
-    spare = page(driver, "proofFor", "GET", "/api/me")
-    logout = page(driver, "logout")
-    assert logout["status"] == 200, logout
+    # A proof the page signed but did not send passes (the control); then "log out this device": the application
+    # refuses the key from now on, inside and outside the browser.
+    logout, spare = unsent_proof_passes_then_log_out(driver, url, token)
     jkt = logout["body"]["revoked_jkt"]
     assert jkt == page(driver, "state")["jkt"]
     refused = page(driver, "me")

@@ -18,7 +18,8 @@
 #      every 10 s; the figure is the growth from the sample at 60 s to the last.
 # Settings (environment): RUN_SECONDS (10), CONNECTIONS (16), WRK_THREADS (1), RATE_GUESS (requests/s to make proofs
 # for; 20000), BENCH_SECONDS (5), SOAK_SECONDS (300), SOAK_RATE (2000/s), NGINX_WORKERS (auto), KEYBOUND_SERVE and
-# KEYBOUND_CLI (the binaries), OUT (the result files' folder; .build-bench/sidecar).
+# KEYBOUND_CLI (the binaries), OUT (the result files' folder; .build-bench/sidecar), PERF=1 (perf record of
+# keybound-serve during each load run, OUT/NAME.perf.data).
 # Needs: wrk, nginx, python3 with cryptography.
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
@@ -95,7 +96,7 @@ wait_port "$nginx_port" 400 "$nginx_pid" || { cat "$work/nginx-error.log"; fail 
 
 # load NAME MODE URL: pre-made proofs, then wrk for RUN_SECONDS; fails on any answer outside 2xx.
 load() {
-    local name="$1" mode="$2" url="$3" count before after made_at started
+    local name="$1" mode="$2" url="$3" count before after made_at started perf_pid=""
     count=$(( RATE_GUESS * RUN_SECONDS * 12 / 10 ))
     step "$name: $count requests made, then wrk -t$WRK_THREADS -c$CONNECTIONS -d${RUN_SECONDS}s $url"
     made_at=$(date +%s)
@@ -106,9 +107,15 @@ load() {
     [ $(( started - made_at + RUN_SECONDS )) -lt 55 ] \
         || fail "making the proofs took $(( started - made_at )) s: too slow for their 60 s lifetime; lower RATE_GUESS or RUN_SECONDS"
     before="$(cpu_seconds "$serve_pid")"
+    if [ -n "${PERF:-}" ]; then
+        # PERF=1: a call-graph profile of keybound-serve during the run (perf report -i OUT/NAME.perf.data).
+        perf record -q -F 499 -g -p "$serve_pid" -o "$OUT/$name.perf.data" -- sleep "$RUN_SECONDS" &
+        perf_pid=$!
+    fi
     KB_REQUESTS="$work/$name" KB_MODE="$mode" KB_PATH="/api/x" \
         wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${RUN_SECONDS}s" -s "$here/sidecar.lua" "$url" | tee "$work/$name.wrk"
     after="$(cpu_seconds "$serve_pid")"
+    [ -z "${perf_pid:-}" ] || wait "$perf_pid"
     python3 - "$work/$name.wrk" "$name" "$before" "$after" "$results" <<'PY'
 import json, sys
 text, name, before, after, results = open(sys.argv[1]).read(), sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
@@ -179,8 +186,9 @@ print(f"| keybound bench warm, 2 threads | — | {bench['rps']:,.0f} | {bench['p
       f"| {bench['cpu_us_per_request']:.1f} (the library) | 1 | 1 |")
 for name in ("direct", "nginx", "soak"):
     r = rows[name]
+    wall = "— (fixed rate)" if name == "soak" else f"{r['rps'] / bench['rps']:.3f}"
     print(f"| {name} | {r['requests']:,} | {r['rps']:,.0f} | {r['p50_us']} | {r['p99_us']} | {r['cpu_us_per_request']} "
-          f"| {r['rps'] / bench['rps']:.3f} | {bench['cpu_us_per_request'] / r['cpu_us_per_request']:.3f} |")
+          f"| {wall} | {bench['cpu_us_per_request'] / r['cpu_us_per_request']:.3f} |")
 soak = rows["soak"]
 print()
 print(f"soak RSS (KiB, every 10 s): {soak['rss_kib']}; growth from 60 s to the end: "
