@@ -121,7 +121,9 @@ let package = Package(
 
         // Configuration (TOML), the proxies' request URL rules, the answer to an auth sub-request, the server.
         .target(name: "KeyboundServe", dependencies: [keybound, "KeyboundRemoteKeys", hummingbird, httpTypes, tomlKit, nioCore]),
-        .executableTarget(name: "keybound-serve", dependencies: ["KeyboundServe", hummingbird]),
+        .executableTarget(
+            name: "keybound-serve",
+            dependencies: ["KeyboundServe", hummingbird, nioCore, .product(name: "NIOPosix", package: "swift-nio")]),
 
         // MARK: - Tests
 

@@ -17,7 +17,7 @@
 #   3. a soak straight at keybound-serve at a fixed rate, proofs made as they are sent, sampling the process's RSS
 #      every 10 s; the figure is the growth from the sample at 60 s to the last.
 # Settings (environment): RUN_SECONDS (10), CONNECTIONS (16), WRK_THREADS (1), RATE_GUESS (requests/s to make proofs
-# for; 20000), BENCH_SECONDS (5), SOAK_SECONDS (300), SOAK_RATE (2000/s), NGINX_WORKERS (auto), KEYBOUND_SERVE and
+# for; 20000), BENCH_SECONDS (5), SOAK_SECONDS (300; 0 skips the soak), SOAK_RATE (2000/s), NGINX_WORKERS (auto), KEYBOUND_SERVE and
 # KEYBOUND_CLI (the binaries), OUT (the result files' folder; .build-bench/sidecar), PERF=1 (perf record of
 # keybound-serve during each load run, OUT/NAME.perf.data).
 # Needs: wrk, nginx, python3 with cryptography.
@@ -137,27 +137,29 @@ PY
 load direct direct "http://127.0.0.1:$serve_port/_keybound"
 load nginx nginx "http://127.0.0.1:$nginx_port"
 
-step "soak: $SOAK_SECONDS s at ~$SOAK_RATE requests/s straight at keybound-serve, RSS every 10 s"
-mkfifo "$work/soak.0"
-python3 "$here/sidecar_requests.py" stream "$work" "$work/soak.0" --url "https://api.example/api/x" \
-    2> "$work/stream.log" &
-track_pid $!
-echo "0 $(rss_kib "$serve_pid")" > "$work/rss.txt"
-(
-    for second in $(seq 10 10 "$SOAK_SECONDS"); do
-        sleep 10
-        echo "$second $(rss_kib "$serve_pid")" >> "$work/rss.txt"
-    done
-) &
-sampler=$!
-before="$(cpu_seconds "$serve_pid")"
-KB_REQUESTS="$work/soak" KB_MODE=direct KB_PATH="/api/x" KB_DELAY_MS=$(( CONNECTIONS * 1000 / SOAK_RATE )) \
-    wrk -t1 -c"$CONNECTIONS" -d"${SOAK_SECONDS}s" -s "$here/sidecar.lua" "http://127.0.0.1:$serve_port/_keybound" \
-    | tee "$work/soak.wrk"
-after="$(cpu_seconds "$serve_pid")"
-wait "$sampler"
-cp "$work/rss.txt" "$OUT/soak-rss.txt"
-python3 - "$work/soak.wrk" "$work/rss.txt" "$before" "$after" "$results" <<'PY'
+# The soak: a fixed rate, proofs made as they are sent (a proof lives 60 s), RSS every 10 s.
+soak() {
+    step "soak: $SOAK_SECONDS s at ~$SOAK_RATE requests/s straight at keybound-serve, RSS every 10 s"
+    mkfifo "$work/soak.0"
+    python3 "$here/sidecar_requests.py" stream "$work" "$work/soak.0" --url "https://api.example/api/x" \
+        2> "$work/stream.log" &
+    track_pid $!
+    echo "0 $(rss_kib "$serve_pid")" > "$work/rss.txt"
+    (
+        for second in $(seq 10 10 "$SOAK_SECONDS"); do
+            sleep 10
+            echo "$second $(rss_kib "$serve_pid")" >> "$work/rss.txt"
+        done
+    ) &
+    sampler=$!
+    before="$(cpu_seconds "$serve_pid")"
+    KB_REQUESTS="$work/soak" KB_MODE=direct KB_PATH="/api/x" KB_DELAY_MS=$(( CONNECTIONS * 1000 / SOAK_RATE )) \
+        wrk -t1 -c"$CONNECTIONS" -d"${SOAK_SECONDS}s" -s "$here/sidecar.lua" "http://127.0.0.1:$serve_port/_keybound" \
+        | tee "$work/soak.wrk"
+    after="$(cpu_seconds "$serve_pid")"
+    wait "$sampler"
+    cp "$work/rss.txt" "$OUT/soak-rss.txt"
+    python3 - "$work/soak.wrk" "$work/rss.txt" "$before" "$after" "$results" <<'PY'
 import json, sys
 wrk, rss_file, before, after, results = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 line = next(l for l in open(wrk).read().splitlines() if l.startswith("KB_RESULT "))
@@ -174,6 +176,8 @@ errors = r["bad"] + r["connect_errors"] + r["read_errors"] + r["write_errors"] +
 if errors or r["threads_out_of_requests"] or r["ok"] != r["requests"]:
     sys.exit(f"soak: {r['bad']} answers outside 2xx, {errors - r['bad']} socket errors")
 PY
+}
+[ "$SOAK_SECONDS" -le 0 ] || soak
 
 step "summary ($(uptime | sed 's/.*load/load/'))"
 python3 - "$results" <<'PY' | tee "$OUT/summary.md"
@@ -185,13 +189,16 @@ print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 print(f"| keybound bench warm, 2 threads | — | {bench['rps']:,.0f} | {bench['p50_us']:.0f} | {bench['p99_us']:.0f} "
       f"| {bench['cpu_us_per_request']:.1f} (the library) | 1 | 1 |")
 for name in ("direct", "nginx", "soak"):
+    if name not in rows:
+        continue
     r = rows[name]
     wall = "— (fixed rate)" if name == "soak" else f"{r['rps'] / bench['rps']:.3f}"
     print(f"| {name} | {r['requests']:,} | {r['rps']:,.0f} | {r['p50_us']} | {r['p99_us']} | {r['cpu_us_per_request']} "
           f"| {wall} | {bench['cpu_us_per_request'] / r['cpu_us_per_request']:.3f} |")
-soak = rows["soak"]
-print()
-print(f"soak RSS (KiB, every 10 s): {soak['rss_kib']}; growth from 60 s to the end: "
-      f"{soak['rss_growth_after_60s_percent']} %")
+soak = rows.get("soak")
+if soak:
+    print()
+    print(f"soak RSS (KiB, every 10 s): {soak['rss_kib']}; growth from 60 s to the end: "
+          f"{soak['rss_growth_after_60s_percent']} %")
 PY
 echo "results: $results, $OUT/summary.md"
