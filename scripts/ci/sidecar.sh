@@ -4,8 +4,9 @@
 #
 # keybound-serve behind a real nginx (IntegrationTests/sidecar/run.sh; docs/sidecar.md), then the demo page in a
 # headless Chromium through nginx, auth_request and keybound-serve (IntegrationTests/sidecar-browser). Reuses the
-# Integrations/ debug build that scripts/ci/integrations.sh made (it builds every product of the package,
-# keybound-serve and keybound-demo too): no second build of that package here.
+# Integrations/ debug build that scripts/ci/integrations.sh made with the Redis trait (it builds every product of the
+# package, keybound-serve and keybound-demo too): no second build of that package here. The fleet tests
+# (test_fleet.py) start their own redis-server processes on loopback (persistence off), as they start nginx.
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"

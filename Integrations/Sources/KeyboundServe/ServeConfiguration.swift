@@ -5,7 +5,9 @@
 
 import Foundation
 public import Keybound
+public import KeyboundRedis
 public import KeyboundRemoteKeys
+public import Logging
 import TOMLKit
 
 /// `keybound-serve`'s configuration, read from one TOML file (docs/sidecar.md lists every key).
@@ -49,6 +51,10 @@ public struct ServeConfiguration: Sendable {
         case nginx
         /// Traefik ForwardAuth: `X-Forwarded-Method` and `X-Forwarded-Uri`; refusals go to the client as they are.
         case traefik
+        /// Envoy `ext_authz` (HTTP service): the check request carries the original method as its own method and
+        /// the proxy's `path_prefix` followed by the original path and query as its own path, and the original
+        /// authority as its `Host`; refusals go to the client as they are.
+        case envoy
     }
 
     /// How the request URL that the proof's `htu` must match is formed from the original URI.
@@ -68,6 +74,8 @@ public struct ServeConfiguration: Sendable {
         /// Peer IP addresses, compared as text after normalisation (`::ffff:127.0.0.1` is `127.0.0.1`).
         public var addresses: [String]
         public var url: URLRule
+        /// Envoy only: the `path_prefix` of its `http_service`, which the check request's path starts with.
+        public var pathPrefix: String? = nil
     }
 
     /// The response headers a successful answer carries (a `nil` name: not sent).
@@ -93,14 +101,32 @@ public struct ServeConfiguration: Sendable {
     public var proxies: [Proxy] = []
     public var identity = IdentityHeaders()
     public var nonces: NonceIssuer?
-    /// The in-process replay cache's capacity (entries).
+    /// The in-process replay cache's capacity (entries): the whole store, or the cache in front of Redis.
     public var replayCapacity = 1_048_576
+    /// `[replay] key_share`: the live replay entries one proof key may hold, in the in-process cache and, with
+    /// `store = "redis"`, fleet-wide in Redis (0: off). `nil`: capacity / 8 in process and off in Redis, as in the
+    /// library (docs/design.md "Per-key replay share"). Read at start, like the capacity.
+    public var replayKeyShare: Int?
+    /// The shared Redis replay store (`store = "redis"`), `nil` for the in-process store alone.
+    public var redis: RedisConfiguration?
+    /// How log lines are written: `text` (swift-log's stream format) or `json` (one object per line).
+    public var logFormat = LogFormat.text
+    public var logLevel = Logger.Level.info
+
+    public enum LogFormat: String, Sendable, Hashable {
+        case text, json
+    }
+
+    /// Why `store = "redis"` is refused in a build without the Redis trait.
+    public static let redisUnavailable = "\"redis\" needs keybound-serve built with the Redis trait "
+        + "(swift build --package-path Integrations --traits Redis; needs libhiredis-dev)"
 
     /// The verifier policy this configuration asks for.
     public var policy: VerifierPolicy {
         var policy = VerifierPolicy()
         policy.nonces = nonces
         policy.replayCacheCapacity = replayCapacity
+        policy.replayKeyShare = replayKeyShare
         return policy
     }
 }
@@ -250,7 +276,7 @@ struct TableReader {
 
 extension TableReader {
     mutating func configuration() throws(ServeConfigurationError) -> ServeConfiguration {
-        try refuseUnknownKeys(["listen", "issuers", "routes", "proxies", "identity_headers", "nonces", "replay"])
+        try refuseUnknownKeys(["listen", "issuers", "routes", "proxies", "identity_headers", "nonces", "replay", "log"])
         var config = ServeConfiguration()
         if let listen = try string("listen") {
             (config.listenHost, config.listenPort) = try Self.hostAndPort(listen, at: at("listen"))
@@ -267,13 +293,41 @@ extension TableReader {
         if let identity = try subtable("identity_headers") { config.identity = try identity.identityHeaders() }
         if let nonces = try subtable("nonces") { config.nonces = try nonces.nonceIssuer() }
         if let replay = try subtable("replay") {
-            try replay.refuseUnknownKeys(["store", "capacity"])
+            try replay.refuseUnknownKeys([
+                "store", "capacity", "key_share", "url", "password_env", "key_prefix", "pool_size",
+                "command_timeout_ms", "connect_timeout_ms",
+            ])
             let store = try replay.string("store") ?? "memory"
-            guard store == "memory" else {
-                throw ServeConfigurationError(
-                    replay.at("store"), "\"\(store)\" is not available: this build has the in-process store \"memory\"")
-            }
             config.replayCapacity = try replay.int("capacity", in: 1024...(1 << 28)) ?? config.replayCapacity
+            config.replayKeyShare = try replay.int("key_share", in: 0...config.replayCapacity)
+            switch store {
+            case "memory":
+                for key in ["url", "password_env", "key_prefix", "pool_size", "command_timeout_ms", "connect_timeout_ms"]
+                where replay.table[key] != nil {
+                    throw ServeConfigurationError(replay.at(key), "applies only to store = \"redis\"")
+                }
+            case "redis":
+                config.redis = try replay.redis(policy: config.policy)
+                if let share = config.replayKeyShare { config.redis?.keyShare = share }
+            default:
+                throw ServeConfigurationError(replay.at("store"), "must be \"memory\" or \"redis\"")
+            }
+        }
+        if let log = try subtable("log") {
+            try log.refuseUnknownKeys(["format", "level"])
+            if let format = try log.string("format") {
+                guard let value = ServeConfiguration.LogFormat(rawValue: format) else {
+                    throw ServeConfigurationError(log.at("format"), "must be \"text\" or \"json\"")
+                }
+                config.logFormat = value
+            }
+            if let level = try log.string("level") {
+                guard let value = Logger.Level(rawValue: level) else {
+                    throw ServeConfigurationError(
+                        log.at("level"), "must be trace, debug, info, notice, warning, error or critical")
+                }
+                config.logLevel = value
+            }
         }
         return config
     }
@@ -396,10 +450,18 @@ extension TableReader {
     }
 
     func proxy() throws(ServeConfigurationError) -> ServeConfiguration.Proxy {
-        try refuseUnknownKeys(["name", "style", "addresses", "origin", "external_base_url", "strip_prefix"])
+        try refuseUnknownKeys([
+            "name", "style", "addresses", "origin", "external_base_url", "strip_prefix", "path_prefix",
+        ])
         let styleName = try requiredString("style")
         guard let style = ServeConfiguration.ProxyStyle(rawValue: styleName) else {
-            throw ServeConfigurationError(at("style"), "must be \"nginx\" or \"traefik\"")
+            throw ServeConfigurationError(at("style"), "must be \"nginx\", \"traefik\" or \"envoy\"")
+        }
+        var pathPrefix: String?
+        if style == .envoy {
+            pathPrefix = try checkPathPrefix(requiredString("path_prefix"))
+        } else if table["path_prefix"] != nil {
+            throw ServeConfigurationError(at("path_prefix"), "applies only to style = \"envoy\"")
         }
         guard let addresses = try strings("addresses"), !addresses.isEmpty else {
             throw ServeConfigurationError(at("addresses"), "at least one proxy address is required")
@@ -440,7 +502,33 @@ extension TableReader {
             url = .externalBase(base: base, stripPrefix: prefix)
         }
         return ServeConfiguration.Proxy(
-            name: try string("name") ?? style.rawValue, style: style, addresses: normalised, url: url)
+            name: try string("name") ?? style.rawValue, style: style, addresses: normalised, url: url,
+            pathPrefix: pathPrefix)
+    }
+
+    /// Envoy's `path_prefix`: the check requests' paths start with it, so it must be a plain path of its own, apart
+    /// from the service's `/healthz`, `/readyz` and `/metrics`.
+    func checkPathPrefix(_ prefix: String) throws(ServeConfigurationError) -> String {
+        guard prefix.hasPrefix("/"), !prefix.hasSuffix("/") else {
+            throw ServeConfigurationError(at("path_prefix"), "must start with / and not end with /")
+        }
+        let segments = prefix.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
+        for segment in segments {
+            let plain = !segment.isEmpty && segment.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || "-._~".utf8.contains(byte)
+            }
+            let dots = segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8)
+            guard plain, !dots else {
+                throw ServeConfigurationError(
+                    at("path_prefix"), "each segment must be letters, digits, -, ., _ or ~ (not empty, . or ..)")
+            }
+        }
+        let first = segments.first.map { String(decoding: $0, as: UTF8.self).lowercased() } ?? ""
+        guard !["healthz", "readyz", "metrics"].contains(first) else {
+            throw ServeConfigurationError(at("path_prefix"), "must not lie under /healthz, /readyz or /metrics")
+        }
+        return prefix
     }
 
     func identityHeaders() throws(ServeConfigurationError) -> ServeConfiguration.IdentityHeaders {
@@ -476,6 +564,45 @@ extension TableReader {
             throw ServeConfigurationError(path, "the header \(header) is reserved")
         }
         return headers
+    }
+
+    /// `[replay]` with `store = "redis"`: the URL (no password in it: `password_env` names the variable that holds
+    /// it), the key prefix, the pool and the timeouts; the acceptance window is the verifier's.
+    func redis(policy: VerifierPolicy) throws(ServeConfigurationError) -> RedisConfiguration {
+        #if Redis
+        let url = try requiredString("url")
+        var redis: RedisConfiguration
+        do {
+            redis = try RedisConfiguration(url: url)
+        } catch {
+            throw ServeConfigurationError(at("url"), error.reason)
+        }
+        guard redis.password == nil else {
+            throw ServeConfigurationError(at("url"), "holds a password: give it in the variable password_env names")
+        }
+        if let variable = try string("password_env") {
+            guard let value = environment[variable], !value.isEmpty else {
+                throw ServeConfigurationError(at("password_env"), "the environment variable \(variable) is not set")
+            }
+            redis.password = value
+        }
+        redis.keyPrefix = try string("key_prefix") ?? redis.keyPrefix
+        redis.poolSize = try int("pool_size", in: 1...1_024) ?? redis.poolSize
+        redis.commandTimeoutMilliseconds = try int("command_timeout_ms", in: 1...60_000)
+            ?? redis.commandTimeoutMilliseconds
+        redis.connectTimeoutMilliseconds = try int("connect_timeout_ms", in: 1...60_000)
+            ?? redis.connectTimeoutMilliseconds
+        // Redis keeps each proof as long as the verifier accepts it.
+        redis.acceptanceWindowSeconds = policy.proofMaxAgeSeconds + policy.clockSkewSeconds
+        do {
+            try redis.validate()
+        } catch {
+            throw ServeConfigurationError(path, error.reason)
+        }
+        return redis
+        #else
+        throw ServeConfigurationError(at("store"), ServeConfiguration.redisUnavailable)
+        #endif
     }
 
     func nonceIssuer() throws(ServeConfigurationError) -> NonceIssuer {

@@ -77,6 +77,13 @@ public struct Fixture: Sendable {
             accessToken: token, nonce: nonce)
     }
 
+    /// Two proofs for `GET /api/raw/a%2Fb` at the audience's origin: one naming the target as sent, one naming its
+    /// percent-decoded path `/api/raw/a/b`, which must not match (`%2F` is not `/`: docs/design.md, htu rule 6).
+    public func percentEncodedProofs(token: String) throws -> (encoded: String, decoded: String) {
+        (try proof("GET", Self.audience + "/api/raw/a%2Fb", token: token),
+         try proof("GET", Self.audience + "/api/raw/a/b", token: token))
+    }
+
     /// Verifies `GET https://api.example/orders` with a token from `issuer` signed by `key`.
     public func verify(
         _ verifier: Verifier,

@@ -65,6 +65,36 @@ struct ReplayKeyShareTests {
         }
     }
 
+    @Test("a key is refused on its S+1-th live entry, not before: exact up to 1,024, nearly so above")
+    func noEarlyRefusal() {
+        let cases = [(65_536, 64, 2), (65_536, 64, 100), (65_536, 64, 1000), (262_144, 64, 3000)]
+        for (capacity, stripes, share) in cases {
+            let cache = ReplayCache(capacity: capacity, stripeCount: stripes, keyShare: share)
+            let owner = ReplayOwner.test(share)
+            var firstRefusal: Int?
+            var inserted = 0
+            for n in 0..<(share * 4) {
+                switch cache.insert(.test(n), owner: owner, expiresAt: 100, now: 0) {
+                case .inserted: inserted += 1
+                case .quota: firstRefusal = firstRefusal ?? n
+                case let other: Issue.record("unexpected \(other) at \(n)")
+                }
+            }
+            #expect(inserted == share, "share \(share)")
+            let note: Comment = "share \(share): refused first at \(String(describing: firstRefusal))"
+            if share <= ReplayCache.ownerEntriesPerStripe {
+                #expect(firstRefusal == share, note)
+            } else {
+                // Spread over ⌈S / 1024⌉ stripes of about 1,000 each: the first refusal comes late, never early.
+                #expect((firstRefusal ?? 0) >= share * 9 / 10, note)
+            }
+        }
+        #expect(ReplayCache.ownerSpread(share: 1024, stripes: 64) == 1)
+        #expect(ReplayCache.ownerSpread(share: 1025, stripes: 64) == 2)
+        #expect(ReplayCache.ownerSpread(share: 131_072, stripes: 64) == 64)
+        #expect(ReplayCache.ownerSpread(share: 5000, stripes: 4) == 4)
+    }
+
     @Test("overrides: a smaller share, a larger one, and 0 for unlimited")
     func overrides() {
         let small = ReplayOwner.test(1)
