@@ -17,8 +17,8 @@
 #   3. a soak straight at keybound-serve at a fixed rate, proofs made as they are sent, sampling the process's RSS
 #      every 10 s; the figure is the growth from the sample at 60 s to the last.
 # Settings (environment): RUN_SECONDS (10), CONNECTIONS (16), WRK_THREADS (1), RATE_GUESS (requests/s to make proofs
-# for; 20000), BENCH_SECONDS (5), SOAK_SECONDS (300; 0 skips the soak), SOAK_RATE (2000/s), NGINX_WORKERS (auto), KEYBOUND_SERVE and
-# KEYBOUND_CLI (the binaries), OUT (the result files' folder; .build-bench/sidecar), PERF=1 (perf record of
+# for; 20000), BENCH_SECONDS (5), SOAK_SECONDS (300; 0 skips the soak), SOAK_RATE (2000/s), NGINX_WORKERS (auto),
+# KEYBOUND_SERVE and KEYBOUND_CLI (the binaries), OUT (the result files' folder; .build-bench/sidecar), PERF=1 (perf record of
 # keybound-serve during each load run, OUT/NAME.perf.data).
 # Needs: wrk, nginx, python3 with cryptography.
 set -euo pipefail
@@ -78,7 +78,8 @@ bench = json.load(open(sys.argv[1]))
 row = next(s for s in bench["scenarios"] if s["name"] == "warm" and s["threads"] == 2)
 assert row["accepted"] == row["requests"], row
 out = {"run": "keybound bench warm 2 threads", "rps": row["verifies_per_second"], "p50_us": row["p50_us"],
-       "p99_us": row["p99_us"], "cpu_us_per_request": 1e6 / row["cpu_verifies_per_second"], "raw_openssl_rps": row["baseline_per_second"]}
+       "p99_us": row["p99_us"], "cpu_us_per_request": 1e6 / row["cpu_verifies_per_second"],
+       "raw_openssl_rps": row["baseline_per_second"]}
 open(sys.argv[2], "a").write(json.dumps(out) + "\n")
 print(json.dumps(out))
 PY
@@ -105,7 +106,8 @@ load() {
     started=$(date +%s)
     # A proof lives 60 s (the verifier's default): the oldest is used at the start of the run.
     [ $(( started - made_at + RUN_SECONDS )) -lt 55 ] \
-        || fail "making the proofs took $(( started - made_at )) s: too slow for their 60 s lifetime; lower RATE_GUESS or RUN_SECONDS"
+        || fail "making the proofs took $(( started - made_at )) s: too slow for their 60 s lifetime;" \
+            "lower RATE_GUESS or RUN_SECONDS"
     before="$(cpu_seconds "$serve_pid")"
     if [ -n "${PERF:-}" ]; then
         # PERF=1: a call-graph profile of keybound-serve during the run (perf report -i OUT/NAME.perf.data).
@@ -118,7 +120,8 @@ load() {
     [ -z "${perf_pid:-}" ] || wait "$perf_pid"
     python3 - "$work/$name.wrk" "$name" "$before" "$after" "$results" <<'PY'
 import json, sys
-text, name, before, after, results = open(sys.argv[1]).read(), sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+text, name, results = open(sys.argv[1]).read(), sys.argv[2], sys.argv[5]
+before, after = float(sys.argv[3]), float(sys.argv[4])
 line = next(l for l in text.splitlines() if l.startswith("KB_RESULT "))
 r = json.loads(line[len("KB_RESULT "):])
 r["run"] = name
@@ -184,7 +187,8 @@ python3 - "$results" <<'PY' | tee "$OUT/summary.md"
 import json, sys
 rows = {r["run"]: r for r in map(json.loads, open(sys.argv[1]))}
 bench = rows["keybound bench warm 2 threads"]
-print("| run | requests | requests/s | p50 µs | p99 µs | keybound-serve CPU µs/request | × bench warm 2 threads (wall) | × bench (CPU) |")
+print("| run | requests | requests/s | p50 µs | p99 µs | keybound-serve CPU µs/request "
+      "| × bench warm 2 threads (wall) | × bench (CPU) |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 print(f"| keybound bench warm, 2 threads | — | {bench['rps']:,.0f} | {bench['p50_us']:.0f} | {bench['p99_us']:.0f} "
       f"| {bench['cpu_us_per_request']:.1f} (the library) | 1 | 1 |")
