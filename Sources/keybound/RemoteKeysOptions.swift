@@ -22,45 +22,31 @@ struct RemoteKeysOptions: ParsableArguments {
     }
 
     @Option(
-        name: .customLong("issuer-url"),
         help: ArgumentHelp(
             "Fetch the keys by discovery from this issuer's metadata (its issuer must equal it exactly); also the "
                 + "default --issuer. Instead of --jwks and --issuer-key.",
             valueName: "url"))
     var issuerURL: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "The metadata --issuer-url reads: OpenID Connect discovery (the default) or RFC 8414.",
-            valueName: "oidc|oauth"))
+    @Option(help: "The metadata --issuer-url reads: OpenID Connect discovery (the default) or RFC 8414.")
     var metadata: Metadata?
 
     @Option(
-        name: .customLong("jwks-url"),
-        help: ArgumentHelp(
-            "Fetch the keys from this JWK Set URL (with --issuer). Instead of --jwks and --issuer-key.",
-            valueName: "url"))
+        help: ArgumentHelp("Fetch the keys from this JWK Set URL (with --issuer; not with --jwks).", valueName: "url"))
     var jwksURL: String?
 
-    @Option(
-        name: .customLong("ca-file"),
-        help: ArgumentHelp(
-            "Extra trusted root certificates (PEM) for the fetch, beside the system's.", valueName: "path"))
+    /// Beside the system's trust store, never instead of it.
+    @Option(help: ArgumentHelp("Extra trusted roots (PEM) for the fetch, beside the system's.", valueName: "path"))
     var caFile: String?
 
-    @Flag(
-        name: .customLong("allow-loopback-http"),
-        help: "Allow http to 127.0.0.1, ::1 or localhost (tests); https is required everywhere else.")
+    @Flag(help: "Allow http to 127.0.0.1, ::1 or localhost (tests); https is required everywhere else.")
     var allowLoopbackHTTP = false
 
-    @Option(
-        name: .customLong("fetch-timeout"),
-        help: ArgumentHelp("The most one HTTP exchange of the fetch may take (default 10).", valueName: "seconds"))
+    /// One exchange: connect, TLS, head and body.
+    @Option(help: ArgumentHelp("The most one HTTP exchange of the fetch may take (default 10).", valueName: "seconds"))
     var fetchTimeout: Int64?
 
-    @Option(
-        name: .customLong("fetch-max-bytes"),
-        help: ArgumentHelp("The largest body the fetch reads (default and at most 1048576).", valueName: "n"))
+    @Option(help: ArgumentHelp("The largest body the fetch reads (default and at most 1048576).", valueName: "n"))
     var fetchMaxBytes: Int?
 
     /// The environment variable naming the helper.
@@ -184,10 +170,11 @@ struct RemoteKeysOptions: ParsableArguments {
         var candidates = folder.map { [$0 + "/" + helperName] } ?? []
         for entry in (environment["PATH"] ?? "").split(separator: ":") { candidates.append("\(entry)/\(helperName)") }
         if let found = candidates.first(where: { manager.isExecutableFile(atPath: $0) }) { return found }
+        let beside = folder ?? "this executable's folder"
         throw ToolError(
-            "\(option) needs the helper \(helperName), not found in \(helperVariable), \(folder ?? "this executable's folder") "
-                + "or PATH; build it with: swift build --package-path Integrations --product \(helperName) "
-                + "(then set \(helperVariable) to it, or put it beside keybound or on PATH)")
+            "\(option) needs the helper \(helperName), not found in \(helperVariable), \(beside) or PATH; build it "
+                + "with: swift build --package-path Integrations --product \(helperName) (then set \(helperVariable) "
+                + "to it, or put it beside keybound or on PATH)")
     }
 
     /// The folder of the running `keybound`, symbolic links resolved.

@@ -142,7 +142,8 @@ struct CLIRemoteTests {
             (["--jwks-url", Self.issuerURL], "--jwks-url needs --issuer"),
             (["--jwks-url", Self.issuerURL, "--issuer", issuerName, "--metadata", "oauth"],
              "--metadata needs --issuer-url"),
-            (["--jwks", s.jwks, "--issuer", issuerName, "--ca-file", pem], "--ca-file needs --issuer-url or --jwks-url"),
+            (["--jwks", s.jwks, "--issuer", issuerName, "--ca-file", pem],
+             "--ca-file needs --issuer-url or --jwks-url"),
             (["--jwks", s.jwks, "--issuer", issuerName, "--allow-loopback-http"],
              "--allow-loopback-http needs --issuer-url or --jwks-url"),
             (["--jwks", s.jwks, "--issuer", issuerName, "--metadata", "oidc"], "--metadata needs --issuer-url"),
@@ -158,7 +159,8 @@ struct CLIRemoteTests {
             #expect(run.status == 2, "\(arguments)")
             #expect(run.stderr == "keybound: \(message)\n", "\(arguments)")
         }
-        let badMetadata = try keybound(["verify", "--issuer-url", Self.issuerURL, "--metadata", "saml"] + Self.request(s))
+        let badMetadata = try keybound(
+            ["verify", "--issuer-url", Self.issuerURL, "--metadata", "saml"] + Self.request(s))
         #expect(badMetadata.status == 2)
         #expect(badMetadata.stderr.hasPrefix("keybound: "), "\(badMetadata.stderr)")
         #expect(badMetadata.stderr.contains("saml"), "\(badMetadata.stderr)")

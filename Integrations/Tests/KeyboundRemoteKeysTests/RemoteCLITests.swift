@@ -68,7 +68,8 @@ struct RemoteCLITests {
 
         /// `keybound verify ARGUMENTS` with the helper.
         func verify(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-            try Run(keybound, ["verify"] + arguments, environment: ["KEYBOUND_REMOTE": remote].merging(environment) { $1 })
+            let helper = ["KEYBOUND_REMOTE": remote].merging(environment) { $1 }
+            return try Run(keybound, ["verify"] + arguments, environment: helper)
         }
     }
 
@@ -82,12 +83,21 @@ struct RemoteCLITests {
         ]
     }
 
+    /// Runs `body` with the two binaries, a fixture, and a fresh HTTPS key server that serves the fixture's JWK Set at
+    /// `/jwks`.
+    static func withKeyServer(_ body: (Tools, KeyServer, Fixture) async throws -> Void) async throws {
+        let tools = try Tools()
+        let fixture = try Fixture()
+        try await KeyServer.with { server in
+            try await server.set(.init("/jwks", body: Fixture.jwks([fixture.issuerKey])))
+            try await body(tools, server, fixture)
+        }
+    }
+
     @Test("keybound-remote jwks prints the fetched set; its fetch errors are one line, exit 2")
     func jwksPrintsTheFetchedSet() async throws {
-        let remote = try Tools().remote
-        try await KeyServer.with { server in
-            let fixture = try Fixture()
-            try await server.set(.init("/jwks", body: Fixture.jwks([fixture.issuerKey])))
+        try await Self.withKeyServer { tools, server, fixture in
+            let remote = tools.remote
             let url = server.httpsBase + "/jwks"
             let run = try Run(remote, ["jwks", "--jwks-url", url, "--ca-file", server.caFile])
             #expect(run.status == 0, "\(run.stderr)")
@@ -100,7 +110,8 @@ struct RemoteCLITests {
             // In the clear, off loopback: refused before any request.
             let clear = try Run(remote, ["jwks", "--jwks-url", "http://id.example/jwks", "--allow-loopback-http"])
             #expect(clear.status == 2)
-            let refusal = "keybound-remote: insecure_url: http is allowed to a loopback host only: http://id.example/jwks"
+            let refusal =
+                "keybound-remote: insecure_url: http is allowed to a loopback host only: http://id.example/jwks"
             #expect(clear.stderr == refusal + "\n")
             // A body over --max-bytes.
             let small = try Run(remote, ["jwks", "--jwks-url", url, "--ca-file", server.caFile, "--max-bytes", "16"])
@@ -125,14 +136,11 @@ struct RemoteCLITests {
 
     @Test("discovery and a JWK Set URL: verified, refused (exit 1), a batch with one fetch")
     func verifyWithRemoteKeys() async throws {
-        let tools = try Tools()
-        try await KeyServer.with { server in
-            let fixture = try Fixture()
+        try await Self.withKeyServer { tools, server, fixture in
             let issuer = server.httpsBase
             try await server.set(
                 .init("/.well-known/openid-configuration",
                       body: #"{"issuer":"\#(issuer)","jwks_uri":"\#(issuer)/jwks"}"#))
-            try await server.set(.init("/jwks", body: Fixture.jwks([fixture.issuerKey])))
 
             // Discovery: --issuer comes from --issuer-url.
             let discovered = try tools.verify(
@@ -161,7 +169,8 @@ struct RemoteCLITests {
             let lines = try (1...2).map { _ in
                 let token = try fixture.token(issuer: issuer)
                 let proof = try fixture.proof("GET", "https://api.example/orders", token: token)
-                return #"{"method":"GET","url":"https://api.example/orders","authorization":"DPoP \#(token)","dpop":"\#(proof)"}"#
+                return #"{"method":"GET","url":"https://api.example/orders","authorization":"DPoP \#(token)","#
+                    + #""dpop":"\#(proof)"}"#
             }
             let batch = folder.appendingPathComponent("requests.jsonl")
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: batch)
@@ -179,11 +188,8 @@ struct RemoteCLITests {
 
     @Test("fetch errors: the helper's line as keybound's, exit 2, before any request is verified")
     func fetchErrors() async throws {
-        let tools = try Tools()
-        try await KeyServer.with { server in
-            let fixture = try Fixture()
+        try await Self.withKeyServer { tools, server, fixture in
             let issuer = server.httpsBase
-            try await server.set(.init("/jwks", body: Fixture.jwks([fixture.issuerKey])))
             // Metadata at issuer/other that names another issuer: issuer_mismatch, and no JWK Set fetch.
             try await server.set(
                 .init("/other/.well-known/openid-configuration",
