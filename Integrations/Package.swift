@@ -16,9 +16,12 @@ import Foundation
 /// Inside the Keybound repository it builds against the root package beside it, by path; published on its own
 /// (RELEASING.md: `keybound-integrations`), it depends on a released Keybound by URL.
 let inRepository = FileManager.default.fileExists(atPath: Context.packageDirectory + "/../include/keybound.h")
+/// The root package's `Redis` trait (the shared replay store, hiredis) is on only when this package's own `Redis` trait
+/// is: keybound-serve's `store = "redis"` needs it, nothing else here does.
+let keyboundTraits: Set<Package.Dependency.Trait> = [.defaults, .init(name: "Redis", condition: .when(traits: ["Redis"]))]
 let keyboundPackage: Package.Dependency = inRepository
-    ? .package(path: "..")
-    : .package(url: "https://github.com/keybound/keybound", from: "0.2.0")
+    ? .package(path: "..", traits: keyboundTraits)
+    : .package(url: "https://github.com/keybound/keybound", from: "0.2.0", traits: keyboundTraits)
 /// SwiftPM names a path dependency after its folder, so the product references below use the repository folder's
 /// name, whatever the clone is called.
 let core = inRepository
@@ -29,6 +32,7 @@ let core = inRepository
 
 let keybound: Target.Dependency = .product(name: "Keybound", package: core)
 let keyboundSigning: Target.Dependency = .product(name: "KeyboundSigning", package: core)
+let keyboundRedis: Target.Dependency = .product(name: "KeyboundRedis", package: core)
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
 let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
 let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
@@ -56,6 +60,9 @@ let package = Package(
         .library(name: "KeyboundServe", targets: ["KeyboundServe"]),
         .executable(name: "keybound-serve", targets: ["keybound-serve"]),
     ],
+    // `swift build --package-path Integrations --traits Redis`: keybound-serve with the Redis replay store (needs
+    // libhiredis-dev); off by default, so nothing else in this package links hiredis.
+    traits: [.trait(name: "Redis", description: "keybound-serve's Redis replay store (the root package's Redis trait).")],
     dependencies: [
         keyboundPackage,
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -69,6 +76,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // keybound-serve's configuration file.
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+        // keybound-serve's /metrics (Prometheus text format).
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         // MARK: - Remote keys
@@ -121,8 +130,14 @@ let package = Package(
         // MARK: - Forward-auth service
 
         // Configuration (TOML), the proxies' request URL rules, the answer to an auth sub-request, the server.
-        .target(name: "KeyboundServe", dependencies: [keybound, "KeyboundRemoteKeys", hummingbird, httpTypes, tomlKit, nioCore]),
-        .executableTarget(name: "keybound-serve", dependencies: ["KeyboundServe", hummingbird]),
+        .target(
+            name: "KeyboundServe",
+            dependencies: [
+                keybound, keyboundRedis, "KeyboundServerSupport", "KeyboundRemoteKeys", hummingbird, httpTypes, tomlKit,
+                nioCore, logging, .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .executableTarget(name: "keybound-serve", dependencies: ["KeyboundServe", hummingbird, logging]),
 
         // MARK: - Tests
 
@@ -145,7 +160,10 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "KeyboundServeTests", dependencies: ["KeyboundServe", "IntegrationsTestSupport", keybound, httpTypes]),
+        .testTarget(
+            name: "KeyboundServeTests",
+            dependencies: ["KeyboundServe", "IntegrationsTestSupport", keybound, keyboundRedis, httpTypes, logging]
+        ),
         // Against a real HTTPS server on loopback (IntegrationsTestSupport/server.py, with a CA made at run time).
         .testTarget(
             name: "KeyboundRemoteKeysTests",

@@ -25,7 +25,9 @@ extern "C" {
  * timeout, verification fails closed with KB_ERR_REPLAY_STORE_UNAVAILABLE (501); it recovers by itself. */
 typedef struct kb_redis_store kb_redis_store;
 
-/* Makes a store for `url`: redis://[[user]:password@]HOST[:PORT][/DB] or unix://PATH[?db=N&password=P].
+/* Makes a store for `url`: redis://[[user]:password@]HOST[:PORT][/DB][?QUERY] or unix://PATH[?QUERY], where QUERY
+ * holds db=N, password=P, user=U and key_share=N (the fleet-wide per-key replay share: a proof key past N live
+ * entries gets KB_ERR_REPLAY_QUOTA_EXCEEDED; 0, the default, is off; docs/design.md "Per-key replay share").
  * pool_size: connections (0 means 8; size it to the verifying threads); timeout_ms: per command (0 means 100).
  * Connects lazily. Returns KB_OK and *out (free with kb_redis_store_free), KB_ERR_INVALID_CONFIG for a bad URL
  * or value, KB_ERR_INVALID_ARGUMENT for NULL pointers. */

@@ -398,6 +398,13 @@ static const struct request_case *first_valid(char mode, size_t skip) {
     return NULL;
 }
 
+/* A new result object (a failed kb_result_new is a failed check, and NULL). */
+static kb_result *new_result(void) {
+    kb_result *r = NULL;
+    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    return r;
+}
+
 static void field(kb_result *r, kb_field f, const uint8_t **p, size_t *n) {
     CHECK_STATUS(kb_result_field(r, f, p, n), KB_OK);
 }
@@ -702,8 +709,7 @@ static void test_issuer_pem(void) {
 /* Runs every fixture case through a fresh verifier (each is verified on its own: no replays among them). */
 static void test_fixture_cases(void) {
     kb_verifier *v = fixture_verifier();
-    kb_result *r = NULL;
-    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_result *r = new_result();
     size_t ok = 0;
     for (size_t i = 0; i < case_count; i++) {
         const struct request_case *c = &cases[i];
@@ -775,8 +781,7 @@ static void test_fixture_cases(void) {
 
 static void test_result_replay_revocation(void) {
     kb_verifier *v = fixture_verifier();
-    kb_result *r = NULL;
-    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_result *r = new_result();
     const struct request_case *c = first_valid('r', 0);
     CHECK(c != NULL);
     if (!c) return;
@@ -1110,8 +1115,7 @@ static void test_struct_sizes(void) {
     const struct request_case *a = first_valid('r', 3), *b = first_valid('r', 4);
     CHECK(a && b);
     if (!(a && b)) return;
-    kb_result *r = NULL;
-    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_result *r = new_result();
 
     /* An older caller's replay-store table (the first layout): accepted, and its insert is the one used. */
     struct first_replay_store_vtable first = {sizeof first, store_insert, store_destroy};
@@ -1485,8 +1489,7 @@ static void test_backends(void) {
 /* ----- KB_NOW_CLOCK: the library reads the clock when the verifier was made with KB_OPT_READ_CLOCK ----- */
 
 static void test_default_clock(void) {
-    kb_result *r = NULL;
-    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_result *r = new_result();
     kb_config *cfg = live_config();
     CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_READ_CLOCK, 2), KB_ERR_INVALID_CONFIG);
     CHECK_STATUS(kb_config_set_int(cfg, KB_OPT_READ_CLOCK, 1), KB_OK);
@@ -1534,8 +1537,7 @@ static kb_status verify_live_with(kb_verifier *v, const char *name, const kb_req
 }
 
 static void test_requirements(void) {
-    kb_result *r = NULL;
-    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_result *r = new_result();
     kb_verifier *v = live_verifier(live_config());
 
     /* Scope: held -> OK; missing -> 315, HTTP 403, scope= in the challenge. NULL and an empty struct require nothing. */
@@ -1648,8 +1650,7 @@ static kb_status verify_mixed(kb_verifier *v, const char *auth_name, const char 
 }
 
 static void test_bearer_migration(void) {
-    kb_result *r = NULL;
-    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_result *r = new_result();
     const uint8_t *p = NULL;
     size_t n = 0;
     kb_config *cfg = live_config();
@@ -1700,8 +1701,7 @@ static void test_bearer_migration(void) {
 }
 
 static void test_typed_claims(void) {
-    kb_result *r = NULL;
-    CHECK_STATUS(kb_result_new(&r), KB_OK);
+    kb_result *r = new_result();
     kb_verifier *v = bearer_verifier(1);
     uint8_t buf[64];
     size_t n = 99;

@@ -52,6 +52,31 @@ def wait_port(port: int, proc: subprocess.Popen, what: str, log: Path) -> None:
     raise RuntimeError(f"{what} did not listen on {port}")
 
 
+def request(port: int, method: str, path: str, headers: list[tuple[str, str]],
+            source: str = "127.0.0.1") -> tuple[int, http.client.HTTPMessage, str]:
+    """One HTTP/1.1 request to 127.0.0.1:port from `source`, headers sent as given (repeats kept)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    conn.putrequest(method, path, skip_accept_encoding=True)
+    for name, value in headers:
+        conn.putheader(name, value)
+    conn.endheaders()
+    response = conn.getresponse()
+    body = response.read().decode()
+    conn.close()
+    return response.status, response.headers, body
+
+
+def stop_all(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM to each process, last started first; SIGKILL to any still running 10 s later."""
+    for proc in reversed(procs):
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def fill(template: Path, **values) -> str:
     """The template's text with each @KEY@ replaced by its value."""
     text = template.read_text()
@@ -150,25 +175,11 @@ class Stack:
             self.start("nginx-" + name, [self.nginx, "-p", str(self.work), "-c", str(conf)], port)
 
     def down(self) -> None:
-        for proc in reversed(self.procs):
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(self.procs)
 
     def request(self, port: int, method: str, path: str, headers: list[tuple[str, str]],
                 source: str = "127.0.0.1") -> tuple[int, http.client.HTTPMessage, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for name, value in headers:
-            conn.putheader(name, value)
-        conn.endheaders()
-        response = conn.getresponse()
-        body = response.read().decode()
-        conn.close()
-        return response.status, response.headers, body
+        return request(port, method, path, headers, source)
 
     def call(self, path: str, method: str = "GET", *, htu: str | None = None, scope: str = "orders:read profile",
              proof: str | None = None, nginx: str = "nginx", extra: list[tuple[str, str]] | None = None,
@@ -183,14 +194,18 @@ class Stack:
         return status, response_headers, body, headers
 
 
+def running(processes):
+    """Starts a set of processes (`up`), yields it, stops it (`down`) even when starting failed."""
+    try:
+        processes.up()
+        yield processes
+    finally:
+        processes.down()
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    s = Stack(tmp_path_factory.mktemp("sidecar"))
-    try:
-        s.up()
-        yield s
-    finally:
-        s.down()
+    yield from running(Stack(tmp_path_factory.mktemp("sidecar")))
 
 
 def upstream_saw(body: str) -> dict:

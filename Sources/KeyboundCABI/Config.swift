@@ -144,8 +144,7 @@ public func kb_config_set_int(_ cfg: OpaquePointer?, _ option: kb_option, _ valu
 public func kb_config_set_str(
     _ cfg: OpaquePointer?,
     _ option: kb_option,
-    _ value: UnsafePointer<UInt8>?,
-    _ valueLength: Int
+    _ value: UnsafePointer<UInt8>?, _ valueLength: Int
 ) -> kb_status {
     unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
             switch option {
@@ -165,8 +164,7 @@ public func kb_config_set_str(
 @c @implementation
 public func kb_config_add_issuer(
     _ cfg: OpaquePointer?,
-    _ issuer: UnsafePointer<UInt8>?,
-    _ issuerLength: Int,
+    _ issuer: UnsafePointer<UInt8>?, _ issuerLength: Int,
     _ jwksJSON: UnsafePointer<UInt8>?,
     _ jwksLength: Int
 ) -> kb_status {
@@ -201,8 +199,7 @@ public func kb_config_add_issuer_pem(
 @c @implementation
 public func kb_config_add_audience(
     _ cfg: OpaquePointer?,
-    _ issuer: UnsafePointer<UInt8>?,
-    _ issuerLength: Int,
+    _ issuer: UnsafePointer<UInt8>?, _ issuerLength: Int,
     _ audience: UnsafePointer<UInt8>?,
     _ audienceLength: Int
 ) -> kb_status {
@@ -220,8 +217,7 @@ public func kb_config_add_audience(
 @c @implementation
 public func kb_config_add_nonce_secret(
     _ cfg: OpaquePointer?,
-    _ secret: UnsafePointer<UInt8>?,
-    _ secretLength: Int
+    _ secret: UnsafePointer<UInt8>?, _ secretLength: Int
 ) -> kb_status {
     unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
             let bytes = try unsafe cBytes(secret, secretLength)
@@ -234,8 +230,7 @@ public func kb_config_add_nonce_secret(
 @c @implementation
 public func kb_config_add_required_claim(
     _ cfg: OpaquePointer?,
-    _ name: UnsafePointer<UInt8>?,
-    _ nameLength: Int
+    _ name: UnsafePointer<UInt8>?, _ nameLength: Int
 ) -> kb_status {
     unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
         let claim = try unsafe cString(name, nameLength)
@@ -248,8 +243,7 @@ public func kb_config_add_required_claim(
 @c @implementation
 public func kb_config_add_allowed_client_id(
     _ cfg: OpaquePointer?,
-    _ clientID: UnsafePointer<UInt8>?,
-    _ clientIDLength: Int
+    _ clientID: UnsafePointer<UInt8>?, _ clientIDLength: Int
 ) -> kb_status {
     unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in
         let id = try unsafe cString(clientID, clientIDLength)
@@ -280,8 +274,7 @@ public func kb_config_set_replay_store(
 @c @implementation
 public func kb_config_set_replay_key_share(
     _ cfg: OpaquePointer?,
-    _ jkt: UnsafePointer<UInt8>?,
-    _ jktLength: Int,
+    _ jkt: UnsafePointer<UInt8>?, _ jktLength: Int,
     _ share: Int64
 ) -> kb_status {
     unsafe ConfigBox.with(cfg) { (box) throws(InvalidArgument) -> kb_status in

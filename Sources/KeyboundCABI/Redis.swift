@@ -19,8 +19,7 @@ final class RedisStoreBox: OpaqueHandle, Sendable {
 
 @c @implementation
 public func kb_redis_store_new(
-    _ url: UnsafePointer<UInt8>?,
-    _ urlLength: Int,
+    _ url: UnsafePointer<UInt8>?, _ urlLength: Int,
     _ poolSize: UInt32,
     _ timeoutMilliseconds: UInt32,
     _ out: UnsafeMutablePointer<OpaquePointer?>?
@@ -61,8 +60,8 @@ public func kb_config_set_redis_store(_ cfg: OpaquePointer?, _ store: OpaquePoin
         }
         return unsafe replayCode(box.store.insert(replayKey, expiresAt: expiresAt, now: now), retryAfter: nil)
     }
-    // The owner goes on to the store, which counts it against RedisConfiguration.keyShare when one is set (the C
-    // configuration sets none yet, so from C the Redis share is off, as by default in Swift).
+    // The owner goes on to the store, which counts it against RedisConfiguration.keyShare when one is set (from C,
+    // the URL's `key_share` query item; off by default, as in Swift).
     unsafe table.insert_owned = { context, key, owner, expiresAt, now, retryAfter in
         guard let context = unsafe context, let key = unsafe key, let owner = unsafe owner else {
             return Int32(KB_REPLAY_UNAVAILABLE)

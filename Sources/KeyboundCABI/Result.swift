@@ -308,8 +308,7 @@ public func kb_result_exp(
 @c @implementation
 public func kb_result_claim(
     _ result: OpaquePointer?,
-    _ name: UnsafePointer<UInt8>?,
-    _ nameLength: Int,
+    _ name: UnsafePointer<UInt8>?, _ nameLength: Int,
     _ out: UnsafeMutablePointer<UnsafePointer<UInt8>?>?,
     _ outLength: UnsafeMutablePointer<Int>?
 ) -> kb_status {
@@ -350,11 +349,9 @@ func readTypedClaim(
 @c @implementation
 public func kb_result_claim_string(
     _ result: OpaquePointer?,
-    _ name: UnsafePointer<UInt8>?,
-    _ nameLength: Int,
+    _ name: UnsafePointer<UInt8>?, _ nameLength: Int,
     _ present: UnsafeMutablePointer<Int32>?,
-    _ out: UnsafeMutablePointer<UInt8>?,
-    _ outCapacity: Int,
+    _ out: UnsafeMutablePointer<UInt8>?, _ outCapacity: Int,
     _ outLength: UnsafeMutablePointer<Int>?
 ) -> kb_status {
     guard let box = unsafe ResultBox.from(result), let present = unsafe present, let outLength = unsafe outLength,
@@ -378,8 +375,7 @@ public func kb_result_claim_string(
 @c @implementation
 public func kb_result_claim_int64(
     _ result: OpaquePointer?,
-    _ name: UnsafePointer<UInt8>?,
-    _ nameLength: Int,
+    _ name: UnsafePointer<UInt8>?, _ nameLength: Int,
     _ present: UnsafeMutablePointer<Int32>?,
     _ value: UnsafeMutablePointer<Int64>?
 ) -> kb_status {

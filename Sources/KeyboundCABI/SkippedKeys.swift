@@ -10,12 +10,10 @@ import Keybound
 @c @implementation
 public func kb_verifier_skipped_key(
     _ verifier: OpaquePointer?,
-    _ issuer: UnsafePointer<UInt8>?,
-    _ issuerLength: Int,
+    _ issuer: UnsafePointer<UInt8>?, _ issuerLength: Int,
     _ index: Int,
     _ count: UnsafeMutablePointer<Int>?,
-    _ text: UnsafeMutablePointer<CChar>?,
-    _ textLength: Int
+    _ text: UnsafeMutablePointer<CChar>?, _ textLength: Int
 ) -> kb_status {
     guard let output = try? unsafe ErrorBuffer(text, textLength), let count = unsafe count,
         let box = unsafe VerifierBox.from(verifier),

@@ -76,8 +76,7 @@ final class VerifierBox: OpaqueHandle, Sendable {
 public func kb_verifier_new(
     _ cfg: OpaquePointer?,
     _ out: UnsafeMutablePointer<OpaquePointer?>?,
-    _ errbuf: UnsafeMutablePointer<CChar>?,
-    _ errbufLength: Int
+    _ errbuf: UnsafeMutablePointer<CChar>?, _ errbufLength: Int
 ) -> kb_status {
     if let out = unsafe out { unsafe out.pointee = nil }
     guard let errors = try? unsafe ErrorBuffer(errbuf, errbufLength) else { return Status.invalidArgument }
@@ -103,12 +102,10 @@ public func kb_verifier_free(_ verifier: OpaquePointer?) {
 @c @implementation
 public func kb_verifier_replace_jwks(
     _ verifier: OpaquePointer?,
-    _ issuer: UnsafePointer<UInt8>?,
-    _ issuerLength: Int,
+    _ issuer: UnsafePointer<UInt8>?, _ issuerLength: Int,
     _ jwksJSON: UnsafePointer<UInt8>?,
     _ jwksLength: Int,
-    _ errbuf: UnsafeMutablePointer<CChar>?,
-    _ errbufLength: Int
+    _ errbuf: UnsafeMutablePointer<CChar>?, _ errbufLength: Int
 ) -> kb_status {
     guard let errors = try? unsafe ErrorBuffer(errbuf, errbufLength) else { return Status.invalidArgument }
     guard let box = unsafe VerifierBox.from(verifier),
@@ -132,8 +129,7 @@ public func kb_verifier_replace_jwks(
 public func kb_mint_nonce(
     _ verifier: OpaquePointer?,
     _ now: Int64,
-    _ jkt: UnsafePointer<UInt8>?,
-    _ jktLength: Int,
+    _ jkt: UnsafePointer<UInt8>?, _ jktLength: Int,
     _ out: UnsafeMutablePointer<UInt8>?,
     _ outCapacity: Int,
     _ outLength: UnsafeMutablePointer<Int>?
@@ -166,8 +162,7 @@ public func kb_mint_nonce(
 @c @implementation
 public func kb_revoke_token_jti(
     _ verifier: OpaquePointer?,
-    _ jti: UnsafePointer<UInt8>?,
-    _ jtiLength: Int,
+    _ jti: UnsafePointer<UInt8>?, _ jtiLength: Int,
     _ until: Int64,
     _ now: Int64
 ) -> kb_status {
@@ -179,8 +174,7 @@ public func kb_revoke_token_jti(
 @c @implementation
 public func kb_revoke_jkt(
     _ verifier: OpaquePointer?,
-    _ jkt: UnsafePointer<UInt8>?,
-    _ jktLength: Int,
+    _ jkt: UnsafePointer<UInt8>?, _ jktLength: Int,
     _ until: Int64,
     _ now: Int64
 ) -> kb_status {
@@ -193,8 +187,7 @@ public func kb_revoke_jkt(
 @unsafe
 private func revoke(
     _ verifier: OpaquePointer?,
-    _ id: UnsafePointer<UInt8>?,
-    _ idLength: Int,
+    _ id: UnsafePointer<UInt8>?, _ idLength: Int,
     _ body: (VerifierBox, String) throws(KeyboundError) -> Void
 ) -> kb_status {
     guard let box = unsafe VerifierBox.from(verifier), let text = try? unsafe cString(id, idLength) else {

@@ -47,37 +47,46 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.address = address
     }
 
-    /// Reads `redis://[[user]:password@]host[:port][/db]` (IPv6 hosts in brackets, default port 6379) or
-    /// `unix://PATH[?db=N&password=P&user=U]` (percent-escapes decoded in user, password and path).
+    /// Reads `redis://[[user]:password@]host[:port][/db][?query]` (IPv6 hosts in brackets, default port 6379) or
+    /// `unix://PATH[?query]` (percent-escapes decoded in user, password, path and query values). The query's items:
+    /// `db=N`, `password=P`, `user=U` and `key_share=N` (``keyShare``, the fleet-wide per-key share; 0 is off).
     ///
     /// - Throws: `KeyboundError(.invalidConfiguration)` naming what is wrong.
-    public init(url: String) throws(KeyboundError) {
+    public init(url whole: String) throws(KeyboundError) {
         func fail(_ why: String) -> KeyboundError { KeyboundError(.invalidConfiguration, reason: "replay store URL: \(why)") }
+        let split = whole.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let url = String(split[0])
         if url.hasPrefix("unix://") {
-            let rest = String(url.dropFirst("unix://".count))
-            let parts = rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let path = Self.percentDecoded(String(parts[0])), path.hasPrefix("/") else {
+            guard let path = Self.percentDecoded(String(url.dropFirst("unix://".count))), path.hasPrefix("/") else {
                 throw fail("a unix:// URL needs an absolute socket path")
             }
             self.init(address: .unix(path: path))
-            if parts.count == 2 {
-                for pair in parts[1].split(separator: "&") {
-                    let item = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                    guard item.count == 2, let value = Self.percentDecoded(String(item[1])) else {
-                        throw fail("bad query item \(pair)")
-                    }
-                    switch item[0] {
-                    case "db":
-                        guard let db = Int(value), db >= 0 else { throw fail("db must be a number") }
-                        database = db
-                    case "password": password = value
-                    case "user": username = value
-                    default: throw fail("unknown query item \(item[0])")
-                    }
-                }
-            }
-            return
+        } else {
+            try self.init(tcpURL: url)
         }
+        guard split.count == 2 else { return }
+        for pair in split[1].split(separator: "&") {
+            let item = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard item.count == 2, let value = Self.percentDecoded(String(item[1])) else {
+                throw fail("bad query item \(pair)")
+            }
+            switch item[0] {
+            case "db":
+                guard let db = Int(value), db >= 0 else { throw fail("db must be a number") }
+                database = db
+            case "password": password = value
+            case "user": username = value
+            case "key_share":
+                guard let share = Int(value), share >= 0 else { throw fail("key_share must be a number >= 0") }
+                keyShare = share
+            default: throw fail("unknown query item \(item[0])")
+            }
+        }
+    }
+
+    /// Reads `redis://[[user]:password@]host[:port][/db]`, without a query.
+    private init(tcpURL url: String) throws(KeyboundError) {
+        func fail(_ why: String) -> KeyboundError { KeyboundError(.invalidConfiguration, reason: "replay store URL: \(why)") }
         guard url.hasPrefix("redis://") else { throw fail("use redis://HOST:PORT/DB or unix://PATH") }
         var rest = Substring(url.dropFirst("redis://".count))
         var user: String? = nil

@@ -70,12 +70,9 @@ public final class RedisRevocationFeed: @unchecked Sendable {
             throw KeyboundError(.invalidConfiguration, reason: "pollIntervalMilliseconds must be 1...1000")
         }
         guard retentionSeconds > 0 else { throw KeyboundError(.invalidConfiguration, reason: "retentionSeconds must be positive") }
-        self.configuration = configuration
-        self.streamKey = streamKey
-        self.pollIntervalMilliseconds = pollIntervalMilliseconds
-        self.retentionSeconds = retentionSeconds
-        self.clock = clock
-        self.apply = apply
+        (self.configuration, self.streamKey) = (configuration, streamKey)
+        (self.pollIntervalMilliseconds, self.retentionSeconds) = (pollIntervalMilliseconds, retentionSeconds)
+        (self.clock, self.apply) = (clock, apply)
     }
 
     /// A feed that applies revocations to `verifier` (`revokeToken` / `revokeKey`).

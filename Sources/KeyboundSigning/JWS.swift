@@ -158,13 +158,8 @@ public enum DPoPBuilder {
     /// A DPoP proof for one request (RFC 9449 §4.2): `htu` is `url` without its query and fragment, and `ath`
     /// is the hash of `accessToken` when one is given.
     public static func proof(
-        key: SigningKey,
-        method: String,
-        url: String,
-        iat: Int64,
-        jti: String,
-        accessToken: String? = nil,
-        nonce: String? = nil
+        key: SigningKey, method: String, url: String, iat: Int64, jti: String,
+        accessToken: String? = nil, nonce: String? = nil
     ) throws(KeyboundError) -> String {
         let payload = proofPayload(method: method, url: url, iat: iat, jti: jti, accessToken: accessToken, nonce: nonce)
         return try JWS.compact(headerJSON: proofHeader(key: key), payloadJSON: payload, key: key)

@@ -77,11 +77,18 @@ struct TokenCommand: ParsableCommand {
             iss: iss, aud: aud, sub: sub, clientID: clientID, scope: scope, jkt: jkt, iat: issuedAt, exp: expiry,
             jti: jti ?? Inputs.randomID(), kid: kid ?? signer.kid
         )
-        do {
-            print(try DPoPBuilder.accessToken(claims, key: signer, typ: typ))
-        } catch {
-            throw ToolError("cannot sign the token: \(error.reason)")
+        try printSigned("token") { () throws(KeyboundError) in
+            try DPoPBuilder.accessToken(claims, key: signer, typ: typ)
         }
+    }
+}
+
+/// Prints what `sign` makes; a signing failure is a tool error naming `what` ("cannot sign the proof: …").
+func printSigned(_ what: String, _ sign: () throws(KeyboundError) -> String) throws(ToolError) {
+    do {
+        print(try sign())
+    } catch {
+        throw ToolError("cannot sign the \(what): \(error.reason)")
     }
 }
 
@@ -134,15 +141,10 @@ struct ProofCommand: ParsableCommand {
 
     func run() throws {
         let signer = try Inputs.signingKey(key, algorithm: alg)
-        do {
-            print(
-                try DPoPBuilder.proof(
-                    key: signer, method: method, url: url, iat: iat ?? Inputs.clock(), jti: jti ?? Inputs.randomID(),
-                    accessToken: token, nonce: nonce
-                )
-            )
-        } catch {
-            throw ToolError("cannot sign the proof: \(error.reason)")
+        let (iat, jti) = (iat ?? Inputs.clock(), jti ?? Inputs.randomID())
+        try printSigned("proof") { () throws(KeyboundError) in
+            try DPoPBuilder.proof(
+                key: signer, method: method, url: url, iat: iat, jti: jti, accessToken: token, nonce: nonce)
         }
     }
 }

@@ -8,15 +8,15 @@ import KeyboundRedis
 
 /// `verify --replay-store URL`: the shared replay store, available when built with the Redis trait.
 enum ReplayStoreOption {
-    /// The store for `url` (`redis://[:password@]HOST:PORT/DB` or `unix://PATH[?db=N&password=P]`), with an
-    /// in-process cache in front; `nil` when no URL is given. `keyShare` and `overrides` set the store's fleet-wide
-    /// per-key share (0: off).
-    static func store(url: String?, keyShare: Int, overrides: [String: Int]) throws(ToolError) -> (any ReplayStore)? {
+    /// The store for `url` (`redis://[:password@]HOST:PORT/DB[?key_share=N]` or `unix://PATH[?db=N&password=P]`), with
+    /// an in-process cache in front; `nil` when no URL is given. `keyShare`, when given, and `overrides` set the
+    /// store's fleet-wide per-key share (0: off) over the URL's `key_share`.
+    static func store(url: String?, keyShare: Int?, overrides: [String: Int]) throws(ToolError) -> (any ReplayStore)? {
         guard let url else { return nil }
         #if Redis
         do {
             var configuration = try RedisConfiguration(url: url)
-            configuration.keyShare = keyShare
+            if let keyShare { configuration.keyShare = keyShare }
             configuration.keyShareOverrides = overrides
             return LayeredReplayStore(shared: try RedisReplayStore(configuration: configuration))
         } catch {

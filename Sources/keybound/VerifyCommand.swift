@@ -435,7 +435,7 @@ struct Verify: ParsableCommand {
             }
         }
         let shared = try ReplayStoreOption.store(
-            url: replayStore, keyShare: replayKeyShare ?? 0, overrides: policy.replayKeyShareOverrides)
+            url: replayStore, keyShare: replayKeyShare, overrides: policy.replayKeyShareOverrides)
         let verifier: Verifier
         do {
             verifier = try Verifier(issuers: issuers, policy: policy, replayStore: shared)

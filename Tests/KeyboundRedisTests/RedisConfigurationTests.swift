@@ -28,11 +28,18 @@ import Testing
         #expect(unix.address == .unix(path: "/run/redis/redis.sock"))
         #expect(unix.database == 4)
         #expect(unix.password == "x y")
+        #expect(unix.keyShare == 0)
+        let shared = try RedisConfiguration(url: "redis://127.0.0.1:6380/2?key_share=100")
+        #expect(shared.address == .tcp(host: "127.0.0.1", port: 6380))
+        #expect((shared.database, shared.keyShare) == (2, 100))
+        let both = try RedisConfiguration(url: "unix:///s.sock?key_share=0&db=1")
+        #expect((both.database, both.keyShare) == (1, 0))
     }
 
     @Test(arguments: [
         "http://host:6379", "redis://", "redis://host:0", "redis://host:70000", "redis://host:port", "redis://host/db",
         "redis://[::1", "redis://:%zz@host", "unix://relative.sock", "unix:///s.sock?db=x", "unix:///s.sock?tls=1",
+        "redis://host?key_share=-1", "redis://host?key_share=x", "redis://host?key_share", "redis://host/0?tls=1",
     ])
     func badURLs(_ url: String) {
         #expect(throws: KeyboundError(.invalidConfiguration)) { try RedisConfiguration(url: url) }

@@ -16,12 +16,10 @@ import Testing
 /// that the restart guard's epoch precedes their proofs.
 @Suite(.serialized) struct RedisStoreTests {
     static let now: Int64 = 1_700_000_000
-    static let issuerID = "https://issuer.example"
-    static let audience = "https://api.example"
+    static let (issuerID, audience) = ("https://issuer.example", "https://api.example")
 
     let url: String
-    let issuerKey: SigningKey
-    let client: SigningKey
+    let issuerKey: SigningKey, client: SigningKey
     let token: String
     let jwks: JWKSet
 

@@ -7,8 +7,11 @@ signed before timing. Also: the cost of an empty call into the library through c
 layer's overhead per verify, and two threads against one (the GIL is released while the library verifies).
 
     python bench/bench_verify.py [--seconds 2] [--cpu 0]
+    python bench/bench_verify.py --threads-only --rounds 5      # 1 against 2 threads only, alternated, the median
 
-Single-thread figures run pinned to one CPU (--cpu); the two-thread figure uses two CPUs. Needs: the keybound package
+Single-thread figures run pinned to one CPU (--cpu); the two-thread figure uses two CPUs. On a shared machine the
+two-thread figure is noisy: --threads-only alternates one and two threads --rounds times and prints every ratio, the
+median, and the process's CPU time over wall time (about 2 when both threads ran in parallel). Needs: the keybound package
 installed, cryptography, pyjwt, joserfc, cffi (python/requirements-ci.txt).
 """
 
@@ -167,15 +170,42 @@ def threads_rate(verifier: keybound.Verifier, world: World, per_thread: List[Lis
     return sum(counts) / wall, (time.process_time() - cpu) / wall
 
 
+def threads_rounds(world: World, cpus: List[int], rounds: int, requests: int, seconds: float) -> None:
+    """One thread against two on two CPUs, alternated `rounds` times on a fresh warm verifier each round."""
+    if len(cpus) < 2:
+        print("threads: only one CPU available, not measured")
+        return
+    os.sched_setaffinity(0, set(cpus[:2]))
+    print(f"keybound {keybound.__version__}, Python {sys.version.split()[0]}, CPUs {cpus[:2]}, {seconds:g} s per "
+          f"figure, load average {os.getloadavg()[0]:.1f}")
+    ratios = []
+    for index in range(rounds):
+        verifier = keybound.Verifier([keybound.Issuer(ISSUER, [AUDIENCE], world.jwks)])
+        verifier.verify("GET", URL, requests_for(world, 1)[0], now=world.now)  # warm: the token and key cached
+        one, one_cpu = threads_rate(verifier, world, [requests_for(world, requests)], seconds)
+        two, two_cpu = threads_rate(verifier, world, [requests_for(world, requests) for _ in range(2)], seconds)
+        ratios.append(two / one)
+        print(f"round {index + 1}: 1 thread {one:.0f} req/s (CPU/wall {one_cpu:.2f}), 2 threads {two:.0f} req/s "
+              f"(CPU/wall {two_cpu:.2f}): {two / one:.2f}x")
+    ratios.sort()
+    print(f"median 2-thread/1-thread ratio over {rounds} rounds: {ratios[len(ratios) // 2]:.2f}x "
+          f"(load average {os.getloadavg()[0]:.1f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--cpu", type=int, default=0)
     parser.add_argument("--requests", type=int, default=20000, help="proofs signed before timing, per run")
+    parser.add_argument("--threads-only", action="store_true", help="only one thread against two, --rounds times")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {args.cpu})
     world = World()
+    if args.threads_only:
+        threads_rounds(world, cpus, args.rounds, args.requests, args.seconds)
+        return
+    os.sched_setaffinity(0, {args.cpu})
     print(f"keybound {keybound.__version__} ({keybound.LIBRARY_PATH}), Python {sys.version.split()[0]}, "
           f"pinned to CPU {args.cpu}, {args.seconds:g} s per figure")
 

@@ -82,3 +82,20 @@ def test_refusal_is_answered_without_the_application() -> None:
     # A path outside `protect` reaches the application unverified.
     sent = anyio.run(call, DPoPMiddleware(app, verifier, protect=["/api/"]), http_scope({}, path="/health"))
     assert called == [True] and sent == []
+
+
+def test_replay_share_refusal_carries_retry_after() -> None:
+    world = World()
+    verifier = keybound.Verifier([keybound.Issuer(ISSUER, [AUDIENCE], world.jwks)],
+                                 policy=keybound.Policy(replay_key_share=1))
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    middleware = DPoPMiddleware(app, verifier)
+    assert anyio.run(call, middleware, http_scope(world.headers()))[0]["status"] == 200
+    sent = anyio.run(call, middleware, http_scope(world.headers()))
+    headers = dict(sent[0]["headers"])
+    assert sent[0]["status"] == 429 and 0 < int(headers[b"retry-after"]) <= 70
+    assert b'"error":"replay_quota_exceeded"' in sent[1]["body"]

@@ -33,11 +33,12 @@ class Server:
     """A server process serving one example application on 127.0.0.1."""
 
     def __init__(self, name: str, argv: List[str], port: int, world: World, base: Optional[str],
-                 nonces: bool) -> None:
+                 nonces: bool, limited_jkt: Optional[str] = None) -> None:
         self.name, self.port, self.base, self.nonces = name, port, base, nonces
         env = dict(os.environ, KEYBOUND_ISSUER=ISSUER, KEYBOUND_AUDIENCE=AUDIENCE, KEYBOUND_JWKS=world.jwks,
                    KEYBOUND_BASE_URL=(base + "/") if base else "", KEYBOUND_NONCE_SECRET=SECRET if nonces else "",
-                   PYTHONPATH=EXAMPLES)
+                   KEYBOUND_REPLAY_KEY_SHARE_FOR=f"{limited_jkt}=1" if limited_jkt else "",
+                   PYTHONPATH=os.pathsep.join(filter(None, [EXAMPLES, os.environ.get("PYTHONPATH")])))
         self.log = open(os.path.join(os.environ.get("KEYBOUND_TEST_LOGS", "/tmp"), f"keybound-{name}.log"), "w")
         self.process = subprocess.Popen(argv, cwd=EXAMPLES, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
@@ -99,12 +100,21 @@ def world() -> World:
 
 
 @pytest.fixture(scope="module")
-def servers(world: World) -> Iterator[Dict[str, Server]]:
+def limited(world: World) -> World:
+    """A client key (its tokens signed by the trusted issuer key) whose share of each server's replay cache is 1."""
+    client = World()
+    client.issuer_key = world.issuer_key
+    return client
+
+
+@pytest.fixture(scope="module")
+def servers(world: World, limited: World) -> Iterator[Dict[str, Server]]:
     started: Dict[str, Server] = {}
     try:
         for name, (argv, behind_proxy, nonces) in SERVERS.items():
             port = free_port()
-            started[name] = Server(name, argv(port), port, world, BASE if behind_proxy else None, nonces)
+            started[name] = Server(name, argv(port), port, world, BASE if behind_proxy else None, nonces,
+                                   limited.jkt)
         yield started
     finally:
         for server in started.values():
@@ -261,3 +271,23 @@ def test_token_endpoint(servers: Dict[str, Server], world: World, name: str) -> 
         stale = server.client.post("/token", headers={"DPoP": world.proof("POST", url)})
         assert stale.status_code == 400 and stale.json()["error"] == "use_dpop_nonce"
         assert len(stale.headers["dpop-nonce"]) == 27
+
+
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_replay_share_is_answered_429_with_retry_after(servers: Dict[str, Server], world: World, limited: World,
+                                                       name: str) -> None:
+    server = servers[name]
+    first = send(server, limited, "GET", "/items")  # the key's one live entry (after a nonce, when needed)
+    assert first.status_code == 200, first.text
+    extra = {"nonce": server.nonce} if server.nonce else {}
+    over = server.client.get("/items", headers=limited.headers("GET", server.signed_url("/items"), **extra))
+    assert over.status_code == 429, over.text
+    retry_after = int(over.headers["retry-after"])
+    assert 0 < retry_after <= 60 + 2 * 5
+    assert over.json()["error"] == "replay_quota_exceeded" and over.headers["cache-control"] == "no-store"
+    # The token endpoint answers 429 too, not its usual 400.
+    url = server.signed_url("/token")
+    token = server.client.post("/token", headers={"DPoP": limited.proof("POST", url, **extra)})
+    assert token.status_code == 429 and int(token.headers["retry-after"]) > 0, token.text
+    # Other keys are not held back.
+    assert send(server, world, "GET", "/items").status_code == 200

@@ -14,7 +14,7 @@ from importlib import metadata
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from dpop_client import AUDIENCE, ISSUER, REPO, URL, World, b64, b64json, header_version
+from dpop_client import AUDIENCE, ISSUER, REPO, URL, World, b64, b64json, header_version, sign_es256
 
 import keybound
 
@@ -495,4 +495,105 @@ def test_issuer_keys_as_pem(world: World) -> None:
         assert error.value.code == code, (pem[:30], alg, error.value)
     with pytest.raises(keybound.ConfigurationError) as error:
         keybound.Verifier([keybound.Issuer(ISSUER, [AUDIENCE])])
+    assert error.value.code == 902
+
+
+# ----- Bearer migration, typed claims, the per-key replay share
+
+
+def test_bearer_is_refused_unless_the_migration_mode_is_on(world: World) -> None:
+    plain = world.token(cnf=None)  # a token without `cnf`, as a Bearer-era issuer mints
+    bearer = {"Authorization": f"Bearer {plain}"}
+    with pytest.raises(keybound.MissingCredentials) as refusal:
+        verifier(world).verify("GET", URL, bearer)
+    assert refusal.value.code == 101 and refusal.value.name == "unsupported_scheme"
+    assert refusal.value.http_status == 401 and refusal.value.www_authenticate is not None
+    assert refusal.value.www_authenticate.startswith("DPoP") and "Bearer" not in refusal.value.www_authenticate
+
+    migrating = verifier(world, allow_bearer=True)
+    ok = migrating.verify("GET", URL, bearer)
+    assert ok.jkt is None and ok.proof_id is None and ok.scheme == "Bearer"
+    assert (ok.subject, ok.scope, ok.token_id) == ("alice", ["read", "write"], "tok-1")
+    assert ok.claims["sub"] == "alice" and "cnf" not in ok.claims
+    dpop = migrating.verify("GET", URL, world.headers())
+    assert dpop.jkt == world.jkt and dpop.scheme == "DPoP"
+
+    # A DPoP-bound token sent as Bearer is never accepted (RFC 9449 §7.2).
+    bound = world.token()
+    with pytest.raises(keybound.BoundTokenAsBearer) as refusal:
+        migrating.verify("GET", URL, {"Authorization": f"Bearer {bound}"})
+    assert refusal.value.code == 316 and refusal.value.http_status == 401
+    assert refusal.value.error == "invalid_token" and isinstance(refusal.value, keybound.InvalidToken)
+    # Bearer beside a DPoP header is a malformed request.
+    with pytest.raises(keybound.InvalidRequest) as refusal:
+        migrating.verify("GET", URL, {"Authorization": f"Bearer {plain}", "DPoP": world.proof(token=plain)})
+    assert refusal.value.code == 102 and refusal.value.http_status == 400
+    # Every challenge of the migration mode names both schemes.
+    with pytest.raises(keybound.MissingCredentials) as refusal:
+        migrating.verify("GET", URL, {})
+    challenge = refusal.value.www_authenticate or ""
+    assert "DPoP" in challenge and "Bearer" in challenge, challenge
+
+
+def test_typed_claims(world: World) -> None:
+    claims = dict(tenant="caf\u00e9", level=42, whole=42.0, ratio=0.5, admin=True, nothing=None, groups=["x", "y"],
+                  huge=2 ** 53 + 1, mixed=["x", 1], iss=ISSUER, aud=AUDIENCE, sub="alice", exp=world.now + 600,
+                  iat=world.now, cnf={"jkt": world.jkt}, roles=["a", "b"], scope="read write")
+    token = sign_es256(world.issuer_key, {"alg": "ES256", "kid": "k1", "typ": "at+jwt"}, claims)  # keeps the null
+    ok = verifier(world).verify("GET", URL, world.headers(token=token))
+    assert ok.claim_str("tenant") == "caf\u00e9" and ok.claim_str("sub") == "alice"
+    assert ok.claim_int("level") == 42 and ok.claim_int("whole") == 42 and isinstance(ok.claim_int("whole"), int)
+    assert ok.claim_int("exp") == world.now + 600
+    assert ok.claim_float("ratio") == 0.5 and ok.claim_float("level") == 42.0
+    assert ok.claim_bool("admin") is True
+    assert ok.claim_strings("groups") == ["x", "y"] and ok.claim_strings("roles") == ["a", "b"]
+    for accessor in (ok.claim_str, ok.claim_int, ok.claim_float, ok.claim_bool, ok.claim_strings):
+        assert accessor("absent") is None
+    wrong = [(ok.claim_str, "level"), (ok.claim_int, "ratio"), (ok.claim_int, "admin"), (ok.claim_int, "huge"),
+             (ok.claim_float, "huge"), (ok.claim_bool, "tenant"), (ok.claim_strings, "scope"),
+             (ok.claim_strings, "mixed"), (ok.claim_str, "nothing"), (ok.claim_int, "nothing")]
+    for accessor, name in wrong:
+        with pytest.raises(keybound.ClaimTypeError) as refusal:
+            accessor(name)
+        assert refusal.value.code == 310 and refusal.value.name == "token_claims", (accessor, name)
+        assert refusal.value.http_status == 401 and refusal.value.error == "invalid_token"
+        assert isinstance(refusal.value, keybound.InvalidToken)
+    # No JWT access token (token endpoint): every claim is absent.
+    token_url = "https://issuer.example/token"
+    endpoint = verifier(world).verify_token_endpoint("POST", token_url, {"DPoP": world.proof("POST", token_url)})
+    assert endpoint.claim_str("sub") is None and endpoint.claim_int("exp") is None
+
+
+def test_replay_key_share_answers_429_with_retry_after(world: World) -> None:
+    # A share up to 1,024 is counted exactly (docs/design.md "Per-key replay share").
+    v = verifier(world, replay_key_share=1)
+    token = world.token()
+    v.verify("GET", URL, world.headers(token=token))
+    with pytest.raises(keybound.ReplayQuotaExceeded) as refusal:
+        v.verify("GET", URL, world.headers(token=token))
+    assert refusal.value.code == 212 and refusal.value.name == "replay_quota_exceeded"
+    assert refusal.value.http_status == 429
+    retry_after = refusal.value.retry_after
+    assert retry_after is not None and 0 < retry_after <= 60 + 2 * 5, retry_after
+    assert refusal.value.headers["Retry-After"] == str(retry_after)
+    assert v.refusals(212) == 1
+    # Another key has its own share; a replay is still 211, without Retry-After.
+    other = World()
+    other.issuer_key = world.issuer_key
+    headers = other.headers()
+    assert v.verify("GET", URL, headers).jkt == other.jkt
+    with pytest.raises(keybound.ReplayedProof) as replayed:
+        v.verify("GET", URL, headers)
+    assert replayed.value.retry_after is None and "Retry-After" not in replayed.value.headers
+    # The token endpoint answers 429 too (not 400), and a per-key share lifts the bound for one key.
+    token_url = "https://issuer.example/token"
+    with pytest.raises(keybound.ReplayQuotaExceeded) as refusal:
+        v.verify_token_endpoint("POST", token_url, {"DPoP": world.proof("POST", token_url)})
+    assert refusal.value.http_status == 429 and refusal.value.retry_after is not None
+    lifted = verifier(world, replay_key_share=1, replay_key_shares={world.jkt: 0})  # 0: unlimited for that key
+    for _ in range(3):
+        lifted.verify("GET", URL, world.headers(token=token))
+    # Out of range: refused when the verifier is made.
+    with pytest.raises(keybound.ConfigurationError) as error:
+        verifier(world, replay_key_share=-5)
     assert error.value.code == 902

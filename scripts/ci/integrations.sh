@@ -6,7 +6,7 @@
 # Integrations/Tests/IntegrationsTestSupport/server.py, with a CA `openssl` makes at run time, and the root package's
 # `keybound verify --issuer-url` running this package's helper `keybound-remote`), the Hummingbird and Vapor integrations' and the JWKS refresher's unit tests (the Vapor suite
 # serves a real application on loopback), then the demo in a real headless Chromium. Needs: the Swift toolchain and
-# libssl-dev; openssl; Debian's chromium and chromium-driver; Python 3 with pytest, cryptography and selenium (pinned
+# libssl-dev and libhiredis-dev; openssl; Debian's chromium and chromium-driver; Python 3 with pytest, cryptography and selenium (pinned
 # in IntegrationTests/browser/requirements.txt).
 # Missing browser packages are installed here. The package builds once, in Integrations/.build (its own dependency
 # graph: Hummingbird, HummingbirdAuth, Vapor, AsyncHTTPClient), so a first run builds those (several minutes on 2
@@ -17,6 +17,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 
 # --- What the browser test needs ----------------------------------------------------------------------------------
 need_apt chromium chromium-driver openssl
+# keybound-serve is built with the Redis trait (its shared replay store, docs/sidecar.md): hiredis.
+need_apt libhiredis-dev
 need_pip requirements-dev.txt pytest cryptography
 need_pip IntegrationTests/browser/requirements.txt selenium
 
@@ -28,8 +30,10 @@ need_pip IntegrationTests/browser/requirements.txt selenium
 run swift build ${KEYBOUND_SWIFT_BUILD_FLAGS:-} --product keybound
 KEYBOUND_CLI_BINARY="$(swift build --show-bin-path)/keybound"
 export KEYBOUND_CLI_BINARY
-run swift build --package-path Integrations --build-tests
-run swift test --package-path Integrations --skip-build
+# With the package's Redis trait (keybound-serve's `store = "redis"`; it turns on the root package's Redis trait):
+# scripts/ci/sidecar.sh runs this build's keybound-serve against real Redis servers.
+run swift build --package-path Integrations --traits Redis --build-tests
+run swift test --package-path Integrations --traits Redis --skip-build
 bin="$(swift build --package-path Integrations --show-bin-path)"
 
 # --- The demo, twice: nonces off and on, each on a free loopback port ---------------------------------------------

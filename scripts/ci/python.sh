@@ -5,14 +5,15 @@
 #===----------------------------------------------------------------------===#
 # CI for the Python package (python/): builds the wheel from the C stage's library (dist/lib/libkeybound.so.0, made by
 # scripts/ci/capi.sh; never built again here), makes it a manylinux wheel with auditwheel, installs it into a fresh
-# virtualenv of the oldest supported Python (3.9) with nothing else, imports it and runs the API tests there, then
+# virtualenv of the oldest supported Python (3.9) with nothing else, imports it and runs the API and remote-key tests
+# there, then
 # runs the whole pytest suite against
 # the wheel installed in a second virtualenv (never the source tree): the API, and FastAPI under uvicorn, Flask under
 # gunicorn and Django's test server, driven over HTTP by httpx, and the FastAPI browser example in a headless Chromium.
 # mypy --strict checks the package. Server logs and the screenshot land in .build-python/logs.
 # Needs: python3 (3.9 or later; a python3.9 too when installed, for the oldest-version check), network access to PyPI
-#        the first time (python/requirements-ci.txt), dist/lib/libkeybound.so.0; Debian's chromium and
-#        chromium-driver (installed here when missing).
+#        the first time (python/requirements-ci.txt), dist/lib/libkeybound.so.0; openssl (tests/test_remote_keys.py
+#        makes a throw-away CA with it); Debian's chromium and chromium-driver (installed here when missing).
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
@@ -53,10 +54,10 @@ except keybound.MissingCredentials as refusal:
 print("python", sys.version.split()[0], "keybound", keybound.__version__, "from", keybound.LIBRARY_PATH)
 ')
 
-step "the API tests on that Python (tests/test_verifier.py, with python/requirements-oldest.txt added)"
+step "the API and remote-key tests on that Python (with python/requirements-oldest.txt added)"
 run "$work/fresh/bin/pip" install -q --disable-pip-version-check -r python/requirements-oldest.txt
 (cd python/tests && run env -u KEYBOUND_LIB KEYBOUND_TEST_INSTALLED=1 "$work/fresh/bin/python" -m pytest -q \
-    -p no:cacheprovider test_verifier.py)
+    -p no:cacheprovider test_verifier.py test_remote_keys.py)
 
 step "mypy --strict on the package"
 run "$work/venv/bin/mypy" --strict --cache-dir "$work/mypy-cache" python/src/keybound

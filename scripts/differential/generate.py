@@ -277,6 +277,11 @@ class Gen:
     def random_issuer(self) -> IssuerKey:
         return self.rng.choice(self.issuers)
 
+    def random_ec_proof_key(self, r):
+        """Gives the request an ECDSA proof key (any of the three curves) and returns the curve's name."""
+        r.pkey, r.palg = self.random_proof_key(["ES256", "ES384", "ES512"])
+        return K.EC_ALG_CRV[r.palg]
+
     def random_proof_key(self, kinds=None):
         rng = self.rng
         kind = rng.choices(kinds or ["ES256", "ES384", "ES512", "RSA", "EdDSA"], [40, 10, 10, 25, 15][:len(kinds or "abcde")])[0]
@@ -841,8 +846,7 @@ def b2(g: Gen, r: Req):
 def b3(g: Gen, r: Req):
     """High-s: still valid (JWS does not require low s); the same jti again is a replay (key is jkt + jti)."""
     rng = g.rng
-    r.pkey, r.palg = g.random_proof_key(["ES256", "ES384", "ES512"])
-    crv = K.EC_ALG_CRV[r.palg]
+    crv = g.random_ec_proof_key(r)
     n, size = K.CURVE_N[crv], K.CURVE_SIZE[crv]
 
     def high(key, alg):
@@ -1325,8 +1329,7 @@ def d2(g: Gen, r: Req, kind: int):
 @fault("D3", 12)
 def d3(g: Gen, r: Req):
     rng = g.rng
-    r.pkey, r.palg = g.random_proof_key(["ES256", "ES384", "ES512"])
-    crv = K.EC_ALG_CRV[r.palg]
+    crv = g.random_ec_proof_key(r)
     size, p = K.CURVE_SIZE[crv], K.CURVE_P[crv]
     jwk = r.pkey.jwk
     x = int.from_bytes(K.b64u_decode(jwk["x"]), "big")

@@ -241,13 +241,8 @@ case "fairgen":
 case "fair":
     // fair DIR URL NAME PART PARTS SHARE THREADS START_MS: this process offers every PARTS-th flood proof and every
     // PARTS-th other key's proof (from PART), through a Redis store whose per-key share is SHARE, the flood first.
-    let dir = argument(2)
-    let name = argument(4)
-    let part = intArgument(5)
-    let parts = intArgument(6)
-    let share = intArgument(7)
-    let threads = intArgument(8)
-    let startMs = Int64(intArgument(9))
+    let (dir, name, startMs) = (argument(2), argument(4), Int64(intArgument(9)))
+    let (part, parts, share, threads) = (intArgument(5), intArgument(6), intArgument(7), intArgument(8))
     func mine(_ file: String) -> [Request] {
         read(dir + "/" + file).split(separator: "\n").enumerated()
             .filter { $0.offset % parts == part }.map { Request.parse($0.element) }

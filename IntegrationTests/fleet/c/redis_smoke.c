@@ -15,6 +15,13 @@ int main(int argc, char **argv) {
     const char *bad = "http://nowhere";
     kb_redis_store *store = NULL;
     CHECK(kb_redis_store_new((const uint8_t *)bad, strlen(bad), 0, 0, &store) == KB_ERR_INVALID_CONFIG && store == NULL);
+    /* The fleet-wide per-key share rides on the URL's query: a bad value is refused, a good one accepted. */
+    const char *bad_share = "redis://127.0.0.1:6379/0?key_share=-1";
+    CHECK(kb_redis_store_new((const uint8_t *)bad_share, strlen(bad_share), 0, 0, &store) == KB_ERR_INVALID_CONFIG);
+    const char *share = "redis://127.0.0.1:6379/0?key_share=100";
+    CHECK(kb_redis_store_new((const uint8_t *)share, strlen(share), 0, 0, &store) == KB_OK && store != NULL);
+    kb_redis_store_free(store);
+    store = NULL;
     CHECK(kb_redis_store_new((const uint8_t *)argv[1], strlen(argv[1]), 4, 200, NULL) == KB_ERR_INVALID_ARGUMENT);
     CHECK(kb_redis_store_new((const uint8_t *)argv[1], strlen(argv[1]), 4, 200, &store) == KB_OK && store != NULL);
 

@@ -5,6 +5,8 @@
 
 public import HTTPTypes
 public import Keybound
+import KeyboundServerSupport
+public import Logging
 
 /// The answer to one auth sub-request: a status and headers (the body is a small JSON refusal, or empty).
 public struct AuthAnswer: Sendable {
@@ -13,6 +15,12 @@ public struct AuthAnswer: Sendable {
     public var body: String
     /// What the log line says about the outcome: `ok`, a Keybound error code name, or the service's own reason.
     public var outcome: String
+    /// The status the answer means: `status`, or for a refusal sent to nginx as 401 the real one
+    /// (`X-Keybound-Status`).
+    public var meantStatus: Int
+    /// The original request's method and path (no query), for the log line; `nil` when the proxy did not say.
+    public var method: String? = nil
+    public var path: String? = nil
 }
 
 /// Names of the headers `keybound-serve` sends besides the identity headers.
@@ -110,34 +118,49 @@ public struct AuthResponder: Sendable {
             .max { $0.prefix.utf8.count < $1.prefix.utf8.count }
     }
 
-    /// Answers one sub-request from `peer` (the TCP peer's IP address as text, `nil` when unknown).
-    public func answer(peer: String?, headers: HTTPFields, now: Int64) async -> AuthAnswer {
+    /// Answers one sub-request from `peer` (the TCP peer's IP address as text, `nil` when unknown). A refusal is
+    /// logged to `logger` at debug level (code and status only).
+    public func answer(
+        peer: String?, headers: HTTPFields, now: Int64, logger: Logger = AuthResponder.quiet
+    ) async -> AuthAnswer {
         guard let peer, let proxy = proxies[PeerAddress.normalise(peer)] else {
             return Self.serviceRefusal(403, error: "untrusted_peer", style: .traefik)
         }
         guard let original = Self.original(headers, proxy: proxy) else {
             return Self.serviceRefusal(500, error: "bad_proxy_headers", style: proxy.style)
         }
+        var answer = await answer(original, proxy: proxy, headers: headers, now: now, logger: logger)
+        answer.method = original.method
+        answer.path = String(original.uri.split(separator: "?", maxSplits: 1).first ?? "")
+        return answer
+    }
+
+    func answer(
+        _ original: Original, proxy: ServeConfiguration.Proxy, headers: HTTPFields, now: Int64, logger: Logger
+    ) async -> AuthAnswer {
         guard RequestURL.isCanonicalPath(original.uri) else {
             return Self.serviceRefusal(400, error: "invalid_request", style: proxy.style)
         }
         guard let route = route(for: original.routeURI) else {
             return Self.serviceRefusal(403, error: "no_route", style: proxy.style)
         }
-        do throws(KeyboundError) {
-            let authorizations = headers[values: .authorization]
-            guard authorizations.count <= 1 else {
-                throw KeyboundError(.malformedAuthorization, reason: "more than one Authorization value")
-            }
-            let request = DPoPRequest(
-                method: original.method, url: original.url, authorization: authorizations.first,
-                dpop: headers[values: HTTPField.Name("DPoP")!])
-            let verified = try await verifier.verify(request, requirements: route.requirements, now: now)
+        // The URL is formed already (by the proxy's rule): handed over as it is.
+        let check = RequestCheck(
+            verifier: verifier, urlSource: .originForm, requirements: route.requirements, now: { now })
+        do throws(Refusal) {
+            let verified = try await check.verify(
+                method: original.method,
+                url: RequestURLParts(target: original.url, authority: nil, forwardedProto: nil, forwardedHost: nil),
+                authorizations: headers[values: .authorization], dpop: headers[values: HTTPField.Name("DPoP")!],
+                logger: logger)
             return success(verified)
         } catch {
             return refusal(error, style: proxy.style)
         }
     }
+
+    /// A logger that drops everything.
+    public static let quiet = Logger(label: "keybound-serve", factory: { _ in SwiftLogNoOpLogHandler() })
 
     func success(_ verified: VerifiedRequest) -> AuthAnswer {
         var headers = HTTPFields()
@@ -155,7 +178,7 @@ public struct AuthResponder: Sendable {
         put(identity.jkt, verified.jkt)
         for claim in identity.claims { put(claim.header, verified.claim(claim.claim).flatMap { Self.headerValue(ofClaim: $0) }) }
         if let nonce = verified.dpopNonce { headers[ResponseHeaders.dpopNonce] = nonce }
-        return AuthAnswer(status: 200, headers: headers, body: "", outcome: "ok")
+        return AuthAnswer(status: 200, headers: headers, body: "", outcome: "ok", meantStatus: 200)
     }
 
     /// A claim's raw JSON as a header value: a string without escapes as its text, a number or boolean as written;
@@ -174,27 +197,25 @@ public struct AuthResponder: Sendable {
         return numeric ? json : nil
     }
 
-    /// A verification refusal: the challenge, the nonce, the real status in `X-Keybound-Status`; to nginx, every
-    /// refusal travels as 401 (`auth_request` turns anything but 2xx, 401 and 403 into 500, and copies
-    /// `WWW-Authenticate` only from a 401).
-    func refusal(_ error: KeyboundError, style: ServeConfiguration.ProxyStyle) -> AuthAnswer {
-        let status = error.code.httpStatus
+    /// A verification refusal (status, challenge, nonce, `Retry-After` and body as every integration sends them),
+    /// with the real status in `X-Keybound-Status`; to nginx, every refusal travels as 401 (`auth_request` turns
+    /// anything but 2xx, 401 and 403 into 500, and copies `WWW-Authenticate` only from a 401).
+    func refusal(_ refusal: Refusal, style: ServeConfiguration.ProxyStyle) -> AuthAnswer {
+        let code = refusal.error.code
         var headers = HTTPFields()
         headers[.cacheControl] = "no-store"
         headers[.contentType] = "application/json"
-        headers[.wwwAuthenticate] = verifier.wwwAuthenticate(for: error)
-        headers[ResponseHeaders.status] = String(status)
-        let rfcError = error.code.rfcError ?? "invalid_request"
-        headers[ResponseHeaders.error] = rfcError
-        headers[ResponseHeaders.code] = error.code.name
-        if let nonce = error.dpopNonce { headers[ResponseHeaders.dpopNonce] = nonce }
+        headers[.wwwAuthenticate] = refusal.wwwAuthenticate
+        headers[ResponseHeaders.status] = String(refusal.status)
+        headers[ResponseHeaders.error] = code.rfcError ?? "invalid_request"
+        headers[ResponseHeaders.code] = code.name
+        if let nonce = refusal.dpopNonce { headers[ResponseHeaders.dpopNonce] = nonce }
         // 212 replay_quota_exceeded (429): the seconds the proof key waits; nginx passes it on (docs/sidecar.md).
-        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let retryAfter = refusal.retryAfter { headers[.retryAfter] = retryAfter }
         // To nginx every refusal is a 401: auth_request then copies the challenge itself, for every status.
-        let sent = style == .nginx ? 401 : status
-        // Both members are fixed tokens from Keybound's code table: no escaping is needed.
-        let body = "{\"error\":\"\(rfcError)\",\"code\":\"\(error.code.name)\"}"
-        return AuthAnswer(status: sent, headers: headers, body: body, outcome: error.code.name)
+        let sent = style == .nginx ? 401 : refusal.status
+        return AuthAnswer(
+            status: sent, headers: headers, body: refusal.body, outcome: code.name, meantStatus: refusal.status)
     }
 
     /// A refusal of the service's own (no verification ran): untrusted peer, bad proxy headers, no route.
@@ -205,6 +226,7 @@ public struct AuthResponder: Sendable {
         headers[ResponseHeaders.status] = String(status)
         headers[ResponseHeaders.error] = error
         let sent = style == .nginx && status < 500 ? 401 : status
-        return AuthAnswer(status: sent, headers: headers, body: "{\"error\":\"\(error)\"}", outcome: error)
+        return AuthAnswer(
+            status: sent, headers: headers, body: "{\"error\":\"\(error)\"}", outcome: error, meantStatus: status)
     }
 }

@@ -5,7 +5,9 @@
 
 import Foundation
 public import Keybound
+public import KeyboundRedis
 public import KeyboundRemoteKeys
+public import Logging
 import TOMLKit
 
 /// `keybound-serve`'s configuration, read from one TOML file (docs/sidecar.md lists every key).
@@ -93,8 +95,21 @@ public struct ServeConfiguration: Sendable {
     public var proxies: [Proxy] = []
     public var identity = IdentityHeaders()
     public var nonces: NonceIssuer?
-    /// The in-process replay cache's capacity (entries).
+    /// The in-process replay cache's capacity (entries): the whole store, or the cache in front of Redis.
     public var replayCapacity = 1_048_576
+    /// The shared Redis replay store (`store = "redis"`), `nil` for the in-process store alone.
+    public var redis: RedisConfiguration?
+    /// How log lines are written: `text` (swift-log's stream format) or `json` (one object per line).
+    public var logFormat = LogFormat.text
+    public var logLevel = Logger.Level.info
+
+    public enum LogFormat: String, Sendable, Hashable {
+        case text, json
+    }
+
+    /// Why `store = "redis"` is refused in a build without the Redis trait.
+    public static let redisUnavailable = "\"redis\" needs keybound-serve built with the Redis trait "
+        + "(swift build --package-path Integrations --traits Redis; needs libhiredis-dev)"
 
     /// The verifier policy this configuration asks for.
     public var policy: VerifierPolicy {
@@ -250,7 +265,7 @@ struct TableReader {
 
 extension TableReader {
     mutating func configuration() throws(ServeConfigurationError) -> ServeConfiguration {
-        try refuseUnknownKeys(["listen", "issuers", "routes", "proxies", "identity_headers", "nonces", "replay"])
+        try refuseUnknownKeys(["listen", "issuers", "routes", "proxies", "identity_headers", "nonces", "replay", "log"])
         var config = ServeConfiguration()
         if let listen = try string("listen") {
             (config.listenHost, config.listenPort) = try Self.hostAndPort(listen, at: at("listen"))
@@ -267,13 +282,39 @@ extension TableReader {
         if let identity = try subtable("identity_headers") { config.identity = try identity.identityHeaders() }
         if let nonces = try subtable("nonces") { config.nonces = try nonces.nonceIssuer() }
         if let replay = try subtable("replay") {
-            try replay.refuseUnknownKeys(["store", "capacity"])
+            try replay.refuseUnknownKeys([
+                "store", "capacity", "url", "password_env", "key_prefix", "pool_size", "command_timeout_ms",
+                "connect_timeout_ms",
+            ])
             let store = try replay.string("store") ?? "memory"
-            guard store == "memory" else {
-                throw ServeConfigurationError(
-                    replay.at("store"), "\"\(store)\" is not available: this build has the in-process store \"memory\"")
-            }
             config.replayCapacity = try replay.int("capacity", in: 1024...(1 << 28)) ?? config.replayCapacity
+            switch store {
+            case "memory":
+                for key in ["url", "password_env", "key_prefix", "pool_size", "command_timeout_ms", "connect_timeout_ms"]
+                where replay.table[key] != nil {
+                    throw ServeConfigurationError(replay.at(key), "applies only to store = \"redis\"")
+                }
+            case "redis":
+                config.redis = try replay.redis(policy: config.policy)
+            default:
+                throw ServeConfigurationError(replay.at("store"), "must be \"memory\" or \"redis\"")
+            }
+        }
+        if let log = try subtable("log") {
+            try log.refuseUnknownKeys(["format", "level"])
+            if let format = try log.string("format") {
+                guard let value = ServeConfiguration.LogFormat(rawValue: format) else {
+                    throw ServeConfigurationError(log.at("format"), "must be \"text\" or \"json\"")
+                }
+                config.logFormat = value
+            }
+            if let level = try log.string("level") {
+                guard let value = Logger.Level(rawValue: level) else {
+                    throw ServeConfigurationError(
+                        log.at("level"), "must be trace, debug, info, notice, warning, error or critical")
+                }
+                config.logLevel = value
+            }
         }
         return config
     }
@@ -476,6 +517,45 @@ extension TableReader {
             throw ServeConfigurationError(path, "the header \(header) is reserved")
         }
         return headers
+    }
+
+    /// `[replay]` with `store = "redis"`: the URL (no password in it: `password_env` names the variable that holds
+    /// it), the key prefix, the pool and the timeouts; the acceptance window is the verifier's.
+    func redis(policy: VerifierPolicy) throws(ServeConfigurationError) -> RedisConfiguration {
+        #if Redis
+        let url = try requiredString("url")
+        var redis: RedisConfiguration
+        do {
+            redis = try RedisConfiguration(url: url)
+        } catch {
+            throw ServeConfigurationError(at("url"), error.reason)
+        }
+        guard redis.password == nil else {
+            throw ServeConfigurationError(at("url"), "holds a password: give it in the variable password_env names")
+        }
+        if let variable = try string("password_env") {
+            guard let value = environment[variable], !value.isEmpty else {
+                throw ServeConfigurationError(at("password_env"), "the environment variable \(variable) is not set")
+            }
+            redis.password = value
+        }
+        redis.keyPrefix = try string("key_prefix") ?? redis.keyPrefix
+        redis.poolSize = try int("pool_size", in: 1...1_024) ?? redis.poolSize
+        redis.commandTimeoutMilliseconds = try int("command_timeout_ms", in: 1...60_000)
+            ?? redis.commandTimeoutMilliseconds
+        redis.connectTimeoutMilliseconds = try int("connect_timeout_ms", in: 1...60_000)
+            ?? redis.connectTimeoutMilliseconds
+        // Redis keeps each proof as long as the verifier accepts it.
+        redis.acceptanceWindowSeconds = policy.proofMaxAgeSeconds + policy.clockSkewSeconds
+        do {
+            try redis.validate()
+        } catch {
+            throw ServeConfigurationError(path, error.reason)
+        }
+        return redis
+        #else
+        throw ServeConfigurationError(at("store"), ServeConfiguration.redisUnavailable)
+        #endif
     }
 
     func nonceIssuer() throws(ServeConfigurationError) -> NonceIssuer {

@@ -16,8 +16,8 @@ import Synchronization
 struct Demo: Sendable {
     let options: DemoOptions
     let base: String
-    let issuerKey: SigningKey
-    let jwks: String
+    /// The issuer's signing key and its public JWK Set, which `verifier` trusts.
+    let issuerKey: SigningKey, jwks: String
     let verifier: Verifier
     let pages: StaticPages
     let orderCounter = Counter()

@@ -3,7 +3,7 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-// keybound-serve CONFIG          serve auth sub-requests (SIGHUP reloads CONFIG)
+// keybound-serve CONFIG          serve auth sub-requests (SIGHUP reloads CONFIG; SIGTERM or SIGINT stops gracefully)
 // keybound-serve --check CONFIG  validate CONFIG and exit (0: valid; 2: the first problem on standard error)
 
 import Dispatch
@@ -30,29 +30,47 @@ do {
     exit(2)
 }
 if checkOnly {
+    let store = configuration.redis.map { "redis \($0.redactedURL)" } ?? "memory"
     print("keybound-serve: \(path): OK (\(configuration.issuers.count) issuers, \(configuration.routes.count) routes, "
-        + "\(configuration.proxies.count) proxies)")
+        + "\(configuration.proxies.count) proxies, replay store \(store))")
     exit(0)
 }
 
+// The log format and level are those of the start (a reload does not change them).
+let format = configuration.logFormat
+LoggingSystem.bootstrap { label in
+    switch format {
+    case .json: JSONLogHandler(label: label)
+    case .text: StreamLogHandler.standardError(label: label)
+    }
+}
 var logger = Logger(label: "keybound-serve")
-logger.logLevel = .info
-let runtime = ServeRuntime(replayCapacity: configuration.replayCapacity, logger: logger)
+logger.logLevel = configuration.logLevel
+let runtime: ServeRuntime
 do {
+    runtime = try ServeRuntime(for: configuration, logger: logger)
     try await runtime.install(configuration)
 } catch {
     FileHandle.standardError.write(Data("keybound-serve: cannot start: \(error)\n".utf8))
     exit(1)
 }
 
-// SIGHUP: read the file again; the replay cache and requests in flight are kept.
+// SIGHUP: read the file again; the replay store and requests in flight are kept.
 let hangup = runtime.reloadOnHangup(path: path)
 
+// Hummingbird runs the server in a swift-service-lifecycle ServiceGroup: SIGTERM and SIGINT stop accepting, let the
+// requests in flight finish, then return.
 let app = Application(
     router: runtime.router(),
     configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort),
                          serverName: nil),
     logger: logger)
+logger.info(
+    "starting",
+    metadata: [
+        "listen": "\(configuration.listenHost):\(configuration.listenPort)",
+        "replay_store": "\(configuration.redis.map { $0.redactedURL } ?? "memory")",
+    ])
 do {
     try await app.runService()
 } catch {
@@ -62,3 +80,4 @@ do {
 }
 hangup.cancel()
 runtime.stop()
+logger.info("stopped")

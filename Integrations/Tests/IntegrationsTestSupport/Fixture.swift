@@ -9,6 +9,15 @@ public import KeyboundSigning
 import Synchronization
 
 /// Keys, tokens and proofs for one issuer and one client, at a fixed time (no test reads the wall clock).
+/// A suite that signs with one `Fixture`: `api` is the public origin its proofs name, the tokens' audience.
+public protocol FixtureSuite {
+    var fixture: Fixture { get }
+}
+
+extension FixtureSuite {
+    public var api: String { Fixture.audience }
+}
+
 public struct Fixture: Sendable {
     public static let issuer = "https://issuer.example"
     public static let audience = "https://api.example"
@@ -66,6 +75,13 @@ public struct Fixture: Sendable {
         try DPoPBuilder.proof(
             key: key ?? clientKey, method: method, url: url, iat: Self.now, jti: UUID().uuidString,
             accessToken: token, nonce: nonce)
+    }
+
+    /// Two proofs for `GET /api/raw/a%2Fb` at the audience's origin: one naming the target as sent, one naming its
+    /// percent-decoded path `/api/raw/a/b`, which must not match (`%2F` is not `/`: docs/design.md, htu rule 6).
+    public func percentEncodedProofs(token: String) throws -> (encoded: String, decoded: String) {
+        (try proof("GET", Self.audience + "/api/raw/a%2Fb", token: token),
+         try proof("GET", Self.audience + "/api/raw/a/b", token: token))
     }
 
     /// Verifies `GET https://api.example/orders` with a token from `issuer` signed by `key`.

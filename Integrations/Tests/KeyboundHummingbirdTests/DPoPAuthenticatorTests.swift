@@ -21,10 +21,8 @@ import Testing
 /// The HummingbirdAuth authenticator: an application identity shared with Basic authentication, refusals thrown to
 /// the application's error middleware, and the debug log of each refusal.
 @Suite("Hummingbird DPoPAuthenticator")
-struct DPoPAuthenticatorTests {
+struct DPoPAuthenticatorTests: FixtureSuite {
     let fixture: Fixture
-    /// The public origin the proofs name: the tokens' audience.
-    var api: String { Fixture.audience }
 
     init() throws { fixture = try Fixture() }
 
@@ -96,13 +94,11 @@ struct DPoPAuthenticatorTests {
     }
 
     @Test func dpopAndBasicShareOneIdentityType() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let proof = try fixture.proof("GET", "\(api)/api/me", token: token)
         let seen = Seen()
         try await app(verifier, seen: seen, logs: .init()).test(.router) { client in
-            let dpop = try await client.execute(
-                uri: "/api/me", method: .get, headers: Fixture.headers(token: token, proofs: [proof]))
+            let dpop = try await client.send(.get, "/api/me", token: token, proofs: [proof])
             #expect(dpop.status == .ok)
             #expect(dpop.text == "alice via dpop")
 
@@ -114,33 +110,24 @@ struct DPoPAuthenticatorTests {
 
             // Basic credentials on the DPoP route are a refusal of the DPoP scheme, not a Basic login.
             let mixed = try await client.execute(uri: "/api/me", method: .get, headers: basic)
-            #expect(mixed.status == .unauthorized)
-            #expect(mixed.code == "unsupported_scheme")
+            mixed.expectRefusal(.unauthorized, "unsupported_scheme")
         }
         #expect(seen.all == ["unsupported_scheme"])
     }
 
     @Test func theTargetIsComparedAsItArrived() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
-        // `%2F` is not `/` (docs/design.md, htu rule 6): a proof for the decoded path must not match.
-        let encoded = try fixture.proof("GET", "\(api)/api/raw/a%2Fb", token: token)
-        let decoded = try fixture.proof("GET", "\(api)/api/raw/a/b", token: token)
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
+        let (encoded, decoded) = try fixture.percentEncodedProofs(token: token)
         let seen = Seen()
         try await app(verifier, seen: seen, logs: .init()).test(.router) { client in
-            let accepted = try await client.execute(
-                uri: "/api/raw/a%2Fb", method: .get, headers: Fixture.headers(token: token, proofs: [encoded]))
-            #expect(accepted.status == .ok)
-            let refused = try await client.execute(
-                uri: "/api/raw/a%2Fb", method: .get, headers: Fixture.headers(token: token, proofs: [decoded]))
-            #expect(refused.status == .unauthorized)
-            #expect(refused.code == "proof_htu")
+            #expect(try await client.send(.get, "/api/raw/a%2Fb", token: token, proofs: [encoded]).status == .ok)
+            let refused = try await client.send(.get, "/api/raw/a%2Fb", token: token, proofs: [decoded])
+            refused.expectRefusal(.unauthorized, "proof_htu")
         }
     }
 
     @Test func refusalsReachTheErrorMiddlewareAndAreLoggedWithoutRequestBytes() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let proof = try fixture.proof("GET", "\(api)/api/me", token: token)
         let seen = Seen()
         let logs = RecordingLogHandler.Store()
@@ -148,14 +135,11 @@ struct DPoPAuthenticatorTests {
             let headers = Fixture.headers(token: token, proofs: [proof])
             #expect(try await client.execute(uri: "/api/me", method: .get, headers: headers).status == .ok)
             let replay = try await client.execute(uri: "/api/me", method: .get, headers: headers)
-            #expect(replay.status == .unauthorized)
-            #expect(replay.code == "proof_replayed")
+            replay.expectRefusal(.unauthorized, "proof_replayed")
             #expect(replay.headers[.wwwAuthenticate]?.contains("error=\"invalid_dpop_proof\"") == true)
 
-            let missing = try await client.execute(
-                uri: "/api/me", method: .get, headers: Fixture.headers(token: token, proofs: []))
-            #expect(missing.status == .unauthorized)
-            #expect(missing.code == "missing_dpop_proof")
+            let missing = try await client.send(.get, "/api/me", token: token, proofs: [])
+            missing.expectRefusal(.unauthorized, "missing_dpop_proof")
         }
         #expect(seen.all == ["proof_replayed", "missing_dpop_proof"])
         let refusals = logs.all.filter { $0.message == "DPoP request refused" }
@@ -186,10 +170,7 @@ struct DPoPAuthenticatorTests {
             let cases: [(Int64, HTTPResponse.Status)] = [(Fixture.now - 3_600, .unauthorized), (Fixture.now - 60, .ok)]
             for (authTime, status) in cases {
                 let token = try fixture.token(authTime: authTime)
-                let response = try await client.execute(
-                    uri: "/api/delete", method: .post,
-                    headers: Fixture.headers(
-                        token: token, proofs: [try fixture.proof("POST", "\(api)/api/delete", token: token)]))
+                let response = try await client.sendProved(.post, "/api/delete", token: token, fixture: fixture)
                 #expect(response.status == status)
                 if status == .unauthorized {
                     #expect(response.code == "insufficient_user_authentication")
@@ -212,18 +193,11 @@ struct DPoPAuthenticatorTests {
         guarded.get("me") { _, context in "\(try context.requireIdentity().subject ?? "-")" }
         guarded.requireScope("admin").get("admin") { _, _ in "admin" }
         try await Application(router: router).test(.router) { client in
-            let me = try await client.execute(
-                uri: "/api/me", method: .get,
-                headers: Fixture.headers(
-                    token: token, proofs: [try fixture.proof("GET", "\(api)/api/me", token: token)]))
+            let me = try await client.sendProved(.get, "/api/me", token: token, fixture: fixture)
             #expect(me.status == .ok)
             #expect(me.text == "alice")
-            let admin = try await client.execute(
-                uri: "/api/admin", method: .get,
-                headers: Fixture.headers(
-                    token: token, proofs: [try fixture.proof("GET", "\(api)/api/admin", token: token)]))
-            #expect(admin.status == .forbidden)
-            #expect(admin.code == "insufficient_scope")
+            let admin = try await client.sendProved(.get, "/api/admin", token: token, fixture: fixture)
+            admin.expectRefusal(.forbidden, "insufficient_scope")
         }
     }
 }

@@ -16,9 +16,8 @@ import Testing
 @testable import KeyboundHummingbird
 
 @Suite("DPoPMiddleware")
-struct DPoPMiddlewareTests {
+struct DPoPMiddlewareTests: FixtureSuite {
     let fixture: Fixture
-    let api = "https://api.example"
 
     init() throws { fixture = try Fixture() }
 
@@ -50,13 +49,11 @@ struct DPoPMiddlewareTests {
     // MARK: - Success
 
     @Test func verifiedRequestReachesTheHandler() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         // The query is not part of htu (RFC 9449 §4.2); the request's is ignored in the comparison.
         let proof = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await app(verifier).test(.router) { client in
-            let response = try await client.execute(
-                uri: "/api/orders?page=2", method: .get, headers: Fixture.headers(token: token, proofs: [proof]))
+            let response = try await client.send(.get, "/api/orders?page=2", token: token, proofs: [proof])
             #expect(response.status == .ok)
             #expect(response.text == "sub=alice jkt=\(fixture.clientKey.thumbprint)")
             #expect(response.headers[HTTPField.Name("DPoP-Nonce")!] == nil)
@@ -64,8 +61,7 @@ struct DPoPMiddlewareTests {
     }
 
     @Test func hostAndForwardedHeadersAreIgnoredByDefault() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         // A proof minted for another origin, with headers claiming that origin: refused.
         let foreign = try fixture.proof("GET", "https://evil.example/api/orders", token: token)
         let good = try fixture.proof("GET", "\(api)/api/orders", token: token)
@@ -74,8 +70,7 @@ struct DPoPMiddlewareTests {
             headers[HTTPField.Name("X-Forwarded-Host")!] = "evil.example"
             headers[HTTPField.Name("X-Forwarded-Proto")!] = "https"
             let refused = try await client.execute(uri: "/api/orders", method: .get, headers: headers)
-            #expect(refused.status == .unauthorized)
-            #expect(refused.code == "proof_htu")
+            refused.expectRefusal(.unauthorized, "proof_htu")
             #expect(refused.headers[.wwwAuthenticate]?.hasPrefix("DPoP error=\"invalid_dpop_proof\"") == true)
 
             var goodHeaders = Fixture.headers(token: token, proofs: [good])
@@ -86,8 +81,7 @@ struct DPoPMiddlewareTests {
     }
 
     @Test func forwardedHeadersCountOnlyWhenTrusted() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let source = RequestURLSource.trustedForwardedHeaders(defaultScheme: "http")
         try await app(verifier, requestURL: source).test(.router) { client in
             var headers = Fixture.headers(
@@ -101,8 +95,7 @@ struct DPoPMiddlewareTests {
             let bare = Fixture.headers(
                 token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)])
             let refused = try await client.execute(uri: "/api/orders", method: .get, headers: bare)
-            #expect(refused.status == .unauthorized)
-            #expect(refused.code == "proof_htu")
+            refused.expectRefusal(.unauthorized, "proof_htu")
         }
     }
 
@@ -111,8 +104,7 @@ struct DPoPMiddlewareTests {
         let token = try fixture.token()
         let proof = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await app(verifier, requestURL: .originForm).test(.router) { client in
-            let response = try await client.execute(
-                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [proof]))
+            let response = try await client.send(.get, "/api/orders", token: token, proofs: [proof])
             #expect(response.status == .ok)
         }
     }
@@ -123,8 +115,7 @@ struct DPoPMiddlewareTests {
         let verifier = try fixture.verifier()
         try await app(verifier).test(.router) { client in
             let response = try await client.execute(uri: "/api/orders", method: .get)
-            #expect(response.status == .unauthorized)
-            #expect(response.code == "missing_authorization")
+            response.expectRefusal(.unauthorized, "missing_authorization")
             let challenge = try #require(response.headers[.wwwAuthenticate])
             #expect(challenge.hasPrefix("DPoP algs=\""))
             #expect(!challenge.contains("error="))
@@ -134,103 +125,78 @@ struct DPoPMiddlewareTests {
     }
 
     @Test func aBearerTokenIsRefused() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let proof = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await app(verifier).test(.router) { client in
             // Alone, as a stolen bearer token would be sent: no proof. The scheme is decided first (RFC 6750 §3.1):
             // unsupported_scheme with a bare challenge, not missing_dpop_proof.
-            let alone = try await client.execute(
-                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [], scheme: "Bearer"))
-            #expect(alone.status == .unauthorized)
-            #expect(alone.code == "unsupported_scheme")
+            let alone = try await client.send(.get, "/api/orders", token: token, proofs: [], scheme: "Bearer")
+            alone.expectRefusal(.unauthorized, "unsupported_scheme")
             #expect(alone.headers[.wwwAuthenticate]?.contains("error=") == false)
             // With a valid proof but the Bearer scheme (RFC 9449 §7.1: DPoP-bound tokens use the DPoP scheme).
-            let withProof = try await client.execute(
-                uri: "/api/orders", method: .get,
-                headers: Fixture.headers(token: token, proofs: [proof], scheme: "Bearer"))
-            #expect(withProof.status == .unauthorized)
-            #expect(withProof.code == "unsupported_scheme")
+            let withProof = try await client.send(.get, "/api/orders", token: token, proofs: [proof], scheme: "Bearer")
+            withProof.expectRefusal(.unauthorized, "unsupported_scheme")
             #expect(withProof.headers[.wwwAuthenticate]?.hasPrefix("DPoP algs=") == true)
         }
     }
 
     @Test func aProofFromAnotherKeyIsRefused() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let proof = try fixture.proof("GET", "\(api)/api/orders", token: token, key: fixture.otherClientKey)
         try await app(verifier).test(.router) { client in
-            let response = try await client.execute(
-                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [proof]))
-            #expect(response.status == .unauthorized)
-            #expect(response.code == "token_binding")
+            let response = try await client.send(.get, "/api/orders", token: token, proofs: [proof])
+            response.expectRefusal(.unauthorized, "token_binding")
             #expect(response.headers[.wwwAuthenticate]?.contains("error=\"invalid_token\"") == true)
         }
     }
 
     @Test func twoProofsAreABadRequest() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let first = try fixture.proof("GET", "\(api)/api/orders", token: token)
         let second = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await app(verifier).test(.router) { client in
-            let response = try await client.execute(
-                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [first, second]))
-            #expect(response.status == .badRequest)
-            #expect(response.code == "multiple_dpop_proofs")
+            let response = try await client.send(.get, "/api/orders", token: token, proofs: [first, second])
+            response.expectRefusal(.badRequest, "multiple_dpop_proofs")
             #expect(response.headers[.wwwAuthenticate]?.contains("error=\"invalid_request\"") == true)
         }
     }
 
     @Test func twoAuthorizationValuesAreABadRequest() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let proof = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await app(verifier).test(.router) { client in
             var headers = Fixture.headers(token: token, proofs: [proof])
             headers.append(HTTPField(name: .authorization, value: "DPoP \(token)"))
             let response = try await client.execute(uri: "/api/orders", method: .get, headers: headers)
-            #expect(response.status == .badRequest)
-            #expect(response.code == "malformed_authorization")
+            response.expectRefusal(.badRequest, "malformed_authorization")
         }
     }
 
     @Test func aReplayedProofIsRefused() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let proof = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await app(verifier).test(.router) { client in
             let headers = Fixture.headers(token: token, proofs: [proof])
             let first = try await client.execute(uri: "/api/orders", method: .get, headers: headers)
             #expect(first.status == .ok)
             let second = try await client.execute(uri: "/api/orders", method: .get, headers: headers)
-            #expect(second.status == .unauthorized)
-            #expect(second.code == "proof_replayed")
+            second.expectRefusal(.unauthorized, "proof_replayed")
         }
     }
 
     @Test func aKeyPastItsReplayShareGets429WithRetryAfter() async throws {
-        let verifier = try fixture.verifier { policy in
-            policy.replayCacheCapacity = 64
-            policy.replayKeyShare = 1
-        }
+        let verifier = try fixture.verifier { $0.replayKeyShare = 1 }
         let token = try fixture.token()
         try await app(verifier).test(.router) { client in
-            let first = try fixture.proof("GET", "\(api)/api/orders", token: token)
-            let ok = try await client.execute(
-                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [first]))
-            #expect(ok.status == .ok)
-            let second = try fixture.proof("GET", "\(api)/api/orders", token: token)
-            let refused = try await client.execute(
-                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [second]))
-            #expect(refused.status == .tooManyRequests)
-            #expect(refused.code == "replay_quota_exceeded")
+            #expect(try await client.sendProved(.get, "/api/orders", token: token, fixture: fixture).status == .ok)
+            // A second proof (a new jti) of the same key: past its share of one live entry.
+            let refused = try await client.sendProved(.get, "/api/orders", token: token, fixture: fixture)
+            refused.expectRefusal(.tooManyRequests, "replay_quota_exceeded")
             #expect(refused.headers[.retryAfter] == "70")
             #expect(refused.headers[.wwwAuthenticate]?.contains("error=") == false)
             // The token endpoint answers 429 too.
             let third = try fixture.proof("POST", "\(api)/token", token: nil)
-            let tokenEndpoint = try await client.execute(
-                uri: "/token", method: .post, headers: Fixture.headers(token: nil, proofs: [third]))
+            let tokenEndpoint = try await client.send(.post, "/token", token: nil, proofs: [third])
             #expect(tokenEndpoint.status == .tooManyRequests)
             #expect(tokenEndpoint.headers[.retryAfter] == "70")
         }
@@ -242,10 +208,8 @@ struct DPoPMiddlewareTests {
         let token = try fixture.token()
         let proof = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await app(verifier).test(.router) { client in
-            let response = try await client.execute(
-                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [proof]))
-            #expect(response.status == .unauthorized)
-            #expect(response.code == "key_revoked")
+            let response = try await client.send(.get, "/api/orders", token: token, proofs: [proof])
+            response.expectRefusal(.unauthorized, "key_revoked")
         }
     }
 
@@ -256,26 +220,19 @@ struct DPoPMiddlewareTests {
         let verifier = try fixture.verifier { $0.nonces = nonces }
         let token = try fixture.token()
         try await app(verifier).test(.router) { client in
-            let first = try await client.execute(
-                uri: "/api/orders", method: .get,
-                headers: Fixture.headers(
-                    token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)]))
-            #expect(first.status == .unauthorized)
-            #expect(first.code == "nonce_required")
+            let first = try await client.sendProved(.get, "/api/orders", token: token, fixture: fixture)
+            first.expectRefusal(.unauthorized, "nonce_required")
             #expect(first.headers[.wwwAuthenticate]?.hasPrefix("DPoP error=\"use_dpop_nonce\"") == true)
             let nonce = try #require(first.headers[.dpopNonce])
 
             let retry = try fixture.proof("GET", "\(api)/api/orders", token: token, nonce: nonce)
-            let second = try await client.execute(
-                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [retry]))
+            let second = try await client.send(.get, "/api/orders", token: token, proofs: [retry])
             #expect(second.status == .ok)
             #expect(second.headers[.dpopNonce]?.count == NonceIssuer.encodedCount)
 
             let stale = try fixture.proof("GET", "\(api)/api/orders", token: token, nonce: "not-a-nonce")
-            let third = try await client.execute(
-                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [stale]))
-            #expect(third.status == .unauthorized)
-            #expect(third.code == "nonce_invalid")
+            let third = try await client.send(.get, "/api/orders", token: token, proofs: [stale])
+            third.expectRefusal(.unauthorized, "nonce_invalid")
             #expect(third.headers[.dpopNonce] != nil)
         }
     }
@@ -286,28 +243,17 @@ struct DPoPMiddlewareTests {
         let verifier = try fixture.verifier()
         let token = try fixture.token(scope: "orders:read profile")
         try await app(verifier).test(.router) { client in
-            let allowed = try await client.execute(
-                uri: "/api/orders", method: .get,
-                headers: Fixture.headers(
-                    token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)]))
+            let allowed = try await client.sendProved(.get, "/api/orders", token: token, fixture: fixture)
             #expect(allowed.status == .ok)
 
-            let denied = try await client.execute(
-                uri: "/api/admin", method: .get,
-                headers: Fixture.headers(
-                    token: token, proofs: [try fixture.proof("GET", "\(api)/api/admin", token: token)]))
-            #expect(denied.status == .forbidden)
-            #expect(denied.code == "insufficient_scope")
+            let denied = try await client.sendProved(.get, "/api/admin", token: token, fixture: fixture)
+            denied.expectRefusal(.forbidden, "insufficient_scope")
             let challenge = try #require(denied.headers[.wwwAuthenticate])
             #expect(challenge == "DPoP error=\"insufficient_scope\", error_description=\"the access token lacks a scope "
                 + "this request requires\", scope=\"admin\"")
 
-            let inHandler = try await client.execute(
-                uri: "/api/checked", method: .get,
-                headers: Fixture.headers(
-                    token: token, proofs: [try fixture.proof("GET", "\(api)/api/checked", token: token)]))
-            #expect(inHandler.status == .forbidden)
-            #expect(inHandler.code == "insufficient_scope")
+            let inHandler = try await client.sendProved(.get, "/api/checked", token: token, fixture: fixture)
+            inHandler.expectRefusal(.forbidden, "insufficient_scope")
         }
     }
 
@@ -315,12 +261,8 @@ struct DPoPMiddlewareTests {
         let verifier = try fixture.verifier()
         let token = try fixture.token(scope: nil)
         try await app(verifier).test(.router) { client in
-            let response = try await client.execute(
-                uri: "/api/orders", method: .get,
-                headers: Fixture.headers(
-                    token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)]))
-            #expect(response.status == .forbidden)
-            #expect(response.code == "insufficient_scope")
+            let response = try await client.sendProved(.get, "/api/orders", token: token, fixture: fixture)
+            response.expectRefusal(.forbidden, "insufficient_scope")
         }
     }
 
@@ -328,8 +270,7 @@ struct DPoPMiddlewareTests {
         let verifier = try fixture.verifier()
         try await app(verifier).test(.router) { client in
             let response = try await client.execute(uri: "/unguarded", method: .get)
-            #expect(response.status == .unauthorized)
-            #expect(response.code == "missing_authorization")
+            response.expectRefusal(.unauthorized, "missing_authorization")
         }
     }
 
@@ -339,16 +280,13 @@ struct DPoPMiddlewareTests {
         let verifier = try fixture.verifier()
         try await app(verifier).test(.router) { client in
             let proof = try fixture.proof("POST", "\(api)/token", token: nil)
-            let accepted = try await client.execute(
-                uri: "/token", method: .post, headers: Fixture.headers(token: nil, proofs: [proof]))
+            let accepted = try await client.send(.post, "/token", token: nil, proofs: [proof])
             #expect(accepted.status == .ok)
             #expect(accepted.text == "jkt=\(fixture.clientKey.thumbprint)")
 
             let wrongMethod = try fixture.proof("GET", "\(api)/token", token: nil)
-            let refused = try await client.execute(
-                uri: "/token", method: .post, headers: Fixture.headers(token: nil, proofs: [wrongMethod]))
-            #expect(refused.status == .badRequest)
-            #expect(refused.code == "proof_htm")
+            let refused = try await client.send(.post, "/token", token: nil, proofs: [wrongMethod])
+            refused.expectRefusal(.badRequest, "proof_htm")
             #expect(refused.headers[.wwwAuthenticate] == nil)
             #expect(refused.text.hasPrefix("{\"error\":\"invalid_dpop_proof\""))
         }
@@ -359,10 +297,8 @@ struct DPoPMiddlewareTests {
         let verifier = try fixture.verifier { $0.nonces = nonces }
         try await app(verifier).test(.router) { client in
             let proof = try fixture.proof("POST", "\(api)/token", token: nil)
-            let response = try await client.execute(
-                uri: "/token", method: .post, headers: Fixture.headers(token: nil, proofs: [proof]))
-            #expect(response.status == .badRequest)
-            #expect(response.code == "nonce_required")
+            let response = try await client.send(.post, "/token", token: nil, proofs: [proof])
+            response.expectRefusal(.badRequest, "nonce_required")
             #expect(response.text.hasPrefix("{\"error\":\"use_dpop_nonce\""))
             #expect(response.headers[.dpopNonce] != nil)
         }
@@ -411,10 +347,8 @@ struct DPoPMiddlewareTests {
         let token = try fixture.token()
         let proof = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await app(verifier).test(.router) { client in
-            let response = try await client.execute(
-                uri: "/api/orders", method: .get, headers: Fixture.headers(token: token, proofs: [proof]))
-            #expect(response.status == .serviceUnavailable)
-            #expect(response.code == "replay_store_unavailable")
+            let response = try await client.send(.get, "/api/orders", token: token, proofs: [proof])
+            response.expectRefusal(.serviceUnavailable, "replay_store_unavailable")
         }
     }
 

@@ -22,6 +22,16 @@ struct ConfigFolder {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    /// `rest` after one issuer whose keys are `fixture`'s, parsed in a folder that holds its `jwks.json`.
+    static func configuration(fixture: Fixture, _ rest: String) throws -> ServeConfiguration {
+        let folder = try ConfigFolder(fixture: fixture)
+        defer { folder.remove() }
+        return try ServeConfiguration.parse(
+            """
+            issuers = [{ issuer = "\(Fixture.issuer)", audiences = ["\(Fixture.audience)"], jwks_file = "jwks.json" }]
+            """ + "\n" + rest, directory: folder.path)
+    }
 }
 
 let validConfiguration = """
@@ -98,6 +108,16 @@ struct ServeConfigurationTests {
         }
     }
 
+    /// Each text's error starts with its expected message (the nonce secret's variable is set).
+    func expectProblems(_ cases: [(String, String)], sourceLocation: SourceLocation = #_sourceLocation) {
+        for (text, expected) in cases {
+            let message = problem(text, environment: ["NONCE_SECRET": String(repeating: "e", count: 32)])
+            #expect(
+                message?.hasPrefix(expected) == true, "expected \(expected), got \(message ?? "no error")",
+                sourceLocation: sourceLocation)
+        }
+    }
+
     func replacing(_ old: String, with new: String) -> String {
         validConfiguration.replacingOccurrences(of: old, with: new)
     }
@@ -155,7 +175,6 @@ struct ServeConfigurationTests {
             (replacing("secret_files = [\"secret\"]", with: "secret_files = [\"short\"]"),
              "nonces: each nonce secret must be at least 32 bytes"),
             (replacing("window_seconds = 120", with: "window_seconds = 0"), "nonces.window_seconds: must be in 1...86400"),
-            (replacing("store = \"memory\"", with: "store = \"redis\""), "replay.store: \"redis\" is not available"),
             (replacing("capacity = 4096", with: "capacity = \"big\""), "replay.capacity: must be an integer"),
             (replacing("[[routes]]\nprefix = \"/\"\n", with: "[[routes]]\nprefix = \"/orders\"\n"),
              "routes[1].prefix: /orders is configured twice"),
@@ -163,11 +182,73 @@ struct ServeConfigurationTests {
             ("listen = \"127.0.0.1:1\"\n", "issuers: at least one [[issuers]] is required"),
             (replacing("127.0.0.1:9180", with: "127.0.0.1:0"), "listen: must be HOST:PORT with a port in 1...65535"),
         ]
-        for (text, expected) in cases {
-            let message = problem(text, environment: ["NONCE_SECRET": String(repeating: "e", count: 32)])
-            #expect(message?.hasPrefix(expected) == true, "expected \(expected), got \(message ?? "no error")")
-        }
+        expectProblems(cases)
     }
+
+    @Test func logSettings() throws {
+        defer { folder.remove() }
+        let config = try parse(log("format = \"json\"\nlevel = \"debug\""))
+        #expect(config.logFormat == .json && config.logLevel == .debug)
+        let plain = try parse(validConfiguration)
+        #expect(plain.logFormat == .text && plain.logLevel == .info && plain.redis == nil)
+    }
+
+    /// The configuration with `[log]` holding `settings`.
+    func log(_ settings: String) -> String { replacing("[replay]", with: "[log]\n" + settings + "\n[replay]") }
+
+    @Test func replayStoreAndLogProblems() {
+        defer { folder.remove() }
+        expectProblems([
+            (replacing("store = \"memory\"", with: "store = \"disk\""), "replay.store: must be \"memory\" or \"redis\""),
+            (replacing("capacity = 4096", with: "capacity = 4096\nurl = \"redis://r:6379\""),
+             "replay.url: applies only to store = \"redis\""),
+            (log("format = \"xml\""), "log.format: must be \"text\" or \"json\""),
+            (log("level = \"loud\""), "log.level: must be trace, debug"),
+            (log("colour = 1"), "log.colour: unknown key"),
+        ])
+    }
+
+    /// `[replay]` with `store = "redis"`, and each of its problems.
+    func redis(_ settings: String) -> String {
+        replacing("store = \"memory\"", with: "store = \"redis\"\n" + settings)
+    }
+
+    #if Redis
+    @Test func redisStore() throws {
+        defer { folder.remove() }
+        let config = try parse(
+            redis("url = \"redis://10.0.0.5:6380/2\"\npassword_env = \"REDIS_PASSWORD\"\nkey_prefix = \"serve:\"\n"
+                + "pool_size = 4\ncommand_timeout_ms = 50\nconnect_timeout_ms = 70"),
+            environment: ["NONCE_SECRET": String(repeating: "e", count: 32), "REDIS_PASSWORD": "pw"])
+        let redis = try #require(config.redis)
+        #expect(redis.address == .tcp(host: "10.0.0.5", port: 6380) && redis.database == 2)
+        #expect(redis.password == "pw" && redis.keyPrefix == "serve:" && redis.poolSize == 4)
+        #expect(redis.commandTimeoutMilliseconds == 50 && redis.connectTimeoutMilliseconds == 70)
+        #expect(redis.acceptanceWindowSeconds == 65)
+        #expect(config.replayCapacity == 4096)
+    }
+
+    @Test func redisProblems() {
+        defer { folder.remove() }
+        let cases: [(String, String)] = [
+            (redis(""), "replay.url: is required"),
+            (redis("url = \"http://r\""), "replay.url: replay store URL:"),
+            (redis("url = \"redis://:pw@r:6379/0\""), "replay.url: holds a password"),
+            (redis("url = \"redis://r\"\npassword_env = \"NOPE\""), "replay.password_env: the environment variable NOPE is not set"),
+            (redis("url = \"redis://r\"\npool_size = 0"), "replay.pool_size: must be in 1...1024"),
+            (redis("url = \"redis://r\"\ncommand_timeout_ms = 0"), "replay.command_timeout_ms: must be in 1...60000"),
+            (redis("url = \"redis://r\"\nkey_prefix = \"\""), "replay: keyPrefix must be 1...256 bytes"),
+            (redis("url = \"redis://r\"\nhost = \"r\""), "replay.host: unknown key"),
+        ]
+        expectProblems(cases)
+    }
+    #else
+    @Test func redisNeedsTheTrait() {
+        defer { folder.remove() }
+        let message = problem(redis("url = \"redis://r\""), environment: ["NONCE_SECRET": String(repeating: "e", count: 32)])
+        #expect(message?.hasPrefix("replay.store: \"redis\" needs keybound-serve built with the Redis trait") == true)
+    }
+    #endif
 
     @Test func aMissingEnvironmentSecretIsNamed() {
         defer { folder.remove() }

@@ -17,17 +17,13 @@ import VaporTesting
 /// The Vapor authenticator in a real application, served on a loopback port for every request (VaporTesting's
 /// `.running` tester), behind Vapor's default `ErrorMiddleware`.
 @Suite("Vapor DPoPAuthenticator")
-struct DPoPAuthenticatorTests {
+struct DPoPAuthenticatorTests: FixtureSuite {
     let fixture: Fixture
-    /// The public origin the proofs name: the tokens' audience.
-    var api: String { Fixture.audience }
 
     init() throws { fixture = try Fixture() }
 
     /// An application's own user, logged in from the DPoP identity or from Basic credentials.
-    struct User: Authenticatable {
-        let name: String
-    }
+    struct User: Authenticatable { let name: String }
 
     /// The application's authenticator after DPoP: maps the verified subject to a `User`.
     struct SubjectAuthenticator: AsyncRequestAuthenticator {
@@ -81,12 +77,10 @@ struct DPoPAuthenticatorTests {
     // MARK: - Success
 
     @Test func aVerifiedRequestReachesTheHandler() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let proof = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await withDPoPApp(verifier) { app in
-            let response = try await app.sendRequest(
-                .GET, "/api/orders?page=2", headers: Self.headers(token: token, proofs: [proof]))
+            let response = try await app.send(.GET, "/api/orders?page=2", token: token, proofs: [proof])
             #expect(response.status == .ok)
             #expect(response.body.string == "sub=alice jkt=\(fixture.clientKey.thumbprint)")
             #expect(response.headers.first(name: "DPoP-Nonce") == nil)
@@ -94,25 +88,16 @@ struct DPoPAuthenticatorTests {
     }
 
     @Test func theTargetIsComparedPercentEncoded() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
-        // `%2F` is not `/` (docs/design.md, htu rule 6): a proof for the decoded path must not match.
-        let encoded = try fixture.proof("GET", "\(api)/api/raw/a%2Fb", token: token)
-        let decoded = try fixture.proof("GET", "\(api)/api/raw/a/b", token: token)
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
+        let (encoded, decoded) = try fixture.percentEncodedProofs(token: token)
         try await withDPoPApp(verifier) { app in
-            let accepted = try await app.sendRequest(
-                .GET, "/api/raw/a%2Fb", headers: Self.headers(token: token, proofs: [encoded]))
-            #expect(accepted.status == .ok)
-            let refused = try await app.sendRequest(
-                .GET, "/api/raw/a%2Fb", headers: Self.headers(token: token, proofs: [decoded]))
-            #expect(refused.status == .unauthorized)
-            #expect(refused.code == "proof_htu")
+            #expect(try await app.send(.GET, "/api/raw/a%2Fb", token: token, proofs: [encoded]).status == .ok)
+            try await app.send(.GET, "/api/raw/a%2Fb", token: token, proofs: [decoded]).expectRefusal(.unauthorized, "proof_htu")
         }
     }
 
     @Test func theExternalBaseURLKeepsItsPathPrefix() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let proof = try fixture.proof("GET", "https://gateway.example/v1/api/orders", token: token)
         try await withDPoPApp(verifier, requestURL: .externalBaseURL("https://gateway.example/v1")) { app in
             var headers = Self.headers(token: token, proofs: [proof])
@@ -123,8 +108,7 @@ struct DPoPAuthenticatorTests {
     }
 
     @Test func forwardedHeadersCountOnlyWhenTrusted() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let source = RequestURLSource.trustedForwardedHeaders(defaultScheme: "http")
         try await withDPoPApp(verifier, requestURL: source) { app in
             var headers = Self.headers(
@@ -136,14 +120,11 @@ struct DPoPAuthenticatorTests {
     }
 
     @Test func anotherAuthenticatorBuildsOnTheIdentity() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
-        let proof = try fixture.proof("GET", "\(api)/api/user", token: token)
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         try await withDPoPApp(verifier) { app in
-            let dpop = try await app.sendRequest(
-                .GET, "/api/user", headers: Self.headers(token: token, proofs: [proof]))
-            #expect(dpop.status == .ok)
-            #expect(dpop.body.string == "user=alice dpop=true")
+            let proof = try fixture.proof("GET", "\(api)/api/user", token: token)
+            let dpop = try await app.send(.GET, "/api/user", token: token, proofs: [proof])
+            #expect((dpop.status, dpop.body.string) == (.ok, "user=alice dpop=true"))
 
             var basic = HTTPHeaders()
             basic.basicAuthorization = BasicAuthorization(username: "ops", password: "secret")
@@ -156,51 +137,43 @@ struct DPoPAuthenticatorTests {
     // MARK: - Refusals
 
     @Test func aMissingProofIsRefusedWithAChallenge() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         try await withDPoPApp(verifier) { app in
-            let noProof = try await app.sendRequest(
-                .GET, "/api/orders", headers: Self.headers(token: token, proofs: []))
-            #expect(noProof.status == .unauthorized)
-            #expect(noProof.code == "missing_dpop_proof")
+            let noProof = try await app.send(.GET, "/api/orders", token: token, proofs: [])
+            noProof.expectRefusal(.unauthorized, "missing_dpop_proof")
             let challenge = noProof.headers.first(name: .wwwAuthenticate)
             #expect(challenge?.hasPrefix("DPoP error=\"invalid_dpop_proof\"") == true)
             #expect(noProof.headers.first(name: .cacheControl) == "no-store")
 
             let nothing = try await app.sendRequest(.GET, "/api/orders")
-            #expect(nothing.status == .unauthorized)
-            #expect(nothing.code == "missing_authorization")
+            nothing.expectRefusal(.unauthorized, "missing_authorization")
             let bare = try #require(nothing.headers.first(name: .wwwAuthenticate))
             #expect(bare.hasPrefix("DPoP algs=\""))
         }
     }
 
     @Test func aProofForAnotherURLIsRefused() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let foreign = try fixture.proof("GET", "https://evil.example/api/orders", token: token)
         try await withDPoPApp(verifier) { app in
             var headers = Self.headers(token: token, proofs: [foreign])
             headers.replaceOrAdd(name: "X-Forwarded-Host", value: "evil.example")
             headers.replaceOrAdd(name: "X-Forwarded-Proto", value: "https")
             let response = try await app.sendRequest(.GET, "/api/orders", headers: headers)
-            #expect(response.status == .unauthorized)
-            #expect(response.code == "proof_htu")
+            response.expectRefusal(.unauthorized, "proof_htu")
             #expect(response.headers.first(name: .wwwAuthenticate)?.contains("error=\"invalid_dpop_proof\"") == true)
         }
     }
 
     @Test func aReplayedProofIsRefusedAndLoggedWithoutRequestBytes() async throws {
         let logs = RecordingLogHandler.Store()
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let proof = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await withDPoPApp(verifier, logs: logs) { app in
             let headers = Self.headers(token: token, proofs: [proof])
             #expect(try await app.sendRequest(.GET, "/api/orders", headers: headers).status == .ok)
             let replay = try await app.sendRequest(.GET, "/api/orders", headers: headers)
-            #expect(replay.status == .unauthorized)
-            #expect(replay.code == "proof_replayed")
+            replay.expectRefusal(.unauthorized, "proof_replayed")
             #expect(replay.headers.first(name: .wwwAuthenticate)?.contains("error=\"invalid_dpop_proof\"") == true)
         }
         let refusals = logs.all.filter { $0.message == "DPoP request refused" }
@@ -223,15 +196,12 @@ struct DPoPAuthenticatorTests {
     }
 
     @Test func twoProofsAreABadRequest() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         let first = try fixture.proof("GET", "\(api)/api/orders", token: token)
         let second = try fixture.proof("GET", "\(api)/api/orders", token: token)
         try await withDPoPApp(verifier) { app in
-            let response = try await app.sendRequest(
-                .GET, "/api/orders", headers: Self.headers(token: token, proofs: [first, second]))
-            #expect(response.status == .badRequest)
-            #expect(response.code == "multiple_dpop_proofs")
+            let response = try await app.send(.GET, "/api/orders", token: token, proofs: [first, second])
+            response.expectRefusal(.badRequest, "multiple_dpop_proofs")
         }
     }
 
@@ -243,31 +213,25 @@ struct DPoPAuthenticatorTests {
         let token = try fixture.token()
         try await withDPoPApp(verifier) { app in
             let first = try fixture.proof("GET", "\(api)/api/orders", token: token)
-            let ok = try await app.sendRequest(.GET, "/api/orders", headers: Self.headers(token: token, proofs: [first]))
+            let ok = try await app.send(.GET, "/api/orders", token: token, proofs: [first])
             #expect(ok.status == .ok)
             let second = try fixture.proof("GET", "\(api)/api/orders", token: token)
-            let refused = try await app.sendRequest(
-                .GET, "/api/orders", headers: Self.headers(token: token, proofs: [second]))
-            #expect(refused.status == .tooManyRequests)
-            #expect(refused.code == "replay_quota_exceeded")
+            let refused = try await app.send(.GET, "/api/orders", token: token, proofs: [second])
+            refused.expectRefusal(.tooManyRequests, "replay_quota_exceeded")
             #expect(refused.headers.first(name: "Retry-After") == "70")
             // The token endpoint answers 429 too (RFC 9449 §5 leaves rate limits to the server).
             let third = try fixture.proof("POST", "\(api)/token", token: nil)
-            let tokenEndpoint = try await app.sendRequest(
-                .POST, "/token", headers: Self.headers(token: nil, proofs: [third]))
+            let tokenEndpoint = try await app.send(.POST, "/token", token: nil, proofs: [third])
             #expect(tokenEndpoint.status == .tooManyRequests)
             #expect(tokenEndpoint.headers.first(name: "Retry-After") == "70")
         }
     }
 
     @Test func aBearerTokenIsRefused() async throws {
-        let verifier = try fixture.verifier()
-        let token = try fixture.token()
+        let (verifier, token) = (try fixture.verifier(), try fixture.token())
         try await withDPoPApp(verifier) { app in
-            let response = try await app.sendRequest(
-                .GET, "/api/orders", headers: Self.headers(token: token, proofs: [], scheme: "Bearer"))
-            #expect(response.status == .unauthorized)
-            #expect(response.code == "unsupported_scheme")
+            let response = try await app.send(.GET, "/api/orders", token: token, proofs: [], scheme: "Bearer")
+            response.expectRefusal(.unauthorized, "unsupported_scheme")
             #expect(response.headers.first(name: .wwwAuthenticate)?.contains("error=") == false)
         }
     }
@@ -288,8 +252,7 @@ struct DPoPAuthenticatorTests {
             let refused = try await tester.sendRequest(
                 .POST, "/delete",
                 headers: Self.headers(token: old, proofs: [try fixture.proof("POST", "\(api)/delete", token: old)]))
-            #expect(refused.status == .unauthorized)
-            #expect(refused.code == "insufficient_user_authentication")
+            refused.expectRefusal(.unauthorized, "insufficient_user_authentication")
             let challenge = try #require(refused.headers.first(name: .wwwAuthenticate))
             #expect(challenge.hasPrefix("DPoP error=\"insufficient_user_authentication\""))
             #expect(challenge.contains("max_age=\"300\"") || challenge.contains("max_age=300"))
@@ -313,14 +276,12 @@ struct DPoPAuthenticatorTests {
                 .GET, "/api/orders",
                 headers: Self.headers(
                     token: token, proofs: [try fixture.proof("GET", "\(api)/api/orders", token: token)]))
-            #expect(first.status == .unauthorized)
-            #expect(first.code == "nonce_required")
+            first.expectRefusal(.unauthorized, "nonce_required")
             #expect(first.headers.first(name: .wwwAuthenticate)?.hasPrefix("DPoP error=\"use_dpop_nonce\"") == true)
             let nonce = try #require(first.headers.first(name: "DPoP-Nonce"))
 
             let retry = try fixture.proof("GET", "\(api)/api/orders", token: token, nonce: nonce)
-            let second = try await app.sendRequest(
-                .GET, "/api/orders", headers: Self.headers(token: token, proofs: [retry]))
+            let second = try await app.send(.GET, "/api/orders", token: token, proofs: [retry])
             #expect(second.status == .ok)
             #expect(second.headers.first(name: "DPoP-Nonce")?.count == NonceIssuer.encodedCount)
         }
@@ -332,16 +293,13 @@ struct DPoPAuthenticatorTests {
         let verifier = try fixture.verifier()
         try await withDPoPApp(verifier) { app in
             let proof = try fixture.proof("POST", "\(api)/token", token: nil)
-            let accepted = try await app.sendRequest(
-                .POST, "/token", headers: Self.headers(token: nil, proofs: [proof]))
+            let accepted = try await app.send(.POST, "/token", token: nil, proofs: [proof])
             #expect(accepted.status == .ok)
             #expect(accepted.body.string == "jkt=\(fixture.clientKey.thumbprint)")
 
             let wrongMethod = try fixture.proof("GET", "\(api)/token", token: nil)
-            let refused = try await app.sendRequest(
-                .POST, "/token", headers: Self.headers(token: nil, proofs: [wrongMethod]))
-            #expect(refused.status == .badRequest)
-            #expect(refused.code == "proof_htm")
+            let refused = try await app.send(.POST, "/token", token: nil, proofs: [wrongMethod])
+            refused.expectRefusal(.badRequest, "proof_htm")
             #expect(refused.headers.first(name: .wwwAuthenticate) == nil)
         }
     }
@@ -362,7 +320,25 @@ struct DPoPAuthenticatorTests {
     }
 }
 
+extension TestingApplicationTester {
+    /// Sends `method path` with `Authorization: <scheme> token` (when given) and one `DPoP` field per proof.
+    func send(
+        _ method: HTTPMethod, _ path: String, token: String?, proofs: [String], scheme: String = "DPoP"
+    ) async throws -> TestingHTTPResponse {
+        let headers = DPoPAuthenticatorTests.headers(token: token, proofs: proofs, scheme: scheme)
+        return try await sendRequest(method, path, headers: headers)
+    }
+}
+
 extension TestingHTTPResponse {
+    /// Expects a refusal: the HTTP status and the code that starts Vapor's error `reason`.
+    func expectRefusal(
+        _ status: HTTPResponseStatus, _ code: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(self.status == status, sourceLocation: sourceLocation)
+        #expect(self.code == code, sourceLocation: sourceLocation)
+    }
+
     /// The refusal's code: the start of the `reason` in Vapor's `ErrorMiddleware` body (`"<code>: <reason>"`).
     var code: String? {
         struct Body: Decodable {

@@ -25,16 +25,16 @@ public struct JWSAlgorithm: RawRepresentable, Hashable, Sendable, CustomStringCo
 
     private let backing: Backing
 
+    /// The registered name, e.g. `"ES256"`.
+    public var rawValue: String { backing.rawValue }
+
     private init(_ backing: Backing) { self.backing = backing }
 
     /// The algorithm registered under `rawValue` (case-sensitive, RFC 7515 §4.1.1), or `nil`.
     public init?(rawValue: String) {
         guard let backing = Backing(rawValue: rawValue) else { return nil }
-        self.backing = backing
+        self.init(backing)
     }
-
-    /// The registered name, e.g. `"ES256"`.
-    public var rawValue: String { backing.rawValue }
 
     public var description: String { backing.rawValue }
 

@@ -288,8 +288,7 @@ extension KeyboundError.Code {
             case .proofIAT: ("proof_iat", "invalid_dpop_proof", 401, "DPoP proof iat is outside the acceptance window")
             case .proofATH: ("proof_ath", "invalid_dpop_proof", 401, "DPoP proof ath is missing or differs from the access token hash")
             case .proofReplayed: ("proof_replayed", "invalid_dpop_proof", 401, "DPoP proof was already used")
-            case .replayQuotaExceeded:
-                ("replay_quota_exceeded", nil, 429, "the proof key holds its share of replay entries")
+            case .replayQuotaExceeded: ("replay_quota_exceeded", nil, 429, "the proof key holds its share of replay entries")
             case .nonceRequired: ("nonce_required", "use_dpop_nonce", 401, "Resource server requires nonce in DPoP proof")
             case .nonceInvalid: ("nonce_invalid", "use_dpop_nonce", 401, "DPoP proof nonce is invalid or stale")
             case .tokenMalformed: ("token_malformed", "invalid_token", 401, "access token is not a well-formed compact JWS")

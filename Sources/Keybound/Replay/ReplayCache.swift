@@ -33,11 +33,11 @@
 /// counts the entries of each ``ReplayOwner`` given to ``insert(_:owner:expiresAt:now:)`` and answers `.quota` to an
 /// owner that already holds its share `S`, whatever the other owners hold. Each stripe counts its own owners under
 /// its own lock; no insert takes two locks. An owned entry's fingerprint is the owner's 64-bit keyed tag and a
-/// 63-bit fingerprint of the key (so two owners never share an entry), and its stripe is one of `m = min(S, stripes)`
-/// consecutive stripes starting at a stripe chosen by the owner's tag, picked by the keyed hash of the fingerprint;
-/// the `j`-th of those stripes lets the owner hold `S / m` entries, plus one for the first `S % m`, which add up to
-/// exactly `S`. Because placement is random, an owner can meet one stripe's part of its share a little before it
-/// holds `S` in all. The counts cost owner-count records (`ReplayOwnerCounts`): 15 bytes per entry plus 12 per
+/// 63-bit fingerprint of the key (so two owners never share an entry). A share up to 1,024 lives in one stripe,
+/// chosen by the owner's tag, and is exact. A larger one is spread over `m = min(stripes, ⌈S / 1024⌉)` consecutive
+/// stripes from there, picked by the keyed hash of the fingerprint; the `j`-th of those stripes lets the owner hold
+/// `S / m` entries, plus one for the first `S % m`, which add up to exactly `S`. Because that placement is random, an
+/// owner with such a share can meet one stripe's part a few per cent before it holds `S` in all. The counts cost owner-count records (`ReplayOwnerCounts`): 15 bytes per entry plus 12 per
 /// stripe (under 16 per entry for stripes of 12 entries or more). The verifier always passes the owner; a cache
 /// should be used with owners throughout or without throughout, since the two fingerprints of one key differ.
 ///
@@ -197,6 +197,16 @@ public final class ReplayCache: ReplayStore, Sendable {
     ///
     /// Without a share (``keyShare`` 0 and no overrides) this is ``insert(_:expiresAt:now:)``, the owner ignored.
     /// - Returns: `.inserted`, `.replayed`, `.full`, or `.quota(retryAfter: nil)` when `owner` holds its share.
+    /// The entries of one owner's share that one stripe takes before the share is spread over more stripes.
+    static let ownerEntriesPerStripe = 1024
+
+    /// How many stripes an owner with share `share` uses: one up to ``ownerEntriesPerStripe`` entries, so that a
+    /// share up to that size is exact; above it, one stripe per ``ownerEntriesPerStripe`` entries (at most all), so
+    /// each stripe's part is large and random placement meets it only a few per cent before the whole share.
+    static func ownerSpread(share: Int, stripes: Int) -> Int {
+        min(stripes, max(1, (share + ownerEntriesPerStripe - 1) / ownerEntriesPerStripe))
+    }
+
     /// - Complexity: O(probe length) amortised, plus one owner-record probe; never allocates.
     public func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
         guard countsOwners else { return insert(key, expiresAt: expiresAt, now: now) }
@@ -208,7 +218,7 @@ public final class ReplayCache: ReplayStore, Sendable {
         let stripeCount = stripes.count
         // The owner's `m` stripes start at one its tag's low bits choose; the low 32 bits of the hash pick one of
         // them (the slot uses the top bits, so the two are independent).
-        let spread = share == 0 ? stripeCount : min(share, stripeCount)
+        let spread = share == 0 ? stripeCount : Self.ownerSpread(share: share, stripes: stripeCount)
         let offset = Int(truncatingIfNeeded: ((hash & 0xFFFF_FFFF) &* UInt64(spread)) >> 32)
         let stripe = (Int(truncatingIfNeeded: tag) &+ offset) & (stripeCount - 1)
         var limit = UInt32.max

@@ -15,11 +15,8 @@ private let F = CryptoFixtures.values
 
 @Suite("Crypto: SignatureVerifier")
 struct CryptoSignatureVerifierTests {
-    let p256: PublicKey
-    let p384: PublicKey
-    let p521: PublicKey
-    let rsa: PublicKey
-    let ed: PublicKey
+    let p256: PublicKey, p384: PublicKey, p521: PublicKey
+    let rsa: PublicKey, ed: PublicKey
 
     init() throws {
         p256 = try T.ecKey(.p256, x: F.p256X, y: F.p256Y)

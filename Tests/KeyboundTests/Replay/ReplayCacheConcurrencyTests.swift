@@ -47,15 +47,20 @@ struct ReplayCacheConcurrencyTests {
         }
     }
 
+    /// Runs `body(thread, its results, the shared barrier)` on `count` threads and returns each thread's results.
+    static func race(_ count: Int, _ body: @escaping @Sendable (Int, Results, Barrier) -> Void) -> [Results] {
+        let barrier = Barrier(count: count)
+        let results = (0..<count).map { _ in Results() }
+        runThreads(count) { t in body(t, results[t], barrier) }
+        return results
+    }
+
     @Test("the same key from many threads released together is inserted exactly once, every iteration")
     func sameKeyExactlyOnce() {
         let threadCount = 8
         let iterations = 300
         let cache = ReplayCache(capacity: 4096, stripeCount: 4)
-        let barrier = Barrier(count: threadCount)
-        let results = (0..<threadCount).map { _ in Results() }
-        Self.runThreads(threadCount) { t in
-            let mine = results[t]
+        let results = Self.race(threadCount) { _, mine, barrier in
             mine.values.reserveCapacity(iterations)
             for i in 0..<iterations {
                 barrier.wait()
@@ -76,14 +81,11 @@ struct ReplayCacheConcurrencyTests {
         let uniquePerThread = 2000
         let shared = 1500
         let cache = ReplayCache(capacity: 65_536, stripeCount: 16)
-        let barrier = Barrier(count: threadCount)
-        let results = (0..<threadCount).map { _ in Results() }
-        Self.runThreads(threadCount) { t in
+        let results = Self.race(threadCount) { t, mine, barrier in
             // Each thread: its own keys plus every shared key, interleaved in a thread-specific order.
             var keys = (0..<uniquePerThread).map { shared + t * uniquePerThread + $0 } + Array(0..<shared)
             var rng = SplitMix64(seed: UInt64(t) &+ 99)
             keys.shuffle(using: &rng)
-            let mine = results[t]
             mine.values.reserveCapacity(keys.count)
             mine.keys = keys
             barrier.wait()

@@ -13,10 +13,7 @@ struct ReplayCacheTests {
     @Test("a key inserted once is a replay the second time")
     func insertThenReplay() {
         let cache = ReplayCache(capacity: 1024)
-        let key = ReplayKey.test(1)
-        #expect(cache.insert(key, expiresAt: 1065, now: 1000) == .inserted)
-        #expect(cache.insert(key, expiresAt: 1065, now: 1000) == .replayed)
-        #expect(cache.insert(key, expiresAt: 2000, now: 1001) == .replayed)
+        expectInserts(cache, .test(1), [(1065, 1000, .inserted), (1065, 1000, .replayed), (2000, 1001, .replayed)])
         #expect(cache.count == 1)
     }
 
@@ -44,54 +41,33 @@ struct ReplayCacheTests {
     @Test("an entry is live while now <= expiresAt and accepted again from expiresAt + 1")
     func expiryEdge() {
         let cache = ReplayCache(capacity: 1024)
-        let key = ReplayKey.test(7)
-        #expect(cache.insert(key, expiresAt: 1065, now: 1000) == .inserted)
-        #expect(cache.insert(key, expiresAt: 1065, now: 1064) == .replayed)
-        #expect(cache.insert(key, expiresAt: 1065, now: 1065) == .replayed)
-        #expect(cache.insert(key, expiresAt: 1130, now: 1066) == .inserted)
-        // The re-recorded entry carries its new expiry.
-        #expect(cache.insert(key, expiresAt: 1130, now: 1130) == .replayed)
-        #expect(cache.insert(key, expiresAt: 1200, now: 1131) == .inserted)
+        // Live through 1065 inclusive; the entry re-recorded at 1066 carries its new expiry, 1130.
+        expectInserts(cache, .test(7), [
+            (1065, 1000, .inserted), (1065, 1064, .replayed), (1065, 1065, .replayed),
+            (1130, 1066, .inserted), (1130, 1130, .replayed), (1200, 1131, .inserted),
+        ])
         #expect(cache.count == 1)
     }
 
     @Test("a key already past its window is accepted and not stored")
     func expiredOnArrival() {
         let cache = ReplayCache(capacity: 1024)
-        let key = ReplayKey.test(9)
-        #expect(cache.insert(key, expiresAt: 999, now: 1000) == .inserted)
-        #expect(cache.insert(key, expiresAt: 999, now: 1000) == .inserted)
+        expectInserts(cache, .test(9), [(999, 1000, .inserted), (999, 1000, .inserted)])
         #expect(cache.count == 0)
         // A live entry still wins over a stale insert of the same key.
-        #expect(cache.insert(key, expiresAt: 1065, now: 1000) == .inserted)
-        #expect(cache.insert(key, expiresAt: 10, now: 1000) == .replayed)
+        expectInserts(cache, .test(9), [(1065, 1000, .inserted), (10, 1000, .replayed)])
     }
 
     @Test("extreme and negative times neither trap nor shorten an entry's life")
     func extremeTimes() {
         let cache = ReplayCache(capacity: 1024)
-        let forever = ReplayKey.test(1)
-        #expect(cache.insert(forever, expiresAt: .max, now: .min) == .inserted)
-        #expect(cache.insert(forever, expiresAt: .max, now: 0) == .replayed)
-        #expect(cache.insert(forever, expiresAt: .min, now: .max) == .replayed)
-
-        let dawn = ReplayKey.test(2)
-        #expect(cache.insert(dawn, expiresAt: .min, now: .min) == .inserted)
-        #expect(cache.insert(dawn, expiresAt: .min, now: .min) == .replayed)
+        expectInserts(cache, .test(1), [(.max, .min, .inserted), (.max, 0, .replayed), (.min, .max, .replayed)])
         // Documented: an Int64.min expiry is kept one second longer (Int64.min codes the empty slot).
-        #expect(cache.insert(dawn, expiresAt: .min, now: .min + 2) == .inserted)
+        expectInserts(cache, .test(2), [(.min, .min, .inserted), (.min, .min, .replayed), (.min, .min + 2, .inserted)])
         #expect(cache.count == 2)
-
-        let negative = ReplayKey.test(3)
-        #expect(cache.insert(negative, expiresAt: -5, now: -10) == .inserted)
-        #expect(cache.insert(negative, expiresAt: -5, now: -5) == .replayed)
-        #expect(cache.insert(negative, expiresAt: 0, now: -4) == .inserted)
-
-        let late = ReplayKey.test(4)
-        #expect(cache.insert(late, expiresAt: .max, now: .max) == .inserted)
-        #expect(cache.insert(late, expiresAt: .max, now: .max) == .replayed)
-        #expect(cache.insert(ReplayKey.test(5), expiresAt: .min, now: .max) == .inserted)
-        #expect(cache.insert(ReplayKey.test(5), expiresAt: .max - 1, now: .max) == .inserted)
+        expectInserts(cache, .test(3), [(-5, -10, .inserted), (-5, -5, .replayed), (0, -4, .inserted)])
+        expectInserts(cache, .test(4), [(.max, .max, .inserted), (.max, .max, .replayed)])
+        expectInserts(cache, .test(5), [(.min, .max, .inserted), (.max - 1, .max, .inserted)])
     }
 
     @Test(
@@ -176,15 +152,13 @@ struct ReplayCacheTests {
 
     @Test("churn across stripes: half the capacity each window never fills up")
     func churnStripes() {
-        let capacity = 4096
-        let cache = ReplayCache(capacity: capacity, stripeCount: 4)
-        for window in 0..<50 {
-            let now = Int64(window) * 100
-            for i in 0..<(capacity / 2) {
-                #expect(cache.insert(.test(window * capacity + i), expiresAt: now + 65, now: now) == .inserted)
-            }
+        let cache = ReplayCache(capacity: 4096, stripeCount: 4)
+        // 50 windows 100 s apart, 2048 new keys in each: each window's keys have expired before the next.
+        for n in 0..<(50 * 2048) {
+            let now = Int64(n / 2048) * 100
+            #expect(cache.insert(.test(n), expiresAt: now + 65, now: now) == .inserted)
         }
-        #expect(cache.count <= capacity)
+        #expect(cache.count <= 4096)
     }
 
     @Test("sliding expiries: every insert at its own second, reuse and sweep under steady churn")

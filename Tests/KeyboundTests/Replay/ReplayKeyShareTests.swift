@@ -22,12 +22,8 @@ struct ReplayKeyShareTests {
     func floodDoesNotBlockOthers() {
         let cache = ReplayCache(capacity: 64, stripeCount: 1, keyShare: 8)
         let flooder = ReplayOwner.test(1)
-        for n in 0..<8 {
-            #expect(cache.insert(.test(n), owner: flooder, expiresAt: 100, now: 0) == .inserted)
-        }
-        for n in 8..<40 {
-            #expect(cache.insert(.test(n), owner: flooder, expiresAt: 100, now: 0) == .quota(retryAfter: nil))
-        }
+        expectEach(cache, 0..<8, owner: flooder, expiresAt: 100, now: 0, .inserted)
+        expectEach(cache, 8..<40, owner: flooder, expiresAt: 100, now: 0, .quota(retryAfter: nil))
         #expect(cache.ownerCount(flooder) == 8)
         #expect(cache.count == 8, "a refused entry is not recorded")
         // A replay of the flooder's own proof is still a replay, not a quota refusal.
@@ -41,14 +37,10 @@ struct ReplayKeyShareTests {
     func shareFreesOnExpiry() {
         let cache = ReplayCache(capacity: 64, stripeCount: 1, keyShare: 4)
         let owner = ReplayOwner.test(1)
-        for n in 0..<4 {
-            #expect(cache.insert(.test(n), owner: owner, expiresAt: 100, now: 0) == .inserted)
-        }
+        expectEach(cache, 0..<4, owner: owner, expiresAt: 100, now: 0, .inserted)
         #expect(cache.insert(.test(4), owner: owner, expiresAt: 100, now: 100) == .quota(retryAfter: nil))
         // From 101 on, the four entries are expired: reclaimed, the owner is back under its share.
-        for n in 4..<8 {
-            #expect(cache.insert(.test(n), owner: owner, expiresAt: 200, now: 101) == .inserted)
-        }
+        expectEach(cache, 4..<8, owner: owner, expiresAt: 200, now: 101, .inserted)
         #expect(cache.ownerCount(owner) == 4)
         #expect(cache.insert(.test(8), owner: owner, expiresAt: 200, now: 101) == .quota(retryAfter: nil))
     }
@@ -73,6 +65,36 @@ struct ReplayKeyShareTests {
         }
     }
 
+    @Test("a key is refused on its S+1-th live entry, not before: exact up to 1,024, nearly so above")
+    func noEarlyRefusal() {
+        let cases = [(65_536, 64, 2), (65_536, 64, 100), (65_536, 64, 1000), (262_144, 64, 3000)]
+        for (capacity, stripes, share) in cases {
+            let cache = ReplayCache(capacity: capacity, stripeCount: stripes, keyShare: share)
+            let owner = ReplayOwner.test(share)
+            var firstRefusal: Int?
+            var inserted = 0
+            for n in 0..<(share * 4) {
+                switch cache.insert(.test(n), owner: owner, expiresAt: 100, now: 0) {
+                case .inserted: inserted += 1
+                case .quota: firstRefusal = firstRefusal ?? n
+                case let other: Issue.record("unexpected \(other) at \(n)")
+                }
+            }
+            #expect(inserted == share, "share \(share)")
+            let note: Comment = "share \(share): refused first at \(String(describing: firstRefusal))"
+            if share <= ReplayCache.ownerEntriesPerStripe {
+                #expect(firstRefusal == share, note)
+            } else {
+                // Spread over ⌈S / 1024⌉ stripes of about 1,000 each: the first refusal comes late, never early.
+                #expect((firstRefusal ?? 0) >= share * 9 / 10, note)
+            }
+        }
+        #expect(ReplayCache.ownerSpread(share: 1024, stripes: 64) == 1)
+        #expect(ReplayCache.ownerSpread(share: 1025, stripes: 64) == 2)
+        #expect(ReplayCache.ownerSpread(share: 131_072, stripes: 64) == 64)
+        #expect(ReplayCache.ownerSpread(share: 5000, stripes: 4) == 4)
+    }
+
     @Test("overrides: a smaller share, a larger one, and 0 for unlimited")
     func overrides() {
         let small = ReplayOwner.test(1)
@@ -93,9 +115,7 @@ struct ReplayKeyShareTests {
     func shareOffAndOwnerless() {
         let off = ReplayCache(capacity: 64, stripeCount: 1)
         #expect(off.ownerCountBytes == 0)
-        for n in 0..<64 {
-            #expect(off.insert(.test(n), owner: .test(1), expiresAt: 100, now: 0) == .inserted)
-        }
+        expectEach(off, 0..<64, owner: .test(1), expiresAt: 100, now: 0, .inserted)
         #expect(off.insert(.test(64), owner: .test(1), expiresAt: 100, now: 0) == .full)
 
         let on = ReplayCache(capacity: 64, stripeCount: 1, keyShare: 2)

@@ -26,16 +26,24 @@ struct LegacyStore: ReplayStore {
     }
 }
 
+extension SignedWorld {
+    /// A verifier with a 64-entry replay cache and the given per-key share (0: off).
+    func shareVerifier(_ share: Int, overrides: [String: Int] = [:]) throws(KeyboundError) -> Verifier {
+        try verifier {
+            $0.replayCacheCapacity = 64
+            $0.replayKeyShare = share
+            $0.replayKeyShareOverrides = overrides
+        }
+    }
+}
+
 /// 212 `replay_quota_exceeded` from the verifier (docs/design.md "Per-key replay share", "Status codes").
 @Suite("Replay quota (212)")
 struct ReplayQuotaVerifierTests {
     @Test("a key flooding its share gets 212 with Retry-After; another key's first proof verifies")
     func floodThenOtherKey() throws {
         let world = try SignedWorld()
-        let verifier = try world.verifier {
-            $0.replayCacheCapacity = 64
-            $0.replayKeyShare = 4
-        }
+        let verifier = try world.shareVerifier(4)
         let (flooder, floodToken) = try world.newClient()
         for i in 0..<4 {
             _ = try verifier.verify(try world.request(client: flooder, token: floodToken, jti: "f-\(i)"), now: world.now)
@@ -62,10 +70,7 @@ struct ReplayQuotaVerifierTests {
     @Test("the token endpoint answers 212 too, with HTTP 429")
     func tokenEndpoint() throws {
         let world = try SignedWorld()
-        let verifier = try world.verifier {
-            $0.replayCacheCapacity = 64
-            $0.replayKeyShare = 1
-        }
+        let verifier = try world.shareVerifier(1)
         let client = try SigningKey.generate(.es256)
         let first = try Self.tokenEndpointProof(world, client, jti: "a")
         let second = try Self.tokenEndpointProof(world, client, jti: "b")
@@ -82,20 +87,13 @@ struct ReplayQuotaVerifierTests {
         let world = try SignedWorld()
         let (busy, busyToken) = try world.newClient()
         let (plain, plainToken) = try world.newClient()
-        let verifier = try world.verifier {
-            $0.replayCacheCapacity = 64
-            $0.replayKeyShare = 2
-            $0.replayKeyShareOverrides = [busy.thumbprint: 5]
-        }
+        let verifier = try world.shareVerifier(2, overrides: [busy.thumbprint: 5])
         let busyAccepted = try Self.accepted(verifier, world, busy, busyToken, prefix: "b")
         let plainAccepted = try Self.accepted(verifier, world, plain, plainToken, prefix: "p")
         #expect(busyAccepted == 5)
         #expect(plainAccepted == 2)
 
-        let off = try world.verifier {
-            $0.replayCacheCapacity = 64
-            $0.replayKeyShare = 0
-        }
+        let off = try world.shareVerifier(0)
         for i in 0..<20 {
             _ = try off.verify(try world.request(client: plain, token: plainToken, jti: "off-\(i)"), now: world.now)
         }

@@ -13,11 +13,8 @@ let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponen
 
 /// One case of Fixtures/dpop-requests.json.
 struct RequestCase: Sendable, CustomStringConvertible {
-    let name: String
-    let attack: String
-    let mode: String
-    let method: String
-    let url: String
+    let name: String, attack: String, mode: String
+    let method: String, url: String
     let authorization: String?
     let dpop: [String]
     let expectOK: Bool

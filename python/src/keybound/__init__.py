@@ -14,15 +14,18 @@
     except keybound.DPoPError as refusal:
         respond(refusal.http_status, headers=refusal.headers)   # WWW-Authenticate, DPoP-Nonce
 
-Framework integrations: keybound.fastapi, keybound.starlette, keybound.flask, keybound.django.
+Framework integrations: keybound.fastapi, keybound.starlette, keybound.flask, keybound.django. Keys fetched from an
+issuer's URL and kept fresh: keybound.RemoteKeys (keybound.remote).
 """
 
 from __future__ import annotations
 
 from . import _native
 from ._verifier import Issuer, Metrics, PEMKey, Policy, RedisReplayStore, VerifiedRequest, Verifier
+from .remote import FetchedKeys, RemoteKeys, RemoteKeysError, RemoteKeysEvent, RemoteKeysStatus
 from .errors import (
     BoundTokenAsBearer,
+    ClaimTypeError,
     ConfigurationError,
     DPoPError,
     InsufficientScope,
@@ -40,11 +43,11 @@ from .errors import (
 )
 
 __all__ = [
-    "BoundTokenAsBearer", "ConfigurationError", "DPoPError", "HAS_REDIS", "InsufficientScope",
-    "InsufficientUserAuthentication", "InvalidProof", "InvalidRequest", "InvalidToken", "Issuer", "KeyboundError",
-    "LIBRARY_PATH", "Metrics", "MissingCredentials", "PEMKey", "Policy", "RedisReplayStore", "ReplayQuotaExceeded",
-    "ReplayedProof", "Revoked", "ServerError", "UseNonce", "VerifiedRequest", "Verifier", "backend_name",
-    "backends", "version",
+    "BoundTokenAsBearer", "ClaimTypeError", "ConfigurationError", "DPoPError", "FetchedKeys", "HAS_REDIS",
+    "InsufficientScope", "InsufficientUserAuthentication", "InvalidProof", "InvalidRequest", "InvalidToken", "Issuer",
+    "KeyboundError", "LIBRARY_PATH", "Metrics", "MissingCredentials", "PEMKey", "Policy", "RedisReplayStore",
+    "RemoteKeys", "RemoteKeysError", "RemoteKeysEvent", "RemoteKeysStatus", "ReplayQuotaExceeded", "ReplayedProof",
+    "Revoked", "ServerError", "UseNonce", "VerifiedRequest", "Verifier", "backend_name", "backends", "version",
 ]
 
 

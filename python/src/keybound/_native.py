@@ -31,6 +31,8 @@ ERR_INVALID_JWKS = 903
 ERR_INVALID_KEY_ENCODING = 904
 ERR_PRIVATE_KEY_GIVEN = 905
 ERR_UNUSABLE_KEY = 906
+ERR_TOKEN_CLAIMS = 310
+ERR_REPLAY_QUOTA_EXCEEDED = 212
 
 # kb_option values.
 OPT_PROOF_MAX_AGE_SECONDS = 1
@@ -175,6 +177,12 @@ if HAS_REQUIREMENTS:
              ctypes.POINTER(KbRequirements), ctypes.c_int64, VOIDP)
     _declare("kb_config_add_required_claim", ctypes.c_int, VOIDP, CHARP, SIZE)
     _declare("kb_config_add_allowed_client_id", ctypes.c_int, VOIDP, CHARP, SIZE)
+
+# The per-key replay share (212, HTTP 429 with Retry-After).
+HAS_REPLAY_SHARE = has("kb_result_retry_after") and has("kb_config_set_replay_key_share")
+if HAS_REPLAY_SHARE:
+    _declare("kb_result_retry_after", ctypes.c_int, VOIDP, ctypes.POINTER(ctypes.c_int64))
+    _declare("kb_config_set_replay_key_share", ctypes.c_int, VOIDP, CHARP, SIZE, ctypes.c_int64)
 
 HAS_PEM = has("kb_config_add_issuer_pem")
 if HAS_PEM:

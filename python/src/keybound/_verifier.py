@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 from . import _headers, _native
 from ._native import lib
-from .errors import ConfigurationError, error_class
+from .errors import ClaimTypeError, ConfigurationError, error_class
 
 JWKSInput = Union[str, bytes, Mapping[str, Any]]
 ScopeInput = Union[str, Sequence[str], None]
@@ -87,6 +87,14 @@ class Policy:
         allowed_client_ids: when given, only tokens with one of these `client_id`s are accepted (else 310).
         auth_time_from_iat: let a token's `iat` stand in for a missing `auth_time` under a `max_age` requirement
             (weaker: a refresh mints a new `iat` without the user authenticating again; default False).
+        allow_bearer: Bearer migration mode (RFC 9449 §7.2; default False): also accept `Authorization: Bearer
+            <token>` without a `DPoP` header for a JWT access token without `cnf` (the VerifiedRequest then has
+            `jkt=None`, `proof_id=None`, `scheme="Bearer"`); a `cnf` token sent as Bearer is BoundTokenAsBearer
+            (316), Bearer with a `DPoP` header InvalidRequest (102). Off, Bearer is MissingCredentials (101).
+        replay_key_share: the most live replay entries one proof key (`jkt`) may hold in the in-process replay
+            cache, past which its proofs are refused with ReplayQuotaExceeded (212, HTTP 429 with `Retry-After`):
+            0..replay_cache_capacity, 0 turns it off; default capacity / 8.
+        replay_key_shares: per-key shares in place of replay_key_share, by `jkt` (0: unlimited for that key).
     """
 
     proof_max_age: Optional[int] = None
@@ -114,6 +122,9 @@ class Policy:
     required_claims: Sequence[str] = ()
     allowed_client_ids: Sequence[str] = ()
     auth_time_from_iat: Optional[bool] = None
+    allow_bearer: Optional[bool] = None
+    replay_key_share: Optional[int] = None
+    replay_key_shares: Optional[Mapping[str, int]] = None
 
     def _int_options(self) -> List[Tuple[int, int]]:
         plain = [
@@ -130,6 +141,8 @@ class Policy:
             (_native.OPT_ADVERTISE_ALGORITHMS, self.advertise_algorithms),
             (_native.OPT_NONCE_WINDOW_SECONDS, self.nonce_window),
             (_native.OPT_AUTH_TIME_FROM_IAT, self.auth_time_from_iat),
+            (_native.OPT_ALLOW_BEARER, self.allow_bearer),
+            (_native.OPT_REPLAY_KEY_SHARE, self.replay_key_share),
         ]
         options = [(option, int(value)) for option, value in plain if value is not None]
         for option, names in ((_native.OPT_PROOF_ALGORITHMS, self.proof_algorithms),
@@ -151,18 +164,19 @@ class VerifiedRequest:
     verified access token on first use.
 
     Attributes:
-        jkt: the RFC 7638 thumbprint of the proof key (token endpoint: bind the new token to it as `cnf.jkt`).
+        jkt: the RFC 7638 thumbprint of the proof key (token endpoint: bind the new token to it as `cnf.jkt`); None
+            for a Bearer request (Policy.allow_bearer).
         subject: the token's `sub`, or None (token endpoint, opaque tokens, or absent).
         client_id: the token's `client_id`, or None.
         scope: the token's `scope`, split on spaces ([] when absent).
         expires_at: the token's `exp` in whole Unix seconds, or None (token endpoint, opaque tokens).
         issuer: the token's `iss`, or None.
         token_id: the token's `jti`, or None.
-        proof_id: the proof's `jti`.
+        proof_id: the proof's `jti` (None for a Bearer request).
         dpop_nonce: a fresh nonce for the `DPoP-Nonce` response header when nonces are on, else None.
     """
 
-    jkt: str
+    jkt: Optional[str]
     subject: Optional[str]
     client_id: Optional[str]
     scope: List[str]
@@ -182,6 +196,67 @@ class VerifiedRequest:
         padded = self._token_payload + b"=" * (-len(self._token_payload) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded))
         return value if isinstance(value, dict) else {}
+
+    @property
+    def scheme(self) -> str:
+        """The scheme the request was verified with: "DPoP", or "Bearer" in Bearer migration mode."""
+        return "Bearer" if self.jkt is None else "DPoP"
+
+    # Typed claims (docs/design.md "Typed claims"): None when the claim is absent (or there is no JWT access token);
+    # ClaimTypeError (310 token_claims) when it has another JSON type, `null` included.
+
+    def _typed(self, name: str, kind: str, accept: Callable[[Any], bool]) -> Any:
+        value = self.claims.get(name, _ABSENT)
+        if value is _ABSENT:
+            return None
+        if not accept(value):
+            raise _claim_type_error(name, kind)
+        return value
+
+    def claim_str(self, name: str) -> Optional[str]:
+        """The string claim `name` (unescaped)."""
+        value: Optional[str] = self._typed(name, "a string", lambda v: isinstance(v, str))
+        return value
+
+    def claim_int(self, name: str) -> Optional[int]:
+        """The integer claim `name`: a number with no fractional part (`42`, `42.0`, `4.2e1`) within ±2^53."""
+        value = self._typed(name, "an integer within ±2^53", _is_exact_integer)
+        return None if value is None else int(value)
+
+    def claim_float(self, name: str) -> Optional[float]:
+        """The number claim `name` as a float: any JSON number within ±2^53 (as NumericDates)."""
+        value = self._typed(name, "a number within ±2^53", _is_bounded_number)
+        return None if value is None else float(value)
+
+    def claim_bool(self, name: str) -> Optional[bool]:
+        """The boolean claim `name`."""
+        value: Optional[bool] = self._typed(name, "a boolean", lambda v: isinstance(v, bool))
+        return value
+
+    def claim_strings(self, name: str) -> Optional[List[str]]:
+        """The claim `name` as a list of strings: a JSON array of strings only (a single string and the
+        space-separated `scope` are not split; `scope` is VerifiedRequest.scope)."""
+        value: Optional[List[str]] = self._typed(
+            name, "an array of strings", lambda v: isinstance(v, list) and all(isinstance(e, str) for e in v))
+        return None if value is None else list(value)
+
+
+_ABSENT = object()
+_EXACT = 1 << 53
+
+
+def _is_bounded_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and -_EXACT <= value <= _EXACT
+
+
+def _is_exact_integer(value: Any) -> bool:
+    return _is_bounded_number(value) and (isinstance(value, int) or float(value).is_integer())
+
+
+def _claim_type_error(name: str, kind: str) -> ClaimTypeError:
+    description = f"claim {name!r} is not {kind}"
+    return ClaimTypeError(_native.ERR_TOKEN_CLAIMS, _native.status_http_status(_native.ERR_TOKEN_CLAIMS),
+                          error="invalid_token", description=description)
 
 
 @dataclass(frozen=True)
@@ -363,6 +438,12 @@ class Verifier:
                 _check(lib.kb_config_add_audience(cfg, name, len(name), raw, len(raw)), f"audience {audience!r}")
         for option, value in self.policy._int_options():
             _check(lib.kb_config_set_int(cfg, option, value), f"option {option}")
+        shares = self.policy.replay_key_shares or {}
+        if (self.policy.replay_key_share is not None or shares) and not _native.HAS_REPLAY_SHARE:
+            raise ConfigurationError(_native.ERR_INVALID_CONFIG, f"{_native.PATH} has no per-key replay share")
+        for jkt, share in shares.items():
+            raw_jkt = jkt.encode("utf-8")
+            _check(lib.kb_config_set_replay_key_share(cfg, raw_jkt, len(raw_jkt), share), f"replay share of {jkt!r}")
         for secret in self.policy.nonce_secrets:
             _check(lib.kb_config_add_nonce_secret(cfg, secret, len(secret)), "nonce secret")
         if self.policy.external_base_url is not None:
@@ -504,12 +585,17 @@ class Verifier:
         if status >= 900:
             return ConfigurationError(status, "invalid argument")
         http_status = int(lib.kb_result_http_status(slot.result))
+        retry_after: Optional[int] = None
+        if status == _native.ERR_REPLAY_QUOTA_EXCEEDED and _native.HAS_REPLAY_SHARE:
+            seconds = ctypes.c_int64()
+            if lib.kb_result_retry_after(slot.result, ctypes.byref(seconds)) == _native.OK:
+                retry_after = int(seconds.value)
         return error_class(status)(
             status, http_status, error=slot.field(_native.FIELD_RFC_ERROR),
             description=slot.field(_native.FIELD_ERROR_DESCRIPTION),
             www_authenticate=slot.field(_native.FIELD_WWW_AUTHENTICATE),
             dpop_nonce=slot.field(_native.FIELD_DPOP_NONCE) if self._nonces else None,
-            error_body=slot.field(_native.FIELD_ERROR_BODY))
+            error_body=slot.field(_native.FIELD_ERROR_BODY), retry_after=retry_after)
 
     def _verified(self, mode: int, slot: _Slot, authorization: Optional[bytes]) -> VerifiedRequest:
         payload: Optional[bytes] = None
@@ -524,7 +610,7 @@ class Verifier:
                 payload = segments[1] if len(segments) == 3 else None
         scope = slot.field(_native.FIELD_SCOPE)
         return VerifiedRequest(
-            jkt=slot.field(_native.FIELD_JKT) or "",
+            jkt=slot.field(_native.FIELD_JKT),
             subject=slot.field(_native.FIELD_SUB),
             client_id=slot.field(_native.FIELD_CLIENT_ID),
             scope=scope.split() if scope else [],

@@ -14,7 +14,8 @@ from . import _native
 
 
 class KeyboundError(Exception):
-    """The base of every exception this package raises."""
+    """The base of the exceptions of verification and configuration (keybound.RemoteKeysError, about fetching keys,
+    stands apart: its codes are names, not status numbers)."""
 
     code: int
     name: str
@@ -45,6 +46,8 @@ class DPoPError(KeyboundError):
         www_authenticate: the `WWW-Authenticate` value (resource modes), or None.
         dpop_nonce: a fresh nonce for the `DPoP-Nonce` response header when nonces are on, or None.
         error_body: the JSON error body (token-endpoint mode), or None.
+        retry_after: the seconds to send as `Retry-After` (RFC 9110 §10.2.3) with the HTTP 429 of
+            ReplayQuotaExceeded, else None.
     """
 
     error: Optional[str]
@@ -53,10 +56,11 @@ class DPoPError(KeyboundError):
     www_authenticate: Optional[str]
     dpop_nonce: Optional[str]
     error_body: Optional[str]
+    retry_after: Optional[int]
 
     def __init__(self, code: int, http_status: int, error: Optional[str] = None, description: Optional[str] = None,
                  www_authenticate: Optional[str] = None, dpop_nonce: Optional[str] = None,
-                 error_body: Optional[str] = None) -> None:
+                 error_body: Optional[str] = None, retry_after: Optional[int] = None) -> None:
         super().__init__(code, description or _native.status_string(code))
         self.error = error
         self.description = description
@@ -64,15 +68,19 @@ class DPoPError(KeyboundError):
         self.www_authenticate = www_authenticate
         self.dpop_nonce = dpop_nonce
         self.error_body = error_body
+        self.retry_after = retry_after
 
     @property
     def headers(self) -> Dict[str, str]:
-        """The response headers to send with the refusal: `WWW-Authenticate` and `DPoP-Nonce` when present."""
+        """The response headers to send with the refusal: `WWW-Authenticate`, `DPoP-Nonce` and `Retry-After` when
+        present."""
         headers: Dict[str, str] = {}
         if self.www_authenticate is not None:
             headers["WWW-Authenticate"] = self.www_authenticate
         if self.dpop_nonce is not None:
             headers["DPoP-Nonce"] = self.dpop_nonce
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(self.retry_after)
         return headers
 
 
@@ -99,7 +107,10 @@ class UseNonce(DPoPError):
 
 
 class ReplayQuotaExceeded(DPoPError):
-    """The proof key holds its share of live replay entries (212; HTTP 429)."""
+    """The proof key holds its share of live replay entries (212; HTTP 429 in every mode, the token endpoint's
+    included; Policy.replay_key_share). `retry_after` is the `Retry-After` to answer with (in `headers`): when the
+    key's oldest entry expires, else the proof window. Nothing was recorded; a later proof of that key verifies once
+    an entry has expired."""
 
 
 class InvalidToken(DPoPError):
@@ -109,6 +120,12 @@ class InvalidToken(DPoPError):
 
 class Revoked(InvalidToken):
     """The token (312) or the client key (313) was revoked."""
+
+
+class ClaimTypeError(InvalidToken):
+    """A typed claim accessor (VerifiedRequest.claim_str, claim_int, ...) found the claim with another JSON type
+    (`null` included), or an integer out of ±2^53 (310 token_claims; HTTP 401 invalid_token). Raised by the
+    application's own call, after the request verified: answer it as the refusal it describes."""
 
 
 class InsufficientUserAuthentication(DPoPError):
