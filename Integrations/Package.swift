@@ -162,7 +162,10 @@ let package = Package(
         ),
         .testTarget(
             name: "KeyboundServeTests",
-            dependencies: ["KeyboundServe", "IntegrationsTestSupport", keybound, keyboundRedis, httpTypes, logging]
+            dependencies: [
+                "KeyboundServe", "IntegrationsTestSupport", keybound, keyboundRedis, httpTypes, logging, hummingbird,
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         // Against a real HTTPS server on loopback (IntegrationsTestSupport/server.py, with a CA made at run time).
         .testTarget(

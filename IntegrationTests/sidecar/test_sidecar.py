@@ -54,9 +54,11 @@ def wait_port(port: int, proc: subprocess.Popen, what: str, log: Path) -> None:
 
 def request(port: int, method: str, path: str, headers: list[tuple[str, str]],
             source: str = "127.0.0.1") -> tuple[int, http.client.HTTPMessage, str]:
-    """One HTTP/1.1 request to 127.0.0.1:port from `source`, headers sent as given (repeats kept)."""
+    """One HTTP/1.1 request to 127.0.0.1:port from `source`, headers sent as given (repeats kept; a Host given
+    replaces the connection's)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
-    conn.putrequest(method, path, skip_accept_encoding=True)
+    own_host = any(name.lower() == "host" for name, _ in headers)
+    conn.putrequest(method, path, skip_host=own_host, skip_accept_encoding=True)
     for name, value in headers:
         conn.putheader(name, value)
     conn.endheaders()
@@ -335,6 +337,38 @@ def test_traefik_base_url_rule(stack):
 def test_headers_from_an_untrusted_peer_are_refused(stack):
     status, response, _ = traefik(stack, "/internal/api/orders", PUBLIC_BASE + "/api/orders", source="127.0.0.3")
     assert (status, response["X-Keybound-Error"]) == (403, "untrusted_peer")
+
+
+# --- Envoy ext_authz check requests, straight to keybound-serve ----------------------------------------------------
+
+def envoy(stack, method: str, uri: str, htu: str, host: str = "api.example.com", target: str | None = None):
+    """The check request Envoy sends for `method uri` (path_prefix /ext_authz, origin = "forwarded")."""
+    token = stack.keys.token()
+    headers = [("Host", host), ("Authorization", "DPoP " + token), ("DPoP", stack.keys.proof(method, htu, token)),
+               ("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "attacker.example")]
+    return stack.request(stack.ports["serve"], method, target or "/ext_authz" + uri, headers, source="127.0.0.4")
+
+
+def test_envoy_check_requests(stack):
+    status, response, _ = envoy(stack, "GET", "/api/orders?x=1", "https://api.example.com/api/orders?x=1")
+    assert status == 200
+    assert response["X-Keybound-Subject"] == "alice"
+    # Any method: the check request's own is the original one.
+    assert envoy(stack, "DELETE", "/api/orders/7", "https://api.example.com/api/orders/7")[0] == 200
+    # The prefix is the check request's, never the URL's; the URL's host is the check request's Host.
+    doubled = envoy(stack, "GET", "/api/orders", "https://api.example.com/ext_authz/api/orders")
+    assert (doubled[0], doubled[1]["X-Keybound-Code"]) == (401, "proof_htu")
+    moved = envoy(stack, "GET", "/api/orders", "https://api.example.com/api/orders", host="other.example")
+    assert (moved[0], moved[1]["X-Keybound-Code"]) == (401, "proof_htu")
+    # Envoy passes any status: a missing scope goes out as 403 with its challenge.
+    admin = envoy(stack, "GET", "/api/admin/users", "https://api.example.com/api/admin/users")
+    assert (admin[0], admin[1]["X-Keybound-Code"]) == (403, "insufficient_scope")
+    assert admin[1]["WWW-Authenticate"].startswith("DPoP ")
+    # A path outside the prefix: not a check request this proxy can send.
+    outside = envoy(stack, "GET", "/api/orders", "https://api.example.com/api/orders", target="/api/orders")
+    assert (outside[0], outside[1]["X-Keybound-Error"]) == (500, "bad_proxy_headers")
+    # The service's own endpoints stay theirs.
+    assert stack.request(stack.ports["serve"], "GET", "/healthz", [], source="127.0.0.4")[0] == 200
 
 
 # --- Nonces through nginx --------------------------------------------------------------------------------------

@@ -83,26 +83,58 @@ public struct AuthResponder: Sendable {
         public var url: String
     }
 
-    /// The headers each style carries the original request in.
-    static func names(_ style: ServeConfiguration.ProxyStyle) -> (method: HTTPField.Name, uri: HTTPField.Name) {
-        switch style {
-        case .nginx: (HTTPField.Name("X-Original-Method")!, HTTPField.Name("X-Original-URI")!)
-        case .traefik: (HTTPField.Name("X-Forwarded-Method")!, HTTPField.Name("X-Forwarded-Uri")!)
+    /// The auth sub-request itself: its method, request target (path and query, as received) and authority
+    /// (`Host`). Envoy's `ext_authz` describes the original request with these; nginx and Traefik with headers.
+    public struct SubRequest: Sendable, Hashable {
+        public var method: String
+        public var target: String
+        public var authority: String?
+
+        public init(method: String, target: String, authority: String? = nil) {
+            self.method = method
+            self.target = target
+            self.authority = authority
         }
     }
 
-    /// The original method, URI and URL, or `nil` when a header is missing, repeated or malformed.
-    public static func original(_ headers: HTTPFields, proxy: ServeConfiguration.Proxy) -> Original? {
-        let names = names(proxy.style)
-        let methods = headers[values: names.method]
-        let uris = headers[values: names.uri]
-        guard methods.count == 1, uris.count == 1, let method = methods.first, let uri = uris.first,
+    /// The original method and URI a proxy describes, and the host `origin = "forwarded"` reads (every value
+    /// present, so that a repeated header is seen); `nil` when a header is missing or repeated, or the sub-request's
+    /// path does not lie under Envoy's `path_prefix`.
+    static func described(
+        _ headers: HTTPFields, proxy: ServeConfiguration.Proxy, request: SubRequest?
+    ) -> (method: String, uri: String, hosts: [String])? {
+        let methods: [String]
+        let uris: [String]
+        switch proxy.style {
+        case .nginx:
+            methods = headers[values: HTTPField.Name("X-Original-Method")!]
+            uris = headers[values: HTTPField.Name("X-Original-URI")!]
+        case .traefik:
+            methods = headers[values: HTTPField.Name("X-Forwarded-Method")!]
+            uris = headers[values: HTTPField.Name("X-Forwarded-Uri")!]
+        case .envoy:
+            // The check request's path is path_prefix + the original path and query: the prefix comes off once,
+            // at a segment boundary, and what is left must be a path of its own.
+            guard let request, let prefix = proxy.pathPrefix, !prefix.isEmpty,
+                let uri = RequestURL.strip(prefix, from: request.target), uri.hasPrefix("/")
+            else { return nil }
+            return (request.method, uri, request.authority.map { [$0] } ?? headers[values: HTTPField.Name("Host")!])
+        }
+        guard methods.count == 1, uris.count == 1, let method = methods.first, let uri = uris.first else { return nil }
+        return (method, uri, headers[values: HTTPField.Name("X-Forwarded-Host")!])
+    }
+
+    /// The original method, URI and URL, or `nil` when a header is missing, repeated or malformed (for Envoy: when
+    /// `request`, the check request, is missing or its path lies outside `path_prefix`).
+    public static func original(
+        _ headers: HTTPFields, proxy: ServeConfiguration.Proxy, request: SubRequest? = nil
+    ) -> Original? {
+        guard let (method, uri, hosts) = described(headers, proxy: proxy, request: request),
             !method.isEmpty, method.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         else { return nil }
         let proto = headers[values: HTTPField.Name("X-Forwarded-Proto")!]
-        let host = headers[values: HTTPField.Name("X-Forwarded-Host")!]
-        guard proto.count <= 1, host.count <= 1,
-            let url = RequestURL.form(rule: proxy.url, uri: uri, forwardedProto: proto.first, forwardedHost: host.first)
+        guard proto.count <= 1, hosts.count <= 1,
+            let url = RequestURL.form(rule: proxy.url, uri: uri, forwardedProto: proto.first, forwardedHost: hosts.first)
         else { return nil }
         var routeURI = uri
         if case .externalBase(_, let prefix) = proxy.url { routeURI = RequestURL.strip(prefix, from: uri) ?? uri }
@@ -118,15 +150,17 @@ public struct AuthResponder: Sendable {
             .max { $0.prefix.utf8.count < $1.prefix.utf8.count }
     }
 
-    /// Answers one sub-request from `peer` (the TCP peer's IP address as text, `nil` when unknown). A refusal is
-    /// logged to `logger` at debug level (code and status only).
+    /// Answers one sub-request from `peer` (the TCP peer's IP address as text, `nil` when unknown); `request` is
+    /// the sub-request's own method, target and authority (read for Envoy only). A refusal is logged to `logger` at
+    /// debug level (code and status only).
     public func answer(
-        peer: String?, headers: HTTPFields, now: Int64, logger: Logger = AuthResponder.quiet
+        peer: String?, headers: HTTPFields, request: SubRequest? = nil, now: Int64,
+        logger: Logger = AuthResponder.quiet
     ) async -> AuthAnswer {
         guard let peer, let proxy = proxies[PeerAddress.normalise(peer)] else {
             return Self.serviceRefusal(403, error: "untrusted_peer", style: .traefik)
         }
-        guard let original = Self.original(headers, proxy: proxy) else {
+        guard let original = Self.original(headers, proxy: proxy, request: request) else {
             return Self.serviceRefusal(500, error: "bad_proxy_headers", style: proxy.style)
         }
         var answer = await answer(original, proxy: proxy, headers: headers, now: now, logger: logger)
@@ -199,7 +233,8 @@ public struct AuthResponder: Sendable {
 
     /// A verification refusal (status, challenge, nonce, `Retry-After` and body as every integration sends them),
     /// with the real status in `X-Keybound-Status`; to nginx, every refusal travels as 401 (`auth_request` turns
-    /// anything but 2xx, 401 and 403 into 500, and copies `WWW-Authenticate` only from a 401).
+    /// anything but 2xx, 401 and 403 into 500, and copies `WWW-Authenticate` only from a 401). Traefik and Envoy
+    /// pass any status to the client, so they get the real one.
     func refusal(_ refusal: Refusal, style: ServeConfiguration.ProxyStyle) -> AuthAnswer {
         let code = refusal.error.code
         var headers = HTTPFields()

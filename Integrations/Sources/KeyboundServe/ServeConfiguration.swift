@@ -51,6 +51,10 @@ public struct ServeConfiguration: Sendable {
         case nginx
         /// Traefik ForwardAuth: `X-Forwarded-Method` and `X-Forwarded-Uri`; refusals go to the client as they are.
         case traefik
+        /// Envoy `ext_authz` (HTTP service): the check request carries the original method as its own method and
+        /// the proxy's `path_prefix` followed by the original path and query as its own path, and the original
+        /// authority as its `Host`; refusals go to the client as they are.
+        case envoy
     }
 
     /// How the request URL that the proof's `htu` must match is formed from the original URI.
@@ -70,6 +74,8 @@ public struct ServeConfiguration: Sendable {
         /// Peer IP addresses, compared as text after normalisation (`::ffff:127.0.0.1` is `127.0.0.1`).
         public var addresses: [String]
         public var url: URLRule
+        /// Envoy only: the `path_prefix` of its `http_service`, which the check request's path starts with.
+        public var pathPrefix: String? = nil
     }
 
     /// The response headers a successful answer carries (a `nil` name: not sent).
@@ -97,6 +103,10 @@ public struct ServeConfiguration: Sendable {
     public var nonces: NonceIssuer?
     /// The in-process replay cache's capacity (entries): the whole store, or the cache in front of Redis.
     public var replayCapacity = 1_048_576
+    /// `[replay] key_share`: the live replay entries one proof key may hold, in the in-process cache and, with
+    /// `store = "redis"`, fleet-wide in Redis (0: off). `nil`: capacity / 8 in process and off in Redis, as in the
+    /// library (docs/design.md "Per-key replay share"). Read at start, like the capacity.
+    public var replayKeyShare: Int?
     /// The shared Redis replay store (`store = "redis"`), `nil` for the in-process store alone.
     public var redis: RedisConfiguration?
     /// How log lines are written: `text` (swift-log's stream format) or `json` (one object per line).
@@ -116,6 +126,7 @@ public struct ServeConfiguration: Sendable {
         var policy = VerifierPolicy()
         policy.nonces = nonces
         policy.replayCacheCapacity = replayCapacity
+        policy.replayKeyShare = replayKeyShare
         return policy
     }
 }
@@ -283,11 +294,12 @@ extension TableReader {
         if let nonces = try subtable("nonces") { config.nonces = try nonces.nonceIssuer() }
         if let replay = try subtable("replay") {
             try replay.refuseUnknownKeys([
-                "store", "capacity", "url", "password_env", "key_prefix", "pool_size", "command_timeout_ms",
-                "connect_timeout_ms",
+                "store", "capacity", "key_share", "url", "password_env", "key_prefix", "pool_size",
+                "command_timeout_ms", "connect_timeout_ms",
             ])
             let store = try replay.string("store") ?? "memory"
             config.replayCapacity = try replay.int("capacity", in: 1024...(1 << 28)) ?? config.replayCapacity
+            config.replayKeyShare = try replay.int("key_share", in: 0...config.replayCapacity)
             switch store {
             case "memory":
                 for key in ["url", "password_env", "key_prefix", "pool_size", "command_timeout_ms", "connect_timeout_ms"]
@@ -296,6 +308,7 @@ extension TableReader {
                 }
             case "redis":
                 config.redis = try replay.redis(policy: config.policy)
+                if let share = config.replayKeyShare { config.redis?.keyShare = share }
             default:
                 throw ServeConfigurationError(replay.at("store"), "must be \"memory\" or \"redis\"")
             }
@@ -437,10 +450,18 @@ extension TableReader {
     }
 
     func proxy() throws(ServeConfigurationError) -> ServeConfiguration.Proxy {
-        try refuseUnknownKeys(["name", "style", "addresses", "origin", "external_base_url", "strip_prefix"])
+        try refuseUnknownKeys([
+            "name", "style", "addresses", "origin", "external_base_url", "strip_prefix", "path_prefix",
+        ])
         let styleName = try requiredString("style")
         guard let style = ServeConfiguration.ProxyStyle(rawValue: styleName) else {
-            throw ServeConfigurationError(at("style"), "must be \"nginx\" or \"traefik\"")
+            throw ServeConfigurationError(at("style"), "must be \"nginx\", \"traefik\" or \"envoy\"")
+        }
+        var pathPrefix: String?
+        if style == .envoy {
+            pathPrefix = try checkPathPrefix(requiredString("path_prefix"))
+        } else if table["path_prefix"] != nil {
+            throw ServeConfigurationError(at("path_prefix"), "applies only to style = \"envoy\"")
         }
         guard let addresses = try strings("addresses"), !addresses.isEmpty else {
             throw ServeConfigurationError(at("addresses"), "at least one proxy address is required")
@@ -481,7 +502,33 @@ extension TableReader {
             url = .externalBase(base: base, stripPrefix: prefix)
         }
         return ServeConfiguration.Proxy(
-            name: try string("name") ?? style.rawValue, style: style, addresses: normalised, url: url)
+            name: try string("name") ?? style.rawValue, style: style, addresses: normalised, url: url,
+            pathPrefix: pathPrefix)
+    }
+
+    /// Envoy's `path_prefix`: the check requests' paths start with it, so it must be a plain path of its own, apart
+    /// from the service's `/healthz`, `/readyz` and `/metrics`.
+    func checkPathPrefix(_ prefix: String) throws(ServeConfigurationError) -> String {
+        guard prefix.hasPrefix("/"), !prefix.hasSuffix("/") else {
+            throw ServeConfigurationError(at("path_prefix"), "must start with / and not end with /")
+        }
+        let segments = prefix.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
+        for segment in segments {
+            let plain = !segment.isEmpty && segment.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || "-._~".utf8.contains(byte)
+            }
+            let dots = segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8)
+            guard plain, !dots else {
+                throw ServeConfigurationError(
+                    at("path_prefix"), "each segment must be letters, digits, -, ., _ or ~ (not empty, . or ..)")
+            }
+        }
+        let first = segments.first.map { String(decoding: $0, as: UTF8.self).lowercased() } ?? ""
+        guard !["healthz", "readyz", "metrics"].contains(first) else {
+            throw ServeConfigurationError(at("path_prefix"), "must not lie under /healthz, /readyz or /metrics")
+        }
+        return prefix
     }
 
     func identityHeaders() throws(ServeConfigurationError) -> ServeConfiguration.IdentityHeaders {

@@ -42,14 +42,21 @@ public final class ServeRuntime: Sendable {
 
     /// - Parameters:
     ///   - replayCapacity: the in-process cache's capacity.
+    ///   - replayKeyShare: the in-process cache's per-key share (`nil`: capacity / 8; 0: off).
     ///   - redis: the Redis store (`store = "redis"`), `nil` for the in-process store alone.
     /// - Throws: `KeyboundError(.invalidConfiguration)` for a Redis configuration this build or hiredis refuses.
     public init(
-        replayCapacity: Int, redis: RedisConfiguration? = nil, logger: Logger, metrics: ServeMetrics = ServeMetrics(),
+        replayCapacity: Int, replayKeyShare: Int? = nil, redis: RedisConfiguration? = nil, logger: Logger,
+        metrics: ServeMetrics = ServeMetrics(),
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) throws(KeyboundError) {
         self.now = now
-        self.replayCache = ReplayCache(capacity: replayCapacity)
+        // The per-key replay share a Verifier's own cache would apply (capacity / 8): the cache is made here, once,
+        // so it is passed here (docs/design.md, "Per-key replay share").
+        var policy = VerifierPolicy()
+        policy.replayCacheCapacity = replayCapacity
+        policy.replayKeyShare = replayKeyShare
+        self.replayCache = ReplayCache(capacity: replayCapacity, keyShare: policy.effectiveReplayKeyShare)
         self.current = Mutex(nil)
         self.logger = logger
         self.metrics = metrics
@@ -72,8 +79,8 @@ public final class ServeRuntime: Sendable {
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) throws(KeyboundError) {
         try self.init(
-            replayCapacity: configuration.replayCapacity, redis: configuration.redis, logger: logger, metrics: metrics,
-            now: now)
+            replayCapacity: configuration.replayCapacity, replayKeyShare: configuration.replayKeyShare,
+            redis: configuration.redis, logger: logger, metrics: metrics, now: now)
     }
 
     /// The responder in force, or `nil` before the first load.
@@ -197,8 +204,10 @@ public final class ServeRuntime: Sendable {
         metrics.scrape(verifier: responder?.verifier, replay: replayCache)
     }
 
-    /// The Hummingbird router: every path is an auth endpoint (the proxy chooses the path), plus `/healthz` (the
-    /// process runs), `/readyz` (it can answer: keys loaded, replay store reachable) and `/metrics`.
+    /// The Hummingbird router: `GET /healthz` (the process runs), `GET /readyz` (it can answer: keys loaded, replay
+    /// store reachable) and `GET /metrics`; every other request, whatever its method and path, is an auth
+    /// sub-request (nginx and Traefik name the path in their configuration; Envoy sends the original method and
+    /// `path_prefix` + the original path, which the configuration keeps apart from these three).
     public func router() -> Router<ServeRequestContext> {
         let router = Router(context: ServeRequestContext.self)
         router.get("/healthz") { _, _ in "ok\n" }
@@ -214,13 +223,23 @@ public final class ServeRuntime: Sendable {
             return Response(
                 status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: self.metricsText())))
         }
-        let handler: @Sendable (Request, ServeRequestContext) async throws -> Response = { [self] request, context in
-            await self.handle(request, context: context)
-        }
-        router.on("/**", method: .get, use: handler)
-        router.on("/**", method: .head, use: handler)
-        router.on("/**", method: .post, use: handler)
+        // Added after the routes, a router middleware wraps only the responder for requests that no route takes
+        // (Hummingbird applies a middleware to the routes added after it, and to that responder): every method,
+        // every path but the three above.
+        router.add(middleware: AuthEndpoint(runtime: self))
         return router
+    }
+
+    /// Answers every request no route took as an auth sub-request.
+    struct AuthEndpoint: RouterMiddleware {
+        typealias Context = ServeRequestContext
+        let runtime: ServeRuntime
+
+        func handle(
+            _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+        ) async throws -> Response {
+            await runtime.handle(request, context: context)
+        }
     }
 
     static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
@@ -231,7 +250,9 @@ public final class ServeRuntime: Sendable {
     }
 
     func handle(_ request: Request, context: ServeRequestContext) async -> Response {
-        guard let answer = await serve(peer: context.peerIP, headers: request.headers) else {
+        let sub = AuthResponder.SubRequest(
+            method: request.method.rawValue, target: request.head.path ?? "", authority: request.head.authority)
+        guard let answer = await serve(peer: context.peerIP, headers: request.headers, request: sub) else {
             return Response(status: .serviceUnavailable)
         }
         return Response(
@@ -242,11 +263,13 @@ public final class ServeRuntime: Sendable {
     /// Answers one sub-request with the responder in force (`nil` before the first load), counts it and logs one
     /// line: never the Authorization or DPoP values, nor the query (it may hold anything), only the original method
     /// and path, the peer, the status meant and sent, the outcome and the time taken.
-    public func serve(peer: String?, headers: HTTPFields) async -> AuthAnswer? {
+    public func serve(
+        peer: String?, headers: HTTPFields, request: AuthResponder.SubRequest? = nil
+    ) async -> AuthAnswer? {
         guard let responder else { return nil }
         let clock = ContinuousClock()
         let started = clock.now
-        let answer = await responder.answer(peer: peer, headers: headers, now: now(), logger: logger)
+        let answer = await responder.answer(peer: peer, headers: headers, request: request, now: now(), logger: logger)
         let took = clock.now - started
         metrics.record(status: answer.meantStatus, duration: took)
         let micros = took.components.seconds * 1_000_000 + took.components.attoseconds / 1_000_000_000_000
