@@ -127,6 +127,15 @@ struct CLIRemoteTests {
             ["verify", "--issuer-url", Self.issuerURL] + Self.request(s),
             environment: ["KEYBOUND_REMOTE": "", "PATH": "\(emptyPath.url.path):\(s.dir.url.path):/usr/bin:/bin"])
         #expect(onPath.status == 0, "\(onPath.stderr)")
+        // Found beside the running keybound (a copy of it, in a folder with the helper).
+        let copies = try TempDir()
+        let besideHelper = try copies.write("keybound-remote", "#!/bin/sh\ncat '\(s.jwks)'\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: besideHelper)
+        let beside = try keybound(
+            ["verify", "--issuer-url", Self.issuerURL] + Self.request(s),
+            environment: ["KEYBOUND_REMOTE": "", "PATH": "\(emptyPath.url.path):/usr/bin:/bin"],
+            copy: copies.path("keybound"))
+        #expect(beside.status == 0, "\(beside.stderr)")
     }
 
     @Test("usage: one source of keys, and the fetch options only with a URL")
