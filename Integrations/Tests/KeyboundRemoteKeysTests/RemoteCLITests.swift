@@ -138,9 +138,7 @@ struct RemoteCLITests {
     func verifyWithRemoteKeys() async throws {
         try await Self.withKeyServer { tools, server, fixture in
             let issuer = server.httpsBase
-            try await server.set(
-                .init("/.well-known/openid-configuration",
-                      body: #"{"issuer":"\#(issuer)","jwks_uri":"\#(issuer)/jwks"}"#))
+            try await server.set(server.metadata("/.well-known/openid-configuration", issuer: issuer))
 
             // Discovery: --issuer comes from --issuer-url.
             let discovered = try tools.verify(
@@ -189,14 +187,11 @@ struct RemoteCLITests {
     @Test("fetch errors: the helper's line as keybound's, exit 2, before any request is verified")
     func fetchErrors() async throws {
         try await Self.withKeyServer { tools, server, fixture in
-            let issuer = server.httpsBase
             // Metadata at issuer/other that names another issuer: issuer_mismatch, and no JWK Set fetch.
-            try await server.set(
-                .init("/other/.well-known/openid-configuration",
-                      body: #"{"issuer":"\#(issuer)","jwks_uri":"\#(issuer)/jwks"}"#))
+            let (issuer, other) = (server.httpsBase, server.httpsBase + "/other")
+            try await server.set(server.metadata("/other/.well-known/openid-configuration", issuer: issuer))
             let mismatch = try tools.verify(
-                ["--issuer-url", issuer + "/other", "--ca-file", server.caFile]
-                    + Self.request(fixture, issuer: issuer + "/other"))
+                ["--issuer-url", other, "--ca-file", server.caFile] + Self.request(fixture, issuer: other))
             #expect(mismatch.status == 2)
             #expect(mismatch.stdout.isEmpty)
             #expect(mismatch.stderr == """
