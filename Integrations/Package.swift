@@ -52,7 +52,8 @@ let package = Package(
         .library(name: "KeyboundHummingbird", targets: ["KeyboundHummingbird"]),
         .library(name: "KeyboundVapor", targets: ["KeyboundVapor"]),
         .executable(name: "keybound-demo", targets: ["keybound-demo"]),
-        // `keybound-remote jwks|verify --issuer-url URL | --jwks-url URL`: the `keybound` tool with remote keys.
+        // `keybound-remote jwks --issuer-url URL | --jwks-url URL`: prints an issuer's JWK Set; the helper that
+        // `keybound verify --issuer-url` and `--jwks-url` run (docs/remote-keys.md).
         .executable(name: "keybound-remote", targets: ["keybound-remote"]),
         // `keybound-serve CONFIG`: the forward-auth service for nginx `auth_request` and Traefik ForwardAuth
         // (docs/sidecar.md).
@@ -91,7 +92,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // `keybound-remote`: fetches the keys, then runs `keybound verify` with them.
+        // `keybound-remote`: fetches an issuer's keys and prints them, for `keybound verify --issuer-url`.
         .executableTarget(name: "keybound-remote", dependencies: ["KeyboundRemoteKeys", keybound]),
 
         // MARK: - Shared by the framework integrations
@@ -136,7 +137,12 @@ let package = Package(
                 nioCore, logging, .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .executableTarget(name: "keybound-serve", dependencies: ["KeyboundServe", hummingbird, logging]),
+        .executableTarget(
+            name: "keybound-serve",
+            dependencies: [
+                "KeyboundServe", hummingbird, logging, nioCore, .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
 
         // MARK: - Tests
 

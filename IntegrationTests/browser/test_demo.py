@@ -6,104 +6,12 @@ The page keeps a non-extractable WebCrypto key in IndexedDB, logs in with it and
 From outside the browser, what an attacker could capture (the access token, a proof already sent) gets nothing.
 """
 
-import base64
-import hashlib
-import json
-import os
-import tempfile
 import time
-import urllib.error
-import urllib.request
-import uuid
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
-
-# --- The page -------------------------------------------------------------------------------------------------------
-
-
-def page(driver, action, *args):
-    """Runs `window.keybound[action](...args)` in the page and returns its result (a JSON-like value)."""
-    script = """
-        const done = arguments[arguments.length - 1];
-        const [action, args] = [arguments[0], arguments[1]];
-        window.keybound.ready
-            .then(() => window.keybound[action](...args))
-            .then((value) => done({ value }), (error) => done({ failure: String(error) }));
-    """
-    outcome = driver.execute_async_script(script, action, list(args))
-    assert "failure" not in outcome, f"{action} failed in the page: {outcome['failure']}"
-    return outcome["value"]
-
-
-def open_page(driver, url):
-    driver.get(url + "/")
-    return page(driver, "state")
-
-
-def save_screenshot(driver, name):
-    folder = os.environ.get("KEYBOUND_SCREENSHOT_DIR") or tempfile.gettempdir()
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, name)
-    assert driver.save_screenshot(path), "the screenshot was not saved"
-    print(f"screenshot: {path}")
-    return path
-
-
-# --- Outside the browser --------------------------------------------------------------------------------------------
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-class AttackerKey:
-    """Another P-256 key, as an attacker holding a captured token would have."""
-
-    def __init__(self):
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        numbers = self.key.public_key().public_numbers()
-        self.jwk = {
-            "kty": "EC",
-            "crv": "P-256",
-            "x": b64url(numbers.x.to_bytes(32, "big")),
-            "y": b64url(numbers.y.to_bytes(32, "big")),
-        }
-
-    def proof(self, method, url, token=None, nonce=None):
-        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk}
-        payload = {"jti": str(uuid.uuid4()), "htm": method, "htu": url, "iat": int(time.time())}
-        if token:
-            payload["ath"] = b64url(hashlib.sha256(token.encode()).digest())
-        if nonce:
-            payload["nonce"] = nonce
-        signing_input = (
-            b64url(json.dumps(header, separators=(",", ":")).encode())
-            + "."
-            + b64url(json.dumps(payload, separators=(",", ":")).encode())
-        )
-        der = self.key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
-        r, s = decode_dss_signature(der)
-        return signing_input + "." + b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
-
-
-def send(method, url, authorization=None, proof=None):
-    """An HTTP request from outside the browser: (status, JSON body, headers)."""
-    request = urllib.request.Request(url, method=method)
-    if authorization:
-        request.add_header("Authorization", authorization)
-    if proof:
-        request.add_header("DPoP", proof)
-    if method == "POST":
-        request.add_header("Content-Type", "application/json")
-        request.data = b"{}"
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null"), response.headers
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null"), error.headers
+from demo_page import (
+    AttackerKey, captured_token_refusals, open_page, page, save_screenshot, send,
+    unsent_proof_passes_then_log_out,
+)
 
 
 # --- The tests ------------------------------------------------------------------------------------------------------
@@ -166,32 +74,16 @@ def test_captured_token_and_proofs_get_nothing_outside_the_browser(driver, demo_
     token, proof, url = captured["accessToken"], captured["proof"], captured["url"]
     assert url == demo_url + "/api/me"
 
-    # The token alone, as a bearer token: refused, the scheme first (RFC 6750 §3.1: a bare challenge).
-    status, body, headers = send("GET", url, authorization=f"Bearer {token}")
-    assert status == 401 and body["code"] == "unsupported_scheme", body
-    assert headers["WWW-Authenticate"].startswith("DPoP") and "error=" not in headers["WWW-Authenticate"]
-    # The token alone under the DPoP scheme: refused too.
-    status, body, _ = send("GET", url, authorization=f"DPoP {token}")
-    assert status == 401 and body["code"] == "missing_dpop_proof", body
+    # The token alone as a bearer token, or without a proof; with another key's proof (the token is bound to the
+    # browser's key); with the proof the page already sent: each refused with its code.
+    answers = captured_token_refusals(url, token, proof)
+    # RFC 6750 §3.1: a bearer token under the wrong scheme gets a bare challenge, the scheme first.
+    challenge = answers["bearer"][2]["WWW-Authenticate"]
+    assert challenge.startswith("DPoP") and "error=" not in challenge
 
-    # The token with a valid proof from another key: refused, the token is bound to the browser's key.
-    attacker = AttackerKey()
-    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=attacker.proof("GET", url, token))
-    assert status == 401 and body["code"] == "token_binding", body
-
-    # The proof the page already sent, replayed with its token: refused.
-    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=proof)
-    assert status == 401 and body["code"] == "proof_replayed", body
-
-    # Control: a proof the page signed but did not send does work from outside, so the refusals above are real.
-    unsent = page(driver, "proofFor", "GET", "/api/me")
-    status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=unsent)
-    assert status == 200 and body["sub"] == "demo-user", body
-
-    # "Log out this device": the key is revoked, and its token with it, inside and outside the browser.
-    spare = page(driver, "proofFor", "GET", "/api/me")
-    logout = page(driver, "logout")
-    assert logout["status"] == 200, logout
+    # A proof the page signed but did not send passes (the control); then "log out this device": the key is
+    # revoked, and its token with it, inside and outside the browser.
+    _, spare = unsent_proof_passes_then_log_out(driver, url, token)
     refused = page(driver, "me")
     assert refused["status"] == 401 and refused["body"]["code"] == "key_revoked", refused
     status, body, _ = send("GET", url, authorization=f"DPoP {token}", proof=spare)

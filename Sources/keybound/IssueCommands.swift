@@ -23,9 +23,7 @@ struct TokenCommand: ParsableCommand {
             """
     )
 
-    @Option(
-        help: ArgumentHelp(
-            "The issuer's private JWK: a file, - for standard input, or inline JSON.", valueName: "issuer-jwk"))
+    @Option(help: .privateJWK(of: "issuer"))
     var key: String
 
     @Option(parsing: .unconditional, help: ArgumentHelp("The issuer (iss).", valueName: "iss"))
@@ -83,6 +81,13 @@ struct TokenCommand: ParsableCommand {
     }
 }
 
+extension ArgumentHelp {
+    /// The help of `--key` for the private JWK that signs, held by `role` ("issuer", "client").
+    static func privateJWK(of role: String) -> ArgumentHelp {
+        ArgumentHelp("The \(role)'s private JWK: a file, - for standard input, or inline JSON.", valueName: "\(role)-jwk")
+    }
+}
+
 /// Prints what `sign` makes; a signing failure is a tool error naming `what` ("cannot sign the proof: …").
 func printSigned(_ what: String, _ sign: () throws(KeyboundError) -> String) throws(ToolError) {
     do {
@@ -108,9 +113,7 @@ struct ProofCommand: ParsableCommand {
             """
     )
 
-    @Option(
-        help: ArgumentHelp(
-            "The client's private JWK: a file, - for standard input, or inline JSON.", valueName: "client-jwk"))
+    @Option(help: .privateJWK(of: "client"))
     var key: String
 
     @Option(parsing: .unconditional, help: ArgumentHelp("The request method (htm).", valueName: "method"))

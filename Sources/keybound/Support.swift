@@ -100,9 +100,9 @@ enum Inputs {
         return Base64URL.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
-    /// `text` cut to 64 characters with control characters replaced, for quoting user input in an error message.
-    static func printable(_ text: String) -> String {
-        String(text.unicodeScalars.prefix(64).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+    /// `text` cut to `limit` characters with control characters replaced, for quoting user input in an error message.
+    static func printable(_ text: String, limit: Int = 64) -> String {
+        String(text.unicodeScalars.prefix(limit).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
     }
 }
 

@@ -19,7 +19,9 @@ struct Verify: ParsableCommand {
             configuration error. Nonce secrets come from --nonce-secret-file or KEYBOUND_NONCE_SECRETS, \
             never from the command line. Issuer keys come from a JWKS (--jwks), or as PEM public keys or \
             X.509 certificates (--issuer-key FILE --kid KID; of a certificate only its key is used, nothing \
-            of it is verified).
+            of it is verified), or from the network (--issuer-url or --jwks-url: fetched once, at start, by the \
+            helper keybound-remote of the Integrations package, found through KEYBOUND_REMOTE, beside keybound \
+            or on PATH).
 
             Examples:
               keybound verify --jwks jwks.json --issuer https://issuer.example \\
@@ -29,6 +31,8 @@ struct Verify: ParsableCommand {
               keybound verify --issuer-key issuer.pem --kid issuer-1 \\
                 --issuer https://issuer.example --audience https://api.example \\
                 --now 1760000000 --batch requests.jsonl
+              keybound verify --issuer-url https://issuer.example \\
+                --audience https://api.example --batch requests.jsonl
             """
     )
 
@@ -41,7 +45,10 @@ struct Verify: ParsableCommand {
     // MARK: Trust
 
     @Option(
-        help: ArgumentHelp("The issuer's JWKS document (required except in token-endpoint mode).", valueName: "path"))
+        help: ArgumentHelp(
+            "The issuer's JWKS document (this, --issuer-key, --issuer-url or --jwks-url is required except in "
+                + "token-endpoint mode).",
+            valueName: "path"))
     var jwks: String?
 
     @Option(
@@ -56,9 +63,14 @@ struct Verify: ParsableCommand {
         help: ArgumentHelp("The kid of each --issuer-key, in the same order.", valueName: "kid"))
     var kid: [String] = []
 
+    /// --issuer-url, --jwks-url and the fetch options (the keybound-remote helper).
+    @OptionGroup var remote: RemoteKeysOptions
+
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("The trusted issuer (exact iss; required except in token-endpoint mode).", valueName: "iss"))
+        help: ArgumentHelp(
+            "The trusted issuer (exact iss; required except in token-endpoint mode; default: --issuer-url).",
+            valueName: "iss"))
     var issuer: String?
 
     @Option(
@@ -234,10 +246,17 @@ struct Verify: ParsableCommand {
             if mode == .opaque && jkt == nil { throw ValidationError("opaque mode needs --jkt") }
         }
         guard kid.count == issuerKey.count else { throw ValidationError("give one --kid per --issuer-key") }
+        do {
+            try remote.validate(localKeys: jwks != nil || !issuerKey.isEmpty, issuer: issuer)
+        } catch {
+            throw ValidationError(error.message)
+        }
         if mode != .tokenEndpoint {
-            guard jwks != nil || !issuerKey.isEmpty, issuer != nil, !audience.isEmpty else {
+            guard jwks != nil || !issuerKey.isEmpty || remote.given != nil, trustedIssuer != nil, !audience.isEmpty
+            else {
                 throw ValidationError(
-                    "--jwks (or --issuer-key), --issuer and --audience are required in \(mode.rawValue) mode")
+                    "--jwks (or --issuer-key, --issuer-url, --jwks-url), --issuer and --audience are required in "
+                        + "\(mode.rawValue) mode")
             }
         }
         if let requireMaxAuthAge, requireMaxAuthAge < 0 {
@@ -321,6 +340,9 @@ struct Verify: ParsableCommand {
         }
     }
 
+    /// The issuer the keys are trusted for: `--issuer`, else `--issuer-url`.
+    private var trustedIssuer: String? { issuer ?? remote.issuerURL }
+
     /// What every request of this run must satisfy (--require-scope, --require-max-auth-age, --require-acr).
     private var requirements: Requirements {
         Requirements(scopes: requireScope, maxAge: requireMaxAuthAge, acrValues: requireACR)
@@ -372,18 +394,26 @@ struct Verify: ParsableCommand {
         if requireNonce { policy.nonces = try nonceOptions.issuer(boundToKey: nonceBoundToKey) }
 
         var issuers: [TrustedIssuer] = []
-        if let issuer {
+        if let issuer = trustedIssuer {
             var sets: [JWKSet] = []
+            // A JWKS file, or the set the helper fetched (docs/remote-keys.md): one reader for both.
+            let document: (name: String, bytes: [UInt8])?
             if let jwks {
-                let document = try Inputs.read(path: jwks, what: "JWKS")
+                document = (jwks, try Inputs.read(path: jwks, what: "JWKS"))
+            } else if let source = remote.source {
+                document = (source, try remote.fetch())
+            } else {
+                document = nil
+            }
+            if let (name, bytes) = document {
                 let keys: JWKSet
                 do {
-                    keys = try JWKSet(json: document, rsaModulusBits: policy.rsaModulusBits)
+                    keys = try JWKSet(json: bytes, rsaModulusBits: policy.rsaModulusBits)
                 } catch {
-                    throw ToolError("invalid JWKS \(jwks): \(error.reason)")
+                    throw ToolError("invalid JWKS \(name): \(error.reason)")
                 }
                 // RFC 7517 §5: entries Keybound cannot verify with are skipped; say which, once each, on stderr.
-                for skipped in keys.skippedKeys { Console.warning("JWKS \(jwks): skipped \(skipped)") }
+                for skipped in keys.skippedKeys { Console.warning("JWKS \(name): skipped \(skipped)") }
                 sets.append(keys)
             }
             for (path, id) in zip(issuerKey, kid) {

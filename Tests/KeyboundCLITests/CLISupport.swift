@@ -77,12 +77,15 @@ final class TempDir: @unchecked Sendable {
 }
 
 /// Runs the binary with `arguments`, standard input from `stdin`, and the environment plus `environment`; through
-/// `launcher` when given (a program and its arguments that run the binary, e.g. `setpriv` to drop root).
-/// Output goes through files, so large outputs cannot dead-lock.
+/// `launcher` when given (a program and its arguments that run the binary, e.g. `setpriv` to drop root); `copy` runs
+/// a copy of the binary at that path instead. Output goes through files, so large outputs cannot dead-lock.
 func keybound(
-    _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:], launcher: [String] = []
+    _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:], launcher: [String] = [],
+    copy: String? = nil
 ) throws -> RunResult {
-    let binary = try #require(binaryPath, "the keybound binary was not found: run `swift build --build-tests` first")
+    let built = try #require(binaryPath, "the keybound binary was not found: run `swift build --build-tests` first")
+    let binary = copy ?? built
+    if let copy { try FileManager.default.copyItem(atPath: built, toPath: copy) }
     let dir = try TempDir()
     let inPath = try dir.write("stdin", stdin)
     let outPath = try dir.write("stdout", Data())

@@ -3,8 +3,8 @@
 # This source file is part of the Keybound open source project.
 #
 # CI for the integrations package (Integrations/): the remote-key suites (against the local HTTPS server of
-# Integrations/Tests/IntegrationsTestSupport/server.py, with a CA `openssl` makes at run time, and `keybound-remote` driving the root
-# package's `keybound`), the Hummingbird and Vapor integrations' and the JWKS refresher's unit tests (the Vapor suite
+# Integrations/Tests/IntegrationsTestSupport/server.py, with a CA `openssl` makes at run time, and the root package's
+# `keybound verify --issuer-url` running this package's helper `keybound-remote`), the Hummingbird and Vapor integrations' and the JWKS refresher's unit tests (the Vapor suite
 # serves a real application on loopback), then the demo in a real headless Chromium. Needs: the Swift toolchain and
 # libssl-dev and libhiredis-dev; openssl; Debian's chromium and chromium-driver; Python 3 with pytest, cryptography and selenium (pinned
 # in IntegrationTests/browser/requirements.txt).
@@ -23,8 +23,9 @@ need_pip requirements-dev.txt pytest cryptography
 need_pip IntegrationTests/browser/requirements.txt selenium
 
 # --- Build and unit tests (debug: the demo needs no optimisation, and one debug build serves both) ----------------
-# The CLI suite of KeyboundRemoteKeysTests runs the root package's `keybound`: the root build .ci/run made, reused
-# as is with the same flags (KEYBOUND_SWIFT_BUILD_FLAGS), as scripts/ci/cli.sh does.
+# The CLI suite of KeyboundRemoteKeysTests runs the root package's `keybound` (the root build .ci/run made, reused
+# as is with the same flags, KEYBOUND_SWIFT_BUILD_FLAGS, as scripts/ci/cli.sh does) with KEYBOUND_REMOTE naming the
+# `keybound-remote` this package builds beside its tests.
 # shellcheck disable=SC2086
 run swift build ${KEYBOUND_SWIFT_BUILD_FLAGS:-} --product keybound
 KEYBOUND_CLI_BINARY="$(swift build --show-bin-path)/keybound"

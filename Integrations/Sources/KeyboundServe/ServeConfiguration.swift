@@ -103,6 +103,10 @@ public struct ServeConfiguration: Sendable {
     public var nonces: NonceIssuer?
     /// The in-process replay cache's capacity (entries): the whole store, or the cache in front of Redis.
     public var replayCapacity = 1_048_576
+    /// `[replay] key_share`: the live replay entries one proof key may hold, in the in-process cache and, with
+    /// `store = "redis"`, fleet-wide in Redis (0: off). `nil`: capacity / 8 in process and off in Redis, as in the
+    /// library (docs/design.md "Per-key replay share"). Read at start, like the capacity.
+    public var replayKeyShare: Int?
     /// The shared Redis replay store (`store = "redis"`), `nil` for the in-process store alone.
     public var redis: RedisConfiguration?
     /// How log lines are written: `text` (swift-log's stream format) or `json` (one object per line).
@@ -122,6 +126,7 @@ public struct ServeConfiguration: Sendable {
         var policy = VerifierPolicy()
         policy.nonces = nonces
         policy.replayCacheCapacity = replayCapacity
+        policy.replayKeyShare = replayKeyShare
         return policy
     }
 }
@@ -289,11 +294,12 @@ extension TableReader {
         if let nonces = try subtable("nonces") { config.nonces = try nonces.nonceIssuer() }
         if let replay = try subtable("replay") {
             try replay.refuseUnknownKeys([
-                "store", "capacity", "url", "password_env", "key_prefix", "pool_size", "command_timeout_ms",
-                "connect_timeout_ms",
+                "store", "capacity", "key_share", "url", "password_env", "key_prefix", "pool_size",
+                "command_timeout_ms", "connect_timeout_ms",
             ])
             let store = try replay.string("store") ?? "memory"
             config.replayCapacity = try replay.int("capacity", in: 1024...(1 << 28)) ?? config.replayCapacity
+            config.replayKeyShare = try replay.int("key_share", in: 0...config.replayCapacity)
             switch store {
             case "memory":
                 for key in ["url", "password_env", "key_prefix", "pool_size", "command_timeout_ms", "connect_timeout_ms"]
@@ -302,6 +308,7 @@ extension TableReader {
                 }
             case "redis":
                 config.redis = try replay.redis(policy: config.policy)
+                if let share = config.replayKeyShare { config.redis?.keyShare = share }
             default:
                 throw ServeConfigurationError(replay.at("store"), "must be \"memory\" or \"redis\"")
             }

@@ -42,10 +42,12 @@ public final class ServeRuntime: Sendable {
 
     /// - Parameters:
     ///   - replayCapacity: the in-process cache's capacity.
+    ///   - replayKeyShare: the in-process cache's per-key share (`nil`: capacity / 8; 0: off).
     ///   - redis: the Redis store (`store = "redis"`), `nil` for the in-process store alone.
     /// - Throws: `KeyboundError(.invalidConfiguration)` for a Redis configuration this build or hiredis refuses.
     public init(
-        replayCapacity: Int, redis: RedisConfiguration? = nil, logger: Logger, metrics: ServeMetrics = ServeMetrics(),
+        replayCapacity: Int, replayKeyShare: Int? = nil, redis: RedisConfiguration? = nil, logger: Logger,
+        metrics: ServeMetrics = ServeMetrics(),
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) throws(KeyboundError) {
         self.now = now
@@ -53,6 +55,7 @@ public final class ServeRuntime: Sendable {
         // so it is passed here (docs/design.md, "Per-key replay share").
         var policy = VerifierPolicy()
         policy.replayCacheCapacity = replayCapacity
+        policy.replayKeyShare = replayKeyShare
         self.replayCache = ReplayCache(capacity: replayCapacity, keyShare: policy.effectiveReplayKeyShare)
         self.current = Mutex(nil)
         self.logger = logger
@@ -76,8 +79,8 @@ public final class ServeRuntime: Sendable {
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) throws(KeyboundError) {
         try self.init(
-            replayCapacity: configuration.replayCapacity, redis: configuration.redis, logger: logger, metrics: metrics,
-            now: now)
+            replayCapacity: configuration.replayCapacity, replayKeyShare: configuration.replayKeyShare,
+            redis: configuration.redis, logger: logger, metrics: metrics, now: now)
     }
 
     /// The responder in force, or `nil` before the first load.

@@ -11,6 +11,13 @@ import Foundation
 import Hummingbird
 import KeyboundServe
 import Logging
+import NIOCore
+import NIOPosix
+
+// Swift concurrency runs on NIO's event loops, where Hummingbird reads and writes: a request's handler (and the
+// verification in it) no longer hops to the concurrency pool's threads and back (docs/sidecar.md, "Load and soak").
+// Called first, from the main thread, before any task exists.
+NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 
 func usage() -> Never {
     FileHandle.standardError.write(Data("usage: keybound-serve [--check] CONFIG\n".utf8))

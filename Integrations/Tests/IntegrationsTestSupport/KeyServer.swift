@@ -95,6 +95,13 @@ public final class KeyServer: @unchecked Sendable {
     }
 
     /// Sets the answer for a path.
+    /// An RFC 8414 / OpenID Connect metadata document at `path` naming `issuer` and this server's `/jwks` (or
+    /// `jwksURI`).
+    public func metadata(_ path: String, issuer: String, jwksURI: String? = nil) -> Answer {
+        let uri = jwksURI ?? httpsBase + "/jwks"
+        return Answer(path, body: #"{"issuer":"\#(issuer)","jwks_uri":"\#(uri)","response_types_supported":["code"]}"#)
+    }
+
     public func set(_ answer: Answer) async throws {
         var request = HTTPClientRequest(url: httpBase + "/_control/set")
         request.method = .POST

@@ -68,9 +68,7 @@ struct Scenario: Sendable {
 
     /// An RFC 8414 / OpenID Connect metadata document naming `issuer` and the server's `/jwks`.
     func metadata(_ path: String, issuer: String, jwksURI: String? = nil) -> KeyServer.Answer {
-        let uri = jwksURI ?? server.httpsBase + "/jwks"
-        let body = #"{"issuer":"\#(issuer)","jwks_uri":"\#(uri)","response_types_supported":["code"]}"#
-        return KeyServer.Answer(path, body: body)
+        server.metadata(path, issuer: issuer, jwksURI: jwksURI)
     }
 
     /// A remote key set for `/jwks` installed into a verifier holding the fixture's first key, as after start-up.

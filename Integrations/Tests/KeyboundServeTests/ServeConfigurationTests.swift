@@ -139,6 +139,15 @@ struct ServeConfigurationTests {
         #expect(config.nonces?.secrets.count == 2 && config.nonces?.windowSeconds == 120)
         #expect(config.nonces?.secrets.first == Array(String(repeating: "s", count: 40).utf8))
         #expect(config.replayCapacity == 4096)
+        #expect(config.replayKeyShare == nil && config.policy.effectiveReplayKeyShare == 512)
+    }
+
+    @Test func replayKeyShare() throws {
+        defer { folder.remove() }
+        let config = try parse(replacing("capacity = 4096", with: "capacity = 4096\nkey_share = 100"))
+        #expect(config.replayKeyShare == 100 && config.policy.effectiveReplayKeyShare == 100)
+        let off = try parse(replacing("capacity = 4096", with: "capacity = 4096\nkey_share = 0"))
+        #expect(off.policy.effectiveReplayKeyShare == 0)
     }
 
     @Test func refusesEachProblemWithItsLocation() {
@@ -202,6 +211,9 @@ struct ServeConfigurationTests {
             (replacing("store = \"memory\"", with: "store = \"disk\""), "replay.store: must be \"memory\" or \"redis\""),
             (replacing("capacity = 4096", with: "capacity = 4096\nurl = \"redis://r:6379\""),
              "replay.url: applies only to store = \"redis\""),
+            (replacing("capacity = 4096", with: "capacity = 4096\nkey_share = 4097"),
+             "replay.key_share: must be in 0...4096"),
+            (replacing("capacity = 4096", with: "capacity = 4096\nkey_share = -1"), "replay.key_share: must be in 0...4096"),
             (log("format = \"xml\""), "log.format: must be \"text\" or \"json\""),
             (log("level = \"loud\""), "log.level: must be trace, debug"),
             (log("colour = 1"), "log.colour: unknown key"),
@@ -226,6 +238,12 @@ struct ServeConfigurationTests {
         #expect(redis.commandTimeoutMilliseconds == 50 && redis.connectTimeoutMilliseconds == 70)
         #expect(redis.acceptanceWindowSeconds == 65)
         #expect(config.replayCapacity == 4096)
+        #expect(redis.keyShare == 0, "off in Redis unless asked for")
+        // key_share applies fleet-wide in Redis too; the URL's key_share is the other way to say it.
+        let shared = try parse(self.redis("url = \"redis://10.0.0.5:6380/2\"\nkey_share = 100"))
+        #expect(shared.redis?.keyShare == 100 && shared.policy.effectiveReplayKeyShare == 100)
+        let byURL = try parse(self.redis("url = \"redis://10.0.0.5:6380/2?key_share=7\""))
+        #expect(byURL.redis?.keyShare == 7)
     }
 
     @Test func redisProblems() {
