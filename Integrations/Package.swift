@@ -21,7 +21,7 @@ let inRepository = FileManager.default.fileExists(atPath: Context.packageDirecto
 let keyboundTraits: Set<Package.Dependency.Trait> = [.defaults, .init(name: "Redis", condition: .when(traits: ["Redis"]))]
 let keyboundPackage: Package.Dependency = inRepository
     ? .package(path: "..", traits: keyboundTraits)
-    : .package(url: "https://github.com/keybound/keybound", from: "0.2.0", traits: keyboundTraits)
+    : .package(url: "https://github.com/keybound/keybound", from: "1.0.0", traits: keyboundTraits)
 /// SwiftPM names a path dependency after its folder, so the product references below use the repository folder's
 /// name, whatever the clone is called.
 let core = inRepository

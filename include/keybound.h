@@ -34,11 +34,11 @@ extern "C" {
 
 /* ===== Version ===== */
 
-#define KB_VERSION_MAJOR 0
-#define KB_VERSION_MINOR 1
+#define KB_VERSION_MAJOR 1
+#define KB_VERSION_MINOR 0
 #define KB_VERSION_PATCH 0
 #define KB_VERSION_NUMBER (KB_VERSION_MAJOR * 10000 + KB_VERSION_MINOR * 100 + KB_VERSION_PATCH)
-#define KB_VERSION_STRING "0.1.0"
+#define KB_VERSION_STRING "1.0.0"
 
 /* ===== Annotations ===== */
 
@@ -165,7 +165,7 @@ KB_API int kb_status_http_status(kb_status status);
  * to catch a header that does not match the library. Thread-safe. */
 KB_API uint32_t kb_version_number(void);
 
-/* Returns KB_VERSION_STRING as the library was built ("0.1.0"). Static; never NULL. Thread-safe. */
+/* Returns KB_VERSION_STRING as the library was built ("1.0.0"). Static; never NULL. Thread-safe. */
 KB_API const char *KB_NONNULL kb_version_string(void);
 
 /* ===== Crypto backends ===== */

@@ -43,10 +43,10 @@ package struct BenchSession {
     struct Row {
         let backend: String
         let scenario: BenchScenario
-        let threads: Int
-        let pool: Int
-        let keybound: BenchMeasurement
-        let baseline: BenchMeasurement
+        /// The threads verifying at once, and the requests in the pool they take from.
+        let threads: Int, pool: Int
+        /// Keybound's rate and the raw crypto library's doing the same signature work, in the same round.
+        let keybound: BenchMeasurement, baseline: BenchMeasurement
         /// Raw swift-crypto doing the same signature work (swift-crypto rows only).
         let swiftCryptoBaseline: BenchMeasurement?
         var ratio: Double { baseline.perSecond == 0 ? 0 : keybound.perSecond / baseline.perSecond }

@@ -189,8 +189,7 @@ final class BenchFixtures: @unchecked Sendable {
     static let url = "https://api.example/orders/42?expand=items"
     /// The fixed `now` given to the verifier and written in every token and proof.
     let now: Int64
-    let proofAlgorithm: BenchAlgorithm
-    let tokenAlgorithm: BenchAlgorithm
+    let proofAlgorithm: BenchAlgorithm, tokenAlgorithm: BenchAlgorithm
     let issuer: SigningKey
     let issuerMembers: BenchPublicMembers
     let keySetJSON: String

@@ -10,13 +10,14 @@
 // per warm request. One pass that files every wanted member as it goes costs one scan per object. The validator has
 // refused duplicate member names (RFC 8259 §4, SECURITY.md C4), so the first match is the only one.
 
-/// The members of a DPoP proof's JOSE header that the checks read (RFC 9449 §4.2, RFC 7515 §4.1).
-struct ProofHeaderMembers {
-    let typ, alg, crit, jwk: JSONValue?
+/// The members of a JOSE header that the checks read: a DPoP proof's (`typ`, `alg`, `crit`, `jwk`; RFC 9449 §4.2)
+/// and an access token's (`typ`, `alg`, `crit`, `kid`; RFC 9068 §2.1), RFC 7515 §4.1.
+struct JOSEHeaderMembers {
+    let typ, alg, crit, jwk, kid: JSONValue?
 
     init(_ header: JSONValue) {
-        let found = header.members(named: ["typ", "alg", "crit", "jwk"])
-        (typ, alg, crit, jwk) = (found[0], found[1], found[2], found[3])
+        let found = header.members(named: ["typ", "alg", "crit", "jwk", "kid"])
+        (typ, alg, crit, jwk, kid) = (found[0], found[1], found[2], found[3], found[4])
     }
 }
 
@@ -27,16 +28,6 @@ struct ProofClaimMembers {
     init(_ payload: JSONValue) {
         let found = payload.members(named: ["jti", "htm", "htu", "iat", "ath", "nonce"])
         (jti, htm, htu, iat, ath, nonce) = (found[0], found[1], found[2], found[3], found[4], found[5])
-    }
-}
-
-/// The members of an access token's JOSE header that the checks read (RFC 9068 §2.1, RFC 7515 §4.1).
-struct TokenHeaderMembers {
-    let alg, typ, kid, crit: JSONValue?
-
-    init(_ header: JSONValue) {
-        let found = header.members(named: ["alg", "typ", "kid", "crit"])
-        (alg, typ, kid, crit) = (found[0], found[1], found[2], found[3])
     }
 }
 

@@ -9,9 +9,9 @@ struct Checked {
     let clientKey: ClientKey?
     let token: VerifiedToken?
     let proofJTI: ProofJTI?
-    /// The proof's replay key; `nil` for a Bearer request: there is no proof, so nothing is recorded.
-    let replayKey: ReplayKey?
-    let replayExpiresAt: Int64
+    /// The proof's replay key and when its entry expires; no key for a Bearer request: there is no proof, so nothing
+    /// is recorded.
+    let replayKey: ReplayKey?, replayExpiresAt: Int64
     /// The proof's `jwk` bytes when its key was built for this request and may enter the proof-key cache once the
     /// whole request has verified (resource and opaque-token modes only); `nil` otherwise.
     let admissibleKeyBytes: [UInt8]?
@@ -179,7 +179,7 @@ extension Verifier {
         return try proofJWS.withDecoded(maxDepth: policy.maxJSONDepth, failingWith: .proofMalformed) {
             (header, payload, signature) throws(KeyboundError) -> Checked in
             // 3. Proof header.
-            let header = ProofHeaderMembers(header)
+            let header = JOSEHeaderMembers(header)
             let alg = try checkProofHeader(header)
             let (clientKey, built) = try clientKey(header, alg: alg)
             // 4. Proof claims.
@@ -275,7 +275,7 @@ extension Verifier {
     }
 
     /// Check 3: `typ`, `alg`, `crit` (RFC 9449 §4.3 checks 4–6, RFC 7515 §4.1.11). Returns the algorithm.
-    func checkProofHeader(_ header: ProofHeaderMembers) throws(KeyboundError) -> JWSAlgorithm {
+    func checkProofHeader(_ header: JOSEHeaderMembers) throws(KeyboundError) -> JWSAlgorithm {
         guard let typ = header.typ, typ.stringEquals("dpop+jwt") else {
             throw .make(.proofTyp, "DPoP proof typ is not dpop+jwt")
         }
@@ -295,7 +295,7 @@ extension Verifier {
     /// Check 3, continued: the public key in `jwk`, from the cache when this exact JWK was seen before (`built` is
     /// then false); its type, curve and declared `alg` must agree with the proof's `alg` on every request, cached or
     /// not. A key built here is not cached yet: ``finish(_:_:now:)`` admits it once the whole request has verified.
-    func clientKey(_ header: ProofHeaderMembers, alg: JWSAlgorithm) throws(KeyboundError)
+    func clientKey(_ header: JOSEHeaderMembers, alg: JWSAlgorithm) throws(KeyboundError)
         -> (key: ClientKey, built: Bool)
     {
         guard let jwk = header.jwk, jwk.kind == .object else {

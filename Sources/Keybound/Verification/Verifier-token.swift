@@ -33,7 +33,7 @@ extension Verifier {
     ) throws(KeyboundError) -> VerifiedToken {
         let payloadBytes = payload.bytes
         let payloadObject = payload
-        let header = TokenHeaderMembers(header)
+        let header = JOSEHeaderMembers(header)
         let payload = TokenClaimMembers(payload)
         // Header: alg allowed, typ accepted, no crit (RFC 8725 §3.1, §3.11; RFC 9068 §4; RFC 7515 §4.1.11).
         guard let algValue = header.alg, algValue.kind == .string else {
@@ -146,7 +146,7 @@ extension Verifier {
 
     /// `typ` of an access token: `at+jwt` or `application/at+jwt` always; `JWT` or none unless strict; never
     /// anything else (RFC 9068 §4, RFC 8725 §3.11). Compared exactly.
-    func checkTokenType(_ header: TokenHeaderMembers) throws(KeyboundError) {
+    func checkTokenType(_ header: JOSEHeaderMembers) throws(KeyboundError) {
         guard let typ = header.typ else {
             if policy.strictTokenType { throw .make(.tokenTyp, "access token has no typ") }
             return
