@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from typing import Any, Dict, Iterator
 
 import httpx
@@ -16,8 +17,10 @@ import pytest
 from dpop_client import REPO, World
 from test_frameworks import Server, free_port, python_module
 
-_spec = importlib.util.spec_from_file_location(
-    "keybound_browser_fixtures", os.path.join(REPO, "IntegrationTests", "browser", "conftest.py"))
+_BROWSER = os.path.join(REPO, "IntegrationTests", "browser")
+if _BROWSER not in sys.path:
+    sys.path.insert(0, _BROWSER)  # the fixtures import their page helpers (demo_page.py) from beside them
+_spec = importlib.util.spec_from_file_location("keybound_browser_fixtures", os.path.join(_BROWSER, "conftest.py"))
 assert _spec is not None and _spec.loader is not None
 _fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_fixtures)
