@@ -137,14 +137,12 @@ final class BoundedCache<Value: AnyObject & Sendable>: Sendable {
     }
 }
 
-extension BoundedCache where Value == ClientKey {
-    /// The cached client key of a proof's `jwk` (tests and diagnostics).
+extension BoundedCache where Value == CheckedProofHeader {
+    /// The cached client key of a proof's header (tests and diagnostics).
     func value(forTesting proof: String) -> ClientKey? {
         try? ByteView.with(utf8: proof) { (bytes) throws(KeyboundError) -> ClientKey? in
             let jws = try CompactJWS.split(bytes, maxBytes: Int.max, failingWith: .proofMalformed)
-            return try jws.withDecoded(maxDepth: 16, failingWith: .proofMalformed) { (header, _, _) -> ClientKey? in
-                header.member("jwk").flatMap { value(for: $0.bytes) }
-            }
+            return value(for: jws.encodedHeader)?.clientKey
         }
     }
 }

@@ -53,11 +53,24 @@ struct CompactJWS {
     ) throws(KeyboundError) -> R {
         try Base64URL.withDecoded(encodedHeader, failingWith: code) { (headerBytes) throws(KeyboundError) -> R in
             let header = try JSON.parseObject(headerBytes, maxDepth: maxDepth, failingWith: code)
-            return try Base64URL.withDecoded(encodedPayload, failingWith: code) { (payloadBytes) throws(KeyboundError) -> R in
-                let payload = try JSON.parseObject(payloadBytes, maxDepth: maxDepth, failingWith: code)
-                return try Base64URL.withDecoded(encodedSignature, failingWith: code) { (signature) throws(KeyboundError) -> R in
-                    try body(header, payload, signature)
-                }
+            return try withDecodedPayload(maxDepth: maxDepth, failingWith: code) {
+                (payload, signature) throws(KeyboundError) -> R in
+                try body(header, payload, signature)
+            }
+        }
+    }
+
+    /// The payload and signature part of ``withDecoded(maxDepth:failingWith:_:)``, for a JWS whose header bytes are
+    /// known to decode (the same bytes did before).
+    func withDecodedPayload<R>(
+        maxDepth: Int,
+        failingWith code: KeyboundError.Code,
+        _ body: (_ payload: JSONValue, _ signature: ByteView) throws(KeyboundError) -> R
+    ) throws(KeyboundError) -> R {
+        try Base64URL.withDecoded(encodedPayload, failingWith: code) { (payloadBytes) throws(KeyboundError) -> R in
+            let payload = try JSON.parseObject(payloadBytes, maxDepth: maxDepth, failingWith: code)
+            return try Base64URL.withDecoded(encodedSignature, failingWith: code) { (signature) throws(KeyboundError) -> R in
+                try body(payload, signature)
             }
         }
     }

@@ -5,8 +5,8 @@
 
 import Synchronization
 
-/// A client (proof) key, cached by the exact bytes of the proof's `jwk` member, so that a returning client costs
-/// neither a JWK parse, nor a key construction, nor a thumbprint.
+/// A client (proof) key with its thumbprint, built from a proof's `jwk` member; cached inside a
+/// ``CheckedProofHeader``.
 ///
 /// - Note: Immutable and thread-safe.
 final class ClientKey: Sendable {
@@ -26,6 +26,24 @@ final class ClientKey: Sendable {
         self.jktBytes = Array(jkt.utf8)
         self.declaredAlgorithm = declaredAlgorithm
         self.owner = owner
+    }
+}
+
+/// A proof header that passed check 3 (`typ`, `alg`, `crit`, the `jwk` and its agreement with `alg`), cached by the
+/// exact bytes of its base64url segment: a returning client's proofs carry the same header, so they cost neither a
+/// header decode nor a JWK parse, key construction or thumbprint. The checks depend only on those bytes and the
+/// verifier's policy, which never changes, so a cached result stands for every later header with the same bytes.
+///
+/// - Note: Immutable and thread-safe.
+final class CheckedProofHeader: Sendable {
+    /// The proof key the header's `jwk` carries.
+    let clientKey: ClientKey
+    /// The header's `alg`, allowed by the policy and supported by the key.
+    let alg: JWSAlgorithm
+
+    init(clientKey: ClientKey, alg: JWSAlgorithm) {
+        self.clientKey = clientKey
+        self.alg = alg
     }
 }
 

@@ -12,9 +12,10 @@ struct Checked {
     /// The proof's replay key and when its entry expires; no key for a Bearer request: there is no proof, so nothing
     /// is recorded.
     let replayKey: ReplayKey?, replayExpiresAt: Int64
-    /// The proof's `jwk` bytes when its key was built for this request and may enter the proof-key cache once the
-    /// whole request has verified (resource and opaque-token modes only); `nil` otherwise.
-    let admissibleKeyBytes: [UInt8]?
+    /// The proof's encoded header and what check 3 made of it, when it was checked for this request and may enter
+    /// the proof-key cache once the whole request has verified (resource and opaque-token modes only); `nil`
+    /// otherwise.
+    let admissibleHeader: (encoded: [UInt8], checked: CheckedProofHeader)?
 }
 
 extension Verifier {
@@ -110,7 +111,7 @@ extension Verifier {
             try checkTokenNotRevoked(token, now: now)
             if !requirements.isEmpty { try checkRequirements(requirements, token: token, now: now) }
             return Checked(clientKey: nil, token: token, proofJTI: nil, replayKey: nil, replayExpiresAt: 0,
-                           admissibleKeyBytes: nil)
+                           admissibleHeader: nil)
         } catch {
             throw error.onBearerRequest()
         }
@@ -176,61 +177,93 @@ extension Verifier {
         if let tokenBytes, mode == .resource {
             tokenJWS = try CompactJWS.split(tokenBytes, maxBytes: policy.maxTokenBytes, failingWith: .tokenMalformed)
         }
+        // A returning client sends the same header bytes on every proof: their checks (3) passed before with the same
+        // policy, so the cached result stands for them, and the header is neither decoded nor parsed again.
+        if let cached = proofKeys.value(for: proofJWS.encodedHeader) {
+            return try proofJWS.withDecodedPayload(maxDepth: policy.maxJSONDepth, failingWith: .proofMalformed) {
+                (payload, signature) throws(KeyboundError) -> Checked in
+                try checkProof(proofJWS, header: cached, admitting: false, payload: payload, signature: signature,
+                               token: (tokenBytes, tokenJWS), mode: mode, method: method, requestURL: requestURL,
+                               requirements: requirements, now: now)
+            }
+        }
         return try proofJWS.withDecoded(maxDepth: policy.maxJSONDepth, failingWith: .proofMalformed) {
             (header, payload, signature) throws(KeyboundError) -> Checked in
             // 3. Proof header.
             let header = JOSEHeaderMembers(header)
             let alg = try checkProofHeader(header)
-            let (clientKey, built) = try clientKey(header, alg: alg)
-            // 4. Proof claims.
-            let claims = ProofClaimMembers(payload)
-            let jti = try proofClaims(claims, method: method, requestURL: requestURL)
-            let iat = try checkIAT(claims, now: now)
-            // The token's SHA-256 is computed once: `ath` is its base64url and the token cache is keyed by it.
-            let tokenHash = try tokenBytes.map { (bytes) throws(KeyboundError) -> SHA256Digest in
-                try backend.sha256(bytes)
-            }
-            if let tokenHash {
-                try checkATH(claims, tokenHash: tokenHash)
-            }
-            try checkNonce(claims, clientKey: clientKey, now: now)
-            // 5. The access token and its binding.
-            var token: VerifiedToken? = nil
-            switch mode {
-            case .resource:
-                guard let tokenJWS, let tokenHash else { throw .make(.missingAuthorization, "no access token") }
-                let verified = try verifiedToken(tokenJWS, hash: tokenHash, now: now)
-                try checkTokenUse(verified, clientKey: clientKey, now: now)
-                token = verified
-            case .opaqueToken(let boundJKT):
-                let bound = ByteView.with(utf8: boundJKT) { bound in
-                    ByteView.with(clientKey.jktBytes) { constantTimeEquals(bound, $0) }
-                }
-                guard bound else { throw .make(.tokenBinding, "Invalid DPoP key binding") }
-                try checkKeyNotRevoked(clientKey, now: now)
-            case .tokenEndpoint:
-                try checkKeyNotRevoked(clientKey, now: now)
-            }
-            // 6. The proof's signature, with the proof's own key.
-            guard try SignatureVerifier.verify(alg, key: clientKey.key, signingInput: proofJWS.signingInput,
-                                               signature: signature)
-            else { throw .make(.proofSignature, "DPoP proof signature is not valid") }
-            // 7. The request's own requirements, after every signature check, before the replay insert.
-            if !requirements.isEmpty, let token { try checkRequirements(requirements, token: token, now: now) }
-            // 7 (prepared here, done by the caller): the replay key and the last instant the proof is acceptable.
-            let (replayKey, capturedJTI) = try jti.withUnescapedString {
-                (jtiBytes) throws(KeyboundError) -> (ReplayKey, ProofJTI) in
-                (try Self.replayKey(jkt: clientKey.jktBytes, jti: jtiBytes, backend: backend), ProofJTI(jtiBytes))
-            }
-            let expiry = (iat + Double(policy.proofMaxAgeSeconds) + Double(policy.clockSkewSeconds)).rounded(.up)
-            // Safe conversion: iat passed the window check, so |expiry| is far below 2^63.
-            let replayExpiresAt = Int64(exactly: expiry) ?? Int64.max
-            // A key built for this request is cached only once the whole request has verified, and never from the
-            // token endpoint, where anyone may present any key (docs/design.md, "Contracts → Defaults").
-            let admissible = built && mode != .tokenEndpoint ? header.jwk.map { $0.bytes.copyToArray() } : nil
-            return Checked(clientKey: clientKey, token: token, proofJTI: capturedJTI, replayKey: replayKey,
-                           replayExpiresAt: replayExpiresAt, admissibleKeyBytes: admissible)
+            let checkedHeader = CheckedProofHeader(clientKey: try clientKey(header, alg: alg), alg: alg)
+            // A header checked here is cached only once the whole request has verified, and never from the token
+            // endpoint, where anyone may present any key (docs/design.md, "Contracts → Defaults").
+            return try checkProof(proofJWS, header: checkedHeader, admitting: mode != .tokenEndpoint, payload: payload,
+                                  signature: signature, token: (tokenBytes, tokenJWS), mode: mode, method: method,
+                                  requestURL: requestURL, requirements: requirements, now: now)
         }
+    }
+
+    /// Checks 4–7 of a proof whose header passed check 3 (now or, for the same bytes, on an earlier request).
+    func checkProof(
+        _ proofJWS: CompactJWS,
+        header: CheckedProofHeader,
+        admitting: Bool,
+        payload: JSONValue,
+        signature: ByteView,
+        token: (bytes: ByteView?, jws: CompactJWS?),
+        mode: VerificationMode,
+        method: ByteView,
+        requestURL: ByteView,
+        requirements: Requirements,
+        now: Int64
+    ) throws(KeyboundError) -> Checked {
+        let clientKey = header.clientKey, alg = header.alg
+        // 4. Proof claims.
+        let claims = ProofClaimMembers(payload)
+        let jti = try proofClaims(claims, method: method, requestURL: requestURL)
+        let iat = try checkIAT(claims, now: now)
+        // The token's SHA-256 is computed once: `ath` is its base64url and the token cache is keyed by it.
+        let tokenHash = try token.bytes.map { (bytes) throws(KeyboundError) -> SHA256Digest in
+            try backend.sha256(bytes)
+        }
+        if let tokenHash {
+            try checkATH(claims, tokenHash: tokenHash)
+        }
+        try checkNonce(claims, clientKey: clientKey, now: now)
+        // 5. The access token and its binding.
+        var verifiedToken: VerifiedToken? = nil
+        switch mode {
+        case .resource:
+            guard let tokenJWS = token.jws, let tokenHash else { throw .make(.missingAuthorization, "no access token") }
+            let verified = try self.verifiedToken(tokenJWS, hash: tokenHash, now: now)
+            try checkTokenUse(verified, clientKey: clientKey, now: now)
+            verifiedToken = verified
+        case .opaqueToken(let boundJKT):
+            let bound = ByteView.with(utf8: boundJKT) { bound in
+                ByteView.with(clientKey.jktBytes) { constantTimeEquals(bound, $0) }
+            }
+            guard bound else { throw .make(.tokenBinding, "Invalid DPoP key binding") }
+            try checkKeyNotRevoked(clientKey, now: now)
+        case .tokenEndpoint:
+            try checkKeyNotRevoked(clientKey, now: now)
+        }
+        // 6. The proof's signature, with the proof's own key.
+        guard try SignatureVerifier.verify(alg, key: clientKey.key, signingInput: proofJWS.signingInput,
+                                           signature: signature)
+        else { throw .make(.proofSignature, "DPoP proof signature is not valid") }
+        // 7. The request's own requirements, after every signature check, before the replay insert.
+        if !requirements.isEmpty, let verifiedToken {
+            try checkRequirements(requirements, token: verifiedToken, now: now)
+        }
+        // 7 (prepared here, done by the caller): the replay key and the last instant the proof is acceptable.
+        let (replayKey, capturedJTI) = try jti.withUnescapedString {
+            (jtiBytes) throws(KeyboundError) -> (ReplayKey, ProofJTI) in
+            (try Self.replayKey(jkt: clientKey.jktBytes, jti: jtiBytes, backend: backend), ProofJTI(jtiBytes))
+        }
+        let expiry = (iat + Double(policy.proofMaxAgeSeconds) + Double(policy.clockSkewSeconds)).rounded(.up)
+        // Safe conversion: iat passed the window check, so |expiry| is far below 2^63.
+        let replayExpiresAt = Int64(exactly: expiry) ?? Int64.max
+        return Checked(clientKey: clientKey, token: verifiedToken, proofJTI: capturedJTI, replayKey: replayKey,
+                       replayExpiresAt: replayExpiresAt,
+                       admissibleHeader: admitting ? (proofJWS.encodedHeader.copyToArray(), header) : nil)
     }
 
     /// Check 7: step-up (RFC 9470, 314) then scope (RFC 6750 §3.1, 315), on a verified JWT access token.
@@ -292,40 +325,29 @@ extension Verifier {
         return alg
     }
 
-    /// Check 3, continued: the public key in `jwk`, from the cache when this exact JWK was seen before (`built` is
-    /// then false); its type, curve and declared `alg` must agree with the proof's `alg` on every request, cached or
-    /// not. A key built here is not cached yet: ``finish(_:_:now:)`` admits it once the whole request has verified.
-    func clientKey(_ header: JOSEHeaderMembers, alg: JWSAlgorithm) throws(KeyboundError)
-        -> (key: ClientKey, built: Bool)
-    {
+    /// Check 3, continued: the public key in `jwk`, built from it; its type, curve and declared `alg` must agree with
+    /// the proof's `alg`. The result is not cached here: ``finish(_:_:now:)`` admits the whole checked header once
+    /// the request has verified.
+    func clientKey(_ header: JOSEHeaderMembers, alg: JWSAlgorithm) throws(KeyboundError) -> ClientKey {
         guard let jwk = header.jwk, jwk.kind == .object else {
             throw .make(.proofJWK, "DPoP proof has no jwk object")
         }
-        let clientKey: ClientKey
-        let built: Bool
-        if let cached = proofKeys.value(for: jwk.bytes) {
-            clientKey = cached
-            built = false
-        } else {
-            let key = try JWK.publicKey(
-                jwk, modulusBits: policy.rsaModulusBits, rejectingAs: .proofJWK, backend: backend)
-            var declared: JWSAlgorithm? = nil
-            if let alg = try JWK.declaredAlgorithmName(jwk, rejectingAs: .proofJWK) {
-                declared = alg.withUnescapedString { JWSAlgorithm.named($0) }
-                guard declared != nil else { throw .make(.proofJWK, "DPoP proof jwk declares an unknown alg") }
-            }
-            let jkt = try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK, backend: backend)
-            clientKey = ClientKey(key: key, jkt: jkt, declaredAlgorithm: declared,
-                                  owner: try ReplayOwner(jkt: jkt, backend: backend))
-            built = true
+        let key = try JWK.publicKey(jwk, modulusBits: policy.rsaModulusBits, rejectingAs: .proofJWK, backend: backend)
+        var declared: JWSAlgorithm? = nil
+        if let alg = try JWK.declaredAlgorithmName(jwk, rejectingAs: .proofJWK) {
+            declared = alg.withUnescapedString { JWSAlgorithm.named($0) }
+            guard declared != nil else { throw .make(.proofJWK, "DPoP proof jwk declares an unknown alg") }
         }
+        let jkt = try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK, backend: backend)
+        let clientKey = ClientKey(key: key, jkt: jkt, declaredAlgorithm: declared,
+                                  owner: try ReplayOwner(jkt: jkt, backend: backend))
         guard clientKey.key.supports(alg) else {
             throw .make(.proofJWK, "DPoP proof jwk does not match the proof alg")
         }
         if let declared = clientKey.declaredAlgorithm, declared != alg {
             throw .make(.proofJWK, "DPoP proof jwk declares another alg")
         }
-        return (clientKey, built)
+        return clientKey
     }
 
     /// Check 4: `jti`, `htm`, `htu` (RFC 9449 §4.3 checks 8–9). Returns the `jti`.

@@ -31,7 +31,8 @@ public final class Verifier: Sendable {
     let policy: VerifierPolicy
     let issuers: [IssuerState]
     let replayStore: ReplayBackend
-    let proofKeys: BoundedCache<ClientKey>
+    /// Checked proof headers by their encoded bytes (the proof-key cache).
+    let proofKeys: BoundedCache<CheckedProofHeader>
     let tokens: BoundedCache<VerifiedToken>
     let revocations: RevocationList
     let counters = OutcomeCounters()
@@ -47,8 +48,8 @@ public final class Verifier: Sendable {
         case async(any AsyncReplayStore)
     }
 
-    /// The largest JWK a proof may carry and still be cached (RSA-8192 JWKs are about 1.4 KiB).
-    static let maximumCachedJWKBytes = 2048
+    /// The longest encoded proof header that is still cached (an RSA-8192 JWK's header is about 1.9 KiB encoded).
+    static let maximumCachedHeaderBytes = 2048
 
     /// Creates a verifier.
     ///
@@ -145,7 +146,7 @@ public final class Verifier: Sendable {
         self.issuers = issuers.map(IssuerState.init)
         self.replayStore = replay
         self.backend = crypto
-        self.proofKeys = BoundedCache(capacity: policy.proofKeyCacheSize, maximumKeyBytes: Self.maximumCachedJWKBytes)
+        self.proofKeys = BoundedCache(capacity: policy.proofKeyCacheSize, maximumKeyBytes: Self.maximumCachedHeaderBytes)
         self.tokens = BoundedCache(capacity: policy.tokenCacheSize, maximumKeyBytes: 32)
         self.revocations = RevocationList(capacity: policy.maxRevocations)
         self.onKeyMiss = onKeyMiss
@@ -251,8 +252,8 @@ public final class Verifier: Sendable {
     func finish(_ checked: Checked, _ outcome: ReplayInsertResult?, now: Int64) throws(KeyboundError) -> VerifiedRequest {
         switch outcome ?? .inserted {
         case .inserted:
-            if let jwk = checked.admissibleKeyBytes, let clientKey = checked.clientKey {
-                proofKeys.insert(clientKey, for: jwk)
+            if let (encoded, header) = checked.admissibleHeader {
+                proofKeys.insert(header, for: encoded)
             }
             counters.recordSuccess()
             return VerifiedRequest(clientKey: checked.clientKey, token: checked.token, proofJTIBytes: checked.proofJTI,

@@ -113,7 +113,7 @@ struct ResourceBoundTests {
     // MARK: - Proof-key cache (SECURITY.md D11)
 
     /// Bound: with `proofKeyCacheSize` 1,024, a flood of 8,192 distinct client keys (each with a valid proof, in
-    /// token-endpoint mode) leaves at most 1,024 cached keys, each at most 2,048 bytes of JWK, at every point of the
+    /// token-endpoint mode) leaves at most 1,024 cached keys, each at most 2,048 bytes of encoded proof header, at every point of the
     /// flood; every request is still verified (a miss only costs a key import).
     @Test("a flood of 8,192 distinct client keys keeps the proof-key cache at its 1,024 slots")
     func proofKeyCacheFlood() throws {
@@ -131,7 +131,7 @@ struct ResourceBoundTests {
                 if (try? verifier.verify(request, mode: .tokenEndpoint, now: world.now)) != nil { verified += 1 }
                 if n % 1_024 == 1_023 {
                     #expect(verifier.proofKeys.count <= slots)
-                    #expect(verifier.proofKeys.storedKeyBytes <= slots * Verifier.maximumCachedJWKBytes)
+                    #expect(verifier.proofKeys.storedKeyBytes <= slots * Verifier.maximumCachedHeaderBytes)
                 }
             }
             #expect(verified == 8_192)
