@@ -174,11 +174,12 @@ struct VerifierBehaviourTests {
         #expect(verifier.metrics.refusals(.replayCacheFull) == 1)
     }
 
-    @Test("a returning client key is still checked against the proof alg (cache hits skip no check)")
+    @Test("the proof-key cache is keyed by the whole encoded header: a changed alg with the same jwk is checked in full")
     func cachedKeyAlgCheck() throws {
         let testCase = try #require(scenario.validResourceCases.first { $0.name.contains("ES256 proof") })
         let verifier = try scenario.makeVerifier()
-        _ = try verifier.verify(testCase.request, now: scenario.now)  // the client key is now cached
+        _ = try verifier.verify(testCase.request, now: scenario.now)  // the checked header is now cached
+        #expect(verifier.metrics.proofKeyCacheHits == 0 && verifier.metrics.proofKeyCacheMisses == 1)
         // Same JWK bytes, header alg changed to ES384 (the signature no longer matters: the check comes first).
         let parts = testCase.dpop[0].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         let header = String(decoding: try #require(Base64URL.decode(parts[0])), as: UTF8.self)
@@ -189,7 +190,11 @@ struct VerifierBehaviourTests {
             request.dpop = [Base64URL.encode(Array(changed.utf8)) + "." + parts[1] + "." + parts[2]]
             #expect(throws: KeyboundError(.proofJWK)) { try verifier.verify(request, now: scenario.now) }
         }
-        #expect(verifier.metrics.proofKeyCacheHits >= 3)
+        // Each changed header missed the cache (so the jwk was checked against its alg again), and none was admitted.
+        #expect(verifier.metrics.proofKeyCacheHits == 0 && verifier.metrics.proofKeyCacheMisses == 4)
+        // The original header still hits: its replayed proof gets as far as the replay check.
+        #expect(throws: KeyboundError(.proofReplayed)) { try verifier.verify(testCase.request, now: scenario.now) }
+        #expect(verifier.metrics.proofKeyCacheHits == 1)
     }
 
     @Test("a cached token is refused after its exp (308), checked at use time with skew")
