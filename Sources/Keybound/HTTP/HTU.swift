@@ -138,7 +138,8 @@ package enum HTU {
     ///
     /// `htu` is normalised into the thread's scratch arena (no heap allocation: at most `3 × maximumLength + 1`
     /// bytes) and compared byte for byte with `canonicalRequestURL`, which must already be canonical (made by one
-    /// of the `normalize` functions).
+    /// of the `normalize` functions). An `htu` whose bytes already equal `canonicalRequestURL` matches without being
+    /// normalised: a canonical form normalises to itself (`HTUTests.canonicalFormsAreFixedPoints`).
     ///
     /// - Throws: ``KeyboundError/Code/proofHTU`` when `htu` is refused (see ``HTU``) or longer than
     ///   ``maximumLength``.
@@ -146,6 +147,9 @@ package enum HTU {
         guard htu.count <= maximumLength else {
             throw KeyboundError.make(.proofHTU, "htu is longer than the limit")
         }
+        // A client that writes `htu` in canonical form sends the request URL's canonical bytes themselves; the
+        // canonical form normalises to itself, so equal bytes match without normalising the claim.
+        if htu.elementsEqual(canonicalRequestURL) { return true }
         return try withScratch(capacity: canonicalCapacity(for: htu)) {
             (scratch: inout ScratchBuffer) throws(KeyboundError) -> Bool in
             try normalize(htu, into: &scratch, failingWith: .proofHTU)

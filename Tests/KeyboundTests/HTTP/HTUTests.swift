@@ -189,6 +189,26 @@ struct HTUTests {
         }
     }
 
+    /// `HTU.matches` takes an `htu` equal to the canonical request URL without normalising it; that is sound only
+    /// because every canonical form normalises to itself, which this checks for every URI of these tables that is
+    /// accepted at all, and with a base URL.
+    @Test("a canonical form normalises to itself (the byte-equal fast path of HTU.matches relies on it)")
+    func canonicalFormsAreFixedPoints() throws {
+        let uris = designTable.flatMap { [$0.htu, $0.request] } + d8MustReject + d8MustAccept + d8MustRefuse
+            + [d8Request, "https://rs.example.net/q/x^y", "https://rs.example.net/caf\u{E9}/%c3%a9/%7e/%2f/%2E%2e/x",
+               "HTTP://[::FFFF:7F00:1]:080/a/./b/../c?q#f", "https://h/%41%5a%61%7A%30%39%2D%2E%5F%7E"]
+        var checked = 0
+        for uri in uris {
+            guard let once = try? canonical(uri) else { continue }
+            #expect(try canonical(once) == once, "\(uri)")
+            #expect(try matches(htu: once, request: uri), "\(uri)")
+            checked += 1
+        }
+        #expect(checked >= 30)
+        let joined = try canonical(base: "https://rs.example.net/api/", path: "/a/%2e%2E/../b%7e^")
+        #expect(try canonical(joined) == joined)
+    }
+
     @Test("docs/design.md htu examples: canonical forms")
     func designCanonicalForms() throws {
         #expect(try canonical("HTTPS://API.Example.COM/a/b") == "https://api.example.com/a/b")
