@@ -51,24 +51,43 @@ struct CompactJWS {
         failingWith code: KeyboundError.Code,
         _ body: (_ header: JSONValue, _ payload: JSONValue, _ signature: ByteView) throws(KeyboundError) -> R
     ) throws(KeyboundError) -> R {
+        try withDecoded(
+            failingWith: code,
+            header: { (bytes) throws(KeyboundError) in try JSON.parseObject(bytes, maxDepth: maxDepth, failingWith: code) },
+            payload: { (bytes) throws(KeyboundError) in try JSON.parseObject(bytes, maxDepth: maxDepth, failingWith: code) },
+            body)
+    }
+
+    /// Decodes the three segments into scratch memory and calls `body` with what `readHeader` and `readPayload` made
+    /// of the header's and the payload's bytes (a strict JSON read with the members the caller wants), and the
+    /// signature. Nothing is copied to the heap.
+    ///
+    /// - Throws: `KeyboundError(code)` for non-canonical base64url in any segment; whatever the readers and `body`
+    ///   throw.
+    func withDecoded<Header, Payload, R>(
+        failingWith code: KeyboundError.Code,
+        header readHeader: (ByteView) throws(KeyboundError) -> Header,
+        payload readPayload: (ByteView) throws(KeyboundError) -> Payload,
+        _ body: (_ header: Header, _ payload: Payload, _ signature: ByteView) throws(KeyboundError) -> R
+    ) throws(KeyboundError) -> R {
         try Base64URL.withDecoded(encodedHeader, failingWith: code) { (headerBytes) throws(KeyboundError) -> R in
-            let header = try JSON.parseObject(headerBytes, maxDepth: maxDepth, failingWith: code)
-            return try withDecodedPayload(maxDepth: maxDepth, failingWith: code) {
+            let header = try readHeader(headerBytes)
+            return try withDecodedPayload(failingWith: code, payload: readPayload) {
                 (payload, signature) throws(KeyboundError) -> R in
                 try body(header, payload, signature)
             }
         }
     }
 
-    /// The payload and signature part of ``withDecoded(maxDepth:failingWith:_:)``, for a JWS whose header bytes are
-    /// known to decode (the same bytes did before).
-    func withDecodedPayload<R>(
-        maxDepth: Int,
+    /// The payload and signature part of ``withDecoded(failingWith:header:payload:_:)``, for a JWS whose header
+    /// bytes are known to decode (the same bytes did before).
+    func withDecodedPayload<Payload, R>(
         failingWith code: KeyboundError.Code,
-        _ body: (_ payload: JSONValue, _ signature: ByteView) throws(KeyboundError) -> R
+        payload readPayload: (ByteView) throws(KeyboundError) -> Payload,
+        _ body: (_ payload: Payload, _ signature: ByteView) throws(KeyboundError) -> R
     ) throws(KeyboundError) -> R {
         try Base64URL.withDecoded(encodedPayload, failingWith: code) { (payloadBytes) throws(KeyboundError) -> R in
-            let payload = try JSON.parseObject(payloadBytes, maxDepth: maxDepth, failingWith: code)
+            let payload = try readPayload(payloadBytes)
             return try Base64URL.withDecoded(encodedSignature, failingWith: code) { (signature) throws(KeyboundError) -> R in
                 try body(payload, signature)
             }

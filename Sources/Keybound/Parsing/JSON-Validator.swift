@@ -18,13 +18,18 @@ extension JSON {
         let code: KeyboundError.Code
         let maxDepth: Int
         var names: ScratchBuffer
+        /// When set, each member of the root object as 16 bytes (name start, name end, value start, value end with
+        /// its kind and escape flag in the top byte), so that its wanted members are found without another scan.
+        var rootMembers: ScratchBuffer?
         var i = 0
 
-        init(bytes: ByteView, code: KeyboundError.Code, maxDepth: Int, names: ScratchBuffer) {
+        init(bytes: ByteView, code: KeyboundError.Code, maxDepth: Int, names: ScratchBuffer,
+             rootMembers: ScratchBuffer? = nil) {
             self.bytes = bytes
             self.code = code
             self.maxDepth = maxDepth
             self.names = names
+            self.rootMembers = rootMembers
         }
 
         @inline(never)
@@ -104,12 +109,18 @@ extension JSON {
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("JSON member name is not a string") }
                 let nameStart = i
                 let escaped = try parseString()
-                try recordName(start: nameStart &+ 1, end: i &- 1, escaped: escaped, objectBase: base)
+                let nameEnd = i
+                try recordName(start: nameStart &+ 1, end: nameEnd &- 1, escaped: escaped, objectBase: base)
                 skipWhitespace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("JSON member lacks a colon") }
                 i &+= 1
                 skipWhitespace()
-                _ = try parseValue(depth: depth &+ 1)
+                let valueStart = i
+                let value = try parseValue(depth: depth &+ 1)
+                if depth == 1 && rootMembers != nil {
+                    fileRootMember(name: (nameStart &+ 1)..<(nameEnd &- 1), nameEscaped: escaped, value: value,
+                                   valueStart: valueStart)
+                }
                 if try endsContainer(UInt8(ascii: "}"), named: "object") { return }
             }
         }
@@ -138,6 +149,34 @@ extension JSON {
             guard byte == UInt8(ascii: ",") else { throw fail("JSON \(container) has an unexpected byte") }
             skipWhitespace()
             return false
+        }
+
+        // MARK: Root members
+
+        /// Files a member of the root object: its name's content and its value (offsets fit in 32 bits: documents
+        /// are bounded far below 4 GiB by every caller's size limit).
+        mutating func fileRootMember(name: Range<Int>, nameEscaped: Bool, value: JSONValue, valueStart: Int) {
+            let flags = UInt32(value.kind.rawValue) | (value.hasEscapes ? 0x100 : 0) | (nameEscaped ? 0x200 : 0)
+            rootMembers?.appendWord(UInt32(truncatingIfNeeded: name.lowerBound))
+            rootMembers?.appendWord(UInt32(truncatingIfNeeded: name.upperBound))
+            rootMembers?.appendWord(UInt32(truncatingIfNeeded: valueStart))
+            rootMembers?.appendWord(UInt32(truncatingIfNeeded: valueStart &+ value.bytes.count))
+            rootMembers?.appendWord(flags)
+        }
+
+        /// Calls `body` with each filed member of the root object (the name as its content, without quotes), in
+        /// document order.
+        func forEachRootMember(_ body: (_ name: ByteView, _ nameEscaped: Bool, _ value: JSONValue) -> Void) {
+            guard let table = rootMembers else { return }
+            var entry = 0
+            while entry < table.count {
+                let name = bytes[Int(table.word(at: entry))..<Int(table.word(at: entry &+ 4))]
+                let value = bytes[Int(table.word(at: entry &+ 8))..<Int(table.word(at: entry &+ 12))]
+                let flags = table.word(at: entry &+ 16)
+                let kind = JSONKind(rawValue: UInt8(truncatingIfNeeded: flags)) ?? .null
+                body(name, flags & 0x200 != 0, JSONValue(kind: kind, bytes: value, hasEscapes: flags & 0x100 != 0))
+                entry &+= 20
+            }
         }
 
         // MARK: Duplicate names

@@ -35,24 +35,57 @@ enum JSON {
         maxDepth: Int,
         failingWith code: KeyboundError.Code
     ) throws(KeyboundError) -> JSONValue {
-        // Each member name needs one 16-byte entry in the duplicate table; names are strings, and every string
-        // takes at least two quote characters, so counting quotes bounds the table. So does the member bound: the
-        // table only holds the names of the objects still open, at most one per nesting level, each with at most
-        // `maximumMembers` names (the next one is refused before it is recorded).
+        try parseObject(document, maxDepth: maxDepth, failingWith: code, capturing: [] as InlineArray<0, StaticString>)
+            .root
+    }
+
+    /// Validates `document` like ``parseObject(_:maxDepth:failingWith:)`` and, in the same pass, files the root
+    /// object's members named `names`: each at its name's index (`nil` where the root has no such member), compared
+    /// byte for byte after unescaping. The validator refuses duplicate names, so each name has at most one value.
+    static func parseObject<let count: Int>(
+        _ document: ByteView,
+        maxDepth: Int,
+        failingWith code: KeyboundError.Code,
+        capturing names: InlineArray<count, StaticString>
+    ) throws(KeyboundError) -> (root: JSONValue, members: InlineArray<count, JSONValue?>) {
+        // Each member name of an open object needs one 16-byte entry in the duplicate table, and each member of the
+        // root one more 20-byte entry in the capture table. A member takes at least 4 bytes (`"":0`), so a
+        // quarter of the document's length bounds both; so does the member bound for the capture table, and the
+        // member bound times the depth for the duplicate table (it holds the names of the objects still open).
         probeWork(.jsonParsedBytes, document.count)
-        var quotes = 0
-        var i = 0
-        while i < document.count {
-            if document[i] == UInt8(ascii: "\"") { quotes &+= 1 }
-            i &+= 1
-        }
+        let members = document.count / 4 &+ 1
         let depth = min(maxDepth, depthCeiling)
-        let entries = min(quotes / 2, maximumMembers &* max(depth, 1))
-        return try withScratch(capacity: entries &* 16) { (names) throws(KeyboundError) -> JSONValue in
-            var parser = Validator(bytes: document, code: code, maxDepth: depth, names: names)
-            let root = try parser.parseDocument()
-            names = parser.names
-            return root
+        let entries = min(members, maximumMembers &* max(depth, 1))
+        return try withScratch(capacity: entries &* 16) {
+            (table) throws(KeyboundError) -> (root: JSONValue, members: InlineArray<count, JSONValue?>) in
+            try withScratch(capacity: count == 0 ? 0 : min(members, maximumMembers) &* 20) {
+                (rootMembers) throws(KeyboundError) -> (root: JSONValue, members: InlineArray<count, JSONValue?>) in
+                var parser = Validator(bytes: document, code: code, maxDepth: depth, names: table,
+                                       rootMembers: count == 0 ? nil : rootMembers)
+                let root = try parser.parseDocument()
+                table = parser.names
+                var found = InlineArray<count, JSONValue?>(repeating: nil)
+                if let filed = parser.rootMembers {
+                    rootMembers = filed
+                    parser.forEachRootMember { name, escaped, value in
+                        for index in names.indices where JSON.nameEquals(name, escaped: escaped, names[index]) {
+                            found[index] = value
+                            return
+                        }
+                    }
+                }
+                return (root, found)
+            }
+        }
+    }
+
+    /// True when a member name's content (escapes not decoded) equals `literal` after unescaping.
+    @inline(__always)
+    static func nameEquals(_ name: ByteView, escaped: Bool, _ literal: StaticString) -> Bool {
+        if !escaped { return name.elementsEqual(literal) }
+        return withScratch(capacity: name.count) { scratch in
+            unescape(name, into: &scratch)
+            return scratch.view.elementsEqual(literal)
         }
     }
 

@@ -4,7 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 /// The JSON type of a value (RFC 8259 §3).
-enum JSONKind: Sendable, Hashable {
+enum JSONKind: UInt8, Sendable, Hashable {
     case object, array, string, number, `true`, `false`, null
 }
 

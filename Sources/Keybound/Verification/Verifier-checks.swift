@@ -177,25 +177,30 @@ extension Verifier {
         if let tokenBytes, mode == .resource {
             tokenJWS = try CompactJWS.split(tokenBytes, maxBytes: policy.maxTokenBytes, failingWith: .tokenMalformed)
         }
+        let readClaims = { (bytes: ByteView) throws(KeyboundError) -> ProofClaimMembers in
+            try ProofClaimMembers.read(bytes, maxDepth: self.policy.maxJSONDepth, failingWith: .proofMalformed)
+        }
         // A returning client sends the same header bytes on every proof: their checks (3) passed before with the same
         // policy, so the cached result stands for them, and the header is neither decoded nor parsed again.
         if let cached = proofKeys.value(for: proofJWS.encodedHeader) {
-            return try proofJWS.withDecodedPayload(maxDepth: policy.maxJSONDepth, failingWith: .proofMalformed) {
-                (payload, signature) throws(KeyboundError) -> Checked in
-                try checkProof(proofJWS, header: cached, admitting: false, payload: payload, signature: signature,
+            return try proofJWS.withDecodedPayload(failingWith: .proofMalformed, payload: readClaims) {
+                (claims, signature) throws(KeyboundError) -> Checked in
+                try checkProof(proofJWS, header: cached, admitting: false, claims: claims, signature: signature,
                                token: (tokenBytes, tokenJWS), mode: mode, method: method, requestURL: requestURL,
                                requirements: requirements, now: now)
             }
         }
-        return try proofJWS.withDecoded(maxDepth: policy.maxJSONDepth, failingWith: .proofMalformed) {
-            (header, payload, signature) throws(KeyboundError) -> Checked in
+        let readHeader = { (bytes: ByteView) throws(KeyboundError) -> JOSEHeaderMembers in
+            try JOSEHeaderMembers.read(bytes, maxDepth: self.policy.maxJSONDepth, failingWith: .proofMalformed)
+        }
+        return try proofJWS.withDecoded(failingWith: .proofMalformed, header: readHeader, payload: readClaims) {
+            (header, claims, signature) throws(KeyboundError) -> Checked in
             // 3. Proof header.
-            let header = JOSEHeaderMembers(header)
             let alg = try checkProofHeader(header)
             let checkedHeader = CheckedProofHeader(clientKey: try clientKey(header, alg: alg), alg: alg)
             // A header checked here is cached only once the whole request has verified, and never from the token
             // endpoint, where anyone may present any key (docs/design.md, "Contracts → Defaults").
-            return try checkProof(proofJWS, header: checkedHeader, admitting: mode != .tokenEndpoint, payload: payload,
+            return try checkProof(proofJWS, header: checkedHeader, admitting: mode != .tokenEndpoint, claims: claims,
                                   signature: signature, token: (tokenBytes, tokenJWS), mode: mode, method: method,
                                   requestURL: requestURL, requirements: requirements, now: now)
         }
@@ -206,7 +211,7 @@ extension Verifier {
         _ proofJWS: CompactJWS,
         header: CheckedProofHeader,
         admitting: Bool,
-        payload: JSONValue,
+        claims: ProofClaimMembers,
         signature: ByteView,
         token: (bytes: ByteView?, jws: CompactJWS?),
         mode: VerificationMode,
@@ -217,7 +222,6 @@ extension Verifier {
     ) throws(KeyboundError) -> Checked {
         let clientKey = header.clientKey, alg = header.alg
         // 4. Proof claims.
-        let claims = ProofClaimMembers(payload)
         let jti = try proofClaims(claims, method: method, requestURL: requestURL)
         let iat = try checkIAT(claims, now: now)
         // The token's SHA-256 is computed once: `ath` is its base64url and the token cache is keyed by it.

@@ -16,8 +16,16 @@ extension Verifier {
         {
             return cached
         }
-        let verified = try jws.withDecoded(maxDepth: policy.maxJSONDepth, failingWith: .tokenMalformed) {
-            (header, payload, signature) throws(KeyboundError) -> VerifiedToken in
+        let maxDepth = policy.maxJSONDepth
+        let verified = try jws.withDecoded(
+            failingWith: .tokenMalformed,
+            header: { (bytes) throws(KeyboundError) in
+                try JOSEHeaderMembers.read(bytes, maxDepth: maxDepth, failingWith: .tokenMalformed)
+            },
+            payload: { (bytes) throws(KeyboundError) in
+                try TokenClaimMembers.read(bytes, maxDepth: maxDepth, failingWith: .tokenMalformed)
+            }
+        ) { (header, payload, signature) throws(KeyboundError) -> VerifiedToken in
             try verifyTokenContents(jws, header: header, payload: payload, signature: signature, now: now)
         }
         hash.withByteView { tokens.insert(verified, for: $0) }
@@ -26,15 +34,13 @@ extension Verifier {
 
     func verifyTokenContents(
         _ jws: CompactJWS,
-        header: JSONValue,
-        payload: JSONValue,
+        header: JOSEHeaderMembers,
+        payload: TokenClaimMembers,
         signature: ByteView,
         now: Int64
     ) throws(KeyboundError) -> VerifiedToken {
-        let payloadBytes = payload.bytes
-        let payloadObject = payload
-        let header = JOSEHeaderMembers(header)
-        let payload = TokenClaimMembers(payload)
+        let payloadBytes = payload.object.bytes
+        let payloadObject = payload.object
         // Header: alg allowed, typ accepted, no crit (RFC 8725 §3.1, §3.11; RFC 9068 §4; RFC 7515 §4.1.11).
         guard let algValue = header.alg, algValue.kind == .string else {
             throw .make(.tokenAlg, "access token alg is missing or not a string")

@@ -54,18 +54,37 @@ struct JSONTests {
         }
     }
 
-    @Test("members(named:) files each wanted member at its name's index in one pass; absent ones are nil")
-    func membersNamed() throws {
-        try withJSON(#"{"z":1,"c\u0072it":["x"],"typ":"dpop+jwt","other":{"typ":"inner"},"alg":"ES256"}"#) { root in
-            let found = root.members(named: ["typ", "alg", "crit", "jwk"])
-            #expect(found[0]?.stringEquals("dpop+jwt") == true)
-            #expect(found[1]?.stringEquals("ES256") == true)
-            #expect(found[2]?.kind == .array)  // the name matched after unescaping
-            #expect(found[3] == nil)
+    @Test("parseObject(capturing:) files each wanted root member at its name's index in the same pass; absent ones are nil")
+    func capturingMembers() throws {
+        let text = #" { "z" :1,"c\u0072it": ["x"] ,"typ":"dpop+jwt","other":{"typ":"inner","alg":1},"alg" : "E\u0053256" , "n":-1.5e3,"t":true} "#
+        let (root, found) = try ByteView.with(utf8: text) { (view) throws(KeyboundError) in
+            let (root, found) = try JSON.parseObject(view, maxDepth: 16, failingWith: .proofMalformed,
+                                                     capturing: ["typ", "alg", "crit", "jwk", "n", "t", "other"])
+            // Each captured value is exactly what a lookup on the root finds (kind, bytes, escape flag).
+            for (index, name) in ["typ", "alg", "crit", "jwk", "n", "t", "other"].enumerated() {
+                let expected = ByteView.with(utf8: name) { wanted in
+                    var value: JSONValue? = nil
+                    root.forEachMember { key, v in if key.stringEquals(wanted) { value = v } }
+                    return value
+                }
+                #expect(found[index]?.kind == expected?.kind, "\(name)")
+                #expect(found[index]?.bytes.decodeString() == expected?.bytes.decodeString(), "\(name)")
+                #expect(found[index]?.hasEscapes == expected?.hasEscapes, "\(name)")
+            }
+            return (root.bytes.decodeString(), found.indices.map { found[$0]?.bytes.decodeString() })
         }
-        try withJSON("{}") { root in
-            let found = root.members(named: ["jti", "htm"])
-            #expect(found[0] == nil && found[1] == nil)
+        #expect(root.hasPrefix("{") && root.hasSuffix("}"))
+        #expect(found == [#""dpop+jwt""#, #""E\u0053256""#, #"["x"]"#, nil, "-1.5e3", "true",
+                          #"{"typ":"inner","alg":1}"#])
+        let empty = try ByteView.with(utf8: "{}") { (view) throws(KeyboundError) in
+            try JSON.parseObject(view, maxDepth: 16, failingWith: .proofMalformed, capturing: ["jti", "htm"]).members
+        }
+        #expect(empty[0] == nil && empty[1] == nil)
+        // A refusal is the same with or without captures.
+        #expect(throws: KeyboundError(.proofMalformed)) {
+            try ByteView.with(utf8: #"{"typ":1,"t\u0079p":2}"#) { (view) throws(KeyboundError) in
+                _ = try JSON.parseObject(view, maxDepth: 16, failingWith: .proofMalformed, capturing: ["typ"])
+            }
         }
     }
 
