@@ -12,11 +12,5 @@
 func constantTimeEquals(_ a: ByteView, _ b: ByteView) -> Bool {
     probeConstantTimeComparison(a, b)
     guard a.count == b.count else { return false }
-    var difference: UInt8 = 0
-    var i = 0
-    while i < a.count {
-        difference |= a[i] ^ b[i]
-        i &+= 1
-    }
-    return difference == 0
+    return a.accumulatedDifference(b) == 0
 }

@@ -114,15 +114,8 @@ package enum Base64URL {
     @inlinable
     static func encode(_ bytes: ByteView, into out: inout ScratchBuffer) {
         precondition(encodedCount(ofDecodedCount: bytes.count) <= out.remaining, "base64url output too small")
-        var i = 0
-        while i &+ 3 <= bytes.count {
-            let a = bytes[i], b = bytes[i &+ 1], c = bytes[i &+ 2]
-            out.append(character(a >> 2))
-            out.append(character((a & 0x03) << 4 | b >> 4))
-            out.append(character((b & 0x0F) << 2 | c >> 6))
-            out.append(character(c & 0x3F))
-            i &+= 3
-        }
+        encodeTriples(bytes, into: &out)
+        let i = bytes.count / 3 * 3
         switch bytes.count &- i {
         case 1:
             let a = bytes[i]

@@ -36,13 +36,7 @@ enum KeyedHash {
         let count = bytes.count
         var index = 0
         while count &- index >= 8 {
-            var word: UInt64 = 0
-            var k = 0
-            while k < 8 {
-                word |= UInt64(bytes[index &+ k]) &<< UInt64(k &* 8)
-                k &+= 1
-            }
-            state.compress(word, rounds: compressionRounds)
+            state.compress(bytes.littleEndianWord(at: index), rounds: compressionRounds)
             index &+= 8
         }
         // The last word: the remaining bytes, and the length's low byte on top.

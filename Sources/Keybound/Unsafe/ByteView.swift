@@ -105,6 +105,37 @@ package struct ByteView {
         }
     }
 
+    /// The OR of the XOR of every byte with the byte at the same index of `other` (of the same length), 8 bytes per
+    /// step: zero exactly when the views are equal. Every byte is read whatever the bytes are, with no early exit,
+    /// so the time depends on the length alone (``constantTimeEquals(_:_:)``).
+    @inlinable
+    func accumulatedDifference(_ other: ByteView) -> UInt64 {
+        precondition(count == other.count, "accumulatedDifference needs views of one length")
+        var difference: UInt64 = 0
+        var i = 0
+        while i &+ 8 <= count {
+            // Safe because [i, i + 8) lies inside both buffers; the loads need no alignment.
+            difference |= unsafe _base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                ^ other._base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i &+= 8
+        }
+        while i < count {
+            // Safe because i < count for both buffers.
+            difference |= UInt64(unsafe _base[i] ^ other._base[i])
+            i &+= 1
+        }
+        return difference
+    }
+
+    /// The 8 bytes at `index` as a little-endian `UInt64`; traps when they are not all inside the view (a bug, never
+    /// input-driven).
+    @inlinable
+    func littleEndianWord(at index: Int) -> UInt64 {
+        precondition(index >= 0 && index <= count &- 8, "ByteView word out of range")
+        // Safe because [index, index + 8) was just checked; the load needs no alignment.
+        return UInt64(littleEndian: unsafe _base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+    }
+
     /// Copies the bytes into a new array (for values that must outlive the view).
     @usableFromInline
     package func copyToArray() -> [UInt8] {
@@ -179,13 +210,9 @@ extension ByteView {
 // MARK: - Hashing
 
 extension ByteView {
-    /// SipHash of the bytes under the process's random seed (Swift's `Hasher`), so that clients cannot aim
+    /// SipHash-1-3 of the bytes under the process's random key (``KeyedHash``), so that clients cannot aim
     /// collisions at one bucket of a cache.
-    @inlinable
     func seededHash() -> Int {
-        var hasher = Hasher()
-        // Safe because the buffer is only read during the call.
-        unsafe hasher.combine(bytes: _base)
-        return hasher.finalize()
+        Int(truncatingIfNeeded: KeyedHash.hash(self))
     }
 }

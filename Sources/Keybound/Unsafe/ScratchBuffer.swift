@@ -129,6 +129,7 @@ func withScratch<R, E: Error>(capacity: Int, _ body: (inout ScratchBuffer) throw
 extension ScratchBuffer {
     /// Appends a `UInt32` in native byte order (for small tables kept in scratch memory).
     @inlinable
+    @inline(__always)
     mutating func appendWord(_ value: UInt32) {
         precondition(remaining >= 4, "ScratchBuffer overflow")
         // Safe because 4 bytes remain; the store is unaligned-tolerant.

@@ -84,5 +84,18 @@ struct CryptoDigestTests {
         #expect(eq([], []))
         let d = sha256([9]).bytes
         #expect(eq(d, d))
+        // A difference in any bit of any byte, in the 8-byte words and in the tail, for every length up to 43 (an
+        // `ath` or a `jkt`).
+        for length in 1...43 {
+            let base = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            #expect(eq(base, base))
+            for index in 0..<length {
+                for bit in 0..<8 {
+                    var changed = base
+                    changed[index] ^= UInt8(1) << bit
+                    #expect(!eq(base, changed), "length \(length) byte \(index) bit \(bit)")
+                }
+            }
+        }
     }
 }

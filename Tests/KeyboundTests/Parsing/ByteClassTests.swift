@@ -51,6 +51,28 @@ struct ByteClassTests {
         }
     }
 
+    @Test("encodeTriples encodes like the per-sextet encoder: every byte value in every position of a group")
+    func encodeTriplesMatchesReference() {
+        for position in 0..<6 {
+            for value in 0...255 {
+                var input: [UInt8] = [0x00, 0xFF, 0x5A, 0xA5, 0x3C, 0xC3]
+                input[position] = UInt8(value)
+                let encoded: [UInt8] = ByteView.with(input) { view in
+                    withScratch(capacity: 8) { out in
+                        Base64URL.encodeTriples(view, into: &out)
+                        return out.view.copyToArray()
+                    }
+                }
+                var expected: [UInt8] = []
+                for t in stride(from: 0, to: 6, by: 3) {
+                    let word = UInt32(input[t]) << 16 | UInt32(input[t + 1]) << 8 | UInt32(input[t + 2])
+                    expected += [18, 12, 6, 0].map { Base64URL.character(UInt8(word >> UInt32($0) & 0x3F)) }
+                }
+                #expect(encoded == expected, "position \(position) byte \(value)")
+            }
+        }
+    }
+
     @Test("decodeQuads decodes like the per-character decoder and refuses any byte outside the alphabet")
     func decodeQuadsMatchesReference() throws {
         // Every byte value in every position of three 4-character groups.
