@@ -47,6 +47,8 @@ public final class ReplayCache: ReplayStore, Sendable {
     public let capacity: Int
     /// The stripes; the count is a power of two.
     private let stripes: [ReplayCacheStripe]
+    /// The one block holding every stripe's table.
+    private let memory: ReplayTableMemory
     /// The keyed hash that places fingerprints.
     private let hasher: ReplayFingerprintHasher
     /// The share of an owner without an override (0: unlimited).
@@ -97,11 +99,27 @@ public final class ReplayCache: ReplayStore, Sendable {
         let share = capacity / stripes
         let extra = capacity % stripes
         let counts = keyShare > 0 || !keyShareOverrides.isEmpty
+        // One block for every stripe's slots and owner records (sized from the stripes' shares, which add up to
+        // `capacity`), so a large cache can sit on huge pages.
+        func shareOf(_ index: Int) -> Int { share + (index < extra ? 1 : 0) }
+        func recordsOf(_ index: Int) -> Int { counts ? ReplayOwnerCounts.recordCount(forLimit: shareOf(index)) : 0 }
+        let wordsPerStripeEntry = ReplayCacheStripe.slotsPerEntry * ReplayStripeTable.wordsPerSlot
+        let memory = ReplayTableMemory(
+            slotWords: capacity * wordsPerStripeEntry,
+            ownerRecords: (0..<stripes).reduce(0) { $0 + recordsOf($1) })
         var built = [ReplayCacheStripe]()
         built.reserveCapacity(stripes)
+        var firstWord = 0
+        var firstRecord = 0
         for index in 0..<stripes {
-            built.append(ReplayCacheStripe(capacity: share + (index < extra ? 1 : 0), hasher: hasher, countsOwners: counts))
+            built.append(
+                ReplayCacheStripe(
+                    capacity: shareOf(index), memory: memory, firstWord: firstWord, firstRecord: firstRecord,
+                    ownerRecords: recordsOf(index), hasher: hasher))
+            firstWord += shareOf(index) * wordsPerStripeEntry
+            firstRecord += recordsOf(index)
         }
+        self.memory = memory
         self.capacity = capacity
         self.stripes = built
         self.hasher = hasher
@@ -150,15 +168,12 @@ public final class ReplayCache: ReplayStore, Sendable {
         return total
     }
 
-    /// The table memory measured from the stripes' storage (their arrays' capacities), not from the sizes computed
-    /// at init: tests assert it equals ``allocatedBytes`` after any number of inserts (SECURITY.md D11).
-    package var storageBytes: Int {
-        var total = 0
-        for stripe in stripes {
-            total += stripe.storageBytes
-        }
-        return total
-    }
+    /// The table memory read from its storage (the size of the one block, which never changes), not added up from
+    /// the stripes' shares: tests assert it equals ``allocatedBytes`` after any number of inserts (SECURITY.md D11).
+    package var storageBytes: Int { memory.byteCount }
+
+    /// Whether the kernel took the huge-page advice for the table block (docs/design.md "Replay"; speed only).
+    package var hugePagesAdvised: Bool { memory.hugePagesAdvised }
 
     /// A fixed bijective, non-linear mix of a word (the 64-bit finalizer of MurmurHash3), so that the fingerprint
     /// `(w0 ^ mix(w2), w1 ^ mix(w3))` of two keys with related halves (the same bit flipped in both) still differs.
@@ -183,14 +198,10 @@ public final class ReplayCache: ReplayStore, Sendable {
         // In a cache that counts owners, bit 0 of the second word marks owned entries: clear it here.
         let f1 = countsOwners ? (key.w1 ^ Self.mix(key.w3)) & ~1 : key.w1 ^ Self.mix(key.w3)
         let hash = hasher.hash(f0, f1)
-        return stripes[hasher.stripe(of: hash)].insert(
-            f0: f0,
-            f1: f1,
-            slotHash: hasher.slotHash(of: hash),
-            expiresAt: expiresAt,
-            now: now,
-            ownerLimit: .max
-        )
+        return withStripe(hasher.stripe(of: hash)) { stripe in
+            stripe.insert(f0: f0, f1: f1, slotHash: hasher.slotHash(of: hash), expiresAt: expiresAt, now: now,
+                          ownerLimit: .max)
+        }
     }
 
     /// Records `key` for `owner` unless a live entry for it exists or `owner` holds its share (see ``ReplayStore``).
@@ -226,14 +237,19 @@ public final class ReplayCache: ReplayStore, Sendable {
             let part = share / spread + (offset < share % spread ? 1 : 0)
             limit = UInt32(clamping: part)
         }
-        return stripes[stripe].insert(
-            f0: f0,
-            f1: f1,
-            slotHash: hasher.slotHash(of: hash),
-            expiresAt: expiresAt,
-            now: now,
-            ownerLimit: limit
-        )
+        return withStripe(stripe) { stripe in
+            stripe.insert(f0: f0, f1: f1, slotHash: hasher.slotHash(of: hash), expiresAt: expiresAt, now: now,
+                          ownerLimit: limit)
+        }
+    }
+
+    /// Runs `body` on stripe `index` without a retain and release of it around the call (two atomic operations on
+    /// every insert otherwise).
+    @inline(__always)
+    private func withStripe(_ index: Int, _ body: (ReplayCacheStripe) -> ReplayInsertResult) -> ReplayInsertResult {
+        // Safe because `stripes` never changes and holds every stripe for as long as `self` lives, which is at least
+        // this call.
+        unsafe Unmanaged.passUnretained(stripes[index])._withUnsafeGuaranteedRef(body)
     }
 
     /// The entries counted for `owner`, over all stripes (tests; a snapshot).
@@ -245,44 +261,109 @@ public final class ReplayCache: ReplayStore, Sendable {
     }
 }
 
-/// The keyed hash that places a fingerprint: SipHash-1-3 (`Hasher`, per-process seed) over a per-cache 128-bit seed
-/// and the fingerprint. The top `stripeBits` bits choose the stripe, the rest the home slot.
+/// The keyed hash that places a fingerprint: SipHash-1-3 (Aumasson and Bernstein, "SipHash: a fast short-input
+/// PRF") keyed with 128 random bits drawn per cache. The top `stripeBits` bits of a fingerprint's hash choose the
+/// stripe, the rest the home slot. Owner tags are the same function of a 32-byte message, fingerprint hashes of a
+/// 16-byte one: the length byte of SipHash's last block keeps the two apart.
 struct ReplayFingerprintHasher: Sendable {
     let seed0: UInt64
     let seed1: UInt64
     /// log2 of the stripe count, 0...12.
     let stripeBits: Int
 
-    /// The 64-bit keyed hash of a fingerprint.
-    func hash(_ f0: UInt64, _ f1: UInt64) -> UInt64 {
-        var hasher = Hasher()
-        hasher.combine(seed0)
-        hasher.combine(seed1)
-        hasher.combine(f0)
-        hasher.combine(f1)
-        return UInt64(truncatingIfNeeded: hasher.finalize())
+    /// The SipHash state after the key is loaded, before any message word.
+    private struct State {
+        var v0: UInt64
+        var v1: UInt64
+        var v2: UInt64
+        var v3: UInt64
+
+        @inline(__always)
+        init(_ k0: UInt64, _ k1: UInt64) {
+            v0 = k0 ^ 0x736F_6D65_7073_6575
+            v1 = k1 ^ 0x646F_7261_6E64_6F6D
+            v2 = k0 ^ 0x6C79_6765_6E65_7261
+            v3 = k1 ^ 0x7465_6462_7974_6573
+        }
+
+        @inline(__always)
+        mutating func round() {
+            v0 &+= v1
+            v1 = v1 << 13 | v1 >> 51
+            v1 ^= v0
+            v0 = v0 << 32 | v0 >> 32
+            v2 &+= v3
+            v3 = v3 << 16 | v3 >> 48
+            v3 ^= v2
+            v0 &+= v3
+            v3 = v3 << 21 | v3 >> 43
+            v3 ^= v0
+            v2 &+= v1
+            v1 = v1 << 17 | v1 >> 47
+            v1 ^= v2
+            v2 = v2 << 32 | v2 >> 32
+        }
+
+        /// Absorbs one 8-byte block (the message's bytes `8i ..< 8i + 8`, little-endian): one compression round.
+        @inline(__always)
+        mutating func absorb(_ block: UInt64) {
+            v3 ^= block
+            round()
+            v0 ^= block
+        }
+
+        /// Absorbs the last block of a message of `words` whole words (its length byte only), then three
+        /// finalization rounds.
+        @inline(__always)
+        mutating func finish(words: Int) -> UInt64 {
+            absorb(UInt64(truncatingIfNeeded: words &* 8) << 56)
+            v2 ^= 0xFF
+            round()
+            round()
+            round()
+            return v0 ^ v1 ^ v2 ^ v3
+        }
     }
 
-    /// The 64-bit keyed tag of an owner, never 0 (0 marks an empty owner record). Domain-separated from `hash`.
+    /// The 64-bit keyed hash of a fingerprint: SipHash-1-3 of its two words (16 bytes).
+    @inline(__always)
+    func hash(_ f0: UInt64, _ f1: UInt64) -> UInt64 {
+        var state = State(seed0, seed1)
+        state.absorb(f0)
+        state.absorb(f1)
+        return state.finish(words: 2)
+    }
+
+    /// The 64-bit keyed tag of an owner, never 0 (0 marks an empty owner record): SipHash-1-3 of its four words
+    /// (32 bytes).
+    @inline(__always)
     func ownerTag(_ owner: ReplayKey) -> UInt64 {
-        var hasher = Hasher()
-        hasher.combine(seed1)
-        hasher.combine(seed0)
-        hasher.combine(owner.w0)
-        hasher.combine(owner.w1)
-        hasher.combine(owner.w2)
-        hasher.combine(owner.w3)
-        let tag = UInt64(truncatingIfNeeded: hasher.finalize())
+        var state = State(seed0, seed1)
+        state.absorb(owner.w0)
+        state.absorb(owner.w1)
+        state.absorb(owner.w2)
+        state.absorb(owner.w3)
+        let tag = state.finish(words: 4)
         return tag == 0 ? 0x9E37_79B9_7F4A_7C15 : tag
     }
 
+    /// SipHash-1-3 under this hasher's key of a message of whole little-endian words (tests check it against
+    /// published values).
+    package func sipHash13(_ message: [UInt64]) -> UInt64 {
+        var state = State(seed0, seed1)
+        for block in message { state.absorb(block) }
+        return state.finish(words: message.count)
+    }
+
     /// The stripe index: the top `stripeBits` bits of `hash`.
+    @inline(__always)
     func stripe(of hash: UInt64) -> Int {
         // A smart shift by 64 (stripeBits == 0) yields 0.
         Int(truncatingIfNeeded: hash >> (64 - stripeBits))
     }
 
     /// The bits left for the slot once the stripe bits are dropped (left-aligned).
+    @inline(__always)
     func slotHash(of hash: UInt64) -> UInt64 {
         hash << stripeBits
     }
