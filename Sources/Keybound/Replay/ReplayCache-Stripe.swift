@@ -21,14 +21,15 @@ final class ReplayCacheStripe: Sendable {
     private let _padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
     /// A stripe that may hold `capacity` live entries, in `2 × capacity` slots from slot word `firstWord` of
-    /// `memory`; with `ownerRecords` above 0 (``ReplayOwnerCounts/recordCount(forLimit:)``), plus that many owner
-    /// records from record `firstRecord` (docs/design.md "Per-key replay share").
+    /// `memory`; with `ownerRecords` above 0 (``ReplayOwnerCounts/recordCount(forLimit:)`` of the largest stripe's
+    /// share), plus that many owner records, stripe `index` of `stripeCount` interleaved ones (docs/design.md
+    /// "Per-key replay share").
     init(
-        capacity: Int, memory: ReplayTableMemory, firstWord: Int, firstRecord: Int, ownerRecords: Int,
+        capacity: Int, memory: ReplayTableMemory, firstWord: Int, index: Int, stripeCount: Int, ownerRecords: Int,
         hasher: ReplayFingerprintHasher
     ) {
         let slotCount = capacity * Self.slotsPerEntry
-        let owners = ReplayOwnerCounts(memory: memory, first: firstRecord, records: ownerRecords)
+        let owners = ReplayOwnerCounts(memory: memory, first: index, stride: stripeCount, records: ownerRecords)
         self.table = Locked(
             ReplayStripeTable(
                 limit: capacity, slotCount: slotCount, memory: memory, firstWord: firstWord, owners: owners,
@@ -119,7 +120,7 @@ struct ReplayStripeTable {
 
     /// Takes the entry in occupied slot `index` off its owner's count, when it has an owner.
     private func release(_ index: Int) {
-        let base = index * Self.wordsPerSlot
+        let base = index &* Self.wordsPerSlot
         if owners.isCounting && Self.isOwned(word(base + 1)) { owners.decrement(word(base)) }
     }
 
@@ -129,18 +130,19 @@ struct ReplayStripeTable {
     }
 
     /// The home slot of a left-aligned slot hash: `slotHash × slotCount / 2^64`, in `0..<slotCount`.
+    @inline(__always)
     private func home(_ slotHash: UInt64) -> Int {
         Int(truncatingIfNeeded: slotHash.multipliedFullWidth(by: UInt64(slotCount)).high)
     }
 
     /// The slot after `index`, wrapping at the end.
     private func next(_ index: Int) -> Int {
-        let following = index + 1
+        let following = index &+ 1
         return following == slotCount ? 0 : following
     }
 
     private mutating func store(_ index: Int, _ f0: UInt64, _ f1: UInt64, _ expiry: UInt64) {
-        let base = index * Self.wordsPerSlot
+        let base = index &* Self.wordsPerSlot
         setWord(base, f0)
         setWord(base + 1, f1)
         setWord(base + 2, expiry)
@@ -148,7 +150,7 @@ struct ReplayStripeTable {
     }
 
     private func clear(_ index: Int) {
-        let base = index * Self.wordsPerSlot
+        let base = index &* Self.wordsPerSlot
         setWord(base, 0)
         setWord(base + 1, 0)
         setWord(base + 2, 0)
@@ -157,7 +159,7 @@ struct ReplayStripeTable {
     /// The first empty slot at or after `index` (one exists by the invariant).
     private func firstEmpty(from index: Int) -> Int {
         var slot = index
-        while word(slot * Self.wordsPerSlot + 2) != 0 {
+        while word(slot &* Self.wordsPerSlot &+ 2) != 0 {
             slot = next(slot)
         }
         return slot
@@ -188,7 +190,7 @@ struct ReplayStripeTable {
         var index = homeSlot
         var reusable = -1
         while true {
-            let base = index * Self.wordsPerSlot
+            let base = index &* Self.wordsPerSlot
             let stored = word(base + 2)
             if stored == 0 { break }
             if word(base) == f0 && word(base + 1) == f1 {
@@ -251,7 +253,7 @@ struct ReplayStripeTable {
         var oldest = UInt64.max
         for _ in 1..<slotCount {
             index = next(index)
-            let base = index * Self.wordsPerSlot
+            let base = index &* Self.wordsPerSlot
             let stored = word(base + 2)
             if stored == 0 {
                 holeInRun = false
@@ -268,8 +270,9 @@ struct ReplayStripeTable {
                 let f0 = word(base)
                 let f1 = word(base + 1)
                 clear(index)
-                let target = firstEmpty(from: home(hasher.slotHash(of: hasher.hash(f0, f1))))
-                let targetBase = target * Self.wordsPerSlot
+                let owned = owners.isCounting && Self.isOwned(f1)
+                let target = firstEmpty(from: home(hasher.slotHash(of: hasher.placement(f0, f1, owned: owned))))
+                let targetBase = target &* Self.wordsPerSlot
                 setWord(targetBase, f0)
                 setWord(targetBase + 1, f1)
                 setWord(targetBase + 2, stored)

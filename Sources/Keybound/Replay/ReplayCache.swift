@@ -57,6 +57,8 @@ public final class ReplayCache: ReplayStore, Sendable {
     public let keyShareOverrides: [ReplayOwner: Int]
     /// Whether owners are counted at all (a share or an override is set).
     private let countsOwners: Bool
+    /// The split of ``keyShare`` over the stripes, computed once (no division per insert).
+    private let defaultSplit: ShareSplit
 
     /// The largest capacity accepted (2^32 entries, 192 GiB of table): keeps every size computation far from overflow.
     package static let maximumCapacity = 1 << 32
@@ -101,23 +103,21 @@ public final class ReplayCache: ReplayStore, Sendable {
         let counts = keyShare > 0 || !keyShareOverrides.isEmpty
         // One block for every stripe's slots and owner records (sized from the stripes' shares, which add up to
         // `capacity`), so a large cache can sit on huge pages.
+        // Every stripe gets the owner records of the largest share, so that one tag has the same record index in
+        // each and the interleaved records of one owner lie side by side (ReplayOwnerCounts).
         func shareOf(_ index: Int) -> Int { share + (index < extra ? 1 : 0) }
-        func recordsOf(_ index: Int) -> Int { counts ? ReplayOwnerCounts.recordCount(forLimit: shareOf(index)) : 0 }
+        let records = counts ? ReplayOwnerCounts.recordCount(forLimit: shareOf(0)) : 0
         let wordsPerStripeEntry = ReplayCacheStripe.slotsPerEntry * ReplayStripeTable.wordsPerSlot
-        let memory = ReplayTableMemory(
-            slotWords: capacity * wordsPerStripeEntry,
-            ownerRecords: (0..<stripes).reduce(0) { $0 + recordsOf($1) })
+        let memory = ReplayTableMemory(slotWords: capacity * wordsPerStripeEntry, ownerRecords: records * stripes)
         var built = [ReplayCacheStripe]()
         built.reserveCapacity(stripes)
         var firstWord = 0
-        var firstRecord = 0
         for index in 0..<stripes {
             built.append(
                 ReplayCacheStripe(
-                    capacity: shareOf(index), memory: memory, firstWord: firstWord, firstRecord: firstRecord,
-                    ownerRecords: recordsOf(index), hasher: hasher))
+                    capacity: shareOf(index), memory: memory, firstWord: firstWord, index: index, stripeCount: stripes,
+                    ownerRecords: records, hasher: hasher))
             firstWord += shareOf(index) * wordsPerStripeEntry
-            firstRecord += recordsOf(index)
         }
         self.memory = memory
         self.capacity = capacity
@@ -126,6 +126,7 @@ public final class ReplayCache: ReplayStore, Sendable {
         self.keyShare = keyShare
         self.keyShareOverrides = keyShareOverrides
         self.countsOwners = counts
+        self.defaultSplit = Self.split(keyShare, stripes: stripes)
     }
 
     /// The default stripe count for `capacity`: 64, halved while a stripe's share would be under 1,024 entries.
@@ -221,22 +222,16 @@ public final class ReplayCache: ReplayStore, Sendable {
     /// - Complexity: O(probe length) amortised, plus one owner-record probe; never allocates.
     public func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
         guard countsOwners else { return insert(key, expiresAt: expiresAt, now: now) }
-        let share = keyShareOverrides.isEmpty ? keyShare : keyShareOverrides[owner] ?? keyShare
+        let split = keyShareOverrides.isEmpty ? defaultSplit : keyShareOverrides[owner].map { Self.split($0, stripes: stripes.count) } ?? defaultSplit
         let tag = hasher.ownerTag(owner.digest)
         let f0 = tag
         let f1 = (key.w0 ^ Self.mix(key.w2)) ^ Self.mix(key.w1 ^ Self.mix(key.w3)) | 1
-        let hash = hasher.hash(f0, f1)
-        let stripeCount = stripes.count
+        let hash = hasher.placement(f0, f1, owned: true)
         // The owner's `m` stripes start at one its tag's low bits choose; the low 32 bits of the hash pick one of
         // them (the slot uses the top bits, so the two are independent).
-        let spread = share == 0 ? stripeCount : Self.ownerSpread(share: share, stripes: stripeCount)
-        let offset = Int(truncatingIfNeeded: ((hash & 0xFFFF_FFFF) &* UInt64(spread)) >> 32)
-        let stripe = (Int(truncatingIfNeeded: tag) &+ offset) & (stripeCount - 1)
-        var limit = UInt32.max
-        if share > 0 {
-            let part = share / spread + (offset < share % spread ? 1 : 0)
-            limit = UInt32(clamping: part)
-        }
+        let offset = Int(truncatingIfNeeded: ((hash & 0xFFFF_FFFF) &* UInt64(split.spread)) >> 32)
+        let stripe = (Int(truncatingIfNeeded: tag) &+ offset) & (stripes.count - 1)
+        let limit = offset < split.extra ? split.larger : split.smaller
         return withStripe(stripe) { stripe in
             stripe.insert(f0: f0, f1: f1, slotHash: hasher.slotHash(of: hash), expiresAt: expiresAt, now: now,
                           ownerLimit: limit)
@@ -250,6 +245,25 @@ public final class ReplayCache: ReplayStore, Sendable {
         // Safe because `stripes` never changes and holds every stripe for as long as `self` lives, which is at least
         // this call.
         unsafe Unmanaged.passUnretained(stripes[index])._withUnsafeGuaranteedRef(body)
+    }
+
+    /// How a share `S` is split over stripes: `spread` stripes (``ownerSpread(share:stripes:)``), of which the
+    /// first `extra` (`S % spread`) let the owner hold `larger` entries (`S / spread + 1`) and the others `smaller`
+    /// (`S / spread`); a share of 0 (unlimited) is every stripe with no limit.
+    struct ShareSplit: Sendable {
+        let spread: Int
+        let extra: Int
+        let larger: UInt32
+        let smaller: UInt32
+    }
+
+    /// The split of `share` over `stripes` stripes.
+    private static func split(_ share: Int, stripes: Int) -> ShareSplit {
+        guard share > 0 else { return ShareSplit(spread: stripes, extra: 0, larger: .max, smaller: .max) }
+        let spread = ownerSpread(share: share, stripes: stripes)
+        let part = share / spread
+        return ShareSplit(
+            spread: spread, extra: share % spread, larger: UInt32(clamping: part + 1), smaller: UInt32(clamping: part))
     }
 
     /// The entries counted for `owner`, over all stripes (tests; a snapshot).
@@ -332,6 +346,18 @@ struct ReplayFingerprintHasher: Sendable {
         state.absorb(f0)
         state.absorb(f1)
         return state.finish(words: 2)
+    }
+
+    /// The placement hash of a stored fingerprint: ``hash(_:_:)`` of both words, or for an owned entry (first word
+    /// the owner's tag, itself a keyed hash) the keyed hash of the second word alone XOR the tag. The owned form lets
+    /// the two hashes of an owned insert (the owner's tag, the key's word) run side by side instead of one after the
+    /// other; for one owner, placement is still a keyed hash of the key, moved by a secret constant.
+    @inline(__always)
+    func placement(_ f0: UInt64, _ f1: UInt64, owned: Bool) -> UInt64 {
+        guard owned else { return hash(f0, f1) }
+        var state = State(seed0, seed1)
+        state.absorb(f1)
+        return state.finish(words: 1) ^ f0
     }
 
     /// The 64-bit keyed tag of an owner, never 0 (0 marks an empty owner record): SipHash-1-3 of its four words

@@ -20,17 +20,26 @@ struct ReplayOwnerCounts {
     /// 12 × 1.25 = 15 bytes per entry plus 12 per stripe, under 16 bytes per entry from 12 entries a stripe up.
     static func recordCount(forLimit limit: Int) -> Int { limit + limit / 4 + 1 }
 
-    /// The cache's table block; this stripe's records are `first ..< first + records` of its owner records.
+    /// The cache's table block. The stripes' records are interleaved: record `i` of stripe `s` is the block's
+    /// owner record `i × stride + s` (`stride`: the stripe count), so the records of one tag in all stripes (the same
+    /// `i` in each, as every stripe has the same record count) lie side by side, 12 bytes apart, and an owner whose
+    /// share spans many stripes keeps a few cache lines warm instead of one per stripe.
     private let memory: ReplayTableMemory
     private let first: Int
+    private let stride: Int
     /// The number of records (0 in a cache that counts no owners).
     private let records: Int
 
-    init(memory: ReplayTableMemory, first: Int, records: Int) {
+    init(memory: ReplayTableMemory, first: Int, stride: Int, records: Int) {
         self.memory = memory
         self.first = first
+        self.stride = stride
         self.records = records
     }
+
+    /// The block's record index of this table's record `index`.
+    @inline(__always)
+    private func slot(_ index: Int) -> Int { index &* stride &+ first }
 
     /// Whether this table counts anything (a cache without shares allocates no records).
     var isCounting: Bool { records > 0 }
@@ -48,10 +57,10 @@ struct ReplayOwnerCounts {
     }
 
     @inline(__always)
-    private func tag(at index: Int) -> UInt64 { memory.ownerTag(first &+ index) }
+    private func tag(at index: Int) -> UInt64 { memory.ownerTag(slot(index)) }
 
     @inline(__always)
-    private func count(at index: Int) -> UInt32 { memory.ownerCount(first &+ index) }
+    private func count(at index: Int) -> UInt32 { memory.ownerCount(slot(index)) }
 
     /// The record of `tag`, or the empty record where it would go.
     @inline(__always)
@@ -81,9 +90,9 @@ struct ReplayOwnerCounts {
     @inline(__always)
     func increment(at index: Int, _ tag: UInt64) {
         if self.tag(at: index) == tag {
-            memory.setOwnerCount(first &+ index, count(at: index) &+ 1)
+            memory.setOwnerCount(slot(index), count(at: index) &+ 1)
         } else {
-            memory.setOwnerRecord(first &+ index, tag: tag, count: 1)
+            memory.setOwnerRecord(slot(index), tag: tag, count: 1)
         }
     }
 
@@ -99,7 +108,7 @@ struct ReplayOwnerCounts {
         guard self.tag(at: hole) == tag else { return }
         let counted = count(at: hole)
         if counted > 1 {
-            memory.setOwnerCount(first &+ hole, counted - 1)
+            memory.setOwnerCount(slot(hole), counted - 1)
             return
         }
         var index = hole
@@ -111,9 +120,9 @@ struct ReplayOwnerCounts {
             // The record at `index` may fill the hole iff its home is not in the cyclic range (hole, index].
             let staysPut = hole <= index ? (wanted > hole && wanted <= index) : (wanted > hole || wanted <= index)
             if staysPut { continue }
-            memory.setOwnerRecord(first &+ hole, tag: moving, count: count(at: index))
+            memory.setOwnerRecord(slot(hole), tag: moving, count: count(at: index))
             hole = index
         }
-        memory.setOwnerRecord(first &+ hole, tag: 0, count: 0)
+        memory.setOwnerRecord(slot(hole), tag: 0, count: 0)
     }
 }
