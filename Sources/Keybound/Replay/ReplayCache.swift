@@ -15,9 +15,12 @@
 /// That is ``bytesPerEntry`` = 24 × 2 = **48 bytes per live entry at capacity**, and ``allocatedBytes`` =
 /// `48 × capacity` (48 MiB, 50,331,648 bytes, for the default 1,048,576 entries).
 ///
-/// **Placement.** The stripe (top bits) and the home slot (remaining bits, range-reduced) come from SipHash (Swift's
-/// `Hasher`, randomly seeded per process) of the fingerprint, further keyed with 128 random bits drawn at init, so a
-/// client cannot aim keys at one stripe or one probe run (SECURITY.md D11d).
+/// **Placement.** The stripe (top bits) and the home slot (remaining bits, range-reduced) come from SipHash-1-3 of the
+/// fingerprint (``KeyedHash``'s function) keyed with 128 random bits drawn at init, so a client cannot aim keys at
+/// one stripe or one probe run (SECURITY.md D11d).
+///
+/// **Memory.** All stripes' slots and owner records are one block (``ReplayTableMemory``), allocated once and advised
+/// onto huge pages where Linux allows it (docs/design.md "Memory and speed of the in-process cache").
 ///
 /// **Bound and reclamation.** Capacity is a hard bound: a stripe whose share is occupied answers `.full` and never
 /// evicts a live entry (SECURITY.md D11e). Because placement is random, a stripe can reach its share a little before the
@@ -275,77 +278,32 @@ public final class ReplayCache: ReplayStore, Sendable {
     }
 }
 
-/// The keyed hash that places a fingerprint: SipHash-1-3 (Aumasson and Bernstein, "SipHash: a fast short-input
-/// PRF") keyed with 128 random bits drawn per cache. The top `stripeBits` bits of a fingerprint's hash choose the
-/// stripe, the rest the home slot. Owner tags are the same function of a 32-byte message, fingerprint hashes of a
-/// 16-byte one: the length byte of SipHash's last block keeps the two apart.
+/// The keyed hash that places a fingerprint: SipHash-1-3 (``KeyedHash``'s function) keyed with 128 random bits drawn
+/// per cache, over whole little-endian words. The top `stripeBits` bits of a hash choose the stripe, the rest the
+/// home slot. Owner tags hash 32 bytes, fingerprints 16, owned keys' words 8: the length byte of SipHash's last
+/// block keeps the three apart.
 struct ReplayFingerprintHasher: Sendable {
     let seed0: UInt64
     let seed1: UInt64
     /// log2 of the stripe count, 0...12.
     let stripeBits: Int
 
-    /// The SipHash state after the key is loaded, before any message word.
-    private struct State {
-        var v0: UInt64
-        var v1: UInt64
-        var v2: UInt64
-        var v3: UInt64
-
-        @inline(__always)
-        init(_ k0: UInt64, _ k1: UInt64) {
-            v0 = k0 ^ 0x736F_6D65_7073_6575
-            v1 = k1 ^ 0x646F_7261_6E64_6F6D
-            v2 = k0 ^ 0x6C79_6765_6E65_7261
-            v3 = k1 ^ 0x7465_6462_7974_6573
-        }
-
-        @inline(__always)
-        mutating func round() {
-            v0 &+= v1
-            v1 = v1 << 13 | v1 >> 51
-            v1 ^= v0
-            v0 = v0 << 32 | v0 >> 32
-            v2 &+= v3
-            v3 = v3 << 16 | v3 >> 48
-            v3 ^= v2
-            v0 &+= v3
-            v3 = v3 << 21 | v3 >> 43
-            v3 ^= v0
-            v2 &+= v1
-            v1 = v1 << 17 | v1 >> 47
-            v1 ^= v2
-            v2 = v2 << 32 | v2 >> 32
-        }
-
-        /// Absorbs one 8-byte block (the message's bytes `8i ..< 8i + 8`, little-endian): one compression round.
-        @inline(__always)
-        mutating func absorb(_ block: UInt64) {
-            v3 ^= block
-            round()
-            v0 ^= block
-        }
-
-        /// Absorbs the last block of a message of `words` whole words (its length byte only), then three
-        /// finalization rounds.
-        @inline(__always)
-        mutating func finish(words: Int) -> UInt64 {
-            absorb(UInt64(truncatingIfNeeded: words &* 8) << 56)
-            v2 ^= 0xFF
-            round()
-            round()
-            round()
-            return v0 ^ v1 ^ v2 ^ v3
-        }
+    /// SipHash-1-3 of `count` whole words, absorbed by `absorb`.
+    @inline(__always)
+    private func sipHash(words count: Int, _ absorb: (inout KeyedHash.State) -> Void) -> UInt64 {
+        var state = KeyedHash.State(key: (seed0, seed1))
+        absorb(&state)
+        state.compress(UInt64(truncatingIfNeeded: count &* 8) &<< 56, rounds: 1)
+        return state.finalize(rounds: 3)
     }
 
     /// The 64-bit keyed hash of a fingerprint: SipHash-1-3 of its two words (16 bytes).
     @inline(__always)
     func hash(_ f0: UInt64, _ f1: UInt64) -> UInt64 {
-        var state = State(seed0, seed1)
-        state.absorb(f0)
-        state.absorb(f1)
-        return state.finish(words: 2)
+        sipHash(words: 2) { state in
+            state.compress(f0, rounds: 1)
+            state.compress(f1, rounds: 1)
+        }
     }
 
     /// The placement hash of a stored fingerprint: ``hash(_:_:)`` of both words, or for an owned entry (first word
@@ -355,30 +313,20 @@ struct ReplayFingerprintHasher: Sendable {
     @inline(__always)
     func placement(_ f0: UInt64, _ f1: UInt64, owned: Bool) -> UInt64 {
         guard owned else { return hash(f0, f1) }
-        var state = State(seed0, seed1)
-        state.absorb(f1)
-        return state.finish(words: 1) ^ f0
+        return sipHash(words: 1) { state in state.compress(f1, rounds: 1) } ^ f0
     }
 
     /// The 64-bit keyed tag of an owner, never 0 (0 marks an empty owner record): SipHash-1-3 of its four words
     /// (32 bytes).
     @inline(__always)
     func ownerTag(_ owner: ReplayKey) -> UInt64 {
-        var state = State(seed0, seed1)
-        state.absorb(owner.w0)
-        state.absorb(owner.w1)
-        state.absorb(owner.w2)
-        state.absorb(owner.w3)
-        let tag = state.finish(words: 4)
+        let tag = sipHash(words: 4) { state in
+            state.compress(owner.w0, rounds: 1)
+            state.compress(owner.w1, rounds: 1)
+            state.compress(owner.w2, rounds: 1)
+            state.compress(owner.w3, rounds: 1)
+        }
         return tag == 0 ? 0x9E37_79B9_7F4A_7C15 : tag
-    }
-
-    /// SipHash-1-3 under this hasher's key of a message of whole little-endian words (tests check it against
-    /// published values).
-    package func sipHash13(_ message: [UInt64]) -> UInt64 {
-        var state = State(seed0, seed1)
-        for block in message { state.absorb(block) }
-        return state.finish(words: message.count)
     }
 
     /// The stripe index: the top `stripeBits` bits of `hash`.
