@@ -43,18 +43,21 @@ final class ReplayTableMemory: @unchecked Sendable {
     /// The huge page size the advice is aligned to.
     static let hugePageBytes = 2 << 20
 
-    /// Allocates and zeroes the block (`calloc`; a fresh large block is mapped zero pages, touched only on use).
+    /// Allocates the block, advises huge pages, then zeroes it: every page is touched here, at init, so the memory
+    /// is resident from the start (as before the block existed) and no insert pays a page fault.
     /// - Precondition: the allocation succeeds (its size is a configuration, never input).
     init(slotWords: Int, ownerRecords: Int) {
         precondition(slotWords >= 0 && ownerRecords >= 0, "ReplayTableMemory size out of range")
         slotWordCount = slotWords
         ownerRecordCount = ownerRecords
         byteCount = slotWords &* 8 &+ ownerRecords &* Self.ownerRecordBytes
-        guard let block = unsafe calloc(max(byteCount, 8), 1) else {
+        guard let block = unsafe malloc(max(byteCount, 8)) else {
             preconditionFailure("ReplayCache: the table allocation failed")
         }
         unsafe base = block
         hugePagesAdvised = unsafe Self.adviseHugePages(block, byteCount)
+        // Safe because the block holds at least byteCount bytes.
+        unsafe memset(block, 0, max(byteCount, 8))
     }
 
     deinit {
