@@ -57,6 +57,7 @@ enum KeyedHash {
         var v2: UInt64
         var v3: UInt64
 
+        @inline(__always)
         init(key: (UInt64, UInt64)) {
             v0 = key.0 ^ 0x736F_6D65_7073_6575
             v1 = key.1 ^ 0x646F_7261_6E64_6F6D

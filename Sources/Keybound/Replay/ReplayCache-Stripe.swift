@@ -20,23 +20,26 @@ final class ReplayCacheStripe: Sendable {
     /// back to back), so threads working on different stripes do not share a line.
     private let _padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
-    /// A stripe that may hold `capacity` live entries, in `2 × capacity` slots; with `countsOwners`, plus an owner
-    /// table of ``ReplayOwnerCounts/recordCount(forLimit:)`` records (docs/design.md "Per-key replay share").
-    init(capacity: Int, hasher: ReplayFingerprintHasher, countsOwners: Bool) {
+    /// A stripe that may hold `capacity` live entries, in `2 × capacity` slots from slot word `firstWord` of
+    /// `memory`; with `ownerRecords` above 0 (``ReplayOwnerCounts/recordCount(forLimit:)`` of the largest stripe's
+    /// share), plus that many owner records, stripe `index` of `stripeCount` interleaved ones (docs/design.md
+    /// "Per-key replay share").
+    init(
+        capacity: Int, memory: ReplayTableMemory, firstWord: Int, index: Int, stripeCount: Int, ownerRecords: Int,
+        hasher: ReplayFingerprintHasher
+    ) {
         let slotCount = capacity * Self.slotsPerEntry
-        let owners = countsOwners ? ReplayOwnerCounts.recordCount(forLimit: capacity) : 0
-        self.table = Locked(ReplayStripeTable(limit: capacity, slotCount: slotCount, ownerRecords: owners, hasher: hasher))
-        self.allocatedBytes = slotCount * Self.bytesPerSlot + owners * ReplayOwnerCounts.bytesPerRecord
+        let owners = ReplayOwnerCounts(memory: memory, first: index, stride: stripeCount, records: ownerRecords)
+        self.table = Locked(
+            ReplayStripeTable(
+                limit: capacity, slotCount: slotCount, memory: memory, firstWord: firstWord, owners: owners,
+                hasher: hasher))
+        self.allocatedBytes = slotCount * Self.bytesPerSlot + ownerRecords * ReplayOwnerCounts.bytesPerRecord
     }
 
     /// Runs `body` on the table under the stripe's lock.
     private func withTable<Result: Sendable>(_ body: (inout ReplayStripeTable) -> Result) -> Result {
         table.withLock { table in body(&table) }
-    }
-
-    /// The bytes the table's storage holds, read from the storage itself.
-    var storageBytes: Int {
-        withTable { $0.storageBytes }
     }
 
     /// The occupied slots (live plus not yet reclaimed).
@@ -60,7 +63,7 @@ final class ReplayCacheStripe: Sendable {
 
 /// A linearly probed table of (fingerprint, expiry) slots, allocated once; not thread-safe (its stripe locks it).
 ///
-/// Slot `i` is `words[3i]`, `words[3i + 1]` (the 128-bit fingerprint) and `words[3i + 2]`, the expiry coded so that
+/// Slot `i` is `word(3i)`, `word(3i + 1)` (the 128-bit fingerprint) and `word(3i + 2)`, the expiry coded so that
 /// unsigned order is time order: `UInt64(bitPattern: expiresAt) ^ 1 << 63`. Code 0 (`Int64.min`) marks an empty
 /// slot. Expired entries stay in place, occupied, until a probe reuses their slot or a sweep removes them, so every
 /// probe run stays contiguous: a key is absent only once a probe from its home reaches an empty slot.
@@ -75,8 +78,9 @@ final class ReplayCacheStripe: Sendable {
 struct ReplayStripeTable {
     static let wordsPerSlot = 3
 
-    /// Fingerprint words and expiry codes, `wordsPerSlot` per slot.
-    private var words: [UInt64]
+    /// The cache's table block; this stripe's slot words are `firstWord ..< firstWord + wordsPerSlot × slotCount`.
+    private let memory: ReplayTableMemory
+    private let firstWord: Int
     /// The number of slots (`2 × limit`).
     let slotCount: Int
     /// The most occupied slots (live plus expired-not-reclaimed) the table takes: the stripe's share of capacity.
@@ -89,27 +93,35 @@ struct ReplayStripeTable {
     /// Recomputes home slots during a sweep.
     private let hasher: ReplayFingerprintHasher
     /// Owned entries per owner tag (empty, and never consulted, in a cache that does not count owners).
-    private(set) var owners: ReplayOwnerCounts
+    let owners: ReplayOwnerCounts
 
-    init(limit: Int, slotCount: Int, ownerRecords: Int, hasher: ReplayFingerprintHasher) {
-        self.words = [UInt64](repeating: 0, count: slotCount * Self.wordsPerSlot)
+    init(
+        limit: Int, slotCount: Int, memory: ReplayTableMemory, firstWord: Int, owners: ReplayOwnerCounts,
+        hasher: ReplayFingerprintHasher
+    ) {
+        self.memory = memory
+        self.firstWord = firstWord
         self.slotCount = slotCount
         self.limit = limit
         self.hasher = hasher
-        self.owners = ReplayOwnerCounts(records: ownerRecords)
+        self.owners = owners
     }
 
-    /// The bytes the table's storage actually holds (its arrays' capacities): fixed at init, never grown.
-    var storageBytes: Int { words.capacity &* MemoryLayout<UInt64>.stride &+ owners.storageBytes }
+    /// Slot word `index` of this stripe (`0 ..< wordsPerSlot × slotCount`).
+    @inline(__always)
+    private func word(_ index: Int) -> UInt64 { memory.word(firstWord &+ index) }
+
+    @inline(__always)
+    private func setWord(_ index: Int, _ value: UInt64) { memory.setWord(firstWord &+ index, value) }
 
     /// Whether a stored second fingerprint word marks an entry recorded with an owner.
     @inline(__always)
     static func isOwned(_ f1: UInt64) -> Bool { f1 & 1 != 0 }
 
     /// Takes the entry in occupied slot `index` off its owner's count, when it has an owner.
-    private mutating func release(_ index: Int) {
-        let base = index * Self.wordsPerSlot
-        if owners.isCounting && Self.isOwned(words[base + 1]) { owners.decrement(words[base]) }
+    private func release(_ index: Int) {
+        let base = index &* Self.wordsPerSlot
+        if owners.isCounting && Self.isOwned(word(base + 1)) { owners.decrement(word(base)) }
     }
 
     /// The order-preserving code of a time: `Int64.min` → 0, `Int64.max` → `UInt64.max`.
@@ -118,35 +130,36 @@ struct ReplayStripeTable {
     }
 
     /// The home slot of a left-aligned slot hash: `slotHash × slotCount / 2^64`, in `0..<slotCount`.
+    @inline(__always)
     private func home(_ slotHash: UInt64) -> Int {
         Int(truncatingIfNeeded: slotHash.multipliedFullWidth(by: UInt64(slotCount)).high)
     }
 
     /// The slot after `index`, wrapping at the end.
     private func next(_ index: Int) -> Int {
-        let following = index + 1
+        let following = index &+ 1
         return following == slotCount ? 0 : following
     }
 
     private mutating func store(_ index: Int, _ f0: UInt64, _ f1: UInt64, _ expiry: UInt64) {
-        let base = index * Self.wordsPerSlot
-        words[base] = f0
-        words[base + 1] = f1
-        words[base + 2] = expiry
+        let base = index &* Self.wordsPerSlot
+        setWord(base, f0)
+        setWord(base + 1, f1)
+        setWord(base + 2, expiry)
         if expiry < oldestExpiry { oldestExpiry = expiry }
     }
 
-    private mutating func clear(_ index: Int) {
-        let base = index * Self.wordsPerSlot
-        words[base] = 0
-        words[base + 1] = 0
-        words[base + 2] = 0
+    private func clear(_ index: Int) {
+        let base = index &* Self.wordsPerSlot
+        setWord(base, 0)
+        setWord(base + 1, 0)
+        setWord(base + 2, 0)
     }
 
     /// The first empty slot at or after `index` (one exists by the invariant).
     private func firstEmpty(from index: Int) -> Int {
         var slot = index
-        while words[slot * Self.wordsPerSlot + 2] != 0 {
+        while word(slot &* Self.wordsPerSlot &+ 2) != 0 {
             slot = next(slot)
         }
         return slot
@@ -170,13 +183,17 @@ struct ReplayStripeTable {
         // longer, which errs on the side of reporting a replay.
         let expiry = max(Self.code(expiresAt), 1)
         let homeSlot = home(slotHash)
+        // The owner's record is looked up first: its load is independent of the probe's, so in a large table the
+        // two cache misses overlap instead of following each other.
+        let owned = owners.isCounting && Self.isOwned(f1)
+        let record = owned ? owners.find(f0) : 0
         var index = homeSlot
         var reusable = -1
         while true {
-            let base = index * Self.wordsPerSlot
-            let stored = words[base + 2]
+            let base = index &* Self.wordsPerSlot
+            let stored = word(base + 2)
             if stored == 0 { break }
-            if words[base] == f0 && words[base + 1] == f1 {
+            if word(base) == f0 && word(base + 1) == f1 {
                 if stored >= nowCode { return .replayed }
                 // The same key, expired: it may be recorded again, in its own slot (the same owner's count).
                 if expiry >= nowCode { store(index, f0, f1, expiry) }
@@ -187,8 +204,7 @@ struct ReplayStripeTable {
         }
         // Absent. A proof already past its window needs no entry.
         if expiry < nowCode { return .inserted }
-        let owned = owners.isCounting && Self.isOwned(f1)
-        if owned && owners.count(of: f0) >= ownerLimit {
+        if owned && owners.count(at: record, of: f0) >= ownerLimit {
             // Over the owner's share, unless reclaiming its own expired entries brings it back under.
             guard oldestExpiry < nowCode else { return .quota(retryAfter: nil) }
             sweep(nowCode: nowCode)
@@ -196,6 +212,7 @@ struct ReplayStripeTable {
             return placeAfterSweep(f0: f0, f1: f1, expiry: expiry, homeSlot: homeSlot)
         }
         if reusable >= 0 {
+            // The release may move owner records (backward shift), so the owner's record is found again.
             release(reusable)
             store(reusable, f0, f1, expiry)
             if owned { owners.increment(f0) }
@@ -204,7 +221,7 @@ struct ReplayStripeTable {
         if occupied < limit {
             store(index, f0, f1, expiry)
             occupied += 1
-            if owned { owners.increment(f0) }
+            if owned { owners.increment(at: record, f0) }
             return .inserted
         }
         if oldestExpiry < nowCode {
@@ -236,8 +253,8 @@ struct ReplayStripeTable {
         var oldest = UInt64.max
         for _ in 1..<slotCount {
             index = next(index)
-            let base = index * Self.wordsPerSlot
-            let stored = words[base + 2]
+            let base = index &* Self.wordsPerSlot
+            let stored = word(base + 2)
             if stored == 0 {
                 holeInRun = false
                 continue
@@ -250,14 +267,15 @@ struct ReplayStripeTable {
                 continue
             }
             if holeInRun {
-                let f0 = words[base]
-                let f1 = words[base + 1]
+                let f0 = word(base)
+                let f1 = word(base + 1)
                 clear(index)
-                let target = firstEmpty(from: home(hasher.slotHash(of: hasher.hash(f0, f1))))
-                let targetBase = target * Self.wordsPerSlot
-                words[targetBase] = f0
-                words[targetBase + 1] = f1
-                words[targetBase + 2] = stored
+                let owned = owners.isCounting && Self.isOwned(f1)
+                let target = firstEmpty(from: home(hasher.slotHash(of: hasher.placement(f0, f1, owned: owned))))
+                let targetBase = target &* Self.wordsPerSlot
+                setWord(targetBase, f0)
+                setWord(targetBase + 1, f1)
+                setWord(targetBase + 2, stored)
             }
             if stored < oldest { oldest = stored }
         }

@@ -15,9 +15,12 @@
 /// That is ``bytesPerEntry`` = 24 × 2 = **48 bytes per live entry at capacity**, and ``allocatedBytes`` =
 /// `48 × capacity` (48 MiB, 50,331,648 bytes, for the default 1,048,576 entries).
 ///
-/// **Placement.** The stripe (top bits) and the home slot (remaining bits, range-reduced) come from SipHash (Swift's
-/// `Hasher`, randomly seeded per process) of the fingerprint, further keyed with 128 random bits drawn at init, so a
-/// client cannot aim keys at one stripe or one probe run (SECURITY.md D11d).
+/// **Placement.** The stripe (top bits) and the home slot (remaining bits, range-reduced) come from SipHash-1-3 of the
+/// fingerprint (``KeyedHash``'s function) keyed with 128 random bits drawn at init, so a client cannot aim keys at
+/// one stripe or one probe run (SECURITY.md D11d).
+///
+/// **Memory.** All stripes' slots and owner records are one block (``ReplayTableMemory``), allocated once and advised
+/// onto huge pages where Linux allows it (docs/design.md "Memory and speed of the in-process cache").
 ///
 /// **Bound and reclamation.** Capacity is a hard bound: a stripe whose share is occupied answers `.full` and never
 /// evicts a live entry (SECURITY.md D11e). Because placement is random, a stripe can reach its share a little before the
@@ -47,6 +50,8 @@ public final class ReplayCache: ReplayStore, Sendable {
     public let capacity: Int
     /// The stripes; the count is a power of two.
     private let stripes: [ReplayCacheStripe]
+    /// The one block holding every stripe's table.
+    private let memory: ReplayTableMemory
     /// The keyed hash that places fingerprints.
     private let hasher: ReplayFingerprintHasher
     /// The share of an owner without an override (0: unlimited).
@@ -55,6 +60,8 @@ public final class ReplayCache: ReplayStore, Sendable {
     public let keyShareOverrides: [ReplayOwner: Int]
     /// Whether owners are counted at all (a share or an override is set).
     private let countsOwners: Bool
+    /// The split of ``keyShare`` over the stripes, computed once (no division per insert).
+    private let defaultSplit: ShareSplit
 
     /// The largest capacity accepted (2^32 entries, 192 GiB of table): keeps every size computation far from overflow.
     package static let maximumCapacity = 1 << 32
@@ -97,17 +104,32 @@ public final class ReplayCache: ReplayStore, Sendable {
         let share = capacity / stripes
         let extra = capacity % stripes
         let counts = keyShare > 0 || !keyShareOverrides.isEmpty
+        // One block for every stripe's slots and owner records (sized from the stripes' shares, which add up to
+        // `capacity`), so a large cache can sit on huge pages.
+        // Every stripe gets the owner records of the largest share, so that one tag has the same record index in
+        // each and the interleaved records of one owner lie side by side (ReplayOwnerCounts).
+        func shareOf(_ index: Int) -> Int { share + (index < extra ? 1 : 0) }
+        let records = counts ? ReplayOwnerCounts.recordCount(forLimit: shareOf(0)) : 0
+        let wordsPerStripeEntry = ReplayCacheStripe.slotsPerEntry * ReplayStripeTable.wordsPerSlot
+        let memory = ReplayTableMemory(slotWords: capacity * wordsPerStripeEntry, ownerRecords: records * stripes)
         var built = [ReplayCacheStripe]()
         built.reserveCapacity(stripes)
+        var firstWord = 0
         for index in 0..<stripes {
-            built.append(ReplayCacheStripe(capacity: share + (index < extra ? 1 : 0), hasher: hasher, countsOwners: counts))
+            built.append(
+                ReplayCacheStripe(
+                    capacity: shareOf(index), memory: memory, firstWord: firstWord, index: index, stripeCount: stripes,
+                    ownerRecords: records, hasher: hasher))
+            firstWord += shareOf(index) * wordsPerStripeEntry
         }
+        self.memory = memory
         self.capacity = capacity
         self.stripes = built
         self.hasher = hasher
         self.keyShare = keyShare
         self.keyShareOverrides = keyShareOverrides
         self.countsOwners = counts
+        self.defaultSplit = Self.split(keyShare, stripes: stripes)
     }
 
     /// The default stripe count for `capacity`: 64, halved while a stripe's share would be under 1,024 entries.
@@ -150,15 +172,12 @@ public final class ReplayCache: ReplayStore, Sendable {
         return total
     }
 
-    /// The table memory measured from the stripes' storage (their arrays' capacities), not from the sizes computed
-    /// at init: tests assert it equals ``allocatedBytes`` after any number of inserts (SECURITY.md D11).
-    package var storageBytes: Int {
-        var total = 0
-        for stripe in stripes {
-            total += stripe.storageBytes
-        }
-        return total
-    }
+    /// The table memory read from its storage (the size of the one block, which never changes), not added up from
+    /// the stripes' shares: tests assert it equals ``allocatedBytes`` after any number of inserts (SECURITY.md D11).
+    package var storageBytes: Int { memory.byteCount }
+
+    /// Whether the kernel took the huge-page advice for the table block (docs/design.md "Replay"; speed only).
+    package var hugePagesAdvised: Bool { memory.hugePagesAdvised }
 
     /// A fixed bijective, non-linear mix of a word (the 64-bit finalizer of MurmurHash3), so that the fingerprint
     /// `(w0 ^ mix(w2), w1 ^ mix(w3))` of two keys with related halves (the same bit flipped in both) still differs.
@@ -183,14 +202,10 @@ public final class ReplayCache: ReplayStore, Sendable {
         // In a cache that counts owners, bit 0 of the second word marks owned entries: clear it here.
         let f1 = countsOwners ? (key.w1 ^ Self.mix(key.w3)) & ~1 : key.w1 ^ Self.mix(key.w3)
         let hash = hasher.hash(f0, f1)
-        return stripes[hasher.stripe(of: hash)].insert(
-            f0: f0,
-            f1: f1,
-            slotHash: hasher.slotHash(of: hash),
-            expiresAt: expiresAt,
-            now: now,
-            ownerLimit: .max
-        )
+        return withStripe(hasher.stripe(of: hash)) { stripe in
+            stripe.insert(f0: f0, f1: f1, slotHash: hasher.slotHash(of: hash), expiresAt: expiresAt, now: now,
+                          ownerLimit: .max)
+        }
     }
 
     /// Records `key` for `owner` unless a live entry for it exists or `owner` holds its share (see ``ReplayStore``).
@@ -210,30 +225,48 @@ public final class ReplayCache: ReplayStore, Sendable {
     /// - Complexity: O(probe length) amortised, plus one owner-record probe; never allocates.
     public func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
         guard countsOwners else { return insert(key, expiresAt: expiresAt, now: now) }
-        let share = keyShareOverrides.isEmpty ? keyShare : keyShareOverrides[owner] ?? keyShare
+        let split = keyShareOverrides.isEmpty ? defaultSplit : keyShareOverrides[owner].map { Self.split($0, stripes: stripes.count) } ?? defaultSplit
         let tag = hasher.ownerTag(owner.digest)
         let f0 = tag
         let f1 = (key.w0 ^ Self.mix(key.w2)) ^ Self.mix(key.w1 ^ Self.mix(key.w3)) | 1
-        let hash = hasher.hash(f0, f1)
-        let stripeCount = stripes.count
+        let hash = hasher.placement(f0, f1, owned: true)
         // The owner's `m` stripes start at one its tag's low bits choose; the low 32 bits of the hash pick one of
         // them (the slot uses the top bits, so the two are independent).
-        let spread = share == 0 ? stripeCount : Self.ownerSpread(share: share, stripes: stripeCount)
-        let offset = Int(truncatingIfNeeded: ((hash & 0xFFFF_FFFF) &* UInt64(spread)) >> 32)
-        let stripe = (Int(truncatingIfNeeded: tag) &+ offset) & (stripeCount - 1)
-        var limit = UInt32.max
-        if share > 0 {
-            let part = share / spread + (offset < share % spread ? 1 : 0)
-            limit = UInt32(clamping: part)
+        let offset = Int(truncatingIfNeeded: ((hash & 0xFFFF_FFFF) &* UInt64(split.spread)) >> 32)
+        let stripe = (Int(truncatingIfNeeded: tag) &+ offset) & (stripes.count - 1)
+        let limit = offset < split.extra ? split.larger : split.smaller
+        return withStripe(stripe) { stripe in
+            stripe.insert(f0: f0, f1: f1, slotHash: hasher.slotHash(of: hash), expiresAt: expiresAt, now: now,
+                          ownerLimit: limit)
         }
-        return stripes[stripe].insert(
-            f0: f0,
-            f1: f1,
-            slotHash: hasher.slotHash(of: hash),
-            expiresAt: expiresAt,
-            now: now,
-            ownerLimit: limit
-        )
+    }
+
+    /// Runs `body` on stripe `index` without a retain and release of it around the call (two atomic operations on
+    /// every insert otherwise).
+    @inline(__always)
+    private func withStripe(_ index: Int, _ body: (ReplayCacheStripe) -> ReplayInsertResult) -> ReplayInsertResult {
+        // Safe because `stripes` never changes and holds every stripe for as long as `self` lives, which is at least
+        // this call.
+        unsafe Unmanaged.passUnretained(stripes[index])._withUnsafeGuaranteedRef(body)
+    }
+
+    /// How a share `S` is split over stripes: `spread` stripes (``ownerSpread(share:stripes:)``), of which the
+    /// first `extra` (`S % spread`) let the owner hold `larger` entries (`S / spread + 1`) and the others `smaller`
+    /// (`S / spread`); a share of 0 (unlimited) is every stripe with no limit.
+    struct ShareSplit: Sendable {
+        let spread: Int
+        let extra: Int
+        let larger: UInt32
+        let smaller: UInt32
+    }
+
+    /// The split of `share` over `stripes` stripes.
+    private static func split(_ share: Int, stripes: Int) -> ShareSplit {
+        guard share > 0 else { return ShareSplit(spread: stripes, extra: 0, larger: .max, smaller: .max) }
+        let spread = ownerSpread(share: share, stripes: stripes)
+        let part = share / spread
+        return ShareSplit(
+            spread: spread, extra: share % spread, larger: UInt32(clamping: part + 1), smaller: UInt32(clamping: part))
     }
 
     /// The entries counted for `owner`, over all stripes (tests; a snapshot).
@@ -245,44 +278,66 @@ public final class ReplayCache: ReplayStore, Sendable {
     }
 }
 
-/// The keyed hash that places a fingerprint: SipHash-1-3 (`Hasher`, per-process seed) over a per-cache 128-bit seed
-/// and the fingerprint. The top `stripeBits` bits choose the stripe, the rest the home slot.
+/// The keyed hash that places a fingerprint: SipHash-1-3 (``KeyedHash``'s function) keyed with 128 random bits drawn
+/// per cache, over whole little-endian words. The top `stripeBits` bits of a hash choose the stripe, the rest the
+/// home slot. Owner tags hash 32 bytes, fingerprints 16, owned keys' words 8: the length byte of SipHash's last
+/// block keeps the three apart.
 struct ReplayFingerprintHasher: Sendable {
     let seed0: UInt64
     let seed1: UInt64
     /// log2 of the stripe count, 0...12.
     let stripeBits: Int
 
-    /// The 64-bit keyed hash of a fingerprint.
-    func hash(_ f0: UInt64, _ f1: UInt64) -> UInt64 {
-        var hasher = Hasher()
-        hasher.combine(seed0)
-        hasher.combine(seed1)
-        hasher.combine(f0)
-        hasher.combine(f1)
-        return UInt64(truncatingIfNeeded: hasher.finalize())
+    /// SipHash-1-3 of `count` whole words, absorbed by `absorb`.
+    @inline(__always)
+    private func sipHash(words count: Int, _ absorb: (inout KeyedHash.State) -> Void) -> UInt64 {
+        var state = KeyedHash.State(key: (seed0, seed1))
+        absorb(&state)
+        state.compress(UInt64(truncatingIfNeeded: count &* 8) &<< 56, rounds: 1)
+        return state.finalize(rounds: 3)
     }
 
-    /// The 64-bit keyed tag of an owner, never 0 (0 marks an empty owner record). Domain-separated from `hash`.
+    /// The 64-bit keyed hash of a fingerprint: SipHash-1-3 of its two words (16 bytes).
+    @inline(__always)
+    func hash(_ f0: UInt64, _ f1: UInt64) -> UInt64 {
+        sipHash(words: 2) { state in
+            state.compress(f0, rounds: 1)
+            state.compress(f1, rounds: 1)
+        }
+    }
+
+    /// The placement hash of a stored fingerprint: ``hash(_:_:)`` of both words, or for an owned entry (first word
+    /// the owner's tag, itself a keyed hash) the keyed hash of the second word alone XOR the tag. The owned form lets
+    /// the two hashes of an owned insert (the owner's tag, the key's word) run side by side instead of one after the
+    /// other; for one owner, placement is still a keyed hash of the key, moved by a secret constant.
+    @inline(__always)
+    func placement(_ f0: UInt64, _ f1: UInt64, owned: Bool) -> UInt64 {
+        guard owned else { return hash(f0, f1) }
+        return sipHash(words: 1) { state in state.compress(f1, rounds: 1) } ^ f0
+    }
+
+    /// The 64-bit keyed tag of an owner, never 0 (0 marks an empty owner record): SipHash-1-3 of its four words
+    /// (32 bytes).
+    @inline(__always)
     func ownerTag(_ owner: ReplayKey) -> UInt64 {
-        var hasher = Hasher()
-        hasher.combine(seed1)
-        hasher.combine(seed0)
-        hasher.combine(owner.w0)
-        hasher.combine(owner.w1)
-        hasher.combine(owner.w2)
-        hasher.combine(owner.w3)
-        let tag = UInt64(truncatingIfNeeded: hasher.finalize())
+        let tag = sipHash(words: 4) { state in
+            state.compress(owner.w0, rounds: 1)
+            state.compress(owner.w1, rounds: 1)
+            state.compress(owner.w2, rounds: 1)
+            state.compress(owner.w3, rounds: 1)
+        }
         return tag == 0 ? 0x9E37_79B9_7F4A_7C15 : tag
     }
 
     /// The stripe index: the top `stripeBits` bits of `hash`.
+    @inline(__always)
     func stripe(of hash: UInt64) -> Int {
         // A smart shift by 64 (stripeBits == 0) yields 0.
         Int(truncatingIfNeeded: hash >> (64 - stripeBits))
     }
 
     /// The bits left for the slot once the stripe bits are dropped (left-aligned).
+    @inline(__always)
     func slotHash(of hash: UInt64) -> UInt64 {
         hash << stripeBits
     }

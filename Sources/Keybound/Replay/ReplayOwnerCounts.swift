@@ -4,7 +4,8 @@
 //===----------------------------------------------------------------------===//
 
 /// One stripe's count of entries per owner (docs/design.md "Per-key replay share"): a linearly probed table of
-/// (64-bit owner tag, 32-bit count) records, allocated once, not thread-safe (its stripe's lock guards it).
+/// (64-bit owner tag, 32-bit count) records in the cache's table block (`ReplayTableMemory`), allocated once, not
+/// thread-safe (its stripe's lock guards it).
 ///
 /// A record exists exactly while its count is above zero; a count that drops to zero is deleted by backward shift,
 /// so no tombstones build up. The records never outnumber the stripe's occupied slots, which never exceed its limit,
@@ -12,89 +13,116 @@
 /// always has an empty record. Tags are outputs of the cache's keyed hash, never 0 (0 marks an empty record), and
 /// place records by their top bits.
 struct ReplayOwnerCounts {
-    /// Bytes per record: an 8-byte tag and a 4-byte count, in two arrays.
-    static let bytesPerRecord = 12
+    /// Bytes per record: an 8-byte tag and a 4-byte count, side by side, so one record is one memory access.
+    static let bytesPerRecord = ReplayTableMemory.ownerRecordBytes
 
     /// The record count for a stripe of `limit` entries: `limit + limit / 4 + 1` (at most 80 % full), that is
     /// 12 × 1.25 = 15 bytes per entry plus 12 per stripe, under 16 bytes per entry from 12 entries a stripe up.
     static func recordCount(forLimit limit: Int) -> Int { limit + limit / 4 + 1 }
 
-    private var tags: [UInt64]
-    private var counts: [UInt32]
+    /// The cache's table block. The stripes' records are interleaved: record `i` of stripe `s` is the block's
+    /// owner record `i × stride + s` (`stride`: the stripe count), so the records of one tag in all stripes (the same
+    /// `i` in each, as every stripe has the same record count) lie side by side, 12 bytes apart, and an owner whose
+    /// share spans many stripes keeps a few cache lines warm instead of one per stripe.
+    private let memory: ReplayTableMemory
+    private let first: Int
+    private let stride: Int
+    /// The number of records (0 in a cache that counts no owners).
+    private let records: Int
 
-    init(records: Int) {
-        self.tags = [UInt64](repeating: 0, count: records)
-        self.counts = [UInt32](repeating: 0, count: records)
+    init(memory: ReplayTableMemory, first: Int, stride: Int, records: Int) {
+        self.memory = memory
+        self.first = first
+        self.stride = stride
+        self.records = records
     }
+
+    /// The block's record index of this table's record `index`.
+    @inline(__always)
+    private func slot(_ index: Int) -> Int { index &* stride &+ first }
 
     /// Whether this table counts anything (a cache without shares allocates no records).
-    var isCounting: Bool { !tags.isEmpty }
-
-    /// The bytes the records' storage holds.
-    var storageBytes: Int {
-        tags.capacity &* MemoryLayout<UInt64>.stride &+ counts.capacity &* MemoryLayout<UInt32>.stride
-    }
+    var isCounting: Bool { records > 0 }
 
     /// The home record of a tag: its top bits, range-reduced.
-    private func home(_ tag: UInt64) -> Int {
-        Int(truncatingIfNeeded: tag.multipliedFullWidth(by: UInt64(tags.count)).high)
+    @inline(__always)
+    func home(_ tag: UInt64) -> Int {
+        Int(truncatingIfNeeded: tag.multipliedFullWidth(by: UInt64(records)).high)
     }
 
+    @inline(__always)
     private func next(_ index: Int) -> Int {
         let following = index &+ 1
-        return following == tags.count ? 0 : following
+        return following == records ? 0 : following
     }
 
+    @inline(__always)
+    private func tag(at index: Int) -> UInt64 { memory.ownerTag(slot(index)) }
+
+    @inline(__always)
+    private func count(at index: Int) -> UInt32 { memory.ownerCount(slot(index)) }
+
     /// The record of `tag`, or the empty record where it would go.
-    private func find(_ tag: UInt64) -> Int {
+    @inline(__always)
+    func find(_ tag: UInt64) -> Int {
         var index = home(tag)
-        while tags[index] != 0 && tags[index] != tag {
+        while true {
+            let stored = self.tag(at: index)
+            if stored == 0 || stored == tag { return index }
             index = next(index)
         }
-        return index
+    }
+
+    /// The entries counted in record `index` (found by ``find(_:)`` for `tag`; 0 when it is the empty record).
+    @inline(__always)
+    func count(at index: Int, of tag: UInt64) -> UInt32 {
+        self.tag(at: index) == tag ? count(at: index) : 0
     }
 
     /// The entries counted for `tag` (0 when it has no record).
     func count(of tag: UInt64) -> UInt32 {
         guard isCounting else { return 0 }
-        let index = find(tag)
-        return tags[index] == tag ? counts[index] : 0
+        return count(at: find(tag), of: tag)
     }
 
-    /// Counts one more entry for `tag`. The caller stores at most `limit` owned entries, so there is room.
-    mutating func increment(_ tag: UInt64) {
-        let index = find(tag)
-        if tags[index] == tag {
-            counts[index] &+= 1
+    /// Counts one more entry for `tag` in record `index`, found by ``find(_:)`` for it with no change since.
+    /// The caller stores at most `limit` owned entries, so there is room.
+    @inline(__always)
+    func increment(at index: Int, _ tag: UInt64) {
+        if self.tag(at: index) == tag {
+            memory.setOwnerCount(slot(index), count(at: index) &+ 1)
         } else {
-            tags[index] = tag
-            counts[index] = 1
+            memory.setOwnerRecord(slot(index), tag: tag, count: 1)
         }
+    }
+
+    /// Counts one more entry for `tag`.
+    func increment(_ tag: UInt64) {
+        increment(at: find(tag), tag)
     }
 
     /// Counts one entry fewer for `tag`, deleting its record at zero (backward-shift deletion: each later record of
     /// the run moves into the hole unless its home lies cyclically after the hole and at or before its own place).
-    mutating func decrement(_ tag: UInt64) {
+    func decrement(_ tag: UInt64) {
         var hole = find(tag)
-        guard tags[hole] == tag else { return }
-        if counts[hole] > 1 {
-            counts[hole] -= 1
+        guard self.tag(at: hole) == tag else { return }
+        let counted = count(at: hole)
+        if counted > 1 {
+            memory.setOwnerCount(slot(hole), counted - 1)
             return
         }
         var index = hole
         while true {
             index = next(index)
-            let moving = tags[index]
+            let moving = self.tag(at: index)
             if moving == 0 { break }
             let wanted = home(moving)
             // The record at `index` may fill the hole iff its home is not in the cyclic range (hole, index].
             let staysPut = hole <= index ? (wanted > hole && wanted <= index) : (wanted > hole || wanted <= index)
             if staysPut { continue }
-            tags[hole] = moving
-            counts[hole] = counts[index]
+            memory.setOwnerRecord(slot(hole), tag: moving, count: count(at: index))
             hole = index
         }
-        tags[hole] = 0
-        counts[hole] = 0
+        memory.setOwnerRecord(slot(hole), tag: 0, count: 0)
     }
 }

@@ -24,10 +24,12 @@ import Darwin
 package final class Locked<Value>: @unchecked Sendable {
     // @unchecked Sendable: `value` is only read or written while `mutex` is held.
     fileprivate let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+    // Unchecked exclusivity: every access is inside `withLock`, which holds the mutex, so two accesses never overlap;
+    // the dynamic check (a thread-local access record per call) would only repeat that guarantee.
+    @exclusivity(unchecked) private var value: Value
 
     package init(_ value: Value) {
-        self.value = value
+        unsafe self.value = value
         unsafe mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         unsafe mutex.initialize(to: pthread_mutex_t())
         let status = unsafe pthread_mutex_init(mutex, nil)
@@ -44,7 +46,7 @@ package final class Locked<Value>: @unchecked Sendable {
     package func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
         unsafe pthread_mutex_lock(mutex)
         defer { unsafe pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        return try unsafe body(&value)
     }
 }
 

@@ -233,6 +233,42 @@ struct ReplayCacheTests {
         #expect(ReplayCache(capacity: 100, stripeCount: 16).stripeCount == 16)
     }
 
+    @Test("placement is SipHash-1-3 under the cache's key: of both fingerprint words, or of an owned key's word XOR its tag")
+    func placementHash() {
+        let hasher = ReplayFingerprintHasher(seed0: 0x0706_0504_0302_0100, seed1: 0x0F0E_0D0C_0B0A_0908, stripeBits: 6)
+        let key = (hasher.seed0, hasher.seed1)
+        func bytes(_ words: [UInt64]) -> [UInt8] {
+            words.flatMap { word in (0..<8).map { UInt8(truncatingIfNeeded: word >> ($0 * 8)) } }
+        }
+        func reference(_ words: [UInt64]) -> UInt64 {
+            ByteView.with(bytes(words)) { KeyedHash.siphash($0, key: key, compressionRounds: 1, finalizationRounds: 3) }
+        }
+        let (f0, f1): (UInt64, UInt64) = (0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3211)
+        #expect(hasher.hash(f0, f1) == reference([f0, f1]))
+        #expect(hasher.placement(f0, f1, owned: false) == reference([f0, f1]))
+        #expect(hasher.placement(f0, f1, owned: true) == reference([f1]) ^ f0)
+        let owner = ReplayKey(words: (1, 2, 3, 4))
+        #expect(hasher.ownerTag(owner) == reference([1, 2, 3, 4]))
+        // Another key, another placement.
+        let other = ReplayFingerprintHasher(seed0: 1, seed1: 2, stripeBits: 6)
+        #expect(other.hash(f0, f1) != hasher.hash(f0, f1))
+        #expect(hasher.stripe(of: 0xFC00_0000_0000_0000) == 63)
+        #expect(hasher.slotHash(of: 0x0400_0000_0000_0001) == 0x40)
+    }
+
+    @Test("one table block, its size fixed at init, with or without the huge-page advice taken")
+    func oneBlock() {
+        for (capacity, share) in [(1_048_576, 131_072), (4096, 0), (0, 0)] {
+            let cache = ReplayCache(capacity: capacity, keyShare: share)
+            #expect(cache.storageBytes == cache.allocatedBytes)
+            for n in 0..<2000 { _ = cache.insert(.test(n), owner: .test(n % 3), expiresAt: 100, now: 0) }
+            #expect(cache.storageBytes == cache.allocatedBytes)
+            // Small blocks hold no whole 2 MiB extent to advise; large ones are advised where Linux allows it, and
+            // the answers are the same either way (the advice changes speed only).
+            if capacity < 65_536 { #expect(!cache.hugePagesAdvised) }
+        }
+    }
+
     @Test("the cache is a ReplayStore")
     func storeSeam() {
         let store: any ReplayStore = ReplayCache(capacity: 16)
