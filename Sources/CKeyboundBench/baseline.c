@@ -4,6 +4,7 @@
  *===----------------------------------------------------------------------===*/
 #include "ckeybound_bench.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -27,17 +28,49 @@ static EVP_PKEY *fromdata(const char *type, OSSL_PARAM *params) {
     return pkey;
 }
 
-void *kbb_ec_key_fromdata(const char *group, const uint8_t *x, const uint8_t *y, size_t coordinateLength) {
+/* The fastest correct EC public-key build we found on OpenSSL 3 (BENCHMARKS.md "A new client key"): a
+ * parameters-only key per curve, built once; each key copies its parameters (EVP_PKEY_copy_parameters) and takes
+ * the encoded point (EVP_PKEY_set1_encoded_public_key, which decodes it with EC_POINT_oct2point and refuses a point
+ * that is not on the curve). EVP_PKEY_fromdata builds the curve's group from its name on every call instead. */
+static const char *const kbb_groups[3] = {"prime256v1", "secp384r1", "secp521r1"};
+static EVP_PKEY *kbb_group_templates[3];
+static pthread_once_t kbb_group_templates_once = PTHREAD_ONCE_INIT;
+
+static void kbb_make_group_templates(void) {
+    for (int i = 0; i < 3; i++) {
+        OSSL_PARAM params[2];
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)kbb_groups[i], 0);
+        params[1] = OSSL_PARAM_construct_end();
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        if (ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1) {
+            if (EVP_PKEY_fromdata(ctx, &kbb_group_templates[i], EVP_PKEY_KEY_PARAMETERS, params) != 1) {
+                kbb_group_templates[i] = NULL;
+            }
+        }
+        EVP_PKEY_CTX_free(ctx);
+    }
+    ERR_clear_error();
+}
+
+void *kbb_ec_key_new(const char *group, const uint8_t *x, const uint8_t *y, size_t coordinateLength) {
     unsigned char point[1 + 2 * 66];
-    if (coordinateLength > 66) return NULL;
+    EVP_PKEY *template = NULL;
+    if (coordinateLength > 66 || pthread_once(&kbb_group_templates_once, kbb_make_group_templates) != 0) return NULL;
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(group, kbb_groups[i]) == 0) template = kbb_group_templates[i];
+    }
+    if (template == NULL) return NULL;
     point[0] = 0x04;
     memcpy(point + 1, x, coordinateLength);
     memcpy(point + 1 + coordinateLength, y, coordinateLength);
-    OSSL_PARAM params[3];
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * coordinateLength);
-    params[2] = OSSL_PARAM_construct_end();
-    return fromdata("EC", params);
+    EVP_PKEY *pkey = EVP_PKEY_new();
+    if (pkey == NULL || EVP_PKEY_copy_parameters(pkey, template) != 1
+        || EVP_PKEY_set1_encoded_public_key(pkey, point, 1 + 2 * coordinateLength) != 1) {
+        EVP_PKEY_free(pkey);
+        ERR_clear_error();
+        return NULL;
+    }
+    return pkey;
 }
 
 void *kbb_rsa_key_fromdata(const uint8_t *n, size_t nLength, const uint8_t *e, size_t eLength) {
@@ -110,16 +143,6 @@ int kbb_digest_verify(void *key, const void *md, int pss, const uint8_t *sig, si
 done:
     if (!ok) ERR_clear_error();
     EVP_MD_CTX_free(ctx);
-    return ok;
-}
-
-int kbb_ec_fromdata_verify(const char *group, const uint8_t *x, const uint8_t *y, size_t coordinateLength,
-                           const void *md, const uint8_t *sig, size_t sigLength, const uint8_t *tbs,
-                           size_t tbsLength) {
-    void *key = kbb_ec_key_fromdata(group, x, y, coordinateLength);
-    if (key == NULL) return 0;
-    int ok = kbb_digest_verify(key, md, 0, sig, sigLength, tbs, tbsLength);
-    kbb_key_free(key);
     return ok;
 }
 

@@ -68,6 +68,13 @@ static inline EVP_PKEY *COpenSSL_EVP_PKEY_new_raw_public_key_ex(const char *keyT
 
 /* EVP_PKEY_PUBLIC_KEY is a composite macro Swift cannot import. */
 static inline int COpenSSL_EVP_PKEY_PUBLIC_KEY(void) { return EVP_PKEY_PUBLIC_KEY; }
+static inline int COpenSSL_EVP_PKEY_KEY_PARAMETERS(void) { return EVP_PKEY_KEY_PARAMETERS; }
+
+/* Sets an EC key's public point from its SEC 1 encoding; the provider decodes it with EC_POINT_oct2point, which
+ * refuses a point that is not on the curve. */
+static inline int COpenSSL_EVP_PKEY_set1_encoded_public_key(EVP_PKEY *pkey, const void *pub, size_t len) {
+    return EVP_PKEY_set1_encoded_public_key(pkey, (const unsigned char *)pub, len);
+}
 
 /* Issuer keys given as DER (Keybound/Keys/SubjectPublicKeyInfo.swift). */
 

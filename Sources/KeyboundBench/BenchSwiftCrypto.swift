@@ -125,8 +125,8 @@ extension BenchFixtures {
     }
 
     /// The raw swift-crypto baseline of `scenario` over the pool's signatures (the same work as ``runBaseline``, on
-    /// swift-crypto): warm one verify, new-token the token's and the proof's verifies, new-client-key a key build and
-    /// a verify. Nil without swift-crypto.
+    /// swift-crypto): warm one verify, new-token the token's and the proof's verifies, new-client-key the token's
+    /// verify, a key build and the proof's verify. Nil without swift-crypto.
     func runSwiftCryptoBaseline(_ scenario: BenchScenario, _ pool: BenchPool, threads: Int, walk: BenchWalk) throws
         -> BenchMeasurement?
     {
@@ -154,8 +154,14 @@ extension BenchFixtures {
                 return nil
             }
         case .newClientKey:
+            guard let issuerKey = RawSwiftCrypto.key(issuerMembers) else { throw BenchError("bench: no issuer key") }
             let keys = pool.clientKeys
+            let tokens = pool.tokens
+            let tokenAlgorithm = self.tokenAlgorithm
             return benchRun(threads: threads, count: proofs.count, walk: walk) { index in
+                guard RawSwiftCrypto.verify(issuerKey, tokenAlgorithm, tokens[index]) else {
+                    return "raw swift-crypto verify failed"
+                }
                 guard let key = RawSwiftCrypto.key(keys[index]) else { return "swift-crypto key build failed" }
                 return RawSwiftCrypto.verify(key, proofAlgorithm, proofs[index]) ? nil : "raw swift-crypto verify failed"
             }

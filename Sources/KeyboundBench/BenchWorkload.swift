@@ -101,12 +101,13 @@ struct BenchPublicMembers: Sendable {
         }
     }
 
-    /// A new `EVP_PKEY` built with `EVP_PKEY_fromdata` (the caller frees it with `kbb_key_free`).
+    /// A new `EVP_PKEY`: EC through the curve's parameters-only template (`kbb_ec_key_new`), RSA and Ed25519 with
+    /// `EVP_PKEY_fromdata` (the caller frees it with `kbb_key_free`).
     func makeKey() -> UnsafeMutableRawPointer? {
         first.withUnsafeBufferPointer { a in
             second.withUnsafeBufferPointer { b in
                 switch kty {
-                case "EC": kbb_ec_key_fromdata(group ?? "prime256v1", a.baseAddress, b.baseAddress, a.count)
+                case "EC": kbb_ec_key_new(group ?? "prime256v1", a.baseAddress, b.baseAddress, a.count)
                 case "RSA": kbb_rsa_key_fromdata(a.baseAddress, a.count, b.baseAddress, b.count)
                 default: kbb_ed25519_key_fromdata(a.baseAddress, a.count)
                 }
@@ -119,7 +120,7 @@ struct BenchPublicMembers: Sendable {
 final class BenchRawKey: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     init(_ members: BenchPublicMembers) throws {
-        guard let key = members.makeKey() else { throw BenchError("bench: EVP_PKEY_fromdata failed") }
+        guard let key = members.makeKey() else { throw BenchError("bench: OpenSSL refused a key") }
         pointer = key
     }
     deinit { kbb_key_free(pointer) }
@@ -173,7 +174,7 @@ struct BenchPool: Sendable {
     var warmUp: DPoPRequest?
     /// The proof signatures, in request order.
     var proofs: [BenchSignature]
-    /// The access-token signatures (new-token scenario), in request order.
+    /// The access-token signatures (new-token and new-client-key scenarios), in request order.
     var tokens: [BenchSignature]
     /// The client keys' members (new-client-key scenario), in request order.
     var clientKeys: [BenchPublicMembers]
@@ -268,12 +269,13 @@ final class BenchFixtures: @unchecked Sendable {
                 let (request, proof) = try self.request(client: client, token: token, jti: prefix + "p\(index)")
                 return (
                     request, try BenchSignature(compact: proof, algorithm: proofAlgorithm),
-                    try BenchPublicMembers(jwk: client.publicJWK)
+                    try BenchPublicMembers(jwk: client.publicJWK),
+                    try BenchSignature(compact: token, algorithm: tokenAlgorithm)
                 )
             }
             return BenchPool(
-                requests: built.map(\.0), warmUp: nil, proofs: built.map(\.1), tokens: [], clientKeys: built.map(\.2),
-                clientKey: nil
+                requests: built.map(\.0), warmUp: nil, proofs: built.map(\.1), tokens: built.map(\.3),
+                clientKeys: built.map(\.2), clientKey: nil
             )
         }
     }
@@ -341,9 +343,15 @@ final class BenchFixtures: @unchecked Sendable {
                 return nil
             }
         case .newClientKey:
+            // Each request's new token is verified too: Keybound has never seen it either.
+            let issuerKey = try BenchRawKey(issuerMembers)
             let keys = pool.clientKeys
+            let tokens = pool.tokens
+            let tokenMD = tokenAlgorithm.md
+            let tokenPSS = tokenAlgorithm.pss
             return benchRun(threads: threads, count: proofs.count, walk: walk) { index in
-                guard let key = keys[index].makeKey() else { return "EVP_PKEY_fromdata failed" }
+                guard tokens[index].verify(issuerKey.pointer, tokenMD, pss: tokenPSS) else { return "raw verify failed" }
+                guard let key = keys[index].makeKey() else { return "OpenSSL refused a client key" }
                 defer { kbb_key_free(key) }
                 return proofs[index].verify(key, proofMD, pss: proofPSS) ? nil : "raw verify failed"
             }

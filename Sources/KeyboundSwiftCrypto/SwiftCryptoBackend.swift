@@ -36,11 +36,15 @@ struct SwiftCryptoProvider: CryptoProvider {
     {
         // The X9.62 uncompressed point 04 || x || y (each exactly the field size: checked by
         // PublicKey.checkECCoordinates), decoded by BoringSSL, which refuses a point that is not on the curve.
-        var point = [UInt8](repeating: 4, count: 1)
-        point.reserveCapacity(1 + x.count + y.count)
-        point.append(contentsOf: x.copyToArray())
-        point.append(contentsOf: y.copyToArray())
-        guard let key = BoringSSLECKey(curve: curve, uncompressedPoint: point) else {
+        // Assembled on the stack: a new client key costs no array of ours.
+        let count = 1 + x.count + y.count
+        let key = withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { point -> BoringSSLECKey? in
+            point[0] = 4
+            x.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: point[1..<(1 + x.count)]).copyMemory(from: $0) }
+            y.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: point[(1 + x.count)...]).copyMemory(from: $0) }
+            return BoringSSLECKey(curve: curve, uncompressedPoint: UnsafeRawBufferPointer(point))
+        }
+        guard let key else {
             throw KeyboundError(code, reason: "EC point is not on the curve")
         }
         return SwiftCryptoKey(.ec(key))
@@ -231,7 +235,7 @@ final class BoringSSLECKey: @unchecked Sendable {
     let curve: ECCurve
     private let key: OpaquePointer
 
-    init?(curve: ECCurve, uncompressedPoint point: [UInt8]) {
+    init?(curve: ECCurve, uncompressedPoint point: UnsafeRawBufferPointer) {
         let nid: Int32
         switch curve {
         case .p256: nid = NID_X9_62_prime256v1
@@ -239,9 +243,8 @@ final class BoringSSLECKey: @unchecked Sendable {
         case .p521: nid = NID_secp521r1
         }
         guard let key = CCryptoBoringSSL_EC_KEY_new_by_curve_name(nid) else { return nil }
-        let decoded = point.withUnsafeBufferPointer { bytes in
-            CCryptoBoringSSL_EC_KEY_oct2key(key, bytes.baseAddress, bytes.count, nil)
-        }
+        let decoded = CCryptoBoringSSL_EC_KEY_oct2key(
+            key, point.baseAddress?.assumingMemoryBound(to: UInt8.self), point.count, nil)
         guard decoded == 1 else {
             // BoringSSL's per-thread error queue is a bounded ring; cleared so a refusal leaves nothing behind.
             CCryptoBoringSSL_ERR_clear_error()

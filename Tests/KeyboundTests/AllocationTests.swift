@@ -91,6 +91,9 @@ struct AllocationTests {
         )
         let request = testCase.request
         var sink = 0
+        // A key's verify template is built at its second verify on a thread (VerifyTemplates, docs/design.md
+        // "Performance model"): one request first, so the counted one is the third, in the warm state.
+        _ = try verifier.verify(request, now: scenario.now)
         let warm = try heapAllocations {
             let verified = try verifier.verify(request, now: scenario.now)
             sink &+= verified.clientKey?.jktBytes.count ?? 0

@@ -65,7 +65,7 @@ struct RawKeyMembers {
     }
 
     func makeKey() -> UnsafeMutableRawPointer? {
-        ec ? kbb_ec_key_fromdata("prime256v1", first, second, first.count)
+        ec ? kbb_ec_key_new("prime256v1", first, second, first.count)
             : kbb_rsa_key_fromdata(first, first.count, second, second.count)
     }
 }

@@ -15,9 +15,11 @@
 extern "C" {
 #endif
 
-/* An EC public key from its JWK coordinates with EVP_PKEY_fromdata (OSSL_PARAM on the stack, no decoder).
- * `group` is the OpenSSL group name ("prime256v1", "secp384r1", "secp521r1"). NULL on failure. */
-void *kbb_ec_key_fromdata(const char *group, const uint8_t *x, const uint8_t *y, size_t coordinateLength);
+/* An EC public key from its JWK coordinates: the curve's parameters copied from a parameters-only key built once
+ * (EVP_PKEY_copy_parameters), then the point 04 || x || y (EVP_PKEY_set1_encoded_public_key, which refuses a point
+ * off the curve); no decoder. `group` is the OpenSSL group name ("prime256v1", "secp384r1", "secp521r1"). NULL on
+ * failure. */
+void *kbb_ec_key_new(const char *group, const uint8_t *x, const uint8_t *y, size_t coordinateLength);
 
 /* An RSA public key from its big-endian modulus and exponent with EVP_PKEY_fromdata. NULL on failure. */
 void *kbb_rsa_key_fromdata(const uint8_t *n, size_t nLength, const uint8_t *e, size_t eLength);
@@ -37,11 +39,6 @@ size_t kbb_ecdsa_jws_to_der(const uint8_t *rs, size_t length, uint8_t *out, size
  * salt = digest length, when `pss` is non-zero), EVP_DigestVerify, free. Returns 1 for a valid signature. */
 int kbb_digest_verify(void *key, const void *md, int pss, const uint8_t *sig, size_t sigLength,
                       const uint8_t *tbs, size_t tbsLength);
-
-/* EVP_PKEY_fromdata of a P-256/P-384/P-521 key, then kbb_digest_verify with it, then EVP_PKEY_free. */
-int kbb_ec_fromdata_verify(const char *group, const uint8_t *x, const uint8_t *y, size_t coordinateLength,
-                           const void *md, const uint8_t *sig, size_t sigLength, const uint8_t *tbs,
-                           size_t tbsLength);
 
 /* The public point of a P-256 private scalar `d` (32 big-endian bytes, 1 <= d < n): x and y, 32 bytes each.
  * Returns 1 on success. For the fixed-seed inputs of `keybound bench --callgrind-inputs`. */

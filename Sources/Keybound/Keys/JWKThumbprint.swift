@@ -9,7 +9,7 @@ enum JWKThumbprint {
     /// The base64url length of a SHA-256 thumbprint.
     static let encodedCount = 43
 
-    /// The SHA-256 thumbprint of a JWK already accepted by ``JWK/publicKey(_:modulusBits:rejectingAs:)``.
+    /// The SHA-256 thumbprint of a JWK already accepted by ``JWK/publicKey(_:modulusBits:rejectingAs:backend:)``.
     ///
     /// Only the required members are hashed (EC `crv,kty,x,y`; RSA `e,kty,n`; OKP `crv,kty,x`): `kid`, `alg`,
     /// `use` and member order do not change it (SECURITY.md D4c). Values are taken after unescaping.
@@ -18,28 +18,40 @@ enum JWKThumbprint {
         rejectingAs code: KeyboundError.Code,
         backend: CryptoBackend
     ) throws(KeyboundError) -> SHA256Digest {
-        guard let type = try JWK.keyType(of: jwk, rejectingAs: code) else {
+        guard jwk.kind == .object else { throw .make(code, "jwk is not a JSON object") }
+        return try digest(of: JWKMembers(jwk), byteCount: jwk.bytes.count, rejectingAs: code, backend: backend)
+    }
+
+    /// ``digest(of:rejectingAs:backend:)`` over members already read in one pass; `byteCount` is the JWK's size
+    /// (a bound on the canonical form's).
+    static func digest(
+        of jwk: JWKMembers,
+        byteCount: Int,
+        rejectingAs code: KeyboundError.Code,
+        backend: CryptoBackend
+    ) throws(KeyboundError) -> SHA256Digest {
+        guard let type = try JWK.keyType(jwk.kty, rejectingAs: code) else {
             throw .make(code, "jwk kty is not supported")
         }
         // The required members in lexicographic order; `kty` is written as its canonical value.
-        let (before, kty, after): ([StaticString], StaticString, [StaticString])
+        let (before, kty, after): ([(StaticString, JSONValue?)], StaticString, [(StaticString, JSONValue?)])
         switch type {
-        case .ec: (before, kty, after) = (["crv"], "EC", ["x", "y"])
-        case .rsa: (before, kty, after) = (["e"], "RSA", ["n"])
-        case .okp: (before, kty, after) = (["crv"], "OKP", ["x"])
+        case .ec: (before, kty, after) = ([("crv", jwk.crv)], "EC", [("x", jwk.x), ("y", jwk.y)])
+        case .rsa: (before, kty, after) = ([("e", jwk.e)], "RSA", [("n", jwk.n)])
+        case .okp: (before, kty, after) = ([("crv", jwk.crv)], "OKP", [("x", jwk.x)])
         }
-        return try withScratch(capacity: jwk.bytes.count &+ 32) { (out) throws(KeyboundError) -> SHA256Digest in
+        return try withScratch(capacity: byteCount &+ 32) { (out) throws(KeyboundError) -> SHA256Digest in
             out.append(UInt8(ascii: "{"))
-            for name in before {
-                try appendMember(name, of: jwk, to: &out, rejectingAs: code)
+            for (name, value) in before {
+                try appendMember(name, value, to: &out, rejectingAs: code)
                 out.append(UInt8(ascii: ","))
             }
             out.append("\"kty\":\"")
             out.append(kty)
             out.append(UInt8(ascii: "\""))
-            for name in after {
+            for (name, value) in after {
                 out.append(UInt8(ascii: ","))
-                try appendMember(name, of: jwk, to: &out, rejectingAs: code)
+                try appendMember(name, value, to: &out, rejectingAs: code)
             }
             out.append(UInt8(ascii: "}"))
             return try backend.sha256(out.view)
@@ -49,11 +61,11 @@ enum JWKThumbprint {
     /// Appends `"name":"value"` with the member's unescaped string value.
     private static func appendMember(
         _ name: StaticString,
-        of jwk: JSONValue,
+        _ member: JSONValue?,
         to out: inout ScratchBuffer,
         rejectingAs code: KeyboundError.Code
     ) throws(KeyboundError) {
-        let value = try JWK.member(jwk, name, rejectingAs: code)
+        let value = try JWK.member(member, rejectingAs: code)
         out.append(UInt8(ascii: "\""))
         out.append(name)
         out.append("\":\"")
@@ -74,5 +86,17 @@ enum JWKThumbprint {
         backend: CryptoBackend
     ) throws(KeyboundError) -> String {
         try digest(of: jwk, rejectingAs: code, backend: backend).withByteView { Base64URL.encode($0) }
+    }
+
+    /// ``string(of:rejectingAs:backend:)`` over members already read in one pass.
+    static func string(
+        of jwk: JWKMembers,
+        byteCount: Int,
+        rejectingAs code: KeyboundError.Code,
+        backend: CryptoBackend
+    ) throws(KeyboundError) -> String {
+        try digest(of: jwk, byteCount: byteCount, rejectingAs: code, backend: backend).withByteView {
+            Base64URL.encode($0)
+        }
     }
 }

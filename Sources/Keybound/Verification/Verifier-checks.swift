@@ -336,13 +336,17 @@ extension Verifier {
         guard let jwk = header.jwk, jwk.kind == .object else {
             throw .make(.proofJWK, "DPoP proof has no jwk object")
         }
-        let key = try JWK.publicKey(jwk, modulusBits: policy.rsaModulusBits, rejectingAs: .proofJWK, backend: backend)
+        // One pass over the JWK for the key, its declared alg and its thumbprint.
+        let members = JWKMembers(jwk)
+        let key = try JWK.publicKey(members, modulusBits: policy.rsaModulusBits, rejectingAs: .proofJWK,
+                                    backend: backend)
         var declared: JWSAlgorithm? = nil
-        if let alg = try JWK.declaredAlgorithmName(jwk, rejectingAs: .proofJWK) {
+        if let alg = try JWK.declaredAlgorithmName(members, rejectingAs: .proofJWK) {
             declared = alg.withUnescapedString { JWSAlgorithm.named($0) }
             guard declared != nil else { throw .make(.proofJWK, "DPoP proof jwk declares an unknown alg") }
         }
-        let jkt = try JWKThumbprint.string(of: jwk, rejectingAs: .proofJWK, backend: backend)
+        let jkt = try JWKThumbprint.string(of: members, byteCount: jwk.bytes.count, rejectingAs: .proofJWK,
+                                           backend: backend)
         let clientKey = ClientKey(key: key, jkt: jkt, declaredAlgorithm: declared,
                                   owner: try ReplayOwner(jkt: jkt, backend: backend))
         guard clientKey.key.supports(alg) else {

@@ -72,6 +72,35 @@ struct CryptoPublicKeyTests {
         #expect(throws: KeyboundError(.proofJWK)) { try T.ecKey(.p384, x: padded.0, y: padded.1) }
     }
 
+    #if OpenSSL
+    @Test("OpenSSL: every curve's parameters template is built, and a key built through it refuses points off the curve")
+    func openSSLGroupTemplates() throws {
+        for (curve, x, y) in Self.ecFixtures {
+            // The template route is the one in use (nil would mean the EVP_PKEY_fromdata fallback).
+            #expect(ECGroupTemplate.forCurve(curve).pkey != nil)
+            let key = try ByteView.with(x) { (xv) throws(KeyboundError) -> OpenSSLKey in
+                try ByteView.with(y) { (yv) throws(KeyboundError) -> OpenSSLKey in
+                    try OpenSSLKey.ec(curve: curve, x: xv, y: yv, rejectingAs: .invalidJWKS)
+                }
+            }
+            _ = key
+            // Straight to the backend, past PublicKey's own range checks: OpenSSL's decoder must refuse these.
+            var flipped = y
+            flipped[flipped.count - 1] ^= 1
+            let zero = [UInt8](repeating: 0, count: curve.coordinateByteCount)
+            for (bx, by) in [(x, flipped), (zero, zero), (x, zero), (curve.fieldPrime, y)] {
+                #expect(throws: KeyboundError(.invalidJWKS)) {
+                    try ByteView.with(bx) { (xv) throws(KeyboundError) in
+                        try ByteView.with(by) { (yv) throws(KeyboundError) in
+                            _ = try OpenSSLKey.ec(curve: curve, x: xv, y: yv, rejectingAs: .invalidJWKS)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    #endif
+
     @Test("the rejection code is the caller's")
     func rejectionCode() {
         #expect(throws: KeyboundError(.invalidJWKS)) {

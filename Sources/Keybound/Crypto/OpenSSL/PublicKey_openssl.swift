@@ -43,8 +43,10 @@ struct OpenSSLProvider: CryptoProvider {
 
 /// A public key of the OpenSSL backend: owns one `EVP_PKEY`, built from JWK members that Keybound's rules accepted.
 ///
-/// Keys are built with `OSSL_PARAM_BLD` + `EVP_PKEY_fromdata` (or the raw Ed25519 constructor), never with the
-/// DER/PEM decoders, which take global locks in OpenSSL 3.0 (docs/design.md, measured facts).
+/// EC keys are built from a per-curve parameters-only template (`EVP_PKEY_copy_parameters` +
+/// `EVP_PKEY_set1_encoded_public_key`), RSA keys with `OSSL_PARAM_BLD` + `EVP_PKEY_fromdata`, Ed25519 keys with the
+/// raw constructor; never with the DER/PEM decoders, which take global locks in OpenSSL 3.0 (docs/design.md,
+/// measured facts).
 ///
 /// - Note: Thread-safe: immutable after construction, and OpenSSL allows concurrent verifications with one
 ///   `EVP_PKEY` (each builds or copies its own context).
@@ -73,15 +75,20 @@ final class OpenSSLKey: BackendPublicKey, @unchecked Sendable {
         y: ByteView,
         rejectingAs code: KeyboundError.Code
     ) throws(KeyboundError) -> OpenSSLKey {
-        let groupName = curve.openSSLGroupName
-        // The uncompressed SEC 1 point 04 || x || y; OpenSSL's decoder checks that it lies on the curve.
+        // The uncompressed SEC 1 point 04 || x || y; OpenSSL's point decoder (EC_POINT_oct2point, under both routes
+        // below) refuses a point that is not on the curve.
         let pkey = try unsafe withScratch(capacity: 1 &+ 2 &* curve.coordinateByteCount) {
             (point: inout ScratchBuffer) throws(KeyboundError) -> OpaquePointer in
             point.append(0x04)
             point.append(x)
             point.append(y)
             return try unsafe point.view.withUnsafeBytes { (bytes) throws(KeyboundError) -> OpaquePointer in
-                try unsafe fromData(keyType: "EC", rejectingAs: code, "EC point is not on the curve") { bld in
+                if let group = unsafe ECGroupTemplate.forCurve(curve).pkey {
+                    return try unsafe fromGroupTemplate(group, point: bytes, rejectingAs: code)
+                }
+                // No template (OpenSSL could not build one at first use): the general route.
+                let groupName = curve.openSSLGroupName
+                return try unsafe fromData(keyType: "EC", rejectingAs: code, "EC point is not on the curve") { bld in
                     unsafe OSSL_PARAM_BLD_push_utf8_string(bld, ParamName.group.cString, groupName.cString, 0) == 1
                         && OSSL_PARAM_BLD_push_octet_string(
                             bld,
@@ -93,6 +100,34 @@ final class OpenSSLKey: BackendPublicKey, @unchecked Sendable {
             }
         }
         return unsafe OpenSSLKey(takingOwnershipOf: pkey)
+    }
+
+    /// Builds an EC public key by copying the curve's parameters from `group` (a parameters-only key) into a new
+    /// `EVP_PKEY` and setting the encoded point (docs/design.md "Performance model": about a quarter of the cost
+    /// of `EVP_PKEY_fromdata`, which builds the curve's group from its name on every call).
+    ///
+    /// - Throws: `code` when OpenSSL refuses the point (not on the curve); `.internal` for any other failure.
+    @unsafe
+    private static func fromGroupTemplate(
+        _ group: OpaquePointer,
+        point: UnsafeRawBufferPointer,
+        rejectingAs code: KeyboundError.Code
+    ) throws(KeyboundError) -> OpaquePointer {
+        guard let pkey = unsafe EVP_PKEY_new() else {
+            ERR_clear_error()
+            throw KeyboundError.make(.internal, "EVP_PKEY_new failed")
+        }
+        guard unsafe EVP_PKEY_copy_parameters(pkey, group) == 1 else {
+            unsafe EVP_PKEY_free(pkey)
+            ERR_clear_error()
+            throw KeyboundError.make(.internal, "EVP_PKEY_copy_parameters failed")
+        }
+        guard unsafe COpenSSL_EVP_PKEY_set1_encoded_public_key(pkey, point.baseAddress, point.count) == 1 else {
+            unsafe EVP_PKEY_free(pkey)
+            ERR_clear_error()
+            throw KeyboundError.make(code, "EC point is not on the curve")
+        }
+        return unsafe pkey
     }
 
     // MARK: - RSA
@@ -141,13 +176,15 @@ final class OpenSSLKey: BackendPublicKey, @unchecked Sendable {
 
     // MARK: - Backend
 
-    /// Runs `EVP_PKEY_fromdata` for a public key of `keyType` with the parameters `push` adds.
+    /// Runs `EVP_PKEY_fromdata` for a key of `keyType` (a public key, or the parts `selection` names) with the
+    /// parameters `push` adds.
     ///
     /// Allocation and setup failures throw `.internal`; a refusal by `EVP_PKEY_fromdata` itself (the key's
     /// fault) throws `code` with `reason`. The error queue is cleared on every failure path.
     @unsafe
-    private static func fromData(
+    fileprivate static func fromData(
         keyType: StaticString,
+        selection: Int32 = COpenSSL_EVP_PKEY_PUBLIC_KEY(),
         rejectingAs code: KeyboundError.Code,
         _ reason: String,
         _ push: (OpaquePointer) -> Bool
@@ -172,12 +209,48 @@ final class OpenSSLKey: BackendPublicKey, @unchecked Sendable {
             throw KeyboundError.make(.internal, "EVP_PKEY_fromdata_init failed")
         }
         var pkey: OpaquePointer? = nil
-        guard unsafe EVP_PKEY_fromdata(ctx, &pkey, COpenSSL_EVP_PKEY_PUBLIC_KEY(), params) == 1, let pkey = unsafe pkey
+        guard unsafe EVP_PKEY_fromdata(ctx, &pkey, selection, params) == 1, let pkey = unsafe pkey
         else {
             ERR_clear_error()
             throw KeyboundError.make(code, reason)
         }
         return unsafe pkey
+    }
+}
+
+/// A curve's parameters as a parameters-only `EVP_PKEY` (`EVP_PKEY_fromdata` with `EVP_PKEY_KEY_PARAMETERS`), built
+/// once per process at the curve's first key and never freed; ``OpenSSLKey/ec(curve:x:y:rejectingAs:)`` copies its
+/// parameters into each new key.
+///
+/// - Note: Thread-safe: immutable after construction; `EVP_PKEY_copy_parameters` only reads its source.
+@safe
+final class ECGroupTemplate: @unchecked Sendable {
+    /// The parameters-only key, or nil when OpenSSL could not build it (keys are then built with `EVP_PKEY_fromdata`).
+    let pkey: OpaquePointer?
+
+    private init(_ curve: ECCurve) {
+        let groupName = curve.openSSLGroupName
+        unsafe pkey = try? unsafe OpenSSLKey.fromData(
+            keyType: "EC",
+            selection: COpenSSL_EVP_PKEY_KEY_PARAMETERS(),
+            rejectingAs: .internal,
+            "OpenSSL refused the curve's parameters"
+        ) { bld in
+            unsafe OSSL_PARAM_BLD_push_utf8_string(bld, ParamName.group.cString, groupName.cString, 0) == 1
+        }
+    }
+
+    private static let p256 = ECGroupTemplate(.p256)
+    private static let p384 = ECGroupTemplate(.p384)
+    private static let p521 = ECGroupTemplate(.p521)
+
+    /// The process-wide template of `curve`.
+    static func forCurve(_ curve: ECCurve) -> ECGroupTemplate {
+        switch curve {
+        case .p256: p256
+        case .p384: p384
+        case .p521: p521
+        }
     }
 }
 

@@ -24,9 +24,10 @@ import Darwin
 ///
 /// Layout: a small direct-mapped table per thread, indexed by the `EVP_PKEY` address. A template holds a reference
 /// to its key (`EVP_DigestVerifyInit` takes one), so a key address found in the table cannot have been freed and
-/// reused: a match is the same key. A key's first verify on a thread builds its template (evicting the slot's
-/// previous one), so from the second verify on, a returning client costs one copy and no initialisation; a key
-/// seen once pays one copy more than a fresh context would.
+/// reused: a match is the same key. A key's first verify on a thread uses a fresh context and only marks its slot
+/// (`seen`); its second builds the template (evicting the slot's previous one), so from then on a returning client
+/// costs one copy and no initialisation, while a key seen once (a new client's first request) costs exactly a fresh
+/// context and evicts no template.
 ///
 /// - Note: Nothing is shared between threads; the table is freed with its thread.
 enum VerifyTemplates {
@@ -42,6 +43,9 @@ enum VerifyTemplates {
         var key: OpaquePointer?
         var md: OpaquePointer?
         var pss: Bool
+        /// The address of the last key that came to this slot without a template: its next verify builds one. An
+        /// address only, never dereferenced: a freed key's address reused by a new key merely builds a template early.
+        var seen: UInt
     }
 
     /// The per-thread block: the work context, then the slots.
@@ -52,7 +56,8 @@ enum VerifyTemplates {
     }
 
     /// Returns the thread's work context, initialised for `key`/`md`/`pss` by copying the thread's template (built
-    /// now when the slot holds another key), or nil when OpenSSL fails (the caller then uses a fresh context).
+    /// now when the slot holds another key that this one displaced before), or nil on the key's first visit to the
+    /// slot and when OpenSSL fails (the caller then uses a fresh context).
     /// The returned context belongs to the thread: use it for one verify, do not free it.
     @unsafe
     static func copiedContext(key: OpaquePointer, md: OpaquePointer, pss: Bool) -> OpaquePointer? {
@@ -65,9 +70,15 @@ enum VerifyTemplates {
             if unsafe slot.pointee.template == nil || slot.pointee.key != key || slot.pointee.md != md
                 || slot.pointee.pss != pss
             {
+                // A key's first verify on this thread uses a fresh context and only marks the slot: a key seen once
+                // (a new client's) costs no template and leaves the slot's template (an issuer's, say) in place.
+                guard unsafe slot.pointee.seen == address else {
+                    unsafe slot.pointee.seen = address
+                    return nil
+                }
                 guard let template = unsafe makeTemplate(key: key, md: md, pss: pss) else { return nil }
                 if let old = unsafe slot.pointee.template { unsafe EVP_MD_CTX_free(old) }
-                unsafe slot.pointee = Slot(template: template, key: key, md: md, pss: pss)
+                unsafe slot.pointee = Slot(template: template, key: key, md: md, pss: pss, seen: address)
             }
             guard let template = unsafe slot.pointee.template else { return nil }
             if unsafe block.pointee.work == nil {
