@@ -156,6 +156,17 @@ struct ServeRuntimeTests {
         #expect(!everything.contains("secret=query"))
     }
 
+    @Test func noLinePerRequestAtTheDefaultLevel() async throws {
+        let store = RecordingLogHandler.Store()
+        #expect(configuration.logLevel == .info)
+        let runtime = try runtime(logger: store.logger(level: configuration.logLevel))
+        try await runtime.install(configuration)
+        let headers = try nginx("/api/a")
+        #expect(runtime.serveSynchronously(peer: Self.peer, headers: headers)?.status == 200)
+        #expect(await runtime.serve(peer: Self.peer, headers: headers)?.meantStatus == 401)
+        #expect(store.all.filter { $0.message == "auth" }.isEmpty)
+    }
+
     @Test func jsonLogLinesAreOneObjectEach() throws {
         let lines = Mutex<[String]>([])
         var logger = Logger(label: "keybound-serve") { label in
