@@ -143,6 +143,8 @@ class Stack:
     def serve_config(self, port: int, nginx_port: int, nonces: bool) -> Path:
         text = fill(HERE / "serve.toml.in", SERVE_PORT=port, NGINX_PORT=nginx_port, ISSUER=ISSUER,
                     AUDIENCE=AUDIENCE, PUBLIC_BASE=PUBLIC_BASE)
+        # A line per auth answer (debug level; none at the default info), which the log tests read.
+        text += '\n[log]\nlevel = "debug"\n'
         if nonces:
             text += '\n[nonces]\nsecret_files = ["nonce-secret"]\n'
         path = self.work / f"serve-{port}.toml"

@@ -64,16 +64,22 @@ do {
 // SIGHUP: read the file again; the replay store and requests in flight are kept.
 let hangup = runtime.reloadOnHangup(path: path)
 
-// SIGTERM and SIGINT: stop accepting, let the requests in flight be answered, close the connections, exit 0.
-let (stops, stopRequested) = AsyncStream<Void>.makeStream()
-var stopSources: [any DispatchSourceSignal] = []
-for number in [SIGTERM, SIGINT] {
-    signal(number, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-    source.setEventHandler { stopRequested.yield() }
-    source.resume()
-    stopSources.append(source)
+/// SIGTERM and SIGINT (their default action turned off), as a stream; keep the sources alive. The handler runs on a
+/// dispatch queue: nonisolated, not on the main actor.
+func stopSignals() -> (AsyncStream<Void>, [any DispatchSourceSignal]) {
+    let (stream, continuation) = AsyncStream<Void>.makeStream()
+    let sources = [SIGTERM, SIGINT].map { number in
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler { @Sendable in continuation.yield() }
+        source.resume()
+        return source
+    }
+    return (stream, sources)
 }
+
+// SIGTERM and SIGINT: stop accepting, let the requests in flight be answered, close the connections, exit 0.
+let (stops, stopSources) = stopSignals()
 
 let server: ServeServer
 do {
