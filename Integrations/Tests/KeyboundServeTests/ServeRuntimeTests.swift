@@ -89,6 +89,23 @@ struct ServeRuntimeTests {
         #expect(sample(runtime.metricsText(), "keybound_serve_refusals_total{code=\"proof_replayed\"}") == 2)
     }
 
+    @Test func answerDurationsAreACumulativeHistogram() {
+        let durations = AnswerDurations()
+        durations.record(.microseconds(40))
+        durations.record(.microseconds(50))
+        durations.record(.microseconds(60))
+        durations.record(.seconds(2))
+        let text = durations.exposition()
+        let name = "keybound_serve_answer_duration_seconds"
+        #expect(text.contains("# TYPE \(name) histogram\n"))
+        #expect(sample(text, "\(name)_bucket{le=\"5e-05\"}") == 2, "a bound is inclusive")
+        #expect(sample(text, "\(name)_bucket{le=\"0.0001\"}") == 3)
+        #expect(sample(text, "\(name)_bucket{le=\"1.0\"}") == 3)
+        #expect(sample(text, "\(name)_bucket{le=\"+Inf\"}") == 4)
+        #expect(sample(text, "\(name)_count") == 4)
+        #expect(sample(text, "\(name)_sum").map { abs($0 - 2.00015) < 1e-9 } == true)
+    }
+
     @Test func keyRefreshesAndReloadsAreCounted() async throws {
         let runtime = try runtime()
         try await runtime.install(configuration)
