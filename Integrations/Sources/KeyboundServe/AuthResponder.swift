@@ -166,20 +166,18 @@ public struct AuthResponder: Sendable {
         peer: String?, headers: HTTPFields, request: SubRequest? = nil, now: Int64,
         logger: Logger = AuthResponder.quiet
     ) async -> AuthAnswer {
-        let pending: Pending
         switch prepare(peer: peer, headers: headers, request: request, now: now) {
-        case .answered(let answer): return answer
-        case .verify(let next): pending = next
+        case .failure(let early):
+            return early.answer
+        case .success(let pending):
+            do throws(Refusal) {
+                return finish(pending, .success(try await pending.check.verify(
+                    method: pending.original.method, url: pending.url, authorizations: pending.authorizations,
+                    dpop: pending.dpop, logger: logger)))
+            } catch {
+                return finish(pending, .failure(error))
+            }
         }
-        let result: Result<VerifiedRequest, Refusal>
-        do throws(Refusal) {
-            result = .success(try await pending.check.verify(
-                method: pending.original.method, url: pending.url, authorizations: headers[values: .authorization],
-                dpop: headers[values: Self.dpop], logger: logger))
-        } catch {
-            result = .failure(error)
-        }
-        return finish(pending, result)
     }
 
     /// The same answer through the verifier's synchronous entry point, on the calling thread: for a verifier whose
@@ -189,20 +187,14 @@ public struct AuthResponder: Sendable {
         peer: String?, headers: HTTPFields, request: SubRequest? = nil, now: Int64,
         logger: Logger = AuthResponder.quiet
     ) -> AuthAnswer {
-        let pending: Pending
-        switch prepare(peer: peer, headers: headers, request: request, now: now) {
-        case .answered(let answer): return answer
-        case .verify(let next): pending = next
+        let prepared = prepare(peer: peer, headers: headers, request: request, now: now).map { pending in
+            finish(pending, Result { () throws(Refusal) in
+                try pending.check.verifySynchronously(
+                    method: pending.original.method, url: pending.url, authorizations: pending.authorizations,
+                    dpop: pending.dpop, logger: logger)
+            })
         }
-        let result: Result<VerifiedRequest, Refusal>
-        do throws(Refusal) {
-            result = .success(try pending.check.verifySynchronously(
-                method: pending.original.method, url: pending.url, authorizations: headers[values: .authorization],
-                dpop: headers[values: Self.dpop], logger: logger))
-        } catch {
-            result = .failure(error)
-        }
-        return finish(pending, result)
+        return prepared.answer
     }
 
     /// A sub-request that passed the service's own checks (trusted peer, proxy headers, canonical path, a route):
@@ -212,35 +204,38 @@ public struct AuthResponder: Sendable {
         var style: ServeConfiguration.ProxyStyle
         var check: RequestCheck
         var url: RequestURLParts
+        var authorizations: [String]
+        var dpop: [String]
     }
 
-    enum Step {
-        /// Refused before any verification.
-        case answered(AuthAnswer)
-        case verify(Pending)
+    /// A refusal of the service's own, made before any verification.
+    struct Early: Error {
+        var answer: AuthAnswer
     }
 
     /// The service's own checks, in order: peer, proxy headers, canonical path, route.
-    func prepare(peer: String?, headers: HTTPFields, request: SubRequest?, now: Int64) -> Step {
+    func prepare(peer: String?, headers: HTTPFields, request: SubRequest?, now: Int64) -> Result<Pending, Early> {
         guard let peer, let proxy = proxies[PeerAddress.normalise(peer)] else {
-            return .answered(Self.serviceRefusal(403, error: "untrusted_peer", style: .traefik))
+            return .failure(Early(answer: Self.serviceRefusal(403, error: "untrusted_peer", style: .traefik)))
         }
         guard let original = Self.original(headers, proxy: proxy, request: request) else {
-            return .answered(Self.serviceRefusal(500, error: "bad_proxy_headers", style: proxy.style))
+            return .failure(Early(answer: Self.serviceRefusal(500, error: "bad_proxy_headers", style: proxy.style)))
         }
         guard RequestURL.isCanonicalPath(original.uri) else {
-            return .answered(
-                Self.labelled(Self.serviceRefusal(400, error: "invalid_request", style: proxy.style), original))
+            return .failure(Early(answer: Self.labelled(
+                Self.serviceRefusal(400, error: "invalid_request", style: proxy.style), original)))
         }
         guard let route = route(for: original.routeURI) else {
-            return .answered(Self.labelled(Self.serviceRefusal(403, error: "no_route", style: proxy.style), original))
+            return .failure(Early(answer: Self.labelled(
+                Self.serviceRefusal(403, error: "no_route", style: proxy.style), original)))
         }
         // The URL is formed already (by the proxy's rule): handed over as it is.
         let check = RequestCheck(
             verifier: verifier, urlSource: .originForm, requirements: route.requirements, now: { now })
-        return .verify(Pending(
+        return .success(Pending(
             original: original, style: proxy.style, check: check,
-            url: RequestURLParts(target: original.url, authority: nil, forwardedProto: nil, forwardedHost: nil)))
+            url: RequestURLParts(target: original.url, authority: nil, forwardedProto: nil, forwardedHost: nil),
+            authorizations: headers[values: .authorization], dpop: headers[values: Self.dpop]))
     }
 
     /// The answer for a verification's result.
@@ -331,5 +326,15 @@ public struct AuthResponder: Sendable {
         let sent = style == .nginx && status < 500 ? 401 : status
         return AuthAnswer(
             status: sent, headers: headers, body: "{\"error\":\"\(error)\"}", outcome: error, meantStatus: status)
+    }
+}
+
+extension Result where Success == AuthAnswer, Failure == AuthResponder.Early {
+    /// The answer either way: the verification's, or the service's own refusal.
+    var answer: AuthAnswer {
+        switch self {
+        case .success(let answer): answer
+        case .failure(let early): early.answer
+        }
     }
 }

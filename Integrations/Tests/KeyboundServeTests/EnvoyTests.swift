@@ -272,7 +272,7 @@ struct EnvoyTests {
             #expect(outside.status == .internalServerError)
             #expect(outside.headers[HTTPField.Name("X-Keybound-Error")!] == "bad_proxy_headers")
 
-            // The service's own endpoints stay theirs (ServeServerTests has their methods).
+            // The service's own endpoints stay theirs (ServeServerTests.swift has their methods).
             let healthz = try await client.execute(uri: "/healthz", method: .get)
             #expect(healthz.status == .ok && healthz.body == "ok\n")
             let readyz = try await client.execute(uri: "/readyz", method: .get)

@@ -132,12 +132,15 @@ struct ServeRuntimeTests {
     }
 
     #if Redis
-    @Test func notReadyWhileRedisDoesNotAnswer() async throws {
-        // A port nothing listens on: the connection is refused at once.
+    /// A runtime whose Redis store is at a port nothing listens on: every connection is refused at once.
+    func runtimeWithoutRedis() throws -> ServeRuntime {
         var redis = try RedisConfiguration(url: "redis://127.0.0.1:1/0")
         redis.connectTimeoutMilliseconds = 100
-        let runtime = try ServeRuntime(replayCapacity: 4096, redis: redis, logger: AuthResponder.quiet,
-                                       now: { Fixture.now })
+        return try ServeRuntime(replayCapacity: 4096, redis: redis, logger: AuthResponder.quiet, now: { Fixture.now })
+    }
+
+    @Test func notReadyWhileRedisDoesNotAnswer() async throws {
+        let runtime = try runtimeWithoutRedis()
         try await runtime.install(configuration)
         let reason = try #require(await runtime.notReadyReason())
         #expect(reason.hasPrefix("replay store: "))

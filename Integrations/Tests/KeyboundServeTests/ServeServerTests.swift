@@ -12,33 +12,7 @@ import Testing
 
 /// keybound-serve's HTTP server over real TCP: the service's own endpoints, answers before a configuration is in
 /// force, both ways an auth sub-request is verified (inline with the in-process store, in a task with Redis).
-@Suite("keybound-serve HTTP server")
-struct ServeServerTests {
-    let fixture: Fixture
-    let configuration: ServeConfiguration
-    static let peer = "127.0.0.1"
-
-    init() throws {
-        fixture = try Fixture()
-        configuration = try ConfigFolder.configuration(
-            fixture: fixture,
-            """
-            routes = [{ prefix = "/api/" }]
-            proxies = [{ style = "nginx", addresses = ["\(Self.peer)"], origin = "https://api.example" }]
-            """)
-    }
-
-    /// nginx's sub-request for `GET uri` with a token and a proof for `https://api.example` + `uri`.
-    func nginx(_ uri: String) throws -> HTTPFields {
-        var headers = HTTPFields()
-        headers[HTTPField.Name("X-Original-Method")!] = "GET"
-        headers[HTTPField.Name("X-Original-URI")!] = uri
-        let token = try fixture.token()
-        headers[.authorization] = "DPoP " + token
-        headers[HTTPField.Name("DPoP")!] = try fixture.proof("GET", "https://api.example" + uri, token: token)
-        return headers
-    }
-
+extension ServeRuntimeTests {
     /// Runs `body` against a server for `runtime` on a free loopback port, then stops the server.
     func serving(_ runtime: ServeRuntime, _ body: (ServeClient) async throws -> Void) async throws {
         let server = try await ServeServer.start(runtime: runtime, host: Self.peer, port: 0)
@@ -52,8 +26,8 @@ struct ServeServerTests {
         runtime.stop()
     }
 
-    @Test func serviceEndpointsAnswerGetAndHeadAndRefuseOtherMethods() async throws {
-        let runtime = try ServeRuntime(for: configuration, logger: AuthResponder.quiet, now: { Fixture.now })
+    @Test func serverEndpointsAnswerGetAndHeadAndRefuseOtherMethods() async throws {
+        let runtime = try runtime()
         try await runtime.install(configuration)
         try await serving(runtime) { client in
             for path in ["/healthz", "/readyz", "/metrics"] {
@@ -80,8 +54,8 @@ struct ServeServerTests {
         #expect(runtime.responder?.verifier.metrics.verified == 1)
     }
 
-    @Test func beforeAConfigurationIsInForceEverySubRequestIs503() async throws {
-        let runtime = try ServeRuntime(for: configuration, logger: AuthResponder.quiet, now: { Fixture.now })
+    @Test func serverAnswers503BeforeAConfigurationIsInForce() async throws {
+        let runtime = try runtime()
         try await serving(runtime) { client in
             #expect(try await client.execute(uri: "/_keybound", headers: try nginx("/api/a")).status == .serviceUnavailable)
             let readyz = try await client.execute(uri: "/readyz")
@@ -90,8 +64,8 @@ struct ServeServerTests {
         }
     }
 
-    @Test func inProcessStoreAnswersInlineWithEveryRefusalHeader() async throws {
-        let runtime = try ServeRuntime(for: configuration, logger: AuthResponder.quiet, now: { Fixture.now })
+    @Test func serverAnswersInlineWithTheInProcessStore() async throws {
+        let runtime = try runtime()
         #expect(runtime.answersInline)
         try await runtime.install(configuration)
         try await serving(runtime) { client in
@@ -116,12 +90,8 @@ struct ServeServerTests {
     }
 
     #if Redis
-    @Test func redisStoreAnswersFromATaskAndFailsClosed() async throws {
-        // A port nothing listens on: the connection is refused at once.
-        var redis = try RedisConfiguration(url: "redis://127.0.0.1:1/0")
-        redis.connectTimeoutMilliseconds = 100
-        let runtime = try ServeRuntime(replayCapacity: 4096, redis: redis, logger: AuthResponder.quiet,
-                                       now: { Fixture.now })
+    @Test func serverAnswersFromATaskWithRedisAndFailsClosed() async throws {
+        let runtime = try runtimeWithoutRedis()
         #expect(!runtime.answersInline)
         try await runtime.install(configuration)
         try await serving(runtime) { client in
