@@ -172,7 +172,8 @@ let package = Package(
         .testTarget(
             name: "KeyboundServeTests",
             dependencies: [
-                "KeyboundServe", "IntegrationsTestSupport", keybound, keyboundRedis, httpTypes, logging, asyncHTTPClient,
+                "KeyboundServe", "IntegrationsTestSupport", keybound, keyboundRedis, httpTypes, logging,
+                asyncHTTPClient,
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),

@@ -10,8 +10,9 @@ import Synchronization
 /// keybound-serve's Prometheus metrics (`GET /metrics`, text format 0.0.4; docs/sidecar.md lists them).
 ///
 /// The hot path costs three relaxed atomic additions and no lock or allocation: the answer counter by status (from a
-/// table made at start-up), and the answer-time histogram's bucket and sum (``AnswerDurations``). Everything the verifier counts itself (refusals by code, proof-key cache hits and misses) and
-/// the replay fill are read when scraped, so verifying pays nothing more for them. Counters stay monotonic across
+/// table made at start-up), and the answer-time histogram's bucket and sum (``AnswerDurations``). Everything the
+/// verifier counts itself (refusals by code, proof-key cache hits and misses) and the replay fill are read when
+/// scraped, so verifying pays nothing more for them. Counters stay monotonic across
 /// reloads: a verifier's counts are kept when it is replaced.
 public final class ServeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry

@@ -210,8 +210,8 @@ public final class ServeRuntime: Sendable {
         metrics.scrape(verifier: responder?.verifier, replay: replayCache)
     }
 
-    /// Whether auth sub-requests are answered on the thread that read them (``serveSynchronously(peer:headers:request:)``):
-    /// the replay store is the in-process cache. With Redis they go through ``serve(peer:headers:request:)``, whose
+    /// Whether auth sub-requests are answered on the thread that read them
+    /// (``serveSynchronously(peer:headers:request:)``): the replay store is the in-process cache. With Redis they go through ``serve(peer:headers:request:)``, whose
     /// store round trip suspends instead of blocking an event loop.
     public var answersInline: Bool {
         switch replay {
