@@ -72,6 +72,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // keybound-serve's server: the quiescing helper (graceful stop) and HTTP/1 ↔ HTTPTypes header conversion.
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // keybound-serve's configuration file.
@@ -129,19 +131,21 @@ let package = Package(
 
         // MARK: - Forward-auth service
 
-        // Configuration (TOML), the proxies' request URL rules, the answer to an auth sub-request, the server.
+        // Configuration (TOML), the proxies' request URL rules, the answer to an auth sub-request, the server (one
+        // SwiftNIO HTTP/1.1 pipeline; docs/sidecar.md "The HTTP server").
         .target(
             name: "KeyboundServe",
             dependencies: [
-                keybound, keyboundRedis, "KeyboundServerSupport", "KeyboundRemoteKeys", hummingbird, httpTypes, tomlKit,
+                keybound, keyboundRedis, "KeyboundServerSupport", "KeyboundRemoteKeys", httpTypes, tomlKit,
                 nioCore, logging, .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ]
         ),
         .executableTarget(
             name: "keybound-serve",
-            dependencies: [
-                "KeyboundServe", hummingbird, logging, nioCore, .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            dependencies: ["KeyboundServe", logging, nioCore, .product(name: "NIOPosix", package: "swift-nio")]
         ),
 
         // MARK: - Tests
@@ -168,8 +172,9 @@ let package = Package(
         .testTarget(
             name: "KeyboundServeTests",
             dependencies: [
-                "KeyboundServe", "IntegrationsTestSupport", keybound, keyboundRedis, httpTypes, logging, hummingbird,
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "KeyboundServe", "IntegrationsTestSupport", keybound, keyboundRedis, httpTypes, logging,
+                asyncHTTPClient,
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // Against a real HTTPS server on loopback (IntegrationsTestSupport/server.py, with a CA made at run time).

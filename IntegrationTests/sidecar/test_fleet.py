@@ -92,7 +92,7 @@ class Fleet:
         text = substitute((HERE / "serve.toml.in").read_text(), SERVE_PORT=self.ports[name],
                           NGINX_PORT=self.ports["nginx"], ISSUER=ISSUER, AUDIENCE=AUDIENCE, PUBLIC_BASE=PUBLIC_BASE)
         text += (f'\n[replay]\nstore = "redis"\nurl = "redis://127.0.0.1:{redis_port}/0"\n'
-                 f'key_prefix = "{PREFIX}"\ncommand_timeout_ms = 500\n\n[log]\nformat = "json"\n')
+                 f'key_prefix = "{PREFIX}"\ncommand_timeout_ms = 500\n\n[log]\nformat = "json"\nlevel = "debug"\n')
         path = self.work / f"serve-{name}.toml"
         path.write_text(text)
         check = subprocess.run([self.binary, "--check", str(path)], capture_output=True, text=True)

@@ -143,6 +143,8 @@ class Stack:
     def serve_config(self, port: int, nginx_port: int, nonces: bool) -> Path:
         text = fill(HERE / "serve.toml.in", SERVE_PORT=port, NGINX_PORT=nginx_port, ISSUER=ISSUER,
                     AUDIENCE=AUDIENCE, PUBLIC_BASE=PUBLIC_BASE)
+        # A line per auth answer (debug level; none at the default info), which the log tests read.
+        text += '\n[log]\nlevel = "debug"\n'
         if nonces:
             text += '\n[nonces]\nsecret_files = ["nonce-secret"]\n'
         path = self.work / f"serve-{port}.toml"
@@ -367,8 +369,12 @@ def test_envoy_check_requests(stack):
     # A path outside the prefix: not a check request this proxy can send.
     outside = envoy(stack, "GET", "/api/orders", "https://api.example.com/api/orders", target="/api/orders")
     assert (outside[0], outside[1]["X-Keybound-Error"]) == (500, "bad_proxy_headers")
-    # The service's own endpoints stay theirs.
+    # The service's own endpoints stay theirs: GET and HEAD answered, any other method refused with 405.
     assert stack.request(stack.ports["serve"], "GET", "/healthz", [], source="127.0.0.4")[0] == 200
+    head = stack.request(stack.ports["serve"], "HEAD", "/healthz", [], source="127.0.0.4")
+    assert (head[0], head[1]["Content-Length"], head[2]) == (200, "3", "")
+    post = stack.request(stack.ports["serve"], "POST", "/healthz", [], source="127.0.0.4")
+    assert (post[0], post[1]["Allow"], post[1]["X-Keybound-Code"]) == (405, "GET, HEAD", None)
 
 
 # --- Nonces through nginx --------------------------------------------------------------------------------------

@@ -97,6 +97,15 @@ public struct AuthResponder: Sendable {
         }
     }
 
+    /// The request headers a proxy describes the original request with, named once.
+    static let originalMethod = HTTPField.Name("X-Original-Method")!
+    static let originalURI = HTTPField.Name("X-Original-URI")!
+    static let forwardedMethod = HTTPField.Name("X-Forwarded-Method")!
+    static let forwardedURI = HTTPField.Name("X-Forwarded-Uri")!
+    static let host = HTTPField.Name("Host")!
+    static let forwardedHost = HTTPField.Name("X-Forwarded-Host")!
+    static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+
     /// The original method and URI a proxy describes, and the host `origin = "forwarded"` reads (every value
     /// present, so that a repeated header is seen); `nil` when a header is missing or repeated, or the sub-request's
     /// path does not lie under Envoy's `path_prefix`.
@@ -107,21 +116,21 @@ public struct AuthResponder: Sendable {
         let uris: [String]
         switch proxy.style {
         case .nginx:
-            methods = headers[values: HTTPField.Name("X-Original-Method")!]
-            uris = headers[values: HTTPField.Name("X-Original-URI")!]
+            methods = headers[values: Self.originalMethod]
+            uris = headers[values: Self.originalURI]
         case .traefik:
-            methods = headers[values: HTTPField.Name("X-Forwarded-Method")!]
-            uris = headers[values: HTTPField.Name("X-Forwarded-Uri")!]
+            methods = headers[values: Self.forwardedMethod]
+            uris = headers[values: Self.forwardedURI]
         case .envoy:
             // The check request's path is path_prefix + the original path and query: the prefix comes off once,
             // at a segment boundary, and what is left must be a path of its own.
             guard let request, let prefix = proxy.pathPrefix, !prefix.isEmpty,
                 let uri = RequestURL.strip(prefix, from: request.target), uri.hasPrefix("/")
             else { return nil }
-            return (request.method, uri, request.authority.map { [$0] } ?? headers[values: HTTPField.Name("Host")!])
+            return (request.method, uri, request.authority.map { [$0] } ?? headers[values: Self.host])
         }
         guard methods.count == 1, uris.count == 1, let method = methods.first, let uri = uris.first else { return nil }
-        return (method, uri, headers[values: HTTPField.Name("X-Forwarded-Host")!])
+        return (method, uri, headers[values: Self.forwardedHost])
     }
 
     /// The original method, URI and URL, or `nil` when a header is missing, repeated or malformed (for Envoy: when
@@ -132,7 +141,7 @@ public struct AuthResponder: Sendable {
         guard let (method, uri, hosts) = described(headers, proxy: proxy, request: request),
             !method.isEmpty, method.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         else { return nil }
-        let proto = headers[values: HTTPField.Name("X-Forwarded-Proto")!]
+        let proto = headers[values: Self.forwardedProto]
         guard proto.count <= 1, hosts.count <= 1,
             let url = RequestURL.form(rule: proxy.url, uri: uri, forwardedProto: proto.first, forwardedHost: hosts.first)
         else { return nil }
@@ -152,46 +161,100 @@ public struct AuthResponder: Sendable {
 
     /// Answers one sub-request from `peer` (the TCP peer's IP address as text, `nil` when unknown); `request` is
     /// the sub-request's own method, target and authority (read for Envoy only). A refusal is logged to `logger` at
-    /// debug level (code and status only).
+    /// debug level (code and status only). Through the verifier's `async` entry point: any replay store.
     public func answer(
         peer: String?, headers: HTTPFields, request: SubRequest? = nil, now: Int64,
         logger: Logger = AuthResponder.quiet
     ) async -> AuthAnswer {
+        switch prepare(peer: peer, headers: headers, request: request, now: now) {
+        case .failure(let early):
+            return early.answer
+        case .success(let pending):
+            do throws(Refusal) {
+                return finish(pending, .success(try await pending.check.verify(
+                    method: pending.original.method, url: pending.url, authorizations: pending.authorizations,
+                    dpop: pending.dpop, logger: logger)))
+            } catch {
+                return finish(pending, .failure(error))
+            }
+        }
+    }
+
+    /// The same answer through the verifier's synchronous entry point, on the calling thread: for a verifier whose
+    /// replay store answers in process (``ServeRuntime/answersInline``), which keybound-serve's HTTP server calls
+    /// on the event loop that read the request.
+    public func answerSynchronously(
+        peer: String?, headers: HTTPFields, request: SubRequest? = nil, now: Int64,
+        logger: Logger = AuthResponder.quiet
+    ) -> AuthAnswer {
+        let prepared = prepare(peer: peer, headers: headers, request: request, now: now).map { pending in
+            finish(pending, Result { () throws(Refusal) in
+                try pending.check.verifySynchronously(
+                    method: pending.original.method, url: pending.url, authorizations: pending.authorizations,
+                    dpop: pending.dpop, logger: logger)
+            })
+        }
+        return prepared.answer
+    }
+
+    /// A sub-request that passed the service's own checks (trusted peer, proxy headers, canonical path, a route):
+    /// what is left is the verification.
+    struct Pending {
+        var original: Original
+        var style: ServeConfiguration.ProxyStyle
+        var check: RequestCheck
+        var url: RequestURLParts
+        var authorizations: [String]
+        var dpop: [String]
+    }
+
+    /// A refusal of the service's own, made before any verification.
+    struct Early: Error {
+        var answer: AuthAnswer
+    }
+
+    /// The service's own checks, in order: peer, proxy headers, canonical path, route.
+    func prepare(peer: String?, headers: HTTPFields, request: SubRequest?, now: Int64) -> Result<Pending, Early> {
         guard let peer, let proxy = proxies[PeerAddress.normalise(peer)] else {
-            return Self.serviceRefusal(403, error: "untrusted_peer", style: .traefik)
+            return .failure(Early(answer: Self.serviceRefusal(403, error: "untrusted_peer", style: .traefik)))
         }
         guard let original = Self.original(headers, proxy: proxy, request: request) else {
-            return Self.serviceRefusal(500, error: "bad_proxy_headers", style: proxy.style)
+            return .failure(Early(answer: Self.serviceRefusal(500, error: "bad_proxy_headers", style: proxy.style)))
         }
-        var answer = await answer(original, proxy: proxy, headers: headers, now: now, logger: logger)
+        guard RequestURL.isCanonicalPath(original.uri) else {
+            return .failure(Early(answer: Self.labelled(
+                Self.serviceRefusal(400, error: "invalid_request", style: proxy.style), original)))
+        }
+        guard let route = route(for: original.routeURI) else {
+            return .failure(Early(answer: Self.labelled(
+                Self.serviceRefusal(403, error: "no_route", style: proxy.style), original)))
+        }
+        // The URL is formed already (by the proxy's rule): handed over as it is.
+        let check = RequestCheck(
+            verifier: verifier, urlSource: .originForm, requirements: route.requirements, now: { now })
+        return .success(Pending(
+            original: original, style: proxy.style, check: check,
+            url: RequestURLParts(target: original.url, authority: nil, forwardedProto: nil, forwardedHost: nil),
+            authorizations: headers[values: .authorization], dpop: headers[values: Self.dpop]))
+    }
+
+    /// The answer for a verification's result.
+    func finish(_ pending: Pending, _ result: Result<VerifiedRequest, Refusal>) -> AuthAnswer {
+        switch result {
+        case .success(let verified): Self.labelled(success(verified), pending.original)
+        case .failure(let error): Self.labelled(refusal(error, style: pending.style), pending.original)
+        }
+    }
+
+    /// `answer` with the original method and path (no query) for the log line.
+    static func labelled(_ answer: AuthAnswer, _ original: Original) -> AuthAnswer {
+        var answer = answer
         answer.method = original.method
         answer.path = String(original.uri.split(separator: "?", maxSplits: 1).first ?? "")
         return answer
     }
 
-    func answer(
-        _ original: Original, proxy: ServeConfiguration.Proxy, headers: HTTPFields, now: Int64, logger: Logger
-    ) async -> AuthAnswer {
-        guard RequestURL.isCanonicalPath(original.uri) else {
-            return Self.serviceRefusal(400, error: "invalid_request", style: proxy.style)
-        }
-        guard let route = route(for: original.routeURI) else {
-            return Self.serviceRefusal(403, error: "no_route", style: proxy.style)
-        }
-        // The URL is formed already (by the proxy's rule): handed over as it is.
-        let check = RequestCheck(
-            verifier: verifier, urlSource: .originForm, requirements: route.requirements, now: { now })
-        do throws(Refusal) {
-            let verified = try await check.verify(
-                method: original.method,
-                url: RequestURLParts(target: original.url, authority: nil, forwardedProto: nil, forwardedHost: nil),
-                authorizations: headers[values: .authorization], dpop: headers[values: HTTPField.Name("DPoP")!],
-                logger: logger)
-            return success(verified)
-        } catch {
-            return refusal(error, style: proxy.style)
-        }
-    }
+    static let dpop = HTTPField.Name("DPoP")!
 
     /// A logger that drops everything.
     public static let quiet = Logger(label: "keybound-serve", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -263,5 +326,15 @@ public struct AuthResponder: Sendable {
         let sent = style == .nginx && status < 500 ? 401 : status
         return AuthAnswer(
             status: sent, headers: headers, body: "{\"error\":\"\(error)\"}", outcome: error, meantStatus: status)
+    }
+}
+
+extension Result where Success == AuthAnswer, Failure == AuthResponder.Early {
+    /// The answer either way: the verification's, or the service's own refusal.
+    var answer: AuthAnswer {
+        switch self {
+        case .success(let answer): answer
+        case .failure(let early): early.answer
+        }
     }
 }

@@ -9,16 +9,17 @@ import Synchronization
 
 /// keybound-serve's Prometheus metrics (`GET /metrics`, text format 0.0.4; docs/sidecar.md lists them).
 ///
-/// The hot path costs one lock-free counter increment (answers by status, from a table made at start-up) and one
-/// histogram record. Everything the verifier counts itself (refusals by code, proof-key cache hits and misses) and
-/// the replay fill are read when scraped, so verifying pays nothing more for them. Counters stay monotonic across
+/// The hot path costs three relaxed atomic additions and no lock or allocation: the answer counter by status (from a
+/// table made at start-up), and the answer-time histogram's bucket and sum (``AnswerDurations``). Everything the
+/// verifier counts itself (refusals by code, proof-key cache hits and misses) and the replay fill are read when
+/// scraped, so verifying pays nothing more for them. Counters stay monotonic across
 /// reloads: a verifier's counts are kept when it is replaced.
 public final class ServeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     /// Answers by the status keybound-serve means (the real status, also for nginx's 401 carrier), per known status.
     let answers: [Int: Counter]
     let otherAnswers: Counter
-    let latency: DurationHistogram
+    let latency = AnswerDurations()
     let keyEvents: Mutex<[String: Counter]>
     let reloads: [Bool: Counter]
     /// The verifier counts already exported, per series, so that a scrape adds only the increase.
@@ -60,15 +61,6 @@ public final class ServeMetrics: Sendable {
         for status in Self.statuses { answers[status] = counter("answers", answersHelp, [("status", String(status))]) }
         self.answers = answers
         otherAnswers = counter("answers", answersHelp, [("status", "other")])
-        latency = registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(
-                namespace: "keybound_serve", metricName: "answer_duration", unitName: "seconds",
-                helpText: "Time to answer one auth sub-request, verification included."),
-            buckets: [
-                .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
-                .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100),
-                .milliseconds(250), .seconds(1),
-            ])
         let reloadHelp = "Configuration loads after the first (SIGHUP), by result."
         reloads = [true: counter("reloads", reloadHelp, [("result", "ok")]),
                    false: counter("reloads", reloadHelp, [("result", "failed")])]
@@ -147,7 +139,7 @@ public final class ServeMetrics: Sendable {
         let lookups = totals.proofKeyHits + totals.proofKeyMisses
         gauge("proof_key_cache_hit_ratio", "Proof-key cache hits over lookups since start (0 before any lookup).")
             .set(lookups == 0 ? 0 : Double(totals.proofKeyHits) / Double(lookups))
-        return registry.emitToString()
+        return registry.emitToString() + latency.exposition()
     }
 
     func proofKeyCounter(_ result: String) -> Counter {
@@ -162,5 +154,49 @@ public final class ServeMetrics: Sendable {
         registry.makeGauge(
             descriptor: MetricNameDescriptor(namespace: "keybound_serve", metricName: name, unitName: "", helpText: help),
             labels: [])
+    }
+}
+
+/// `keybound_serve_answer_duration_seconds`: a Prometheus histogram kept in atomics (swift-prometheus's takes a
+/// lock per record). Each answer adds 1 to its own bucket and its nanoseconds to the sum; the cumulative counts, the
+/// count and the sum are formed when scraped (a scrape racing answers may see a bucket and the sum one answer apart).
+final class AnswerDurations: Sendable {
+    /// The buckets' upper bounds, nanoseconds: 50 µs to 1 s.
+    static let bounds: [Int64] = [
+        50_000, 100_000, 250_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 25_000_000, 100_000_000,
+        250_000_000, 1_000_000_000,
+    ]
+
+    final class Cell: Sendable {
+        let value = Atomic<Int64>(0)
+    }
+
+    /// One cell per bound, then one for everything above the last.
+    let buckets: [Cell] = (0...AnswerDurations.bounds.count).map { _ in Cell() }
+    let sumNanoseconds = Cell()
+
+    func record(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds = max(0, seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000)
+        let index = Self.bounds.firstIndex { nanoseconds <= $0 } ?? Self.bounds.count
+        buckets[index].value.wrappingAdd(1, ordering: .relaxed)
+        sumNanoseconds.value.wrappingAdd(nanoseconds, ordering: .relaxed)
+    }
+
+    /// The text exposition (format 0.0.4).
+    func exposition() -> String {
+        let name = "keybound_serve_answer_duration_seconds"
+        var text = "# HELP \(name) Time to answer one auth sub-request, verification included.\n"
+        text += "# TYPE \(name) histogram\n"
+        var cumulative: Int64 = 0
+        for (index, bound) in Self.bounds.enumerated() {
+            cumulative += buckets[index].value.load(ordering: .relaxed)
+            text += "\(name)_bucket{le=\"\(Double(bound) / 1e9)\"} \(cumulative)\n"
+        }
+        cumulative += buckets[Self.bounds.count].value.load(ordering: .relaxed)
+        text += "\(name)_bucket{le=\"+Inf\"} \(cumulative)\n"
+        text += "\(name)_sum \(Double(sumNanoseconds.value.load(ordering: .relaxed)) / 1e9)\n"
+        text += "\(name)_count \(cumulative)\n"
+        return text
     }
 }

@@ -6,7 +6,6 @@
 import Dispatch
 import Foundation
 public import HTTPTypes
-public import Hummingbird
 public import Keybound
 import KeyboundRemoteKeys
 public import KeyboundRedis
@@ -51,12 +50,12 @@ public final class ServeRuntime: Sendable {
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) throws(KeyboundError) {
         self.now = now
-        // The per-key replay share a Verifier's own cache would apply (capacity / 8): the cache is made here, once,
-        // so it is passed here (docs/design.md, "Per-key replay share").
+        // Made here, once, so that it outlives reloads: with the per-key share a Verifier's own cache would have
+        // (the library's rule, capacity / 8 unless set; docs/design.md, "Per-key replay share").
         var policy = VerifierPolicy()
         policy.replayCacheCapacity = replayCapacity
         policy.replayKeyShare = replayKeyShare
-        self.replayCache = ReplayCache(capacity: replayCapacity, keyShare: policy.effectiveReplayKeyShare)
+        self.replayCache = try ReplayCache(policy: policy)
         self.current = Mutex(nil)
         self.logger = logger
         self.metrics = metrics
@@ -199,100 +198,66 @@ public final class ServeRuntime: Sendable {
         }
     }
 
+    /// `/readyz`'s status and body: 200 `ready`, or 503 with the reason (logged as a warning).
+    public func readiness() async -> (status: Int, body: String) {
+        guard let reason = await notReadyReason() else { return (200, "ready\n") }
+        logger.warning("not ready", metadata: ["reason": "\(reason)"])
+        return (503, "not ready: " + reason + "\n")
+    }
+
     /// The Prometheus text exposition.
     public func metricsText() -> String {
         metrics.scrape(verifier: responder?.verifier, replay: replayCache)
     }
 
-    /// The Hummingbird router: `GET /healthz` (the process runs), `GET /readyz` (it can answer: keys loaded, replay
-    /// store reachable) and `GET /metrics`; every other request, whatever its method and path, is an auth
-    /// sub-request (nginx and Traefik name the path in their configuration; Envoy sends the original method and
-    /// `path_prefix` + the original path, which the configuration keeps apart from these three).
-    public func router() -> Router<ServeRequestContext> {
-        let router = Router(context: ServeRequestContext.self)
-        router.get("/healthz") { _, _ in "ok\n" }
-        router.get("/readyz") { [self] _, _ -> Response in
-            guard let reason = await self.notReadyReason() else { return Self.text(.ok, "ready\n") }
-            self.logger.warning("not ready", metadata: ["reason": "\(reason)"])
-            return Self.text(.serviceUnavailable, "not ready: " + reason + "\n")
+    /// Whether auth sub-requests are answered on the thread that read them
+    /// (``serveSynchronously(peer:headers:request:)``): the replay store is the in-process cache. With Redis they go through ``serve(peer:headers:request:)``, whose
+    /// store round trip suspends instead of blocking an event loop.
+    public var answersInline: Bool {
+        switch replay {
+        case .memory: true
+        #if Redis
+        case .redis: false
+        #endif
         }
-        router.get("/metrics") { [self] _, _ -> Response in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            headers[.cacheControl] = "no-store"
-            return Response(
-                status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: self.metricsText())))
-        }
-        // Added after the routes, a router middleware wraps only the responder for requests that no route takes
-        // (Hummingbird applies a middleware to the routes added after it, and to that responder): every method,
-        // every path but the three above.
-        router.add(middleware: AuthEndpoint(runtime: self))
-        return router
-    }
-
-    /// Answers every request no route took as an auth sub-request.
-    struct AuthEndpoint: RouterMiddleware {
-        typealias Context = ServeRequestContext
-        let runtime: ServeRuntime
-
-        func handle(
-            _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-        ) async throws -> Response {
-            await runtime.handle(request, context: context)
-        }
-    }
-
-    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "text/plain; charset=utf-8"
-        headers[.cacheControl] = "no-store"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    func handle(_ request: Request, context: ServeRequestContext) async -> Response {
-        let sub = AuthResponder.SubRequest(
-            method: request.method.rawValue, target: request.head.path ?? "", authority: request.head.authority)
-        guard let answer = await serve(peer: context.peerIP, headers: request.headers, request: sub) else {
-            return Response(status: .serviceUnavailable)
-        }
-        return Response(
-            status: HTTPResponse.Status(code: answer.status), headers: answer.headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(string: answer.body)))
     }
 
     /// Answers one sub-request with the responder in force (`nil` before the first load), counts it and logs one
-    /// line: never the Authorization or DPoP values, nor the query (it may hold anything), only the original method
-    /// and path, the peer, the status meant and sent, the outcome and the time taken.
+    /// line at debug level: never the Authorization or DPoP values, nor the query (it may hold anything), only the
+    /// original method and path, the peer, the status meant and sent, the outcome and the time taken.
     public func serve(
         peer: String?, headers: HTTPFields, request: AuthResponder.SubRequest? = nil
     ) async -> AuthAnswer? {
         guard let responder else { return nil }
-        let clock = ContinuousClock()
-        let started = clock.now
+        let started = ContinuousClock.now
         let answer = await responder.answer(peer: peer, headers: headers, request: request, now: now(), logger: logger)
-        let took = clock.now - started
+        return recorded(answer, peer: peer, took: ContinuousClock.now - started)
+    }
+
+    /// The same, on the calling thread, through the verifier's synchronous entry point: only when
+    /// ``answersInline`` (with Redis the verifier refuses it: 500 `invalid_configuration`).
+    public func serveSynchronously(
+        peer: String?, headers: HTTPFields, request: AuthResponder.SubRequest? = nil
+    ) -> AuthAnswer? {
+        guard let responder else { return nil }
+        let started = ContinuousClock.now
+        let answer = responder.answerSynchronously(
+            peer: peer, headers: headers, request: request, now: now(), logger: logger)
+        return recorded(answer, peer: peer, took: ContinuousClock.now - started)
+    }
+
+    /// Counts an answer and logs its line (debug level: nothing is formatted at the default level).
+    func recorded(_ answer: AuthAnswer, peer: String?, took: Duration) -> AuthAnswer {
         metrics.record(status: answer.meantStatus, duration: took)
-        let micros = took.components.seconds * 1_000_000 + took.components.attoseconds / 1_000_000_000_000
-        logger.info(
+        logger.debug(
             "auth",
             metadata: [
                 "peer": .string(peer ?? "-"), "method": .string(answer.method ?? "-"),
                 "path": .string(answer.path ?? "-"), "status": .stringConvertible(answer.meantStatus),
                 "sent": .stringConvertible(answer.status), "outcome": .string(answer.outcome),
-                "micros": .stringConvertible(micros),
+                "micros": .stringConvertible(
+                    took.components.seconds * 1_000_000 + took.components.attoseconds / 1_000_000_000_000),
             ])
         return answer
-    }
-}
-
-/// The request context: what Hummingbird keeps, plus the TCP peer's address.
-public struct ServeRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
-    /// The peer's IP address as text, `nil` for a Unix socket or an unknown peer.
-    public let peerIP: String?
-
-    public init(source: ApplicationRequestContextSource) {
-        self.coreContext = .init(source: source)
-        self.peerIP = source.channel.remoteAddress?.ipAddress
     }
 }

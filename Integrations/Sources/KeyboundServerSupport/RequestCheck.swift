@@ -58,16 +58,43 @@ public struct RequestCheck: Sendable {
     ) async throws(Refusal) -> VerifiedRequest {
         let time = now()
         do throws(KeyboundError) {
-            guard authorizations.count <= 1 else {
-                throw KeyboundError(.malformedAuthorization, reason: "more than one Authorization value")
-            }
-            let request = DPoPRequest(
-                method: method, url: try url.url(from: urlSource), authorization: authorizations.first, dpop: dpop)
+            let request = try request(method: method, url: url, authorizations: authorizations, dpop: dpop)
             return try await verifier.verify(request, mode: mode, requirements: requirements, now: time)
         } catch {
-            let refusal = Refusal(error, verifier: verifier, tokenEndpoint: mode == .tokenEndpoint)
-            refusal.log(to: logger)
-            throw refusal
+            throw refused(error, logger: logger)
         }
+    }
+
+    /// The same verification through the verifier's synchronous entry point, for a verifier whose replay store
+    /// answers in process (an ``AsyncReplayStore`` makes it refuse with 500 `invalid_configuration`): nothing
+    /// suspends, so a server may run it on the thread that read the request.
+    public func verifySynchronously(
+        method: String, url: RequestURLParts, authorizations: [String], dpop: [String], logger: Logger
+    ) throws(Refusal) -> VerifiedRequest {
+        let time = now()
+        do throws(KeyboundError) {
+            let request = try request(method: method, url: url, authorizations: authorizations, dpop: dpop)
+            return try verifier.verify(request, mode: mode, requirements: requirements, now: time)
+        } catch {
+            throw refused(error, logger: logger)
+        }
+    }
+
+    /// The request to verify; more than one `Authorization` value is refused.
+    func request(
+        method: String, url: RequestURLParts, authorizations: [String], dpop: [String]
+    ) throws(KeyboundError) -> DPoPRequest {
+        guard authorizations.count <= 1 else {
+            throw KeyboundError(.malformedAuthorization, reason: "more than one Authorization value")
+        }
+        return DPoPRequest(
+            method: method, url: try url.url(from: urlSource), authorization: authorizations.first, dpop: dpop)
+    }
+
+    /// The refusal for `error`, logged at debug level.
+    func refused(_ error: KeyboundError, logger: Logger) -> Refusal {
+        let refusal = Refusal(error, verifier: verifier, tokenEndpoint: mode == .tokenEndpoint)
+        refusal.log(to: logger)
+        return refusal
     }
 }

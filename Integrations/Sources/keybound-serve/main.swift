@@ -8,15 +8,14 @@
 
 import Dispatch
 import Foundation
-import Hummingbird
 import KeyboundServe
 import Logging
 import NIOCore
 import NIOPosix
 
-// Swift concurrency runs on NIO's event loops, where Hummingbird reads and writes: a request's handler (and the
-// verification in it) no longer hops to the concurrency pool's threads and back (docs/sidecar.md, "Load and soak").
-// Called first, from the main thread, before any task exists.
+// Swift concurrency runs on NIO's event loops: the tasks keybound-serve starts (a Redis-backed verification,
+// `/readyz`, reloads) run on the threads that serve the connections. Called first, from the main thread, before
+// any task exists.
 NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 
 func usage() -> Never {
@@ -65,23 +64,47 @@ do {
 // SIGHUP: read the file again; the replay store and requests in flight are kept.
 let hangup = runtime.reloadOnHangup(path: path)
 
-// Hummingbird runs the server in a swift-service-lifecycle ServiceGroup: SIGTERM and SIGINT stop accepting, let the
-// requests in flight finish, then return.
-let app = Application(
-    router: runtime.router(),
-    configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort),
-                         serverName: nil),
-    logger: logger)
+/// SIGTERM and SIGINT (their default action turned off), as a stream; keep the sources alive. The handler runs on a
+/// dispatch queue: nonisolated, not on the main actor.
+func stopSignals() -> (AsyncStream<Void>, [any DispatchSourceSignal]) {
+    let (stream, continuation) = AsyncStream<Void>.makeStream()
+    let sources = [SIGTERM, SIGINT].map { number in
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler { @Sendable in continuation.yield() }
+        source.resume()
+        return source
+    }
+    return (stream, sources)
+}
+
+// SIGTERM and SIGINT: stop accepting, let the requests in flight be answered, close the connections, exit 0.
+let (stops, stopSources) = stopSignals()
+
+let server: ServeServer
+do {
+    server = try await ServeServer.start(
+        runtime: runtime, host: configuration.listenHost, port: configuration.listenPort)
+} catch {
+    FileHandle.standardError.write(Data("keybound-serve: cannot listen: \(error)\n".utf8))
+    runtime.stop()
+    exit(1)
+}
 logger.info(
     "starting",
     metadata: [
         "listen": "\(configuration.listenHost):\(configuration.listenPort)",
         "replay_store": "\(configuration.redis.map { $0.redactedURL } ?? "memory")",
     ])
+
+for await _ in stops { break }
+stopSources.forEach { $0.cancel() }
+logger.info("stopping")
 do {
-    try await app.runService()
+    try await server.shutdown()
 } catch {
     FileHandle.standardError.write(Data("keybound-serve: \(error)\n".utf8))
+    hangup.cancel()
     runtime.stop()
     exit(1)
 }

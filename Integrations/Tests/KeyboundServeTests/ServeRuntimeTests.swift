@@ -89,6 +89,23 @@ struct ServeRuntimeTests {
         #expect(sample(runtime.metricsText(), "keybound_serve_refusals_total{code=\"proof_replayed\"}") == 2)
     }
 
+    @Test func answerDurationsAreACumulativeHistogram() {
+        let durations = AnswerDurations()
+        durations.record(.microseconds(40))
+        durations.record(.microseconds(50))
+        durations.record(.microseconds(60))
+        durations.record(.seconds(2))
+        let text = durations.exposition()
+        let name = "keybound_serve_answer_duration_seconds"
+        #expect(text.contains("# TYPE \(name) histogram\n"))
+        #expect(sample(text, "\(name)_bucket{le=\"5e-05\"}") == 2, "a bound is inclusive")
+        #expect(sample(text, "\(name)_bucket{le=\"0.0001\"}") == 3)
+        #expect(sample(text, "\(name)_bucket{le=\"1.0\"}") == 3)
+        #expect(sample(text, "\(name)_bucket{le=\"+Inf\"}") == 4)
+        #expect(sample(text, "\(name)_count") == 4)
+        #expect(sample(text, "\(name)_sum").map { abs($0 - 2.00015) < 1e-9 } == true)
+    }
+
     @Test func keyRefreshesAndReloadsAreCounted() async throws {
         let runtime = try runtime()
         try await runtime.install(configuration)
@@ -115,12 +132,15 @@ struct ServeRuntimeTests {
     }
 
     #if Redis
-    @Test func notReadyWhileRedisDoesNotAnswer() async throws {
-        // A port nothing listens on: the connection is refused at once.
+    /// A runtime whose Redis store is at a port nothing listens on: every connection is refused at once.
+    func runtimeWithoutRedis() throws -> ServeRuntime {
         var redis = try RedisConfiguration(url: "redis://127.0.0.1:1/0")
         redis.connectTimeoutMilliseconds = 100
-        let runtime = try ServeRuntime(replayCapacity: 4096, redis: redis, logger: AuthResponder.quiet,
-                                       now: { Fixture.now })
+        return try ServeRuntime(replayCapacity: 4096, redis: redis, logger: AuthResponder.quiet, now: { Fixture.now })
+    }
+
+    @Test func notReadyWhileRedisDoesNotAnswer() async throws {
+        let runtime = try runtimeWithoutRedis()
         try await runtime.install(configuration)
         let reason = try #require(await runtime.notReadyReason())
         #expect(reason.hasPrefix("replay store: "))
@@ -154,6 +174,17 @@ struct ServeRuntimeTests {
         secrets += proof.split(separator: ".").map { String($0) }
         for secret in secrets { #expect(!everything.contains(secret)) }
         #expect(!everything.contains("secret=query"))
+    }
+
+    @Test func noLinePerRequestAtTheDefaultLevel() async throws {
+        let store = RecordingLogHandler.Store()
+        #expect(configuration.logLevel == .info)
+        let runtime = try runtime(logger: store.logger(level: configuration.logLevel))
+        try await runtime.install(configuration)
+        let headers = try nginx("/api/a")
+        #expect(runtime.serveSynchronously(peer: Self.peer, headers: headers)?.status == 200)
+        #expect(await runtime.serve(peer: Self.peer, headers: headers)?.meantStatus == 401)
+        #expect(store.all.filter { $0.message == "auth" }.isEmpty)
     }
 
     @Test func jsonLogLinesAreOneObjectEach() throws {

@@ -132,6 +132,26 @@ public final class ReplayCache: ReplayStore, Sendable {
         self.defaultSplit = Self.split(keyShare, stripes: stripes)
     }
 
+    /// The cache a ``Verifier`` made with `policy` and no replay store of its own makes for itself: the policy's
+    /// capacity, per-key share (``VerifierPolicy/effectiveReplayKeyShare``: capacity / 8 unless set) and overrides
+    /// (docs/design.md, "Per-key replay share"). For a host that shares one cache between the verifiers it replaces
+    /// (a configuration reload) and wants the share rule a verifier's own cache would apply.
+    ///
+    /// - Parameters:
+    ///   - policy: the capacity, share and overrides; validated whole, as a ``Verifier`` validates it.
+    ///   - backend: the backend that hashes the overrides' `jkt`s into owners (the verifier's backend).
+    /// - Throws: `KeyboundError(.invalidConfiguration)` for a policy a ``Verifier`` refuses (a share or an override
+    ///   outside `0...capacity`, an empty override `jkt`, …).
+    public convenience init(policy: VerifierPolicy, backend: CryptoBackend = .default) throws(KeyboundError) {
+        try policy.validate()
+        var overrides: [ReplayOwner: Int] = [:]
+        for (jkt, share) in policy.replayKeyShareOverrides {
+            overrides[try ReplayOwner(jkt: jkt, backend: backend)] = share
+        }
+        self.init(capacity: policy.replayCacheCapacity, keyShare: policy.effectiveReplayKeyShare,
+                  keyShareOverrides: overrides)
+    }
+
     /// The default stripe count for `capacity`: 64, halved while a stripe's share would be under 1,024 entries.
     package static func defaultStripeCount(forCapacity capacity: Int) -> Int {
         var count = defaultStripeCount

@@ -76,20 +76,9 @@ public final class Verifier: Sendable {
         if let replayStore {
             replay = .sync(replayStore)
         } else {
-            try policy.validate()
-            replay = .inProcess(try Self.replayCache(policy: policy, backend: backend))
+            replay = .inProcess(try ReplayCache(policy: policy, backend: backend))
         }
         try self.init(issuers: issuers, policy: policy, replay: replay, onKeyMiss: onKeyMiss, crypto: backend)
-    }
-
-    /// The in-process cache a policy asks for, with its per-key share and overrides (owners hashed on `backend`).
-    static func replayCache(policy: VerifierPolicy, backend: CryptoBackend) throws(KeyboundError) -> ReplayCache {
-        var overrides: [ReplayOwner: Int] = [:]
-        for (jkt, share) in policy.replayKeyShareOverrides {
-            overrides[try ReplayOwner(jkt: jkt, backend: backend)] = share
-        }
-        return ReplayCache(capacity: policy.replayCacheCapacity, keyShare: policy.effectiveReplayKeyShare,
-                           keyShareOverrides: overrides)
     }
 
     /// Creates a verifier whose replay store does network I/O: use the `async` `verify(_:mode:now:)` with it, so

@@ -184,3 +184,37 @@ struct ReplayKeyShareTests {
         }
     }
 }
+
+/// The cache a policy asks for: the rule a verifier's own cache applies, for hosts that make the cache themselves.
+@Suite("ReplayCache from a verifier policy")
+struct ReplayCachePolicyTests {
+    @Test("capacity / 8 unless set, the set share, and the overrides, as a verifier's own cache has them")
+    func policyShare() throws {
+        var policy = VerifierPolicy()
+        policy.replayCacheCapacity = 4096
+        let byDefault = try ReplayCache(policy: policy)
+        #expect(byDefault.capacity == 4096 && byDefault.keyShare == 512 && byDefault.keyShareOverrides.isEmpty)
+        policy.replayKeyShare = 0
+        #expect(try ReplayCache(policy: policy).keyShare == 0)
+        policy.replayKeyShare = 10
+        let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+        policy.replayKeyShareOverrides = [jkt: 20]
+        let set = try ReplayCache(policy: policy)
+        #expect(set.keyShare == 10)
+        #expect(set.keyShareOverrides == [try ReplayOwner(jkt: jkt): 20])
+    }
+
+    @Test("a policy a verifier refuses is refused here too: invalid_configuration")
+    func refusedPolicies() {
+        var tooLarge = VerifierPolicy()
+        tooLarge.replayCacheCapacity = 1024
+        tooLarge.replayKeyShare = 1025
+        #expect(throws: KeyboundError(.invalidConfiguration)) { _ = try ReplayCache(policy: tooLarge) }
+        var emptyJKT = VerifierPolicy()
+        emptyJKT.replayKeyShareOverrides = ["": 4]
+        #expect(throws: KeyboundError(.invalidConfiguration)) { _ = try ReplayCache(policy: emptyJKT) }
+        var noCapacity = VerifierPolicy()
+        noCapacity.replayCacheCapacity = 0
+        #expect(throws: KeyboundError(.invalidConfiguration)) { _ = try ReplayCache(policy: noCapacity) }
+    }
+}
