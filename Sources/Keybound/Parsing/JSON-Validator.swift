@@ -23,15 +23,6 @@ extension JSON {
         var rootMembers: ScratchBuffer?
         var i = 0
 
-        init(bytes: ByteView, code: KeyboundError.Code, maxDepth: Int, names: ScratchBuffer,
-             rootMembers: ScratchBuffer? = nil) {
-            self.bytes = bytes
-            self.code = code
-            self.maxDepth = maxDepth
-            self.names = names
-            self.rootMembers = rootMembers
-        }
-
         @inline(never)
         func fail(_ reason: String) -> KeyboundError {
             KeyboundError.make(code, reason)

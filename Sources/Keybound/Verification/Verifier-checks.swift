@@ -18,6 +18,16 @@ struct Checked {
     let admissibleHeader: (encoded: [UInt8], checked: CheckedProofHeader)?
 }
 
+/// What the proof checks need to know of the request besides the proof: its mode, method, canonical URL,
+/// requirements and time.
+struct ProofRequest {
+    let mode: VerificationMode
+    let method: ByteView
+    let url: ByteView
+    let requirements: Requirements
+    let now: Int64
+}
+
 extension Verifier {
     /// Runs checks 1–6 of docs/design.md "The checks" and computes the replay key (check 7 is the caller's).
     func check(_ request: DPoPRequest, mode: VerificationMode, requirements: Requirements, now: Int64)
@@ -177,6 +187,7 @@ extension Verifier {
         if let tokenBytes, mode == .resource {
             tokenJWS = try CompactJWS.split(tokenBytes, maxBytes: policy.maxTokenBytes, failingWith: .tokenMalformed)
         }
+        let request = ProofRequest(mode: mode, method: method, url: requestURL, requirements: requirements, now: now)
         let readClaims = { (bytes: ByteView) throws(KeyboundError) -> ProofClaimMembers in
             try ProofClaimMembers.read(bytes, maxDepth: self.policy.maxJSONDepth, failingWith: .proofMalformed)
         }
@@ -186,8 +197,7 @@ extension Verifier {
             return try proofJWS.withDecodedPayload(failingWith: .proofMalformed, payload: readClaims) {
                 (claims, signature) throws(KeyboundError) -> Checked in
                 try checkProof(proofJWS, header: cached, admitting: false, claims: claims, signature: signature,
-                               token: (tokenBytes, tokenJWS), mode: mode, method: method, requestURL: requestURL,
-                               requirements: requirements, now: now)
+                               token: (tokenBytes, tokenJWS), request: request)
             }
         }
         let readHeader = { (bytes: ByteView) throws(KeyboundError) -> JOSEHeaderMembers in
@@ -201,8 +211,7 @@ extension Verifier {
             // A header checked here is cached only once the whole request has verified, and never from the token
             // endpoint, where anyone may present any key (docs/design.md, "Contracts → Defaults").
             return try checkProof(proofJWS, header: checkedHeader, admitting: mode != .tokenEndpoint, claims: claims,
-                                  signature: signature, token: (tokenBytes, tokenJWS), mode: mode, method: method,
-                                  requestURL: requestURL, requirements: requirements, now: now)
+                                  signature: signature, token: (tokenBytes, tokenJWS), request: request)
         }
     }
 
@@ -214,13 +223,11 @@ extension Verifier {
         claims: ProofClaimMembers,
         signature: ByteView,
         token: (bytes: ByteView?, jws: CompactJWS?),
-        mode: VerificationMode,
-        method: ByteView,
-        requestURL: ByteView,
-        requirements: Requirements,
-        now: Int64
+        request: ProofRequest
     ) throws(KeyboundError) -> Checked {
         let clientKey = header.clientKey, alg = header.alg
+        let (mode, method, requestURL, requirements, now) = (request.mode, request.method, request.url,
+                                                             request.requirements, request.now)
         // 4. Proof claims.
         let jti = try proofClaims(claims, method: method, requestURL: requestURL)
         let iat = try checkIAT(claims, now: now)
