@@ -16,10 +16,10 @@
 /// `48 × capacity` (48 MiB, 50,331,648 bytes, for the default 1,048,576 entries).
 ///
 /// **Placement.** The stripe (top bits) and the home slot (remaining bits, range-reduced) come from SipHash-1-3 of the
-/// fingerprint (``KeyedHash``'s function) keyed with 128 random bits drawn at init, so a client cannot aim keys at
+/// fingerprint (`KeyedHash`'s function) keyed with 128 random bits drawn at init, so a client cannot aim keys at
 /// one stripe or one probe run (SECURITY.md D11d).
 ///
-/// **Memory.** All stripes' slots and owner records are one block (``ReplayTableMemory``), allocated once and advised
+/// **Memory.** All stripes' slots and owner records are one block (`ReplayTableMemory`), allocated once and advised
 /// onto huge pages where Linux allows it (docs/design.md "Memory and speed of the in-process cache").
 ///
 /// **Bound and reclamation.** Capacity is a hard bound: a stripe whose share is occupied answers `.full` and never
