@@ -20,13 +20,14 @@
 #   swift build -c release --product keybound                                               (.build)
 #   swift build -c release --traits default,SwiftCrypto --scratch-path .build-sc --product keybound   (.build-sc)
 #   scripts/build-capi.sh --prefix .build-headline/dist                                      (.build-capi)
-#   (cd Benchmarks && swift build -c release --product Peers)                               (Benchmarks/.build)
+#   (cd Benchmarks && swift package --disable-sandbox benchmark list --target Peers)        (Benchmarks/.build)
 # and a Python virtualenv with cryptography, PyJWT, joserfc (.build-python/venv, the pins of
 # python/requirements-ci.txt; made when missing).
 # Environment: KEYBOUND_HEADLINE_SECONDS (time per row, default 5), KEYBOUND_HEADLINE_CPU (the CPU every row is pinned
 # to, default 0), KEYBOUND_HEADLINE_NO_BUILD=1 (use what is built), KEYBOUND_HEADLINE_TIMEOUT (seconds a row may take,
 # default 600; a row that times out, fails or refuses a request fails the script), KEYBOUND_HEADLINE_WORK (the raw
-# JSON files; default .build-headline).
+# JSON files and the sitting's details; default .build-headline), KEYBOUND_HEADLINE_RENDER_ONLY=1 (no build, no run:
+# the block again from the last sitting's files in KEYBOUND_HEADLINE_WORK).
 # Needs: the Swift toolchain, python3 (3.9+), taskset (util-linux), timeout (coreutils).
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
@@ -46,12 +47,15 @@ out="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
 exec 3>&1 1>&2
 
 py="$root/.build-python/venv/bin/python"
-if [ "${KEYBOUND_HEADLINE_NO_BUILD:-0}" != 1 ]; then
+render_only="${KEYBOUND_HEADLINE_RENDER_ONLY:-0}"
+if [ "$render_only" != 1 ] && [ "${KEYBOUND_HEADLINE_NO_BUILD:-0}" != 1 ]; then
     step "builds (incremental)"
     run swift build -c release --product keybound
     run swift build -c release --traits default,SwiftCrypto --scratch-path .build-sc --product keybound
     run scripts/build-capi.sh --prefix "$work/dist"
-    (cd Benchmarks && run swift build -c release --product Peers)
+    # The benchmark plugin builds its tool and the suite with its own parameters: `list` makes both, so the timed run
+    # below builds nothing.
+    (cd Benchmarks && run swift package --disable-sandbox benchmark list --target Peers)
     [ -x "$py" ] || run python3 -m venv "$root/.build-python/venv"
     pins=()
     while read -r pin; do pins+=("$pin"); done < <(grep -E '^(cryptography|pyjwt|joserfc|cffi)==' python/requirements-ci.txt)
@@ -62,9 +66,14 @@ fi
 openssl_bin="$root/.build/release/keybound"
 sc_bin="$root/.build-sc/release/keybound"
 lib="$work/dist/lib/libkeybound.so.0"
-for file in "$openssl_bin" "$sc_bin" "$lib" "$py"; do [ -e "$file" ] || fail "missing $file (run without KEYBOUND_HEADLINE_NO_BUILD)"; done
+[ "$render_only" = 1 ] || for file in "$openssl_bin" "$sc_bin" "$lib" "$py"; do [ -e "$file" ] || fail "missing $file (run without KEYBOUND_HEADLINE_NO_BUILD)"; done
 
-# The commands as the table prints them (relative to the repository root); `pinned` runs one on the CPU.
+if [ "$render_only" = 1 ]; then # the sitting's own time per row and CPU, for the commands the table prints
+    [ -f "$work/sitting.json" ] || fail "no complete sitting in $work (run without KEYBOUND_HEADLINE_RENDER_ONLY)"
+    seconds="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["seconds"])' "$work/sitting.json")"
+    cpu="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["cpu"])' "$work/sitting.json")"
+fi
+# The commands as the table prints them (relative to the repository root).
 cmd_openssl="taskset -c $cpu .build/release/keybound bench --backend openssl --scenario warm --threads 1 --seconds $seconds --skip-replay --json"
 cmd_sc="taskset -c $cpu .build-sc/release/keybound bench --backend swift-crypto --scenario warm --threads 1 --seconds $seconds --skip-replay --json"
 cmd_peers="cd Benchmarks && KEYBOUND_PEERS_SECONDS=$seconds taskset -c $cpu swift package --disable-sandbox benchmark --target Peers --filter 'Peers\\..*\\.ES256\\.warm' --format jmh --path DIR"
@@ -77,9 +86,11 @@ row() { # NAME COMMAND...: one row's harness, bounded, failing the script when i
     timeout --kill-after=10 "$limit" "$@" || fail "$name failed or took more than $limit s (status $?)"
 }
 
+if [ "$render_only" != 1 ]; then
 load_before="$(uptime)"
 started="$(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "load before: $load_before"
+rm -rf "$work/sitting.json"
 rm -rf "$work/peers" && mkdir -p "$work/peers"
 row "keybound bench, OpenSSL (default build)" \
     taskset -c "$cpu" "$openssl_bin" bench --backend openssl --scenario warm --threads 1 --seconds "$seconds" \
@@ -94,16 +105,23 @@ row "keybound bench, swift-crypto (SwiftCrypto trait)" \
     "$py" python/bench/bench_verify.py --cpu "$cpu" --seconds "$seconds" --headline-json "$work/python.json")
 load_after="$(uptime)"
 echo "load after: $load_after"
-
-step "the table"
 commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift Benchmarks python scripts || echo '+changes')"
 machine="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), nproc $(nproc)"
-python3 - "$work" "$out" "$update" "$seconds" "$cpu" "$started" "$commit" "$machine" "$load_before" "$load_after" \
-    "$cmd_openssl" "$cmd_sc" "$cmd_peers" "$cmd_python" <<'PY'
+# What the table's first line says about the sitting, kept beside the JSON files for KEYBOUND_HEADLINE_RENDER_ONLY.
+python3 -c 'import json, sys; json.dump(dict(zip(("started", "commit", "machine", "load_before", "load_after",
+    "seconds", "cpu"), sys.argv[2:])), open(sys.argv[1], "w"), indent=1)' "$work/sitting.json" "$started" "$commit" \
+    "$machine" "$load_before" "$load_after" "$seconds" "$cpu"
+fi
+[ -f "$work/sitting.json" ] || fail "no complete sitting in $work (run without KEYBOUND_HEADLINE_RENDER_ONLY)"
+
+step "the table"
+python3 - "$work" "$out" "$update" "$cmd_openssl" "$cmd_sc" "$cmd_peers" "$cmd_python" <<'PY'
 import glob, json, re, sys
 
-(work, out, update, seconds, cpu, started, commit, machine, load_before, load_after,
- cmd_openssl, cmd_sc, cmd_peers, cmd_python) = sys.argv[1:]
+work, out, update, cmd_openssl, cmd_sc, cmd_peers, cmd_python = sys.argv[1:]
+sitting = json.load(open(f"{work}/sitting.json"))
+started, commit, machine, seconds, cpu = (sitting[k] for k in ("started", "commit", "machine", "seconds", "cpu"))
+load_before, load_after = sitting["load_before"], sitting["load_after"]
 
 
 def fail(text):
@@ -183,8 +201,9 @@ for name, library, rate, own, command in rows:
     lines.append(f"| {name} | {library} | {rate:,.0f} | {rate / raw_openssl:.3f} | {rate / own:.3f} | `{command}` |")
 lines += [
     "",
-    "Within one harness (the steadier figures: the two sides alternate or run minutes apart in one process): "
-    f"`keybound bench` paired its rounds with the raw verify, Keybound on OpenSSL **{openssl_row['ratio_to_openssl']:.3f}**"
+    "Within one harness (the steadier figures: `keybound bench` alternates the two sides in rounds, Peers and Python "
+    "run theirs one after the other in one process): "
+    f"`keybound bench`: Keybound on OpenSSL **{openssl_row['ratio_to_openssl']:.3f}**"
     f" × raw OpenSSL (CPU {openssl_row['cpu_ratio_to_openssl']:.3f}), on swift-crypto "
     f"**{sc_row['ratio_to_swift_crypto']:.3f}** × raw swift-crypto ({sc_row['ratio_to_openssl']:.3f} × raw OpenSSL); "
     f"Peers: Keybound **{peers['keybound.openssl.ES256.warm'] / peers['jwtkit.ES256.warm']:.2f}×** jwt-kit on OpenSSL, "
@@ -192,8 +211,25 @@ lines += [
     f"keybound **{py['keybound']['per_second'] / py['PyJWT']['per_second']:.2f}×** PyJWT, "
     f"**{py['keybound']['per_second'] / py['joserfc']['per_second']:.2f}×** joserfc, "
     f"{py['keybound']['per_second'] / raw_py:.2f}× a bare ES256 verify through `cryptography`.",
+]
+shares = [f"`keybound bench` {row['verifies_per_second'] / row['cpu_verifies_per_second']:.2f} ({name})"
+          for name, row in (("OpenSSL", openssl_row), ("swift-crypto", sc_row))]
+py_shares = [row["per_second"] * row["cpu_us_per_request"] / 1e6 for row in python["rows"]]
+shares.append(f"Python {min(py_shares):.2f}–{max(py_shares):.2f}")
+lines += [
+    "",
+    "The share of the CPU each harness's timed loop got (CPU time ÷ wall time; 1.00 when it had the CPU to itself, "
+    "Peers does not measure it): " + ", ".join(shares) + "."
+    + (" **The machine was shared during this sitting**: the ratios within one harness hold, the absolute rates and "
+       "the ratios across harnesses do not; run it again on a quiet machine before quoting them."
+       if min(py_shares + [row["verifies_per_second"] / row["cpu_verifies_per_second"]
+                           for row in (openssl_row, sc_row)]) < 0.9 else ""),
     "<!-- headline:end -->",
 ]
+for name, row in (("OpenSSL", openssl_row), ("swift-crypto", sc_row)):
+    if row["elapsed_seconds"] < 0.9 * float(seconds):
+        print(f"headline.sh: warning: Keybound on {name} ran {row['elapsed_seconds']} s of {seconds} s "
+              "(keybound bench sizes its warm pool from the raw OpenSSL rate)", file=sys.stderr)
 block = "\n".join(lines) + "\n"
 readme = (
     "<!-- headline-ratios:begin (scripts/bench/headline.sh) -->"
@@ -204,7 +240,8 @@ readme = (
     f"(OpenSSL) and **{peers['keybound.swift-crypto.ES256.warm'] / peers['jwtkit.ES256.warm']:.1f}×** (swift-crypto) "
     f"the same checks written by hand with jwt-kit, and from Python "
     f"**{py['keybound']['per_second'] / py['PyJWT']['per_second']:.1f}×** PyJWT and "
-    f"**{py['keybound']['per_second'] / py['joserfc']['per_second']:.1f}×** joserfc by hand "
+    f"**{py['keybound']['per_second'] / py['joserfc']['per_second']:.1f}×** joserfc by hand, which verify the "
+    f"token on every request "
     f"(one sitting, {started}; [BENCHMARKS.md](BENCHMARKS.md#headline) has the table and the commands)."
     "<!-- headline-ratios:end -->"
 )
