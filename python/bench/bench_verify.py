@@ -93,7 +93,8 @@ class WithJoserfc(ByHand):
     def __init__(self, world: World, now: int) -> None:
         super().__init__(world, now)
         issuer_jwk = world.jwks_dict["keys"][0]
-        self.issuer_key: Any = (jose_jwk.RSAKey if issuer_jwk["kty"] == "RSA" else jose_jwk.ECKey).import_key(issuer_jwk)
+        key_type: Any = jose_jwk.RSAKey if issuer_jwk["kty"] == "RSA" else jose_jwk.ECKey
+        self.issuer_key = key_type.import_key(issuer_jwk)
         self.token_alg = world.token_alg
         self.registry = jose_jwt.JWTClaimsRegistry(now=lambda: now, iss={"essential": True, "value": ISSUER},
                                                    aud={"essential": True, "value": AUDIENCE})

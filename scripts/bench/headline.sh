@@ -58,7 +58,9 @@ if [ "$render_only" != 1 ] && [ "${KEYBOUND_HEADLINE_NO_BUILD:-0}" != 1 ]; then
     (cd Benchmarks && run swift package --disable-sandbox benchmark list --target Peers)
     [ -x "$py" ] || run python3 -m venv "$root/.build-python/venv"
     pins=()
-    while read -r pin; do pins+=("$pin"); done < <(grep -E '^(cryptography|pyjwt|joserfc|cffi)==' python/requirements-ci.txt)
+    while read -r pin; do
+        pins+=("$pin")
+    done < <(grep -E '^(cryptography|pyjwt|joserfc|cffi)==' python/requirements-ci.txt)
     "$py" -c 'import sys; from importlib import metadata as m
 sys.exit(any(m.version(p.split("==")[0]) != p.split("==")[1] for p in sys.argv[1:]))' "${pins[@]}" 2>/dev/null \
         || run "$py" -m pip install -q --disable-pip-version-check "${pins[@]}"
@@ -66,7 +68,11 @@ fi
 openssl_bin="$root/.build/release/keybound"
 sc_bin="$root/.build-sc/release/keybound"
 lib="$work/dist/lib/libkeybound.so.0"
-[ "$render_only" = 1 ] || for file in "$openssl_bin" "$sc_bin" "$lib" "$py"; do [ -e "$file" ] || fail "missing $file (run without KEYBOUND_HEADLINE_NO_BUILD)"; done
+if [ "$render_only" != 1 ]; then
+    for file in "$openssl_bin" "$sc_bin" "$lib" "$py"; do
+        [ -e "$file" ] || fail "missing $file (run without KEYBOUND_HEADLINE_NO_BUILD)"
+    done
+fi
 
 if [ "$render_only" = 1 ]; then # the sitting's own time per row and CPU, for the commands the table prints
     [ -f "$work/sitting.json" ] || fail "no complete sitting in $work (run without KEYBOUND_HEADLINE_RENDER_ONLY)"
@@ -74,10 +80,13 @@ if [ "$render_only" = 1 ]; then # the sitting's own time per row and CPU, for th
     cpu="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["cpu"])' "$work/sitting.json")"
 fi
 # The commands as the table prints them (relative to the repository root).
-cmd_openssl="taskset -c $cpu .build/release/keybound bench --backend openssl --scenario warm --threads 1 --seconds $seconds --skip-replay --json"
-cmd_sc="taskset -c $cpu .build-sc/release/keybound bench --backend swift-crypto --scenario warm --threads 1 --seconds $seconds --skip-replay --json"
-cmd_peers="cd Benchmarks && KEYBOUND_PEERS_SECONDS=$seconds taskset -c $cpu swift package --disable-sandbox benchmark --target Peers --filter 'Peers\\..*\\.ES256\\.warm' --format jmh --path DIR"
-cmd_python="PYTHONPATH=python/src KEYBOUND_LIB=$(realpath --relative-to="$root" "$lib") .build-python/venv/bin/python python/bench/bench_verify.py --cpu $cpu --seconds $seconds --headline-json FILE"
+warm="--scenario warm --threads 1 --seconds $seconds --skip-replay --json"
+cmd_openssl="taskset -c $cpu .build/release/keybound bench --backend openssl $warm"
+cmd_sc="taskset -c $cpu .build-sc/release/keybound bench --backend swift-crypto $warm"
+cmd_peers="cd Benchmarks && KEYBOUND_PEERS_SECONDS=$seconds taskset -c $cpu swift package --disable-sandbox benchmark"
+cmd_peers+=" --target Peers --filter 'Peers\\..*\\.ES256\\.warm' --format jmh --path DIR"
+cmd_python="PYTHONPATH=python/src KEYBOUND_LIB=$(realpath --relative-to="$root" "$lib") .build-python/venv/bin/python"
+cmd_python+=" python/bench/bench_verify.py --cpu $cpu --seconds $seconds --headline-json FILE"
 row() { # NAME COMMAND...: one row's harness, bounded, failing the script when it fails
     local name="$1"
     shift
@@ -105,7 +114,8 @@ row "keybound bench, swift-crypto (SwiftCrypto trait)" \
     "$py" python/bench/bench_verify.py --cpu "$cpu" --seconds "$seconds" --headline-json "$work/python.json")
 load_after="$(uptime)"
 echo "load after: $load_after"
-commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift Benchmarks python scripts || echo '+changes')"
+commit="$(git rev-parse --short HEAD)"
+git diff --quiet HEAD -- Sources Package.swift Benchmarks python scripts || commit="$commit+changes"
 machine="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), nproc $(nproc)"
 # What the table's first line says about the sitting, kept beside the JSON files for KEYBOUND_HEADLINE_RENDER_ONLY.
 python3 -c 'import json, sys; json.dump(dict(zip(("started", "commit", "machine", "load_before", "load_after",
@@ -116,7 +126,7 @@ fi
 
 step "the table"
 python3 - "$work" "$out" "$update" "$cmd_openssl" "$cmd_sc" "$cmd_peers" "$cmd_python" <<'PY'
-import glob, json, re, sys
+import glob, json, re, sys, textwrap
 
 work, out, update, cmd_openssl, cmd_sc, cmd_peers, cmd_python = sys.argv[1:]
 sitting = json.load(open(f"{work}/sitting.json"))
@@ -206,7 +216,8 @@ lines += [
     f"`keybound bench`: Keybound on OpenSSL **{openssl_row['ratio_to_openssl']:.3f}**"
     f" × raw OpenSSL (CPU {openssl_row['cpu_ratio_to_openssl']:.3f}), on swift-crypto "
     f"**{sc_row['ratio_to_swift_crypto']:.3f}** × raw swift-crypto ({sc_row['ratio_to_openssl']:.3f} × raw OpenSSL); "
-    f"Peers: Keybound **{peers['keybound.openssl.ES256.warm'] / peers['jwtkit.ES256.warm']:.2f}×** jwt-kit on OpenSSL, "
+    f"Peers: Keybound **{peers['keybound.openssl.ES256.warm'] / peers['jwtkit.ES256.warm']:.2f}×** jwt-kit on "
+    "OpenSSL, "
     f"**{peers['keybound.swift-crypto.ES256.warm'] / peers['jwtkit.ES256.warm']:.2f}×** on swift-crypto; Python: "
     f"keybound **{py['keybound']['per_second'] / py['PyJWT']['per_second']:.2f}×** PyJWT, "
     f"**{py['keybound']['per_second'] / py['joserfc']['per_second']:.2f}×** joserfc, "
@@ -230,7 +241,16 @@ for name, row in (("OpenSSL", openssl_row), ("swift-crypto", sc_row)):
     if row["elapsed_seconds"] < 0.9 * float(seconds):
         print(f"headline.sh: warning: Keybound on {name} ran {row['elapsed_seconds']} s of {seconds} s "
               "(keybound bench sizes its warm pool from the raw OpenSSL rate)", file=sys.stderr)
-block = "\n".join(lines) + "\n"
+
+
+def wrap(text):
+    """A paragraph in lines of at most 120 characters (tables and markers stay as they are)."""
+    if text.startswith(("|", "<!--")) or not text:
+        return text
+    return textwrap.fill(text, width=120, break_long_words=False, break_on_hyphens=False)
+
+
+block = "\n".join(wrap(line) for line in lines) + "\n"
 readme = (
     "<!-- headline-ratios:begin (scripts/bench/headline.sh) -->"
     f"On a warm DPoP request (a cached RS256 access token, a new ES256 proof, 1 thread) Keybound verifies at "
@@ -245,13 +265,15 @@ readme = (
     f"(one sitting, {started}; [BENCHMARKS.md](BENCHMARKS.md#headline) has the table and the commands)."
     "<!-- headline-ratios:end -->"
 )
+readme = textwrap.fill(readme, width=120, break_long_words=False, break_on_hyphens=False)
 with open(out, "w", encoding="utf-8") as handle:
     handle.write(block + "\nREADME.md:\n\n" + readme + "\n")
 sys.stdout.write(block + "\nREADME.md:\n\n" + readme + "\n")
 
 if update == "1":
-    for path, begin, end, text in (("BENCHMARKS.md", "<!-- headline:begin", "<!-- headline:end -->", block.rstrip("\n")),
-                                   ("README.md", "<!-- headline-ratios:begin", "<!-- headline-ratios:end -->", readme)):
+    for path, begin, end, text in (
+            ("BENCHMARKS.md", "<!-- headline:begin", "<!-- headline:end -->", block.rstrip("\n")),
+            ("README.md", "<!-- headline-ratios:begin", "<!-- headline-ratios:end -->", readme)):
         content = open(path, encoding="utf-8").read()
         first, last = content.find(begin), content.find(end)
         if first < 0 or last < first:
