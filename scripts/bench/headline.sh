@@ -96,31 +96,32 @@ row() { # NAME COMMAND...: one row's harness, bounded, failing the script when i
 }
 
 if [ "$render_only" != 1 ]; then
-load_before="$(uptime)"
-started="$(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "load before: $load_before"
-rm -rf "$work/sitting.json"
-rm -rf "$work/peers" && mkdir -p "$work/peers"
-row "keybound bench, OpenSSL (default build)" \
-    taskset -c "$cpu" "$openssl_bin" bench --backend openssl --scenario warm --threads 1 --seconds "$seconds" \
-    --skip-replay --json >"$work/openssl.json"
-row "keybound bench, swift-crypto (SwiftCrypto trait)" \
-    taskset -c "$cpu" "$sc_bin" bench --backend swift-crypto --scenario warm --threads 1 --seconds "$seconds" \
-    --skip-replay --json >"$work/swift-crypto.json"
-(cd Benchmarks && export KEYBOUND_PEERS_SECONDS="$seconds" && row "Benchmarks/ Peers: jwt-kit and Keybound" \
-    taskset -c "$cpu" swift package --disable-sandbox benchmark --target Peers --filter 'Peers\..*\.ES256\.warm' \
-    --format jmh --path "$work/peers" --no-progress)
-(export PYTHONPATH="$root/python/src" KEYBOUND_LIB="$lib" && row "Python: raw cryptography, keybound, PyJWT, joserfc" \
-    "$py" python/bench/bench_verify.py --cpu "$cpu" --seconds "$seconds" --headline-json "$work/python.json")
-load_after="$(uptime)"
-echo "load after: $load_after"
-commit="$(git rev-parse --short HEAD)"
-git diff --quiet HEAD -- Sources Package.swift Benchmarks python scripts || commit="$commit+changes"
-machine="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), nproc $(nproc)"
-# What the table's first line says about the sitting, kept beside the JSON files for KEYBOUND_HEADLINE_RENDER_ONLY.
-python3 -c 'import json, sys; json.dump(dict(zip(("started", "commit", "machine", "load_before", "load_after",
-    "seconds", "cpu"), sys.argv[2:])), open(sys.argv[1], "w"), indent=1)' "$work/sitting.json" "$started" "$commit" \
-    "$machine" "$load_before" "$load_after" "$seconds" "$cpu"
+    load_before="$(uptime)"
+    started="$(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "load before: $load_before"
+    rm -rf "$work/sitting.json" "$work/openssl.json" "$work/swift-crypto.json" "$work/python.json"
+    rm -rf "$work/peers" && mkdir -p "$work/peers"
+    row "keybound bench, OpenSSL (default build)" \
+        taskset -c "$cpu" "$openssl_bin" bench --backend openssl --scenario warm --threads 1 --seconds "$seconds" \
+        --skip-replay --json >"$work/openssl.json"
+    row "keybound bench, swift-crypto (SwiftCrypto trait)" \
+        taskset -c "$cpu" "$sc_bin" bench --backend swift-crypto --scenario warm --threads 1 --seconds "$seconds" \
+        --skip-replay --json >"$work/swift-crypto.json"
+    (cd Benchmarks && export KEYBOUND_PEERS_SECONDS="$seconds" && row "Benchmarks/ Peers: jwt-kit and Keybound" \
+        taskset -c "$cpu" swift package --disable-sandbox benchmark --target Peers --filter 'Peers\..*\.ES256\.warm' \
+        --format jmh --path "$work/peers" --no-progress)
+    (export PYTHONPATH="$root/python/src" KEYBOUND_LIB="$lib" \
+        && row "Python: raw cryptography, keybound, PyJWT, joserfc" \
+        "$py" python/bench/bench_verify.py --cpu "$cpu" --seconds "$seconds" --headline-json "$work/python.json")
+    load_after="$(uptime)"
+    echo "load after: $load_after"
+    commit="$(git rev-parse --short HEAD)"
+    git diff --quiet HEAD -- Sources Package.swift Benchmarks python scripts || commit="$commit+changes"
+    machine="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), nproc $(nproc)"
+    # What the table's first line says about the sitting, kept beside the JSON files for KEYBOUND_HEADLINE_RENDER_ONLY.
+    python3 -c 'import json, sys; json.dump(dict(zip(("started", "commit", "machine", "load_before", "load_after",
+        "seconds", "cpu"), sys.argv[2:])), open(sys.argv[1], "w"), indent=1)' "$work/sitting.json" "$started" \
+        "$commit" "$machine" "$load_before" "$load_after" "$seconds" "$cpu"
 fi
 [ -f "$work/sitting.json" ] || fail "no complete sitting in $work (run without KEYBOUND_HEADLINE_RENDER_ONLY)"
 
