@@ -224,6 +224,8 @@ lines += [
     f"**{py['keybound']['per_second'] / py['joserfc']['per_second']:.2f}×** joserfc, "
     f"{py['keybound']['per_second'] / raw_py:.2f}× a bare ES256 verify through `cryptography`.",
 ]
+shared = min([row["per_second"] * row["cpu_us_per_request"] / 1e6 for row in python["rows"]]
+             + [row["verifies_per_second"] / row["cpu_verifies_per_second"] for row in (openssl_row, sc_row)]) < 0.9
 shares = [f"`keybound bench` {row['verifies_per_second'] / row['cpu_verifies_per_second']:.2f} ({name})"
           for name, row in (("OpenSSL", openssl_row), ("swift-crypto", sc_row))]
 py_shares = [row["per_second"] * row["cpu_us_per_request"] / 1e6 for row in python["rows"]]
@@ -233,9 +235,7 @@ lines += [
     "The share of the CPU each harness's timed loop got (CPU time ÷ wall time; 1.00 when it had the CPU to itself, "
     "Peers does not measure it): " + ", ".join(shares) + "."
     + (" **The machine was shared during this sitting**: the ratios within one harness hold, the absolute rates and "
-       "the ratios across harnesses do not; run it again on a quiet machine before quoting them."
-       if min(py_shares + [row["verifies_per_second"] / row["cpu_verifies_per_second"]
-                           for row in (openssl_row, sc_row)]) < 0.9 else ""),
+       "the ratios across harnesses do not; run it again on a quiet machine before quoting them." if shared else ""),
     "<!-- headline:end -->",
 ]
 for name, row in (("OpenSSL", openssl_row), ("swift-crypto", sc_row)):
@@ -263,7 +263,8 @@ readme = (
     f"**{py['keybound']['per_second'] / py['PyJWT']['per_second']:.1f}×** PyJWT and "
     f"**{py['keybound']['per_second'] / py['joserfc']['per_second']:.1f}×** joserfc by hand, which verify the "
     f"token on every request "
-    f"(one sitting, {started}; [BENCHMARKS.md](BENCHMARKS.md#headline) has the table and the commands)."
+    f"(one sitting{' on a shared machine, a draft' if shared else ''}, {started}; "
+    "[BENCHMARKS.md](BENCHMARKS.md#headline) has the table and the commands)."
     "<!-- headline-ratios:end -->"
 )
 readme = textwrap.fill(readme, width=120, break_long_words=False, break_on_hyphens=False)
