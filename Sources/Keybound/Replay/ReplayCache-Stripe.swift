@@ -12,8 +12,9 @@ final class ReplayCacheStripe: Sendable {
     /// Slots allocated per entry of capacity (the inverse of the maximum load factor, 1/2).
     static let slotsPerEntry = 2
 
-    /// The table, behind a pthread mutex (`Locked`), which ThreadSanitizer sees.
-    private let table: Locked<ReplayStripeTable>
+    /// The table, behind a spin lock (`SpinLocked`: one compare-and-swap in, one releasing store out), which
+    /// ThreadSanitizer sees.
+    private let table: SpinLocked<ReplayStripeTable>
     /// Table bytes held, fixed at init.
     let allocatedBytes: Int
     /// Keeps one stripe's lock word and counters off the next stripe's cache line (the objects are allocated
@@ -30,7 +31,7 @@ final class ReplayCacheStripe: Sendable {
     ) {
         let slotCount = capacity * Self.slotsPerEntry
         let owners = ReplayOwnerCounts(memory: memory, first: index, stride: stripeCount, records: ownerRecords)
-        self.table = Locked(
+        self.table = SpinLocked(
             ReplayStripeTable(
                 limit: capacity, slotCount: slotCount, memory: memory, firstWord: firstWord, owners: owners,
                 hasher: hasher))

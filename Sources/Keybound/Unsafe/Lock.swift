@@ -10,6 +10,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// A value guarded by a `pthread_mutex_t`, reachable only inside ``withLock(_:)``.
 ///
@@ -17,7 +18,8 @@ import Darwin
 /// that ThreadSanitizer cannot see, so TSan reports the guarded accesses as races. pthread mutexes are intercepted by
 /// every sanitizer, and cost the same uncontended (NIO's `NIOLock` makes the same choice).
 ///
-/// The one lock type of the package: the Redis store's `Monitor` is a `Locked<Void>` with a ``LockCondition``.
+/// The package's general lock: the Redis store's `Monitor` is a `Locked<Void>` with a ``LockCondition``. The replay
+/// cache's stripes, whose critical sections are a few dozen nanoseconds and never block, use ``SpinLocked``.
 ///
 /// - Note: `Locked` is thread-safe.
 @safe
@@ -47,6 +49,58 @@ package final class Locked<Value>: @unchecked Sendable {
         unsafe pthread_mutex_lock(mutex)
         defer { unsafe pthread_mutex_unlock(mutex) }
         return try unsafe body(&value)
+    }
+}
+
+/// A value guarded by a one-word spin lock, reachable only inside ``withLock(_:)``: for critical sections of a few
+/// dozen nanoseconds that never block (the replay cache's stripes; docs/design.md "Replay").
+///
+/// Taking it is one compare-and-swap (acquiring); releasing it is a plain releasing store, not a second locked
+/// instruction as a `pthread_mutex_t` needs. So back-to-back inserts on one thread are not serialised by two full
+/// barriers each, and a cache miss of one insert can overlap the next insert's work. A thread that finds it taken
+/// re-reads it a few times, then yields the CPU between attempts, so a holder that was preempted gets to run.
+/// ThreadSanitizer sees it: its operations are `Synchronization.Atomic` ones compiled into this module, which the
+/// sanitizer instruments (acquire and release edges), unlike a contended `Synchronization.Mutex` (see ``Locked``).
+///
+/// - Note: `SpinLocked` is thread-safe.
+@safe
+package final class SpinLocked<Value>: @unchecked Sendable {
+    // @unchecked Sendable: `value` is only read or written while `state` is 1, set by this thread.
+    private let state = Atomic<UInt32>(0)
+    // Unchecked exclusivity: every access is inside `withLock`, which holds the lock (as in `Locked`).
+    @exclusivity(unchecked) private var value: Value
+    /// Keeps the next object's lock word off this one's last cache line (locks are often allocated back to back, as
+    /// the replay cache's stripes are), so threads working under different locks do not share a line.
+    private let _padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+
+    package init(_ value: Value) {
+        unsafe self.value = value
+    }
+
+    /// Runs `body` with exclusive access to the value.
+    @inline(__always)
+    package func withLock<R>(_ body: (inout Value) -> R) -> R {
+        if !state.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged { lockContended() }
+        defer { state.store(0, ordering: .releasing) }
+        return unsafe body(&value)
+    }
+
+    /// Takes the lock held by another thread: re-reads it (no write while it is taken), then yields between tries.
+    @inline(never)
+    private func lockContended() {
+        var attempts = 0
+        while true {
+            if state.load(ordering: .relaxed) == 0
+                && state.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged
+            {
+                return
+            }
+            attempts &+= 1
+            // After 64 attempts, yield the CPU between attempts.
+            if attempts >= 64 {
+                sched_yield()
+            }
+        }
     }
 }
 
