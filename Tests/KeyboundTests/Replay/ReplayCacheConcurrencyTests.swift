@@ -110,5 +110,18 @@ struct ReplayCacheConcurrencyTests {
         #expect(acceptances.allSatisfy { $0 == 1 })
         #expect(cache.count == distinct)
     }
+
+    @Test("the stripes' spin lock: 8 threads each add 20,000 times to one plain counter under it and lose none")
+    func spinLockedCountsExactly() {
+        let threadCount = 8
+        let additions = 20_000
+        let counter = SpinLocked(0)
+        Self.runThreads(threadCount) { _ in
+            for _ in 0..<additions {
+                counter.withLock { $0 += 1 }
+            }
+        }
+        #expect(counter.withLock { $0 } == threadCount * additions)
+    }
 }
 #endif
