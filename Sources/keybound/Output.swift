@@ -9,18 +9,25 @@ import KeyboundSigning
 
 /// Buffered writes to standard output; flushed when asked, when the buffer is large, and at the end.
 final class OutputWriter {
-    private var buffer: [UInt8] = []
+    /// The pending output: lines are appended here (``writeLine(_:)``, or bytes then ``endLine()``).
+    var buffer: [UInt8] = []
     private let limit = 1 << 16
 
-    init() { buffer.reserveCapacity(limit) }
+    init() { buffer.reserveCapacity(limit + 4096) }
 
     func writeLine(_ line: String) {
         buffer.append(contentsOf: line.utf8)
+        endLine()
+    }
+
+    /// Ends the line appended to ``buffer``.
+    func endLine() {
         buffer.append(0x0A)
         if buffer.count >= limit { flush() }
     }
 
     func flush() {
+        guard !buffer.isEmpty else { return }
         // Anything print() buffered goes first.
         fflush(nil)
         var offset = 0
@@ -46,20 +53,33 @@ enum Verdict {
     /// opaque-token modes, are `null`. A Bearer request (`--allow-bearer`) has no `jkt` and no `proof_jti`: both
     /// members are left out, and `"scheme":"bearer"` follows `ok`. With `--claim` names, a `"claims"` object comes
     /// last: each named claim with strings unescaped (then quoted again as JSON), other JSON values as the token has
-    /// them, `null` when absent.
-    static func success(_ verified: VerifiedRequest, noncesOn: Bool, claims: [String] = []) -> String {
-        var out = JSONText.ObjectWriter()
-        out.raw("ok", "true")
+    /// them, `null` when absent. Appended to `out` as bytes: a verified request makes no `String` of its own.
+    static func success(_ verified: VerifiedRequest, noncesOn: Bool, claims: [String] = [], into out: inout [UInt8]) {
+        append("{\"ok\":true", to: &out)
         let bearer = verified.scheme == .bearer
-        if bearer { out.raw("scheme", JSONText.quoted("bearer")) }
-        out.raw("sub", json(verified.subject))
-        out.raw("client_id", json(verified.clientID))
-        out.raw("scope", json(verified.scope))
-        if let jkt = verified.jkt { out.raw("jkt", JSONText.quoted(jkt)) }
-        out.raw("exp", verified.expiresAt.map(number) ?? "null")
-        out.raw("token_jti", json(verified.tokenJTI))
-        if let proofJTI = verified.proofJTI { out.raw("proof_jti", JSONText.quoted(proofJTI)) }
-        if noncesOn && !bearer { out.raw("dpop_nonce", json(verified.dpopNonce)) }
+        if bearer { append(",\"scheme\":\"bearer\"", to: &out) }
+        append(",\"sub\":", to: &out)
+        appendJSON(verified.subject, to: &out)
+        append(",\"client_id\":", to: &out)
+        appendJSON(verified.clientID, to: &out)
+        append(",\"scope\":", to: &out)
+        appendJSON(verified.scope, to: &out)
+        if let jkt = verified.jkt {
+            append(",\"jkt\":", to: &out)
+            JSONTree.appendQuoted(jkt, to: &out)
+        }
+        append(",\"exp\":", to: &out)
+        out.append(contentsOf: (verified.expiresAt.map(number) ?? "null").utf8)
+        append(",\"token_jti\":", to: &out)
+        appendJSON(verified.tokenJTI, to: &out)
+        verified.withProofJTIBytes { jti in
+            append(",\"proof_jti\":", to: &out)
+            JSONTree.appendQuoted(jti, to: &out)
+        }
+        if noncesOn && !bearer {
+            append(",\"dpop_nonce\":", to: &out)
+            appendJSON(verified.dpopNonce, to: &out)
+        }
         if !claims.isEmpty {
             var object = JSONText.ObjectWriter()
             for name in claims {
@@ -69,9 +89,20 @@ enum Verdict {
                     ?? verified.claim(name).map(compact)
                 object.raw(name, text ?? "null")
             }
-            out.raw("claims", object.finished())
+            append(",\"claims\":", to: &out)
+            out.append(contentsOf: object.finished().utf8)
         }
-        return out.finished()
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// `text`'s UTF-8 (a fixed member name and its punctuation).
+    private static func append(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// A quoted JSON string, or `null`.
+    private static func appendJSON(_ text: String?, to out: inout [UInt8]) {
+        if let text { JSONTree.appendQuoted(text, to: &out) } else { append("null", to: &out) }
     }
 
     /// `{"ok":false,"code":…,"name":"…","error":"…"|null,"status":…,"reason":"…","www_authenticate":"…"}`,
