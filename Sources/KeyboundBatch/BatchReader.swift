@@ -302,7 +302,7 @@ public struct BatchRequestBytes {
     }
 
     /// The members a request line is read for, in the order they are checked.
-    private static let names: [StaticString] = ["method", "url", "authorization", "dpop", "jkt"]
+    private static let names = JSONMemberNames(["method", "url", "authorization", "dpop", "jkt"])
 
     /// Reads `line` (strict JSON: RFC 8259, UTF-8, no duplicate member names, nesting at most 16 deep) and calls
     /// `body` once, with the request or with the reason the line is not one (the tool's own words: never the input's

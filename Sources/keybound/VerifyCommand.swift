@@ -328,8 +328,8 @@ struct Verify: ParsableCommand {
         return refused
     }
 
-    /// What every answer of a run needs, read once from the options.
-    struct Answers {
+    /// What every answer of a run needs, read once from the options (a class: the batch's closures share one).
+    final class Answers {
         let verifier: Verifier
         let out: OutputWriter
         /// The algorithms a challenge lists (the proof allow-list).
@@ -342,6 +342,21 @@ struct Verify: ParsableCommand {
         let noncesOn: Bool
         /// `--claim`.
         let claims: [String]
+
+        init(
+            verifier: Verifier, out: OutputWriter, algs: [String], mode: Mode, jkt: String?, requirements: Requirements,
+            now: Int64?, noncesOn: Bool, claims: [String]
+        ) {
+            self.verifier = verifier
+            self.out = out
+            self.algs = algs
+            self.mode = mode
+            self.jkt = jkt
+            self.requirements = requirements
+            self.now = now
+            self.noncesOn = noncesOn
+            self.claims = claims
+        }
 
         /// The error line of an input line that is not a request. `reason` is the tool's own text, never input.
         func invalid(_ reason: String) {
@@ -366,7 +381,7 @@ struct Verify: ParsableCommand {
             do {
                 // Without --now the verifier reads its clock (the system's) once per request.
                 let verified = try verify(verificationMode)
-                Verdict.success(verified, noncesOn: noncesOn, claims: claims, into: &out.buffer)
+                Verdict.success(verified, noncesOn: noncesOn, claims: claims, to: out)
                 out.endLine()
                 return true
             } catch {

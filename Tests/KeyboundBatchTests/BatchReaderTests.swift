@@ -219,8 +219,11 @@ struct BatchReaderTests {
         #expect(JSONTree.quoted("\u{8}\u{C}\n\r\t\u{0}\u{1F}\u{7F}") == #""\b\f\n\r\t\u0000\u001f"# + "\u{7F}\"")
         #expect(JSONTree.quoted("caf\u{e9} \u{1F600}/") == "\"caf\u{e9} \u{1F600}/\"")
         #expect(JSONTree.quoted("") == #""""#)
-        var out: [UInt8] = [0x41]
-        JSONTree.appendQuoted("x\ny", to: &out)
-        #expect(out == Array(#"A"x\ny""#.utf8))
+        let text = Array("x\ny\u{1}".utf8)
+        var out = [UInt8](repeating: 0, count: JSONTree.quotedCapacity(text.count))
+        let written = text.withUnsafeBytes { bytes in
+            out.withUnsafeMutableBufferPointer { JSONTree.writeQuoted(bytes, to: $0.baseAddress!) }
+        }
+        #expect(Array(out[0..<written]) == Array(#""x\ny\u0001""#.utf8))
     }
 }

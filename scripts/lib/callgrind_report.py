@@ -202,7 +202,8 @@ def main():
               file=sys.stderr)
     if failures:
         return 1
-    print(f"own instructions within {tolerance:.0%} of the baseline on every scenario")
+    print(f"own instructions within {tolerance:.0%} of the baseline on every scenario"
+          + (" and batch-line within its bound" if batch and expected.get(BATCH_LINE, {}).get("bound") else ""))
     return 0
 
 

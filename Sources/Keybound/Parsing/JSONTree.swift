@@ -56,12 +56,16 @@ package indirect enum JSONTree: Equatable, Sendable {
     }
 
     /// `text` as a quoted JSON string (RFC 8259 §7): `"`, `\` and control characters escaped, the rest as is
-    /// (`appendQuoted(_:to:)` over its UTF-8).
+    /// (``writeQuoted(_:to:)`` over its UTF-8).
     package static func quoted(_ text: String) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count &+ 2)
-        appendQuoted(text, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        var text = text
+        return unsafe text.withUTF8 { utf8 in
+            unsafe String(unsafeUninitializedCapacity: quotedCapacity(utf8.count)) { buffer in
+                // Safe because the buffer has room for quotedCapacity bytes, and the UTF-8 lives for this call.
+                guard let base = buffer.baseAddress else { return 0 }
+                return unsafe writeQuoted(UnsafeRawBufferPointer(utf8), to: base)
+            }
+        }
     }
 }
 

@@ -31,16 +31,33 @@ package struct JSONBorrowedValue {
     }
 }
 
-/// The root members ``JSONTree/withRootMembers(of:named:maxDepth:failingWith:_:)`` was asked for, by the index of
-/// their names.
-package struct JSONRootMembers {
+/// Up to ``capacity`` member names to read from a root object with
+/// ``JSONTree/withRootMembers(of:named:maxDepth:failingWith:_:)``: made once, read for every document.
+package struct JSONMemberNames: Sendable {
     /// The most names one call reads.
     package static let capacity = 8
 
+    let names: InlineArray<8, StaticString>
+    package let count: Int
+
+    /// - Precondition: at most ``capacity`` names.
+    package init(_ names: [StaticString]) {
+        precondition(names.count <= Self.capacity, "too many member names")
+        // Unused slots repeat the first name: a member matches the first slot of its name, so they stay empty.
+        var slots = InlineArray<8, StaticString>(repeating: names.first ?? "")
+        for index in names.indices { slots[index] = names[index] }
+        self.names = slots
+        self.count = names.count
+    }
+}
+
+/// The root members ``JSONTree/withRootMembers(of:named:maxDepth:failingWith:_:)`` was asked for, by the index of
+/// their names.
+package struct JSONRootMembers {
     let values: InlineArray<8, JSONValue?>
     package let count: Int
 
-    /// The member named by `names[index]`, `nil` when the object has none.
+    /// The member named by name number `index`, `nil` when the object has none.
     package subscript(index: Int) -> JSONBorrowedValue? {
         precondition(index >= 0 && index < count, "JSONRootMembers index out of range")
         return values[index].map(JSONBorrowedValue.init(value:))
@@ -49,44 +66,58 @@ package struct JSONRootMembers {
 
 extension JSONTree {
     /// Validates `bytes` as one JSON object under exactly the rules and with exactly the errors of
-    /// ``parseObject(_:maxDepth:failingWith:)``, then calls `body` with the root's members named `names` (at most
-    /// ``JSONRootMembers/capacity``; names compared byte for byte after unescaping), borrowed from `bytes`. Not
-    /// generic, so that a caller in another module runs it specialised.
+    /// ``parseObject(_:maxDepth:failingWith:)``, then calls `body` with the root's members named `names` (compared
+    /// byte for byte after unescaping), borrowed from `bytes`. Not generic, so that a caller in another module runs it
+    /// specialised.
     ///
     /// - Throws: `KeyboundError(code)` when `bytes` is not such an object; `body` is then not called.
     /// - Warning: `bytes` must stay valid for the duration of the call; do not escape the values from `body`.
     @unsafe
     package static func withRootMembers(
         of bytes: UnsafeRawBufferPointer,
-        named names: [StaticString],
+        named names: JSONMemberNames,
         maxDepth: Int = 16,
         failingWith code: KeyboundError.Code,
         _ body: (JSONRootMembers) -> Void
     ) throws(KeyboundError) {
-        precondition(names.count <= JSONRootMembers.capacity, "too many member names")
         guard bytes.count <= maximumBytes else { throw .make(code, "JSON text is too large") }
-        // Unused slots repeat the first name: a member matches the first slot of its name, so they stay empty.
-        var wanted = InlineArray<8, StaticString>(repeating: names.first ?? "")
-        for index in names.indices { wanted[index] = names[index] }
         // Safe because the view and the values read from it live only for this call, during which the caller keeps
         // the buffer alive.
         let view = unsafe ByteView(_unsafeBytes: bytes)
-        let found = try JSON.parseObject(view, maxDepth: maxDepth, failingWith: code, capturing: wanted).members
+        let found = try JSON.parseObject(view, maxDepth: maxDepth, failingWith: code, capturing: names.names).members
         body(JSONRootMembers(values: found, count: names.count))
     }
 }
 
 extension JSONTree {
-    /// Appends `bytes`, valid UTF-8, to `out` as a quoted JSON string (RFC 8259 §7): `"`, `\` and control characters
-    /// escaped (`\b \f \n \r \t`, else `\u00XX` in lower-case hex), every other byte as is. ``quoted(_:)`` is this over
-    /// a `String`'s UTF-8.
+    /// The most bytes ``writeQuoted(_:to:)`` writes for `count` bytes of text: each may become `\u00XX`, plus the
+    /// quotes.
+    package static func quotedCapacity(_ count: Int) -> Int { count &* 6 &+ 2 }
+
+    /// Writes `bytes`, valid UTF-8, at `out` as a quoted JSON string (RFC 8259 §7): `"`, `\` and control characters
+    /// escaped (`\b \f \n \r \t`, else `\u00XX` in lower-case hex), every other byte as is. Returns the bytes
+    /// written. ``quoted(_:)`` is this over a `String`'s UTF-8.
     ///
-    /// - Warning: `bytes` must stay valid for the duration of the call.
+    /// - Warning: `bytes` must stay valid for the call, and `out` must have room for
+    ///   ``quotedCapacity(_:)`` bytes.
     @unsafe
-    package static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    package static func writeQuoted(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) -> Int {
         // Safe because the view lives only for this call, during which the caller keeps the buffer alive.
         let text = unsafe ByteView(_unsafeBytes: bytes)
-        out.append(0x22)
+        var written = 0
+        // Safe, as every write below: the caller gave room for 6 bytes per input byte plus 2.
+        func put(_ byte: UInt8) {
+            unsafe out[written] = byte
+            written &+= 1
+        }
+        func copy(_ run: ByteView) {
+            unsafe run.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return }
+                unsafe UnsafeMutableRawPointer(out + written).copyMemory(from: base, byteCount: raw.count)
+            }
+            written &+= run.count
+        }
+        put(0x22)
         var start = 0
         var index = 0
         while true {
@@ -95,37 +126,27 @@ extension JSONTree {
             let byte = text[index]
             index &+= 1
             if byte >= 0x80 { continue }  // UTF-8 beyond ASCII stands for itself
-            unsafe text[start..<(index &- 1)].withUnsafeBytes { run in
-                unsafe out.append(contentsOf: run.assumingMemoryBound(to: UInt8.self))
-            }
+            copy(text[start..<(index &- 1)])
             start = index
-            out.append(0x5C)
+            put(0x5C)
             switch byte {
-            case 0x22, 0x5C: out.append(byte)
-            case 0x08: out.append(UInt8(ascii: "b"))
-            case 0x0C: out.append(UInt8(ascii: "f"))
-            case 0x0A: out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "t"))
+            case 0x22, 0x5C: put(byte)
+            case 0x08: put(UInt8(ascii: "b"))
+            case 0x0C: put(UInt8(ascii: "f"))
+            case 0x0A: put(UInt8(ascii: "n"))
+            case 0x0D: put(UInt8(ascii: "r"))
+            case 0x09: put(UInt8(ascii: "t"))
             default:
                 let hex: StaticString = "0123456789abcdef"
-                out.append(UInt8(ascii: "u"))
-                out.append(UInt8(ascii: "0"))
-                out.append(UInt8(ascii: "0"))
-                unsafe out.append(hex.utf8Start[Int(byte >> 4)])
-                unsafe out.append(hex.utf8Start[Int(byte & 0x0F)])
+                put(UInt8(ascii: "u"))
+                put(UInt8(ascii: "0"))
+                put(UInt8(ascii: "0"))
+                put(unsafe hex.utf8Start[Int(byte >> 4)])
+                put(unsafe hex.utf8Start[Int(byte & 0x0F)])
             }
         }
-        unsafe text[start..<text.count].withUnsafeBytes { run in
-            unsafe out.append(contentsOf: run.assumingMemoryBound(to: UInt8.self))
-        }
-        out.append(0x22)
-    }
-
-    /// Appends `text` to `out` as a quoted JSON string, escaped as the byte `appendQuoted(_:to:)`
-    /// does.
-    package static func appendQuoted(_ text: String, to out: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { utf8 in unsafe appendQuoted(UnsafeRawBufferPointer(utf8), to: &out) }
+        copy(text[start..<text.count])
+        put(0x22)
+        return written
     }
 }
