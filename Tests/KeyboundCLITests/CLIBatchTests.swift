@@ -385,18 +385,23 @@ struct CLIBatchTests {
         #expect(last.status == 1)
     }
 
-    @Test("escaped and plain spellings of a request get the same answer; bad lines get the strict reader's reason")
-    func spellings() throws {
-        let dir = try TempDir()
+    /// Writes `jwks.json` with a new ES256 issuer key into `dir`; returns a new client key and a token of that
+    /// issuer bound to it (valid for a minute from `now`).
+    static func boundToken(in dir: TempDir, sub: String = "s", jti: String? = nil) throws
+        -> (client: SigningKey, token: String)
+    {
         let issuer = try SigningKey.generate(.es256, kid: "k")
         let client = try SigningKey.generate(.es256)
         try dir.write("jwks.json", "{\"keys\":[\(issuer.publicJWK)]}")
-        let token = try DPoPBuilder.accessToken(
-            AccessTokenClaims(
-                iss: issuerName, aud: [audience], sub: "caf\u{e9} \"q\"", jkt: client.thumbprint, iat: now,
-                exp: now + 60, jti: "t\\1"),
-            key: issuer
-        )
+        let claims = AccessTokenClaims(
+            iss: issuerName, aud: [audience], sub: sub, jkt: client.thumbprint, iat: now, exp: now + 60, jti: jti)
+        return (client, try DPoPBuilder.accessToken(claims, key: issuer))
+    }
+
+    @Test("escaped and plain spellings of a request get the same answer; bad lines get the strict reader's reason")
+    func spellings() throws {
+        let dir = try TempDir()
+        let (client, token) = try Self.boundToken(in: dir, sub: "caf\u{e9} \"q\"", jti: "t\\1")
         func proof(_ jti: String) throws -> String {
             try DPoPBuilder.proof(
                 key: client, method: "GET", url: "https://api.example/a", iat: now, jti: jti, accessToken: token)
@@ -433,14 +438,7 @@ struct CLIBatchTests {
     func interactive() throws {
         let binary = try #require(binaryPath)
         let dir = try TempDir()
-        let issuer = try SigningKey.generate(.es256, kid: "k")
-        let client = try SigningKey.generate(.es256)
-        try dir.write("jwks.json", "{\"keys\":[\(issuer.publicJWK)]}")
-        let token = try DPoPBuilder.accessToken(
-            AccessTokenClaims(
-                iss: issuerName, aud: [audience], sub: "s", jkt: client.thumbprint, iat: now, exp: now + 60),
-            key: issuer
-        )
+        let (client, token) = try Self.boundToken(in: dir)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = verifyFlags(jwks: dir.path("jwks.json")) + ["--batch", "-"]
