@@ -228,6 +228,10 @@ public final class ServeRuntime: Sendable {
     public func serve(
         peer: String?, headers: HTTPFields, request: AuthResponder.SubRequest? = nil
     ) async -> AuthAnswer? {
+        await serve(peer: peer, headers: ProxyHeaders(headers), request: request)
+    }
+
+    func serve(peer: String?, headers: ProxyHeaders, request: AuthResponder.SubRequest?) async -> AuthAnswer? {
         guard let responder else { return nil }
         let started = ContinuousClock.now
         let answer = await responder.answer(peer: peer, headers: headers, request: request, now: now(), logger: logger)
@@ -239,6 +243,10 @@ public final class ServeRuntime: Sendable {
     public func serveSynchronously(
         peer: String?, headers: HTTPFields, request: AuthResponder.SubRequest? = nil
     ) -> AuthAnswer? {
+        serveSynchronously(peer: peer, headers: ProxyHeaders(headers), request: request)
+    }
+
+    func serveSynchronously(peer: String?, headers: ProxyHeaders, request: AuthResponder.SubRequest?) -> AuthAnswer? {
         guard let responder else { return nil }
         let started = ContinuousClock.now
         let answer = responder.answerSynchronously(
