@@ -10,8 +10,9 @@
 #   1. `keybound bench --scenario warm --threads 2`: the library's warm rate on 2 threads (RS256 tokens, ES256 proofs),
 #      the reference for the ratios;
 #   2. wrk straight at keybound-serve (with the headers nginx would add), then through nginx (auth_request, the
-#      configuration of docs/sidecar.md, an upstream that answers 200 at once): requests/s, p50/p99, and the
-#      keybound-serve process's CPU-seconds per request (/proc/PID/stat before and after). Each request has its own
+#      configuration of docs/sidecar.md, an upstream that answers 200 at once): requests/s, p50/p99, the
+#      keybound-serve process's CPU-seconds per request (/proc/PID/stat before and after) and wrk's own (bash's
+#      `time`; the generator shares the cores). Each request has its own
 #      proof, none used twice; a token per client key, 16 keys (warm: the tokens are cached after their first use).
 #      Any answer outside 2xx fails the run;
 #   3. a soak straight at keybound-serve at a fixed rate, proofs made as they are sent, sampling the process's RSS
@@ -114,11 +115,14 @@ load() {
         perf record -q -F 499 -g -p "$serve_pid" -o "$OUT/$name.perf.data" -- sleep "$RUN_SECONDS" &
         perf_pid=$!
     fi
-    KB_REQUESTS="$work/$name" KB_MODE="$mode" KB_PATH="/api/x" \
-        wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${RUN_SECONDS}s" -s "$here/sidecar.lua" "$url" | tee "$work/$name.wrk"
+    # wrk's own CPU-seconds (user and system, bash's `time`): the generator shares the two cores with the server.
+    local TIMEFORMAT='%U %S'
+    { time KB_REQUESTS="$work/$name" KB_MODE="$mode" KB_PATH="/api/x" \
+        wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${RUN_SECONDS}s" -s "$here/sidecar.lua" "$url" \
+        | tee "$work/$name.wrk"; } 2> "$work/$name.wrk-cpu"
     after="$(cpu_seconds "$serve_pid")"
     [ -z "${perf_pid:-}" ] || wait "$perf_pid"
-    python3 - "$work/$name.wrk" "$name" "$before" "$after" "$results" <<'PY'
+    python3 - "$work/$name.wrk" "$name" "$before" "$after" "$results" "$work/$name.wrk-cpu" <<'PY'
 import json, sys
 text, name, results = open(sys.argv[1]).read(), sys.argv[2], sys.argv[5]
 before, after = float(sys.argv[3]), float(sys.argv[4])
@@ -127,6 +131,9 @@ r = json.loads(line[len("KB_RESULT "):])
 r["run"] = name
 r["serve_cpu_seconds"] = round(after - before, 3)
 r["cpu_us_per_request"] = round((after - before) / max(r["requests"], 1) * 1e6, 1)
+wrk_cpu = sum(map(float, open(sys.argv[6]).read().split()[-2:]))
+r["wrk_cpu_seconds"] = round(wrk_cpu, 3)
+r["wrk_cpu_us_per_request"] = round(wrk_cpu / max(r["requests"], 1) * 1e6, 1)
 open(results, "a").write(json.dumps(r) + "\n")
 print(json.dumps(r))
 if r["threads_out_of_requests"]:
@@ -188,17 +195,18 @@ import json, sys
 rows = {r["run"]: r for r in map(json.loads, open(sys.argv[1]))}
 bench = rows["keybound bench warm 2 threads"]
 print("| run | requests | requests/s | p50 µs | p99 µs | keybound-serve CPU µs/request "
-      "| × bench warm 2 threads (wall) | × bench (CPU) |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+      "| × bench warm 2 threads (wall) | × bench (CPU) | wrk CPU µs/request |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 print(f"| keybound bench warm, 2 threads | — | {bench['rps']:,.0f} | {bench['p50_us']:.0f} | {bench['p99_us']:.0f} "
-      f"| {bench['cpu_us_per_request']:.1f} (the library) | 1 | 1 |")
+      f"| {bench['cpu_us_per_request']:.1f} (the library) | 1 | 1 | — |")
 for name in ("direct", "nginx", "soak"):
     if name not in rows:
         continue
     r = rows[name]
     wall = "— (fixed rate)" if name == "soak" else f"{r['rps'] / bench['rps']:.3f}"
     print(f"| {name} | {r['requests']:,} | {r['rps']:,.0f} | {r['p50_us']} | {r['p99_us']} | {r['cpu_us_per_request']} "
-          f"| {wall} | {bench['cpu_us_per_request'] / r['cpu_us_per_request']:.3f} |")
+          f"| {wall} | {bench['cpu_us_per_request'] / r['cpu_us_per_request']:.3f} "
+          f"| {r.get('wrk_cpu_us_per_request', '—')} |")
 soak = rows.get("soak")
 if soak:
     print()

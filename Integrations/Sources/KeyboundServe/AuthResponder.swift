@@ -312,7 +312,9 @@ public struct AuthResponder: Sendable {
         put(identityNames.scope, verified.scope)
         put(identityNames.clientID, verified.clientID)
         put(identityNames.jkt, verified.jkt)
-        for claim in claimHeaders { put(claim.header, verified.claim(claim.claim).flatMap { Self.headerValue(ofClaim: $0) }) }
+        for claim in claimHeaders {
+            put(claim.header, verified.claim(claim.claim).flatMap { Self.headerValue(ofClaim: $0) })
+        }
         if let nonce = verified.dpopNonce { headers.add(name: "DPoP-Nonce", value: nonce) }
         return AuthAnswer(status: 200, fields: headers, body: "", outcome: "ok", meantStatus: 200)
     }

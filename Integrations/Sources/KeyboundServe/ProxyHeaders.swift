@@ -84,7 +84,8 @@ struct ProxyHeaders: Sendable {
         case 15: named(name, "x-forwarded-uri") ? .forwardedURI : nil
         case 16: named(name, "x-forwarded-host") ? .forwardedHost : nil
         case 17:
-            named(name, "x-original-method") ? .originalMethod : named(name, "x-forwarded-proto") ? .forwardedProto : nil
+            named(name, "x-original-method")
+                ? .originalMethod : named(name, "x-forwarded-proto") ? .forwardedProto : nil
         case 18: named(name, "x-forwarded-method") ? .forwardedMethod : nil
         default: nil
         }

@@ -112,7 +112,8 @@ final class ServeHandler: ChannelInboundHandler {
         // path in their configuration; Envoy sends the original method and path_prefix + the original path). The
         // headers it needs are read once, in place (no conversion of the whole head).
         let headers = ProxyHeaders(head.headers)
-        let request = AuthResponder.SubRequest(method: head.method.rawValue, target: head.uri, authority: headers.authority)
+        let request = AuthResponder.SubRequest(
+            method: head.method.rawValue, target: head.uri, authority: headers.authority)
         if runtime.answersInline {
             let answer = runtime.serveSynchronously(peer: peer, headers: headers, request: request)
             return write(answer, head: head, context: context)
