@@ -300,13 +300,14 @@ public struct AuthResponder: Sendable {
     public static let quiet = Logger(label: "keybound-serve", factory: { _ in SwiftLogNoOpLogHandler() })
 
     func success(_ verified: VerifiedRequest) -> AuthAnswer {
-        var headers = HTTPHeaders()
+        // Field lines appended as they are (`HTTPHeaders.add` checks each name again): the names are ASCII, distinct,
+        // none is `Connection` nor one of the service's own (the configuration refuses the rest).
+        var headers: [(String, String)] = []
         headers.reserveCapacity(6 + claimHeaders.count)
-        headers.add(name: "Cache-Control", value: "no-store")
-        // The names are distinct and none is one of the service's own (the configuration refuses both).
+        headers.append(("Cache-Control", "no-store"))
         func put(_ name: String?, _ value: String?) {
             guard let name, let value, ResponseHeaders.isSafeValue(value) else { return }
-            headers.add(name: name, value: value)
+            headers.append((name, value))
         }
         put(identityNames.subject, verified.subject)
         put(identityNames.scope, verified.scope)
@@ -315,8 +316,8 @@ public struct AuthResponder: Sendable {
         for claim in claimHeaders {
             put(claim.header, verified.claim(claim.claim).flatMap { Self.headerValue(ofClaim: $0) })
         }
-        if let nonce = verified.dpopNonce { headers.add(name: "DPoP-Nonce", value: nonce) }
-        return AuthAnswer(status: 200, fields: headers, body: "", outcome: "ok", meantStatus: 200)
+        if let nonce = verified.dpopNonce { headers.append(("DPoP-Nonce", nonce)) }
+        return AuthAnswer(status: 200, fields: HTTPHeaders(headers), body: "", outcome: "ok", meantStatus: 200)
     }
 
     /// A claim's raw JSON as a header value: a string without escapes as its text, a number or boolean as written;
@@ -341,21 +342,22 @@ public struct AuthResponder: Sendable {
     /// pass any status to the client, so they get the real one.
     func refusal(_ refusal: Refusal, style: ServeConfiguration.ProxyStyle) -> AuthAnswer {
         let code = refusal.error.code
-        var headers = HTTPHeaders()
+        var headers: [(String, String)] = []
         headers.reserveCapacity(8)
-        headers.add(name: "Cache-Control", value: "no-store")
-        headers.add(name: "Content-Type", value: "application/json")
-        if let challenge = refusal.wwwAuthenticate { headers.add(name: "WWW-Authenticate", value: challenge) }
-        headers.add(name: "X-Keybound-Status", value: String(refusal.status))
-        headers.add(name: "X-Keybound-Error", value: code.rfcError ?? "invalid_request")
-        headers.add(name: "X-Keybound-Code", value: code.name)
-        if let nonce = refusal.dpopNonce { headers.add(name: "DPoP-Nonce", value: nonce) }
+        headers.append(("Cache-Control", "no-store"))
+        headers.append(("Content-Type", "application/json"))
+        if let challenge = refusal.wwwAuthenticate { headers.append(("WWW-Authenticate", challenge)) }
+        headers.append(("X-Keybound-Status", String(refusal.status)))
+        headers.append(("X-Keybound-Error", code.rfcError ?? "invalid_request"))
+        headers.append(("X-Keybound-Code", code.name))
+        if let nonce = refusal.dpopNonce { headers.append(("DPoP-Nonce", nonce)) }
         // 212 replay_quota_exceeded (429): the seconds the proof key waits; nginx passes it on (docs/sidecar.md).
-        if let retryAfter = refusal.retryAfter { headers.add(name: "Retry-After", value: retryAfter) }
+        if let retryAfter = refusal.retryAfter { headers.append(("Retry-After", retryAfter)) }
         // To nginx every refusal is a 401: auth_request then copies the challenge itself, for every status.
         let sent = style == .nginx ? 401 : refusal.status
         return AuthAnswer(
-            status: sent, fields: headers, body: refusal.body, outcome: code.name, meantStatus: refusal.status)
+            status: sent, fields: HTTPHeaders(headers), body: refusal.body, outcome: code.name,
+            meantStatus: refusal.status)
     }
 
     /// A refusal of the service's own (no verification ran): untrusted peer, bad proxy headers, no route.

@@ -19,7 +19,8 @@ public enum RequestURL {
         forwardedProto: String?,
         forwardedHost: String?
     ) -> String? {
-        guard uri.hasPrefix("/"), !uri.contains("#") else { return nil }
+        // No `#` byte means no `#` character, whatever the comparison (the costly one runs only when there is one).
+        guard uri.hasPrefix("/"), !uri.utf8.contains(UInt8(ascii: "#")) || !uri.contains("#") else { return nil }
         switch rule {
         case .origin(let origin):
             return origin + uri

@@ -156,6 +156,7 @@ final class ServeHandler: ChannelInboundHandler {
         }
     }
 
+    static let noContent: HTTPHeaders = ["Content-Length": "0"]
     static let textHeaders: HTTPHeaders = ["Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"]
     static let metricsHeaders: HTTPHeaders = [
         "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "Cache-Control": "no-store",
@@ -166,12 +167,14 @@ final class ServeHandler: ChannelInboundHandler {
     func write(status: Int, headers: HTTPHeaders, body: String, head: HTTPRequestHead, context: ChannelHandlerContext) {
         var fields = headers
         let length = body.utf8.count
-        fields.add(name: "Content-Length", value: length == 0 ? "0" : String(length))
         let keepAlive = head.isKeepAlive
+        // Appended whole (`add(name:value:)` checks each name again).
         if !keepAlive {
-            fields.add(name: "Connection", value: "close")
+            fields.add(contentsOf: HTTPHeaders([("Content-Length", String(length)), ("Connection", "close")]))
         } else if head.version.minor == 0 {
-            fields.add(name: "Connection", value: "keep-alive")
+            fields.add(contentsOf: HTTPHeaders([("Content-Length", String(length)), ("Connection", "keep-alive")]))
+        } else {
+            fields.add(contentsOf: length == 0 ? Self.noContent : HTTPHeaders([("Content-Length", String(length))]))
         }
         let response = HTTPResponseHead(
             version: head.version, status: HTTPResponseStatus(statusCode: status), headers: fields)
