@@ -20,7 +20,8 @@
 # Settings (environment): RUN_SECONDS (10), CONNECTIONS (16), WRK_THREADS (1), RATE_GUESS (requests/s to make proofs
 # for; 20000), BENCH_SECONDS (5), SOAK_SECONDS (300; 0 skips the soak), SOAK_RATE (2000/s), NGINX_WORKERS (auto),
 # KEYBOUND_SERVE and KEYBOUND_CLI (the binaries), OUT (the result files' folder; .build-bench/sidecar), PERF=1 (perf record of
-# keybound-serve during each load run, OUT/NAME.perf.data).
+# keybound-serve during each load run, OUT/NAME.perf.data), PERF_STAT=1 (perf stat of keybound-serve during each load
+# run: system calls and context switches per request, in the results; OUT/NAME.perf-stat.csv).
 # Needs: wrk, nginx, python3 with cryptography.
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
@@ -98,7 +99,7 @@ wait_port "$nginx_port" 400 "$nginx_pid" || { cat "$work/nginx-error.log"; fail 
 
 # load NAME MODE URL: pre-made proofs, then wrk for RUN_SECONDS; fails on any answer outside 2xx.
 load() {
-    local name="$1" mode="$2" url="$3" count before after made_at started perf_pid=""
+    local name="$1" mode="$2" url="$3" count before after made_at started perf_pid="" stat_pid=""
     count=$(( RATE_GUESS * RUN_SECONDS * 12 / 10 ))
     step "$name: $count requests made, then wrk -t$WRK_THREADS -c$CONNECTIONS -d${RUN_SECONDS}s $url"
     made_at=$(date +%s)
@@ -115,6 +116,12 @@ load() {
         perf record -q -F 499 -g -p "$serve_pid" -o "$OUT/$name.perf.data" -- sleep "$RUN_SECONDS" &
         perf_pid=$!
     fi
+    rm -f "$OUT/$name.perf-stat.csv"
+    if [ -n "${PERF_STAT:-}" ]; then
+        perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock -p "$serve_pid" \
+            -o "$OUT/$name.perf-stat.csv" -- sleep "$RUN_SECONDS" &
+        stat_pid=$!
+    fi
     # wrk's own CPU-seconds (user and system, bash's `time`): the generator shares the two cores with the server.
     local TIMEFORMAT='%U %S'
     { time KB_REQUESTS="$work/$name" KB_MODE="$mode" KB_PATH="/api/x" \
@@ -122,8 +129,10 @@ load() {
         | tee "$work/$name.wrk"; } 2> "$work/$name.wrk-cpu"
     after="$(cpu_seconds "$serve_pid")"
     [ -z "${perf_pid:-}" ] || wait "$perf_pid"
-    python3 - "$work/$name.wrk" "$name" "$before" "$after" "$results" "$work/$name.wrk-cpu" <<'PY'
-import json, sys
+    [ -z "${stat_pid:-}" ] || wait "$stat_pid"
+    python3 - "$work/$name.wrk" "$name" "$before" "$after" "$results" "$work/$name.wrk-cpu" \
+        "$OUT/$name.perf-stat.csv" <<'PY'
+import json, os, sys
 text, name, results = open(sys.argv[1]).read(), sys.argv[2], sys.argv[5]
 before, after = float(sys.argv[3]), float(sys.argv[4])
 line = next(l for l in text.splitlines() if l.startswith("KB_RESULT "))
@@ -134,6 +143,13 @@ r["cpu_us_per_request"] = round((after - before) / max(r["requests"], 1) * 1e6, 
 wrk_cpu = sum(map(float, open(sys.argv[6]).read().split()[-2:]))
 r["wrk_cpu_seconds"] = round(wrk_cpu, 3)
 r["wrk_cpu_us_per_request"] = round(wrk_cpu / max(r["requests"], 1) * 1e6, 1)
+if os.path.exists(sys.argv[7]):
+    # perf stat over the run's seconds (wrk's run is as long): counts per request.
+    for line in open(sys.argv[7]):
+        parts = line.strip().split(",")
+        if len(parts) > 2 and parts[2] in ("raw_syscalls:sys_enter", "context-switches"):
+            r[parts[2].replace("raw_syscalls:sys_enter", "syscalls") + "_per_request"] = round(
+                float(parts[0]) / max(r["requests"], 1), 2)
 open(results, "a").write(json.dumps(r) + "\n")
 print(json.dumps(r))
 if r["threads_out_of_requests"]:
