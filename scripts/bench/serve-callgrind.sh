@@ -19,8 +19,8 @@
 #   own     total - verify: keybound-serve's part (NIO's socket reads and writes on the user side, HTTP/1 decoding and
 #           encoding, the header reads, the trusted-proxy and route checks, the answer, metrics, retain/release).
 # The kernel's side of the socket calls is not counted here (perf stat on the load run, BENCHMARKS.md).
-# Settings (environment): REQUESTS (2000), WARM (64), CONNECTIONS (4), KEYBOUND_SERVE (the binary; the release build,
-# made here when missing), KEEP (a folder to keep the callgrind output and the annotated profiles in), TOP (how many
+# Settings (environment): REQUESTS (2000), WARM (64), CONNECTIONS (4), KEYBOUND_SERVE (the binary; by default the
+# release build, brought up to date here), KEEP (a folder to keep the callgrind output and the annotated profiles in), TOP (how many
 # of keybound-serve's own functions to list by inclusive instructions; 40).
 # The proofs live 60 s (the verifier's default) and are made once the server listens: REQUESTS must be sent within
 # that (2,000 take about 30 s under callgrind here).
@@ -30,15 +30,12 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ci.sh"
 here="$root/scripts/bench"
 
-REQUESTS="${REQUESTS:-2000}"
-WARM="${WARM:-64}"
-CONNECTIONS="${CONNECTIONS:-4}"
-TOP="${TOP:-40}"
+: "${REQUESTS:=2000}" "${WARM:=64}" "${CONNECTIONS:=4}" "${TOP:=40}"
 command -v valgrind >/dev/null || fail "valgrind is not installed (apt-get install valgrind)"
-
-release="$(swift build -c release --package-path Integrations --show-bin-path)"
-serve_bin="${KEYBOUND_SERVE:-$release/keybound-serve}"
-[ -x "$serve_bin" ] || run nice swift build -c release --package-path Integrations --product keybound-serve
+if [ -z "${KEYBOUND_SERVE:-}" ]; then
+    run nice swift build -c release --package-path Integrations --product keybound-serve
+    KEYBOUND_SERVE="$(swift build -c release --package-path Integrations --show-bin-path)/keybound-serve"
+fi
 
 if [ -n "${KEEP:-}" ]; then
     work="$KEEP"
@@ -47,7 +44,7 @@ else
     work="$(mktemp -d)"
     remove_at_exit "$work"
 fi
-cp "$serve_bin" "$work/keybound-serve"
+cp "$KEYBOUND_SERVE" "$work/keybound-serve"
 strip -g "$work/keybound-serve"
 
 step "keys: an RS256 issuer, 16 ES256 clients with a token each"
