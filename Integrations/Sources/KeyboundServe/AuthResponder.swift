@@ -74,7 +74,7 @@ public struct AuthResponder: Sendable {
     public let configuration: ServeConfiguration
     public let verifier: Verifier
     let proxies: [String: ServeConfiguration.Proxy]
-    /// The identity headers' names (`nil`: not sent), and the claim headers', checked once here rather than per
+    /// The identity headers' names (`nil`: not sent) and the claim headers, checked once here rather than per
     /// answer.
     let identityNames: (subject: String?, scope: String?, clientID: String?, jkt: String?)
     let claimHeaders: [ServeConfiguration.IdentityHeaders.Claim]
@@ -87,8 +87,17 @@ public struct AuthResponder: Sendable {
             for address in proxy.addresses { proxies[address] = proxy }
         }
         self.proxies = proxies
+        // A configuration read from a file has valid, distinct, unreserved names (ServeConfiguration refuses the
+        // rest); one built in code may not: an invalid, reserved or repeated name is left out, so that the answer
+        // never carries a header twice.
         let identity = configuration.identity
-        func valid(_ name: String?) -> String? { name.flatMap { HTTPField.Name($0) == nil ? nil : $0 } }
+        var seen = Set<String>()
+        func valid(_ name: String?) -> String? {
+            guard let name, HTTPField.Name(name) != nil, !ResponseHeaders.reserved.contains(name.lowercased()),
+                seen.insert(name.lowercased()).inserted
+            else { return nil }
+            return name
+        }
         identityNames = (valid(identity.subject), valid(identity.scope), valid(identity.clientID), valid(identity.jkt))
         claimHeaders = identity.claims.filter { valid($0.header) != nil }
     }

@@ -5,6 +5,7 @@
 
 import HTTPTypes
 import IntegrationsTestSupport
+import Keybound
 @testable import KeyboundServe
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
@@ -85,5 +86,25 @@ extension AuthResponderTests {
         #expect(repeated.status == 500 && repeated.meantStatus == 500)
         #expect(repeated.fields.first(name: "X-Keybound-Error") == "bad_proxy_headers")
         #expect(header(repeated, "X-Keybound-Status") == "500")
+    }
+
+    /// Identity header names a configuration built in code may hold but a file may not (reserved, repeated in any
+    /// case, not a header name) are left out: the answer never carries a header twice.
+    @Test func identityNamesAFileWouldRefuseAreLeftOut() async throws {
+        var configuration = self.configuration
+        configuration.identity.subject = "Cache-Control"
+        configuration.identity.scope = "X-Who"
+        configuration.identity.claims = [.init(claim: "sub", header: "x-who"), .init(claim: "sub", header: "Bad Name")]
+        let verifier = try Verifier(
+            issuers: [TrustedIssuer(identifier: Fixture.issuer, audiences: [Fixture.audience],
+                                    keys: try #require(configuration.issuers[0].localKeys))],
+            policy: configuration.policy)
+        let answer = await AuthResponder(configuration: configuration, verifier: verifier).answer(
+            peer: Self.nginxPeer, headers: try nginx("GET", "/api/a", htu: "https://api.example/api/a"),
+            now: Fixture.now)
+        #expect(answer.status == 200)
+        #expect(answer.fields["cache-control"] == ["no-store"])
+        #expect(answer.fields["x-who"] == ["orders:read profile"])
+        #expect(answer.fields.map { $0.name } == ["Cache-Control", "X-Who", "X-Keybound-Jkt"])
     }
 }
