@@ -8,6 +8,7 @@ layer's overhead per verify, and two threads against one (the GIL is released wh
 
     python bench/bench_verify.py [--seconds 2] [--cpu 0]
     python bench/bench_verify.py --threads-only --rounds 5      # 1 against 2 threads only, alternated, the median
+    python bench/bench_verify.py --seconds 5 --headline-json out.json   # the rows of BENCHMARKS.md's headline table
 
 Single-thread figures run pinned to one CPU (--cpu); the two-thread figure uses two CPUs. On a shared machine the
 two-thread figure is noisy: --threads-only alternates one and two threads --rounds times and prints every ratio, the
@@ -18,6 +19,7 @@ installed, cryptography, pyjwt, joserfc, cffi (python/requirements-ci.txt).
 from __future__ import annotations
 
 import argparse
+import base64
 import ctypes
 import hashlib
 import json
@@ -72,10 +74,11 @@ class WithPyJWT(ByHand):
     def __init__(self, world: World, now: int) -> None:
         super().__init__(world, now)
         self.issuer_key = pyjwt.PyJWK(world.jwks_dict["keys"][0]).key
+        self.token_alg = world.token_alg
 
     def verify(self, method: str, url: str, headers: Dict[str, str]) -> str:
         token = headers["Authorization"][5:]
-        claims = pyjwt.decode(token, self.issuer_key, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER,
+        claims = pyjwt.decode(token, self.issuer_key, algorithms=[self.token_alg], audience=AUDIENCE, issuer=ISSUER,
                               options={"verify_iat": False})
         proof_jws = headers["DPoP"]
         header = pyjwt.get_unverified_header(proof_jws)
@@ -89,13 +92,16 @@ class WithPyJWT(ByHand):
 class WithJoserfc(ByHand):
     def __init__(self, world: World, now: int) -> None:
         super().__init__(world, now)
-        self.issuer_key = jose_jwk.ECKey.import_key(world.jwks_dict["keys"][0])
+        issuer_jwk = world.jwks_dict["keys"][0]
+        key_type: Any = jose_jwk.RSAKey if issuer_jwk["kty"] == "RSA" else jose_jwk.ECKey
+        self.issuer_key = key_type.import_key(issuer_jwk)
+        self.token_alg = world.token_alg
         self.registry = jose_jwt.JWTClaimsRegistry(now=lambda: now, iss={"essential": True, "value": ISSUER},
                                                    aud={"essential": True, "value": AUDIENCE})
 
     def verify(self, method: str, url: str, headers: Dict[str, str]) -> str:
         token = headers["Authorization"][5:]
-        decoded = jose_jwt.decode(token, self.issuer_key, algorithms=["ES256"])
+        decoded = jose_jwt.decode(token, self.issuer_key, algorithms=[self.token_alg])
         self.registry.validate(decoded.claims)
         proof_jws = headers["DPoP"]
         header = extract_compact(proof_jws.encode()).protected
@@ -112,9 +118,10 @@ def requests_for(world: World, count: int) -> List[Dict[str, str]]:
 
 
 def rate(verify: Callable[[str, str, Dict[str, str]], Any], requests: List[Dict[str, str]],
-         seconds: float) -> Tuple[float, float]:
-    """(requests per wall second, CPU microseconds per request) over `seconds` (or all the requests, whichever ends
-    first), after 200 warm-up ones. The CPU figure holds on a busy machine too; the wall one does not."""
+         seconds: float) -> Tuple[float, float, int]:
+    """(requests per wall second, CPU microseconds per request, requests timed) over `seconds` (or all the requests,
+    whichever ends first), after 200 warm-up ones. The CPU figure holds on a busy machine too; the wall one does
+    not."""
     for headers in requests[:200]:
         verify("GET", URL, headers)
     done, start, cpu = 0, time.perf_counter(), time.process_time()
@@ -123,7 +130,7 @@ def rate(verify: Callable[[str, str, Dict[str, str]], Any], requests: List[Dict[
         done += 1
         if done % 256 == 0 and time.perf_counter() - start >= seconds:
             break
-    return done / (time.perf_counter() - start), (time.process_time() - cpu) / done * 1e6
+    return done / (time.perf_counter() - start), (time.process_time() - cpu) / done * 1e6, done
 
 
 def empty_calls() -> Dict[str, float]:
@@ -192,6 +199,73 @@ def threads_rounds(world: World, cpus: List[int], rounds: int, requests: int, se
           f"(load average {os.getloadavg()[0]:.1f})")
 
 
+def headline(seconds: float, cpu: int, path: str) -> None:
+    """The Python rows of BENCHMARKS.md's headline table (scripts/bench/headline.sh), as one JSON object written to
+    `path`: pinned to one CPU, `seconds` each, one after the other, warm DPoP requests (one RS256 access token, as the
+    Swift rows use, and a fresh ES256 proof per request, all signed before timing) through keybound (its caches warm),
+    PyJWT and joserfc by hand (the token verified on every request: neither caches it), and the floor of the last
+    two: one ES256 verify through `cryptography`, the library they verify with (a public key object and DER
+    signatures made before the loop, the proofs' own signing inputs, cycled)."""
+    from cryptography import __version__ as cryptography_version
+    from cryptography.hazmat.backends.openssl import backend as cryptography_backend
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    os.sched_setaffinity(0, {cpu})
+    load_before = os.getloadavg()[0]
+    world = World(token_alg="RS256")
+    # One pool for every row (each verifier keeps its own replay state): more requests than the fastest row takes.
+    requests = requests_for(world, int(seconds * 15000) + 256)
+    key = world.client_key.public_key()
+    signed = []
+    for headers in requests[:4096]:
+        signing_input, _, signature = headers["DPoP"].rpartition(".")
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+        der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+        signed.append((signing_input.encode(), der))
+    ecdsa = ec.ECDSA(hashes.SHA256())
+
+    def raw_rate() -> Tuple[float, float, int]:
+        for data, der in signed[:200]:
+            key.verify(der, data, ecdsa)
+        done, index, start, cpu_start = 0, 0, time.perf_counter(), time.process_time()
+        while time.perf_counter() - start < seconds:
+            chunk = signed[index:index + 256]
+            for data, der in chunk:
+                key.verify(der, data, ecdsa)
+            done += len(chunk)
+            index = (index + 256) % len(signed)
+        return done / (time.perf_counter() - start), (time.process_time() - cpu_start) / done * 1e6, done
+
+    def timed(verify: Callable[[str, str, Dict[str, str]], Any]) -> Tuple[float, float, int]:
+        per_second, cpu_us, done = rate(verify, requests, seconds)
+        if done == len(requests) - 200:
+            raise SystemExit(f"bench_verify: the pool of {len(requests)} requests ran out before {seconds:g} s")
+        return per_second, cpu_us, done
+
+    cached = keybound.Verifier([keybound.Issuer(ISSUER, [AUDIENCE], world.jwks)])
+    rows = []
+    for name, library, run in (
+        ("raw ES256 verify", f"cryptography {cryptography_version}", raw_rate),
+        ("keybound", f"keybound {keybound.__version__}",
+         lambda: timed(lambda m, u, h: cached.verify(m, u, h, now=world.now))),
+        ("PyJWT", f"PyJWT {pyjwt.__version__}", lambda: timed(WithPyJWT(world, world.now).verify)),
+        ("joserfc", f"joserfc {getattr(sys.modules['joserfc'], '__version__', '?')}",
+         lambda: timed(WithJoserfc(world, world.now).verify)),
+    ):
+        per_second, cpu_us, done = run()
+        print(f"{name:20s} {per_second:8.0f} req/s, {cpu_us:6.1f} us CPU/req", file=sys.stderr)
+        rows.append({"name": name, "library": library, "per_second": round(per_second, 1),
+                     "cpu_us_per_request": round(cpu_us, 2), "requests": done})
+    report = {"python": sys.version.split()[0], "cpu": cpu, "seconds": seconds, "token_alg": "RS256",
+              "proof_alg": "ES256", "keybound_library": keybound.LIBRARY_PATH,
+              "cryptography_openssl": cryptography_backend.openssl_version_text(),
+              "load_before": load_before, "load_after": os.getloadavg()[0], "rows": rows}
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(report, out, indent=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=2.0)
@@ -199,8 +273,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20000, help="proofs signed before timing, per run")
     parser.add_argument("--threads-only", action="store_true", help="only one thread against two, --rounds times")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--headline-json", metavar="PATH",
+                        help="only the rows of BENCHMARKS.md's headline table (RS256 token), as JSON written to PATH")
     args = parser.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
+    if args.headline_json:
+        headline(args.seconds, args.cpu, args.headline_json)
+        return
     world = World()
     if args.threads_only:
         threads_rounds(world, cpus, args.rounds, args.requests, args.seconds)
@@ -229,7 +308,7 @@ def main() -> None:
     }
     fastest_wall = max(results["PyJWT 2.15 by hand"][0], results["joserfc 1.8 by hand"][0])
     fastest_cpu = min(results["PyJWT 2.15 by hand"][1], results["joserfc 1.8 by hand"][1])
-    for name, (value, cpu_us) in results.items():
+    for name, (value, cpu_us, _) in results.items():
         print(f"{name:40s} {value:7.0f} req/s wall ({value / fastest_wall:4.2f}x the faster reference), "
               f"{cpu_us:6.1f} us CPU/req ({fastest_cpu / cpu_us:4.2f}x)")
 

@@ -14,7 +14,7 @@ import time
 from typing import Any, Dict, Optional
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 ISSUER = "https://issuer.example"
@@ -48,6 +48,11 @@ def sign_es256(key: ec.EllipticCurvePrivateKey, header: Dict[str, Any], payload:
     return f"{signing_input}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
+def sign_rs256(key: rsa.RSAPrivateKey, header: Dict[str, Any], payload: Dict[str, Any]) -> str:
+    signing_input = f"{b64json(header)}.{b64json(payload)}"
+    return f"{signing_input}.{b64(key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()))}"
+
+
 def header_version() -> str:
     """KB_VERSION_STRING of include/keybound.h in this source tree."""
     with open(os.path.join(REPO, "include", "keybound.h"), encoding="utf-8") as header:
@@ -58,15 +63,27 @@ def header_version() -> str:
 
 class World:
     """An issuer key and a client key (P-256), and helpers to mint tokens and proofs. `now` defaults to the real
-    clock, as the verifier's does."""
+    clock, as the verifier's does. `token_alg` is the issuer's algorithm: ES256 (P-256), or RS256 (a 2048-bit RSA
+    key, as the Swift benchmarks' issuers sign)."""
 
-    def __init__(self, now: Optional[int] = None) -> None:
+    def __init__(self, now: Optional[int] = None, token_alg: str = "ES256") -> None:
         self.now = now if now is not None else int(time.time())
-        self.issuer_key = ec.generate_private_key(ec.SECP256R1())
+        self.token_alg = token_alg
         self.client_key = ec.generate_private_key(ec.SECP256R1())
         self.client_jwk = ec_jwk(self.client_key.public_key())
         self.jkt = thumbprint(self.client_jwk)
-        issuer_jwk = dict(ec_jwk(self.issuer_key.public_key()), kid="k1", alg="ES256", use="sig")
+        issuer_public: Dict[str, str]
+        if token_alg == "RS256":
+            self.rsa_issuer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            numbers = self.rsa_issuer_key.public_key().public_numbers()
+            issuer_public = {"kty": "RSA", "n": b64(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+                             "e": b64(numbers.e.to_bytes(3, "big"))}
+        elif token_alg == "ES256":
+            self.issuer_key = ec.generate_private_key(ec.SECP256R1())
+            issuer_public = ec_jwk(self.issuer_key.public_key())
+        else:
+            raise ValueError(f"token_alg must be ES256 or RS256, not {token_alg}")
+        issuer_jwk = dict(issuer_public, kid="k1", alg=token_alg, use="sig")
         self.jwks_dict = {"keys": [issuer_jwk]}
         self.jwks = json.dumps(self.jwks_dict)
         self.counter = 0
@@ -77,7 +94,10 @@ class World:
                    "roles": ["a", "b"]}
         payload.update(claims)
         payload = {k: v for k, v in payload.items() if v is not None}
-        return sign_es256(self.issuer_key, {"alg": "ES256", "kid": kid, "typ": "at+jwt"}, payload)
+        header = {"alg": self.token_alg, "kid": kid, "typ": "at+jwt"}
+        if self.token_alg == "RS256":
+            return sign_rs256(self.rsa_issuer_key, header, payload)
+        return sign_es256(self.issuer_key, header, payload)
 
     def proof(self, method: str = "GET", url: str = URL, token: Optional[str] = None, iat: Optional[int] = None,
               **claims: Any) -> str:

@@ -139,6 +139,18 @@ def test_jwks_as_a_dict(world: World) -> None:
     assert v.verify("GET", URL, world.headers()).jkt == world.jkt
 
 
+def test_rs256_access_tokens() -> None:
+    """An RSA issuer (RS256 tokens, as the benchmarks sign them): accepted; a token signed by another RSA key under the
+    same kid is refused at its signature (305)."""
+    world, other = World(token_alg="RS256"), World(token_alg="RS256")
+    v = keybound.Verifier(issuers=[keybound.Issuer(ISSUER, [AUDIENCE], jwks=world.jwks)])
+    assert v.verify("GET", URL, world.headers()).jkt == world.jkt
+    other.client_key, other.client_jwk, other.jkt = world.client_key, world.client_jwk, world.jkt
+    with pytest.raises(keybound.InvalidToken) as refusal:
+        v.verify("GET", URL, world.headers(token=other.token()))
+    assert refusal.value.code == 305
+
+
 @pytest.mark.parametrize("change, code, cls", [
     (lambda w, t: ("POST", URL, {"Authorization": "DPoP " + t, "DPoP": w.proof(token=t)}), 207, keybound.InvalidProof),
     (lambda w, t: ("GET", "https://api.example.com/other", {"Authorization": "DPoP " + t, "DPoP": w.proof(token=t)}),

@@ -28,6 +28,16 @@ package enum AuthorizationHeader {
     ///   - ``KeyboundError/Code/tokenMalformed`` when what follows `DPoP ` is longer than `maxTokenBytes`, decided
     ///     from the length alone: at most the first 5 bytes of an oversized value are read (SECURITY.md C6).
     static func dpopToken(in value: ByteView, maxTokenBytes: Int = .max) throws(KeyboundError) -> Range<Int> {
+        let range = try dpopTokenBounds(in: value, maxTokenBytes: maxTokenBytes)
+        try checkToken68(value, from: range.lowerBound, scheme: "DPoP")
+        return range
+    }
+
+    /// The first half of ``dpopToken(in:maxTokenBytes:)-(ByteView)``: the scheme, the one space and the length bound,
+    /// with the same codes, but not the token's characters. The range runs to the end of `value`; it is the token
+    /// only once ``checkToken68(_:from:scheme:)`` has accepted it, which the verifier skips only for the exact bytes
+    /// of a token it verified before (docs/design.md "Contracts → Token cache").
+    static func dpopTokenBounds(in value: ByteView, maxTokenBytes: Int = .max) throws(KeyboundError) -> Range<Int> {
         guard !value.isEmpty else {
             throw KeyboundError.make(.missingAuthorization, "no Authorization value")
         }
@@ -37,7 +47,7 @@ package enum AuthorizationHeader {
         guard isDPoPScheme(value[0..<index]) else {
             throw KeyboundError.make(.unsupportedScheme, "authorization scheme is not DPoP")
         }
-        return try token68(in: value, from: index, scheme: "DPoP", maxTokenBytes: maxTokenBytes)
+        return try tokenBounds(in: value, from: index, scheme: "DPoP", maxTokenBytes: maxTokenBytes)
     }
 
     /// True when the value's scheme is `Bearer` in any case (RFC 6750 §2.1, RFC 9110 §11.1): only then does Bearer
@@ -50,7 +60,10 @@ package enum AuthorizationHeader {
     /// `Bearer` (``hasBearerScheme(_:)``), with the same rules and codes as ``dpopToken(in:maxTokenBytes:)-(ByteView)``
     /// after the scheme.
     static func bearerToken(in value: ByteView, maxTokenBytes: Int = .max) throws(KeyboundError) -> Range<Int> {
-        try token68(in: value, from: schemeLength(value, limit: 7), scheme: "Bearer", maxTokenBytes: maxTokenBytes)
+        let range = try tokenBounds(in: value, from: schemeLength(value, limit: 7), scheme: "Bearer",
+                                    maxTokenBytes: maxTokenBytes)
+        try checkToken68(value, from: range.lowerBound, scheme: "Bearer")
+        return range
     }
 
     /// The number of tchars at the start of `value`, reading at most `limit` bytes.
@@ -60,8 +73,9 @@ package enum AuthorizationHeader {
         return index
     }
 
-    /// After a scheme ending at `index`: exactly one space and a token68 ending the value; its range.
-    private static func token68(
+    /// After a scheme ending at `index`: exactly one space, and at most `maxTokenBytes` after it; the range from
+    /// there to the end of the value.
+    private static func tokenBounds(
         in value: ByteView, from index: Int, scheme: StaticString, maxTokenBytes: Int
     ) throws(KeyboundError) -> Range<Int> {
         guard index < value.count else {
@@ -70,12 +84,16 @@ package enum AuthorizationHeader {
         guard value[index] == UInt8(ascii: " ") else {
             throw KeyboundError.make(.malformedAuthorization, "\(scheme) scheme is not followed by a space")
         }
-        var index = index &+ 1
-        let start = index
+        let start = index &+ 1
         guard value.count &- start <= maxTokenBytes else {
             throw KeyboundError.make(.tokenMalformed, "access token is larger than the limit")
         }
-        index &+= value[start..<value.count].prefixCount(inClass: .token68)
+        return start..<value.count
+    }
+
+    /// Checks that `value[start...]` is a token68 (RFC 9110 §11.2): at least one token68 character, then only `=`.
+    static func checkToken68(_ value: ByteView, from start: Int, scheme: StaticString) throws(KeyboundError) {
+        var index = start &+ value[start..<value.count].prefixCount(inClass: .token68)
         guard index > start else {
             throw KeyboundError.make(.malformedAuthorization, "no token68 after the \(scheme) scheme and one space")
         }
@@ -83,7 +101,6 @@ package enum AuthorizationHeader {
         guard index == value.count else {
             throw KeyboundError.make(.malformedAuthorization, "\(scheme) token is not a token68")
         }
-        return start..<index
     }
 
     /// As ``dpopToken(in:)-(ByteView)``, with a missing header (`nil`) reported as

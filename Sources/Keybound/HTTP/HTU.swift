@@ -53,6 +53,75 @@ package enum HTU {
         requiredCapacity(URIBytes(head: uri, tail: uri[0..<0]))
     }
 
+    /// The length of `uri`'s canonical form when that form is `uri`'s own prefix, so that
+    /// ``normalize(_:into:failingWith:)`` would accept `uri` and give back exactly `uri[0..<length]`: `http://` or
+    /// `https://`, a host of lower-case `reg-name` characters without escapes, an optional port of 1–65535 written
+    /// without leading zeros that is not the scheme's default, a non-empty path of `pchar`s and `/` without escapes
+    /// or dot segments, and an optional query or fragment of visible ASCII (dropped). `nil` for anything else,
+    /// including canonical forms it does not recognise (an IPv6 host, an escape): the caller then normalises. One
+    /// pass over the bytes, most of it by class table; the request URL of a typical request takes this path.
+    static func canonicalPrefix(_ uri: ByteView) -> Int? {
+        let count = uri.count
+        var index: Int
+        let isHTTPS: Bool
+        if count > 8 && uri[0..<8].elementsEqual("https://") {
+            index = 8
+            isHTTPS = true
+        } else if count > 7 && uri[0..<7].elementsEqual("http://") {
+            index = 7
+            isHTTPS = false
+        } else {
+            return nil
+        }
+        let hostStart = index
+        index &+= uri[index..<count].prefixCount(inClass: canonicalHostByte)
+        guard index > hostStart, index < count else { return nil }
+        if uri[index] == .colon {
+            index &+= 1
+            let portStart = index
+            var port = 0
+            while index < count, uri[index].isASCIIDigit, index &- portStart < 5 {
+                port = port &* 10 &+ Int(uri[index] &- UInt8.zero)
+                index &+= 1
+            }
+            guard index > portStart, uri[portStart] != UInt8.zero, port <= 65535, port != (isHTTPS ? 443 : 80),
+                index < count
+            else { return nil }
+        }
+        guard uri[index] == .slash else { return nil }
+        let pathStart = index
+        let pathEnd = pathStart &+ uri[pathStart..<count].prefixCount(inClass: canonicalPathByte)
+        if pathEnd < count {
+            // Only a query or fragment may follow, and it is dropped: visible ASCII is accepted there as it is.
+            guard uri[pathEnd] == .question || uri[pathEnd] == .hash,
+                pathEnd &+ uri[pathEnd..<count].prefixCount(inClass: visibleASCIIByte) == count
+            else { return nil }
+        }
+        // No dot segment: no "." or ".." between two slashes or after the last one.
+        index = pathStart
+        while index < pathEnd {
+            // uri[index] is "/": look at the segment after it.
+            var end = index &+ 1
+            while end < pathEnd && uri[end] != .slash { end &+= 1 }
+            let length = end &- index &- 1
+            if length == 1 && uri[index &+ 1] == .dot { return nil }
+            if length == 2 && uri[index &+ 1] == .dot && uri[index &+ 2] == .dot { return nil }
+            index = end
+        }
+        return pathEnd
+    }
+
+    /// The host bytes ``canonicalPrefix(_:)`` accepts: `reg-name` characters that lower-casing leaves as they are.
+    private static let canonicalHostByte = ByteClass { byte in
+        (byte.isUnreserved || byte.isSubDelimiter) && byte.lowercasedASCII == byte
+    }
+
+    /// The path bytes ``canonicalPrefix(_:)`` accepts: `pchar` without escapes, and `/`.
+    private static let canonicalPathByte = ByteClass { $0.isPathCharacter || $0 == .slash }
+
+    /// The query and fragment bytes ``canonicalPrefix(_:)`` accepts: visible ASCII.
+    private static let visibleASCIIByte = ByteClass { $0.isVisibleASCII }
+
     /// The room ``normalize(base:originFormPath:into:failingWith:)`` needs for `base` and `originFormPath`.
     static func canonicalCapacity(base: ByteView, originFormPath: ByteView) -> Int {
         requiredCapacity(URIBytes(head: base, tail: originFormPath))

@@ -29,7 +29,7 @@ package enum Base64URL {
         return triples &* 4 &+ (rest == 0 ? 0 : rest &+ 1)
     }
 
-    /// The 6-bit value of an alphabet character, or 0xFF for any other byte (``sextetTable`` holds them all).
+    /// The 6-bit value of an alphabet character, or 0xFF for any other byte (``placedSextets`` holds them, placed).
     @inlinable
     static func sextet(_ c: UInt8) -> UInt8 {
         switch c {

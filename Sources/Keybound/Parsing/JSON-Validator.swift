@@ -6,12 +6,14 @@
 extension JSON {
     /// The one-pass strict validator behind ``JSON/parseObject(_:maxDepth:failingWith:)``.
     ///
-    /// Member names of the objects being read are kept in `names` as 16-byte entries (start, end, a 32-bit tag of
-    /// the unescaped name, has-escapes flag); an object's entries are dropped when it closes. A new name is compared
-    /// in full only with the names of its object whose tags equal its own. The tag is SipHash-1-3 under the
+    /// Member names of the objects being read are kept in `names` as 16-byte entries (start, end, and a 64-bit key
+    /// of the unescaped name); an object's entries are dropped when it closes. A name of at most 7 bytes (unescaped)
+    /// is its own key: its bytes and length, packed, so two such names are equal exactly when their keys are, with no
+    /// hashing and no further comparison. A longer name's key is a 32-bit tag and its has-escapes flag, and it is
+    /// compared in full only with the names of its object whose tags equal its own. The tag is SipHash-1-3 under the
     /// process's random key (``KeyedHash``), so a client cannot choose names that collide to force those full
     /// comparisons: names chosen to collide cost what random names of the same size do (docs/design.md "Contracts →
-    /// Bounded work"). Each object holds at most ``JSON/maximumMembers`` members, which bounds the tag checks of one
+    /// Bounded work"). Each object holds at most ``JSON/maximumMembers`` members, which bounds the key checks of one
     /// object to 512 × 511 / 2.
     struct Validator {
         let bytes: ByteView
@@ -172,13 +174,25 @@ extension JSON {
 
         // MARK: Duplicate names
 
-        /// The tag of a name: the low 32 bits of its keyed hash (``KeyedHash``) over the unescaped bytes.
-        func nameTag(_ content: ByteView, escaped: Bool) -> UInt32 {
-            if !escaped { return UInt32(truncatingIfNeeded: KeyedHash.hash(content)) }
+        /// The key of a name (see ``Validator``), from its unescaped bytes: for at most 7 bytes, the bytes
+        /// little-endian with `0x80 | length` in the top byte; otherwise the low 32 bits of its keyed hash
+        /// (``KeyedHash``), with bit 32 set when the name has escapes. Only short keys have the top bit set.
+        func nameKey(_ content: ByteView, escaped: Bool) -> UInt64 {
+            if !escaped { return Self.key(of: content, escaped: false) }
             return withScratch(capacity: content.count) { scratch in
                 JSON.unescape(content, into: &scratch)
-                return UInt32(truncatingIfNeeded: KeyedHash.hash(scratch.view))
+                return Self.key(of: scratch.view, escaped: true)
             }
+        }
+
+        static func key(of name: ByteView, escaped: Bool) -> UInt64 {
+            let count = name.count
+            guard count > 7 else {
+                var packed = UInt64(0x80 | count) &<< 56
+                for k in 0..<count { packed |= UInt64(name[k]) &<< (8 &* k) }
+                return packed
+            }
+            return UInt64(UInt32(truncatingIfNeeded: KeyedHash.hash(name))) | (escaped ? 1 &<< 32 : 0)
         }
 
         func namesEqual(_ a: ByteView, _ aEscaped: Bool, _ b: ByteView, _ bEscaped: Bool) -> Bool {
@@ -196,14 +210,18 @@ extension JSON {
 
         mutating func recordName(start: Int, end: Int, escaped: Bool, objectBase: Int) throws(KeyboundError) {
             let content = bytes[start..<end]
-            let hash = nameTag(content, escaped: escaped)
+            let key = nameKey(content, escaped: escaped)
+            let isShort = key &>> 63 != 0
             var entry = objectBase
             probeWork(.jsonNameTagChecks, (names.count &- objectBase) / 16)
             while entry < names.count {
-                if names.word(at: entry &+ 8) == hash {
+                let other = UInt64(names.word(at: entry &+ 8)) | UInt64(names.word(at: entry &+ 12)) &<< 32
+                if isShort {
+                    // Short keys are the names themselves.
+                    if other == key { throw fail("JSON has a duplicate member name") }
+                } else if other &>> 63 == 0 && UInt32(truncatingIfNeeded: other) == UInt32(truncatingIfNeeded: key) {
                     let s = Int(names.word(at: entry)), e = Int(names.word(at: entry &+ 4))
-                    let otherEscaped = names.word(at: entry &+ 12) != 0
-                    if namesEqual(bytes[s..<e], otherEscaped, content, escaped) {
+                    if namesEqual(bytes[s..<e], other & (1 &<< 32) != 0, content, escaped) {
                         throw fail("JSON has a duplicate member name")
                     }
                 }
@@ -212,8 +230,8 @@ extension JSON {
             // Offsets fit in 32 bits: documents are bounded far below 4 GiB by every caller's size limit.
             names.appendWord(UInt32(truncatingIfNeeded: start))
             names.appendWord(UInt32(truncatingIfNeeded: end))
-            names.appendWord(hash)
-            names.appendWord(escaped ? 1 : 0)
+            names.appendWord(UInt32(truncatingIfNeeded: key))
+            names.appendWord(UInt32(truncatingIfNeeded: key &>> 32))
         }
 
         // MARK: Strings

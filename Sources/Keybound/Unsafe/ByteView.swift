@@ -163,46 +163,28 @@ extension ByteView {
     /// Calls `body` with a view of an array's bytes.
     @inlinable
     package static func with<R, E: Error>(_ bytes: [UInt8], _ body: (ByteView) throws(E) -> R) throws(E) -> R {
-        let result: Result<R, E> = unsafe bytes.withUnsafeBytes { raw in
-            // Safe because the view lives only inside the closure, while the array's storage is borrowed.
-            do throws(E) {
-                return .success(try body(unsafe ByteView(_unsafeBytes: raw)))
-            } catch {
-                return .failure(error)
-            }
+        try unsafe bytes.span.withUnsafeBytes { (raw) throws(E) -> R in
+            // Safe because the view lives only inside the closure, while the span borrows the array's storage.
+            try body(unsafe ByteView(_unsafeBytes: raw))
         }
-        return try result.get()
     }
 
-    /// Calls `body` with a view of a string's UTF-8, without copying when the string is native.
+    /// Calls `body` with a view of a string's UTF-8, without copying (a string's span is its own storage; a small
+    /// string's is the value itself, borrowed for the call).
     @inlinable
     static func with<R, E: Error>(utf8 string: String, _ body: (ByteView) throws(E) -> R) throws(E) -> R {
-        if let result = withContiguousStorage(of: string.utf8, body) { return try result.get() }
-        var copy = string
-        copy.makeContiguousUTF8()
-        return try with(utf8: copy, body)
+        try unsafe string.utf8.span.withUnsafeBytes { (raw) throws(E) -> R in
+            // Safe because the view lives only inside the closure, while the span borrows the string.
+            try body(unsafe ByteView(_unsafeBytes: raw))
+        }
     }
 
-    /// Calls `body` with a view of a substring's UTF-8, without copying when its base is native.
+    /// Calls `body` with a view of a substring's UTF-8, without copying.
     @inlinable
     static func with<R, E: Error>(utf8 string: Substring, _ body: (ByteView) throws(E) -> R) throws(E) -> R {
-        if let result = withContiguousStorage(of: string.utf8, body) { return try result.get() }
-        return try with(utf8: String(string), body)
-    }
-
-    /// `body`'s result over a view of `bytes`' contiguous storage, or `nil` when they have none.
-    @inlinable
-    static func withContiguousStorage<C: Sequence<UInt8>, R, E: Error>(
-        of bytes: C,
-        _ body: (ByteView) throws(E) -> R
-    ) -> Result<R, E>? {
-        bytes.withContiguousStorageIfAvailable { buffer in
-            // Safe because the view lives only inside the closure, while the storage is borrowed.
-            do throws(E) {
-                return .success(try body(unsafe ByteView(_unsafeBytes: UnsafeRawBufferPointer(buffer))))
-            } catch {
-                return .failure(error)
-            }
+        try unsafe string.utf8.span.withUnsafeBytes { (raw) throws(E) -> R in
+            // Safe because the view lives only inside the closure, while the span borrows the substring.
+            try body(unsafe ByteView(_unsafeBytes: raw))
         }
     }
 }

@@ -18,6 +18,24 @@ struct Checked {
     let admissibleHeader: (encoded: [UInt8], checked: CheckedProofHeader)?
 }
 
+/// The access token of a DPoP request as check 1 found it.
+struct PresentedToken {
+    /// The token's bytes: the rest of the `Authorization` value after `DPoP `.
+    let bytes: ByteView
+    /// SHA-256 of ``bytes`` when the token cache was consulted (`ath` is its base64url, and the cache is keyed by
+    /// it); otherwise `nil`, and ``digest(with:)`` computes it when check 4 needs it.
+    let hash: SHA256Digest?
+    /// The token cache's entry for these exact bytes, if any (looked up once, whatever its key generation). An entry
+    /// exists only for bytes that passed check 1 and 2 on an earlier request (docs/design.md "Token cache key").
+    let known: VerifiedToken?
+
+    /// SHA-256 of the token's bytes, computed once.
+    func digest(with backend: CryptoBackend) throws(KeyboundError) -> SHA256Digest {
+        if let hash { return hash }
+        return try backend.sha256(bytes)
+    }
+}
+
 /// What the proof checks need to know of the request besides the proof: its mode, method, canonical URL,
 /// requirements and time.
 struct ProofRequest {
@@ -83,9 +101,10 @@ extension Verifier {
             throw .make(.missingDPoPProof, "no DPoP value")
         }
         guard dpopCount == 1 else { throw .make(.multipleDPoPProofs, "more than one DPoP header value") }
-        return try withTokenBytes(authorization, wanted: wantsToken) { (tokenBytes) throws(KeyboundError) -> Checked in
+        return try withPresentedToken(authorization, wanted: wantsToken,
+                                        cached: mode == .resource && proofBytes.count <= policy.maxProofBytes) { (token) throws(KeyboundError) -> Checked in
             try withCanonicalRequestURL(url) { (requestURL) throws(KeyboundError) -> Checked in
-                try checkProof(proofBytes, token: tokenBytes, mode: mode, method: method,
+                try checkProof(proofBytes, token: token, mode: mode, method: method,
                                requestURL: requestURL, requirements: requirements, now: now)
             }
         }
@@ -111,9 +130,10 @@ extension Verifier {
             guard mode == .resource else {
                 throw .make(.boundTokenAsBearer, "a DPoP-bound access token was sent with the Bearer scheme")
             }
-            let tokenBytes = authorization[range]
-            let jws = try CompactJWS.split(tokenBytes, maxBytes: policy.maxTokenBytes, failingWith: .tokenMalformed)
-            let token = try verifiedToken(jws, hash: try backend.sha256(tokenBytes), now: now)
+            let presented = try presentedToken(authorization[range])
+            let jws = try CompactJWS.split(presented.bytes, maxBytes: policy.maxTokenBytes,
+                                           failingWith: .tokenMalformed)
+            let token = try verifiedToken(presented, hash: try presented.digest(with: backend), jws: jws, now: now)
             guard !token.hasConfirmation else {
                 throw .make(.boundTokenAsBearer, "a DPoP-bound access token was sent with the Bearer scheme")
             }
@@ -136,25 +156,44 @@ extension Verifier {
         return try ByteView.with(utf8: string) { (view) throws(KeyboundError) -> R in try body(view) }
     }
 
-    /// Calls `body` with the access token's bytes from `Authorization: DPoP <token>` (nil in token-endpoint mode).
+    /// Calls `body` with the access token from `Authorization: DPoP <token>` (nil in token-endpoint mode).
     /// A token longer than ``VerifierPolicy/maxTokenBytes`` (JWT or opaque) is refused from its length alone, before
-    /// any byte of it is read, decoded or hashed.
-    func withTokenBytes<R>(
+    /// any byte of it is read, decoded or hashed. The token's characters are checked (token68) unless the token cache
+    /// holds these exact bytes, which passed that check when they were first verified (docs/design.md "Token cache
+    /// key"); the errors, and their order, are the same either way. Only JWT access tokens (`cached`: resource mode)
+    /// are looked up, so the cache's hit and miss counts stay those of the tokens it can hold, and only beside a proof
+    /// within its size limit, so a request refused for its size costs no digest.
+    func withPresentedToken<R>(
         _ authorization: ByteView?,
         wanted: Bool,
-        _ body: (ByteView?) throws(KeyboundError) -> R
+        cached: Bool,
+        _ body: (PresentedToken?) throws(KeyboundError) -> R
     ) throws(KeyboundError) -> R {
         guard wanted, let authorization else { return try body(nil) }
-        let range = try AuthorizationHeader.dpopToken(in: authorization, maxTokenBytes: policy.maxTokenBytes)
-        return try body(authorization[range])
+        let range = try AuthorizationHeader.dpopTokenBounds(in: authorization, maxTokenBytes: policy.maxTokenBytes)
+        let token = try presentedToken(authorization[range], cached: cached)
+        if token.known == nil {
+            try AuthorizationHeader.checkToken68(authorization, from: range.lowerBound, scheme: "DPoP")
+        }
+        return try body(token)
+    }
+
+    /// A token's bytes with their SHA-256 and the token cache's entry for them.
+    func presentedToken(_ bytes: ByteView, cached: Bool = true) throws(KeyboundError) -> PresentedToken {
+        guard cached else { return PresentedToken(bytes: bytes, hash: nil, known: nil) }
+        let hash = try backend.sha256(bytes)
+        return PresentedToken(bytes: bytes, hash: hash, known: hash.withByteView { tokens.value(for: $0) })
     }
 
     /// Calls `body` with the canonical form of the request URL (with the external base URL when configured).
-    /// A request URL that cannot be normalised fails closed as an `htu` mismatch.
+    /// A request URL that cannot be normalised fails closed as an `htu` mismatch. Without a base URL, a URL whose
+    /// canonical form is its own prefix (``HTU/canonicalPrefix(_:)``: it is written canonically, up to its query) is
+    /// used as it is, without normalising.
     func withCanonicalRequestURL<R>(
         _ urlBytes: ByteView,
         _ body: (ByteView) throws(KeyboundError) -> R
     ) throws(KeyboundError) -> R {
+        if externalBaseURL == nil, let length = HTU.canonicalPrefix(urlBytes) { return try body(urlBytes[0..<length]) }
         // Room for the canonical form: raw characters and non-ASCII bytes are percent-encoded (up to 3 bytes each).
         let baseCount = externalBaseURL?.count ?? 0
         let capacity = HTU.canonicalCapacity(for: urlBytes) &+ 3 &* baseCount
@@ -174,7 +213,7 @@ extension Verifier {
 
     func checkProof(
         _ proofBytes: ByteView,
-        token tokenBytes: ByteView?,
+        token: PresentedToken?,
         mode: VerificationMode,
         method: ByteView,
         requestURL: ByteView,
@@ -183,9 +222,10 @@ extension Verifier {
     ) throws(KeyboundError) -> Checked {
         // 2. Both JWS: compact, three segments, within size limits (base64url is checked as each is decoded).
         let proofJWS = try CompactJWS.split(proofBytes, maxBytes: policy.maxProofBytes, failingWith: .proofMalformed)
+        // A token the cache holds passed this split when it was first verified (the same bytes): it is not split again.
         var tokenJWS: CompactJWS? = nil
-        if let tokenBytes, mode == .resource {
-            tokenJWS = try CompactJWS.split(tokenBytes, maxBytes: policy.maxTokenBytes, failingWith: .tokenMalformed)
+        if let token, mode == .resource, token.known == nil {
+            tokenJWS = try CompactJWS.split(token.bytes, maxBytes: policy.maxTokenBytes, failingWith: .tokenMalformed)
         }
         let request = ProofRequest(mode: mode, method: method, url: requestURL, requirements: requirements, now: now)
         let readClaims = { (bytes: ByteView) throws(KeyboundError) -> ProofClaimMembers in
@@ -197,7 +237,7 @@ extension Verifier {
             return try proofJWS.withDecodedPayload(failingWith: .proofMalformed, payload: readClaims) {
                 (claims, signature) throws(KeyboundError) -> Checked in
                 try checkProof(proofJWS, header: cached, admitting: false, claims: claims, signature: signature,
-                               token: (tokenBytes, tokenJWS), request: request)
+                               token: token, tokenJWS: tokenJWS, request: request)
             }
         }
         let readHeader = { (bytes: ByteView) throws(KeyboundError) -> JOSEHeaderMembers in
@@ -211,7 +251,7 @@ extension Verifier {
             // A header checked here is cached only once the whole request has verified, and never from the token
             // endpoint, where anyone may present any key (docs/design.md, "Contracts → Defaults").
             return try checkProof(proofJWS, header: checkedHeader, admitting: mode != .tokenEndpoint, claims: claims,
-                                  signature: signature, token: (tokenBytes, tokenJWS), request: request)
+                                  signature: signature, token: token, tokenJWS: tokenJWS, request: request)
         }
     }
 
@@ -222,7 +262,8 @@ extension Verifier {
         admitting: Bool,
         claims: ProofClaimMembers,
         signature: ByteView,
-        token: (bytes: ByteView?, jws: CompactJWS?),
+        token: PresentedToken?,
+        tokenJWS: CompactJWS?,
         request: ProofRequest
     ) throws(KeyboundError) -> Checked {
         let clientKey = header.clientKey, alg = header.alg
@@ -232,19 +273,19 @@ extension Verifier {
         let jti = try proofClaims(claims, method: method, requestURL: requestURL)
         let iat = try checkIAT(claims, now: now)
         // The token's SHA-256 is computed once: `ath` is its base64url and the token cache is keyed by it.
-        let tokenHash = try token.bytes.map { (bytes) throws(KeyboundError) -> SHA256Digest in
-            try backend.sha256(bytes)
-        }
-        if let tokenHash {
-            try checkATH(claims, tokenHash: tokenHash)
+        var tokenHash: SHA256Digest? = nil
+        if let token {
+            let hash = try token.digest(with: backend)
+            try checkATH(claims, tokenHash: hash)
+            tokenHash = hash
         }
         try checkNonce(claims, clientKey: clientKey, now: now)
         // 5. The access token and its binding.
         var verifiedToken: VerifiedToken? = nil
         switch mode {
         case .resource:
-            guard let tokenJWS = token.jws, let tokenHash else { throw .make(.missingAuthorization, "no access token") }
-            let verified = try self.verifiedToken(tokenJWS, hash: tokenHash, now: now)
+            guard let token, let tokenHash else { throw .make(.missingAuthorization, "no access token") }
+            let verified = try self.verifiedToken(token, hash: tokenHash, jws: tokenJWS, now: now)
             try checkTokenUse(verified, clientKey: clientKey, now: now)
             verifiedToken = verified
         case .opaqueToken(let boundJKT):

@@ -8,16 +8,23 @@ extension Verifier {
     /// verified under the issuer's current keys, otherwise verified in full and cached by its SHA-256.
     ///
     /// What is cached is only what does not depend on time or on the proof: the time claims, the binding and
-    /// revocation are checked by ``checkTokenUse(_:clientKey:now:)`` on every request. `hash` is the SHA-256 of the
-    /// token's bytes (the caller has it already for `ath`).
-    func verifiedToken(_ jws: CompactJWS, hash: SHA256Digest, now: Int64) throws(KeyboundError) -> VerifiedToken {
-        if let cached = hash.withByteView({ tokens.value(for: $0) }),
-            cached.keyGeneration == cached.issuer.generation.load(ordering: .acquiring)
-        {
+    /// revocation are checked by ``checkTokenUse(_:clientKey:now:)`` on every request. `token.known` is the cache's
+    /// entry for the token's bytes; `hash` their SHA-256; `jws` is the token split (check 2), `nil` only when the
+    /// cache held an entry, in which case the same bytes split before and are split here if the entry is stale.
+    func verifiedToken(_ token: PresentedToken, hash: SHA256Digest, jws: CompactJWS?, now: Int64)
+        throws(KeyboundError) -> VerifiedToken
+    {
+        if let cached = token.known, cached.keyGeneration == cached.issuer.generation.load(ordering: .acquiring) {
             return cached
         }
+        let split: CompactJWS
+        if let jws {
+            split = jws
+        } else {
+            split = try CompactJWS.split(token.bytes, maxBytes: policy.maxTokenBytes, failingWith: .tokenMalformed)
+        }
         let maxDepth = policy.maxJSONDepth
-        let verified = try jws.withDecoded(
+        let verified = try split.withDecoded(
             failingWith: .tokenMalformed,
             header: { (bytes) throws(KeyboundError) in
                 try JOSEHeaderMembers.read(bytes, maxDepth: maxDepth, failingWith: .tokenMalformed)
@@ -26,7 +33,7 @@ extension Verifier {
                 try TokenClaimMembers.read(bytes, maxDepth: maxDepth, failingWith: .tokenMalformed)
             }
         ) { (header, payload, signature) throws(KeyboundError) -> VerifiedToken in
-            try verifyTokenContents(jws, header: header, payload: payload, signature: signature, now: now)
+            try verifyTokenContents(split, header: header, payload: payload, signature: signature, now: now)
         }
         hash.withByteView { tokens.insert(verified, for: $0) }
         return verified

@@ -209,6 +209,61 @@ struct HTUTests {
         #expect(try canonical(joined) == joined)
     }
 
+    /// `HTU.canonicalPrefix` lets a request URL skip normalisation, so it may give a length only for a URI that
+    /// normalises to exactly that prefix of its own bytes. Checked over the tables, their canonical forms, and random strings built from the
+    /// bytes where the rules have edges (case, escapes, dots, ports, query, brackets, non-ASCII).
+    @Test("HTU.canonicalPrefix is given only for a URI that normalises to that prefix, and for the usual request URLs")
+    func canonicalPrefixOnlyForFixedPoints() throws {
+        func prefix(_ uri: [UInt8]) -> Int? { ByteView.with(uri) { HTU.canonicalPrefix($0) } }
+        func isCanonical(_ uri: [UInt8]) -> Bool { prefix(uri) != nil }
+        func holds(_ uri: [UInt8]) -> Bool {
+            guard let length = prefix(uri) else { return true }
+            return (try? canonical(uri)) == String(decoding: uri[0..<length], as: UTF8.self)
+        }
+        var tableURIs = designTable.flatMap { [$0.htu, $0.request] } + d8MustReject + d8MustAccept + d8MustRefuse
+        tableURIs += tableURIs.compactMap { try? canonical($0) }
+        var recognised = 0
+        for uri in tableURIs {
+            #expect(holds(Array(uri.utf8)), "\(uri)")
+            if isCanonical(Array(uri.utf8)) { recognised += 1 }
+        }
+        #expect(recognised >= 10)
+        // Random URIs over an alphabet of edge bytes, from a fixed seed.
+        let pieces: [String] = ["http://", "https://", "HTTPS://", "h", "A", "a", "0", "1", "9", ".", "..", "/", "//", "?x",
+                                ":", ":0", ":80", ":443", ":8443", ":65535", ":65536", ":00443", "%2E", "%41", "%7e",
+                                "%", "?", "#", "[", "]", "@", "~", "-", "_", "!", "=", " ", "\u{E9}", "|", "x.y"]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var accepted = 0
+        for _ in 0..<20_000 {
+            var uri = ""
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            uri += (state >> 33) % 3 == 0 ? "http://" : "https://"
+            for _ in 0..<(Int(state >> 40) % 12) {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                uri += pieces[Int(state >> 33) % pieces.count]
+            }
+            let bytes = Array(uri.utf8)
+            #expect(holds(bytes), "\(uri)")
+            if isCanonical(bytes) { accepted += 1 }
+        }
+        #expect(accepted >= 100)
+        // The usual request URLs take the fast path; anything normalisation would change does not.
+        for uri in ["https://api.example.com/a/b", "http://127.0.0.1:8080/", "https://rs.example.net:8443/v1/items/42",
+                    "https://h/a.b/c..d/.e/f./~x/:@!$&'()*+,;="] {
+            #expect(prefix(Array(uri.utf8)) == uri.utf8.count, "\(uri)")
+        }
+        #expect(prefix(Array("https://h/a/b?x=1&y=/../%zz#f".utf8)) == "https://h/a/b".utf8.count)
+        #expect(prefix(Array("https://h/a#?".utf8)) == "https://h/a".utf8.count)
+        for uri in ["HTTPS://api.example.com/a", "https://API.example.com/a", "https://api.example.com",
+                    "https://api.example.com:443/a", "http://api.example.com:80/a", "https://h:0443/a", "https://h:0/a",
+                    "https://h:65536/a", "https://h:/a", "https://h/a/./b", "https://h/a/../b", "https://h/a/.",
+                    "https://h/..", "https://h/%7e", "https://h/a%2Fb", "https://h/a?x=1 2", "https://h/a?\u{E9}",
+                    "https://h?x=1", "https://h/./a?x",
+                    "https://[::1]/a", "https://h/x^y", "https://h/caf\u{E9}", "https://u@h/a", "https:///a", "http:/h/a"] {
+            #expect(!isCanonical(Array(uri.utf8)), "\(uri)")
+        }
+    }
+
     @Test("docs/design.md htu examples: canonical forms")
     func designCanonicalForms() throws {
         #expect(try canonical("HTTPS://API.Example.COM/a/b") == "https://api.example.com/a/b")

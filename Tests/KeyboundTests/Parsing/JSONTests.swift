@@ -108,10 +108,28 @@ struct JSONTests {
             #"{"alg":"ES256","alg":"none"}"#, #"{"alg":"ES256","\u0061lg":"none"}"#,
             #"{"cnf":{"jkt":"A","jkt":"B"}}"#, #"{"a":[{"x":1,"x":2}]}"#, #"{"\u0078":1,"x":2}"#,
             #"{"a":1,"b":2,"c":3,"a":4}"#,
+            // Around the 7-byte bound where a name stops being its own key: short, long, escaped into either.
+            #"{"abcdefg":1,"abcdefg":2}"#, #"{"abcdefgh":1,"abcdefgh":2}"#, #"{"abcdefg":1,"abcdefg":2}"#,
+            #"{"abcdefgh":1,"abcdefgh":2}"#, #"{"été":1,"été":2}"#, #"{"":1,"":2}"#,
         ]
     )
     func duplicates(text: String) {
         #expect(jsonRejects(text))
+    }
+
+    @Test(
+        "names that differ only in length, in one byte, or across the 7-byte bound are not duplicates",
+        arguments: [
+            #"{"a":1,"aa":2,"aaa":3,"aaaaaaa":4,"aaaaaaaa":5,"":6}"#, #"{"abcdefg":1,"abcdefh":2,"bbcdefg":3}"#,
+            #"{"abcdefgh":1,"abcdefgi":2}"#, #"{"abcdefg":1,"abcdefgh":2}"#, #"{"é":1,"e":2,"è":3}"#,
+        ]
+    )
+    func distinctNames(text: String) throws {
+        try withJSON(text) { root in
+            var count = 0
+            root.forEachMember { _, _ in count += 1 }
+            #expect(count >= 2)
+        }
     }
 
     @Test("the same name in sibling or nested objects is not a duplicate")

@@ -93,6 +93,33 @@ struct SignedRequestTests {
         #expect(verifier.metrics.tokenCacheHits == 1)  // the refusal came from the cached entry's binding
     }
 
+    /// docs/design.md "Token cache key": the exact bytes of a cached token skip the token68 scan and the split,
+    /// which they passed before; bytes that differ in any way miss and get both, with the codes of checks 1 and 2.
+    @Test("a cached token's exact bytes skip the token68 and split checks; other bytes get them (104, 301)")
+    func cachedTokenSkipsOnlyForItsOwnBytes() throws {
+        let world = try SignedWorld()
+        let (verifier, client, token) = try world.verifierAfterOneRequest(jti: "p-1")
+        #expect(verifier.metrics.tokenCacheMisses == 1)
+        _ = try verifier.verify(try world.request(client: client, token: token, jti: "p-2"), now: world.now)
+        #expect(verifier.metrics.tokenCacheHits == 1)
+        for (suffix, code) in [("!", KeyboundError.Code.malformedAuthorization), (" ", .malformedAuthorization),
+                               ("=x", .malformedAuthorization), (".x", .tokenMalformed)] {
+            #expect(throws: KeyboundError(code), "\(suffix)") {
+                try verifier.verify(try world.request(client: client, token: token + suffix, jti: "p-3" + suffix),
+                                    now: world.now)
+            }
+        }
+        #expect(verifier.metrics.tokenCacheHits == 1)
+        #expect(verifier.metrics.tokenCacheMisses == 5)
+        // A stale entry (the issuer's keys replaced) is verified again in full from the same bytes, split here.
+        try verifier.replaceKeys(forIssuer: world.issuer, with: try world.jwks)
+        let verified = try verifier.verify(try world.request(client: client, token: token, jti: "p-4"), now: world.now)
+        #expect(verified.jkt == client.thumbprint)
+        #expect(verifier.metrics.tokenCacheHits == 2)
+        _ = try verifier.verify(try world.request(client: client, token: token, jti: "p-5"), now: world.now)
+        #expect(verifier.metrics.tokenCacheHits == 3)
+    }
+
     @Test("the same jti spelled with an escape is the same jti: a replay (SECURITY.md C5e)")
     func escapedJTIIsReplay() throws {
         let world = try SignedWorld()
