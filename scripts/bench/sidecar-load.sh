@@ -21,7 +21,8 @@
 # for; 20000), BENCH_SECONDS (5), SOAK_SECONDS (300; 0 skips the soak), SOAK_RATE (2000/s), NGINX_WORKERS (auto),
 # KEYBOUND_SERVE and KEYBOUND_CLI (the binaries), OUT (the result files' folder; .build-bench/sidecar), PERF=1 (perf record of
 # keybound-serve during each load run, OUT/NAME.perf.data), PERF_STAT=1 (perf stat of keybound-serve during each load
-# run: system calls and context switches per request, in the results; OUT/NAME.perf-stat.csv).
+# run: system calls and context switches per request, in the results; OUT/NAME.perf-stat.csv), PIPELINE=N (one
+# more direct run writing N requests back to back, HTTP/1.1 pipelining; no proxy sends auth requests that way).
 # Needs: wrk, nginx, python3 with cryptography.
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
@@ -97,9 +98,10 @@ nginx_pid=$!
 track_pid "$nginx_pid"
 wait_port "$nginx_port" 400 "$nginx_pid" || { cat "$work/nginx-error.log"; fail "nginx did not start"; }
 
-# load NAME MODE URL: pre-made proofs, then wrk for RUN_SECONDS; fails on any answer outside 2xx.
+# load NAME MODE URL [DEPTH]: pre-made proofs, then wrk for RUN_SECONDS, DEPTH requests per write (1: no
+# pipelining); fails on any answer outside 2xx.
 load() {
-    local name="$1" mode="$2" url="$3" count before after made_at started perf_pid="" stat_pid=""
+    local name="$1" mode="$2" url="$3" depth="${4:-1}" count before after made_at started perf_pid="" stat_pid=""
     count=$(( RATE_GUESS * RUN_SECONDS * 12 / 10 ))
     step "$name: $count requests made, then wrk -t$WRK_THREADS -c$CONNECTIONS -d${RUN_SECONDS}s $url"
     made_at=$(date +%s)
@@ -124,7 +126,7 @@ load() {
     fi
     # wrk's own CPU-seconds (user and system, bash's `time`): the generator shares the two cores with the server.
     local TIMEFORMAT='%U %S'
-    { time KB_REQUESTS="$work/$name" KB_MODE="$mode" KB_PATH="/api/x" \
+    { time KB_REQUESTS="$work/$name" KB_MODE="$mode" KB_PATH="/api/x" KB_PIPELINE="$depth" \
         wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${RUN_SECONDS}s" -s "$here/sidecar.lua" "$url" \
         | tee "$work/$name.wrk"; } 2> "$work/$name.wrk-cpu"
     after="$(cpu_seconds "$serve_pid")"
@@ -162,6 +164,11 @@ PY
 
 load direct direct "http://127.0.0.1:$serve_port/_keybound"
 load nginx nginx "http://127.0.0.1:$nginx_port"
+# PIPELINE=N (N > 1): one more direct run with N requests per write. No proxy pipelines its auth requests, so this
+# is not the traffic keybound-serve gets; it shows what is left when the per-request socket work is shared by N.
+if [ "${PIPELINE:-1}" -gt 1 ]; then
+    load "direct-pipelined-$PIPELINE" direct "http://127.0.0.1:$serve_port/_keybound" "$PIPELINE"
+fi
 
 # The soak: a fixed rate, proofs made as they are sent (a proof lives 60 s), RSS every 10 s.
 soak() {
@@ -215,7 +222,7 @@ print("| run | requests | requests/s | p50 µs | p99 µs | keybound-serve CPU µ
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 print(f"| keybound bench warm, 2 threads | — | {bench['rps']:,.0f} | {bench['p50_us']:.0f} | {bench['p99_us']:.0f} "
       f"| {bench['cpu_us_per_request']:.1f} (the library) | 1 | 1 | — |")
-for name in ("direct", "nginx", "soak"):
+for name in ["direct", "nginx"] + sorted(n for n in rows if n.startswith("direct-pipelined-")) + ["soak"]:
     if name not in rows:
         continue
     r = rows[name]
