@@ -175,6 +175,7 @@ let package = Package(
                 "KeyboundServe", "IntegrationsTestSupport", keybound, keyboundRedis, httpTypes, logging,
                 asyncHTTPClient,
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ]
         ),
         // Against a real HTTPS server on loopback (IntegrationsTestSupport/server.py, with a CA made at run time).

@@ -25,12 +25,24 @@ public enum BatchInputLine: Equatable {
     case tooLong
 }
 
+/// One line as the batch reader delivers it, borrowed: the bytes are valid only inside the call that delivers them.
+@_spi(Batch)
+public enum BatchLineBytes {
+    /// The line's content: no LF, no final CR, at most the limit, not blank.
+    case text(UnsafeRawBufferPointer)
+    /// The content was longer than the limit; its bytes were dropped as they arrived.
+    case tooLong
+}
+
 /// Cuts a byte stream, delivered in chunks of any size, into JSON Lines with a bound on each line, holding at most
 /// `limit + 1` bytes of one line at a time.
 ///
 /// Lines end with LF; one CR before it is removed (CRLF endings). A last line without LF still counts (``finish(_:)``).
 /// A line whose content is longer than `limit` bytes is reported as ``BatchInputLine/tooLong``. Blank lines (empty,
 /// or only spaces and tabs) are skipped. The lines delivered do not depend on where the chunks are cut.
+///
+/// A line that lies whole inside one chunk is delivered from the chunk itself, without a copy
+/// (``feed(borrowing:_:)``); only a line cut by a chunk boundary is gathered in the splitter's own buffer.
 @_spi(Batch)
 public struct BatchLineSplitter {
     public let limit: Int
@@ -42,34 +54,41 @@ public struct BatchLineSplitter {
         self.limit = max(0, limit)
     }
 
-    /// Calls `body` for each line that `chunk` completes, in order.
-    public mutating func feed(_ chunk: ArraySlice<UInt8>, _ body: (BatchInputLine) -> Void) {
-        var start = chunk.startIndex
-        let count = chunk.endIndex
+    /// Calls `body` for each line that `chunk` completes, in order, with the line's bytes borrowed for the call.
+    public mutating func feed(borrowing chunk: UnsafeRawBufferPointer, _ body: (BatchLineBytes) -> Void) {
+        guard let base = chunk.baseAddress else { return }
+        var start = 0
+        let count = chunk.count
         while start < count {
-            let newline = chunk[start..<count].firstIndex(of: 0x0A)
-            let end = newline ?? count
-            if !overflowed {
-                // Keep at most limit + 1 bytes: the extra one may be the CR of a CRLF ending.
-                if pending.count + (end - start) > limit + 1 {
-                    overflowed = true
-                    pending.removeAll(keepingCapacity: true)
-                } else {
-                    pending.append(contentsOf: chunk[start..<end])
-                }
+            guard let found = memchr(base + start, 0x0A, count - start) else {
+                gather(UnsafeRawBufferPointer(rebasing: chunk[start..<count]))
+                return
             }
-            if let newline {
-                complete(body)
-                start = newline + 1
+            let newline = base.distance(to: UnsafeRawPointer(found))
+            let segment = UnsafeRawBufferPointer(rebasing: chunk[start..<newline])
+            if pending.isEmpty && !overflowed {
+                Self.deliver(segment, limit: limit, body)
             } else {
-                start = count
+                gather(segment)
+                complete(body)
             }
+            start = newline + 1
         }
+    }
+
+    /// The end of the stream: delivers a last line left without LF, borrowed for the call.
+    public mutating func finish(borrowing body: (BatchLineBytes) -> Void) {
+        if overflowed || !pending.isEmpty { complete(body) }
+    }
+
+    /// Calls `body` for each line that `chunk` completes, in order (``feed(borrowing:_:)`` with each line copied).
+    public mutating func feed(_ chunk: ArraySlice<UInt8>, _ body: (BatchInputLine) -> Void) {
+        chunk.withUnsafeBytes { bytes in feed(borrowing: bytes) { body(Self.owned($0)) } }
     }
 
     /// The end of the stream: delivers a last line left without LF.
     public mutating func finish(_ body: (BatchInputLine) -> Void) {
-        if overflowed || !pending.isEmpty { complete(body) }
+        finish(borrowing: { body(Self.owned($0)) })
     }
 
     /// The lines of a whole stream, fed `chunkSize` bytes at a time (the lines do not depend on where the chunks are
@@ -106,18 +125,50 @@ public struct BatchLineSplitter {
         return lines
     }
 
-    private mutating func complete(_ body: (BatchInputLine) -> Void) {
+    private static func owned(_ line: BatchLineBytes) -> BatchInputLine {
+        switch line {
+        case .text(let bytes): .text(Array(bytes))
+        case .tooLong: .tooLong
+        }
+    }
+
+    /// Adds part of a line to the pending one, keeping at most limit + 1 bytes (the extra one may be the CR of a CRLF
+    /// ending); past that the line is too long and its bytes are dropped.
+    private mutating func gather(_ bytes: UnsafeRawBufferPointer) {
+        guard !overflowed else { return }
+        if pending.count + bytes.count > limit + 1 {
+            overflowed = true
+            pending.removeAll(keepingCapacity: true)
+        } else {
+            pending.append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
+    private mutating func complete(_ body: (BatchLineBytes) -> Void) {
         defer {
             pending.removeAll(keepingCapacity: true)
             overflowed = false
         }
-        if !overflowed, pending.last == 0x0D { pending.removeLast() }
-        if overflowed || pending.count > limit {
+        if overflowed {
             body(.tooLong)
             return
         }
-        guard pending.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return }  // blank
-        body(.text(pending))
+        let limit = limit
+        pending.withUnsafeBytes { Self.deliver($0, limit: limit, body) }
+    }
+
+    /// Delivers one whole line (its LF removed): without a final CR, too long past `limit`, nothing when blank.
+    private static func deliver(_ segment: UnsafeRawBufferPointer, limit: Int, _ body: (BatchLineBytes) -> Void) {
+        var count = segment.count
+        if count > 0 && segment[count - 1] == 0x0D { count -= 1 }
+        if count > limit {
+            body(.tooLong)
+            return
+        }
+        var index = 0
+        while index < count, segment[index] == 0x20 || segment[index] == 0x09 { index += 1 }
+        guard index < count else { return }  // blank
+        body(.text(UnsafeRawBufferPointer(rebasing: segment[0..<count])))
     }
 }
 
@@ -140,18 +191,34 @@ public struct LineReader {
     ///
     /// - Throws: ``BatchError`` when reading fails.
     public func forEachLine(_ body: (BatchInputLine) -> Void) throws(BatchError) {
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        try forEachLine(borrowing: { line in
+            switch line {
+            case .text(let bytes): body(.text(Array(bytes)))
+            case .tooLong: body(.tooLong)
+            }
+        }, afterChunk: {})
+    }
+
+    /// Calls `body` for each non-blank line, in order, as soon as the line is complete, with its bytes borrowed for
+    /// the call (from the read buffer when the line lies whole inside one read); calls `afterChunk` after the lines
+    /// each `read(2)` completed, so that the caller can flush its answers before the next read may block.
+    ///
+    /// - Throws: ``BatchError`` when reading fails.
+    public func forEachLine(borrowing body: (BatchLineBytes) -> Void, afterChunk: () -> Void) throws(BatchError) {
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { chunk.deallocate() }
         var splitter = BatchLineSplitter(limit: limit)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            let count = Foundation.read(fd, chunk.baseAddress, chunk.count)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw BatchError("reading the batch failed: \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
-            splitter.feed(chunk[0..<count], body)
+            splitter.feed(borrowing: UnsafeRawBufferPointer(rebasing: chunk[0..<count]), body)
+            afterChunk()
         }
-        splitter.finish(body)
+        splitter.finish(borrowing: body)
     }
 }
 
@@ -187,46 +254,123 @@ public struct BatchLine {
 
     /// The request on `line`, or the reason it is not one (the tool's own words: never the input's bytes).
     public static func parse(_ line: [UInt8]) -> Result<BatchLine, BatchError> {
-        let object: JSONObjectTree
-        do {
-            object = try JSONTree.parseObject(line, failingWith: .invalidConfiguration)
-        } catch {
-            return .failure(BatchError("line is not valid JSON: \(error.reason)"))
-        }
-        guard case .string(let method)? = object["method"] else {
-            return .failure(BatchError("method is missing or not a string"))
-        }
-        guard case .string(let url)? = object["url"] else {
-            return .failure(BatchError("url is missing or not a string"))
-        }
-        let authorization: String?
-        switch object["authorization"] {
-        case nil, .null?: authorization = nil
-        case .string(let text)?: authorization = text
-        default: return .failure(BatchError("authorization is not a string or null"))
-        }
-        var dpop: [String] = []
-        switch object["dpop"] {
-        case nil, .null?: break
-        case .string(let text)?: dpop = [text]
-        case .array(let elements)?:
-            for element in elements {
-                guard case .string(let text) = element else {
-                    return .failure(BatchError("dpop is not a string, an array of strings or null"))
+        var result: Result<BatchLine, BatchError> = .failure(BatchError("line is not valid JSON"))
+        line.withUnsafeBytes { bytes in
+            BatchRequestBytes.read(bytes) { parsed in
+                result = parsed.map { request in
+                    var dpop: [String] = []
+                    request.forEachProof { dpop.append(String(decoding: $0, as: UTF8.self)) }
+                    return BatchLine(
+                        request: DPoPRequest(
+                            method: String(decoding: request.method, as: UTF8.self),
+                            url: String(decoding: request.url, as: UTF8.self),
+                            authorization: request.authorization.map { String(decoding: $0, as: UTF8.self) },
+                            dpop: dpop),
+                        jkt: request.jkt.map { String(decoding: $0, as: UTF8.self) })
                 }
-                dpop.append(text)
             }
-        default: return .failure(BatchError("dpop is not a string, an array of strings or null"))
         }
-        let jkt: String?
-        switch object["jkt"] {
-        case nil, .null?: jkt = nil
-        case .string(let text)?: jkt = text
-        default: return .failure(BatchError("jkt is not a string or null"))
+        return result
+    }
+}
+
+/// One batch input line read as a request, borrowed: the line's own bytes where a string has no escapes, a scratch
+/// copy where it has; valid only inside the ``read(_:_:)`` call that delivers it, and read by the rules of
+/// ``BatchLine`` (the same requests, the same refusals).
+@_spi(Batch)
+public struct BatchRequestBytes {
+    public let method: UnsafeRawBufferPointer
+    public let url: UnsafeRawBufferPointer
+    /// `nil` when absent or `null`.
+    public let authorization: UnsafeRawBufferPointer?
+    /// How many `DPoP` values the line gives: 0 (absent, `null`, `[]`), 1 (a string), or the array's length.
+    public let dpopCount: Int
+    /// The first `DPoP` value, `nil` when there is none.
+    public let firstProof: UnsafeRawBufferPointer?
+    /// `nil` when absent or `null`.
+    public let jkt: UnsafeRawBufferPointer?
+    private let dpop: JSONBorrowedValue?
+
+    /// Calls `body` with each `DPoP` value, in order.
+    public func forEachProof(_ body: (UnsafeRawBufferPointer) -> Void) {
+        guard let dpop else { return }
+        if dpop.isArray {
+            dpop.forEachElement { element in element.withUnescapedBytes(body) }
+        } else {
+            dpop.withUnescapedBytes(body)
         }
-        return .success(
-            BatchLine(
-                request: DPoPRequest(method: method, url: url, authorization: authorization, dpop: dpop), jkt: jkt)
-        )
+    }
+
+    /// The members a request line is read for, in the order they are checked.
+    private static let names = JSONMemberNames(["method", "url", "authorization", "dpop", "jkt"])
+
+    /// Reads `line` (strict JSON: RFC 8259, UTF-8, no duplicate member names, nesting at most 16 deep) and calls
+    /// `body` once, with the request or with the reason the line is not one (the tool's own words: never the input's
+    /// bytes). Allocates nothing when no string of the line has escapes. Not generic, so that the tool runs it
+    /// specialised.
+    public static func read(_ line: UnsafeRawBufferPointer, _ body: (Result<BatchRequestBytes, BatchError>) -> Void) {
+        do {
+            try JSONTree.withRootMembers(of: line, named: names, failingWith: .invalidConfiguration) { members in
+                decode(members, body)
+            }
+        } catch {
+            body(.failure(BatchError("line is not valid JSON: \(error.reason)")))
+        }
+    }
+
+    private static func decode(_ members: JSONRootMembers, _ body: (Result<BatchRequestBytes, BatchError>) -> Void) {
+        guard let method = members[0], method.isString else {
+            return body(.failure(BatchError("method is missing or not a string")))
+        }
+        guard let url = members[1], url.isString else {
+            return body(.failure(BatchError("url is missing or not a string")))
+        }
+        let authorization = members[2].flatMap { $0.isNull ? nil : $0 }
+        if let authorization, !authorization.isString {
+            return body(.failure(BatchError("authorization is not a string or null")))
+        }
+        let dpop = members[3].flatMap { $0.isNull ? nil : $0 }
+        var dpopCount = 0
+        var firstProof: JSONBorrowedValue?
+        if let dpop {
+            if dpop.isString {
+                dpopCount = 1
+                firstProof = dpop
+            } else if dpop.isArray {
+                var allStrings = true
+                dpop.forEachElement { element in
+                    allStrings = allStrings && element.isString
+                    if dpopCount == 0 { firstProof = element }
+                    dpopCount += 1
+                }
+                guard allStrings else { return body(.failure(Self.notProofs)) }
+            } else {
+                return body(.failure(Self.notProofs))
+            }
+        }
+        let jkt = members[4].flatMap { $0.isNull ? nil : $0 }
+        if let jkt, !jkt.isString {
+            return body(.failure(BatchError("jkt is not a string or null")))
+        }
+        method.withUnescapedBytes { method in
+            url.withUnescapedBytes { url in
+                withOptional(authorization) { authorization in
+                    withOptional(firstProof) { firstProof in
+                        withOptional(jkt) { jkt in
+                            body(.success(BatchRequestBytes(
+                                method: method, url: url, authorization: authorization, dpopCount: dpopCount,
+                                firstProof: firstProof, jkt: jkt, dpop: dpop)))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static let notProofs = BatchError("dpop is not a string, an array of strings or null")
+
+    private static func withOptional(_ value: JSONBorrowedValue?, _ body: (UnsafeRawBufferPointer?) -> Void) {
+        guard let value else { return body(nil) }
+        value.withUnescapedBytes { body($0) }
     }
 }

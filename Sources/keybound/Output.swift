@@ -7,32 +7,115 @@ import Foundation
 import Keybound
 import KeyboundSigning
 
-/// Buffered writes to standard output; flushed when asked, when the buffer is large, and at the end.
+/// Buffered writes to standard output; flushed when asked, when 64 KiB are pending, and at the end.
+///
+/// Answers are written into one buffer the writer owns and grows, without an array's checks on every append: a
+/// batch appends a dozen pieces to every answer line.
 final class OutputWriter {
-    private var buffer: [UInt8] = []
+    private var storage: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var count = 0
     private let limit = 1 << 16
 
-    init() { buffer.reserveCapacity(limit) }
+    init() {
+        capacity = limit + 4096
+        storage = .allocate(capacity: capacity)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Makes room for `more` bytes after the pending ones.
+    private func reserve(_ more: Int) {
+        guard count + more > capacity else { return }
+        let grown = max(count + more, capacity * 2)
+        let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        larger.update(from: storage, count: count)
+        storage.deallocate()
+        storage = larger
+        capacity = grown
+    }
+
+    /// Appends raw bytes.
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        reserve(bytes.count)
+        UnsafeMutableRawPointer(storage + count).copyMemory(from: base, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    /// Appends fixed text (a member name and its punctuation).
+    func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Appends `text`'s UTF-8.
+    func append(_ text: String) {
+        var text = text
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends `bytes` (valid UTF-8) as a quoted JSON string.
+    func appendQuoted(_ bytes: UnsafeRawBufferPointer) {
+        reserve(JSONTree.quotedCapacity(bytes.count))
+        count += JSONTree.writeQuoted(bytes, to: storage + count)
+    }
+
+    /// Appends `text` as a quoted JSON string.
+    func appendQuoted(_ text: String) {
+        var text = text
+        text.withUTF8 { appendQuoted(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends the decimal digits of `value`.
+    func append(_ value: Int64) {
+        var rest = value.magnitude
+        var digits = 1
+        var scale: UInt64 = 10
+        while digits < 20 && rest >= scale {
+            digits += 1
+            scale = scale &* 10
+        }
+        reserve(digits + 1)
+        if value < 0 {
+            storage[count] = UInt8(ascii: "-")
+            count += 1
+        }
+        var index = count + digits
+        repeat {
+            index -= 1
+            storage[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        } while rest > 0
+        count += digits
+    }
 
     func writeLine(_ line: String) {
-        buffer.append(contentsOf: line.utf8)
-        buffer.append(0x0A)
-        if buffer.count >= limit { flush() }
+        append(line)
+        endLine()
+    }
+
+    /// Ends the line appended so far.
+    func endLine() {
+        reserve(1)
+        storage[count] = 0x0A
+        count += 1
+        if count >= limit { flush() }
     }
 
     func flush() {
+        guard count > 0 else { return }
         // Anything print() buffered goes first.
         fflush(nil)
         var offset = 0
-        while offset < buffer.count {
-            let written = buffer[offset...].withUnsafeBytes { Foundation.write(1, $0.baseAddress, $0.count) }
+        while offset < count {
+            let written = Foundation.write(1, storage + offset, count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 break  // standard output is gone (EPIPE): nothing more can be told
             }
             offset += written
         }
-        buffer.removeAll(keepingCapacity: true)
+        count = 0
     }
 }
 
@@ -46,20 +129,37 @@ enum Verdict {
     /// opaque-token modes, are `null`. A Bearer request (`--allow-bearer`) has no `jkt` and no `proof_jti`: both
     /// members are left out, and `"scheme":"bearer"` follows `ok`. With `--claim` names, a `"claims"` object comes
     /// last: each named claim with strings unescaped (then quoted again as JSON), other JSON values as the token has
-    /// them, `null` when absent.
-    static func success(_ verified: VerifiedRequest, noncesOn: Bool, claims: [String] = []) -> String {
-        var out = JSONText.ObjectWriter()
-        out.raw("ok", "true")
+    /// them, `null` when absent. Appended to `out` as bytes: a verified request makes no `String` of its own.
+    static func success(_ verified: VerifiedRequest, noncesOn: Bool, claims: [String] = [], to out: OutputWriter) {
+        out.append("{\"ok\":true")
         let bearer = verified.scheme == .bearer
-        if bearer { out.raw("scheme", JSONText.quoted("bearer")) }
-        out.raw("sub", json(verified.subject))
-        out.raw("client_id", json(verified.clientID))
-        out.raw("scope", json(verified.scope))
-        if let jkt = verified.jkt { out.raw("jkt", JSONText.quoted(jkt)) }
-        out.raw("exp", verified.expiresAt.map(number) ?? "null")
-        out.raw("token_jti", json(verified.tokenJTI))
-        if let proofJTI = verified.proofJTI { out.raw("proof_jti", JSONText.quoted(proofJTI)) }
-        if noncesOn && !bearer { out.raw("dpop_nonce", json(verified.dpopNonce)) }
+        if bearer { out.append(",\"scheme\":\"bearer\"") }
+        out.append(",\"sub\":")
+        appendJSON(verified.subject, to: out)
+        out.append(",\"client_id\":")
+        appendJSON(verified.clientID, to: out)
+        out.append(",\"scope\":")
+        appendJSON(verified.scope, to: out)
+        if let jkt = verified.jkt {
+            out.append(",\"jkt\":")
+            out.appendQuoted(jkt)
+        }
+        out.append(",\"exp\":")
+        if let exp = verified.expiresAt, exp.isFinite, exp == exp.rounded(), abs(exp) < 9.0e15 {
+            out.append(Int64(exp))
+        } else {
+            out.append(verified.expiresAt.map(number) ?? "null")
+        }
+        out.append(",\"token_jti\":")
+        appendJSON(verified.tokenJTI, to: out)
+        verified.withProofJTIBytes { jti in
+            out.append(",\"proof_jti\":")
+            out.appendQuoted(jti)
+        }
+        if noncesOn && !bearer {
+            out.append(",\"dpop_nonce\":")
+            appendJSON(verified.dpopNonce, to: out)
+        }
         if !claims.isEmpty {
             var object = JSONText.ObjectWriter()
             for name in claims {
@@ -69,9 +169,15 @@ enum Verdict {
                     ?? verified.claim(name).map(compact)
                 object.raw(name, text ?? "null")
             }
-            out.raw("claims", object.finished())
+            out.append(",\"claims\":")
+            out.append(object.finished())
         }
-        return out.finished()
+        out.append("}")
+    }
+
+    /// A quoted JSON string, or `null`.
+    private static func appendJSON(_ text: String?, to out: OutputWriter) {
+        if let text { out.appendQuoted(text) } else { out.append("null") }
     }
 
     /// `{"ok":false,"code":…,"name":"…","error":"…"|null,"status":…,"reason":"…","www_authenticate":"…"}`,

@@ -6,6 +6,7 @@
 import Foundation
 import Testing
 
+import Keybound
 @_spi(Batch) @testable import KeyboundBatch
 
 /// The batch reader of `keybound verify --batch` (JSON Lines, RFC 8259 per line), as the fuzz target
@@ -106,5 +107,123 @@ struct BatchReaderTests {
             }
             #expect(error.message.hasPrefix(reason), "\(text.prefix(60)): \(error.message)")
         }
+    }
+
+    @Test("line to request: escapes, Unicode, null and unknown members read as the tree reader reads them")
+    func parseEscapes() throws {
+        func parsed(_ text: String) -> Result<BatchLine, BatchError> { BatchLine.parse(Array(text.utf8)) }
+        let escaped = try parsed(
+            #"{"\u006dethod":"G\u0045T","url":"https:\/\/a\/caf\u00e9?q=\ud83d\ude00","authorization":null,"#
+                + #""dpop":["p\"1\\",""],"jkt":null,"x":{"y":[true,null,1.5e3]}}"#
+        ).get()
+        #expect(escaped.request.method == "GET")
+        #expect(escaped.request.url == "https://a/caf\u{e9}?q=\u{1F600}")
+        #expect(escaped.request.authorization == nil && escaped.jkt == nil)
+        #expect(escaped.request.dpop == ["p\"1\\", ""])
+        let raw = try parsed("{\"method\":\"POST\",\"url\":\"https://a/\u{e9}\u{1F600}\",\"dpop\":null}").get()
+        #expect(raw.request.url == "https://a/\u{e9}\u{1F600}" && raw.request.dpop.isEmpty)
+        let empty = try parsed(#"{"method":"GET","url":"u","dpop":[]}"#).get()
+        #expect(empty.request.dpop.isEmpty)
+    }
+
+    @Test("line to request: a line that is not JSON gets the strict reader's own reason")
+    func parseInvalidReasons() throws {
+        let lines = [
+            #"{"method":"GET","url":"u","url":"v"}"#, #"{"method":"GET","\u0075rl":"u","url":"v"}"#,
+            #"{"method":"GET","url":"u",}"#, #"{"method":"GET","url":"\ud800"}"#, #"{"method":"GET","url":"a\u0000"}"#,
+            "{\"method\":\"GET\",\"url\":\"\u{1}\"}", #"{"method":"GET"} x"#, "", "  ", "null", #""s""#,
+        ].map { Array($0.utf8) } + [Array(#"{"method":""#.utf8) + [0xFF, 0x22, 0x7D]]
+        for bytes in lines {
+            let line = String(decoding: bytes, as: UTF8.self)
+            let expected: String
+            do {
+                _ = try JSONTree.parseObject(bytes, failingWith: .invalidConfiguration)
+                Issue.record("the tree reader accepted \(line)")
+                continue
+            } catch {
+                expected = "line is not valid JSON: \(error.reason)"
+            }
+            guard case .failure(let error) = BatchLine.parse(bytes) else {
+                Issue.record("accepted: \(line)")
+                continue
+            }
+            #expect(error.message == expected, "\(line)")
+        }
+    }
+
+    @Test("borrowed request: the DPoP count and first proof, and the line's own bytes when nothing is escaped")
+    func borrowedRequest() {
+        let cases: [(String, Int, String?)] = [
+            (#"{"method":"GET","url":"u"}"#, 0, nil), (#"{"method":"GET","url":"u","dpop":null}"#, 0, nil),
+            (#"{"method":"GET","url":"u","dpop":[]}"#, 0, nil), (#"{"method":"GET","url":"u","dpop":""}"#, 1, ""),
+            (#"{"method":"GET","url":"u","dpop":["a","b","c"]}"#, 3, "a"),
+            (#"{"method":"GET","url":"u","dpop":["\u0061b"]}"#, 1, "ab"),
+        ]
+        for (line, count, first) in cases {
+            let bytes = Array(line.utf8)
+            bytes.withUnsafeBytes { raw in
+                var calls = 0
+                BatchRequestBytes.read(raw) { parsed in
+                    calls += 1
+                    guard case .success(let request) = parsed else {
+                        Issue.record("refused: \(line)")
+                        return
+                    }
+                    #expect(request.dpopCount == count, "\(line)")
+                    #expect(request.firstProof.map { String(decoding: $0, as: UTF8.self) } == first, "\(line)")
+                    // Unescaped members are borrowed from the line itself.
+                    #expect(request.method.baseAddress.map { raw.baseAddress!.distance(to: $0) } == 11)
+                }
+                #expect(calls == 1)
+            }
+        }
+    }
+
+    @Test("borrowed splitting: the lines of every chunk size, and one call after each read")
+    func borrowedReader() throws {
+        let stream = Array("{\"a\":1}\r\n\n  \t\n\(String(repeating: "b", count: 12))\nlast".utf8)
+        for chunk in [1, 2, 3, 7, stream.count + 1] {
+            var splitter = BatchLineSplitter(limit: 8)
+            var lines: [BatchInputLine] = []
+            var start = 0
+            while start < stream.count {
+                let end = min(stream.count, start + chunk)
+                stream[start..<end].withUnsafeBytes { bytes in
+                    splitter.feed(borrowing: bytes) { line in
+                        switch line {
+                        case .text(let text): lines.append(.text(Array(text)))
+                        case .tooLong: lines.append(.tooLong)
+                        }
+                    }
+                }
+                start = end
+            }
+            splitter.finish(borrowing: { line in
+                if case .text(let text) = line { lines.append(.text(Array(text))) } else { lines.append(.tooLong) }
+            })
+            #expect(lines == BatchLineSplitter.referenceLines(of: stream, limit: 8), "chunk \(chunk)")
+        }
+        let pipe = Pipe()
+        pipe.fileHandleForWriting.write(Data("{\"a\":1}\n{\"b\":2}\n".utf8))
+        try pipe.fileHandleForWriting.close()
+        var lines = 0
+        var chunks = 0
+        try LineReader(fd: pipe.fileHandleForReading.fileDescriptor).forEachLine(borrowing: { _ in lines += 1 },
+                                                                                  afterChunk: { chunks += 1 })
+        #expect(lines == 2 && chunks == 1)
+    }
+
+    @Test("JSON quoting: quotes, backslashes and control characters escaped, everything else as is")
+    func quoting() {
+        #expect(JSONTree.quoted("a\"b\\c") == #""a\"b\\c""#)
+        #expect(JSONTree.quoted("\u{8}\u{C}\n\r\t\u{0}\u{1F}\u{7F}") == #""\b\f\n\r\t\u0000\u001f"# + "\u{7F}\"")
+        #expect(JSONTree.quoted("caf\u{e9} \u{1F600}/") == "\"caf\u{e9} \u{1F600}/\"")
+        #expect(JSONTree.quoted("") == #""""#)
+        let text = Array("x\ny\u{1}".utf8)
+        var out = [UInt8](repeating: 0, count: JSONTree.quotedCapacity(text.count))
+        let written = text.withUnsafeBytes { bytes in
+            out.withUnsafeMutableBufferPointer { JSONTree.writeQuoted(bytes, to: $0.baseAddress!) }
+        }
+        #expect(Array(out[0..<written]) == Array(#""x\ny\u0001""#.utf8))
     }
 }

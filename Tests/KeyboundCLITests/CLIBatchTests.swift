@@ -385,18 +385,60 @@ struct CLIBatchTests {
         #expect(last.status == 1)
     }
 
+    /// Writes `jwks.json` with a new ES256 issuer key into `dir`; returns a new client key and a token of that
+    /// issuer bound to it (valid for a minute from `now`).
+    static func boundToken(in dir: TempDir, sub: String = "s", jti: String? = nil) throws
+        -> (client: SigningKey, token: String)
+    {
+        let issuer = try SigningKey.generate(.es256, kid: "k")
+        let client = try SigningKey.generate(.es256)
+        try dir.write("jwks.json", "{\"keys\":[\(issuer.publicJWK)]}")
+        let claims = AccessTokenClaims(
+            iss: issuerName, aud: [audience], sub: sub, jkt: client.thumbprint, iat: now, exp: now + 60, jti: jti)
+        return (client, try DPoPBuilder.accessToken(claims, key: issuer))
+    }
+
+    @Test("escaped and plain spellings of a request get the same answer; bad lines get the strict reader's reason")
+    func spellings() throws {
+        let dir = try TempDir()
+        let (client, token) = try Self.boundToken(in: dir, sub: "caf\u{e9} \"q\"", jti: "t\\1")
+        func proof(_ jti: String) throws -> String {
+            try DPoPBuilder.proof(
+                key: client, method: "GET", url: "https://api.example/a", iat: now, jti: jti, accessToken: token)
+        }
+        let plain = requestLine(
+            method: "GET", url: "https://api.example/a", authorization: "DPoP " + token, dpop: try proof("p1"))
+        let escaped = #"{"\u006dethod":"G\u0045T","url":"https:\/\/api.example\/a","authorization":"\u0044PoP "#
+            + token + #"","dpop":[""# + (try proof("p2")) + #""],"note":"\ud83d\ude00 \u00e9","x":{"y":[1,null]}}"#
+        let duplicate = #"{"method":"GET","url":"u","\u0075rl":"v"}"#
+        let run = try keybound(
+            verifyFlags(jwks: dir.path("jwks.json")) + ["--batch", try dir.write("b.jsonl", [plain, escaped, duplicate].joined(separator: "\n"))])
+        #expect(run.status == 1)
+        #expect(run.lines.count == 3)
+        guard run.lines.count == 3 else { return }
+        // The same answer but for the proof's jti.
+        #expect(run.lines[0].hasSuffix(#""proof_jti":"p1"}"#) && run.lines[1].hasSuffix(#""proof_jti":"p2"}"#))
+        #expect(run.lines[0].dropLast(4) == run.lines[1].dropLast(4))
+        #expect(run.lines[0].contains(#""sub":"caf\#u{e9} \"q\"""#) && run.lines[0].contains(#""token_jti":"t\\1""#))
+        let reason: String
+        do {
+            _ = try JSONTree.parseObject(Array(duplicate.utf8), failingWith: .invalidConfiguration)
+            Issue.record("the strict reader accepted a duplicate member")
+            return
+        } catch {
+            reason = "line is not valid JSON: \(error.reason)"
+        }
+        let refusal = try parseJSONLine(run.lines[2])
+        #expect(refusal["name"] as? String == "invalid_input_line")
+        #expect(refusal["code"] as? Int == 950)
+        #expect(refusal["reason"] as? String == reason)
+    }
+
     @Test("standard input is answered line by line (flushed after each line)")
     func interactive() throws {
         let binary = try #require(binaryPath)
         let dir = try TempDir()
-        let issuer = try SigningKey.generate(.es256, kid: "k")
-        let client = try SigningKey.generate(.es256)
-        try dir.write("jwks.json", "{\"keys\":[\(issuer.publicJWK)]}")
-        let token = try DPoPBuilder.accessToken(
-            AccessTokenClaims(
-                iss: issuerName, aud: [audience], sub: "s", jkt: client.thumbprint, iat: now, exp: now + 60),
-            key: issuer
-        )
+        let (client, token) = try Self.boundToken(in: dir)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = verifyFlags(jwks: dir.path("jwks.json")) + ["--batch", "-"]

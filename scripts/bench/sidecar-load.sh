@@ -10,8 +10,9 @@
 #   1. `keybound bench --scenario warm --threads 2`: the library's warm rate on 2 threads (RS256 tokens, ES256 proofs),
 #      the reference for the ratios;
 #   2. wrk straight at keybound-serve (with the headers nginx would add), then through nginx (auth_request, the
-#      configuration of docs/sidecar.md, an upstream that answers 200 at once): requests/s, p50/p99, and the
-#      keybound-serve process's CPU-seconds per request (/proc/PID/stat before and after). Each request has its own
+#      configuration of docs/sidecar.md, an upstream that answers 200 at once): requests/s, p50/p99, the
+#      keybound-serve process's CPU-seconds per request (/proc/PID/stat before and after) and wrk's own (bash's
+#      `time`; the generator shares the cores). Each request has its own
 #      proof, none used twice; a token per client key, 16 keys (warm: the tokens are cached after their first use).
 #      Any answer outside 2xx fails the run;
 #   3. a soak straight at keybound-serve at a fixed rate, proofs made as they are sent, sampling the process's RSS
@@ -19,7 +20,9 @@
 # Settings (environment): RUN_SECONDS (10), CONNECTIONS (16), WRK_THREADS (1), RATE_GUESS (requests/s to make proofs
 # for; 20000), BENCH_SECONDS (5), SOAK_SECONDS (300; 0 skips the soak), SOAK_RATE (2000/s), NGINX_WORKERS (auto),
 # KEYBOUND_SERVE and KEYBOUND_CLI (the binaries), OUT (the result files' folder; .build-bench/sidecar), PERF=1 (perf record of
-# keybound-serve during each load run, OUT/NAME.perf.data).
+# keybound-serve during each load run, OUT/NAME.perf.data), PERF_STAT=1 (perf stat of keybound-serve during each load
+# run: system calls and context switches per request, in the results; OUT/NAME.perf-stat.csv), PIPELINE=N (one
+# more direct run writing N requests back to back, HTTP/1.1 pipelining; no proxy sends auth requests that way).
 # Needs: wrk, nginx, python3 with cryptography.
 set -euo pipefail
 # shellcheck source=scripts/lib/ci.sh
@@ -95,9 +98,10 @@ nginx_pid=$!
 track_pid "$nginx_pid"
 wait_port "$nginx_port" 400 "$nginx_pid" || { cat "$work/nginx-error.log"; fail "nginx did not start"; }
 
-# load NAME MODE URL: pre-made proofs, then wrk for RUN_SECONDS; fails on any answer outside 2xx.
+# load NAME MODE URL [DEPTH]: pre-made proofs, then wrk for RUN_SECONDS, DEPTH requests per write (1: no
+# pipelining); fails on any answer outside 2xx.
 load() {
-    local name="$1" mode="$2" url="$3" count before after made_at started perf_pid=""
+    local name="$1" mode="$2" url="$3" depth="${4:-1}" count before after made_at started perf_pid="" stat_pid=""
     count=$(( RATE_GUESS * RUN_SECONDS * 12 / 10 ))
     step "$name: $count requests made, then wrk -t$WRK_THREADS -c$CONNECTIONS -d${RUN_SECONDS}s $url"
     made_at=$(date +%s)
@@ -114,12 +118,23 @@ load() {
         perf record -q -F 499 -g -p "$serve_pid" -o "$OUT/$name.perf.data" -- sleep "$RUN_SECONDS" &
         perf_pid=$!
     fi
-    KB_REQUESTS="$work/$name" KB_MODE="$mode" KB_PATH="/api/x" \
-        wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${RUN_SECONDS}s" -s "$here/sidecar.lua" "$url" | tee "$work/$name.wrk"
+    rm -f "$OUT/$name.perf-stat.csv"
+    if [ -n "${PERF_STAT:-}" ]; then
+        perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock -p "$serve_pid" \
+            -o "$OUT/$name.perf-stat.csv" -- sleep "$RUN_SECONDS" &
+        stat_pid=$!
+    fi
+    # wrk's own CPU-seconds (user and system, bash's `time`): the generator shares the two cores with the server.
+    local TIMEFORMAT='%U %S'
+    { time KB_REQUESTS="$work/$name" KB_MODE="$mode" KB_PATH="/api/x" KB_PIPELINE="$depth" \
+        wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${RUN_SECONDS}s" -s "$here/sidecar.lua" "$url" \
+        | tee "$work/$name.wrk"; } 2> "$work/$name.wrk-cpu"
     after="$(cpu_seconds "$serve_pid")"
     [ -z "${perf_pid:-}" ] || wait "$perf_pid"
-    python3 - "$work/$name.wrk" "$name" "$before" "$after" "$results" <<'PY'
-import json, sys
+    [ -z "${stat_pid:-}" ] || wait "$stat_pid"
+    python3 - "$work/$name.wrk" "$name" "$before" "$after" "$results" "$work/$name.wrk-cpu" \
+        "$OUT/$name.perf-stat.csv" <<'PY'
+import json, os, sys
 text, name, results = open(sys.argv[1]).read(), sys.argv[2], sys.argv[5]
 before, after = float(sys.argv[3]), float(sys.argv[4])
 line = next(l for l in text.splitlines() if l.startswith("KB_RESULT "))
@@ -127,6 +142,16 @@ r = json.loads(line[len("KB_RESULT "):])
 r["run"] = name
 r["serve_cpu_seconds"] = round(after - before, 3)
 r["cpu_us_per_request"] = round((after - before) / max(r["requests"], 1) * 1e6, 1)
+wrk_cpu = sum(map(float, open(sys.argv[6]).read().split()[-2:]))
+r["wrk_cpu_seconds"] = round(wrk_cpu, 3)
+r["wrk_cpu_us_per_request"] = round(wrk_cpu / max(r["requests"], 1) * 1e6, 1)
+if os.path.exists(sys.argv[7]):
+    # perf stat over the run's seconds (wrk's run is as long): counts per request.
+    for line in open(sys.argv[7]):
+        parts = line.strip().split(",")
+        if len(parts) > 2 and parts[2] in ("raw_syscalls:sys_enter", "context-switches"):
+            r[parts[2].replace("raw_syscalls:sys_enter", "syscalls") + "_per_request"] = round(
+                float(parts[0]) / max(r["requests"], 1), 2)
 open(results, "a").write(json.dumps(r) + "\n")
 print(json.dumps(r))
 if r["threads_out_of_requests"]:
@@ -139,6 +164,11 @@ PY
 
 load direct direct "http://127.0.0.1:$serve_port/_keybound"
 load nginx nginx "http://127.0.0.1:$nginx_port"
+# PIPELINE=N (N > 1): one more direct run with N requests per write. No proxy pipelines its auth requests, so this
+# is not the traffic keybound-serve gets; it shows what is left when the per-request socket work is shared by N.
+if [ "${PIPELINE:-1}" -gt 1 ]; then
+    load "direct-pipelined-$PIPELINE" direct "http://127.0.0.1:$serve_port/_keybound" "$PIPELINE"
+fi
 
 # The soak: a fixed rate, proofs made as they are sent (a proof lives 60 s), RSS every 10 s.
 soak() {
@@ -188,17 +218,18 @@ import json, sys
 rows = {r["run"]: r for r in map(json.loads, open(sys.argv[1]))}
 bench = rows["keybound bench warm 2 threads"]
 print("| run | requests | requests/s | p50 µs | p99 µs | keybound-serve CPU µs/request "
-      "| × bench warm 2 threads (wall) | × bench (CPU) |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+      "| × bench warm 2 threads (wall) | × bench (CPU) | wrk CPU µs/request |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 print(f"| keybound bench warm, 2 threads | — | {bench['rps']:,.0f} | {bench['p50_us']:.0f} | {bench['p99_us']:.0f} "
-      f"| {bench['cpu_us_per_request']:.1f} (the library) | 1 | 1 |")
-for name in ("direct", "nginx", "soak"):
+      f"| {bench['cpu_us_per_request']:.1f} (the library) | 1 | 1 | — |")
+for name in ["direct", "nginx"] + sorted(n for n in rows if n.startswith("direct-pipelined-")) + ["soak"]:
     if name not in rows:
         continue
     r = rows[name]
     wall = "— (fixed rate)" if name == "soak" else f"{r['rps'] / bench['rps']:.3f}"
     print(f"| {name} | {r['requests']:,} | {r['rps']:,.0f} | {r['p50_us']} | {r['p99_us']} | {r['cpu_us_per_request']} "
-          f"| {wall} | {bench['cpu_us_per_request'] / r['cpu_us_per_request']:.3f} |")
+          f"| {wall} | {bench['cpu_us_per_request'] / r['cpu_us_per_request']:.3f} "
+          f"| {r.get('wrk_cpu_us_per_request', '—')} |")
 soak = rows.get("soak")
 if soak:
     print()

@@ -8,6 +8,8 @@
 --                "nginx": to nginx, which adds them
 --   KB_PATH      the request's path (its URL is the proofs' htu)
 --   KB_DELAY_MS  optional: each connection waits this long between requests (the soak's fixed rate)
+--   KB_PIPELINE  optional: requests written back to back per write, HTTP/1.1 pipelining (1 unless set); wrk reads the
+--                depth from the first batch, which it does not send, and expects that many answers per write
 -- When a thread runs out of requests it stops. At the end one line "KB_RESULT {...}" gives the counts (every status
 -- outside 2xx counts as bad) and the latency percentiles in microseconds.
 
@@ -25,18 +27,16 @@ function init(args)
   path = os.getenv("KB_PATH") or "/api/x"
   direct = os.getenv("KB_MODE") == "direct"
   wait = tonumber(os.getenv("KB_DELAY_MS") or "0")
+  depth = tonumber(os.getenv("KB_PIPELINE") or "1")
   bad = 0
   ok = 0
   exhausted = 0
 end
 
-function request()
+-- The next pre-made request, or nil when there are no more.
+local function next_request()
   local line = file:read("*l")
-  if not line then
-    exhausted = 1
-    wrk.thread:stop()
-    return wrk.format("GET", path)
-  end
+  if not line then return nil end
   local tab = line:find("\t", 1, true)
   local headers = { ["Authorization"] = "DPoP " .. line:sub(1, tab - 1), ["DPoP"] = line:sub(tab + 1) }
   if direct then
@@ -44,6 +44,20 @@ function request()
     headers["X-Original-URI"] = path
   end
   return wrk.format("GET", path, headers)
+end
+
+function request()
+  local batch = {}
+  for _ = 1, depth do
+    local one = next_request()
+    if not one then
+      exhausted = 1
+      wrk.thread:stop()
+      return wrk.format("GET", path)
+    end
+    batch[#batch + 1] = one
+  end
+  return table.concat(batch)
 end
 
 function response(status, headers, body)

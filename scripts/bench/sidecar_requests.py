@@ -13,6 +13,12 @@
     python3 sidecar_requests.py stream DIR FIFO... --url URL [--method M]
         The same lines made as they are read, for runs longer than a proof lives: round-robin over the FIFOs (one per
         wrk thread) until a reader goes away.
+    python3 sidecar_requests.py send FILE --port P [--connections C] [--warm W] [--after-warm CMD] [--after CMD]
+        Sends the requests of FILE (as `make` writes them) straight to keybound-serve on 127.0.0.1:P with the headers
+        nginx would add, over C keep-alive connections (request i on connection i mod C), one request in flight at a
+        time, so that the server sees the same bytes in the same order on every run (scripts/bench/serve-callgrind.sh).
+        After the first W requests runs the shell command CMD of --after-warm, after the last that of --after. Fails
+        on any answer but 200.
 """
 from __future__ import annotations
 
@@ -20,6 +26,8 @@ import argparse
 import json
 import multiprocessing
 import os
+import socket
+import subprocess
 import sys
 import time
 import uuid
@@ -121,6 +129,49 @@ def stream(folder: Path, fifos: list[str], method: str, url: str) -> None:
         print(f"streamed {index} requests", file=sys.stderr)
 
 
+def read_answer(sock: socket.socket, pending: bytes) -> tuple[int, bytes]:
+    """One HTTP/1.1 answer (a Content-Length body): its status, and any bytes read past it."""
+    while b"\r\n\r\n" not in pending:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise SystemExit("send: the server closed the connection")
+        pending += chunk
+    head, _, rest = pending.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    length = next((int(l.split(b":", 1)[1]) for l in lines[1:] if l.lower().startswith(b"content-length:")), 0)
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise SystemExit("send: the server closed the connection")
+        rest += chunk
+    return status, rest[length:]
+
+
+def send(path: str, port: int, connections: int, warm: int, after_warm: str | None, after: str | None) -> None:
+    lines = Path(path).read_text().splitlines()
+    sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(connections)]
+    for sock in sockets:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    pending = [b""] * connections
+    for index, line in enumerate(lines):
+        if index == warm and after_warm:
+            subprocess.run(after_warm, shell=True, check=True)
+        token, proof = line.split("\t")
+        request = (f"GET /api/x HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Original-Method: GET\r\n"
+                   f"X-Original-URI: /api/x\r\nAuthorization: DPoP {token}\r\nDPoP: {proof}\r\n\r\n").encode()
+        sock = sockets[index % connections]
+        sock.sendall(request)
+        status, pending[index % connections] = read_answer(sock, pending[index % connections])
+        if status != 200:
+            raise SystemExit(f"send: request {index} answered {status}")
+    if after:
+        subprocess.run(after, shell=True, check=True)
+    for sock in sockets:
+        sock.close()
+    print(f"sent {len(lines)} requests over {connections} connections", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +186,13 @@ def main() -> None:
     streamed = sub.add_parser("stream")
     streamed.add_argument("dir", type=Path)
     streamed.add_argument("fifos", nargs="+")
+    sent = sub.add_parser("send")
+    sent.add_argument("file")
+    sent.add_argument("--port", type=int, required=True)
+    sent.add_argument("--connections", type=int, default=4)
+    sent.add_argument("--warm", type=int, default=0)
+    sent.add_argument("--after-warm")
+    sent.add_argument("--after")
     for command in (made, streamed):
         command.add_argument("--url", required=True)
         command.add_argument("--method", default="GET")
@@ -143,6 +201,8 @@ def main() -> None:
         make_keys(args.dir, args.clients)
     elif args.command == "make":
         make(args.dir, args.prefix, args.count, args.files, args.method, args.url)
+    elif args.command == "send":
+        send(args.file, args.port, args.connections, args.warm, args.after_warm, args.after)
     else:
         stream(args.dir, args.fifos, args.method, args.url)
 

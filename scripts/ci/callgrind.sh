@@ -18,6 +18,7 @@
 # .build-release); builds the keybound product there only when it is missing.
 # Environment: KEYBOUND_CALLGRIND_BIN (a keybound binary to measure instead), KEYBOUND_CALLGRIND_BACKEND (openssl, or
 # swift-crypto with a binary built with the SwiftCrypto trait), KEYBOUND_CALLGRIND_REQUESTS (default 400),
+# KEYBOUND_CALLGRIND_BATCH_REQUESTS (requests of the batch-line point, default 1000),
 # KEYBOUND_CALLGRIND_PROFILE=1 (also print each scenario's own instructions by stage; two more callgrind runs each),
 # KEYBOUND_CALLGRIND_WRITE=path (write the measured figures as a baseline file there; does not gate),
 # KEYBOUND_CALLGRIND_KEEP=dir (keep the inputs and callgrind outputs there).
@@ -68,6 +69,22 @@ for scenario in warm new-token new-client-key; do
         callgrind_annotate --threshold=100 "$work/$scenario.crypto.out" >"$work/$scenario.crypto.txt"
     fi
 done
+
+# batch-line: the CLI's own work per batch line (read, split, JSON request object, answer line), counted on the real
+# `keybound verify --batch` over BATCH_REQUESTS warm requests plus the warm-up line: callgrind collects inside the
+# batch loop (Verify.runBatch), and the verifier's own entry point, called once per line, is subtracted inclusive.
+#   batch-line = (runBatch - Verifier.verify(method:url:...)) / lines
+BATCH_REQUESTS="${KEYBOUND_CALLGRIND_BATCH_REQUESTS:-1000}"
+step "batch-line: $BATCH_REQUESTS warm requests through keybound verify --batch"
+"$BIN" bench --callgrind-inputs warm --callgrind-requests "$BATCH_REQUESTS" >"$work/batch-source.jsonl"
+python3 scripts/lib/callgrind_report.py --batch-inputs "$work/batch-source.jsonl" "$work"
+valgrind --tool=callgrind --collect-atstart=no '--toggle-collect=$s8keybound6VerifyV8runBatch*' \
+    --callgrind-out-file="$work/batch-line.out" \
+    "$work/keybound" verify --jwks "$work/batch-jwks.json" --issuer https://issuer.example \
+    --audience https://api.example --now 1800000000 --batch "$work/batch-line.jsonl" \
+    >"$work/batch-line.stdout" 2>"$work/batch-line.log" \
+    || { cat "$work/batch-line.log" >&2; fail "callgrind run of keybound verify --batch failed"; }
+callgrind_annotate --inclusive=yes --threshold=100 "$work/batch-line.out" >"$work/batch-line.inclusive.txt"
 
 step "own instructions per request against $BASELINE"
 python3 scripts/lib/callgrind_report.py "$work" "$BACKEND" "$REQUESTS" "$BASELINE" "${KEYBOUND_CALLGRIND_WRITE:-}"

@@ -3,12 +3,19 @@
 """The table and the verdict of scripts/ci/callgrind.sh (BENCHMARKS.md "The instruction gate").
 
 callgrind_report.py WORK BACKEND REQUESTS BASELINE [WRITE]
+callgrind_report.py --batch-inputs SOURCE WORK
+
 
 Reads WORK/<scenario>.inclusive.txt (callgrind_annotate --inclusive=yes of a run collecting in the three regions),
 prints Keybound's own instructions per request against BASELINE, and exits 1 when one rises more than the baseline's
 tolerance above it. With WRITE, writes the measured figures as a new baseline there instead of gating (the reason
 from KEYBOUND_CALLGRIND_REASON). When WORK/<scenario>.kb.txt and .crypto.txt exist (KEYBOUND_CALLGRIND_PROFILE=1),
-also prints the own instructions by stage.
+also prints the own instructions by stage. When WORK/batch-line.inclusive.txt exists, also gates the batch-line
+point: the instructions of `keybound verify --batch` per line beyond the verifier's.
+
+--batch-inputs turns the warm scenario's inputs (SOURCE, from `keybound bench --callgrind-inputs warm`) into a JSONL
+batch for `keybound verify --batch` (WORK/batch-line.jsonl, the warm-up request first) and its JWKS
+(WORK/batch-jwks.json).
 """
 import json
 import os
@@ -17,6 +24,50 @@ import sys
 
 SCENARIOS = ["warm", "new-token", "new-client-key"]
 REGIONS = ["kbb_region_keybound", "kbb_region_crypto", "kbb_region_digest"]
+BATCH_LINE = "batch-line"
+# The batch loop of `keybound verify --batch`, and the verifier's entry point it calls once per line.
+BATCH_LOOP = re.compile(r"\?\?\?:\$s8keybound6VerifyV8runBatch\S* \[")
+BATCH_VERIFY = re.compile(r"\?\?\?:\$s8Keybound8VerifierC6verify6method3url13authorization9dpopCount\S*YKF \[")
+# The request of every batch line (CallgrindDriver's fixed method and URL).
+BATCH_METHOD = "GET"
+BATCH_URL = "https://api.example/orders/42?expand=items"
+
+
+def batch_inputs(source, work):
+    lines = open(source).read().splitlines()
+    header = json.loads(lines[0])
+    with open(os.path.join(work, "batch-jwks.json"), "w") as f:
+        f.write(header["jwks"])
+    with open(os.path.join(work, "batch-line.jsonl"), "w") as f:
+        for line in lines[1:]:
+            request = json.loads(line)
+            f.write(json.dumps({"method": BATCH_METHOD, "url": BATCH_URL, "authorization": "DPoP " + request["token"],
+                                "dpop": request["dpop"]}, separators=(",", ":")) + "\n")
+    return 0
+
+
+def batch_line(work):
+    """(instructions per line, lines) of the batch-line point, or None when it was not run."""
+    path = os.path.join(work, "batch-line.inclusive.txt")
+    if not os.path.exists(path):
+        return None
+    loop = verify = 0
+    with open(path) as f:
+        for line in f:
+            match = re.match(r"\s*([\d,]+)\s", line)
+            if not match:
+                continue
+            if BATCH_LOOP.search(line):
+                loop = max(loop, int(match.group(1).replace(",", "")))
+            elif BATCH_VERIFY.search(line):
+                verify = max(verify, int(match.group(1).replace(",", "")))
+    answers = open(os.path.join(work, "batch-line.stdout")).read().splitlines()
+    requests = sum(1 for _ in open(os.path.join(work, "batch-line.jsonl")))
+    if not loop or not verify:
+        raise SystemExit(f"batch-line: the batch loop or the verifier is missing from {path}")
+    if len(answers) != requests or not all(a.startswith('{"ok":true,') for a in answers):
+        raise SystemExit(f"batch-line: {requests} lines but not {requests} verified answers")
+    return (loop - verify) / requests, requests
 
 # Stages of a request, by the function an instruction was counted in (after inlining), first match wins.
 STAGES = [
@@ -91,6 +142,8 @@ def profile(work, scenario, requests):
 
 
 def main():
+    if sys.argv[1] == "--batch-inputs":
+        return batch_inputs(sys.argv[2], sys.argv[3])
     work, backend, requests, baseline_path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     write = sys.argv[5] if len(sys.argv) > 5 else ""
     baseline = {}
@@ -114,6 +167,21 @@ def main():
               f"{base if base else '-':>9} {change:>8}")
         if base and own > base * (1 + tolerance):
             failures.append(f"{scenario}: own {own:,.0f} > {base:,} + {tolerance:.0%}")
+    batch = batch_line(work)
+    if batch:
+        own, lines = batch
+        entry = expected.get(BATCH_LINE, {})
+        base, bound = entry.get("own"), entry.get("bound")
+        measured[BATCH_LINE] = {"own": round(own), "lines": lines}
+        if bound:
+            measured[BATCH_LINE]["bound"] = bound
+        change = f"{(own / base - 1) * 100:+.1f} %" if base else "-"
+        print(f"{BATCH_LINE:15} {'':>10} {'':>10} {'':>10} {own:>8,.0f} {base if base else '-':>9} {change:>8}"
+              f"   (keybound verify --batch, {lines} lines, per line beyond the verifier)")
+        if base and own > base * (1 + tolerance):
+            failures.append(f"{BATCH_LINE}: own {own:,.0f} > {base:,} + {tolerance:.0%}")
+        if bound and own > bound:
+            failures.append(f"{BATCH_LINE}: own {own:,.0f} > its bound {bound:,}")
     for scenario in SCENARIOS:
         profile(work, scenario, requests)
     if write:
@@ -134,7 +202,8 @@ def main():
               file=sys.stderr)
     if failures:
         return 1
-    print(f"own instructions within {tolerance:.0%} of the baseline on every scenario")
+    print(f"own instructions within {tolerance:.0%} of the baseline on every scenario"
+          + (" and batch-line within its bound" if batch and expected.get(BATCH_LINE, {}).get("bound") else ""))
     return 0
 
 

@@ -7,11 +7,19 @@ public import HTTPTypes
 public import Keybound
 import KeyboundServerSupport
 public import Logging
+public import NIOHTTP1
+import NIOHTTPTypesHTTP1
 
 /// The answer to one auth sub-request: a status and headers (the body is a small JSON refusal, or empty).
 public struct AuthAnswer: Sendable {
     public var status: Int
-    public var headers: HTTPFields
+    /// The headers as keybound-serve writes them (HTTP/1 field lines, in order); ``headers`` is the same as HTTPTypes
+    /// fields.
+    public var fields: HTTPHeaders
+    public var headers: HTTPFields {
+        get { HTTPFields(fields, splitCookie: false) }
+        set { fields = HTTPHeaders(newValue) }
+    }
     public var body: String
     /// What the log line says about the outcome: `ok`, a Keybound error code name, or the service's own reason.
     public var outcome: String
@@ -50,8 +58,13 @@ public enum ResponseHeaders {
     /// A header value that goes out as is: visible ASCII and inner spaces only. Claims with anything else are
     /// left out rather than altered.
     static func isSafeValue(_ text: String) -> Bool {
-        text.utf8.count <= 4096 && text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
-            && text.first != " " && text.last != " "
+        let utf8 = text.utf8
+        guard utf8.count <= 4096, utf8.first != 0x20, utf8.last != 0x20 else { return false }
+        return utf8.withContiguousStorageIfAvailable { bytes in
+            var safe = true
+            for byte in bytes { safe = safe && byte >= 0x20 && byte < 0x7F }
+            return safe
+        } ?? utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     }
 }
 
@@ -61,6 +74,10 @@ public struct AuthResponder: Sendable {
     public let configuration: ServeConfiguration
     public let verifier: Verifier
     let proxies: [String: ServeConfiguration.Proxy]
+    /// The identity headers' names (`nil`: not sent) and the claim headers, checked once here rather than per
+    /// answer.
+    let identityNames: (subject: String?, scope: String?, clientID: String?, jkt: String?)
+    let claimHeaders: [ServeConfiguration.IdentityHeaders.Claim]
 
     public init(configuration: ServeConfiguration, verifier: Verifier) {
         self.configuration = configuration
@@ -70,6 +87,19 @@ public struct AuthResponder: Sendable {
             for address in proxy.addresses { proxies[address] = proxy }
         }
         self.proxies = proxies
+        // A configuration read from a file has valid, distinct, unreserved names (ServeConfiguration refuses the
+        // rest); one built in code may not: an invalid, reserved or repeated name is left out, so that the answer
+        // never carries a header twice.
+        let identity = configuration.identity
+        var seen = Set<String>()
+        func valid(_ name: String?) -> String? {
+            guard let name, HTTPField.Name(name) != nil, !ResponseHeaders.reserved.contains(name.lowercased()),
+                seen.insert(name.lowercased()).inserted
+            else { return nil }
+            return name
+        }
+        identityNames = (valid(identity.subject), valid(identity.scope), valid(identity.clientID), valid(identity.jkt))
+        claimHeaders = identity.claims.filter { valid($0.header) != nil }
     }
 
     /// The original request a trusted proxy describes.
@@ -110,27 +140,27 @@ public struct AuthResponder: Sendable {
     /// present, so that a repeated header is seen); `nil` when a header is missing or repeated, or the sub-request's
     /// path does not lie under Envoy's `path_prefix`.
     static func described(
-        _ headers: HTTPFields, proxy: ServeConfiguration.Proxy, request: SubRequest?
-    ) -> (method: String, uri: String, hosts: [String])? {
-        let methods: [String]
-        let uris: [String]
+        _ headers: ProxyHeaders, proxy: ServeConfiguration.Proxy, request: SubRequest?
+    ) -> (method: String, uri: String, hosts: ProxyHeaders.Field)? {
+        let methods: ProxyHeaders.Field
+        let uris: ProxyHeaders.Field
         switch proxy.style {
         case .nginx:
-            methods = headers[values: Self.originalMethod]
-            uris = headers[values: Self.originalURI]
+            methods = headers.originalMethod
+            uris = headers.originalURI
         case .traefik:
-            methods = headers[values: Self.forwardedMethod]
-            uris = headers[values: Self.forwardedURI]
+            methods = headers.forwardedMethod
+            uris = headers.forwardedURI
         case .envoy:
             // The check request's path is path_prefix + the original path and query: the prefix comes off once,
             // at a segment boundary, and what is left must be a path of its own.
             guard let request, let prefix = proxy.pathPrefix, !prefix.isEmpty,
                 let uri = RequestURL.strip(prefix, from: request.target), uri.hasPrefix("/")
             else { return nil }
-            return (request.method, uri, request.authority.map { [$0] } ?? headers[values: Self.host])
+            return (request.method, uri, request.authority.map { .init(first: $0, count: 1) } ?? headers.host)
         }
         guard methods.count == 1, uris.count == 1, let method = methods.first, let uri = uris.first else { return nil }
-        return (method, uri, headers[values: Self.forwardedHost])
+        return (method, uri, headers.forwardedHost)
     }
 
     /// The original method, URI and URL, or `nil` when a header is missing, repeated or malformed (for Envoy: when
@@ -138,10 +168,14 @@ public struct AuthResponder: Sendable {
     public static func original(
         _ headers: HTTPFields, proxy: ServeConfiguration.Proxy, request: SubRequest? = nil
     ) -> Original? {
+        original(ProxyHeaders(headers), proxy: proxy, request: request)
+    }
+
+    static func original(_ headers: ProxyHeaders, proxy: ServeConfiguration.Proxy, request: SubRequest?) -> Original? {
         guard let (method, uri, hosts) = described(headers, proxy: proxy, request: request),
             !method.isEmpty, method.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         else { return nil }
-        let proto = headers[values: Self.forwardedProto]
+        let proto = headers.forwardedProto
         guard proto.count <= 1, hosts.count <= 1,
             let url = RequestURL.form(rule: proxy.url, uri: uri, forwardedProto: proto.first, forwardedHost: hosts.first)
         else { return nil }
@@ -153,10 +187,13 @@ public struct AuthResponder: Sendable {
 
     /// The route for a URI's path (after the proxy's `strip_prefix`): the longest matching prefix, or `nil` (refused: no route, no access).
     public func route(for uri: String) -> ServeConfiguration.Route? {
-        let path = String(uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-        return configuration.routes
-            .filter { RequestURL.matches(prefix: $0.prefix, uri: path) }
-            .max { $0.prefix.utf8.count < $1.prefix.utf8.count }
+        let path = RequestURL.path(of: uri)
+        var best: ServeConfiguration.Route?
+        for route in configuration.routes where RequestURL.matches(prefix: route.prefix, uri: path) {
+            // The first of the longest prefixes.
+            if best.map({ route.prefix.utf8.count > $0.prefix.utf8.count }) ?? true { best = route }
+        }
+        return best
     }
 
     /// Answers one sub-request from `peer` (the TCP peer's IP address as text, `nil` when unknown); `request` is
@@ -165,6 +202,12 @@ public struct AuthResponder: Sendable {
     public func answer(
         peer: String?, headers: HTTPFields, request: SubRequest? = nil, now: Int64,
         logger: Logger = AuthResponder.quiet
+    ) async -> AuthAnswer {
+        await answer(peer: peer, headers: ProxyHeaders(headers), request: request, now: now, logger: logger)
+    }
+
+    func answer(
+        peer: String?, headers: ProxyHeaders, request: SubRequest?, now: Int64, logger: Logger
     ) async -> AuthAnswer {
         switch prepare(peer: peer, headers: headers, request: request, now: now) {
         case .failure(let early):
@@ -186,6 +229,12 @@ public struct AuthResponder: Sendable {
     public func answerSynchronously(
         peer: String?, headers: HTTPFields, request: SubRequest? = nil, now: Int64,
         logger: Logger = AuthResponder.quiet
+    ) -> AuthAnswer {
+        answerSynchronously(peer: peer, headers: ProxyHeaders(headers), request: request, now: now, logger: logger)
+    }
+
+    func answerSynchronously(
+        peer: String?, headers: ProxyHeaders, request: SubRequest?, now: Int64, logger: Logger
     ) -> AuthAnswer {
         let prepared = prepare(peer: peer, headers: headers, request: request, now: now).map { pending in
             finish(pending, Result { () throws(Refusal) in
@@ -214,7 +263,7 @@ public struct AuthResponder: Sendable {
     }
 
     /// The service's own checks, in order: peer, proxy headers, canonical path, route.
-    func prepare(peer: String?, headers: HTTPFields, request: SubRequest?, now: Int64) -> Result<Pending, Early> {
+    func prepare(peer: String?, headers: ProxyHeaders, request: SubRequest?, now: Int64) -> Result<Pending, Early> {
         guard let peer, let proxy = proxies[PeerAddress.normalise(peer)] else {
             return .failure(Early(answer: Self.serviceRefusal(403, error: "untrusted_peer", style: .traefik)))
         }
@@ -235,7 +284,7 @@ public struct AuthResponder: Sendable {
         return .success(Pending(
             original: original, style: proxy.style, check: check,
             url: RequestURLParts(target: original.url, authority: nil, forwardedProto: nil, forwardedHost: nil),
-            authorizations: headers[values: .authorization], dpop: headers[values: Self.dpop]))
+            authorizations: headers.authorizations, dpop: headers.dpop))
     }
 
     /// The answer for a verification's result.
@@ -250,7 +299,7 @@ public struct AuthResponder: Sendable {
     static func labelled(_ answer: AuthAnswer, _ original: Original) -> AuthAnswer {
         var answer = answer
         answer.method = original.method
-        answer.path = String(original.uri.split(separator: "?", maxSplits: 1).first ?? "")
+        answer.path = String(RequestURL.path(of: original.uri))
         return answer
     }
 
@@ -260,22 +309,24 @@ public struct AuthResponder: Sendable {
     public static let quiet = Logger(label: "keybound-serve", factory: { _ in SwiftLogNoOpLogHandler() })
 
     func success(_ verified: VerifiedRequest) -> AuthAnswer {
-        var headers = HTTPFields()
-        headers[.cacheControl] = "no-store"
-        let identity = configuration.identity
+        // Field lines appended as they are (`HTTPHeaders.add` checks each name again): the names are ASCII, distinct,
+        // none is `Connection` nor one of the service's own (the configuration refuses the rest).
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(6 + claimHeaders.count)
+        headers.append(("Cache-Control", "no-store"))
         func put(_ name: String?, _ value: String?) {
-            guard let name, let field = HTTPField.Name(name), let value, ResponseHeaders.isSafeValue(value) else {
-                return
-            }
-            headers[field] = value
+            guard let name, let value, ResponseHeaders.isSafeValue(value) else { return }
+            headers.append((name, value))
         }
-        put(identity.subject, verified.subject)
-        put(identity.scope, verified.scope)
-        put(identity.clientID, verified.clientID)
-        put(identity.jkt, verified.jkt)
-        for claim in identity.claims { put(claim.header, verified.claim(claim.claim).flatMap { Self.headerValue(ofClaim: $0) }) }
-        if let nonce = verified.dpopNonce { headers[ResponseHeaders.dpopNonce] = nonce }
-        return AuthAnswer(status: 200, headers: headers, body: "", outcome: "ok", meantStatus: 200)
+        put(identityNames.subject, verified.subject)
+        put(identityNames.scope, verified.scope)
+        put(identityNames.clientID, verified.clientID)
+        put(identityNames.jkt, verified.jkt)
+        for claim in claimHeaders {
+            put(claim.header, verified.claim(claim.claim).flatMap { Self.headerValue(ofClaim: $0) })
+        }
+        if let nonce = verified.dpopNonce { headers.append(("DPoP-Nonce", nonce)) }
+        return AuthAnswer(status: 200, fields: HTTPHeaders(headers), body: "", outcome: "ok", meantStatus: 200)
     }
 
     /// A claim's raw JSON as a header value: a string without escapes as its text, a number or boolean as written;
@@ -300,32 +351,33 @@ public struct AuthResponder: Sendable {
     /// pass any status to the client, so they get the real one.
     func refusal(_ refusal: Refusal, style: ServeConfiguration.ProxyStyle) -> AuthAnswer {
         let code = refusal.error.code
-        var headers = HTTPFields()
-        headers[.cacheControl] = "no-store"
-        headers[.contentType] = "application/json"
-        headers[.wwwAuthenticate] = refusal.wwwAuthenticate
-        headers[ResponseHeaders.status] = String(refusal.status)
-        headers[ResponseHeaders.error] = code.rfcError ?? "invalid_request"
-        headers[ResponseHeaders.code] = code.name
-        if let nonce = refusal.dpopNonce { headers[ResponseHeaders.dpopNonce] = nonce }
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(8)
+        headers.append(("Cache-Control", "no-store"))
+        headers.append(("Content-Type", "application/json"))
+        if let challenge = refusal.wwwAuthenticate { headers.append(("WWW-Authenticate", challenge)) }
+        headers.append(("X-Keybound-Status", String(refusal.status)))
+        headers.append(("X-Keybound-Error", code.rfcError ?? "invalid_request"))
+        headers.append(("X-Keybound-Code", code.name))
+        if let nonce = refusal.dpopNonce { headers.append(("DPoP-Nonce", nonce)) }
         // 212 replay_quota_exceeded (429): the seconds the proof key waits; nginx passes it on (docs/sidecar.md).
-        if let retryAfter = refusal.retryAfter { headers[.retryAfter] = retryAfter }
+        if let retryAfter = refusal.retryAfter { headers.append(("Retry-After", retryAfter)) }
         // To nginx every refusal is a 401: auth_request then copies the challenge itself, for every status.
         let sent = style == .nginx ? 401 : refusal.status
         return AuthAnswer(
-            status: sent, headers: headers, body: refusal.body, outcome: code.name, meantStatus: refusal.status)
+            status: sent, fields: HTTPHeaders(headers), body: refusal.body, outcome: code.name,
+            meantStatus: refusal.status)
     }
 
     /// A refusal of the service's own (no verification ran): untrusted peer, bad proxy headers, no route.
     static func serviceRefusal(_ status: Int, error: String, style: ServeConfiguration.ProxyStyle) -> AuthAnswer {
-        var headers = HTTPFields()
-        headers[.cacheControl] = "no-store"
-        headers[.contentType] = "application/json"
-        headers[ResponseHeaders.status] = String(status)
-        headers[ResponseHeaders.error] = error
+        let headers: HTTPHeaders = [
+            "Cache-Control": "no-store", "Content-Type": "application/json", "X-Keybound-Status": String(status),
+            "X-Keybound-Error": error,
+        ]
         let sent = style == .nginx && status < 500 ? 401 : status
         return AuthAnswer(
-            status: sent, headers: headers, body: "{\"error\":\"\(error)\"}", outcome: error, meantStatus: status)
+            status: sent, fields: headers, body: "{\"error\":\"\(error)\"}", outcome: error, meantStatus: status)
     }
 }
 

@@ -19,7 +19,8 @@ public enum RequestURL {
         forwardedProto: String?,
         forwardedHost: String?
     ) -> String? {
-        guard uri.hasPrefix("/"), !uri.contains("#") else { return nil }
+        // No `#` byte means no `#` character, whatever the comparison (the costly one runs only when there is one).
+        guard uri.hasPrefix("/"), !uri.utf8.contains(UInt8(ascii: "#")) || !uri.contains("#") else { return nil }
         switch rule {
         case .origin(let origin):
             return origin + uri
@@ -46,13 +47,19 @@ public enum RequestURL {
 
     /// Whether `uri` lies under `prefix` at a segment boundary: a prefix ending in `/` matches by bytes, any other
     /// prefix only when the URI equals it or continues with `/` or `?` (so `/api` does not match `/apix`).
-    public static func matches(prefix: String, uri: String) -> Bool {
-        let p = Array(prefix.utf8)
-        let u = Array(uri.utf8)
-        guard u.starts(with: p) else { return false }
-        if p.last == UInt8(ascii: "/") || u.count == p.count { return true }
-        let next = u[p.count]
+    public static func matches(prefix: String, uri: some StringProtocol) -> Bool {
+        var rest = uri.utf8[...]
+        for byte in prefix.utf8 {
+            guard let next = rest.first, next == byte else { return false }
+            rest = rest.dropFirst()
+        }
+        guard let next = rest.first, prefix.utf8.last != UInt8(ascii: "/") else { return true }
         return next == UInt8(ascii: "/") || next == UInt8(ascii: "?")
+    }
+
+    /// A URI's path: everything before the first `?`.
+    static func path(of uri: String) -> Substring {
+        uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri[...]
     }
 
     /// Whether the path of an original URI reads the same to every party: no empty segment (`//`), no dot segment
@@ -61,36 +68,42 @@ public enum RequestURL {
     /// otherwise see different paths (nginx merges slashes and decodes before choosing a location), and a route's
     /// requirements could be sidestepped; such requests are refused.
     public static func isCanonicalPath(_ uri: String) -> Bool {
-        let path = Array((uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").utf8)
+        let path = path(of: uri).utf8
         guard path.first == UInt8(ascii: "/") else { return false }
-        var decoded: [UInt8] = []
-        var index = 0
-        while index < path.count {
+        // One pass over the segments after the leading `/`: each one's length once decoded (a `%XX` is one
+        // character, and never a dot: an encoded dot is an encoded unreserved character) and whether it is all dots.
+        var length = 0
+        var allDots = true
+        var index = path.index(after: path.startIndex)
+        while index < path.endIndex {
             let byte = path[index]
-            if byte == UInt8(ascii: "\\") { return false }
-            if byte == UInt8(ascii: "%") {
-                guard index + 2 < path.count, let high = hex(path[index + 1]), let low = hex(path[index + 2]) else {
-                    return false
-                }
+            index = path.index(after: index)
+            switch byte {
+            case UInt8(ascii: "/"):
+                // An empty segment is allowed only as the last one (a trailing slash).
+                if length == 0 || (allDots && length <= 2) { return false }
+                length = 0
+                allDots = true
+            case UInt8(ascii: "\\"):
+                return false
+            case UInt8(ascii: "%"):
+                guard index < path.endIndex, let high = hex(path[index]) else { return false }
+                index = path.index(after: index)
+                guard index < path.endIndex, let low = hex(path[index]) else { return false }
+                index = path.index(after: index)
                 let value = high << 4 | low
                 let unreserved = (value >= 0x41 && value <= 0x5A) || (value >= 0x61 && value <= 0x7A)
                     || (value >= 0x30 && value <= 0x39) || value == 0x2D || value == 0x2E || value == 0x5F
                     || value == 0x7E
                 if unreserved || value == 0x2F || value == 0x5C { return false }
-                decoded.append(UInt8(ascii: "%"))
-                index += 3
-                continue
+                length += 1
+                allDots = false
+            default:
+                length += 1
+                if byte != UInt8(ascii: ".") { allDots = false }
             }
-            decoded.append(byte)
-            index += 1
         }
-        let segments = decoded.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
-        for (position, segment) in segments.enumerated() {
-            if segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) { return false }
-            // An empty segment is allowed only as the last one (a trailing slash).
-            if segment.isEmpty && position != segments.count - 1 { return false }
-        }
-        return true
+        return length == 0 || !allDots || length > 2
     }
 
     static func hex(_ byte: UInt8) -> UInt8? {

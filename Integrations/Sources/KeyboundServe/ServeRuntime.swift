@@ -27,8 +27,18 @@ public final class ServeRuntime: Sendable {
     let now: @Sendable () -> Int64
 
     struct Loaded: Sendable {
-        var responder: AuthResponder
+        /// Behind a reference, so that a request takes it with one retain rather than copying the responder (and
+        /// the configuration in it) out of the lock.
+        let current: Current
         var refreshers: [Task<Void, Never>]
+
+        var responder: AuthResponder { current.responder }
+    }
+
+    final class Current: Sendable {
+        let responder: AuthResponder
+
+        init(_ responder: AuthResponder) { self.responder = responder }
     }
 
     /// The replay store the verifiers share, made once at start-up.
@@ -137,7 +147,7 @@ public final class ServeRuntime: Sendable {
         let responder = AuthResponder(configuration: configuration, verifier: verifier)
         let previous = current.withLock { state in
             let old = state
-            state = Loaded(responder: responder, refreshers: tasks)
+            state = Loaded(current: Current(responder), refreshers: tasks)
             return old
         }
         if let previous {
@@ -228,9 +238,14 @@ public final class ServeRuntime: Sendable {
     public func serve(
         peer: String?, headers: HTTPFields, request: AuthResponder.SubRequest? = nil
     ) async -> AuthAnswer? {
-        guard let responder else { return nil }
+        await serve(peer: peer, headers: ProxyHeaders(headers), request: request)
+    }
+
+    func serve(peer: String?, headers: ProxyHeaders, request: AuthResponder.SubRequest?) async -> AuthAnswer? {
+        guard let current = current.withLock({ $0?.current }) else { return nil }
         let started = ContinuousClock.now
-        let answer = await responder.answer(peer: peer, headers: headers, request: request, now: now(), logger: logger)
+        let answer = await current.responder.answer(
+            peer: peer, headers: headers, request: request, now: now(), logger: logger)
         return recorded(answer, peer: peer, took: ContinuousClock.now - started)
     }
 
@@ -239,9 +254,13 @@ public final class ServeRuntime: Sendable {
     public func serveSynchronously(
         peer: String?, headers: HTTPFields, request: AuthResponder.SubRequest? = nil
     ) -> AuthAnswer? {
-        guard let responder else { return nil }
+        serveSynchronously(peer: peer, headers: ProxyHeaders(headers), request: request)
+    }
+
+    func serveSynchronously(peer: String?, headers: ProxyHeaders, request: AuthResponder.SubRequest?) -> AuthAnswer? {
+        guard let current = current.withLock({ $0?.current }) else { return nil }
         let started = ContinuousClock.now
-        let answer = responder.answerSynchronously(
+        let answer = current.responder.answerSynchronously(
             peer: peer, headers: headers, request: request, now: now(), logger: logger)
         return recorded(answer, peer: peer, took: ContinuousClock.now - started)
     }

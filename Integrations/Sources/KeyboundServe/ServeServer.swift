@@ -3,11 +3,9 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-import HTTPTypes
 public import NIOCore
 import NIOExtras
 import NIOHTTP1
-import NIOHTTPTypesHTTP1
 import NIOPosix
 
 /// keybound-serve's HTTP/1.1 server: one SwiftNIO pipeline per connection (NIO's HTTP/1 decoder and encoder, its
@@ -106,15 +104,16 @@ final class ServeHandler: ChannelInboundHandler {
     }
 
     func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let path = head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { head.uri[..<$0] } ?? head.uri[...]
-        if let endpoint = Endpoint(rawValue: String(path)) {
+        let path = RequestURL.path(of: head.uri)
+        if path.utf8.count <= 8, let endpoint = Endpoint(rawValue: String(path)) {
             return serveEndpoint(endpoint, head: head, context: context)
         }
         // Every other request is an auth sub-request, whatever its method and path (nginx and Traefik name the
-        // path in their configuration; Envoy sends the original method and path_prefix + the original path).
-        let headers = HTTPFields(head.headers, splitCookie: false)
+        // path in their configuration; Envoy sends the original method and path_prefix + the original path). The
+        // headers it needs are read once, in place (no conversion of the whole head).
+        let headers = ProxyHeaders(head.headers)
         let request = AuthResponder.SubRequest(
-            method: head.method.rawValue, target: head.uri, authority: head.headers.first(name: "host"))
+            method: head.method.rawValue, target: head.uri, authority: headers.authority)
         if runtime.answersInline {
             let answer = runtime.serveSynchronously(peer: peer, headers: headers, request: request)
             return write(answer, head: head, context: context)
@@ -131,15 +130,15 @@ final class ServeHandler: ChannelInboundHandler {
     func write(_ answer: AuthAnswer?, head: HTTPRequestHead, context: ChannelHandlerContext) {
         guard let answer else {
             // Before the first configuration is in force.
-            return write(status: 503, headers: HTTPFields(), body: "", head: head, context: context)
+            return write(status: 503, headers: HTTPHeaders(), body: "", head: head, context: context)
         }
-        write(status: answer.status, headers: answer.headers, body: answer.body, head: head, context: context)
+        write(status: answer.status, headers: answer.fields, body: answer.body, head: head, context: context)
     }
 
     func serveEndpoint(_ endpoint: Endpoint, head: HTTPRequestHead, context: ChannelHandlerContext) {
         guard head.method == .GET || head.method == .HEAD else {
             var headers = Self.textHeaders
-            headers[.allow] = "GET, HEAD"
+            headers.add(name: "Allow", value: "GET, HEAD")
             return write(status: 405, headers: headers, body: "method not allowed\n", head: head, context: context)
         }
         switch endpoint {
@@ -157,24 +156,25 @@ final class ServeHandler: ChannelInboundHandler {
         }
     }
 
-    static let textHeaders: HTTPFields = [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"]
-    static let metricsHeaders: HTTPFields = [
-        .contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store",
+    static let noContent: HTTPHeaders = ["Content-Length": "0"]
+    static let textHeaders: HTTPHeaders = ["Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"]
+    static let metricsHeaders: HTTPHeaders = [
+        "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "Cache-Control": "no-store",
     ]
 
     /// Writes one whole answer: the head with its `Content-Length`, the body (none for `HEAD`), the end; closes
     /// the connection after it when the request did not keep it alive.
-    func write(status: Int, headers: HTTPFields, body: String, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        var fields = HTTPHeaders()
-        fields.reserveCapacity(headers.count + 2)
-        for field in headers { fields.add(name: field.name.rawName, value: field.value) }
+    func write(status: Int, headers: HTTPHeaders, body: String, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        var fields = headers
         let length = body.utf8.count
-        fields.add(name: "Content-Length", value: String(length))
         let keepAlive = head.isKeepAlive
+        // Appended whole (`add(name:value:)` checks each name again).
         if !keepAlive {
-            fields.add(name: "Connection", value: "close")
+            fields.add(contentsOf: HTTPHeaders([("Content-Length", String(length)), ("Connection", "close")]))
         } else if head.version.minor == 0 {
-            fields.add(name: "Connection", value: "keep-alive")
+            fields.add(contentsOf: HTTPHeaders([("Content-Length", String(length)), ("Connection", "keep-alive")]))
+        } else {
+            fields.add(contentsOf: length == 0 ? Self.noContent : HTTPHeaders([("Content-Length", String(length))]))
         }
         let response = HTTPResponseHead(
             version: head.version, status: HTTPResponseStatus(statusCode: status), headers: fields)

@@ -42,72 +42,85 @@ if checkOnly {
     exit(0)
 }
 
-// The log format and level are those of the start (a reload does not change them).
-let format = configuration.logFormat
-LoggingSystem.bootstrap { label in
-    switch format {
-    case .json: JSONLogHandler(label: label)
-    case .text: StreamLogHandler.standardError(label: label)
+/// Everything after the configuration is read: runs until SIGTERM or SIGINT has stopped the server, then returns the
+/// exit status. Not on the main actor: the main thread only waits for it (below).
+func serve(configuration: ServeConfiguration, path: String) async -> Int32 {
+    // The log format and level are those of the start (a reload does not change them).
+    let format = configuration.logFormat
+    LoggingSystem.bootstrap { label in
+        switch format {
+        case .json: JSONLogHandler(label: label)
+        case .text: StreamLogHandler.standardError(label: label)
+        }
     }
-}
-var logger = Logger(label: "keybound-serve")
-logger.logLevel = configuration.logLevel
-let runtime: ServeRuntime
-do {
-    runtime = try ServeRuntime(for: configuration, logger: logger)
-    try await runtime.install(configuration)
-} catch {
-    FileHandle.standardError.write(Data("keybound-serve: cannot start: \(error)\n".utf8))
-    exit(1)
-}
-
-// SIGHUP: read the file again; the replay store and requests in flight are kept.
-let hangup = runtime.reloadOnHangup(path: path)
-
-/// SIGTERM and SIGINT (their default action turned off), as a stream; keep the sources alive. The handler runs on a
-/// dispatch queue: nonisolated, not on the main actor.
-func stopSignals() -> (AsyncStream<Void>, [any DispatchSourceSignal]) {
-    let (stream, continuation) = AsyncStream<Void>.makeStream()
-    let sources = [SIGTERM, SIGINT].map { number in
-        signal(number, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-        source.setEventHandler { @Sendable in continuation.yield() }
-        source.resume()
-        return source
+    var logger = Logger(label: "keybound-serve")
+    logger.logLevel = configuration.logLevel
+    let runtime: ServeRuntime
+    do {
+        runtime = try ServeRuntime(for: configuration, logger: logger)
+        try await runtime.install(configuration)
+    } catch {
+        FileHandle.standardError.write(Data("keybound-serve: cannot start: \(error)\n".utf8))
+        return 1
     }
-    return (stream, sources)
-}
 
-// SIGTERM and SIGINT: stop accepting, let the requests in flight be answered, close the connections, exit 0.
-let (stops, stopSources) = stopSignals()
+    // SIGHUP: read the file again; the replay store and requests in flight are kept.
+    let hangup = runtime.reloadOnHangup(path: path)
 
-let server: ServeServer
-do {
-    server = try await ServeServer.start(
-        runtime: runtime, host: configuration.listenHost, port: configuration.listenPort)
-} catch {
-    FileHandle.standardError.write(Data("keybound-serve: cannot listen: \(error)\n".utf8))
-    runtime.stop()
-    exit(1)
-}
-logger.info(
-    "starting",
-    metadata: [
-        "listen": "\(configuration.listenHost):\(configuration.listenPort)",
-        "replay_store": "\(configuration.redis.map { $0.redactedURL } ?? "memory")",
-    ])
+    /// SIGTERM and SIGINT (their default action turned off), as a stream; keep the sources alive. The handler runs
+    /// on a dispatch queue: nonisolated, not on the main actor.
+    func stopSignals() -> (AsyncStream<Void>, [any DispatchSourceSignal]) {
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        let sources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { @Sendable in continuation.yield() }
+            source.resume()
+            return source
+        }
+        return (stream, sources)
+    }
 
-for await _ in stops { break }
-stopSources.forEach { $0.cancel() }
-logger.info("stopping")
-do {
-    try await server.shutdown()
-} catch {
-    FileHandle.standardError.write(Data("keybound-serve: \(error)\n".utf8))
+    // SIGTERM and SIGINT: stop accepting, let the requests in flight be answered, close the connections, exit 0.
+    let (stops, stopSources) = stopSignals()
+
+    let server: ServeServer
+    do {
+        server = try await ServeServer.start(
+            runtime: runtime, host: configuration.listenHost, port: configuration.listenPort)
+    } catch {
+        FileHandle.standardError.write(Data("keybound-serve: cannot listen: \(error)\n".utf8))
+        runtime.stop()
+        return 1
+    }
+    logger.info(
+        "starting",
+        metadata: [
+            "listen": "\(configuration.listenHost):\(configuration.listenPort)",
+            "replay_store": "\(configuration.redis.map { $0.redactedURL } ?? "memory")",
+        ])
+
+    for await _ in stops { break }
+    stopSources.forEach { $0.cancel() }
+    logger.info("stopping")
+    do {
+        try await server.shutdown()
+    } catch {
+        FileHandle.standardError.write(Data("keybound-serve: \(error)\n".utf8))
+        hangup.cancel()
+        runtime.stop()
+        return 1
+    }
     hangup.cancel()
     runtime.stop()
-    exit(1)
+    logger.info("stopped")
+    return 0
 }
-hangup.cancel()
-runtime.stop()
-logger.info("stopped")
+
+// The main thread waits while the service runs on NIO's event loops; the task ends the process. A top-level `await`
+// would park the main thread in `dispatch_main()` instead, which ends it with `pthread_exit`: valgrind 3.19 (the
+// instruction measure, scripts/bench/serve-callgrind.sh) cannot run such a process.
+Task.detached { [configuration, path] in
+    exit(await serve(configuration: configuration, path: path))
+}
+DispatchSemaphore(value: 0).wait()

@@ -60,11 +60,13 @@ struct RequestURLTests {
     }
 
     @Test func pathsThatPartiesCouldReadDifferentlyAreNotCanonical() {
-        for good in ["/", "/api/", "/api/orders?x=/../y", "/a%20b", "/a%3Bb", "/a.b/c..d"] {
+        for good in ["/", "/api/", "/api/orders?x=/../y", "/a%20b", "/a%3Bb", "/a.b/c..d", "/.../a", "/a/...", "/a/b/",
+                     "/a?", "/a?//", "/.a/..b", "/%20"] {
             #expect(RequestURL.isCanonicalPath(good), "\(good)")
         }
         for bad in ["/api//admin", "/api/../admin", "/api/./admin", "/api/..", "/api/%2e%2E/admin", "/api%2Fadmin",
-                    "/api%2fadmin", "/api/%61dmin", "/api\\admin", "/api%5cadmin", "/a%2", "/a%zz", "api", "//x"] {
+                    "/api%2fadmin", "/api/%61dmin", "/api\\admin", "/api%5cadmin", "/a%2", "/a%zz", "api", "//x",
+                    "", "?/a", "/.", "/..", "/./", "/a//", "/a/.?x", "/a/..?x", "/a%", "/a%2?x", "/a/%2E", "/a\\?x"] {
             #expect(!RequestURL.isCanonicalPath(bad), "\(bad)")
         }
     }

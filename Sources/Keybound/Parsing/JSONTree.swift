@@ -55,30 +55,17 @@ package indirect enum JSONTree: Equatable, Sendable {
         }
     }
 
-    /// `text` as a quoted JSON string (RFC 8259 §7): `"`, `\` and control characters escaped, the rest as is.
+    /// `text` as a quoted JSON string (RFC 8259 §7): `"`, `\` and control characters escaped, the rest as is
+    /// (``writeQuoted(_:to:)`` over its UTF-8).
     package static func quoted(_ text: String) -> String {
-        var result = "\""
-        result.unicodeScalars.reserveCapacity(text.utf8.count &+ 2)
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x22: result += "\\\""
-            case 0x5C: result += "\\\\"
-            case 0x08: result += "\\b"
-            case 0x0C: result += "\\f"
-            case 0x0A: result += "\\n"
-            case 0x0D: result += "\\r"
-            case 0x09: result += "\\t"
-            case 0x00...0x1F:
-                let hex = Array("0123456789abcdef".unicodeScalars)
-                result += "\\u00"
-                result.unicodeScalars.append(hex[Int(scalar.value >> 4)])
-                result.unicodeScalars.append(hex[Int(scalar.value & 0x0F)])
-            default:
-                result.unicodeScalars.append(scalar)
+        var text = text
+        return unsafe text.withUTF8 { utf8 in
+            unsafe String(unsafeUninitializedCapacity: quotedCapacity(utf8.count)) { buffer in
+                // Safe because the buffer has room for quotedCapacity bytes, and the UTF-8 lives for this call.
+                guard let base = buffer.baseAddress else { return 0 }
+                return unsafe writeQuoted(UnsafeRawBufferPointer(utf8), to: base)
             }
         }
-        result += "\""
-        return result
     }
 }
 

@@ -17,7 +17,8 @@ public struct VerifierMetrics: Sendable {
     /// Proof-key cache lookups that hit and missed.
     public var proofKeyCacheHits: Int
     public var proofKeyCacheMisses: Int
-    /// Access-token cache lookups that hit and missed.
+    /// Access-token cache lookups that hit and missed: one per resource-mode request whose token and proof are within
+    /// their size limits, made while reading the `Authorization` header, whether or not the request passes later.
     public var tokenCacheHits: Int
     public var tokenCacheMisses: Int
 
