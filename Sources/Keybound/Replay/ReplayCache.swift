@@ -6,8 +6,8 @@
 /// The default ``ReplayStore``: an in-process, lock-striped, fixed-memory replay cache (RFC 9449 §11.1; docs/design.md
 /// "Replay"; SECURITY.md D10, D11).
 ///
-/// **Layout.** `stripeCount` independent stripes (a power of two), each a spin lock (`SpinLocked`) around an open-addressed,
-/// linearly probed table allocated once at init. Stripe `i` may hold `capacity / stripeCount` live entries (the first
+/// **Layout.** `stripeCount` independent stripes (a power of two), each a spin lock (`SpinLocked`) around an
+/// open-addressed, linearly probed table allocated once at init. Stripe `i` may hold `capacity / stripeCount` live entries (the first
 /// `capacity % stripeCount` stripes one more, so the shares add up to `capacity`) in twice as many slots, so no
 /// table is ever more than half occupied. A slot is 24 bytes: a 128-bit fingerprint of the key (`w0 ^ mix(w2)`,
 /// `w1 ^ mix(w3)` with a fixed bijective mix, so every key byte counts) and the full 64-bit expiry; an all-zero expiry
