@@ -9,9 +9,9 @@
 /// **Layout.** `stripeCount` independent stripes (a power of two), each a spin lock (`SpinLocked`) around an
 /// open-addressed, linearly probed table allocated once at init. Stripe `i` may hold `capacity / stripeCount` live
 /// entries (the first `capacity % stripeCount` stripes one more, so the shares add up to `capacity`) in twice as many
-/// slots, so no table is ever more than half occupied. A slot is 24 bytes: a 128-bit fingerprint of the key (`w0 ^ mix(w2)`,
-/// `w1 ^ mix(w3)` with a fixed bijective mix, so every key byte counts) and the full 64-bit expiry; an all-zero expiry
-/// word marks an empty slot.
+/// slots, so no table is ever more than half occupied. A slot is 24 bytes: a 128-bit fingerprint of the key
+/// (`w0 ^ mix(w2)`, `w1 ^ mix(w3)` with a fixed bijective mix, so every key byte counts) and the full 64-bit expiry; an
+/// all-zero expiry word marks an empty slot.
 /// That is ``bytesPerEntry`` = 24 × 2 = **48 bytes per live entry at capacity**, and ``allocatedBytes`` =
 /// `48 × capacity` (48 MiB, 50,331,648 bytes, for the default 1,048,576 entries).
 ///
