@@ -101,8 +101,9 @@ extension Verifier {
             throw .make(.missingDPoPProof, "no DPoP value")
         }
         guard dpopCount == 1 else { throw .make(.multipleDPoPProofs, "more than one DPoP header value") }
-        return try withPresentedToken(authorization, wanted: wantsToken,
-                                        cached: mode == .resource && proofBytes.count <= policy.maxProofBytes) { (token) throws(KeyboundError) -> Checked in
+        let looksUpToken = mode == .resource && proofBytes.count <= policy.maxProofBytes
+        return try withPresentedToken(authorization, wanted: wantsToken, cached: looksUpToken) {
+            (token) throws(KeyboundError) -> Checked in
             try withCanonicalRequestURL(url) { (requestURL) throws(KeyboundError) -> Checked in
                 try checkProof(proofBytes, token: token, mode: mode, method: method,
                                requestURL: requestURL, requirements: requirements, now: now)
