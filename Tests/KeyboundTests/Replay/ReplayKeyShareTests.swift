@@ -48,7 +48,11 @@ struct ReplayKeyShareTests {
     @Test("the share is exact over many stripes, also when it is smaller than the stripe count")
     func exactOverStripes() {
         for (stripes, share) in [(4, 100), (16, 3), (16, 21), (64, 64), (8, 1)] {
-            let cache = ReplayCache(capacity: 4096, stripeCount: stripes, keyShare: share)
+            // Every stripe holds at least twice the share (8,192 / 64 = 128 for the 64-entry share, which lies in one
+            // stripe): the last insert below, for another owner, must find room in whichever stripe it lands. With
+            // 4,096 a stripe held exactly 64, and one run in 64 (the stripe depends on the cache's random seed) put
+            // that insert in the owner's full stripe and got `.full`.
+            let cache = ReplayCache(capacity: 8192, stripeCount: stripes, keyShare: share)
             let owner = ReplayOwner.test(stripes * 1000 + share)
             var inserted = 0
             for n in 0..<(share * 40) {
