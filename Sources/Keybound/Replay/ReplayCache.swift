@@ -246,7 +246,7 @@ public final class ReplayCache: ReplayStore, Sendable {
     public func insert(_ key: ReplayKey, owner: ReplayOwner, expiresAt: Int64, now: Int64) -> ReplayInsertResult {
         guard countsOwners else { return insert(key, expiresAt: expiresAt, now: now) }
         let split = keyShareOverrides.isEmpty ? defaultSplit : keyShareOverrides[owner].map { Self.split($0, stripes: stripes.count) } ?? defaultSplit
-        let tag = hasher.ownerTag(owner.digest)
+        let tag = owner.tag
         let f0 = tag
         let f1 = (key.w0 ^ Self.mix(key.w2)) ^ Self.mix(key.w1 ^ Self.mix(key.w3)) | 1
         let hash = hasher.placement(f0, f1, owned: true)
@@ -291,7 +291,7 @@ public final class ReplayCache: ReplayStore, Sendable {
 
     /// The entries counted for `owner`, over all stripes (tests; a snapshot).
     package func ownerCount(_ owner: ReplayOwner) -> Int {
-        let tag = hasher.ownerTag(owner.digest)
+        let tag = owner.tag
         var total = 0
         for stripe in stripes { total += stripe.ownerCount(tag) }
         return total
@@ -300,8 +300,9 @@ public final class ReplayCache: ReplayStore, Sendable {
 
 /// The keyed hash that places a fingerprint: SipHash-1-3 (``KeyedHash``'s function) keyed with 128 random bits drawn
 /// per cache, over whole little-endian words. The top `stripeBits` bits of a hash choose the stripe, the rest the
-/// home slot. Owner tags hash 32 bytes, fingerprints 16, owned keys' words 8: the length byte of SipHash's last
-/// block keeps the three apart.
+/// home slot. Fingerprints hash 16 bytes, owned keys' words 8: the length byte of SipHash's last block keeps the two
+/// apart. (An owner's tag is SipHash-1-3 of its 32 bytes under the process's key, made once with the
+/// ``ReplayOwner``.)
 struct ReplayFingerprintHasher: Sendable {
     let seed0: UInt64
     let seed1: UInt64
@@ -327,26 +328,12 @@ struct ReplayFingerprintHasher: Sendable {
     }
 
     /// The placement hash of a stored fingerprint: ``hash(_:_:)`` of both words, or for an owned entry (first word
-    /// the owner's tag, itself a keyed hash) the keyed hash of the second word alone XOR the tag. The owned form lets
-    /// the two hashes of an owned insert (the owner's tag, the key's word) run side by side instead of one after the
-    /// other; for one owner, placement is still a keyed hash of the key, moved by a secret constant.
+    /// the owner's tag, itself a keyed hash) the keyed hash of the second word alone XOR the tag: for one owner,
+    /// placement is still a keyed hash of the key, moved by a secret constant, and an insert hashes one word.
     @inline(__always)
     func placement(_ f0: UInt64, _ f1: UInt64, owned: Bool) -> UInt64 {
         guard owned else { return hash(f0, f1) }
         return sipHash(words: 1) { state in state.compress(f1, rounds: 1) } ^ f0
-    }
-
-    /// The 64-bit keyed tag of an owner, never 0 (0 marks an empty owner record): SipHash-1-3 of its four words
-    /// (32 bytes).
-    @inline(__always)
-    func ownerTag(_ owner: ReplayKey) -> UInt64 {
-        let tag = sipHash(words: 4) { state in
-            state.compress(owner.w0, rounds: 1)
-            state.compress(owner.w1, rounds: 1)
-            state.compress(owner.w2, rounds: 1)
-            state.compress(owner.w3, rounds: 1)
-        }
-        return tag == 0 ? 0x9E37_79B9_7F4A_7C15 : tag
     }
 
     /// The stripe index: the top `stripeBits` bits of `hash`.

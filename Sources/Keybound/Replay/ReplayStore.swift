@@ -29,22 +29,27 @@ public enum ReplayInsertResult: Sendable, Hashable {
 public struct ReplayOwner: Hashable, Sendable {
     /// The 32 bytes, held like a ``ReplayKey``.
     package let digest: ReplayKey
+    /// The owner's 64-bit tag in the in-process cache (docs/design.md "Per-key replay share"): SipHash-1-3 of the
+    /// 32 bytes under the process's random key, never 0. Computed once, when the owner is made: a verifier keeps a
+    /// proof key's owner with the cached key, so a warm request's insert hashes only its own replay key.
+    let tag: UInt64
 
     /// Wraps a 32-byte owner; `nil` unless `bytes` holds exactly 32 bytes.
     public init?(bytes: [UInt8]) {
         guard let digest = ReplayKey(bytes: bytes) else { return nil }
-        self.digest = digest
+        self.init(digest: digest)
     }
 
     /// The owner of a proof key's entries: SHA-256 of its `jkt` (the RFC 7638 thumbprint, base64url, ASCII).
     /// - Throws: `KeyboundError(.internal)` when the crypto backend fails.
     public init(jkt: String, backend: CryptoBackend = .default) throws(KeyboundError) {
         let digest = try ByteView.with(utf8: jkt) { (bytes) throws(KeyboundError) in try backend.sha256(bytes) }
-        self.digest = ReplayKey(digest: digest)
+        self.init(digest: ReplayKey(digest: digest))
     }
 
     package init(digest: ReplayKey) {
         self.digest = digest
+        self.tag = Self.tag(of: digest)
     }
 
     /// The 32 bytes.
@@ -52,6 +57,24 @@ public struct ReplayOwner: Hashable, Sendable {
 
     /// The unpadded base64url of the 32 bytes: 43 characters, for a shared store's key names.
     public var base64URL: String { digest.base64URL }
+
+    /// Owners are equal when their 32 bytes are (the tag follows from them).
+    public static func == (lhs: ReplayOwner, rhs: ReplayOwner) -> Bool { lhs.digest == rhs.digest }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+
+    /// SipHash-1-3 of the four words (32 bytes, in the order of ``ReplayKey``'s words) under `KeyedHash`'s process
+    /// key; 0, which marks an empty owner record, becomes a fixed non-zero constant.
+    static func tag(of digest: ReplayKey) -> UInt64 {
+        var state = KeyedHash.State(key: KeyedHash.processKey)
+        state.compress(digest.w0, rounds: 1)
+        state.compress(digest.w1, rounds: 1)
+        state.compress(digest.w2, rounds: 1)
+        state.compress(digest.w3, rounds: 1)
+        state.compress(32 &<< 56, rounds: 1)
+        let tag = state.finalize(rounds: 3)
+        return tag == 0 ? 0x9E37_79B9_7F4A_7C15 : tag
+    }
 }
 
 /// Where a verifier records the `jti` of each accepted proof, once per client key (RFC 9449 §4.3, §11.1).

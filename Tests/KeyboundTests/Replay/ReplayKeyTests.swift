@@ -73,4 +73,52 @@ struct ReplayKeyTests {
         #expect(key.base64URL == expected)
         #expect(key.base64URL.utf8.count == 43)
     }
+
+    // MARK: - Owners
+
+    /// The owner tag by the reference SipHash over the bytes its words pack, little-endian word by word.
+    private static func referenceTag(_ owner: ReplayOwner) -> UInt64 {
+        let w = owner.digest.words
+        let bytes = [w.0, w.1, w.2, w.3].flatMap { word in withUnsafeBytes(of: word.littleEndian, Array.init) }
+        let tag = ByteView.with(bytes) { view in
+            KeyedHash.siphash(view, key: KeyedHash.processKey, compressionRounds: 1, finalizationRounds: 3)
+        }
+        return tag == 0 ? 0x9E37_79B9_7F4A_7C15 : tag
+    }
+
+    @Test("an owner's tag is SipHash-1-3 of its 32 bytes under the process key, however the owner is made")
+    func ownerTag() throws {
+        var rng = SplitMix64(seed: 0x7A6)
+        var tags = Set<UInt64>()
+        for _ in 0..<1000 {
+            let bytes = (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let owner = try #require(ReplayOwner(bytes: bytes))
+            #expect(owner.tag == Self.referenceTag(owner))
+            #expect(owner.tag != 0)
+            #expect(ReplayOwner(digest: owner.digest).tag == owner.tag)
+            tags.insert(owner.tag)
+        }
+        #expect(tags.count == 1000, "distinct owners, distinct tags")
+        // From a jkt: the tag of SHA-256 of its ASCII, the same as the owner made from those 32 bytes.
+        let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+        let fromJKT = try ReplayOwner(jkt: jkt)
+        let fromBytes = try #require(ReplayOwner(bytes: fromJKT.bytes))
+        #expect(fromJKT.tag == fromBytes.tag)
+        #expect(fromJKT == fromBytes)
+        #expect(fromJKT.hashValue == fromBytes.hashValue)
+    }
+
+    @Test("owners are equal, and hash alike, exactly when their bytes are")
+    func ownerEquality() throws {
+        let a = try #require(ReplayOwner(bytes: [UInt8](repeating: 7, count: 32)))
+        var other = [UInt8](repeating: 7, count: 32)
+        other[31] = 8
+        let b = try #require(ReplayOwner(bytes: other))
+        #expect(a != b)
+        #expect(a.tag != b.tag)
+        #expect(a == ReplayOwner(digest: a.digest))
+        let overrides: [ReplayOwner: Int] = [a: 1, b: 2]
+        #expect(overrides[try #require(ReplayOwner(bytes: a.bytes))] == 1)
+        #expect(overrides[try #require(ReplayOwner(bytes: other))] == 2)
+    }
 }
