@@ -102,11 +102,14 @@ let package = Package(
         .target(name: "CKeybound"),
         // The raw-libcrypto baseline that `keybound bench` measures Keybound against: nothing of Keybound's.
         .target(name: "CKeyboundBench", linkerSettings: [.linkedLibrary("crypto")]),
+        // CPU hints the core cannot spell in Swift (a prefetch before the replay cache's stripe lock): one header of
+        // static inline functions, nothing linked.
+        .target(name: "CKeyboundHints"),
 
         // MARK: - Core
 
         // Verification: no Foundation, no package dependencies, libcrypto only with the OpenSSL backend.
-        .target(name: "Keybound", dependencies: [openSSL], swiftSettings: strictMemorySafety),
+        .target(name: "Keybound", dependencies: ["CKeyboundHints", openSSL], swiftSettings: strictMemorySafety),
 
         // MARK: - Backends and stores
 

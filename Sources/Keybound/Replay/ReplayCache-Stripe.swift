@@ -15,6 +15,8 @@ final class ReplayCacheStripe: Sendable {
     /// The table, behind a spin lock (`SpinLocked`: one compare-and-swap in, one releasing store out), which
     /// ThreadSanitizer sees.
     private let table: SpinLocked<ReplayStripeTable>
+    /// Where the table's slots and owner records lie (immutable, so read without the lock).
+    private let lines: ReplayStripeLines
     /// Table bytes held, fixed at init.
     let allocatedBytes: Int
     /// Keeps one stripe's lock word and counters off the next stripe's cache line (the objects are allocated
@@ -31,6 +33,7 @@ final class ReplayCacheStripe: Sendable {
     ) {
         let slotCount = capacity * Self.slotsPerEntry
         let owners = ReplayOwnerCounts(memory: memory, first: index, stride: stripeCount, records: ownerRecords)
+        self.lines = ReplayStripeLines(memory: memory, firstWord: firstWord, slotCount: slotCount, owners: owners)
         self.table = SpinLocked(
             ReplayStripeTable(
                 limit: capacity, slotCount: slotCount, memory: memory, firstWord: firstWord, owners: owners,
@@ -49,16 +52,37 @@ final class ReplayCacheStripe: Sendable {
     }
 
     /// Insert-if-absent under the stripe's lock; see
-    /// ``ReplayStripeTable/insert(f0:f1:slotHash:expiresAt:now:ownerLimit:)``.
+    /// ``ReplayStripeTable/insert(f0:f1:slotHash:expiresAt:now:ownerLimit:)``. The entry's home slot and its owner's
+    /// record are prefetched first, so their cache misses overlap the lock instead of following it.
     func insert(
         f0: UInt64, f1: UInt64, slotHash: UInt64, expiresAt: Int64, now: Int64, ownerLimit: UInt32
     ) -> ReplayInsertResult {
-        withTable { $0.insert(f0: f0, f1: f1, slotHash: slotHash, expiresAt: expiresAt, now: now, ownerLimit: ownerLimit) }
+        lines.prefetch(f0: f0, f1: f1, slotHash: slotHash)
+        return withTable { $0.insert(f0: f0, f1: f1, slotHash: slotHash, expiresAt: expiresAt, now: now, ownerLimit: ownerLimit) }
     }
 
     /// The live-or-unreclaimed entries this stripe counts for an owner tag (tests).
     func ownerCount(_ tag: UInt64) -> Int {
         withTable { Int($0.owners.count(of: tag)) }
+    }
+}
+
+/// The place of one stripe's slots and owner records in the cache's block: immutable, so an insert may read it
+/// before taking the stripe's lock, to prefetch the lines it is about to touch.
+struct ReplayStripeLines: Sendable {
+    let memory: ReplayTableMemory
+    let firstWord: Int
+    let slotCount: Int
+    let owners: ReplayOwnerCounts
+
+    /// Prefetches the home slot of `slotHash` and, for an owned entry in a cache that counts owners, the home record
+    /// of its owner's tag `f0` (where a lookup starts; the probe rarely goes further).
+    @inline(__always)
+    func prefetch(f0: UInt64, f1: UInt64, slotHash: UInt64) {
+        guard slotCount > 0 else { return }
+        let home = ReplayStripeTable.home(slotHash, slotCount: slotCount)
+        memory.prefetchSlot(atWord: firstWord &+ home &* ReplayStripeTable.wordsPerSlot)
+        if owners.isCounting && ReplayStripeTable.isOwned(f1) { owners.prefetchHome(of: f0) }
     }
 }
 
@@ -132,9 +156,12 @@ struct ReplayStripeTable {
 
     /// The home slot of a left-aligned slot hash: `slotHash × slotCount / 2^64`, in `0..<slotCount`.
     @inline(__always)
-    private func home(_ slotHash: UInt64) -> Int {
+    static func home(_ slotHash: UInt64, slotCount: Int) -> Int {
         Int(truncatingIfNeeded: slotHash.multipliedFullWidth(by: UInt64(slotCount)).high)
     }
+
+    @inline(__always)
+    private func home(_ slotHash: UInt64) -> Int { Self.home(slotHash, slotCount: slotCount) }
 
     /// The slot after `index`, wrapping at the end.
     private func next(_ index: Int) -> Int {

@@ -12,7 +12,7 @@
 /// and the table has ``recordCount(forLimit:)`` = `limit + limit / 4 + 1` records, so it is at most 80 % full and
 /// always has an empty record. Tags are outputs of the cache's keyed hash, never 0 (0 marks an empty record), and
 /// place records by their top bits.
-struct ReplayOwnerCounts {
+struct ReplayOwnerCounts: Sendable {
     /// Bytes per record: an 8-byte tag and a 4-byte count, side by side, so one record is one memory access.
     static let bytesPerRecord = ReplayTableMemory.ownerRecordBytes
 
@@ -61,6 +61,13 @@ struct ReplayOwnerCounts {
 
     @inline(__always)
     private func count(at index: Int) -> UInt32 { memory.ownerCount(slot(index)) }
+
+    /// Prefetches the home record of `tag` (a hint: see `ReplayTableMemory.prefetchOwnerRecord`). Reads only the
+    /// immutable layout, so it may run without the stripe's lock.
+    @inline(__always)
+    func prefetchHome(of tag: UInt64) {
+        memory.prefetchOwnerRecord(slot(home(tag)))
+    }
 
     /// The record of `tag`, or the empty record where it would go.
     @inline(__always)

@@ -3,6 +3,8 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
+internal import CKeyboundHints
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -93,6 +95,28 @@ final class ReplayTableMemory: @unchecked Sendable {
         precondition(UInt(bitPattern: index) < UInt(bitPattern: slotWordCount), "ReplayTableMemory slot index")
         // Safe because index is in 0..<slotWordCount, checked above.
         unsafe base.storeBytes(of: value, toByteOffset: index &* 8, as: UInt64.self)
+    }
+
+    /// Starts loading the cache lines of the slot at words `index ..< index + 3` for writing, without waiting: a
+    /// hint, issued before a stripe's lock so that the slot's cache miss overlaps the lock and the work before it.
+    /// Reads and writes nothing; a slot not wholly inside the slot words is ignored.
+    @inline(__always)
+    func prefetchSlot(atWord index: Int) {
+        guard index >= 0 && index <= slotWordCount &- 3 else { return }
+        // Safe because the slot's 24 bytes lie inside the block (checked above) and a prefetch accesses no memory.
+        unsafe kb_prefetch_for_write(base + index &* 8)
+        unsafe kb_prefetch_for_write(base + (index &* 8 &+ 23))
+    }
+
+    /// Starts loading the cache lines of owner record `index` for writing, like ``prefetchSlot(atWord:)``; an index
+    /// outside `0..<ownerRecordCount` is ignored.
+    @inline(__always)
+    func prefetchOwnerRecord(_ index: Int) {
+        guard UInt(bitPattern: index) < UInt(bitPattern: ownerRecordCount) else { return }
+        let offset = slotWordCount &* 8 &+ index &* Self.ownerRecordBytes
+        // Safe because the record's 12 bytes lie inside the block (checked above) and a prefetch accesses no memory.
+        unsafe kb_prefetch_for_write(base + offset)
+        unsafe kb_prefetch_for_write(base + (offset &+ Self.ownerRecordBytes &- 1))
     }
 
     /// The byte offset of owner record `index`, checked to be in `0..<ownerRecordCount`.

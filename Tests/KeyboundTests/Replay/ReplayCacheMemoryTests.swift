@@ -73,6 +73,22 @@ struct ReplayCacheMemoryTests {
         #expect(result.passed, "\(result.complaints)")
     }
 
+    @Test("prefetch hints take any index, ignore those outside the block, and change no word or record")
+    func prefetchHints() {
+        let memory = ReplayTableMemory(slotWords: 6, ownerRecords: 3)
+        for index in 0..<6 { memory.setWord(index, UInt64(index) &* 0x0101_0101_0101_0101 &+ 1) }
+        for index in 0..<3 { memory.setOwnerRecord(index, tag: UInt64(100 + index), count: UInt32(index)) }
+        for index in [Int.min, -3, -1, 0, 1, 2, 3, 4, 5, 6, 7, 1 << 40, Int.max] {
+            memory.prefetchSlot(atWord: index)
+            memory.prefetchOwnerRecord(index)
+        }
+        for index in 0..<6 { #expect(memory.word(index) == UInt64(index) &* 0x0101_0101_0101_0101 &+ 1) }
+        for index in 0..<3 {
+            #expect(memory.ownerTag(index) == UInt64(100 + index))
+            #expect(memory.ownerCount(index) == UInt32(index))
+        }
+    }
+
     @Test("48 bytes per live entry at capacity: allocatedBytes / capacity == bytesPerEntry")
     func bytesPerEntry() {
         #expect(ReplayCache.bytesPerEntry == 48)
