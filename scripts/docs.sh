@@ -39,7 +39,8 @@ swift build --target Keybound ${KEYBOUND_SWIFT_BUILD_FLAGS:-}
 bin="$(swift build --show-bin-path ${KEYBOUND_SWIFT_BUILD_FLAGS:-})"
 graphs="$root/.build/docs/symbol-graphs"
 rm -rf "$graphs" && mkdir -p "$graphs"
-"$extract" -module-name Keybound -I "$bin/Modules" -I "$root/Sources/COpenSSL" -I "$root/Sources/CKeyboundHints/include" -target "$(uname -m)-unknown-linux-gnu" \
+"$extract" -module-name Keybound -I "$bin/Modules" -I "$root/Sources/COpenSSL" \
+    -I "$root/Sources/CKeyboundHints/include" -target "$(uname -m)-unknown-linux-gnu" \
     -output-dir "$graphs" -minimum-access-level public
 [ -s "$graphs/Keybound.symbols.json" ] || { echo "docs.sh: no symbol graph was extracted" >&2; exit 1; }
 
