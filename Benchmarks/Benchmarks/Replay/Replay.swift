@@ -16,10 +16,13 @@ import KeyboundSigning
 /// with a new proof key (the proof-key cache admits none of them: docs/design.md "Proof-key cache admission").
 ///
 /// Each sample fills a new cache (capacity: the live entries plus 10^6, so the table is as large as the default
-/// one and memory stays flat) with the live entries, then measures 1,000 inserts of new keys. The keys are made in
+/// one and memory stays flat) with the live entries, then measures 1,000 inserts of new keys: inserts into a table
+/// just allocated and filled, whose lines are mostly not in the CPU caches yet (`steadyInserts` measures the steady
+/// state `keybound bench` reports). The keys are made in
 /// each benchmark's setup hook, so only the process that measures a benchmark makes its keys.
 let benchmarks: @Sendable () -> Void = {
     proofKeyFlood()
+    steadyInserts()
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal, .instructions], scalingFactor: .kilo,
         maxDuration: .seconds(2))
@@ -91,6 +94,63 @@ let benchmarks: @Sendable () -> Void = {
             }
         } setup: {
             try await makeKeys()
+        }
+    }
+}
+
+/// The steady-state insert `keybound bench` reports (its `replay cache` line, issue targets ≤ 80 ns at ~10^3 live and
+/// ≤ 150 ns at 2.6 × 10^5 live): one cache for all samples, made in the setup hook, each insert carrying one of 1,024
+/// owners with the verifier's default share (capacity / 8). `2.6e5`: the default capacity (1,048,576) holding
+/// 262,144 live entries, each sample inserting 1,000 new keys (at most 128 samples, so at most 390,144 live);
+/// `1e3`: a 4,096-entry cache (in the CPU caches) whose sample `r` inserts 1,000 keys living one second at time
+/// `2r`, so the previous sample's keys have expired and about 1,000 are live. Unlike the benchmarks above, no sample
+/// starts on a freshly allocated table.
+let steadyInserts: @Sendable () -> Void = {
+    let now: Int64 = 1_760_000_000
+    let perSample = 1_000
+    let samples = 128
+    final class Steady: @unchecked Sendable {
+        let cache: ReplayCache
+        let owners: [ReplayOwner]
+        let fresh: [ReplayKey]
+        var round = 0
+        init(cache: ReplayCache, owners: [ReplayOwner], fresh: [ReplayKey]) {
+            self.cache = cache
+            self.owners = owners
+            self.fresh = fresh
+        }
+    }
+    for (label, capacity, live) in [("1e3", 4_096, 0), ("2.6e5", 1 << 20, 262_144)] {
+        let state = Prepared<Steady>()
+        Benchmark(
+            "ReplayCache.insertSteady.\(label)",
+            configuration: .init(
+                metrics: [.wallClock, .throughput, .mallocCountTotal, .instructions], scalingFactor: .kilo,
+                maxDuration: .seconds(10), maxIterations: samples)
+        ) { benchmark in
+            let steady = state.value
+            let round = steady.round
+            steady.round += 1
+            // 1e3: each sample at its own time, its keys living one second; 2.6e5: all at `now`, living 60 s.
+            let (at, lifetime): (Int64, Int64) = live == 0 ? (now + Int64(round) * 2, 1) : (now, 60)
+            // Warm-up samples come first: the pool holds 8 rounds more than the measured samples, so no key repeats.
+            let first = (round % (samples + 8)) * perSample
+            let cache = steady.cache
+            let owners = steady.owners
+            let fresh = steady.fresh
+            benchmark.startMeasurement()
+            for offset in benchmark.scaledIterations {
+                let index = first + offset % perSample
+                blackHole(cache.insert(fresh[index], owner: owners[index & 1023], expiresAt: at + lifetime, now: at))
+            }
+        } setup: {
+            var generator = SplitMix64(seed: UInt64.random(in: 1...UInt64.max))
+            let cache = ReplayCache(capacity: capacity, keyShare: capacity / 8)
+            let owners = randomKeys(1_024, &generator).compactMap { ReplayOwner(bytes: $0.bytes) }
+            for (index, key) in randomKeys(live, &generator).enumerated() {
+                _ = cache.insert(key, owner: owners[index & 1023], expiresAt: now + 60, now: now)
+            }
+            state.set(Steady(cache: cache, owners: owners, fresh: randomKeys((samples + 8) * perSample, &generator)))
         }
     }
 }
