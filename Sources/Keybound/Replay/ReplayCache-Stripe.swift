@@ -58,7 +58,9 @@ final class ReplayCacheStripe: Sendable {
         f0: UInt64, f1: UInt64, slotHash: UInt64, expiresAt: Int64, now: Int64, ownerLimit: UInt32
     ) -> ReplayInsertResult {
         lines.prefetch(f0: f0, f1: f1, slotHash: slotHash)
-        return withTable { $0.insert(f0: f0, f1: f1, slotHash: slotHash, expiresAt: expiresAt, now: now, ownerLimit: ownerLimit) }
+        return withTable { table in
+            table.insert(f0: f0, f1: f1, slotHash: slotHash, expiresAt: expiresAt, now: now, ownerLimit: ownerLimit)
+        }
     }
 
     /// The live-or-unreclaimed entries this stripe counts for an owner tag (tests).
