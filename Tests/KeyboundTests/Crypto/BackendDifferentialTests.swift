@@ -7,7 +7,6 @@
 // swift-crypto backends in one process, must get identical verdicts and error codes. Compiled only when both are in:
 //   swift test --traits default,SwiftCrypto --filter BackendDifferential
 #if SwiftCrypto && OpenSSL
-import COpenSSL
 import Crypto
 import Foundation
 import KeyboundSwiftCrypto
@@ -474,39 +473,13 @@ extension SignatureScheme {
 /// An RSA private key in OpenSSL (a KeyboundSigning key), to sign PKCS #1 v1.5 and PSS with any salt length.
 final class RSASigner: @unchecked Sendable {
     let key: SigningKey
-    var pkey: OpaquePointer { key.material.pkey }
 
     init(_ key: SigningKey) {
         self.key = key
     }
 
     func sign(_ message: [UInt8], hash: Keybound.HashFunction, pssSalt: Int?) throws -> [UInt8] {
-        let md: OpaquePointer? = switch hash {
-        case .sha256: EVP_sha256()
-        case .sha384: EVP_sha384()
-        case .sha512: EVP_sha512()
-        }
-        guard let ctx = EVP_MD_CTX_new() else { throw KeyboundError(.internal, reason: "EVP_MD_CTX_new") }
-        defer { EVP_MD_CTX_free(ctx) }
-        var pctx: OpaquePointer? = nil
-        guard EVP_DigestSignInit(ctx, &pctx, md, nil, pkey) == 1 else {
-            throw KeyboundError(.internal, reason: "EVP_DigestSignInit")
-        }
-        if let pssSalt {
-            guard EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1,
-                EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, Int32(pssSalt)) == 1,
-                EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1
-            else { throw KeyboundError(.internal, reason: "PSS parameters") }
-        }
-        var length = 0
-        guard EVP_DigestSign(ctx, nil, &length, message, message.count) == 1 else {
-            throw KeyboundError(.internal, reason: "EVP_DigestSign length")
-        }
-        var out = [UInt8](repeating: 0, count: length)
-        guard EVP_DigestSign(ctx, &out, &length, message, message.count) == 1 else {
-            throw KeyboundError(.internal, reason: "EVP_DigestSign")
-        }
-        return Array(out.prefix(length))
+        try key.rsaSignature(of: message, hash: hash, pssSalt: pssSalt)
     }
 }
 #endif

@@ -3,12 +3,12 @@
 // This source file is part of the Keybound open source project.
 //===----------------------------------------------------------------------===//
 
-#if OpenSSL
-import COpenSSL
-#endif
 import Testing
 
 @testable import Keybound
+#if OpenSSL
+import KeyboundSigning
+#endif
 
 private typealias T = CryptoTestSupport
 private let F = CryptoFixtures.values
@@ -31,11 +31,11 @@ struct CryptoSignatureVerifierTests {
         throws -> Bool
     {
         #if OpenSSL
-        ERR_clear_error()
+        OpenSSLErrorQueue.clear()
         #endif
         let result = try T.verify(alg, key, message: message, signature: signature)
         #if OpenSSL
-        #expect(ERR_peek_error() == 0, "OpenSSL error queue left non-empty")
+        #expect(OpenSSLErrorQueue.isEmpty, "OpenSSL error queue left non-empty")
         #endif
         return result
     }
