@@ -10,8 +10,8 @@
 /// A record exists exactly while its count is above zero; a count that drops to zero is deleted by backward shift,
 /// so no tombstones build up. The records never outnumber the stripe's occupied slots, which never exceed its limit,
 /// and the table has ``recordCount(forLimit:)`` = `limit + limit / 4 + 1` records, so it is at most 80 % full and
-/// always has an empty record. Tags are outputs of the cache's keyed hash, never 0 (0 marks an empty record), and
-/// place records by their top bits.
+/// always has an empty record. Tags are outputs of a keyed hash (`ReplayOwner`'s tag), never 0 (0 marks an empty
+/// record), and place records by their top bits.
 struct ReplayOwnerCounts: Sendable {
     /// Bytes per record: an 8-byte tag and a 4-byte count, side by side, so one record is one memory access.
     static let bytesPerRecord = ReplayTableMemory.ownerRecordBytes
